@@ -1,0 +1,88 @@
+import { readFile } from 'node:fs/promises';
+import { defineChapter, defineCheck, pass, fail, fileExists, modifiedSince, runningInVm, runningAsRoot, ownedByRoot, which } from 'workshop/lesson';
+
+/** What the later chapters run, and the Debian package of each. */
+const TOOLS: Record<string, string> = {
+  busybox: 'busybox-static',
+  chroot: 'coreutils',
+  mount: 'mount',
+  findmnt: 'util-linux',
+  unshare: 'util-linux',
+  nsenter: 'util-linux',
+  getfattr: 'attr',
+  btrfs: 'btrfs-progs',
+  ip: 'iproute2',
+  iptables: 'iptables',
+  'systemd-nspawn': 'systemd-container',
+};
+
+const toolsListed = () =>
+  defineCheck('tools.txt lists where each tool is', async (ctx) => {
+    const text = await readFile(ctx.path('tools.txt'), 'utf8').catch(() => null);
+    if (text === null) return fail('tools.txt with one path per tool', 'no tools.txt', 'Run the loop of this step in the chapter folder.');
+    const listed = new Set(text.split('\n').map((l) => l.trim().split('/').pop() ?? ''));
+    const missing = Object.keys(TOOLS).filter((t) => !listed.has(t));
+    return missing.length === 0 ? pass(`${listed.size - 1} tools listed`) : fail('a path for each tool', `not listed: ${missing.join(', ')}`, `Install them: apt-get install ${[...new Set(missing.map((t) => TOOLS[t]))].join(' ')}`);
+  });
+
+const toolsInstalled = () =>
+  defineCheck('every tool is installed', async () => {
+    const missing = (await Promise.all(Object.keys(TOOLS).map(async (t) => ((await which(t)) ? [] : [t])))).flat();
+    return missing.length === 0 ? pass(`${Object.keys(TOOLS).length} tools found`) : fail('all installed', `missing: ${missing.join(', ')}`, 'sudo bash vagrant/provision.sh installs them');
+  });
+
+const vmRecorded = () =>
+  defineCheck('vm.txt holds what systemd-detect-virt --vm says', async (ctx) => {
+    const text = (await readFile(ctx.path('vm.txt'), 'utf8').catch(() => '')).trim();
+    const now = (await ctx.run('systemd-detect-virt', ['--vm'])).stdout.trim() || 'none';
+    if (!text) return fail(`vm.txt saying "${now}"`, 'no vm.txt, or it is empty');
+    return text.split('\n')[0] === now ? pass(`"${now}"`) : fail(`"${now}"`, `"${text.split('\n')[0] ?? ''}"`, 'Run systemd-detect-virt --vm | tee vm.txt again.');
+  });
+
+export default defineChapter({
+  formatVersion: 1,
+  id: 'preflight',
+  title: 'Preflight: is this machine ready?',
+  steps: {
+    vm: {
+      verify: () => [runningInVm(), fileExists('vm.txt'), vmRecorded(), modifiedSince('vm.txt')],
+      solve: async ({ $ }) => {
+        await $`systemd-detect-virt --vm > vm.txt || true`;
+      },
+      hints: ['Ask systemd-detect-virt, with --vm, and keep its answer in vm.txt.', 'cd $(workshop path) && systemd-detect-virt --vm | tee vm.txt'],
+      mutants: {
+        wrongAnswer: async ({ $ }) => {
+          await $`echo none > vm.txt`;
+        },
+      },
+    },
+    root: {
+      verify: () => [runningAsRoot(), fileExists('uid.txt'), ownedByRoot('uid.txt'), modifiedSince('uid.txt')],
+      solve: async ({ $ }) => {
+        await $`rm -f uid.txt`;
+        await $`id -u > uid.txt`;
+      },
+      hints: ['Become root with sudo -i, then write your uid to uid.txt.', 'sudo -i; cd $(workshop path); id -u | tee uid.txt'],
+      mutants: {
+        madeByAUser: async ({ $ }) => {
+          await $`chown 65534 uid.txt`;
+        },
+      },
+    },
+    tools: {
+      verify: () => [toolsInstalled(), toolsListed()],
+      solve: async ({ $ }) => {
+        await $`for t in ${Object.keys(TOOLS)}; do command -v $t; done > tools.txt`;
+      },
+      hints: ['command -v TOOL prints where a tool is.', `for t in ${Object.keys(TOOLS).join(' ')}; do command -v $t; done | tee tools.txt`],
+      mutants: {
+        oneMissing: async ({ $ }) => {
+          await $`sed -i /getfattr/d tools.txt`;
+        },
+      },
+    },
+  },
+  cleanup: async ({ $, path }) => {
+    await $`rm -f ${path('vm.txt')} ${path('uid.txt')} ${path('tools.txt')}`;
+  },
+});

@@ -1,0 +1,124 @@
+import { defineChapter, defineCheck, pass, fail, directoryExists, isStaticExecutable, isExecutableFile, symlinkTo, fileExists, fileContains, modifiedSince, pathAbsent, treeManifest, BUSYBOX, ROOTFS_DIRS, processesUnder } from 'workshop/lesson';
+
+const ROOT = 'rootfs';
+const inRoot = (p: string) => `${ROOT}/${p}`;
+
+/**
+ * A pristine busybox rootfs holds only its four folders (and usr), bin/busybox, and symlinks to
+ * /bin/busybox, including the /linuxrc that `--install -s` makes at the top.
+ */
+const rootfsPristine = () =>
+  defineCheck('rootfs holds only busybox, its folders and its links', async (ctx) => {
+    const m = await treeManifest(ctx.path(ROOT));
+    const dirs = new Set<string>([...ROOTFS_DIRS, 'usr']);
+    const extra = [...m].flatMap(([p, e]) => {
+      if (e.type === 'dir' && dirs.has(p)) return [];
+      if (e.type === 'file' && p === 'bin/busybox') return [];
+      if (e.type === 'symlink' && e.target === '/bin/busybox') return [];
+      return [p];
+    });
+    return extra.length === 0 ? pass(`${m.size} entries, all busybox's`) : fail('nothing but busybox, its folders and links', `also: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', …' : ''}`, 'Remove what you added, from inside the chroot.');
+  });
+
+const inChroot = (cmd: string) => ['chroot', ROOT, '/bin/busybox', 'sh', '-c', cmd];
+
+export default defineChapter({
+  formatVersion: 1,
+  id: 'chroot',
+  title: 'A container from a chroot',
+  steps: {
+    'rootfs-dirs': {
+      verify: () => ROOTFS_DIRS.map((d) => directoryExists(inRoot(d))),
+      solve: async ({ $ }) => {
+        await $`mkdir -p ${ROOTFS_DIRS.map(inRoot)}`;
+      },
+      hints: ['mkdir -p makes a folder and its parents.', 'mkdir -p rootfs/bin rootfs/sbin rootfs/usr/bin rootfs/usr/sbin'],
+      mutants: {
+        noUsrSbin: async ({ $ }) => {
+          await $`rmdir ${inRoot('usr/sbin')}`;
+        },
+      },
+    },
+    busybox: {
+      verify: () => [isExecutableFile(inRoot('bin/busybox')), isStaticExecutable(inRoot('bin/busybox'))],
+      solve: async ({ $ }) => {
+        await $`cp ${BUSYBOX} ${inRoot('bin/busybox')}`;
+        await $`chmod +x ${inRoot('bin/busybox')}`;
+      },
+      hints: ['Debian\'s busybox-static package installed a static busybox at /bin/busybox.', 'cp /bin/busybox rootfs/bin/busybox && chmod +x rootfs/bin/busybox'],
+      mutants: {
+        dynamicBinary: async ({ $ }) => {
+          await $`cp /bin/ls ${inRoot('bin/busybox')}`;
+        },
+        notExecutable: async ({ $ }) => {
+          await $`chmod -x ${inRoot('bin/busybox')}`;
+        },
+      },
+    },
+    symlinks: {
+      verify: () => [
+        symlinkTo(inRoot('bin/sh'), '/bin/busybox', { root: ROOT }),
+        symlinkTo(inRoot('bin/ls'), '/bin/busybox', { root: ROOT }),
+        symlinkTo(inRoot('sbin/ifconfig'), '/bin/busybox', { root: ROOT }),
+        symlinkTo(inRoot('usr/bin/env'), '/bin/busybox', { root: ROOT }),
+        symlinkTo(inRoot('usr/sbin/chroot'), '/bin/busybox', { root: ROOT }),
+      ],
+      solve: async ({ $ }) => {
+        await $`chroot ${ROOT} /bin/busybox --install -s`;
+      },
+      hints: ['busybox can install a link for each of its applets; run it inside the new root.', 'chroot rootfs /bin/busybox --install -s'],
+      mutants: {
+        // The seed's trap: without usr/bin, --install -s exits 0 and installs only /bin's applets.
+        onlyBin: async ({ $ }) => {
+          await $`find ${ROOT}/usr/bin ${ROOT}/usr/sbin ${ROOT}/sbin -type l -delete`;
+        },
+      },
+    },
+    enter: {
+      verify: () => [fileExists(inRoot('HELLO.txt')), modifiedSince(inRoot('HELLO.txt'))],
+      solve: async ({ $ }) => {
+        await $`${inChroot('touch /HELLO.txt')}`;
+      },
+      hints: ['Start busybox\'s shell inside the rootfs with chroot, and touch a file at its top.', 'PS1="C-$ " chroot rootfs /bin/busybox sh, then: touch HELLO.txt; exit'],
+      mutants: {
+        stale: async ({ $ }) => {
+          await $`touch -d 2001-01-01 ${inRoot('HELLO.txt')}`;
+        },
+      },
+    },
+    mutable: {
+      verify: (ctx) => [fileContains(inRoot('HELLO.txt'), ctx.nonce)],
+      solve: async ({ $, nonce }) => {
+        await $`${inChroot(`echo ${nonce} > /HELLO.txt`)}`;
+      },
+      hints: ['Inside the chroot, write the nonce that this step shows into /HELLO.txt.', 'chroot rootfs /bin/busybox sh, then: echo <the nonce> > /HELLO.txt; exit'],
+      mutants: {
+        wrongText: async ({ $ }) => {
+          await $`echo hello > ${inRoot('HELLO.txt')}`;
+        },
+      },
+    },
+    'cleanup-hello': {
+      verify: () => [pathAbsent(inRoot('HELLO.txt')), rootfsPristine()],
+      solve: async ({ $ }) => {
+        await $`${inChroot('rm -f /HELLO.txt')}`;
+      },
+      hints: ['Remove the file from inside, as you made it.', 'chroot rootfs /bin/busybox sh, then: rm HELLO.txt; exit'],
+      mutants: {
+        leftovers: {
+          apply: async ({ $ }) => {
+            await $`touch ${inRoot('usr/notes.txt')}`;
+          },
+          revert: async ({ $ }) => {
+            await $`rm -f ${inRoot('usr/notes.txt')}`;
+          },
+        },
+      },
+    },
+  },
+  cleanup: async ({ $, path }) => {
+    // A shell the learner left inside the chroot would keep rootfs busy.
+    for (const pid of await processesUnder(path(ROOT))) await $`kill -9 ${pid}`.nothrow();
+    await $`rm -rf ${path(ROOT)}`;
+  },
+});

@@ -1,0 +1,349 @@
+import { readdir, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import {
+  defineChapter, defineCheck, pass, fail, verdictOf, buildBusyboxRootfs, readMountinfo, mountsUnder, mountsAt, findOverlayWithLower, overlaysWithLower,
+  isWritableOverlay, overlayWithLowerMounted, isWhiteout, isOpaqueDir, isExecutableFile, processesUnder, kernelFs, file, tool,
+  type CheckContext, type FoundOverlay, type Mutant, type SolveContext, type Verdict,
+} from 'workshop/lesson';
+
+const ROOTFS = 'rootfs';
+const exists = (p: string) => stat(p).then(() => true, () => false);
+
+/** The reference solution keeps the seed's layout (upper, workdir, overlay side by side) in the chapter folder. */
+const seedDir = (ctx: CheckContext) => ctx.path(`c-${ctx.nonce}`);
+
+const noOverlay = (): Verdict => fail('an overlay whose lowerdir is rootfs', 'none is mounted', 'Do the mount step again: mount -t overlay -o lowerdir=rootfs,upperdir=…,workdir=… none /tmp/$nonce/overlay');
+
+/** A check about the learner's overlay, found by its lower layer: the learner never says where it is. */
+const aboutOverlay = (name: string, judge: (o: FoundOverlay, ctx: CheckContext) => Promise<Verdict> | Verdict) =>
+  defineCheck(name, async (ctx) => {
+    const o = await findOverlayWithLower(ctx, ROOTFS);
+    return o ? judge(o, ctx) : noOverlay();
+  });
+
+const upperOf = (o: FoundOverlay) => o.layers.upperdir ?? '(no upperdir)';
+
+const present = (label: string, path: (o: FoundOverlay, ctx: CheckContext) => string, want: boolean) =>
+  aboutOverlay(label, async (o, ctx) => {
+    const p = path(o, ctx);
+    const there = await exists(p);
+    return there === want ? pass(`${p}: ${there ? 'there' : 'absent'}`) : fail(`${p} ${want ? 'exists' : 'is absent'}`, there ? 'it is there' : 'nothing there');
+  });
+
+const merged = (o: FoundOverlay, rel: string) => join(o.mount.mountPoint, rel);
+const upper = (o: FoundOverlay, rel: string) => join(upperOf(o), rel);
+const lower = (_o: FoundOverlay, ctx: CheckContext, rel: string) => ctx.path(ROOTFS, rel);
+
+/** The seed's three folders, made after the chapter started, in /tmp or in the chapter folder. */
+async function seedDirsMadeSince(ctx: CheckContext): Promise<string[]> {
+  const found: string[] = [];
+  for (const base of ['/tmp', ctx.dir]) {
+    for (const name of await readdir(base).catch(() => [] as string[])) {
+      const d = join(base, name);
+      const parts = await Promise.all(['upper', 'workdir', 'overlay'].map((s) => stat(join(d, s)).then((st) => st.isDirectory(), () => false)));
+      const st = await stat(d).catch(() => null);
+      if (parts.every(Boolean) && st && st.mtimeMs + 50 >= ctx.startedAt) found.push(d);
+    }
+  }
+  return found;
+}
+
+async function mountSeedOverlay({ $ }: SolveContext, d: string, opts: string): Promise<void> {
+  await $`mkdir -p ${d}/upper ${d}/workdir ${d}/overlay`;
+  await $`mount -t overlay -o ${opts} none ${d}/overlay`;
+}
+
+/** A mutant of the mount step: the solution's overlay replaced by one mounted with other options. */
+function remountAs(options: (ctx: CheckContext, d: string) => string): Mutant {
+  return {
+    apply: async (ctx) => {
+      const d = seedDir(ctx);
+      await unmountAt(ctx, `${d}/overlay`);
+      await ctx.$`mkdir -p ${d}/decoy ${d}/decoy-work`;
+      await mountSeedOverlay(ctx, d, options(ctx, d));
+    },
+    revert: async (ctx) => {
+      const d = seedDir(ctx);
+      await unmountAt(ctx, `${d}/overlay`);
+      await ctx.$`rm -rf ${d}/decoy ${d}/decoy-work`;
+    },
+  };
+}
+
+/**
+ * Changing a layer under a mounted overlay is undefined behaviour: the overlay keeps what it
+ * cached. Mutants that do it mount the overlay afresh when they are reverted.
+ */
+async function remountOverlay(ctx: SolveContext): Promise<void> {
+  const o = await findOverlayWithLower(ctx, ROOTFS);
+  if (!o) return;
+  const { lowerdirs, upperdir, workdir } = o.layers;
+  const opts = `lowerdir=${lowerdirs.join(':')}${upperdir ? `,upperdir=${upperdir}` : ''}${workdir ? `,workdir=${workdir}` : ''}`;
+  for (const m of mountsUnder(await readMountinfo(), o.mount.mountPoint)) await ctx.$`umount ${m.mountPoint}`;
+  await ctx.$`mount -t overlay -o ${opts} none ${o.mount.mountPoint}`;
+}
+
+const goodOptions = (ctx: CheckContext, d: string) => `lowerdir=${ctx.path(ROOTFS)},upperdir=${d}/upper,workdir=${d}/workdir`;
+
+/** Unmounts everything stacked at p (a mutant may have mounted over the solution). */
+async function unmountAt(ctx: SolveContext, p: string): Promise<void> {
+  for (let n = mountsAt(await readMountinfo(), p).length; n > 0; n--) await ctx.$`umount ${p}`;
+}
+
+/** Runs the learner's container.sh twice without a terminal; returns the overlays it made, then removes them. */
+async function runScriptTwice(ctx: CheckContext): Promise<Verdict> {
+  const before = new Set((await readMountinfo()).map((m) => `${m.id}:${m.mountPoint}`));
+  const runs = [];
+  try {
+    for (let i = 0; i < 2; i++) {
+      const r = await ctx.run('./container.sh', [ROOTFS], { cwd: ctx.dir, timeoutMs: 10_000 });
+      runs.push(r);
+      if (r.timedOut) return fail('container.sh rootfs < /dev/null to finish', 'it hung for 10 s and was killed', 'The last line should start the shell; with no terminal it exits at once. Does something else wait for input?');
+      if (r.code !== 0) return fail('container.sh rootfs to exit 0', `exit ${r.code ?? 'signal'}: ${r.stderr.trim().split('\n').slice(-2).join(' / ')}`, 'Is the first line #!/bin/sh? Debian has no /bin/ash.');
+    }
+    const fresh = overlaysWithLower(await readMountinfo(), ROOTFS, ctx.dir).filter((o) => !before.has(`${o.mount.id}:${o.mount.mountPoint}`));
+    const points = new Set(fresh.map((o) => o.mount.mountPoint));
+    const uppers = new Set(fresh.map((o) => o.layers.upperdir ?? ''));
+    if (fresh.length < 2) return fail('two new overlays with lowerdir rootfs, one per run', `${fresh.length} new overlay(s) with lowerdir rootfs`, 'The script must mount -t overlay with lowerdir=$ROOTFS.');
+    if (points.size < 2 || uppers.size < 2) return fail('a fresh overlay per run: two mount points, two upperdirs', `${points.size} mount point(s), ${uppers.size} upperdir(s): ${[...points].join(', ')}`, 'Make the folders under a new random nonce each run.');
+    return pass(`two runs, two overlays: ${[...points].join(', ')}`);
+  } finally {
+    await removeScriptMounts(ctx, before);
+  }
+}
+
+/**
+ * Unmounts the overlays on rootfs that are not in `before` (with what is mounted inside them,
+ * deepest first, stacked ones too) and removes their seed folders in /tmp. Bounded: a mount that
+ * will not go is left for `workshop clean` to report.
+ */
+async function removeScriptMounts(ctx: CheckContext, before: ReadonlySet<string>): Promise<void> {
+  const fresh = overlaysWithLower(await readMountinfo(), ROOTFS, ctx.dir).filter((o) => !before.has(`${o.mount.id}:${o.mount.mountPoint}`));
+  for (const o of fresh.reverse()) {
+    for (const m of mountsUnder(await readMountinfo(), o.mount.mountPoint)) await ctx.run('umount', [m.mountPoint]);
+  }
+  const table = await readMountinfo();
+  for (const o of fresh) {
+    const up = o.layers.upperdir;
+    if (up && dirname(dirname(up)) === '/tmp' && mountsUnder(table, dirname(up)).length === 0) await ctx.run('rm', ['-rf', '--one-file-system', dirname(up)]);
+  }
+}
+
+const CONTAINER_SH = `#!/bin/sh
+
+# Expect rootfs as script argument
+ROOTFS=$1
+
+# Create a random unique string
+nonce=$(</dev/urandom tr -dc A-Za-z0-9-_ | head -c 10)
+
+# Prepare our filesystem for our container.
+mkdir -p /tmp/$nonce/upper /tmp/$nonce/workdir /tmp/$nonce/overlay
+# Create an overlay filesystem based on our read-only root filesystem.
+mount -t overlay -o lowerdir=$ROOTFS,upperdir=/tmp/$nonce/upper,workdir=/tmp/$nonce/workdir none /tmp/$nonce/overlay
+
+# Create symlinks in our container for convenience.
+chroot /tmp/$nonce/overlay/ /bin/busybox --install -s
+
+# Launch container with custom prompt in ash shell.
+PS1="$nonce-# " chroot /tmp/$nonce/overlay /bin/busybox sh
+`;
+
+export default defineChapter({
+  formatVersion: 1,
+  id: 'overlayfs',
+  title: 'Copy-on-write with overlayfs',
+  requires: [kernelFs('overlay'), file('/bin/busybox', 'busybox-static'), tool('getfattr', 'attr'), tool('setfattr', 'attr')],
+  setup: async (ctx) => {
+    await buildBusyboxRootfs(ctx, ctx.path(ROOTFS));
+    await ctx.$`mkdir -p ${ctx.path(ROOTFS, 'etc')} ${ctx.path(ROOTFS, 'var/www')}`;
+    await ctx.$`sh -c ${'echo "Welcome to the lower layer." > "$1"/etc/motd; echo "<h1>from the image</h1>" > "$1"/var/www/index.html'} - ${ctx.path(ROOTFS)}`;
+  },
+  steps: {
+    dirs: {
+      verify: () => [
+        defineCheck('upper/, workdir/ and overlay/ side by side, made for this chapter', async (ctx) => {
+          const found = await seedDirsMadeSince(ctx);
+          return found.length > 0 ? pass(found.join(', ')) : fail('a folder (e.g. /tmp/$nonce) holding upper, workdir and overlay, made after the chapter started', 'none in /tmp or the chapter folder', 'mkdir -p /tmp/$nonce/upper /tmp/$nonce/workdir /tmp/$nonce/overlay');
+        }),
+      ],
+      solve: async (ctx) => {
+        const d = seedDir(ctx);
+        await ctx.$`mkdir -p ${d}/upper ${d}/workdir ${d}/overlay`;
+      },
+      hints: ['Make a random nonce as the seed does, then three folders under /tmp/$nonce.', 'nonce=$(</dev/urandom tr -dc A-Za-z0-9 | head -c 10); mkdir -p /tmp/$nonce/upper /tmp/$nonce/workdir /tmp/$nonce/overlay'],
+    },
+    mount: {
+      verify: () => [
+        overlayWithLowerMounted(ROOTFS, { writable: true }),
+        aboutOverlay('its upperdir and workdir are the upper/ and workdir/ beside it', (o) => {
+          const base = dirname(o.mount.mountPoint);
+          const want = `upperdir=${base}/upper, workdir=${base}/workdir`;
+          const got = `upperdir=${o.layers.upperdir ?? '(none)'}, workdir=${o.layers.workdir ?? '(none)'}`;
+          return got === want ? pass(got) : fail(want, got, 'Use the folders of the previous step for upperdir and workdir.');
+        }),
+      ],
+      solve: async (ctx) => {
+        const d = seedDir(ctx);
+        const o = await findOverlayWithLower(ctx, ROOTFS);
+        if (o && isWritableOverlay(o) && o.mount.mountPoint === `${d}/overlay`) return;
+        await mountSeedOverlay(ctx, d, goodOptions(ctx, d));
+      },
+      hints: ['mount -t overlay takes lowerdir=, upperdir= and workdir= in its -o options.', 'mount -t overlay -o lowerdir=rootfs,upperdir=/tmp/$nonce/upper,workdir=/tmp/$nonce/workdir none /tmp/$nonce/overlay'],
+      mutants: {
+        readOnly: remountAs((ctx, d) => `lowerdir=${d}/upper:${ctx.path(ROOTFS)}`),
+        lowerNotRootfs: remountAs((_ctx, d) => `lowerdir=${d}/decoy,upperdir=${d}/upper,workdir=${d}/workdir`),
+        upperElsewhere: remountAs((ctx, d) => `lowerdir=${ctx.path(ROOTFS)},upperdir=${d}/decoy,workdir=${d}/decoy-work`),
+        bindMount: {
+          apply: async (ctx) => {
+            const d = seedDir(ctx);
+            await unmountAt(ctx, `${d}/overlay`);
+            await ctx.$`mount --bind ${ctx.path(ROOTFS)} ${d}/overlay`;
+          },
+          revert: async (ctx) => unmountAt(ctx, `${seedDir(ctx)}/overlay`),
+        },
+      },
+    },
+    cow: {
+      verify: () => [
+        present('cow.txt is in the merged view', (o) => merged(o, 'cow.txt'), true),
+        present('cow.txt landed in upper', (o) => upper(o, 'cow.txt'), true),
+        present('cow.txt is not in rootfs', (o, ctx) => lower(o, ctx, 'cow.txt'), false),
+      ],
+      solve: async (ctx) => {
+        const o = await findOverlayWithLower(ctx, ROOTFS);
+        if (!o) throw new Error('no overlay on rootfs: solve the mount step first');
+        await ctx.$`sh -c ${'echo hello > "$1"'} - ${merged(o, 'cow.txt')}`;
+      },
+      hints: ['Write a new file through the merged folder, then look in upper and in rootfs.', 'echo hello > /tmp/$nonce/overlay/cow.txt; ls /tmp/$nonce/upper rootfs'],
+      mutants: {
+        writtenIntoTheImage: {
+          apply: async (ctx) => {
+            const o = await findOverlayWithLower(ctx, ROOTFS);
+            if (o) await ctx.$`rm -f ${upper(o, 'cow.txt')}`;
+            await ctx.$`sh -c ${'echo hello > "$1"'} - ${ctx.path(ROOTFS, 'cow.txt')}`;
+          },
+          revert: async (ctx) => {
+            await ctx.$`rm -f ${ctx.path(ROOTFS, 'cow.txt')}`;
+            await remountOverlay(ctx);
+          },
+        },
+      },
+    },
+    whiteout: {
+      verify: () => [
+        present('etc/motd is gone from the merged view', (o) => merged(o, 'etc/motd'), false),
+        aboutOverlay('upper/etc/motd is a whiteout', (o, ctx) => verdictOf(isWhiteout(upper(o, 'etc/motd')), ctx)),
+        present('rootfs/etc/motd is still there', (o, ctx) => lower(o, ctx, 'etc/motd'), true),
+      ],
+      solve: async (ctx) => {
+        const o = await findOverlayWithLower(ctx, ROOTFS);
+        if (!o) throw new Error('no overlay on rootfs: solve the mount step first');
+        await ctx.$`rm -f ${merged(o, 'etc/motd')}`;
+      },
+      hints: ['Delete a file that comes from the lower layer, through merged.', 'rm /tmp/$nonce/overlay/etc/motd; ls -l /tmp/$nonce/upper/etc'],
+      mutants: {
+        deletedFromTheImage: {
+          apply: async (ctx) => {
+            await ctx.$`rm -f ${ctx.path(ROOTFS, 'etc/motd')}`;
+          },
+          revert: async (ctx) => {
+            await ctx.$`sh -c ${'echo "Welcome to the lower layer." > "$1"'} - ${ctx.path(ROOTFS, 'etc/motd')}`;
+            await remountOverlay(ctx);
+          },
+        },
+      },
+    },
+    opaque: {
+      verify: () => [
+        aboutOverlay('upper/var/www is opaque', (o, ctx) => verdictOf(isOpaqueDir(upper(o, 'var/www')), ctx)),
+        present('var/www/index.html is hidden in the merged view', (o) => merged(o, 'var/www/index.html'), false),
+        present('rootfs/var/www/index.html is still there', (o, ctx) => lower(o, ctx, 'var/www/index.html'), true),
+      ],
+      solve: async (ctx) => {
+        const o = await findOverlayWithLower(ctx, ROOTFS);
+        if (!o) throw new Error('no overlay on rootfs: solve the mount step first');
+        const r = await ctx.run('getfattr', ['--absolute-names', '--only-values', '-n', 'trusted.overlay.opaque', upper(o, 'var/www')]);
+        if (r.code === 0 && r.stdout.trim() === 'y') return;
+        await ctx.$`rm -rf ${merged(o, 'var/www')}`;
+        await ctx.$`mkdir ${merged(o, 'var/www')}`;
+      },
+      hints: ['Remove a whole folder of the lower layer through merged, then make it again.', 'rm -rf /tmp/$nonce/overlay/var/www && mkdir /tmp/$nonce/overlay/var/www; getfattr -d -m - /tmp/$nonce/upper/var/www'],
+      mutants: {
+        notOpaque: {
+          apply: async (ctx) => {
+            const o = await findOverlayWithLower(ctx, ROOTFS);
+            if (o) await ctx.$`setfattr -x trusted.overlay.opaque ${upper(o, 'var/www')}`;
+          },
+          revert: async (ctx) => {
+            const o = await findOverlayWithLower(ctx, ROOTFS);
+            if (o) await ctx.$`setfattr -n trusted.overlay.opaque -v y ${upper(o, 'var/www')}`;
+            await remountOverlay(ctx);
+          },
+        },
+      },
+    },
+    script: {
+      verify: () => [isExecutableFile('container.sh'), defineCheck('two runs of ./container.sh rootfs give two fresh overlays on rootfs', runScriptTwice)],
+      solve: async (ctx) => {
+        ctx.log("$ cat > container.sh <<'EOF' … EOF   (the seed's script, with #!/bin/sh)");
+        await writeFile(ctx.path('container.sh'), CONTAINER_SH);
+        await ctx.$`chmod +x container.sh`;
+      },
+      hints: ['Put the seed\'s commands in container.sh, with #!/bin/sh as its first line (Debian has no /bin/ash), and chmod +x it.', 'Copy the script of this step into container.sh, then: chmod +x container.sh; ./container.sh rootfs'],
+      mutants: {
+        notExecutable: async ({ $ }) => {
+          await $`chmod -x container.sh`;
+        },
+        sameFolderEveryRun: async ({ $ }) => {
+          await $`sed -i ${'s/^nonce=.*/nonce=ws-fixed-layer/'} container.sh`;
+        },
+      },
+    },
+    'proc-leak': {
+      verify: () => [
+        aboutOverlay('proc is mounted inside the container', async (o) => {
+          const at = join(o.mount.mountPoint, 'proc');
+          const m = mountsAt(await readMountinfo(), at).at(-1);
+          return m?.fsType === 'proc' ? pass(`proc at ${at}`) : fail(`proc mounted at ${at}`, m ? `${m.fsType} is mounted there` : 'nothing is mounted there', 'mkdir -p /tmp/$nonce/overlay/proc; mount -t proc none /tmp/$nonce/overlay/proc');
+        }),
+        aboutOverlay("it shows the host's processes", async (o) => {
+          const pids = (await readdir(join(o.mount.mountPoint, 'proc')).catch(() => [] as string[])).filter((n) => /^\d+$/.test(n));
+          return pids.includes(String(process.pid)) ? pass(`${pids.length} processes visible, workshop's own among them`) : fail("the host's processes listed", `${pids.length} processes, not the host's`);
+        }),
+      ],
+      solve: async (ctx) => {
+        const o = await findOverlayWithLower(ctx, ROOTFS);
+        if (!o) throw new Error('no overlay on rootfs: solve the mount step first');
+        const at = join(o.mount.mountPoint, 'proc');
+        if (mountsAt(await readMountinfo(), at).at(-1)?.fsType === 'proc') return;
+        await ctx.$`mkdir -p ${at}`;
+        await ctx.$`mount -t proc none ${at}`;
+      },
+      hints: ['Mount a proc file system at proc/ inside the merged folder, then run ps in the chroot.', 'mkdir -p /tmp/$nonce/overlay/proc; mount -t proc none /tmp/$nonce/overlay/proc; chroot /tmp/$nonce/overlay /bin/busybox ps'],
+      mutants: {
+        procElsewhere: {
+          apply: async (ctx) => {
+            const o = await findOverlayWithLower(ctx, ROOTFS);
+            if (o) await unmountAt(ctx, join(o.mount.mountPoint, 'proc'));
+            await ctx.$`mkdir -p ${ctx.path('decoy-proc')}`;
+            await ctx.$`mount -t proc none ${ctx.path('decoy-proc')}`;
+          },
+          revert: async (ctx) => {
+            await unmountAt(ctx, ctx.path('decoy-proc'));
+            await ctx.$`rmdir ${ctx.path('decoy-proc')}`;
+          },
+        },
+      },
+    },
+  },
+  cleanup: async (ctx) => {
+    const layer = ctx.path(ROOTFS);
+    // Processes first (a shell left in the chroot keeps the mounts busy), then every overlay on
+    // rootfs with what is mounted inside it, deepest first, then the seed folders in /tmp.
+    const overlays = overlaysWithLower(await readMountinfo(), ROOTFS, ctx.dir);
+    for (const pid of await processesUnder([layer, ...overlays.map((o) => o.mount.mountPoint)])) await ctx.$`kill -9 ${pid}`.nothrow();
+    await removeScriptMounts(ctx, new Set());
+    for (const p of [ctx.path('decoy-proc')]) if (mountsAt(await readMountinfo(), p).length > 0) await unmountAt(ctx, p);
+  },
+});

@@ -1,0 +1,77 @@
+// The check model: one check is one fact about the kernel or the file system.
+// A check never throws; a probe that cannot run becomes an `error` result.
+import type { RunOptions, RunResult } from './exec.ts';
+
+export type CheckResult =
+  | { status: 'pass'; check: string; actual: string }
+  | { status: 'fail'; check: string; expected: string; actual: string; hint?: string }
+  | { status: 'error'; check: string; error: string };
+
+/** What a check may read about the step it is verifying. */
+export interface CheckContext {
+  /** chapter id, e.g. `overlayfs` */
+  readonly chapter: string;
+  /** the chapter's working folder (absolute); `cd $(workshop path)` goes here */
+  readonly dir: string;
+  /** WORKSHOP_HOME */
+  readonly home: string;
+  /** a random token written when the chapter starts; state built before it is stale */
+  readonly nonce: string;
+  /** when the chapter started (ms since the epoch), to reject stale state */
+  readonly startedAt: number;
+  /** a path inside the chapter folder */
+  path(...parts: string[]): string;
+  /** runs a command without a shell; never throws for a non-zero exit */
+  run(cmd: string, args?: readonly string[], opts?: RunOptions): Promise<RunResult>;
+}
+
+export interface Check {
+  readonly name: string;
+  run(ctx: CheckContext): Promise<CheckResult>;
+}
+
+export type Verdict =
+  | { ok: true; actual: string }
+  | { ok: false; expected: string; actual: string; hint?: string };
+
+export const pass = (actual: string): Verdict => ({ ok: true, actual });
+export const fail = (expected: string, actual: string, hint?: string): Verdict =>
+  hint === undefined ? { ok: false, expected, actual } : { ok: false, expected, actual, hint };
+
+/**
+ * Builds a check from a name and a probe. The probe returns a verdict; anything it throws
+ * (EACCES, a missing tool, a parser that met unknown output) becomes an `error` result,
+ * so one broken probe never hides the other checks of the step.
+ */
+export function defineCheck(name: string, probe: (ctx: CheckContext) => Promise<Verdict> | Verdict): Check {
+  return {
+    name,
+    async run(ctx) {
+      try {
+        const v = await probe(ctx);
+        if (v.ok) return { status: 'pass', check: name, actual: v.actual };
+        return v.hint === undefined
+          ? { status: 'fail', check: name, expected: v.expected, actual: v.actual }
+          : { status: 'fail', check: name, expected: v.expected, actual: v.actual, hint: v.hint };
+      } catch (err) {
+        return { status: 'error', check: name, error: err instanceof Error ? err.message : String(err) };
+      }
+    },
+  };
+}
+
+/** Runs the checks of one step concurrently, keeping their order in the result. */
+export async function runChecks(checks: readonly Check[], ctx: CheckContext): Promise<CheckResult[]> {
+  return Promise.all(checks.map((c) => c.run(ctx)));
+}
+
+export const allPassed = (results: readonly CheckResult[]): boolean =>
+  results.length > 0 && results.every((r) => r.status === 'pass');
+
+/** Runs another check and returns its result as a verdict, to compose checks whose paths are found at run time. */
+export async function verdictOf(check: Check, ctx: CheckContext): Promise<Verdict> {
+  const r = await check.run(ctx);
+  if (r.status === 'pass') return pass(r.actual);
+  if (r.status === 'fail') return fail(r.expected, r.actual, r.hint);
+  throw new Error(r.error);
+}

@@ -1,0 +1,56 @@
+// The only file that runs processes for checks, probes and the engine. execa is imported
+// lazily: it costs tens of milliseconds, and `workshop status` must not pay for it.
+
+export interface RunOptions {
+  cwd?: string;
+  /** kill the process after this long; the result then has `timedOut: true` */
+  timeoutMs?: number;
+  input?: string;
+  env?: Record<string, string>;
+}
+
+export interface RunResult {
+  /** the exit code; null when the process was killed by a signal or could not start */
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  /** the command line, for messages */
+  command: string;
+}
+
+/** Runs a command without a shell. Never throws for a non-zero exit or a missing binary. */
+export async function run(cmd: string, args: readonly string[] = [], opts: RunOptions = {}): Promise<RunResult> {
+  const { execa } = await import('execa');
+  const r = await execa(cmd, args, {
+    reject: false,
+    stripFinalNewline: false,
+    ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
+    ...(opts.timeoutMs === undefined ? {} : { timeout: opts.timeoutMs, forceKillAfterDelay: 1000 }),
+    ...(opts.input === undefined ? { stdin: 'ignore' as const } : { input: opts.input }),
+    ...(opts.env === undefined ? {} : { env: opts.env }),
+  });
+  const failedToStart = r.exitCode === undefined && !r.timedOut && r.signal === undefined;
+  return {
+    code: r.exitCode ?? null,
+    stdout: typeof r.stdout === 'string' ? r.stdout : '',
+    stderr: typeof r.stderr === 'string' && r.stderr !== '' ? r.stderr : failedToStart ? (r.shortMessage ?? '') : '',
+    timedOut: r.timedOut,
+    command: r.command,
+  };
+}
+
+/** Runs a command and returns stdout, or throws an Error naming the command and its stderr. */
+export async function runOk(cmd: string, args: readonly string[] = [], opts: RunOptions = {}): Promise<string> {
+  const r = await run(cmd, args, opts);
+  if (r.code !== 0) {
+    const why = r.timedOut ? `timed out after ${opts.timeoutMs ?? 0} ms` : `exit ${r.code ?? 'signal'}`;
+    throw new Error(`${r.command}: ${why}${r.stderr.trim() ? `: ${r.stderr.trim().split('\n').slice(-3).join(' / ')}` : ''}`);
+  }
+  return r.stdout;
+}
+
+/** Runs a command inside a named network namespace (`ip netns exec NAME …`). */
+export function runInNetns(ns: string, cmd: string, args: readonly string[] = [], opts: RunOptions = {}): Promise<RunResult> {
+  return run('ip', ['netns', 'exec', ns, cmd, ...args], opts);
+}

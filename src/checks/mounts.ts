@@ -1,0 +1,168 @@
+// Mount checks: they read /proc/PID/mountinfo, the kernel's own table of mounts, and never
+// `mount` or `findmnt` output, which libmount rewrites (it hides options and resolves paths).
+
+import { readFile, realpath } from 'node:fs/promises';
+import { isAbsolute, resolve, sep } from 'node:path';
+import type { Check, CheckContext, Verdict } from './check.ts';
+import { defineCheck, fail, pass } from './check.ts';
+
+/** One line of /proc/PID/mountinfo (see proc_pid_mountinfo(5)). */
+export interface MountEntry {
+  id: number;
+  parentId: number;
+  majorMinor: string;
+  /** the path inside the source file system that is mounted: not `/` for a bind mount of a folder */
+  root: string;
+  mountPoint: string;
+  /** per-mount options (rw/ro, nosuid, relatime…) */
+  mountOptions: string[];
+  /** shared:N, master:N, propagate_from:N, unbindable */
+  optionalFields: string[];
+  fsType: string;
+  source: string;
+  /**
+   * Per-superblock options exactly as the kernel prints them, still escaped: an overlay
+   * layer named `co,mma` shows up as `co\054mma`, so splitting on `,` must come before
+   * decoding (see overlay.ts).
+   */
+  superOptions: string;
+}
+
+/**
+ * Decodes the kernel's octal escapes (`\040` space, `\011` tab, `\012` newline, `\134`
+ * backslash, `\054` comma…). Recorded: a mount point `merged 2` shows up as `merged\0402`.
+ * The kernel escapes only those ASCII characters; other bytes (UTF-8 names) come through raw.
+ */
+export const decodeOctal = (s: string): string =>
+  s.replace(/\\([0-3][0-7]{2})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+
+const toInt = (s: string | undefined, what: string, line: string): number => {
+  if (s === undefined || !/^\d+$/.test(s)) throw new Error(`mountinfo: bad ${what} in line: ${line}`);
+  return Number(s);
+};
+
+/** Parses /proc/PID/mountinfo text. Pure; throws a clear Error on a line it does not understand. */
+export function parseMountinfo(text: string): MountEntry[] {
+  const entries: MountEntry[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    // Fields are separated by single spaces; the kernel escapes spaces inside paths.
+    const fields = line.split(' ');
+    const dash = fields.indexOf('-', 6);
+    if (dash < 0 || fields.length !== dash + 4) {
+      throw new Error(`mountinfo: malformed line (expected "… - fstype source options"): ${line}`);
+    }
+    const [id, parentId, majorMinor, root, mountPoint, mountOptions] = fields;
+    if (majorMinor === undefined || !/^\d+:\d+$/.test(majorMinor)) throw new Error(`mountinfo: bad major:minor in line: ${line}`);
+    entries.push({
+      id: toInt(id, 'mount id', line),
+      parentId: toInt(parentId, 'parent id', line),
+      majorMinor,
+      root: decodeOctal(root ?? ''),
+      mountPoint: decodeOctal(mountPoint ?? ''),
+      mountOptions: (mountOptions ?? '').split(','),
+      optionalFields: fields.slice(6, dash),
+      fsType: decodeOctal(fields[dash + 1] ?? ''),
+      source: decodeOctal(fields[dash + 2] ?? ''),
+      superOptions: fields[dash + 3] ?? '',
+    });
+  }
+  return entries;
+}
+
+/** Reads the mount table of a process's mount namespace. */
+export async function readMountinfo(pid: number | 'self' = 'self'): Promise<MountEntry[]> {
+  return parseMountinfo(await readFile(`/proc/${pid}/mountinfo`, 'utf8'));
+}
+
+/** Removes trailing slashes and `.`/`..` so that `merged/` and `merged` compare equal. */
+export const normalizePath = (p: string, baseDir = '/'): string => resolve(baseDir, p);
+
+/** All mounts at exactly `path`, in mount order: the last one is the one you see. */
+export function mountsAt(entries: readonly MountEntry[], path: string): MountEntry[] {
+  const p = normalizePath(path);
+  return entries.filter((e) => e.mountPoint === p);
+}
+
+/** Mounts at `dir` or below it, deepest first: the order in which they can be unmounted. */
+export function mountsUnder(entries: readonly MountEntry[], dir: string): MountEntry[] {
+  const d = normalizePath(dir);
+  const prefix = d === '/' ? '/' : d + sep;
+  const under = entries.filter((e) => e.mountPoint === d || e.mountPoint.startsWith(prefix));
+  // Deeper paths first; at equal depth the newest mount (higher in the table) first.
+  const depth = (e: MountEntry): number => (e.mountPoint === '/' ? 0 : e.mountPoint.split('/').length);
+  return under
+    .map((e, i) => ({ e, i }))
+    .sort((a, b) => depth(b.e) - depth(a.e) || b.i - a.i)
+    .map(({ e }) => e);
+}
+
+/**
+ * Read-only either per mount (`mount -o remount,ro,bind`) or for the whole superblock. An
+ * overlay with only lowerdirs is the second kind: recorded as mount options `rw,relatime`
+ * with super options `ro,lowerdir=rootfs:base,…`.
+ */
+export function isReadOnly(entry: MountEntry): boolean {
+  return entry.mountOptions.includes('ro') || entry.superOptions.split(',').includes('ro');
+}
+
+/** A short description for messages: `tmpfs`, `a bind mount of /srv/rootfs (ext4)`. */
+export function describeMount(entry: MountEntry): string {
+  return entry.root === '/' ? entry.fsType : `a bind mount of ${entry.root} (${entry.fsType})`;
+}
+
+/** What else is at `path`, for messages: `tmpfs is mounted there (on top of ext4)`. */
+export function describeMountsAt(found: readonly MountEntry[], path: string): string {
+  const top = found.at(-1);
+  if (top === undefined) return `nothing is mounted at ${path}`;
+  const below = found.slice(0, -1).map(describeMount).reverse();
+  return `${describeMount(top)} is mounted there${below.length > 0 ? ` (on top of ${below.join(', ')})` : ''}`;
+}
+
+/** Pure decision of `mountedAt`. */
+export function judgeMountedAt(entries: readonly MountEntry[], path: string, opts: { fsType?: string } = {}): Verdict {
+  const found = mountsAt(entries, path);
+  const top = found.at(-1);
+  const expected = opts.fsType === undefined ? `something mounted at ${path}` : `${opts.fsType} mounted at ${path}`;
+  if (top === undefined) return fail(expected, `nothing is mounted at ${path}`, `findmnt ${path}`);
+  if (opts.fsType !== undefined && top.fsType !== opts.fsType) {
+    const hidden = found.some((e) => e.fsType === opts.fsType);
+    return fail(expected, describeMountsAt(found, path), hidden ? `a ${opts.fsType} is there but hidden by a later mount; unmount the top one` : undefined);
+  }
+  return pass(`${describeMount(top)} is mounted at ${path}${isReadOnly(top) ? ' (read-only)' : ''}`);
+}
+
+/** Pure decision of `notMountedAt`. */
+export function judgeNotMountedAt(entries: readonly MountEntry[], path: string): Verdict {
+  const found = mountsAt(entries, path);
+  if (found.length === 0) return pass(`nothing is mounted at ${path}`);
+  return fail(`nothing mounted at ${path}`, describeMountsAt(found, path), `umount ${path}${found.length > 1 ? ` (${found.length} times)` : ''}`);
+}
+
+/** The absolute path a check means: relative paths are inside the chapter folder. */
+export const ctxPath = (ctx: CheckContext, path: string): string => normalizePath(isAbsolute(path) ? path : ctx.path(path));
+
+/**
+ * Like ctxPath, with symlinks resolved when the path exists: mountinfo shows mount points
+ * as real paths, whatever path was given to mount(8).
+ */
+export async function checkPath(ctx: CheckContext, path: string): Promise<string> {
+  const abs = ctxPath(ctx, path);
+  try {
+    return await realpath(abs);
+  } catch {
+    return abs;
+  }
+}
+
+/** Something (of `fsType`, if given) is the visible mount at `path`. */
+export function mountedAt(path: string, opts: { fsType?: string } = {}): Check {
+  return defineCheck(`${opts.fsType ?? 'a file system'} is mounted at ${path}`, async (ctx) =>
+    judgeMountedAt(await readMountinfo(), await checkPath(ctx, path), opts),
+  );
+}
+
+/** Nothing at all is mounted at `path`. */
+export function notMountedAt(path: string): Check {
+  return defineCheck(`nothing is mounted at ${path}`, async (ctx) => judgeNotMountedAt(await readMountinfo(), await checkPath(ctx, path)));
+}

@@ -1,0 +1,110 @@
+// Processes, read from /proc. Processes come and go while we read, so every per-PID read
+// treats a vanished PID as "no answer" instead of an error.
+import { readFile, readdir, readlink } from 'node:fs/promises';
+
+export interface ProcStatus {
+  name: string;
+  pid: number;
+  ppid: number;
+  /** the PID in each PID namespace, outermost first: `[4368, 1]` inside `unshare --pid --fork` */
+  nspid: number[];
+  /** real, effective, saved and filesystem UIDs */
+  uid: number[];
+}
+
+const numbers = (s: string): number[] =>
+  s
+    .trim()
+    .split(/\s+/)
+    .filter((x) => x !== '')
+    .map(Number);
+
+/** Parses /proc/PID/status ("Key:\tvalue" lines). */
+export function parseStatus(text: string): ProcStatus {
+  const fields = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const i = line.indexOf(':');
+    if (i > 0) fields.set(line.slice(0, i), line.slice(i + 1).replace(/^\t/, ''));
+  }
+  const name = fields.get('Name');
+  const pid = fields.get('Pid');
+  const ppid = fields.get('PPid');
+  if (name === undefined || pid === undefined || ppid === undefined) throw new Error('not a /proc/PID/status: Name, Pid or PPid missing');
+  const nspid = fields.get('NSpid');
+  return {
+    name,
+    pid: Number(pid),
+    ppid: Number(ppid),
+    // NSpid exists since Linux 4.1; before that a process lives in one PID namespace as far as we can tell
+    nspid: nspid === undefined ? [Number(pid)] : numbers(nspid),
+    uid: numbers(fields.get('Uid') ?? ''),
+  };
+}
+
+/** Errors that mean "this process is gone, or not ours to read". */
+const isGone = (err: unknown): boolean =>
+  err instanceof Error && 'code' in err && ['ENOENT', 'ESRCH', 'EACCES', 'EPERM', 'ENOTDIR'].includes(String(err.code));
+
+async function orNull<T>(p: Promise<T>): Promise<T | null> {
+  try {
+    return await p;
+  } catch (err) {
+    if (isGone(err)) return null;
+    throw err;
+  }
+}
+
+export async function listPids(): Promise<number[]> {
+  const names = await readdir('/proc');
+  return names
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number)
+    .sort((a, b) => a - b);
+}
+
+export const readStatus = async (pid: number): Promise<ProcStatus | null> => {
+  const text = await orNull(readFile(`/proc/${pid}/status`, 'utf8'));
+  return text === null ? null : parseStatus(text);
+};
+
+/** Where the process's `/` is, as seen from ours; null when it is gone or unreadable. */
+export const procRoot = (pid: number): Promise<string | null> => orNull(readlink(`/proc/${pid}/root`));
+export const procCwd = (pid: number): Promise<string | null> => orNull(readlink(`/proc/${pid}/cwd`));
+
+/** `{ mnt: 'mnt:[4026531841]', net: 'net:[4026531840]', … }`; empty when the process is gone. */
+export async function nsLinks(pid: number): Promise<Record<string, string>> {
+  const names = await orNull(readdir(`/proc/${pid}/ns`));
+  const out: Record<string, string> = {};
+  for (const name of names ?? []) {
+    const link = await orNull(readlink(`/proc/${pid}/ns/${name}`));
+    if (link !== null) out[name] = link;
+  }
+  return out;
+}
+
+/** True when p is dir or lies below it (by path, not by prefix: /a/bc is not under /a/b). */
+export function isPathUnder(p: string, dir: string): boolean {
+  const d = dir.endsWith('/') && dir !== '/' ? dir.slice(0, -1) : dir;
+  return p === d || p.startsWith(d === '/' ? '/' : `${d}/`);
+}
+
+export interface ProcessPlace {
+  pid: number;
+  root: string | null;
+  cwd: string | null;
+}
+
+/** Root and cwd of every process but PID 1 and ourselves. */
+export async function processPlaces(): Promise<ProcessPlace[]> {
+  const pids = (await listPids()).filter((p) => p !== 1 && p !== process.pid);
+  return Promise.all(pids.map(async (pid) => ({ pid, root: await procRoot(pid), cwd: await procCwd(pid) })));
+}
+
+export const placeIsUnder = (place: ProcessPlace, dirs: readonly string[]): boolean =>
+  dirs.some((d) => (place.root !== null && isPathUnder(place.root, d)) || (place.cwd !== null && isPathUnder(place.cwd, d)));
+
+/** PIDs whose root or cwd is at or under one of dirs (PID 1 and this process excluded). */
+export async function processesUnder(dirs: string | readonly string[]): Promise<number[]> {
+  const list = typeof dirs === 'string' ? [dirs] : dirs;
+  return (await processPlaces()).filter((p) => placeIsUnder(p, list)).map((p) => p.pid);
+}

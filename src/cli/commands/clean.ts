@@ -1,0 +1,44 @@
+// `workshop clean`: discover what workshop or the learner made for it, remove it, and show the
+// inventory before and after. It trusts no log: it looks at the kernel.
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { requireRoot, requireVm } from '../../engine/guard.ts';
+import { cleanResidue, takeInventory, type ResidueItem } from '../../engine/inventory.ts';
+import { withLock } from '../../engine/lock.ts';
+import { styler } from '../../render/style.ts';
+import type { Cli } from '../cli.ts';
+import { openSession } from '../session.ts';
+
+function listItems(items: readonly ResidueItem[]): string[] {
+  return items.length === 0 ? ['  (nothing)'] : items.map((i) => `  ${i.kind.padEnd(8)} ${i.id}${i.detail ? `  (${i.detail})` : ''}`);
+}
+
+export default async function clean(cli: Cli): Promise<number> {
+  requireRoot(cli.line);
+  await requireVm(cli.allowHost, 'clean up');
+  const s = openSession(cli);
+  return withLock(s.ws.lockPath, 'clean', async () => {
+    const home = s.ws.home;
+    const before = await takeInventory(home);
+    const actions: string[] = [];
+    const log = (l: string) => {
+      actions.push(l);
+      if (!cli.json) cli.err(`  ${l}`);
+    };
+    const st = styler(cli.color);
+    if (!cli.json) cli.out([st('bold', 'Found:'), ...listItems(before)].join('\n'));
+    const errors = await cleanResidue(home, before, log);
+    // The workspace folders go too; state.json keeps only the learner's position.
+    for (const d of ['chapters', 'selftest']) await rm(join(home, d), { recursive: true, force: true });
+    s.state.chapters = {};
+    s.save();
+    const after = await takeInventory(home);
+    if (cli.json) cli.emit({ before, actions, errors, after, clean: after.length === 0 });
+    else {
+      cli.out([st('bold', 'Left after cleaning:'), ...listItems(after)].join('\n'));
+      for (const e of errors) cli.err(`  ${st('red', 'could not')} ${e}`);
+      cli.out(after.length === 0 ? st('green', 'Clean: nothing of the workshop is left on this machine.') : st('red', `${after.length} item(s) are left; see above.`));
+    }
+    return after.length === 0 ? 0 : 1;
+  });
+}

@@ -1,0 +1,39 @@
+// `workshop list`: chapters and steps: done, current, todo, skipped (with the reason).
+import { isDone } from '../../engine/progress.ts';
+import { formatProblem, type LessonProblem } from '../../lessons/catalog.ts';
+import { loadChapter } from '../../lessons/load.ts';
+import { unmet } from '../../lessons/requires.ts';
+import { styler } from '../../render/style.ts';
+import type { Cli } from '../cli.ts';
+import { currentPosition, openSession } from '../session.ts';
+
+type StepStatus = 'done' | 'current' | 'todo' | 'skipped';
+
+export default async function list(cli: Cli): Promise<number> {
+  const s = openSession(cli);
+  const cur = currentPosition(s);
+  const chapters = await Promise.all(
+    s.cat.chapters.map(async (c) => {
+      const problems: LessonProblem[] = [];
+      const loaded = await loadChapter(c, problems);
+      const reasons = loaded ? await unmet(loaded.def.requires ?? []) : [`broken lesson: ${problems.map(formatProblem).join('; ')}`];
+      const skipped = reasons.length > 0 ? reasons.join('; ') : undefined;
+      const steps = c.text.steps.map((st) => {
+        const status: StepStatus = isDone(s.state, c.id, st.id) ? 'done' : c === cur.chapter && st.id === cur.step ? 'current' : skipped ? 'skipped' : 'todo';
+        return { id: st.id, title: st.title, status };
+      });
+      return { id: c.id, title: c.text.title, skipped, steps };
+    }),
+  );
+  if (cli.json) {
+    cli.emit({ current: `${cur.chapter.id}/${cur.step}`, chapters: chapters.map((c) => ({ ...c, skipped: c.skipped ?? null })) });
+    return 0;
+  }
+  const st = styler(cli.color);
+  const mark: Record<StepStatus, string> = { done: st('green', '✔'), current: st('cyan', '▶'), todo: ' ', skipped: st('dim', '-') };
+  chapters.forEach((c, i) => {
+    cli.out(`${st('bold', `${String(i).padStart(2, '0')} ${c.title}`)} ${st('dim', `(${c.id})`)}${c.skipped ? st('yellow', `  skipped: ${c.skipped}`) : ''}`);
+    c.steps.forEach((x, j) => cli.out(`   ${mark[x.status]} ${j + 1}. ${x.title} ${st('dim', `${c.id}/${x.id}`)}`));
+  });
+  return 0;
+}

@@ -1,0 +1,154 @@
+// The entry point: parse argv, dispatch lazily, and the single place that prints an uncaught
+// error or exits. A user mistake prints `error: …` and a hint; a stack only with DEBUG=workshop.
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { didYouMean, WorkshopError, EXIT } from '../engine/errors.ts';
+import { resolveHome } from '../engine/workspace.ts';
+import { GLOBAL_FLAGS, parseArgv, type FlagTable } from './args.ts';
+import { flagString, projectRoot, type Cli, type Command } from './cli.ts';
+
+interface CommandSpec {
+  summary: string;
+  usage: string;
+  flags?: FlagTable;
+  /** positional arguments accepted at most */
+  maxArgs: number;
+  load: () => Promise<{ default: Command }>;
+}
+
+const chapterFlag: FlagTable = { chapter: { type: 'string', multiple: true, value: 'ID', describe: 'only this chapter (repeatable)' } };
+
+/** The explicit command table: nothing is discovered from the file system. */
+export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
+  status: { summary: 'where you are: chapter, step n/m, progress, what to do next', usage: 'status', maxArgs: 0, load: () => import('./commands/status.ts') },
+  show: { summary: 'show a step (default: the current one)', usage: 'show [chapter/step]', maxArgs: 1, load: () => import('./commands/show.ts') },
+  next: { summary: 'verify the current step; on pass, record it and show the next one', usage: 'next', maxArgs: 0, load: () => import('./commands/next.ts') },
+  check: { summary: 'verify a step without advancing', usage: 'check [chapter/step]', maxArgs: 1, load: () => import('./commands/check.ts') },
+  hint: { summary: 'show the next hint of the current step', usage: 'hint', maxArgs: 0, load: () => import('./commands/hint.ts') },
+  solve: { summary: "run the step's reference solution, then verify", usage: 'solve [chapter/step] [--through]', maxArgs: 1, flags: { through: { type: 'boolean', describe: 'first catch up every earlier step of the chapter' } }, load: () => import('./commands/solve.ts') },
+  watch: { summary: 're-verify on a timer and on workspace changes', usage: 'watch [--advance] [--interval SECONDS]', maxArgs: 0, flags: { advance: { type: 'boolean', describe: 'advance when the step passes' }, interval: { type: 'string', value: 'SECONDS', describe: 're-check every SECONDS (default 2)' }, once: { type: 'boolean', describe: 'check once and exit (for scripts)' } }, load: () => import('./commands/watch.ts') },
+  select: { summary: 'choose a step from a menu', usage: 'select', maxArgs: 0, load: () => import('./commands/select.ts') },
+  goto: { summary: 'go to a chapter or step', usage: 'goto <chapter|chapter/step>', maxArgs: 1, load: () => import('./commands/goto.ts') },
+  list: { summary: 'chapters and steps: done, current, todo, skipped', usage: 'list', maxArgs: 0, load: () => import('./commands/list.ts') },
+  reset: { summary: "clean a chapter's resources and mark its steps undone", usage: 'reset [chapter]', maxArgs: 1, load: () => import('./commands/reset.ts') },
+  clean: { summary: 'remove everything workshop or you created for it; print the residue before and after', usage: 'clean', maxArgs: 0, load: () => import('./commands/clean.ts') },
+  doctor: { summary: 'check the VM, root, kernel features and tools per chapter', usage: 'doctor', maxArgs: 0, load: () => import('./commands/doctor.ts') },
+  test: { summary: 'the author self-test: fail-first, solve, pass, idempotent, mutants, no residue', usage: 'test [--chapter ID]...', maxArgs: 0, flags: chapterFlag, load: () => import('./commands/test.ts') },
+  lint: { summary: 'validate a lesson pack (ids, pairing, verify/solve), with file:line errors', usage: 'lint [DIR]', maxArgs: 1, load: () => import('./commands/lint.ts') },
+  path: { summary: "print the current chapter's folder (cd $(workshop path))", usage: 'path [chapter]', maxArgs: 1, load: () => import('./commands/path.ts') },
+  env: { summary: "print export lines for the chapter's variables (eval $(workshop env))", usage: 'env [chapter]', maxArgs: 1, load: () => import('./commands/env.ts') },
+};
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function flagLines(table: FlagTable): string[] {
+  return Object.entries(table).map(([name, s]) => {
+    const left = `${s.short ? `-${s.short}, ` : '    '}--${name}${s.value ? ` ${s.value}` : ''}`;
+    return `  ${left.padEnd(24)} ${s.describe}`;
+  });
+}
+
+function helpText(verb?: string): string {
+  const spec = verb ? COMMANDS[verb] : undefined;
+  if (verb && spec) {
+    return [`usage: workshop ${spec.usage}`, '', spec.summary, ...(spec.flags ? ['', 'options:', ...flagLines(spec.flags)] : []), '', 'global options:', ...flagLines(GLOBAL_FLAGS)].join('\n');
+  }
+  const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
+  return [
+    'workshop: hands-on Linux container internals, checked against the real kernel',
+    '',
+    'usage: workshop [command] [options]      (no command: status)',
+    '',
+    'commands:',
+    ...Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(width)}  ${c.summary}`),
+    '',
+    'global options:',
+    ...flagLines(GLOBAL_FLAGS),
+    '',
+    'exit codes: 0 ok, 1 a check failed or residue is left, 2 usage, 3 environment, 4 lesson error',
+    'workshop <command> --help shows the options of a command.',
+  ].join('\n');
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const parsed = parseArgv(argv, (v) => COMMANDS[v]?.flags ?? (COMMANDS[v] ? {} : undefined));
+  const { flags } = parsed;
+  let verb = parsed.verb ?? 'status';
+  let positionals = parsed.positionals;
+  if (verb === 'help') {
+    verb = positionals[0] ?? '';
+    positionals = [];
+    flags['help'] = true;
+  }
+  if (flags['version']) {
+    process.stdout.write(`${version()}\n`);
+    return EXIT.ok;
+  }
+  const spec = COMMANDS[verb];
+  if (flags['help'] && (!verb || spec)) {
+    process.stdout.write(`${helpText(spec ? verb : undefined)}\n`);
+    return EXIT.ok;
+  }
+  if (!spec) {
+    const guess = didYouMean(verb, Object.keys(COMMANDS));
+    throw new WorkshopError('usage', `unknown command "${verb}"`, guess ? `did you mean "workshop ${guess}"? (workshop --help lists the commands)` : 'workshop --help lists the commands');
+  }
+  if (positionals.length > spec.maxArgs) throw new WorkshopError('usage', `too many arguments: ${positionals.slice(spec.maxArgs).join(' ')}`, `usage: workshop ${spec.usage}`);
+
+  const json = flags['json'] === true;
+  const color = !json && flags['no-color'] !== true && !process.env['NO_COLOR'] && process.stdout.isTTY === true && process.env['TERM'] !== 'dumb';
+  const lessons = flagString(flags, 'lessons');
+  let emitted = false;
+  const cli: Cli = {
+    verb,
+    positionals,
+    flags,
+    json,
+    color,
+    allowHost: flags['allow-host'] === true || process.env['WORKSHOP_ALLOW_HOST'] === '1',
+    home: resolveHome(flagString(flags, 'home')),
+    lessonsDir: lessons ? resolve(lessons) : join(projectRoot(), 'lessons'),
+    line: argv.join(' '),
+    out: (t = '') => {
+      if (!json) process.stdout.write(`${t}\n`);
+    },
+    err: (t = '') => process.stderr.write(`${t}\n`),
+    emit: (v) => {
+      if (emitted) throw new Error('a command emitted two JSON documents');
+      emitted = true;
+      process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+    },
+  };
+  const { default: command } = await spec.load();
+  return command(cli);
+}
+
+function report(err: unknown, json: boolean): number {
+  const debug = (process.env['DEBUG'] ?? '').split(',').includes('workshop');
+  if (err instanceof WorkshopError) {
+    if (json) process.stdout.write(`${JSON.stringify({ error: { kind: err.kind, message: err.message, hint: err.hint ?? null } }, null, 2)}\n`);
+    process.stderr.write(`error: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
+    if (debug) process.stderr.write(`${err.stack ?? ''}\n`);
+    return err.exitCode;
+  }
+  const e = err instanceof Error ? err : new Error(String(err));
+  if (json) process.stdout.write(`${JSON.stringify({ error: { kind: 'internal', message: e.message, hint: null } }, null, 2)}\n`);
+  process.stderr.write(`error: ${e.message}\n${debug ? `${e.stack ?? ''}\n` : 'hint: this is a bug in workshop; DEBUG=workshop shows the stack\n'}`);
+  return 70;
+}
+
+export async function runMain(argv: readonly string[]): Promise<void> {
+  let code: number;
+  try {
+    code = await main(argv);
+  } catch (err) {
+    code = report(err, argv.includes('--json'));
+  }
+  process.exitCode = code;
+}

@@ -1,0 +1,146 @@
+// Tears down what takeInventory found, in the only order that works: processes hold mounts busy,
+// mounts hold loop devices, and cgroups can be removed only once their processes are gone.
+// Every action is logged as the command it amounts to; a failure is recorded and the rest goes on.
+import { readFile, readdir, rmdir } from 'node:fs/promises';
+import path from 'node:path';
+import { run } from '../checks/exec.ts';
+import { readMountinfo } from '../checks/mounts.ts';
+import { isPathUnder, procCwd, procRoot } from '../checks/proc.ts';
+import { parseLinkList, parseLosetupJson, parseNetnsList, type ResidueItem } from './inventory.ts';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls until `done` or the deadline; true when done. */
+async function waitFor(done: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  for (const end = Date.now() + timeoutMs; ; await sleep(5)) {
+    if (await done()) return true;
+    if (Date.now() > end) return false;
+  }
+}
+
+/** Gone, or a zombie: a killed child of ours stays one until it is reaped, and it holds nothing. */
+async function processGone(pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+  return stat === null || /\) Z /.test(stat);
+}
+
+async function ipJson<T>(args: string[], parse: (text: string) => T): Promise<T> {
+  const r = await run('ip', ['-j', ...args]);
+  if (r.code !== 0) throw new Error(`${r.command}: ${r.stderr.trim()}`);
+  return parse(r.stdout);
+}
+
+/** Sub-cgroups first: rmdir of a cgroup with children fails with EBUSY. */
+async function cgroupTree(dir: string): Promise<string[]> {
+  const subs = (await readdir(dir, { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory());
+  const nested = await Promise.all(subs.map((d) => cgroupTree(path.join(dir, d.name))));
+  return [...nested.flat(), dir];
+}
+
+/**
+ * Removes the items, logging each command; returns what could not be done ("umount /x: target is
+ * busy"), so that one stuck item never stops the others. Empty means every action succeeded.
+ */
+export async function cleanResidue(home: string, items: readonly ResidueItem[], log: (line: string) => void): Promise<string[]> {
+  const errors: string[] = [];
+  const of = (kind: ResidueItem['kind']): ResidueItem[] => items.filter((i) => i.kind === kind);
+  const cmd = async (c: string, args: string[]): Promise<{ ok: boolean; stderr: string }> => {
+    log([c, ...args].join(' '));
+    const r = await run(c, args, { timeoutMs: 30_000 });
+    return { ok: r.code === 0, stderr: r.stderr.trim() };
+  };
+  const failed = (what: string, why: string): void => {
+    errors.push(`${what}: ${why}`);
+    log(`  failed: ${why}`);
+  };
+
+  // 1. Processes. PIDs are reused, so check again that this one still lives in our places.
+  const places = [path.resolve(home), ...of('mount').map((m) => m.id).filter((p) => p !== '/'), ...of('tmpdir').map((t) => t.id)];
+  for (const item of of('process')) {
+    const pid = Number(item.id);
+    const [root, cwd] = await Promise.all([procRoot(pid), procCwd(pid)]);
+    if (![root, cwd].some((p) => p !== null && places.some((d) => isPathUnder(p, d)))) continue;
+    log(`kill -KILL ${pid}`);
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch (err) {
+      if (!(err instanceof Error && 'code' in err && err.code === 'ESRCH')) failed(`kill ${pid}`, String(err));
+    }
+    if (!(await waitFor(() => processGone(pid), 5000))) failed(`kill ${pid}`, 'still running after 5 s');
+  }
+
+  // 2. Mounts, deepest first (the inventory's order); lazily when something still holds one.
+  const mounts = of('mount').map((m, i) => ({ m, i }));
+  mounts.sort((a, b) => b.m.id.split('/').length - a.m.id.split('/').length || a.i - b.i);
+  for (const { m } of mounts) {
+    const r = await cmd('umount', [m.id]);
+    if (r.ok) continue;
+    log(`  ${r.stderr}; detaching it lazily`);
+    const lazy = await cmd('umount', ['-l', m.id]);
+    if (!lazy.ok) failed(`umount ${m.id}`, lazy.stderr);
+  }
+
+  // 3. Loop devices. One with autoclear has already gone with its last mount.
+  if (of('loop').length > 0) {
+    const attached = new Set(parseLosetupJson((await run('losetup', ['-J', '-l'])).stdout).map((l) => l.name));
+    for (const loop of of('loop').filter((l) => attached.has(l.id))) {
+      const r = await cmd('losetup', ['-d', loop.id]);
+      if (!r.ok) failed(`losetup -d ${loop.id}`, r.stderr);
+    }
+  }
+
+  // 4. Links. Deleting one end of a veth deletes the other, so a missing peer is fine.
+  for (const link of of('link')) {
+    const r = await cmd('ip', ['link', 'del', link.id]);
+    if (r.ok) continue;
+    if (/Cannot find device/.test(r.stderr)) log('  already gone with its peer');
+    else failed(`ip link del ${link.id}`, r.stderr);
+  }
+
+  // 5. Namespaces. `ip netns del` returns before the kernel tears the namespace down (6-31 ms
+  // here), and until then veth peers in the root namespace still exist and their names are taken.
+  for (const ns of of('netns')) {
+    try {
+      const id = (await ipJson(['netns', 'list'], parseNetnsList)).find((n) => n.name === ns.id)?.id ?? null;
+      const peers = id === null ? [] : (await ipJson(['link', 'show'], parseLinkList)).filter((l) => l.linkNetnsId === id).map((l) => l.ifindex);
+      const r = await cmd('ip', ['netns', 'del', ns.id]);
+      if (!r.ok) {
+        failed(`ip netns del ${ns.id}`, r.stderr);
+        continue;
+      }
+      const gone = await waitFor(async () => {
+        const names = (await ipJson(['netns', 'list'], parseNetnsList)).map((n) => n.name);
+        const links = (await ipJson(['link', 'show'], parseLinkList)).map((l) => l.ifindex);
+        return !names.includes(ns.id) && !peers.some((p) => links.includes(p));
+      }, 5000);
+      if (!gone) failed(`ip netns del ${ns.id}`, 'the namespace or its links were still there after 5 s');
+    } catch (err) {
+      failed(`netns ${ns.id}`, err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  // 6. Cgroups: their processes were killed above, so an empty cgroup is all that is left.
+  for (const cg of of('cgroup')) {
+    for (const dir of await cgroupTree(cg.id)) {
+      log(`rmdir ${dir}`);
+      await rmdir(dir).catch((err: unknown) => failed(`rmdir ${dir}`, err instanceof Error ? err.message : String(err)));
+    }
+  }
+
+  // 7. container.sh's /tmp folders, only once nothing is mounted in them: rm would otherwise
+  // reach into a bind mount. --one-file-system is the second guard.
+  if (of('tmpdir').length > 0) {
+    const left = await readMountinfo('self');
+    for (const t of of('tmpdir')) {
+      const busy = left.find((m) => isPathUnder(m.mountPoint, t.id));
+      if (busy !== undefined) {
+        failed(`rm -rf ${t.id}`, `${busy.mountPoint} is still mounted`);
+        continue;
+      }
+      const r = await cmd('rm', ['-rf', '--one-file-system', t.id]);
+      if (!r.ok) failed(`rm -rf ${t.id}`, r.stderr);
+    }
+  }
+
+  return errors;
+}

@@ -1,0 +1,244 @@
+// The residue inventory: what the workshop, or the learner working through it, left on the
+// machine. It is discovered from the kernel every time, never read from a log. Deciding what is
+// ours (decideResidue) is pure; takeInventory only gathers the facts it needs.
+import { readdir, stat, statfs } from 'node:fs/promises';
+import path from 'node:path';
+import { runOk } from '../checks/exec.ts';
+import { readMountinfo, type MountEntry } from '../checks/mounts.ts';
+import { parseOverlayOptions } from '../checks/overlay.ts';
+import { isPathUnder, processPlaces, readStatus, type ProcessPlace } from '../checks/proc.ts';
+
+// clean.ts imports the parsers below back from here; the cycle is safe because neither module
+// uses the other while it is being evaluated, only inside functions.
+export { cleanResidue } from './clean.ts';
+
+export type ResidueItem = {
+  kind: 'mount' | 'loop' | 'netns' | 'link' | 'cgroup' | 'process' | 'tmpdir';
+  /** stable across inventories: a mount point, a device, a name, a path or a PID */
+  id: string;
+  detail: string;
+};
+
+export interface LoopDevice { name: string; backFile: string | null }
+export interface NetnsEntry { name: string; id: number | null }
+export interface LinkEntry { ifindex: number; ifname: string; linkNetnsId: number | null }
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+function jsonArray(text: string, what: string): unknown[] {
+  const v: unknown = JSON.parse(text);
+  if (!Array.isArray(v)) throw new Error(`${what}: expected a JSON array`);
+  return v;
+}
+
+/** `losetup -J -l`. A backing file deleted since shows as "PATH (deleted)" (recorded); it is still that path. */
+export function parseLosetupJson(text: string): LoopDevice[] {
+  if (text.trim() === '') return [];
+  const v: unknown = JSON.parse(text);
+  if (!isRecord(v) || !Array.isArray(v.loopdevices)) throw new Error('losetup -J: no "loopdevices" array');
+  return v.loopdevices.map((d: unknown) => {
+    if (!isRecord(d) || typeof d.name !== 'string') throw new Error('losetup -J: a device without a name');
+    const back = typeof d['back-file'] === 'string' ? d['back-file'].replace(/ \(deleted\)$/, '') : null;
+    return { name: d.name, backFile: back };
+  });
+}
+
+/** `ip -j netns list`. With no namespaces it prints nothing at all, not `[]` (recorded). */
+export function parseNetnsList(text: string): NetnsEntry[] {
+  if (text.trim() === '') return [];
+  return jsonArray(text, 'ip -j netns list').map((n) => {
+    if (!isRecord(n) || typeof n.name !== 'string') throw new Error('ip -j netns list: an entry without a name');
+    return { name: n.name, id: typeof n.id === 'number' ? n.id : null };
+  });
+}
+
+/** `ip -j link show`. link_netnsid is set when the peer of a veth lives in another netns. */
+export function parseLinkList(text: string): LinkEntry[] {
+  if (text.trim() === '') return [];
+  return jsonArray(text, 'ip -j link show').map((l) => {
+    if (!isRecord(l) || typeof l.ifname !== 'string' || typeof l.ifindex !== 'number') throw new Error('ip -j link: a link without ifname');
+    return { ifindex: l.ifindex, ifname: l.ifname, linkNetnsId: typeof l.link_netnsid === 'number' ? l.link_netnsid : null };
+  });
+}
+
+/** Lab resources are named ws-host, ws-net, ws-veth…: the `ws` prefix marks them as ours. */
+export const isWsName = (name: string): boolean => name.startsWith('ws');
+
+export interface InventoryFacts {
+  home: string;
+  /** `${home}/chapters/*`: where a learner's relative overlay layers were typed from */
+  chapterDirs: readonly string[];
+  mounts: readonly MountEntry[];
+  loops: readonly LoopDevice[];
+  netns: readonly NetnsEntry[];
+  links: readonly LinkEntry[];
+  cgroups: readonly string[];
+  /** /tmp/<x> folders with the seed container.sh's shape */
+  seedTmpDirs: readonly string[];
+  /** which candidates from relativeLayerCandidates exist on disk */
+  existingPaths: ReadonlySet<string>;
+  processes: readonly ProcessPlace[];
+}
+
+const bases = (f: Pick<InventoryFacts, 'home' | 'chapterDirs'>): string[] => [f.home, ...f.chapterDirs];
+
+function overlayLayers(m: MountEntry): string[] {
+  if (m.fsType !== 'overlay') return [];
+  const l = parseOverlayOptions(m.superOptions);
+  return [...l.lowerdirs, ...l.datadirs, ...(l.upperdir === undefined ? [] : [l.upperdir]), ...(l.workdir === undefined ? [] : [l.workdir])];
+}
+
+/** Relative overlay layers resolved against each place the learner may have typed them from. */
+export function relativeLayerCandidates(f: Pick<InventoryFacts, 'home' | 'chapterDirs' | 'mounts'>): string[] {
+  const rel = f.mounts.flatMap(overlayLayers).filter((l) => !path.isAbsolute(l));
+  return [...new Set(rel.flatMap((l) => bases(f).map((b) => path.resolve(b, l))))];
+}
+
+/** Where home lies inside its own file system, so that bind mounts of folders under it can be recognised. */
+function homeInFs(mounts: readonly MountEntry[], home: string): { majorMinor: string; root: string } | null {
+  const holder = mounts.filter((m) => isPathUnder(home, m.mountPoint)).sort((a, b) => b.mountPoint.length - a.mountPoint.length)[0];
+  if (holder === undefined) return null;
+  return { majorMinor: holder.majorMinor, root: path.join(holder.root, path.relative(holder.mountPoint, home)) };
+}
+
+/** Why a mount is ours, or null. */
+function mountReason(m: MountEntry, f: InventoryFacts, ourLoops: ReadonlySet<string>, bindOf: ReturnType<typeof homeInFs>): string | null {
+  const under = (p: string): boolean => isPathUnder(p, f.home);
+  // Strictly under: home itself may be a mount (a tmpfs, a disk), and it holds state.json.
+  if (m.mountPoint !== f.home && under(m.mountPoint)) return 'mounted under home';
+  const tmp = f.seedTmpDirs.find((d) => isPathUnder(m.mountPoint, d));
+  if (tmp !== undefined) return `mounted in ${tmp}`;
+  if (path.isAbsolute(m.source) && under(m.source)) return 'its source is under home';
+  if (ourLoops.has(m.source)) return `its source ${m.source} is backed by a file under home`;
+  // A bind mount's source is the device; its `root` field says which folder of it is mounted.
+  if (bindOf !== null && m.majorMinor === bindOf.majorMinor && m.root !== '/' && isPathUnder(m.root, bindOf.root)) return 'a bind mount of a folder under home';
+  for (const layer of overlayLayers(m)) {
+    if (path.isAbsolute(layer)) {
+      if (under(layer)) return `overlay layer ${layer} is under home`;
+      const seed = /^\/tmp\/([^/]+)\/upper$/.exec(layer);
+      if (seed !== null && f.seedTmpDirs.includes(`/tmp/${seed[1] ?? ''}`)) return `overlay upperdir ${layer} is container.sh's`;
+    } else if (bases(f).some((b) => f.existingPaths.has(path.resolve(b, layer)) && under(path.resolve(b, layer)))) {
+      return `overlay layer ${layer} resolves under home`;
+    }
+  }
+  return null;
+}
+
+const depth = (p: string): number => (p === '/' ? 0 : p.split('/').length);
+
+/** Pure: everything in the facts that is ours, in the order clean handles it. */
+export function decideResidue(f: InventoryFacts): ResidueItem[] {
+  const loops = f.loops.filter((l) => l.backFile !== null && isPathUnder(l.backFile, f.home));
+  const ourLoops = new Set(loops.map((l) => l.name));
+  const bindOf = homeInFs(f.mounts, f.home);
+  const ours = new Map<MountEntry, string>();
+  for (const m of f.mounts) {
+    const why = mountReason(m, f, ourLoops, bindOf);
+    if (why !== null) ours.set(m, why);
+  }
+  // Mounts made later on top of one of ours (a proc in the container's rootfs) must go before
+  // it. Only later ones: an older mount that ours merely covers is someone else's.
+  const order = new Map(f.mounts.map((m, i) => [m, i]));
+  const after = (m: MountEntry, o: MountEntry): boolean => (order.get(m) ?? 0) > (order.get(o) ?? 0);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const m of f.mounts) {
+      const top = [...ours.keys()].find((o) => o.mountPoint !== '/' && after(m, o) && isPathUnder(m.mountPoint, o.mountPoint));
+      if (!ours.has(m) && top !== undefined) {
+        ours.set(m, `mounted inside ${top.mountPoint}`);
+        grew = true;
+      }
+    }
+  }
+  // Deepest first; at equal depth the later mount first, since it sits on top.
+  const mounts = [...ours].sort(([a], [b]) => depth(b.mountPoint) - depth(a.mountPoint) || (order.get(b) ?? 0) - (order.get(a) ?? 0));
+  const places = [f.home, ...f.seedTmpDirs, ...mounts.map(([m]) => m.mountPoint).filter((p) => p !== '/')];
+  const inPlace = (p: string | null): boolean => p !== null && places.some((d) => isPathUnder(p, d));
+  return [
+    ...f.processes.filter((p) => inPlace(p.root) || inPlace(p.cwd)).map((p) => ({ kind: 'process' as const, id: String(p.pid), detail: `root ${p.root ?? '?'}, cwd ${p.cwd ?? '?'}` })),
+    ...mounts.map(([m, why]) => ({ kind: 'mount' as const, id: m.mountPoint, detail: `${m.fsType} from ${m.source}: ${why}` })),
+    ...loops.map((l) => ({ kind: 'loop' as const, id: l.name, detail: `backed by ${l.backFile ?? '?'}` })),
+    ...f.links.filter((l) => isWsName(l.ifname)).map((l) => ({ kind: 'link' as const, id: l.ifname, detail: 'a link in the root network namespace' })),
+    ...f.netns.filter((n) => isWsName(n.name)).map((n) => ({ kind: 'netns' as const, id: n.name, detail: 'a named network namespace' })),
+    ...f.cgroups.map((c) => ({ kind: 'cgroup' as const, id: c, detail: 'a cgroup' })),
+    ...f.seedTmpDirs.map((d) => ({ kind: 'tmpdir' as const, id: d, detail: 'upper, workdir and overlay left by container.sh' })),
+  ];
+}
+
+const isDir = (p: string): Promise<boolean> => stat(p).then((s) => s.isDirectory(), () => false);
+const subdirs = async (dir: string): Promise<string[]> =>
+  (await readdir(dir, { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory()).map((d) => path.join(dir, d.name));
+
+/** container.sh leaves /tmp/$nonce/{upper,workdir,overlay}, and overlayfs makes workdir/work. */
+export async function findSeedTmpDirs(tmp = '/tmp'): Promise<string[]> {
+  const found: string[] = [];
+  for (const d of await subdirs(tmp)) {
+    const shape = await Promise.all(['upper', 'workdir', 'overlay', 'workdir/work'].map((s) => isDir(path.join(d, s))));
+    if (shape.every(Boolean)) found.push(d);
+  }
+  return found;
+}
+
+const CGROUP_MAGIC = new Set([0x27e0eb, 0x63677270]); // cgroup v1, cgroup2
+
+/**
+ * ws* cgroups at the top of each hierarchy: /sys/fs/cgroup/ws* (unified layout) and
+ * /sys/fs/cgroup/CTRL/ws* (v1 and hybrid, where /sys/fs/cgroup/unified is the v2 tree).
+ * Names with a dot are systemd units (wsdd.service), never ours.
+ */
+export async function findWsCgroups(base = '/sys/fs/cgroup'): Promise<string[]> {
+  const top = await subdirs(base);
+  const candidates = [...top, ...(await Promise.all(top.map(subdirs))).flat()].filter((p) => {
+    const name = path.basename(p);
+    return isWsName(name) && !name.includes('.');
+  });
+  const found: string[] = [];
+  for (const c of candidates) if (CGROUP_MAGIC.has((await statfs(c)).type)) found.push(c);
+  return found.sort();
+}
+
+/** Our own shell and its parents may well have their cwd in home; clean must not kill them. */
+async function ancestors(): Promise<Set<number>> {
+  const out = new Set<number>([process.pid]);
+  for (let pid = process.ppid; pid > 1 && !out.has(pid); ) {
+    out.add(pid);
+    pid = (await readStatus(pid))?.ppid ?? 0;
+  }
+  return out;
+}
+
+export async function takeInventory(home: string): Promise<ResidueItem[]> {
+  const abs = path.resolve(home);
+  const chapterDirs = await subdirs(path.join(abs, 'chapters'));
+  const [mounts, losetup, netns, links, cgroups, seedTmpDirs, places, skip] = await Promise.all([
+    readMountinfo('self'),
+    runOk('losetup', ['-J', '-l']),
+    runOk('ip', ['-j', 'netns', 'list']),
+    runOk('ip', ['-j', 'link', 'show']),
+    findWsCgroups(),
+    findSeedTmpDirs(),
+    processPlaces(),
+    ancestors(),
+  ]);
+  const candidates = relativeLayerCandidates({ home: abs, chapterDirs, mounts });
+  const exists = await Promise.all(candidates.map((c) => stat(c).then(() => true, () => false)));
+  const items = decideResidue({
+    home: abs,
+    chapterDirs,
+    mounts,
+    loops: parseLosetupJson(losetup),
+    netns: parseNetnsList(netns),
+    links: parseLinkList(links),
+    cgroups,
+    seedTmpDirs,
+    existingPaths: new Set(candidates.filter((_, i) => exists[i])),
+    processes: places.filter((p) => !skip.has(p.pid)),
+  });
+  // The process name makes the inventory readable; a process that just exited keeps its item.
+  return Promise.all(
+    items.map(async (it) => {
+      if (it.kind !== 'process') return it;
+      const st = await readStatus(Number(it.id)).catch(() => null);
+      return st === null ? it : { ...it, detail: `${st.name}: ${it.detail}` };
+    }),
+  );
+}

@@ -1,0 +1,50 @@
+// Verify, solve and the chapter lifecycle. Commands decide; this does.
+import { mkdir } from 'node:fs/promises';
+import type { CheckResult } from '../checks/check.ts';
+import { runChecks } from '../checks/check.ts';
+import type { Mutant, SolveContext } from '../lessons/define.ts';
+import type { LoadedChapter } from '../lessons/load.ts';
+import { solveContext, stepContext, type ChapterPlace } from './context.ts';
+
+/** Runs a step's checks. A verify that throws becomes one `error` result, never a crash. */
+export async function verifyStep(ch: LoadedChapter, step: string, place: ChapterPlace, log: (l: string) => void = () => {}): Promise<CheckResult[]> {
+  const def = ch.def.steps[step];
+  if (!def) throw new Error(`no step ${ch.entry.id}/${step}`);
+  const ctx = stepContext(place, step, log);
+  try {
+    return await runChecks(def.verify(ctx), ctx);
+  } catch (err) {
+    return [{ status: 'error', check: `verify of ${ch.entry.id}/${step}`, error: err instanceof Error ? err.message : String(err) }];
+  }
+}
+
+export async function solveStep(ch: LoadedChapter, step: string, place: ChapterPlace, log: (l: string) => void, verbose: boolean): Promise<void> {
+  const def = ch.def.steps[step];
+  if (!def) throw new Error(`no step ${ch.entry.id}/${step}`);
+  await mkdir(place.dir, { recursive: true });
+  await def.solve(await solveContext(place, step, log, verbose));
+}
+
+export async function setupChapter(ch: LoadedChapter, place: ChapterPlace, log: (l: string) => void, verbose: boolean): Promise<void> {
+  await mkdir(place.dir, { recursive: true });
+  if (ch.def.setup) await ch.def.setup(await solveContext(place, '', log, verbose));
+}
+
+export async function cleanupChapter(ch: LoadedChapter, place: ChapterPlace, log: (l: string) => void, verbose: boolean): Promise<void> {
+  await ch.def.cleanup(await solveContext(place, '', log, verbose));
+}
+
+export const applyMutant = (m: Mutant, ctx: SolveContext): Promise<void> => (typeof m === 'function' ? m(ctx) : m.apply(ctx));
+export const revertMutant = async (m: Mutant, ctx: SolveContext): Promise<void> => {
+  if (typeof m !== 'function') await m.revert(ctx);
+};
+
+/** Explains why a solution or hook failed, in one line: zx errors carry the command and stderr. */
+export function describeFailure(err: unknown): string {
+  if (err && typeof err === 'object' && 'exitCode' in err && 'stderr' in err) {
+    const e = err as { exitCode: unknown; stderr: unknown; message?: unknown };
+    const stderr = String(e.stderr).trim().split('\n').slice(-2).join(' / ');
+    return `a command exited ${String(e.exitCode)}${stderr ? `: ${stderr}` : ''}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}

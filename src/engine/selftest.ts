@@ -1,0 +1,142 @@
+// `workshop test`: rustlings' `dev check` for workshops. For every step, in order: verify fails
+// (fail-first), solve, verify passes, solve again and verify still passes (idempotent), then each
+// mutant is applied and must be rejected, and is undone by re-solving. At the end the chapter's
+// cleanup runs and the residue inventory must equal the one taken before.
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CheckResult } from '../checks/check.ts';
+import { allPassed } from '../checks/check.ts';
+import { unmet } from '../lessons/requires.ts';
+import type { LoadedChapter } from '../lessons/load.ts';
+import { solveContext, type ChapterPlace } from './context.ts';
+import { takeInventory } from './inventory.ts';
+import { newNonce } from './progress.ts';
+import { applyMutant, cleanupChapter, describeFailure, revertMutant, setupChapter, solveStep, verifyStep } from './runner.ts';
+
+export interface PhaseResult {
+  status: 'pass' | 'fail';
+  ms: number;
+  detail?: string;
+}
+
+export interface StepReport {
+  id: string;
+  status: 'pass' | 'fail' | 'not-run';
+  phases: Record<string, PhaseResult>;
+}
+
+export interface ChapterReport {
+  id: string;
+  status: 'pass' | 'fail' | 'skipped';
+  reason?: string;
+  steps: StepReport[];
+  residue: string[];
+  durationMs: number;
+}
+
+export interface TestReport {
+  chapters: ChapterReport[];
+  durationMs: number;
+}
+
+const summarize = (results: readonly CheckResult[]): string =>
+  results
+    .filter((r) => r.status !== 'pass')
+    .map((r) => (r.status === 'fail' ? `${r.check}: expected ${r.expected}, got ${r.actual}` : `${r.check}: error ${r.error}`))
+    .join('; ') || 'every check passed';
+
+/** What lies at the top of the shared temp folders: files a chapter leaves outside its workspace show up here. */
+async function tmpEntries(): Promise<string[]> {
+  const lists = await Promise.all(['/tmp', '/var/tmp'].map(async (d) => (await readdir(d).catch(() => [])).map((n) => `file:${join(d, n)}`)));
+  return lists.flat();
+}
+
+async function snapshot(home: string): Promise<Set<string>> {
+  const [inv, tmp] = await Promise.all([takeInventory(home), tmpEntries()]);
+  return new Set([...inv.map((i) => `${i.kind}:${i.id}`), ...tmp]);
+}
+
+async function timed(fn: () => Promise<string | undefined>): Promise<PhaseResult> {
+  const t0 = performance.now();
+  try {
+    const failure = await fn();
+    const ms = Math.round(performance.now() - t0);
+    return failure === undefined ? { status: 'pass', ms } : { status: 'fail', ms, detail: failure };
+  } catch (err) {
+    return { status: 'fail', ms: Math.round(performance.now() - t0), detail: describeFailure(err) };
+  }
+}
+
+export async function testChapter(ch: LoadedChapter, home: string, log: (line: string) => void): Promise<ChapterReport> {
+  const t0 = performance.now();
+  const id = ch.entry.id;
+  const reasons = await unmet(ch.def.requires ?? []);
+  if (reasons.length > 0) return { id, status: 'skipped', reason: reasons.join('; '), steps: [], residue: [], durationMs: 0 };
+
+  const before = await snapshot(home);
+  await mkdir(join(home, 'selftest'), { recursive: true });
+  const dir = await mkdtemp(join(home, 'selftest', `${id}-`));
+  const place: ChapterPlace = { chapter: id, dir, home, nonce: newNonce(), startedAt: Date.now() };
+  const quiet = () => {};
+  const steps: StepReport[] = Object.keys(ch.def.steps).map((s) => ({ id: s, status: 'not-run', phases: {} }));
+  let broken = false;
+  const setup = await timed(async () => (await setupChapter(ch, place, quiet, false), undefined));
+  if (setup.status === 'fail') broken = true;
+
+  try {
+    for (const report of steps) {
+      if (broken) break;
+      const def = ch.def.steps[report.id];
+      if (!def) continue;
+      const verify = () => verifyStep(ch, report.id, place);
+      const mustPass = async () => {
+        const r = await verify();
+        return allPassed(r) ? undefined : summarize(r);
+      };
+      const phases: Array<[string, () => Promise<string | undefined>]> = [
+        ['failFirst', async () => (allPassed(await verify()) ? 'verify passed before the solution ran: the checks prove nothing' : undefined)],
+        ['solve', async () => (await solveStep(ch, report.id, place, quiet, false), undefined)],
+        ['pass', mustPass],
+        ['solveAgain', async () => (await solveStep(ch, report.id, place, quiet, false), undefined)],
+        ['passAgain', mustPass],
+      ];
+      for (const [name, mutant] of Object.entries(def.mutants ?? {})) {
+        phases.push([
+          `mutant:${name}`,
+          async () => {
+            const ctx = await solveContext(place, report.id, quiet, false);
+            await applyMutant(mutant, ctx);
+            const r = await verify();
+            await revertMutant(mutant, ctx);
+            await solveStep(ch, report.id, place, quiet, false);
+            if (allPassed(r)) return `mutant "${name}" was accepted: verify passed on a wrong state`;
+            const after = await verify();
+            return allPassed(after) ? undefined : `re-solving after mutant "${name}" did not restore the step: ${summarize(after)}`;
+          },
+        ]);
+      }
+      for (const [name, fn] of phases) {
+        const res = await timed(fn);
+        report.phases[name] = res;
+        log(`${res.status === 'pass' ? 'ok  ' : 'FAIL'} ${id}/${report.id} ${name} (${res.ms} ms)${res.detail && res.status === 'fail' ? `: ${res.detail}` : ''}`);
+        if (res.status === 'fail') {
+          broken = true;
+          break;
+        }
+      }
+      report.status = broken ? 'fail' : 'pass';
+    }
+  } finally {
+    const cleanup = await timed(async () => (await cleanupChapter(ch, place, quiet, false), undefined));
+    if (cleanup.status === 'fail') log(`FAIL ${id} cleanup: ${cleanup.detail ?? ''}`);
+    await rm(dir, { recursive: true, force: true }).catch(() => {});
+    if (setup.status === 'fail') log(`FAIL ${id} setup: ${setup.detail ?? ''}`);
+    if (cleanup.status === 'fail') broken = true;
+  }
+  const after = await snapshot(home);
+  const residue = [...after].filter((x) => !before.has(x) && !x.startsWith(`file:${dir}`));
+  const failed = broken || residue.length > 0 || steps.some((s) => s.status !== 'pass');
+  const report: ChapterReport = { id, status: failed ? 'fail' : 'pass', steps, residue, durationMs: Math.round(performance.now() - t0) };
+  if (setup.status === 'fail') report.reason = `setup failed: ${setup.detail ?? ''}`;
+  return report;
+}

@@ -1,0 +1,61 @@
+// The authoring API's types. `defineChapter` is an identity function that exists for its types,
+// as citty's defineCommand does; the loader validates the value at run time.
+import type { Shell } from 'zx';
+import type { Check, CheckContext } from '../checks/check.ts';
+
+export const FORMAT_VERSION = 1;
+
+/** What a step's verify, solve, mutants and the chapter's hooks receive. */
+export interface StepContext extends CheckContext {
+  /** the step being worked on, or '' for chapter-level hooks */
+  readonly step: string;
+  /** prints a line for the learner (stderr, so that --json stays clean) */
+  log(line: string): void;
+}
+
+/** What solve, setup, cleanup and mutants receive: the step context plus zx's `$`, with cwd set to the chapter folder. */
+export interface SolveContext extends StepContext {
+  readonly $: Shell;
+}
+
+export type Probe = { ok: true } | { ok: false; reason: string };
+
+/** Something a chapter needs from the machine; `doctor` and `test` skip the chapter with `reason` when it is unmet. */
+export interface Requirement {
+  readonly describe: string;
+  probe(): Promise<Probe>;
+}
+
+/** A near-miss state that verify must reject. `revert` runs before the engine re-solves, if the solution cannot repair the mutant by itself. */
+export type Mutant =
+  | ((ctx: SolveContext) => Promise<void>)
+  | { apply(ctx: SolveContext): Promise<void>; revert(ctx: SolveContext): Promise<void> };
+
+export interface StepDef {
+  /** the checks that prove the step: one fact each */
+  verify(ctx: StepContext): readonly Check[];
+  /** the reference solution: idempotent, printing each command it runs */
+  solve(ctx: SolveContext): Promise<void>;
+  /** from a nudge to the full command */
+  hints: readonly string[];
+  mutants?: Readonly<Record<string, Mutant>>;
+}
+
+export interface ChapterDef {
+  formatVersion: number;
+  id: string;
+  title: string;
+  requires?: readonly Requirement[];
+  /** variables that `workshop env` exports, e.g. WAFERS; values may use the chapter folder */
+  env?(ctx: CheckContext): Readonly<Record<string, string>>;
+  /** prepares what the chapter starts from (e.g. a rootfs); runs when the chapter starts and before `workshop test` */
+  setup?(ctx: SolveContext): Promise<void>;
+  /** steps in the order of chapter.md; each key is the `{#id}` of an H2 there */
+  steps: Readonly<Record<string, StepDef>>;
+  /** removes what the steps and the learner created, in reverse order; must be idempotent */
+  cleanup(ctx: SolveContext): Promise<void>;
+}
+
+export function defineChapter<const T extends ChapterDef>(chapter: T): T {
+  return chapter;
+}

@@ -1,0 +1,90 @@
+// Requirements: what a chapter needs from the machine. `doctor`, `list` and `test` show an
+// unmet one as the reason a chapter is skipped, never as a silent pass.
+import { access, constants, readFile } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import { run } from '../checks/exec.ts';
+import type { Probe, Requirement } from './define.ts';
+
+const ok: Probe = { ok: true };
+const no = (reason: string): Probe => ({ ok: false, reason });
+
+/** Finds an executable in PATH (plus the sbin folders, which a non-login root shell may lack). */
+export async function which(cmd: string): Promise<string | undefined> {
+  const dirs = [...(process.env['PATH'] ?? '').split(delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin'];
+  for (const d of dirs) {
+    if (!d) continue;
+    const p = join(d, cmd);
+    try {
+      await access(p, constants.X_OK);
+      return p;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** A file system type the kernel knows. Modules cannot be loaded on every machine, so /proc/filesystems is the truth. */
+export function kernelFs(fs: string): Requirement {
+  return {
+    describe: `kernel file system ${fs}`,
+    async probe() {
+      const text = await readFile('/proc/filesystems', 'utf8');
+      const known = text.split('\n').some((l) => l.split('\t').pop() === fs);
+      return known ? ok : no(`the kernel has no ${fs} file system (not in /proc/filesystems)`);
+    },
+  };
+}
+
+/** A command on PATH; `pkg` names the Debian package that provides it. */
+export function tool(cmd: string, pkg?: string): Requirement {
+  return {
+    describe: `command ${cmd}${pkg ? ` (${pkg})` : ''}`,
+    async probe() {
+      return (await which(cmd)) ? ok : no(`${cmd} is not installed${pkg ? `: apt-get install ${pkg}` : ''}`);
+    },
+  };
+}
+
+/** A file that must exist, e.g. /bin/busybox from busybox-static. */
+export function file(path: string, pkg?: string): Requirement {
+  return {
+    describe: `file ${path}${pkg ? ` (${pkg})` : ''}`,
+    async probe() {
+      try {
+        await access(path);
+        return ok;
+      } catch {
+        return no(`${path} is missing${pkg ? `: apt-get install ${pkg}` : ''}`);
+      }
+    },
+  };
+}
+
+/** A device-mapper target such as thin-pool, as listed by `dmsetup targets`. */
+export function deviceMapperTarget(target: string): Requirement {
+  return {
+    describe: `device-mapper target ${target}`,
+    async probe() {
+      const r = await run('dmsetup', ['targets'], { timeoutMs: 5000 });
+      if (r.code !== 0) return no(`no device-mapper: dmsetup targets failed (${r.stderr.trim() || `exit ${r.code ?? 'signal'}`})`);
+      return r.stdout.split('\n').some((l) => l.trim().split(/\s+/)[0] === target)
+        ? ok
+        : no(`device-mapper has no ${target} target (dmsetup targets)`);
+    },
+  };
+}
+
+export function root(): Requirement {
+  return {
+    describe: 'running as root',
+    async probe() {
+      return process.getuid?.() === 0 ? ok : no('not running as root: use sudo');
+    },
+  };
+}
+
+export async function unmet(reqs: readonly Requirement[]): Promise<string[]> {
+  const results = await Promise.all(reqs.map((r) => r.probe().catch((e: unknown) => no(`${r.describe}: ${String(e)}`))));
+  return results.flatMap((p) => (p.ok ? [] : [p.reason]));
+}
