@@ -5,10 +5,13 @@
 import { build } from 'esbuild';
 import { chmod, rm } from 'node:fs/promises';
 
-await rm('dist', { recursive: true, force: true });
+// An other output folder (`node scripts/build.mjs /tmp/x`) lets several people build at once;
+// such a build finds the lessons with --lessons.
+const outdir = process.argv[2] ?? 'dist';
+await rm(outdir, { recursive: true, force: true });
 await build({
   entryPoints: { cli: 'src/cli/bin.ts', lesson: 'src/lesson.ts' },
-  outdir: 'dist',
+  outdir,
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -20,4 +23,4 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
-await chmod('dist/cli.js', 0o755);
+await chmod(`${outdir}/cli.js`, 0o755);
