@@ -71,3 +71,13 @@ export async function nextPosition(s: Session, pos: Position, onSkip: (chapter: 
 export function setCurrent(s: Session, pos: Position): void {
   s.state.current = { chapter: pos.chapter.id, step: pos.step };
 }
+
+/**
+ * Makes `pos` the current step and starts its chapter if it has not started. The position is
+ * saved first: a chapter setup that fails must not lose the step the learner just passed.
+ */
+export async function enter(s: Session, pos: Position): Promise<Started> {
+  setCurrent(s, pos);
+  s.save();
+  return startChapter(s, pos.chapter);
+}

@@ -103,6 +103,8 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   const json = flags['json'] === true;
   const color = !json && flags['no-color'] !== true && !process.env['NO_COLOR'] && process.stdout.isTTY === true && process.env['TERM'] !== 'dumb';
+  // zx and marked-terminal colour through chalk, which reads FORCE_COLOR when they are imported.
+  if (!color && (json || flags['no-color'] === true || process.env['NO_COLOR'] || !process.stderr.isTTY)) process.env['FORCE_COLOR'] = '0';
   const lessons = flagString(flags, 'lessons');
   let emitted = false;
   const cli: Cli = {
@@ -144,6 +146,11 @@ function report(err: unknown, json: boolean): number {
 }
 
 export async function runMain(argv: readonly string[]): Promise<void> {
+  // `workshop list | head` closes the pipe early: that is the reader's choice, not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   let code: number;
   try {
     code = await main(argv);

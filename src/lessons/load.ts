@@ -61,7 +61,7 @@ export function validateChapter(entry: ChapterEntry, value: unknown, source: str
   for (const s of entry.text.steps) if (!defIds.includes(s.id)) problems.push({ file: entry.mdPath, line: s.line, message: `step "${s.id}" has no definition in steps.ts` });
   for (const id of defIds) if (!mdIds.includes(id)) problems.push(at(lineOfKey(id), `step "${id}" has no "## … {#${id}}" section in chapter.md`));
   const common = defIds.filter((id) => mdIds.includes(id));
-  const mdOrder = mdIds.filter((id) => defIds.includes(id));
+  const mdOrder = [...new Set(mdIds)].filter((id) => defIds.includes(id));
   if (common.join() !== mdOrder.join()) problems.push(at(propertyLine(source, 'steps'), `steps are in a different order than in chapter.md (${mdOrder.join(', ')})`));
 
   for (const [id, step] of Object.entries(steps)) {

@@ -3,14 +3,12 @@ import { requireRoot } from '../../engine/guard.ts';
 import { usageError } from '../../engine/errors.ts';
 import { withLock } from '../../engine/lock.ts';
 import type { Cli } from '../cli.ts';
-import { setCurrent, startChapter } from '../lifecycle.ts';
+import { enter } from '../lifecycle.ts';
 import { findStep, openSession, addresses, type Session, type Position } from '../session.ts';
 import { printStep } from './show.ts';
 
 export async function moveTo(s: Session, pos: Position): Promise<number> {
-  setCurrent(s, pos);
-  s.save();
-  await startChapter(s, pos.chapter);
+  await enter(s, pos);
   if (s.cli.json) s.cli.emit({ current: `${pos.chapter.id}/${pos.step}`, dir: s.ws.chapterDir(pos.chapter.id) });
   else await printStep(s, pos);
   return 0;

@@ -6,7 +6,7 @@ import { stepProgress } from '../../engine/progress.ts';
 import { renderResults } from '../../render/table.ts';
 import { styler } from '../../render/style.ts';
 import type { Cli } from '../cli.ts';
-import { markDone, nextPosition, setCurrent, startChapter, verifyAt } from '../lifecycle.ts';
+import { enter, markDone, nextPosition, verifyAt } from '../lifecycle.ts';
 import { currentPosition, openSession } from '../session.ts';
 import { printStep } from './show.ts';
 import { renderMarkdown } from '../../render/markdown.ts';
@@ -35,9 +35,8 @@ export default async function next(cli: Cli): Promise<number> {
     const skipped: Array<{ chapter: string; reason: string }> = [];
     const to = await nextPosition(s, pos, (chapter, reason) => skipped.push({ chapter, reason }));
     const closing = to?.chapter !== pos.chapter ? pos.chapter.text.closing : undefined;
-    if (to) setCurrent(s, to);
-    s.save(); // the pass is recorded before the next chapter's setup, which may fail
-    if (to && to.chapter !== pos.chapter) await startChapter(s, to.chapter);
+    if (to) await enter(s, to);
+    else s.save();
     if (cli.json) {
       cli.emit({ step: `${pos.chapter.id}/${pos.step}`, passed, results, attempts: sp.attempts, next: to ? `${to.chapter.id}/${to.step}` : null, skipped });
       return 0;

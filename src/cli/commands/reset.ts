@@ -5,7 +5,7 @@ import { withLock } from '../../engine/lock.ts';
 import { cleanupChapter, describeFailure } from '../../engine/runner.ts';
 import { stepIds } from '../../lessons/catalog.ts';
 import type { Cli } from '../cli.ts';
-import { setCurrent, startChapter } from '../lifecycle.ts';
+import { enter } from '../lifecycle.ts';
 import { chapterById, currentPosition, load, openSession, place } from '../session.ts';
 
 export default async function reset(cli: Cli): Promise<number> {
@@ -25,9 +25,7 @@ export default async function reset(cli: Cli): Promise<number> {
     await rm(s.ws.chapterDir(chapter.id), { recursive: true, force: true });
     delete s.state.chapters[chapter.id];
     const first = stepIds(chapter)[0];
-    if (first !== undefined) setCurrent(s, { chapter, step: first, index: 0 });
-    s.save();
-    await startChapter(s, chapter); // a fresh nonce and setup, so the chapter can be done again
+    if (first !== undefined) await enter(s, { chapter, step: first, index: 0 }); // a fresh nonce and setup
     if (cli.json) cli.emit({ reset: chapter.id, current: `${chapter.id}/${first ?? ''}` });
     else cli.out(`Chapter ${chapter.id} is reset: its resources are removed and its steps are undone. \`workshop show\` starts it again.`);
     return 0;

@@ -8,7 +8,7 @@ import { stepIds } from '../../lessons/catalog.ts';
 import { renderResults } from '../../render/table.ts';
 import { styler } from '../../render/style.ts';
 import type { Cli } from '../cli.ts';
-import { markDone, nextPosition, setCurrent, startChapter } from '../lifecycle.ts';
+import { enter, markDone, nextPosition, startChapter } from '../lifecycle.ts';
 import { currentPosition, findStep, openSession, type Position } from '../session.ts';
 
 export default async function solve(cli: Cli): Promise<number> {
@@ -55,7 +55,7 @@ export default async function solve(cli: Cli): Promise<number> {
     if (cur.chapter === target.chapter && cur.index <= target.index) {
       const to = await nextPosition(s, target, (c, reason) => cli.err(`Skipping chapter ${c}: ${reason}`));
       if (to) {
-        setCurrent(s, to);
+        await enter(s, to);
         next = `${to.chapter.id}/${to.step}`;
       }
     }

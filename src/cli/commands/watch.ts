@@ -7,7 +7,7 @@ import { usageError } from '../../engine/errors.ts';
 import { renderResults } from '../../render/table.ts';
 import type { Cli } from '../cli.ts';
 import { flagString } from '../cli.ts';
-import { markDone, nextPosition, setCurrent, startChapter, verifyAt } from '../lifecycle.ts';
+import { enter, markDone, nextPosition, verifyAt } from '../lifecycle.ts';
 import { currentPosition, openSession } from '../session.ts';
 import { withLock } from '../../engine/lock.ts';
 
@@ -45,9 +45,8 @@ export default async function watch(cli: Cli): Promise<number> {
         await withLock(s.ws.lockPath, 'watch', async () => {
           markDone(s, pos, 'learner');
           const to = await nextPosition(s, pos, (c, r) => cli.err(`Skipping chapter ${c}: ${r}`));
-          if (to) setCurrent(s, to);
-          s.save();
-          if (to && to.chapter !== pos.chapter) await startChapter(s, to.chapter);
+          if (to) await enter(s, to);
+          else s.save();
           if (!cli.json) cli.out(to ? `\n✔ passed; now on ${to.chapter.id}/${to.step} (workshop show)` : '\n✔ that was the last step');
           if (!to) stop = true;
         });

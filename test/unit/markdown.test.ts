@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { fillPlaceholders, parseChapterMd } from '../../src/lessons/markdown.ts';
+import { plainMarkdown } from '../../src/render/markdown.ts';
+import { scanStepKeys } from '../../src/lessons/scan.ts';
+
+const md = `# Title
+
+Intro text.
+
+\`\`\`bash
+## not a heading inside a fence {#nope}
+\`\`\`
+
+## First step {#one}
+
+Body one.
+
+## Second step {#two}
+
+Body two.
+
+## What you built
+
+Closing.
+`;
+
+describe('parseChapterMd', () => {
+  it('reads the title, intro, steps with their lines, and the closing section', () => {
+    const t = parseChapterMd(md);
+    expect(t.title).toBe('Title');
+    expect(t.intro).toContain('Intro text.');
+    expect(t.steps.map((s) => [s.id, s.title, s.line])).toEqual([
+      ['one', 'First step', 9],
+      ['two', 'Second step', 13],
+    ]);
+    expect(t.steps[0]?.body).toBe('Body one.');
+    expect(t.closing).toEqual({ title: 'What you built', line: 17, body: 'Closing.' });
+    expect(t.problems).toEqual([]);
+  });
+  it('ignores headings inside code fences', () => {
+    expect(parseChapterMd(md).steps.some((s) => s.id === 'nope')).toBe(false);
+  });
+  it('reports a duplicate step id at the line of the second one', () => {
+    const t = parseChapterMd('# T\n\n## A {#a}\n\n## B {#a}\n');
+    expect(t.problems).toEqual([{ line: 5, message: 'duplicate step id "a" (first at line 3)' }]);
+  });
+  it('reports a step after the closing section, a bad id and a missing title', () => {
+    const t = parseChapterMd('## End\n\n## Late {#Bad_Id}\n');
+    const messages = t.problems.map((p) => p.message).join('\n');
+    expect(messages).toContain('must come last');
+    expect(messages).toContain('lowercase');
+    expect(messages).toContain('must start with "# Title"');
+  });
+});
+
+describe('fillPlaceholders and plain rendering', () => {
+  it('fills the nonce and the folder', () => {
+    expect(fillPlaceholders('echo {{nonce}} in {{dir}}', { nonce: 'abc', dir: '/d' })).toBe('echo abc in /d');
+  });
+  it('says how to get a nonce before the chapter started', () => {
+    expect(fillPlaceholders('{{nonce}}', {})).toContain('workshop next');
+  });
+  it('renders plain text without escape codes, anchors or fences', () => {
+    const out = plainMarkdown('## Step {#s}\n\nRun `ls`:\n\n```bash\nls -l\n```\n');
+    expect(out).toBe('Step\n----\n\nRun ls:\n\n    ls -l');
+    expect(out).not.toMatch(/\u001b\[/);
+  });
+});
+
+describe('scanStepKeys', () => {
+  it('finds the keys of steps with their lines, skipping nested objects, strings and comments', () => {
+    const src = [
+      'export default defineChapter({',
+      "  id: 'x',",
+      '  steps: {',
+      "    a: { verify: () => [], hints: ['b: not a key'] },",
+      "    // c: a comment",
+      "    'd-e': {",
+      '      mutants: { f: async () => {} },',
+      '    },',
+      '    a: {},',
+      '  },',
+      '});',
+    ].join('\n');
+    expect(scanStepKeys(src)).toEqual([
+      { key: 'a', line: 4 },
+      { key: 'd-e', line: 6 },
+      { key: 'a', line: 9 },
+    ]);
+  });
+});
