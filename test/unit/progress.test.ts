@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { emptyState, loadState, saveState, validateState } from '../../src/engine/progress.ts';
 import { acquireLock } from '../../src/engine/lock.ts';
 import { WorkshopError } from '../../src/engine/errors.ts';
-import { decideVm } from '../../src/engine/guard.ts';
+import { decideVm, requireVm } from '../../src/engine/guard.ts';
 
 let dir = '';
 beforeEach(() => {
@@ -89,5 +89,14 @@ describe('the VM guard', () => {
     const v = decideVm({ code: 1, stdout: 'none\n' }, flags('sse'));
     expect(v.vm).toBe(false);
     expect(v.how).toContain('none');
+  });
+  it('refuses a destructive command outside a VM, naming the override, with exit code 3', async () => {
+    const bare = async () => decideVm({ code: 1, stdout: 'none\n' }, flags(''));
+    const err = await requireVm(false, 'run a solution', bare).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkshopError);
+    expect((err as WorkshopError).exitCode).toBe(3);
+    expect((err as WorkshopError).message).toMatch(/^refusing to run a solution outside a VM/);
+    expect((err as WorkshopError).hint).toContain('--allow-host (or WORKSHOP_ALLOW_HOST=1)');
+    await expect(requireVm(true, 'run a solution', bare)).resolves.toBeUndefined();
   });
 });
