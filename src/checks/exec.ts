@@ -54,3 +54,16 @@ export async function runOk(cmd: string, args: readonly string[] = [], opts: Run
 export function runInNetns(ns: string, cmd: string, args: readonly string[] = [], opts: RunOptions = {}): Promise<RunResult> {
   return run('ip', ['netns', 'exec', ns, cmd, ...args], opts);
 }
+
+/**
+ * Runs a command on the user's terminal (stdin, stdout and stderr inherited), for `workshop
+ * shell`. Returns its exit code; a signal counts as 128 + its number, as a shell reports it.
+ */
+export async function runAttached(cmd: string, args: readonly string[] = [], opts: { env?: Record<string, string> } = {}): Promise<number> {
+  const { execa } = await import('execa');
+  const r = await execa(cmd, args, { reject: false, stdio: 'inherit', ...(opts.env === undefined ? {} : { env: opts.env }) });
+  if (r.exitCode !== undefined) return r.exitCode;
+  const { constants } = await import('node:os');
+  const sig = r.signal === undefined ? undefined : constants.signals[r.signal];
+  return sig === undefined ? 1 : 128 + sig;
+}

@@ -1,6 +1,7 @@
 // Processes, read from /proc. Processes come and go while we read, so every per-PID read
 // treats a vanished PID as "no answer" instead of an error.
 import { readFile, readdir, readlink } from 'node:fs/promises';
+import { parseMountinfo, type MountEntry } from './mounts.ts';
 
 export interface ProcStatus {
   name: string;
@@ -67,8 +68,40 @@ export const readStatus = async (pid: number): Promise<ProcStatus | null> => {
   return text === null ? null : parseStatus(text);
 };
 
-/** Where the process's `/` is, as seen from ours; null when it is gone or unreadable. */
-export const procRoot = (pid: number): Promise<string | null> => orNull(readlink(`/proc/${pid}/root`));
+/**
+ * Where a root mount of another mount namespace lies in ours: the mount of the same device whose
+ * root field holds the foreign root's, deepest first. Pure. Null when our namespace does not show
+ * that file system (a tmpfs made inside the container).
+ */
+export function rootInOurNamespace(foreignRoot: MountEntry, ours: readonly MountEntry[]): string | null {
+  const holders = ours
+    .filter((m) => m.majorMinor === foreignRoot.majorMinor && isPathUnder(foreignRoot.root, m.root))
+    .sort((a, b) => b.root.length - a.root.length || a.mountPoint.length - b.mountPoint.length);
+  const h = holders[0];
+  if (h === undefined) return null;
+  const rest = foreignRoot.root.slice(h.root === '/' ? 0 : h.root.length);
+  return h.mountPoint === '/' ? rest || '/' : `${h.mountPoint}${rest === '/' ? '' : rest}`;
+}
+
+/**
+ * Where the process's `/` is, as seen from ours; null when it is gone or unreadable.
+ * After pivot_root in another mount namespace, readlink of /proc/PID/root says `/` (recorded: the
+ * kernel prints the path up to that namespace's root), so for such a process the root mount of
+ * its own mountinfo is mapped back onto ours.
+ */
+export async function procRoot(pid: number): Promise<string | null> {
+  const link = await orNull(readlink(`/proc/${pid}/root`));
+  if (link !== '/') return link;
+  const [theirs, ours] = await Promise.all([orNull(readlink(`/proc/${pid}/ns/mnt`)), orNull(readlink('/proc/self/ns/mnt'))]);
+  if (theirs === null || theirs === ours) return link;
+  const text = await orNull(readFile(`/proc/${pid}/mountinfo`, 'utf8'));
+  // The namespace's root mount is the one mounted at / whose parent is not in the table.
+  const foreign = text === null ? [] : parseMountinfo(text);
+  const ids = new Set(foreign.map((m) => m.id));
+  const root = foreign.filter((m) => m.mountPoint === '/').find((m) => !ids.has(m.parentId)) ?? foreign.find((m) => m.mountPoint === '/');
+  if (root === undefined) return link;
+  return rootInOurNamespace(root, parseMountinfo(await readFile('/proc/self/mountinfo', 'utf8'))) ?? link;
+}
 export const procCwd = (pid: number): Promise<string | null> => orNull(readlink(`/proc/${pid}/cwd`));
 
 /** `{ mnt: 'mnt:[4026531841]', net: 'net:[4026531840]', … }`; empty when the process is gone. */
