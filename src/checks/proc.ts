@@ -95,10 +95,8 @@ export async function procRoot(pid: number): Promise<string | null> {
   const [theirs, ours] = await Promise.all([orNull(readlink(`/proc/${pid}/ns/mnt`)), orNull(readlink('/proc/self/ns/mnt'))]);
   if (theirs === null || theirs === ours) return link;
   const text = await orNull(readFile(`/proc/${pid}/mountinfo`, 'utf8'));
-  // The namespace's root mount is the one mounted at / whose parent is not in the table.
-  const foreign = text === null ? [] : parseMountinfo(text);
-  const ids = new Set(foreign.map((m) => m.id));
-  const root = foreign.filter((m) => m.mountPoint === '/').find((m) => !ids.has(m.parentId)) ?? foreign.find((m) => m.mountPoint === '/');
+  // The last mount at / is the one on top: what the process sees as its root.
+  const root = (text === null ? [] : parseMountinfo(text)).filter((m) => m.mountPoint === '/').at(-1);
   if (root === undefined) return link;
   return rootInOurNamespace(root, parseMountinfo(await readFile('/proc/self/mountinfo', 'utf8'))) ?? link;
 }

@@ -186,6 +186,28 @@ describe.skipIf(!isRoot)('bad input never crashes', () => {
     }
   });
 
+  it('watch --once checks the current step once and exits with its verdict', () => {
+    const h = mkdtempSync(join(tmpdir(), 'ws-it-watch-'));
+    try {
+      const failing = workshop(h, ['watch', '--once']);
+      expect(failing.code).toBe(1);
+      expect(failing.stdout).toContain('✘ vm.txt is a file');
+      sh(join(h, 'chapters', 'preflight'), 'systemd-detect-virt --vm > vm.txt');
+      const passing = workshop(h, ['watch', '--once', '--advance', '--json']);
+      expect(passing.code).toBe(0);
+      expect((JSON.parse(passing.stdout.split('\n')[0] ?? '') as { passed: boolean }).passed).toBe(true);
+      expect((JSON.parse(workshop(h, ['status', '--json']).stdout) as { current: string }).current).toBe('preflight/root');
+    } finally {
+      rmSync(h, { recursive: true, force: true });
+    }
+  });
+
+  it('select without a terminal points to goto', () => {
+    const r = ws('select');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('workshop goto <chapter/step>');
+  });
+
   it('answers an unknown command with a did-you-mean and exit code 2', () => {
     const r = ws('stauts');
     expect(r.code).toBe(2);
