@@ -67,7 +67,8 @@ export function deviceMapperTarget(target: string): Requirement {
     describe: `device-mapper target ${target}`,
     async probe() {
       const r = await run('dmsetup', ['targets'], { timeoutMs: 5000 });
-      if (r.code !== 0) return no(`no device-mapper: dmsetup targets failed (${r.stderr.trim() || `exit ${r.code ?? 'signal'}`})`);
+      // dmsetup prints five lines when the kernel has none; the first says why.
+      if (r.code !== 0) return no(`no device-mapper: dmsetup targets failed (${r.stderr.trim().split('\n')[0] || `exit ${r.code ?? 'signal'}`})`);
       return r.stdout.split('\n').some((l) => l.trim().split(/\s+/)[0] === target)
         ? ok
         : no(`device-mapper has no ${target} target (dmsetup targets)`);

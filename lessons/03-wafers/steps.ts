@@ -1,0 +1,239 @@
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import {
+  defineChapter, defineCheck, pass, fail, verdictOf, buildBusyboxRootfs, readMountinfo, mountsUnder, judgeOverlay, stackExpectation, readAncestry,
+  waferStacked, overlayMounted, notMountedAt, isStaticExecutable, symlinkTo, isExecutableFile, fileContains, pathAbsent, directoryExists,
+  processesUnder, kernelFs, file, tool,
+  type CheckContext, type Check, type Mutant, type SolveContext, type Verdict,
+} from 'workshop/lesson';
+
+const W = 'wafers';
+const S = 'machines';
+const BASE = 'archbase';
+const CHILD = 'archbase2';
+const SCRIPT = 'bin/wafers';
+/** The reference script shipped next to this file. */
+const REFERENCE_SCRIPT = fileURLToPath(new URL('./wafers', import.meta.url));
+const data = (w: string) => `${W}/${w}/data`;
+const exists = (p: string) => stat(p).then(() => true, () => false);
+
+/** Unmounts everything stacked at p, then what is left under it. */
+async function unmountAll(ctx: SolveContext, p: string): Promise<void> {
+  for (const m of mountsUnder(await readMountinfo(), p)) await ctx.$`umount ${m.mountPoint}`;
+}
+
+/** Mounts the stack of `name` at machines/NAME the way the parent files say, as the script would. */
+async function stackByHand(ctx: SolveContext, name: string, opts: { lower?: string[]; upper?: string; source?: string } = {}): Promise<void> {
+  const a = await readAncestry(ctx.path(W), name);
+  if (!a.ok) throw new Error(a.reason);
+  const want = stackExpectation(ctx.path(W), a.chain);
+  const lower = opts.lower ?? want.lower ?? [];
+  const at = ctx.path(S, name);
+  await ctx.$`mkdir -p ${ctx.path(W, name, 'work')} ${at}`;
+  await unmountAll(ctx, at);
+  await ctx.$`mount -t overlay ${opts.source ?? 'overlay'} -o ${`lowerdir=${lower.join(':')},upperdir=${opts.upper ?? want.upper ?? ''},workdir=${want.work ?? ''}`} ${at}`;
+}
+
+/** The file holds this chapter's nonce: it was written during this run, not left from an older one. */
+const holdsNonce = (p: string): Check => defineCheck(`${p} holds the chapter nonce`, (ctx) => verdictOf(fileContains(p, ctx.nonce), ctx));
+
+const isStackedRight = async (ctx: CheckContext, name: string): Promise<boolean> => (await waferStacked(S, W, name).run(ctx)).status === 'pass';
+
+/** A mutant of the stack-by-hand step: the stack remounted with other layers. */
+const restackAs = (layers: (ctx: SolveContext) => { lower: string[]; upper: string }): Mutant => ({
+  apply: async (ctx) => {
+    await ctx.$`mkdir -p ${ctx.path(W, 'decoy', 'data')}`;
+    await stackByHand(ctx, CHILD, layers(ctx));
+  },
+  revert: async (ctx) => unmountAll(ctx, ctx.path(S, CHILD)),
+});
+
+// --- the script step: the learner's script on a three-level chain, in a folder of its own ---------
+
+const CHAIN = ['ws-check-a', 'ws-check-b', 'ws-check-c'] as const;
+type ScriptFacts = { ran: Verdict; stacked: Verdict; landsOnTop: Verdict; unstacked: Verdict; restacked: Verdict };
+
+async function runScriptOnChain(ctx: CheckContext): Promise<ScriptFacts> {
+  const root = ctx.path('.wafers-check');
+  const env = { ...process.env, WAFERS: join(root, 'wafers'), STACKS: join(root, 'machines') } as Record<string, string>;
+  const [a, b, c] = CHAIN;
+  const notRun = fail('the step before it to pass', 'not run');
+  const facts: ScriptFacts = { ran: notRun, stacked: notRun, landsOnTop: notRun, unstacked: notRun, restacked: notRun };
+  const wafers = async (args: string[]): Promise<Verdict> => {
+    const shown = `${SCRIPT} ${args.join(' ')}`;
+    // GNU timeout kills the script's whole process group: a `sleep` it started would otherwise
+    // hold the output pipe open long after the script itself was killed.
+    const r = await ctx.run('timeout', ['-k', '1', '10', ctx.path(SCRIPT), ...args], { cwd: ctx.dir, env, timeoutMs: 15_000 });
+    if (r.timedOut || r.code === 124 || r.code === 137) return fail(`${shown} to finish`, 'it hung for 10 s and was killed', 'Does something wait for input? The script must not start a shell.');
+    if (r.code !== 0) return fail(`${shown} to exit 0`, `exit ${r.code ?? 'signal'}: ${r.stderr.trim().split('\n').slice(-2).join(' / ') || '(no message)'}`);
+    return pass(shown);
+  };
+  try {
+    await rm(root, { recursive: true, force: true });
+    await ctx.run('mkdir', ['-p', join(root, 'wafers', a, 'data'), join(root, 'machines')]);
+    await writeFile(join(root, 'wafers', a, 'data', 'from-a'), 'a\n');
+    for (const args of [['stack', b, a], ['stack', c, b]]) {
+      facts.ran = await wafers(args);
+      if (!facts.ran.ok) return facts;
+    }
+    facts.ran = pass(`stack ${b} ${a}; stack ${c} ${b}: both exit 0`);
+    const expect = stackExpectation(join(root, 'wafers'), [c, b, a]);
+    facts.stacked = judgeOverlay(await readMountinfo(), join(root, 'machines', c), expect, ctx.dir);
+    if (!facts.stacked.ok) return facts;
+    await writeFile(join(root, 'machines', c, 'probe.txt'), ctx.nonce);
+    const where = await Promise.all(CHAIN.map((w) => exists(join(root, 'wafers', w, 'data', 'probe.txt'))));
+    facts.landsOnTop = where.join() === 'false,false,true' ? pass(`probe.txt is only in ${c}/data`) : fail(`probe.txt only in ${c}/data`, `in ${CHAIN.filter((_, i) => where[i]).join(', ') || 'no wafer'}`);
+    const un = await wafers(['unstack', c, b]);
+    const left = (await readMountinfo()).filter((m) => m.mountPoint.startsWith(join(root, 'machines') + '/'));
+    const kept = await exists(join(root, 'wafers', c, 'data', 'probe.txt'));
+    facts.unstacked = !un.ok ? un : left.length > 0 ? fail('no stack mounted after unstack', `still mounted: ${left.map((m) => m.mountPoint).join(', ')}`) : kept ? pass(`unstack ${c} ${b}: unmounted, the wafer data stays`) : fail(`${c}/data/probe.txt kept after unstack`, 'it is gone');
+    if (!facts.unstacked.ok) return facts;
+    const re = await wafers(['stack', c]);
+    facts.restacked = re.ok ? judgeOverlay(await readMountinfo(), join(root, 'machines', c), expect, ctx.dir) : re;
+    if (!facts.restacked.ok) facts.restacked = fail(`stack ${c} (no parent given) stacks it on ${b} and ${a} again`, facts.restacked.actual, 'Remember the parent in $WAFERS/NAME/parent the first time.');
+    return facts;
+  } finally {
+    // A half-made stack must not outlive the check: unmount whatever the script left, deepest first.
+    for (const m of mountsUnder(await readMountinfo(), root)) await ctx.run('umount', ['-l', m.mountPoint]);
+    await rm(root, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+/** The script runs once per verification; its checks share the facts. */
+function scriptChecks(): Check[] {
+  let facts: Promise<ScriptFacts> | undefined;
+  const get = (ctx: CheckContext) => (facts ??= runScriptOnChain(ctx));
+  const [a, b, c] = CHAIN;
+  const fact = (name: string, pick: (f: ScriptFacts) => Verdict) => defineCheck(name, async (ctx) => pick(await get(ctx)));
+  return [
+    fact(`${SCRIPT} stack ${b} ${a} and stack ${c} ${b} succeed`, (f) => f.ran),
+    fact(`the stack of ${c}: lowerdir ${b}:${a} (nearest parent first), upperdir and workdir of ${c}`, (f) => f.stacked),
+    fact(`a file written in the stack lands only in ${c}/data`, (f) => f.landsOnTop),
+    fact(`${SCRIPT} unstack ${c} ${b} unmounts them and keeps the data`, (f) => f.unstacked),
+    fact(`${SCRIPT} stack ${c} without a parent remembers it`, (f) => f.restacked),
+  ];
+}
+
+/** A script mutant: the reference script with one line changed. */
+const scriptWith = (from: string, to: string): Mutant => async (ctx) => {
+  const text = await readFile(REFERENCE_SCRIPT, 'utf8');
+  if (!text.includes(from)) throw new Error(`the reference script has no line ${from}`);
+  await writeFile(ctx.path(SCRIPT), text.replace(from, to), { mode: 0o755 });
+};
+const LOWER_LINE = 'lower="${lower:+$lower:}$WAFERS/$w/data"';
+const MOUNT_OPTS = '"lowerdir=$lower,upperdir=$WAFERS/$name/data,workdir=$WAFERS/$name/work"';
+
+export default defineChapter({
+  formatVersion: 1,
+  id: 'wafers',
+  title: 'Wafer stacks: overlays of overlays',
+  requires: [kernelFs('overlay'), file('/bin/busybox', 'busybox-static'), tool('bash'), tool('mountpoint', 'util-linux')],
+  env: (ctx) => ({ WAFERS: ctx.path(W), STACKS: ctx.path(S) }),
+  steps: {
+    base: {
+      verify: () => [isStaticExecutable(`${data(BASE)}/bin/busybox`), symlinkTo(`${data(BASE)}/bin/sh`, '/bin/busybox', { root: data(BASE) })],
+      solve: async (ctx) => buildBusyboxRootfs(ctx, ctx.path(data(BASE))),
+      hints: ['Build a busybox rootfs in wafers/archbase/data, as in chapter 01.', 'mkdir -p wafers/archbase/data/{bin,sbin,usr/bin,usr/sbin}; cp /bin/busybox wafers/archbase/data/bin/; chroot wafers/archbase/data /bin/busybox --install -s'],
+    },
+    child: {
+      verify: () => [directoryExists(data(CHILD)), fileContains(`${W}/${CHILD}/parent`, BASE)],
+      solve: async (ctx) => {
+        await ctx.$`mkdir -p ${ctx.path(data(CHILD))}`;
+        await ctx.$`sh -c ${'echo "$1" > "$2"'} - ${BASE} ${ctx.path(W, CHILD, 'parent')}`;
+      },
+      hints: ['A wafer is a folder with data/ and, if it has one, a parent file naming the wafer below.', 'mkdir -p wafers/archbase2/data; echo archbase > wafers/archbase2/parent'],
+    },
+    'stack-by-hand': {
+      verify: () => [overlayMounted(`${S}/${CHILD}`, { lower: [data(BASE)], upper: data(CHILD), work: `${W}/${CHILD}/work`, writable: true })],
+      solve: async (ctx) => {
+        if (!(await isStackedRight(ctx, CHILD))) await stackByHand(ctx, CHILD);
+      },
+      hints: ['An overlay with archbase\'s data as lowerdir and archbase2\'s data as upperdir, mounted at machines/archbase2.', 'mkdir -p wafers/archbase2/work machines/archbase2; mount -t overlay overlay -o lowerdir=wafers/archbase/data,upperdir=wafers/archbase2/data,workdir=wafers/archbase2/work machines/archbase2'],
+      mutants: {
+        parentMissing: restackAs((ctx) => {
+          return { lower: [ctx.path(W, 'decoy', 'data')], upper: ctx.path(data(CHILD)) };
+        }),
+        upperIsParentData: restackAs((ctx) => ({ lower: [ctx.path(data(CHILD))], upper: ctx.path(data(BASE)) })),
+      },
+    },
+    change: {
+      verify: () => [holdsNonce(`${S}/${CHILD}/hello.txt`), holdsNonce(`${data(CHILD)}/hello.txt`), pathAbsent(`${data(BASE)}/hello.txt`)],
+      solve: async (ctx) => {
+        await ctx.$`sh -c ${'echo "$1" > "$2"'} - ${ctx.nonce} ${ctx.path(S, CHILD, 'hello.txt')}`;
+      },
+      hints: ['Write a file through machines/archbase2, then look for it in both wafers.', 'echo {{nonce}} > machines/archbase2/hello.txt; ls wafers/archbase2/data wafers/archbase/data'],
+      mutants: {
+        writtenIntoTheParent: {
+          apply: async (ctx) => {
+            await ctx.$`rm -f ${ctx.path(data(CHILD), 'hello.txt')}`;
+            await ctx.$`sh -c ${'echo "$1" > "$2"'} - ${ctx.nonce} ${ctx.path(data(BASE), 'hello.txt')}`;
+          },
+          revert: async (ctx) => {
+            // Changing a layer under a mounted overlay is undefined: mount it afresh.
+            await ctx.$`rm -f ${ctx.path(data(BASE), 'hello.txt')}`;
+            await stackByHand(ctx, CHILD);
+          },
+        },
+      },
+    },
+    script: {
+      verify: () => [isExecutableFile(SCRIPT), ...scriptChecks()],
+      solve: async (ctx) => {
+        ctx.log(`$ mkdir -p bin; cp ${REFERENCE_SCRIPT} ${SCRIPT}   (the chapter's reference script)`);
+        await ctx.$`mkdir -p ${ctx.path('bin')}`;
+        await writeFile(ctx.path(SCRIPT), await readFile(REFERENCE_SCRIPT, 'utf8'), { mode: 0o755 });
+        await ctx.$`chmod 755 ${ctx.path(SCRIPT)}`;
+      },
+      hints: [
+        'Start from the by-hand mount; put it in a function stack() that takes NAME and PARENT.',
+        'Walk the parent files in a loop: w=$(cat $WAFERS/$w/parent), appending $WAFERS/$w/data to lowerdir (nearest first).',
+        'The chapter text has a complete script to compare with; it is about 40 lines.',
+      ],
+      mutants: {
+        wrongLowerOrder: scriptWith(LOWER_LINE, 'lower="$WAFERS/$w/data${lower:+:$lower}"'),
+        parentMissing: scriptWith(MOUNT_OPTS, '"lowerdir=${lower#*:},upperdir=$WAFERS/$name/data,workdir=$WAFERS/$name/work"'),
+        upperIsParentData: scriptWith(MOUNT_OPTS, '"lowerdir=$WAFERS/$name/data${lower#"${lower%%:*}"},upperdir=${lower%%:*},workdir=$WAFERS/$name/work"'),
+        forgetsTheParent: scriptWith('echo "$parent" > "$WAFERS/$name/parent"', 'true'),
+      },
+    },
+    unstack: {
+      verify: () => [notMountedAt(`${S}/${CHILD}`), holdsNonce(`${data(CHILD)}/hello.txt`)],
+      solve: async (ctx) => unmountAll(ctx, ctx.path(S, CHILD)),
+      hints: ['Your script can do it: unstack unmounts.', 'bin/wafers unstack archbase2; ls wafers/archbase2/data'],
+      mutants: {
+        dataThrownAway: {
+          apply: async (ctx) => {
+            await ctx.$`rm -f ${ctx.path(data(CHILD), 'hello.txt')}`;
+          },
+          revert: async (ctx) => {
+            await ctx.$`sh -c ${'echo "$1" > "$2"'} - ${ctx.nonce} ${ctx.path(data(CHILD), 'hello.txt')}`;
+          },
+        },
+      },
+    },
+    restack: {
+      verify: () => [waferStacked(S, W, CHILD), holdsNonce(`${S}/${CHILD}/hello.txt`)],
+      solve: async (ctx) => {
+        if (!(await isStackedRight(ctx, CHILD))) await stackByHand(ctx, CHILD);
+      },
+      hints: ['Stack it again with your script, this time without naming the parent.', 'bin/wafers stack archbase2; cat machines/archbase2/hello.txt'],
+      mutants: {
+        parentForgotten: {
+          apply: async (ctx) => {
+            await ctx.$`rm -f ${ctx.path(W, CHILD, 'parent')}`;
+          },
+          revert: async (ctx) => {
+            await ctx.$`sh -c ${'echo "$1" > "$2"'} - ${BASE} ${ctx.path(W, CHILD, 'parent')}`;
+          },
+        },
+      },
+    },
+  },
+  cleanup: async (ctx) => {
+    const places = [ctx.path(S), ctx.path('.wafers-check')];
+    for (const pid of await processesUnder(places)) await ctx.$`kill -9 ${pid}`.nothrow();
+    for (const p of places) await unmountAll(ctx, p);
+    await ctx.$`rm -rf ${ctx.path('.wafers-check')}`;
+  },
+});

@@ -1,0 +1,266 @@
+import { open, stat } from 'node:fs/promises';
+import {
+  defineChapter, defineCheck, verdictOf, buildBusyboxRootfs, readMountinfo, mountsUnder, mountsAt, processesUnder, runOk, parseLosetupJson,
+  sparseImage, hasBtrfsSuperblock, loopMountOf, isSubvolume, subvolumeIsReadOnly, snapshotOf, sendStreamOf, receivedFrom, receivedOnTopOf,
+  muchSmallerThan, whyNotSubvolume, isStaticExecutable, symlinkTo, directoryExists, fileContains,
+  kernelFs, tool, file, which, BTRFS_MAGIC_OFFSET,
+  type Check, type Mutant, type SolveContext,
+} from 'workshop/lesson';
+
+const GiB = 2 ** 30;
+const IMG = 'store.img';
+const STORE = 'store';
+const BASE = 'store/base';
+const SNAP = 'store/base-snapshot';
+const SNAP2 = 'store/base-snapshot2';
+const RECEIVED = 'store/received';
+const STREAM = 'base-img';
+const INC = 'base-inc';
+const exists = (p: string) => stat(p).then(() => true, () => false);
+
+const holdsNonce = (p: string): Check => defineCheck(`${p} holds the chapter nonce`, (ctx) => verdictOf(fileContains(p, ctx.nonce), ctx));
+
+async function hasMagic(p: string): Promise<boolean> {
+  const fh = await open(p, 'r').catch(() => null);
+  if (fh === null) return false;
+  try {
+    const buf = Buffer.alloc(8);
+    await fh.read(buf, 0, 8, BTRFS_MAGIC_OFFSET);
+    return buf.toString('latin1') === '_BHRfS_M';
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Loop devices backed by files in the chapter folder (store.img, or a copy a learner made). */
+async function ourLoops(ctx: SolveContext): Promise<string[]> {
+  const loops = parseLosetupJson(await runOk('losetup', ['-J', '-l']));
+  return loops.filter((l) => l.backFile !== null && l.backFile.startsWith(ctx.dir + '/')).map((l) => l.name);
+}
+
+const isStoreMounted = async (ctx: SolveContext): Promise<boolean> => (await loopMountOf(STORE, IMG).run(ctx)).status === 'pass';
+const passes = async (c: Check, ctx: SolveContext): Promise<boolean> => (await c.run(ctx)).status === 'pass';
+
+/** Removes a subvolume (even a read-only one) or a plain folder at p; nothing if p is absent. */
+async function removeAt(ctx: SolveContext, p: string): Promise<void> {
+  const abs = ctx.path(p);
+  if (!(await exists(abs))) return;
+  if ((await whyNotSubvolume(abs)) === null) await ctx.$`btrfs subvolume delete ${abs}`;
+  else await ctx.$`rm -rf --one-file-system ${abs}`;
+}
+
+async function snapshotReadOnly(ctx: SolveContext, source: string, snap: string): Promise<void> {
+  if (await passes(snapshotOf(snap, source), ctx)) {
+    if (!(await passes(subvolumeIsReadOnly(snap), ctx))) await ctx.$`btrfs property set -ts ${snap} ro true`;
+    return;
+  }
+  await removeAt(ctx, snap);
+  await ctx.$`btrfs subvolume snapshot -r ${source} ${snap}`;
+}
+
+/** Sends `snap` (from `parent`, if given) into `stream` unless it already holds that stream. */
+async function sendTo(ctx: SolveContext, stream: string, snap: string, parent?: string): Promise<void> {
+  if (await passes(sendStreamOf(stream, snap, parent), ctx)) return;
+  await ctx.$`rm -f ${stream}`;
+  if (parent === undefined) await ctx.$`btrfs send ${snap} -f ${stream}`;
+  else await ctx.$`btrfs send -p ${parent} ${snap} -f ${stream}`;
+}
+
+/** Receives `stream` into store/received unless the copy there already came from `snap`. */
+async function receiveFrom(ctx: SolveContext, stream: string, snap: string, extra: Check[] = []): Promise<void> {
+  const copy = `${RECEIVED}/${snap.split('/').pop() ?? ''}`;
+  const ok = await Promise.all([receivedFrom(copy, snap), ...extra].map((c) => passes(c, ctx)));
+  if (ok.every(Boolean)) return;
+  await removeAt(ctx, copy);
+  await ctx.$`mkdir -p ${RECEIVED}`;
+  await ctx.$`btrfs receive -f ${stream} ${RECEIVED}`;
+}
+
+const snapshotMutant = (make: (ctx: SolveContext) => Promise<void>) => async (ctx: SolveContext): Promise<void> => {
+  await removeAt(ctx, SNAP);
+  await make(ctx);
+};
+
+export default defineChapter({
+  formatVersion: 1,
+  id: 'btrfs',
+  title: 'A btrfs image store: subvolumes, snapshots and send streams',
+  requires: [kernelFs('btrfs'), tool('mkfs.btrfs', 'btrfs-progs'), tool('btrfs', 'btrfs-progs'), tool('losetup', 'util-linux'), file('/bin/busybox', 'busybox-static')],
+  steps: {
+    image: {
+      verify: () => [sparseImage(IMG, GiB), hasBtrfsSuperblock(IMG)],
+      solve: async (ctx) => {
+        const st = await stat(ctx.path(IMG)).catch(() => null);
+        if (st !== null && st.size >= GiB && st.blocks * 512 < st.size && (await hasMagic(ctx.path(IMG)))) return;
+        if ((await ourLoops(ctx)).length > 0) throw new Error(`${IMG} is in use by a loop device: umount store first, then make the image again`);
+        await ctx.$`rm -f ${IMG}`;
+        await ctx.$`truncate -s 1G ${IMG}`;
+        await ctx.$`mkfs.btrfs -f ${IMG}`;
+      },
+      hints: ['truncate makes a sparse file; mkfs.btrfs formats it.', 'truncate -s 1G store.img; mkfs.btrfs -f store.img; ls -ls store.img'],
+      mutants: {
+        tooSmall: async ({ $ }) => {
+          await $`rm -f ${IMG}`;
+          await $`truncate -s 200M ${IMG}`;
+          await $`mkfs.btrfs -f ${IMG}`;
+        },
+        notSparse: async ({ $ }) => {
+          await $`rm -f ${IMG}`;
+          await $`dd if=/dev/zero of=${IMG} bs=1M count=1024 status=none`;
+          await $`mkfs.btrfs -f ${IMG}`;
+        },
+      },
+    },
+    mount: {
+      verify: () => [loopMountOf(STORE, IMG)],
+      solve: async (ctx) => {
+        if (await isStoreMounted(ctx)) return;
+        await ctx.$`mkdir -p ${STORE}`;
+        await ctx.$`mount -o loop ${IMG} ${STORE}`;
+      },
+      hints: ['mount can attach the loop device for you: -o loop.', 'mkdir -p store; mount -o loop store.img store; losetup -l'],
+      mutants: {
+        mountedElsewhere: {
+          apply: async (ctx) => {
+            for (const m of mountsAt(await readMountinfo(), ctx.path(STORE))) await ctx.$`umount ${m.mountPoint}`;
+            await ctx.$`mkdir -p ws-elsewhere`;
+            await ctx.$`mount -o loop ${IMG} ws-elsewhere`;
+          },
+          revert: async (ctx) => {
+            await ctx.$`umount ${ctx.path('ws-elsewhere')}`;
+          },
+        },
+        tmpfsInstead: {
+          apply: async (ctx) => {
+            await ctx.$`mount -t tmpfs ws-tmpfs ${STORE}`;
+          },
+          revert: async (ctx) => {
+            await ctx.$`umount ${ctx.path(STORE)}`;
+          },
+        },
+      },
+    },
+    subvolume: {
+      verify: () => [isSubvolume(BASE)],
+      solve: async (ctx) => {
+        if ((await whyNotSubvolume(ctx.path(BASE))) === null) return;
+        await removeAt(ctx, BASE);
+        await ctx.$`btrfs subvolume create ${BASE}`;
+      },
+      hints: ['A subvolume looks like a folder, but mkdir does not make one.', 'btrfs subvolume create store/base; btrfs subvolume list store'],
+      mutants: {
+        plainDirectory: async (ctx) => {
+          await removeAt(ctx, BASE);
+          await ctx.$`mkdir -p ${BASE}`;
+        },
+      },
+    },
+    populate: {
+      verify: () => [isStaticExecutable(`${BASE}/bin/busybox`), symlinkTo(`${BASE}/bin/sh`, '/bin/busybox', { root: BASE }), directoryExists(`${BASE}/usr/bin`)],
+      solve: async (ctx) => buildBusyboxRootfs(ctx, ctx.path(BASE)),
+      hints: ['The same busybox rootfs as in chapter 01, built inside the subvolume.', 'mkdir -p store/base/{bin,sbin,usr/bin,usr/sbin}; cp /bin/busybox store/base/bin/; chroot store/base /bin/busybox --install -s'],
+    },
+    run: {
+      verify: () => [holdsNonce(`${BASE}/ran.txt`)],
+      solve: async (ctx) => {
+        const script = `echo ${ctx.nonce} > /ran.txt`;
+        // systemd-nspawn needs /usr in the rootfs and, without D-Bus, --register=no --keep-unit.
+        const nspawn = (await which('systemd-nspawn')) ? await ctx.$`systemd-nspawn -q -D ${BASE} --register=no --keep-unit /bin/sh -c ${script}`.nothrow() : null;
+        if (nspawn === null || nspawn.exitCode !== 0) await ctx.$`chroot ${BASE} /bin/sh -c ${script}`;
+      },
+      hints: ['Start a shell in store/base with systemd-nspawn (or chroot) and write the nonce into /ran.txt.', "systemd-nspawn -D store/base --register=no --keep-unit /bin/sh -c 'echo {{nonce}} > /ran.txt'"],
+    },
+    snapshot: {
+      verify: () => [isSubvolume(SNAP), subvolumeIsReadOnly(SNAP), snapshotOf(SNAP, BASE)],
+      solve: async (ctx) => snapshotReadOnly(ctx, BASE, SNAP),
+      hints: [
+        'The seed\'s `btrfs snapshot` is not a command: snapshots are made by `btrfs subvolume snapshot`.',
+        'btrfs subvolume snapshot -r store/base store/base-snapshot (or snapshot without -r, then btrfs property set -ts store/base-snapshot ro true)',
+      ],
+      mutants: {
+        writableSnapshot: snapshotMutant(async ({ $ }) => {
+          await $`btrfs subvolume snapshot ${BASE} ${SNAP}`;
+        }),
+        plainDirectory: snapshotMutant(async ({ $ }) => {
+          await $`cp -a ${BASE} ${SNAP}`;
+        }),
+        snapshotOfAnotherSource: {
+          apply: snapshotMutant(async ({ $ }) => {
+            await $`btrfs subvolume create store/ws-other`;
+            await $`btrfs subvolume snapshot -r store/ws-other ${SNAP}`;
+          }),
+          revert: async (ctx) => {
+            await removeAt(ctx, SNAP);
+            await removeAt(ctx, 'store/ws-other');
+          },
+        },
+      },
+    },
+    send: {
+      verify: () => [sendStreamOf(STREAM, SNAP), isSubvolume(`${RECEIVED}/base-snapshot`), receivedFrom(`${RECEIVED}/base-snapshot`, SNAP)],
+      solve: async (ctx) => {
+        await sendTo(ctx, STREAM, SNAP);
+        await receiveFrom(ctx, STREAM, SNAP);
+      },
+      hints: ['btrfs send writes a snapshot as one stream; btrfs receive turns it back into a subvolume.', 'btrfs send store/base-snapshot -f base-img; mkdir -p store/received; btrfs receive -f base-img store/received'],
+      mutants: {
+        notAStream: async ({ $ }) => {
+          await $`tar -cf ${STREAM} -C ${SNAP} .`;
+        },
+        copiedNotReceived: async (ctx) => {
+          await removeAt(ctx, `${RECEIVED}/base-snapshot`);
+          await ctx.$`btrfs subvolume snapshot -r ${SNAP} ${RECEIVED}/base-snapshot`;
+        },
+      },
+    },
+    incremental: {
+      verify: () => [
+        snapshotOf(SNAP2, BASE),
+        subvolumeIsReadOnly(SNAP2),
+        sendStreamOf(INC, SNAP2, SNAP),
+        receivedFrom(`${RECEIVED}/base-snapshot2`, SNAP2),
+        receivedOnTopOf(`${RECEIVED}/base-snapshot2`, `${RECEIVED}/base-snapshot`),
+        muchSmallerThan(INC, STREAM, 10),
+      ],
+      solve: async (ctx) => {
+        if (!(await passes(snapshotOf(SNAP2, BASE), ctx))) {
+          await ctx.$`mkdir -p ${BASE}/etc`;
+          await ctx.$`sh -c ${'echo "version 2" > "$1"'} - ${ctx.path(BASE, 'etc/version')}`;
+        }
+        await snapshotReadOnly(ctx, BASE, SNAP2);
+        await sendTo(ctx, INC, SNAP2, SNAP);
+        await receiveFrom(ctx, INC, SNAP2, [receivedOnTopOf(`${RECEIVED}/base-snapshot2`, `${RECEIVED}/base-snapshot`)]);
+      },
+      hints: [
+        'Change something in store/base, take a second read-only snapshot, and send only the difference with -p.',
+        'echo "version 2" > store/base/etc/version; btrfs subvolume snapshot -r store/base store/base-snapshot2; btrfs send -p store/base-snapshot store/base-snapshot2 -f base-inc; btrfs receive -f base-inc store/received; ls -l base-img base-inc',
+      ],
+      mutants: {
+        fullStream: {
+          apply: async (ctx) => {
+            await ctx.$`rm -f ${INC}`;
+            await ctx.$`btrfs send ${SNAP2} -f ${INC}`;
+            await removeAt(ctx, `${RECEIVED}/base-snapshot2`);
+            await ctx.$`btrfs receive -f ${INC} ${RECEIVED}`;
+          },
+          revert: async (ctx) => {
+            await removeAt(ctx, `${RECEIVED}/base-snapshot2`);
+            await ctx.$`rm -f ${INC}`;
+          },
+        },
+        writableSecondSnapshot: async (ctx) => {
+          await ctx.$`btrfs property set -ts ${SNAP2} ro false`;
+        },
+      },
+    },
+  },
+  cleanup: async (ctx) => {
+    // Processes in the container first (they keep the mount busy), then every mount in the
+    // chapter folder, deepest first (store/…, then store, then a second mount of the image),
+    // then loop devices that still point into the folder (mount -o loop sets autoclear, but a
+    // learner may have run losetup by hand).
+    for (const pid of await processesUnder([ctx.dir])) if (pid !== process.pid) await ctx.$`kill -9 ${pid}`.nothrow();
+    for (const m of mountsUnder(await readMountinfo(), ctx.dir)) await ctx.$`umount ${m.mountPoint}`;
+    for (const loop of await ourLoops(ctx)) await ctx.$`losetup -d ${loop}`.nothrow();
+  },
+});

@@ -1,0 +1,311 @@
+// btrfs checks. A subvolume's root directory is always inode 256; everything else about it comes
+// from `btrfs subvolume show` and `btrfs property get`, whose text we parse: btrfs-progs 6.2 has
+// no JSON for them ("output format json is unsupported"). Fixtures: test/fixtures/btrfs/.
+import { open, stat, statfs } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseLosetupJson, type LoopDevice } from '../engine/inventory.ts';
+// Re-exported for chapters: a loop device's backing file is how a store image is found.
+export { parseLosetupJson, type LoopDevice };
+import type { Check, CheckContext, Verdict } from './check.ts';
+import { defineCheck, fail, pass } from './check.ts';
+import { runOk } from './exec.ts';
+import { describeMountsAt, mountsAt, readMountinfo, type MountEntry } from './mounts.ts';
+
+/** The inode number of every subvolume's top directory (BTRFS_FIRST_FREE_OBJECTID). */
+export const SUBVOLUME_ROOT_INODE = 256;
+/** statfs f_type of btrfs (BTRFS_SUPER_MAGIC). */
+export const BTRFS_SUPER_MAGIC = 0x9123683e;
+
+export interface SubvolumeInfo {
+  name: string;
+  /** null where btrfs prints `-` */
+  uuid: string | null;
+  /** the UUID of the subvolume this one is a snapshot of */
+  parentUuid: string | null;
+  /** the UUID of the sent snapshot this one was received from */
+  receivedUuid: string | null;
+  id: number;
+  readOnly: boolean;
+  /** paths relative to the file system's top level */
+  snapshots: string[];
+}
+
+const dash = (v: string | undefined): string | null => (v === undefined || v === '-' || v === '' ? null : v);
+
+/** Parses `btrfs subvolume show PATH`: a path line, then `Key: value` lines, then the snapshot list. Pure. */
+export function parseSubvolumeShow(text: string): SubvolumeInfo {
+  const fields = new Map<string, string>();
+  const snapshots: string[] = [];
+  let inSnapshots = false;
+  for (const line of text.split('\n').slice(1)) {
+    if (line.trim() === '') continue;
+    if (inSnapshots) {
+      snapshots.push(line.trim());
+      continue;
+    }
+    const m = /^\t([^:]+):\s*(.*)$/.exec(line);
+    if (!m || m[1] === undefined) continue;
+    if (m[1] === 'Snapshot(s)') inSnapshots = true;
+    else fields.set(m[1], (m[2] ?? '').trim());
+  }
+  const name = fields.get('Name');
+  const id = fields.get('Subvolume ID');
+  if (name === undefined || id === undefined || !/^\d+$/.test(id)) throw new Error('btrfs subvolume show: no Name or Subvolume ID in its output');
+  return {
+    name,
+    uuid: dash(fields.get('UUID')),
+    parentUuid: dash(fields.get('Parent UUID')),
+    receivedUuid: dash(fields.get('Received UUID')),
+    id: Number(id),
+    readOnly: (fields.get('Flags') ?? '').split(/[\s,]+/).includes('readonly'),
+    snapshots,
+  };
+}
+
+/** Parses `btrfs property get -ts PATH ro`: `ro=true` or `ro=false`. Pure. */
+export function parsePropertyRo(text: string): boolean {
+  const m = /^ro=(true|false)$/m.exec(text);
+  if (!m) throw new Error(`btrfs property get ro: unexpected output ${JSON.stringify(text.trim())}`);
+  return m[1] === 'true';
+}
+
+export interface SubvolumeListEntry {
+  id: number;
+  path: string;
+}
+
+/** Parses `btrfs subvolume list MOUNT`: `ID 256 gen 10 top level 5 path base`. Pure. */
+export function parseSubvolumeList(text: string): SubvolumeListEntry[] {
+  return text.split('\n').flatMap((line) => {
+    const m = /^ID (\d+) gen \d+ top level \d+ path (.+)$/.exec(line);
+    return m && m[1] !== undefined && m[2] !== undefined ? [{ id: Number(m[1]), path: m[2] }] : [];
+  });
+}
+
+// The send stream (linux/fs/btrfs/send.h): "btrfs-stream\0", a u32 version, then commands, each
+// a header (u32 length, u16 command, u32 crc) and TLV attributes (u16 type, u16 length, value),
+// all little-endian. A full stream starts with SUBVOL, an incremental one with SNAPSHOT, which
+// also names the parent it applies on (CLONE_UUID). Recorded in test/fixtures/btrfs/send-*.bin.
+const STREAM_MAGIC = 'btrfs-stream\0';
+const CMD_SUBVOL = 1;
+const CMD_SNAPSHOT = 2;
+const A_UUID = 1;
+const A_PATH = 15;
+const A_CLONE_UUID = 20;
+
+export type SendStream =
+  | { kind: 'not-a-stream'; head: string }
+  | { kind: 'full'; version: number; path: string; uuid: string }
+  | { kind: 'incremental'; version: number; path: string; uuid: string; parentUuid: string };
+
+const uuidOf = (b: Buffer): string => {
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+};
+
+/** Reads the first command of a send stream from its first bytes (64 are enough). Pure. */
+export function parseSendStreamHead(buf: Buffer): SendStream {
+  const notStream = (): SendStream => ({ kind: 'not-a-stream', head: JSON.stringify(buf.subarray(0, 16).toString('latin1')) });
+  if (buf.length < 27 || buf.subarray(0, 13).toString('latin1') !== STREAM_MAGIC) return notStream();
+  const version = buf.readUInt32LE(13);
+  const len = buf.readUInt32LE(17);
+  const cmd = buf.readUInt16LE(21);
+  const attrs = new Map<number, Buffer>();
+  const end = Math.min(buf.length, 27 + len);
+  for (let off = 27; off + 4 <= end; ) {
+    const type = buf.readUInt16LE(off);
+    const size = buf.readUInt16LE(off + 2);
+    if (off + 4 + size > end) break;
+    attrs.set(type, buf.subarray(off + 4, off + 4 + size));
+    off += 4 + size;
+  }
+  const path = attrs.get(A_PATH)?.toString('utf8') ?? '';
+  const uuid = attrs.get(A_UUID);
+  if (uuid === undefined || uuid.length !== 16) return notStream();
+  if (cmd === CMD_SUBVOL) return { kind: 'full', version, path, uuid: uuidOf(uuid) };
+  const clone = attrs.get(A_CLONE_UUID);
+  if (cmd === CMD_SNAPSHOT && clone !== undefined && clone.length === 16) return { kind: 'incremental', version, path, uuid: uuidOf(uuid), parentUuid: uuidOf(clone) };
+  return notStream();
+}
+
+// --- probes -----------------------------------------------------------------------------------
+
+const abs = (ctx: CheckContext, p: string): string => resolve(ctx.dir, p);
+const missing = (err: unknown): boolean => err instanceof Error && 'code' in err && (err.code === 'ENOENT' || err.code === 'ENOTDIR');
+
+export async function showSubvolume(path: string): Promise<SubvolumeInfo> {
+  return parseSubvolumeShow(await runOk('btrfs', ['subvolume', 'show', path], { timeoutMs: 10_000 }));
+}
+
+/** Why `path` is not a subvolume, or null when it is one. */
+export async function whyNotSubvolume(path: string): Promise<string | null> {
+  const st = await stat(path).catch((err: unknown) => (missing(err) ? null : Promise.reject(err)));
+  if (st === null) return 'nothing there';
+  if (!st.isDirectory()) return 'not a directory';
+  if ((await statfs(path)).type !== BTRFS_SUPER_MAGIC) return 'a directory that is not on btrfs';
+  return st.ino === SUBVOLUME_ROOT_INODE ? null : `a plain directory (inode ${st.ino}, not ${SUBVOLUME_ROOT_INODE})`;
+}
+
+const readSendStream = async (path: string): Promise<SendStream | null> => {
+  const fh = await open(path, 'r').catch((err: unknown) => (missing(err) ? null : Promise.reject(err)));
+  if (fh === null) return null;
+  try {
+    const buf = Buffer.alloc(256);
+    const { bytesRead } = await fh.read(buf, 0, 256, 0);
+    return parseSendStreamHead(buf.subarray(0, bytesRead));
+  } finally {
+    await fh.close();
+  }
+};
+
+// --- checks -----------------------------------------------------------------------------------
+
+/** Pure decision of `sparseImage`: `allocated` is st_blocks × 512. */
+export function judgeSparse(file: string, size: number, allocated: number, minBytes: number): Verdict {
+  const gib = (n: number): string => `${(n / 2 ** 30).toFixed(2)} GiB`;
+  const expected = `a sparse file of at least ${gib(minBytes)}`;
+  if (size < minBytes) return fail(expected, `${file} is ${gib(size)} (${size} bytes): too small for a store`, `truncate -s 1G ${file}, then mkfs.btrfs -f ${file} again`);
+  if (allocated >= size) return fail(expected, `${file} takes all of its ${gib(size)} on disk: it is not sparse`, 'Make it with truncate -s, not dd or fallocate.');
+  return pass(`${gib(size)} apparent, ${(allocated / 2 ** 20).toFixed(1)} MiB on disk`);
+}
+
+export const sparseImage = (p: string, minBytes: number): Check =>
+  defineCheck(`${p} is a sparse file of at least ${minBytes / 2 ** 30} GiB`, async (ctx) => {
+    const st = await stat(abs(ctx, p)).catch((err: unknown) => (missing(err) ? null : Promise.reject(err)));
+    if (st === null) return fail('a sparse image file', `${p}: nothing there`, `truncate -s 1G ${p}`);
+    return judgeSparse(p, st.size, st.blocks * 512, minBytes);
+  });
+
+/** The btrfs superblock lives at 64 KiB; its magic `_BHRfS_M` is 64 bytes into it. */
+export const BTRFS_MAGIC_OFFSET = 0x10040;
+
+export const hasBtrfsSuperblock = (p: string): Check =>
+  defineCheck(`${p} holds a btrfs file system`, async (ctx) => {
+    const fh = await open(abs(ctx, p), 'r').catch((err: unknown) => (missing(err) ? null : Promise.reject(err)));
+    if (fh === null) return fail('a btrfs superblock', `${p}: nothing there`);
+    try {
+      const buf = Buffer.alloc(8);
+      const { bytesRead } = await fh.read(buf, 0, 8, BTRFS_MAGIC_OFFSET);
+      const magic = buf.subarray(0, bytesRead).toString('latin1');
+      return magic === '_BHRfS_M' ? pass('btrfs magic _BHRfS_M at 64 KiB + 64') : fail('the btrfs magic _BHRfS_M at offset 0x10040', bytesRead < 8 ? 'the file is too short' : `${JSON.stringify(magic)} there`, `mkfs.btrfs -f ${p}`);
+    } finally {
+      await fh.close();
+    }
+  });
+
+/** Pure decision of `loopMountOf`: the visible mount at `mountPoint` is btrfs on a loop device backed by `image`. */
+export function judgeLoopMount(entries: readonly MountEntry[], loops: readonly LoopDevice[], mountPoint: string, image: string): Verdict {
+  const expected = `btrfs at ${mountPoint} on a loop device backed by ${image}`;
+  const top = mountsAt(entries, mountPoint).at(-1);
+  const ours = loops.filter((l) => l.backFile === image).map((l) => l.name);
+  if (top === undefined || top.fsType !== 'btrfs') {
+    const elsewhere = entries.filter((e) => ours.includes(e.source));
+    if (elsewhere.length > 0) {
+      const at = elsewhere.map((e) => `${e.mountPoint} (${e.source})`).join(', ');
+      return fail(expected, `${image} is already mounted elsewhere: ${at}`, `umount ${elsewhere[0]?.mountPoint ?? ''}, then mount -o loop store.img store`);
+    }
+    return fail(expected, describeMountsAt(mountsAt(entries, mountPoint), mountPoint), 'mkdir -p store; mount -o loop store.img store');
+  }
+  const loop = loops.find((l) => l.name === top.source);
+  if (loop === undefined) return fail(expected, `btrfs from ${top.source}, which is not a loop device`);
+  if (loop.backFile !== image) return fail(expected, `btrfs from ${loop.name}, backed by ${loop.backFile ?? '(nothing)'}`);
+  return pass(`btrfs from ${loop.name} (backed by ${image})`);
+}
+
+export const loopMountOf = (mountPoint: string, image: string): Check =>
+  defineCheck(`${mountPoint} is btrfs on a loop device backed by ${image}`, async (ctx) => {
+    const [entries, text] = await Promise.all([readMountinfo(), runOk('losetup', ['-J', '-l'], { timeoutMs: 10_000 })]);
+    return judgeLoopMount(entries, parseLosetupJson(text), abs(ctx, mountPoint), abs(ctx, image));
+  });
+
+export const isSubvolume = (p: string): Check =>
+  defineCheck(`${p} is a btrfs subvolume (inode ${SUBVOLUME_ROOT_INODE})`, async (ctx) => {
+    const why = await whyNotSubvolume(abs(ctx, p));
+    return why === null ? pass(`inode ${SUBVOLUME_ROOT_INODE} on btrfs`) : fail('a subvolume', why, `btrfs subvolume create ${p}`);
+  });
+
+/** Read-only, as `btrfs property get ro` says: set by `snapshot -r` or by `property set ro true`. */
+export const subvolumeIsReadOnly = (p: string): Check =>
+  defineCheck(`${p} is read-only`, async (ctx) => {
+    const why = await whyNotSubvolume(abs(ctx, p));
+    if (why !== null) return fail('a read-only subvolume', why);
+    const ro = parsePropertyRo(await runOk('btrfs', ['property', 'get', '-ts', abs(ctx, p), 'ro'], { timeoutMs: 10_000 }));
+    return ro ? pass('ro=true') : fail('ro=true', 'ro=false: the snapshot is writable', `btrfs property set -ts ${p} ro true (or take it again with btrfs subvolume snapshot -r)`);
+  });
+
+/** Pure decision of `snapshotOf`. */
+export function judgeSnapshotOf(snap: SubvolumeInfo, source: SubvolumeInfo, names: { snap: string; source: string }): Verdict {
+  const expected = `Parent UUID of ${names.snap} = UUID of ${names.source} (${source.uuid ?? '-'})`;
+  if (snap.parentUuid === null) return fail(expected, `${names.snap} has no Parent UUID: it is a new subvolume, not a snapshot`, `btrfs subvolume snapshot -r ${names.source} ${names.snap}`);
+  return snap.parentUuid === source.uuid ? pass(`Parent UUID ${snap.parentUuid}`) : fail(expected, `Parent UUID ${snap.parentUuid}: a snapshot of another subvolume`);
+}
+
+const subvolumeOrFail = async (ctx: CheckContext, p: string): Promise<SubvolumeInfo | string> => {
+  const why = await whyNotSubvolume(abs(ctx, p));
+  return why === null ? showSubvolume(abs(ctx, p)) : `${p}: ${why}`;
+};
+
+export const snapshotOf = (snap: string, source: string): Check =>
+  defineCheck(`${snap} is a snapshot of ${source}`, async (ctx) => {
+    const [s, src] = await Promise.all([subvolumeOrFail(ctx, snap), subvolumeOrFail(ctx, source)]);
+    if (typeof s === 'string') return fail(`a snapshot of ${source}`, s);
+    if (typeof src === 'string') return fail(`a snapshot of ${source}`, src);
+    return judgeSnapshotOf(s, src, { snap, source });
+  });
+
+/** Pure decision of `receivedFrom`. */
+export function judgeReceivedFrom(received: SubvolumeInfo, sent: SubvolumeInfo, names: { received: string; sent: string }): Verdict {
+  const expected = `Received UUID of ${names.received} = UUID of ${names.sent} (${sent.uuid ?? '-'})`;
+  if (received.receivedUuid === null) return fail(expected, `${names.received} has no Received UUID: it was not made by btrfs receive`);
+  return received.receivedUuid === sent.uuid ? pass(`Received UUID ${received.receivedUuid}`) : fail(expected, `Received UUID ${received.receivedUuid}: received from another snapshot`);
+}
+
+export const receivedFrom = (received: string, sent: string): Check =>
+  defineCheck(`${received} was received from ${sent}`, async (ctx) => {
+    const [r, s] = await Promise.all([subvolumeOrFail(ctx, received), subvolumeOrFail(ctx, sent)]);
+    if (typeof r === 'string') return fail(`a subvolume received from ${sent}`, r, `btrfs receive -f FILE ${received.split('/').slice(0, -1).join('/') || '.'}`);
+    if (typeof s === 'string') return fail(`a subvolume received from ${sent}`, s);
+    return judgeReceivedFrom(r, s, { received, sent });
+  });
+
+/** An incremental receive makes a snapshot of the earlier received copy: its Parent UUID is that copy's UUID. */
+export const receivedOnTopOf = (received: string, base: string): Check =>
+  defineCheck(`${received} was received on top of ${base}`, async (ctx) => {
+    const [r, b] = await Promise.all([subvolumeOrFail(ctx, received), subvolumeOrFail(ctx, base)]);
+    if (typeof r === 'string') return fail(`a copy received on top of ${base}`, r);
+    if (typeof b === 'string') return fail(`a copy received on top of ${base}`, b);
+    return judgeSnapshotOf(r, b, { snap: received, source: base }).ok
+      ? pass(`Parent UUID ${r.parentUuid ?? ''} = ${base}`)
+      : fail(`Parent UUID of ${received} = UUID of ${base} (${b.uuid ?? '-'})`, r.parentUuid === null ? 'no Parent UUID: it was received from a full stream' : `Parent UUID ${r.parentUuid}`, 'Send with -p: btrfs send -p OLD NEW -f FILE');
+  });
+
+/** Pure decision of `sendStreamOf`: a stream of `snap` (full), or from `parent` to `snap` (incremental). */
+export function judgeSendStream(s: SendStream | null, file: string, snap: SubvolumeInfo, parent?: SubvolumeInfo): Verdict {
+  const expected = parent === undefined ? `a full send stream of ${snap.name} (${snap.uuid ?? '-'})` : `an incremental stream from ${parent.name} to ${snap.name}`;
+  if (s === null) return fail(expected, `${file}: nothing there`);
+  if (s.kind === 'not-a-stream') return fail(expected, `${file} does not start with btrfs-stream: it starts with ${s.head}`, 'Make it with btrfs send … -f FILE');
+  if (s.uuid !== snap.uuid) return fail(expected, `a stream of ${s.path} (${s.uuid})`);
+  if (parent === undefined) return pass(`a full stream of ${s.path} (version ${s.version})`);
+  if (s.kind === 'full') return fail(expected, `a full stream of ${s.path}: it repeats every file`, `btrfs send -p ${parent.name} ${snap.name} -f ${file}`);
+  return s.parentUuid === parent.uuid ? pass(`an incremental stream ${parent.name} -> ${s.path}`) : fail(expected, `an incremental stream from another parent (${s.parentUuid})`);
+}
+
+export const sendStreamOf = (file: string, snap: string, parent?: string): Check =>
+  defineCheck(parent === undefined ? `${file} is a send stream of ${snap}` : `${file} is an incremental stream from ${parent} to ${snap}`, async (ctx) => {
+    const [s, sn, par] = await Promise.all([readSendStream(abs(ctx, file)), subvolumeOrFail(ctx, snap), parent === undefined ? undefined : subvolumeOrFail(ctx, parent)]);
+    if (typeof sn === 'string') return fail(`a send stream of ${snap}`, sn);
+    if (typeof par === 'string') return fail(`a stream from ${parent ?? ''}`, par);
+    return judgeSendStream(s, file, sn, par);
+  });
+
+/** Pure decision of `muchSmallerThan`. */
+export function judgeMuchSmaller(small: number, big: number, factor: number, names: { small: string; big: string }): Verdict {
+  const expected = `${names.small} at most 1/${factor} of ${names.big} (${big} bytes)`;
+  return small * factor <= big ? pass(`${small} bytes against ${big}: ${(big / Math.max(small, 1)).toFixed(0)}× smaller`) : fail(expected, `${small} bytes`, 'An incremental stream carries only what changed between the two snapshots.');
+}
+
+export const muchSmallerThan = (small: string, big: string, factor: number): Check =>
+  defineCheck(`${small} is much smaller than ${big}`, async (ctx) => {
+    const [a, b] = await Promise.all([stat(abs(ctx, small)), stat(abs(ctx, big))]);
+    return judgeMuchSmaller(a.size, b.size, factor, { small, big });
+  });

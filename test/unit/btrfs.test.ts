@@ -1,0 +1,149 @@
+// btrfs parsers and judges on output recorded with btrfs-progs 6.2 (test/fixtures/btrfs/, see README).
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  judgeLoopMount, judgeMuchSmaller, judgeReceivedFrom, judgeSendStream, judgeSnapshotOf, judgeSparse, parseLosetupJson, parsePropertyRo,
+  parseSendStreamHead, parseSubvolumeList, parseSubvolumeShow,
+} from '../../src/checks/btrfs.ts';
+import { parseMountinfo } from '../../src/checks/mounts.ts';
+
+const text = (name: string): string => readFileSync(new URL(`../fixtures/btrfs/${name}`, import.meta.url), 'utf8');
+const bytes = (name: string): Buffer => readFileSync(new URL(`../fixtures/btrfs/${name}`, import.meta.url));
+
+const base = parseSubvolumeShow(text('show-base.txt'));
+const snap = parseSubvolumeShow(text('show-snapshot-ro.txt'));
+const received = parseSubvolumeShow(text('show-received.txt'));
+const receivedInc = parseSubvolumeShow(text('show-received-inc.txt'));
+const snap2 = parseSubvolumeShow(text('show-snapshot2.txt'));
+
+describe('parseSubvolumeShow', () => {
+  it('reads a fresh subvolume: no parent, writable, one snapshot', () => {
+    expect(base).toEqual({
+      name: 'base',
+      uuid: '36b90854-9488-8947-9de4-656830fa506f',
+      parentUuid: null,
+      receivedUuid: null,
+      id: 256,
+      readOnly: false,
+      snapshots: ['base-snapshot'],
+    });
+  });
+
+  it('reads a read-only snapshot: its Parent UUID is the source', () => {
+    expect(snap).toMatchObject({ name: 'base-snapshot', parentUuid: base.uuid, readOnly: true, receivedUuid: null, id: 257 });
+  });
+
+  it('reads a received subvolume: its Received UUID is the sent snapshot', () => {
+    expect(received).toMatchObject({ name: 'base-snapshot', receivedUuid: snap.uuid, parentUuid: null, readOnly: true });
+  });
+
+  it('throws on output that is not subvolume show', () => {
+    expect(() => parseSubvolumeShow('ERROR: Not a Btrfs subvolume: Invalid argument\n')).toThrow(/no Name or Subvolume ID/);
+  });
+});
+
+describe('parsePropertyRo and parseSubvolumeList', () => {
+  it('reads ro=true and ro=false', () => {
+    expect(parsePropertyRo(text('property-ro-true.txt'))).toBe(true);
+    expect(parsePropertyRo(text('property-ro-false.txt'))).toBe(false);
+    expect(() => parsePropertyRo('ERROR: Could not get subvolume flags')).toThrow(/unexpected output/);
+  });
+
+  it('lists subvolumes with their paths (no <FS_TREE>/ prefix in 6.2)', () => {
+    expect(parseSubvolumeList(text('list.txt'))).toEqual([
+      { id: 256, path: 'base' },
+      { id: 257, path: 'base-snapshot' },
+      { id: 258, path: 'received/base-snapshot' },
+      { id: 259, path: 'base-snapshot2' },
+      { id: 260, path: 'received/base-snapshot2' },
+    ]);
+  });
+});
+
+describe('send streams', () => {
+  it('reads a full stream: a SUBVOL command naming the snapshot and its UUID', () => {
+    expect(parseSendStreamHead(bytes('send-full-head.bin'))).toEqual({ kind: 'full', version: 1, path: 'base-snapshot', uuid: snap.uuid });
+  });
+
+  it('reads an incremental stream: a SNAPSHOT command with the parent as clone UUID', () => {
+    expect(parseSendStreamHead(bytes('send-inc-head.bin'))).toEqual({
+      kind: 'incremental',
+      version: 1,
+      path: 'base-snapshot2',
+      uuid: snap2.uuid,
+      parentUuid: snap.uuid,
+    });
+  });
+
+  it('tells a tar file from a stream', () => {
+    expect(parseSendStreamHead(Buffer.from('./\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0'))).toMatchObject({ kind: 'not-a-stream' });
+  });
+
+  it('accepts a full stream of the snapshot and rejects one of another snapshot', () => {
+    const full = parseSendStreamHead(bytes('send-full-head.bin'));
+    expect(judgeSendStream(full, 'base-img', snap).ok).toBe(true);
+    expect(judgeSendStream(full, 'base-img', base)).toMatchObject({ ok: false, actual: `a stream of base-snapshot (${snap.uuid ?? ''})` });
+  });
+
+  it('rejects a full stream where an incremental one is expected', () => {
+    const full = parseSendStreamHead(bytes('send-full-head.bin'));
+    expect(judgeSendStream(full, 'base-inc', snap, base)).toMatchObject({ ok: false, actual: 'a full stream of base-snapshot: it repeats every file' });
+  });
+
+  it('accepts the incremental stream from the first snapshot to the second', () => {
+    const inc = parseSendStreamHead(bytes('send-inc-head.bin'));
+    expect(judgeSendStream(inc, 'base-inc', snap2, snap).ok).toBe(true);
+    expect(judgeSendStream(inc, 'base-inc', snap2, base)).toMatchObject({ ok: false });
+  });
+
+  it('wants the incremental stream much smaller than the full one (recorded: 467 against 2042267 bytes)', () => {
+    expect(judgeMuchSmaller(467, 2042267, 10, { small: 'base-inc', big: 'base-img' }).ok).toBe(true);
+    expect(judgeMuchSmaller(2042526, 2042526, 10, { small: 'base-inc', big: 'base-img' }).ok).toBe(false);
+  });
+});
+
+describe('snapshot and receive judges', () => {
+  it('accepts a snapshot of base, and rejects a new subvolume or a snapshot of another source', () => {
+    expect(judgeSnapshotOf(snap, base, { snap: 'store/base-snapshot', source: 'store/base' }).ok).toBe(true);
+    expect(judgeSnapshotOf(base, snap, { snap: 'store/base', source: 'store/base-snapshot' })).toMatchObject({ ok: false, actual: 'store/base has no Parent UUID: it is a new subvolume, not a snapshot' });
+    expect(judgeSnapshotOf(receivedInc, base, { snap: 'x', source: 'store/base' })).toMatchObject({ ok: false, actual: `Parent UUID ${receivedInc.parentUuid ?? ''}: a snapshot of another subvolume` });
+  });
+
+  it('accepts the received copy of the snapshot and rejects a plain snapshot', () => {
+    expect(judgeReceivedFrom(received, snap, { received: 'r', sent: 's' }).ok).toBe(true);
+    expect(judgeReceivedFrom(snap, snap, { received: 'r', sent: 's' })).toMatchObject({ ok: false, actual: 'r has no Received UUID: it was not made by btrfs receive' });
+  });
+
+  it('sees the incremental copy on top of the first received copy', () => {
+    expect(receivedInc.parentUuid).toBe(received.uuid);
+    expect(receivedInc.receivedUuid).toBe(snap2.uuid);
+    expect(snap2.parentUuid).toBe(base.uuid);
+  });
+});
+
+describe('the image and its loop mount', () => {
+  it('wants a sparse file of at least 1 GiB', () => {
+    expect(judgeSparse('store.img', 2 ** 30, 6 * 2 ** 20, 2 ** 30).ok).toBe(true);
+    expect(judgeSparse('store.img', 200 * 2 ** 20, 6 * 2 ** 20, 2 ** 30)).toMatchObject({ ok: false, actual: 'store.img is 0.20 GiB (209715200 bytes): too small for a store' });
+    expect(judgeSparse('store.img', 2 ** 30, 2 ** 30, 2 ** 30)).toMatchObject({ ok: false, actual: 'store.img takes all of its 1.00 GiB on disk: it is not sparse' });
+  });
+
+  const loops = parseLosetupJson(text('losetup-store.json'));
+  const line = (at: string, fs = 'btrfs', src = '/dev/loop0') => `44 27 0:39 / ${at} rw,relatime - ${fs} ${src} rw,discard=async,space_cache=v2,subvolid=5,subvol=/`;
+
+  it('accepts btrfs from the loop device backed by store.img (recorded losetup -J)', () => {
+    expect(judgeLoopMount(parseMountinfo(line('/tmp/ws-fs3-rec/store')), loops, '/tmp/ws-fs3-rec/store', '/tmp/ws-fs3-rec/store.img')).toEqual({ ok: true, actual: 'btrfs from /dev/loop0 (backed by /tmp/ws-fs3-rec/store.img)' });
+  });
+
+  it('says where the image is mounted when it is mounted elsewhere', () => {
+    expect(judgeLoopMount(parseMountinfo(line('/tmp/ws-fs3-rec/other')), loops, '/tmp/ws-fs3-rec/store', '/tmp/ws-fs3-rec/store.img')).toMatchObject({
+      ok: false,
+      actual: '/tmp/ws-fs3-rec/store.img is already mounted elsewhere: /tmp/ws-fs3-rec/other (/dev/loop0)',
+    });
+  });
+
+  it('rejects a tmpfs at store and a btrfs from another image', () => {
+    expect(judgeLoopMount(parseMountinfo(line('/tmp/ws-fs3-rec/store', 'tmpfs', 'ws-tmpfs')), [], '/tmp/ws-fs3-rec/store', '/tmp/ws-fs3-rec/store.img')).toMatchObject({ ok: false, actual: 'tmpfs is mounted there' });
+    expect(judgeLoopMount(parseMountinfo(line('/tmp/ws-fs3-rec/store')), loops, '/tmp/ws-fs3-rec/store', '/tmp/ws-fs3-rec/other.img')).toMatchObject({ ok: false, actual: 'btrfs from /dev/loop0, backed by /tmp/ws-fs3-rec/store.img' });
+  });
+});
