@@ -21,3 +21,5 @@ export * from './checks/net.ts';
 export * from './checks/iptables.ts';
 export { LAB, labUp, labDown, labStatus, deleteNetns } from './engine/lab.ts';
 export type { LabStatus } from './engine/lab.ts';
+export * from './checks/ns.ts';
+export * from './checks/cgroup.ts';

@@ -37,6 +37,8 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   lint: { summary: 'validate a lesson pack (ids, pairing, verify/solve), with file:line errors', usage: 'lint [DIR]', maxArgs: 1, load: () => import('./commands/lint.ts') },
   path: { summary: "print the current chapter's folder (cd $(workshop path))", usage: 'path [chapter]', maxArgs: 1, load: () => import('./commands/path.ts') },
   env: { summary: "print export lines for the chapter's variables (eval $(workshop env))", usage: 'env [chapter]', maxArgs: 1, load: () => import('./commands/env.ts') },
+  lab: { summary: 'the lab network of the network chapters: up, down or status', usage: 'lab up|down|status', maxArgs: 1, load: () => import('./commands/lab.ts') },
+  shell: { summary: 'a shell, or one command, inside a lab namespace (host, net or box)', usage: 'shell host|net|box [-- CMD...]', maxArgs: Number.POSITIVE_INFINITY, load: () => import('./commands/shell.ts') },
 };
 
 function version(): string {
