@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import {
-  defineChapter, defineCheck, pass, fail, buildBusyboxRootfs, file, tool, readMountinfo, mountsUnder, processesUnder, listPids, nsLinks, readStatus,
+  defineChapter, defineCheck, pass, fail, buildBusyboxRootfs, file, tool, readMountinfo, mountsUnder, processesUnder, listPids, nsLinks, readStatus, ancestors,
   findContainers, processesRootedAt, hostNamespaces, hostHostname, startedFrom, mountsOf, mountsOnlyInside, hostMountsVisible, procMountPidNs,
   idMapOf, mapId, interfacesOf, queuesIn, who, procRoot, procCwd, isPathUnder,
   type Check, type CheckContext, type NsProcess, type SolveContext, type Mutant, type Verdict,
@@ -60,15 +60,6 @@ function ownNamespace(type: string, obs: () => Promise<Seen>, flag: string): Che
 
 // ---- the chapter's processes -------------------------------------------------------------
 
-/** PIDs of this process and its parents: the learner's own shell may sit in the chapter folder. */
-async function ancestors(): Promise<Set<number>> {
-  const out = new Set<number>([process.pid]);
-  for (let pid = process.ppid; pid > 1 && !out.has(pid); ) {
-    out.add(pid);
-    pid = (await readStatus(pid))?.ppid ?? 0;
-  }
-  return out;
-}
 
 /**
  * The processes this chapter may kill, by PID: those whose root is the chapter's rootfs, those

@@ -1,7 +1,7 @@
 import { readFile, rmdir, stat } from 'node:fs/promises';
 import {
   defineChapter, defineCheck, pass, fail, tool, kernelFs, detectLayout, describeLayout, readCgroupFile, parseFlatKeyed, parseLimit, pidsIn, cgroupsOf,
-  cgroupPathOf, groupPath, controllersOf, findContainers, hostNamespaces, nsLinks, processesUnder, readStatus, who, MIB, CGROUP_ROOT,
+  cgroupPathOf, groupPath, controllersOf, findContainers, hostNamespaces, nsLinks, processesUnder, readStatus, ancestors, who, MIB, CGROUP_ROOT,
   type CgroupLayout, type Check, type CheckContext, type Controller, type Mutant, type SolveContext, type Verdict,
 } from 'workshop/lesson';
 
@@ -136,14 +136,6 @@ async function recreate(ctx: SolveContext, l: CgroupLayout, c: Controller): Prom
 
 // ---- the chapter's processes -------------------------------------------------------------
 
-async function ancestors(): Promise<Set<number>> {
-  const out = new Set<number>([process.pid]);
-  for (let pid = process.ppid; pid > 1 && !out.has(pid); ) {
-    out.add(pid);
-    pid = (await readStatus(pid))?.ppid ?? 0;
-  }
-  return out;
-}
 
 const gone = async (pid: number) => {
   const s = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);

@@ -139,3 +139,16 @@ export async function processesUnder(dirs: string | readonly string[]): Promise<
   const list = typeof dirs === 'string' ? [dirs] : dirs;
   return (await processPlaces()).filter((p) => placeIsUnder(p, list)).map((p) => p.pid);
 }
+
+/**
+ * This process and its parents. The shell that runs workshop usually has its cwd in the chapter
+ * folder (`cd $(workshop path)`), so whatever kills "processes under the workspace" spares these.
+ */
+export async function ancestors(): Promise<Set<number>> {
+  const out = new Set<number>([process.pid]);
+  for (let pid = process.ppid; pid > 1 && !out.has(pid); ) {
+    out.add(pid);
+    pid = (await readStatus(pid))?.ppid ?? 0;
+  }
+  return out;
+}

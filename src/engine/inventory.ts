@@ -6,7 +6,7 @@ import path from 'node:path';
 import { runOk } from '../checks/exec.ts';
 import { readMountinfo, type MountEntry } from '../checks/mounts.ts';
 import { parseOverlayOptions } from '../checks/overlay.ts';
-import { isPathUnder, processPlaces, readStatus, type ProcessPlace } from '../checks/proc.ts';
+import { ancestors, isPathUnder, processPlaces, readStatus, type ProcessPlace } from '../checks/proc.ts';
 
 // clean.ts imports the parsers below back from here; the cycle is safe because neither module
 // uses the other while it is being evaluated, only inside functions.
@@ -196,15 +196,6 @@ export async function findWsCgroups(base = '/sys/fs/cgroup'): Promise<string[]> 
   return found.sort();
 }
 
-/** Our own shell and its parents may well have their cwd in home; clean must not kill them. */
-async function ancestors(): Promise<Set<number>> {
-  const out = new Set<number>([process.pid]);
-  for (let pid = process.ppid; pid > 1 && !out.has(pid); ) {
-    out.add(pid);
-    pid = (await readStatus(pid))?.ppid ?? 0;
-  }
-  return out;
-}
 
 export async function takeInventory(home: string): Promise<ResidueItem[]> {
   const abs = path.resolve(home);
