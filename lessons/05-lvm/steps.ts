@@ -245,6 +245,9 @@ export default defineChapter({
             await ctx.$`mount ${dev('Base-1.1')} ${mnt('Base-1.1')}`;
             try {
               await ctx.$`rm -f ${ctx.path(mnt('Base-1.1'), 'copy.bin')}`;
+              // ext4 can discard the freed blocks only once its journal has committed them:
+              // fstrim right after rm left Data% at 9.89 %, after sync -f it fell to 3.64 % (qemu guest).
+              await ctx.$`sync -f ${ctx.path(mnt('Base-1.1'))}`;
               await ctx.$`fstrim ${ctx.path(mnt('Base-1.1'))}`;
             } finally {
               await unmount(ctx, mnt('Base-1.1'));

@@ -24,14 +24,27 @@ export async function which(cmd: string): Promise<string | undefined> {
   return undefined;
 }
 
-/** A file system type the kernel knows. Modules cannot be loaded on every machine, so /proc/filesystems is the truth. */
+const knownFs = (text: string, fs: string): boolean => text.split('\n').some((l) => l.split('\t').pop() === fs);
+
+/**
+ * Loads a module the way the kernel would on first use (`mount -t overlay` asks for fs-overlay).
+ * A freshly booted Debian 13 has not loaded overlay, btrfs or dm-thin-pool yet (seen in the qemu
+ * guest), so "not loaded" must not read as "not there". Needs root; where modules cannot be
+ * loaded at all (this build machine has no /lib/modules) it is a quiet no-op.
+ */
+async function loadModule(name: string): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  await run('modprobe', ['-q', name], { timeoutMs: 10_000 });
+}
+
+/** A file system type the kernel knows: in /proc/filesystems, after loading its module if needed. */
 export function kernelFs(fs: string): Requirement {
   return {
     describe: `kernel file system ${fs}`,
     async probe() {
-      const text = await readFile('/proc/filesystems', 'utf8');
-      const known = text.split('\n').some((l) => l.split('\t').pop() === fs);
-      return known ? ok : no(`the kernel has no ${fs} file system (not in /proc/filesystems)`);
+      if (knownFs(await readFile('/proc/filesystems', 'utf8'), fs)) return ok;
+      await loadModule(fs);
+      return knownFs(await readFile('/proc/filesystems', 'utf8'), fs) ? ok : no(`the kernel has no ${fs} file system (not in /proc/filesystems, and modprobe ${fs} did not add it)`);
     },
   };
 }
@@ -66,6 +79,9 @@ export function deviceMapperTarget(target: string): Requirement {
   return {
     describe: `device-mapper target ${target}`,
     async probe() {
+      // dm-<target> is the module name the kernel asks for (dm-thin-pool); dm-mod brings the control device.
+      await loadModule('dm-mod');
+      await loadModule(`dm-${target}`);
       const r = await run('dmsetup', ['targets'], { timeoutMs: 5000 });
       // dmsetup prints five lines when the kernel has none; the first says why.
       if (r.code !== 0) return no(`no device-mapper: dmsetup targets failed (${r.stderr.trim().split('\n')[0] || `exit ${r.code ?? 'signal'}`})`);
