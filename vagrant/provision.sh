@@ -23,7 +23,13 @@ PACKAGES=(
   btrfs-progs busybox-static bridge-utils iproute2 iptables lvm2 thin-provisioning-tools
   systemd-container util-linux attr iputils-ping conntrack hyperfine kmod file psmisc procps
   ruby # only for `ruby -c Vagrantfile` in the tests
+  e2fsprogs # mkfs.ext4 and debugfs for the lvm chapter; a debootstrapped Debian 13 has none
 )
+# `npm run test:vm` boots a Debian 13 guest (test/vm/). CI runs it; a learner's VM does not need
+# the 60 MB of qemu, so it comes only on CI or when asked for.
+if [[ ${CI:-} == true || ${WORKSHOP_VM_TOOLS:-} == 1 ]]; then
+  PACKAGES+=(qemu-system-x86 debootstrap)
+fi
 
 started=$(date +%s%N)
 say() { printf '==> %s\n' "$*"; }

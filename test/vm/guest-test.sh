@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Runs INSIDE the guest (test/vm/test.sh hands it to run.sh): the whole curriculum's self-test,
+# then `workshop clean`, then an independent look for residue. Everything lands in $WS_VM_SHARE:
+#   env.txt      kernel, virtualization, cgroup file system, tool versions
+#   doctor.json  `workshop doctor --json`            doctor.rc
+#   test.json    `workshop test --json`              test.rc
+#   clean.json   `workshop clean --json`             clean.rc
+#   residue.txt  what is left: loop devices, device-mapper devices, LVM, netns, ws* links and
+#                cgroups, mounts under the workspace or /tmp/ws*; empty when clean
+#   guest-timings  seconds per phase, measured in the guest
+# Exit 0 only when the test passed, clean said clean and residue.txt is empty.
+set -u
+out=${WS_VM_SHARE:?run me through test/vm/run.sh}
+home=${WORKSHOP_HOME:-/var/lib/workshop}
+step() { printf 'ws-vm-test: %s\n' "$*" >&2; }
+t() { date +%s%N; }
+dt() { local d=$(($2 - $1)); printf '%d.%01d' $((d / 1000000000)) $((d / 100000000 % 10)); }
+export NO_COLOR=1
+
+{
+  printf 'kernel %s\n' "$(uname -r)"
+  printf 'virt %s\n' "$(systemd-detect-virt --vm || true)"
+  printf 'cgroupfs %s\n' "$(stat -fc %T /sys/fs/cgroup)"
+  printf 'cgroup.controllers %s\n' "$(cat /sys/fs/cgroup/cgroup.controllers 2>/dev/null)"
+  printf 'systemd %s\n' "$(systemctl --version | head -1)"
+  printf 'lvm %s\n' "$(lvm version 2>/dev/null | head -1 | sed 's/^ *//')"
+  printf 'workshop %s\n' "$(workshop --version 2>&1)"
+  printf 'node %s\n' "$(/opt/workshop/node_modules/.bin/node --version)"
+  printf 'os %s\n' "$(. /etc/os-release && echo "$PRETTY_NAME")"
+  printf 'system-state %s\n' "$(systemctl is-system-running 2>/dev/null)"
+} >"$out/env.txt" 2>&1
+sed 's/^/ws-vm-test: /' "$out/env.txt" >&2
+
+if [[ -n ${WORKSHOP_VM_MODPROBE:-} ]]; then
+  step "modprobe -a $WORKSHOP_VM_MODPROBE (WORKSHOP_VM_MODPROBE)"
+  # shellcheck disable=SC2086 # a list of module names
+  modprobe -a $WORKSHOP_VM_MODPROBE >&2 || step "modprobe failed"
+fi
+chapter_args=()
+for c in ${WORKSHOP_VM_CHAPTERS:-}; do chapter_args+=(--chapter "$c"); done
+
+t0=$(t)
+step "workshop doctor"
+workshop doctor --json >"$out/doctor.json" 2>"$out/doctor.err"
+echo $? >"$out/doctor.rc"
+t1=$(t)
+step "workshop test --json ${chapter_args[*]:-(all chapters)}"
+workshop test --json "${chapter_args[@]}" >"$out/test.json" 2>"$out/test.err"
+echo $? >"$out/test.rc"
+t2=$(t)
+step "workshop test: exit $(cat "$out/test.rc") in $(dt "$t1" "$t2") s; workshop clean"
+workshop clean --json >"$out/clean.json" 2>"$out/clean.err"
+echo $? >"$out/clean.rc"
+t3=$(t)
+
+step "looking for residue"
+{
+  losetup -n -l -O NAME,BACK-FILE
+  dmsetup ls 2>/dev/null | grep -v '^No devices found' | sed 's/^/dm /'
+  lvs --noheadings -o vg_name,lv_name 2>/dev/null | sed 's/^ */lv /'
+  pvs --noheadings -o pv_name 2>/dev/null | sed 's/^ */pv /'
+  ip netns list 2>/dev/null | sed 's/^/netns /'
+  ip -o link show 2>/dev/null | awk -F': ' '$2 ~ /^ws/ {print "link " $2}'
+  find /sys/fs/cgroup -mindepth 1 -type d -name 'ws*' 2>/dev/null | sed 's/^/cgroup /'
+  findmnt -rn -o TARGET | grep -E "^($home|/tmp/ws)" | sed 's/^/mount /'
+  find /tmp /var/tmp -mindepth 1 -maxdepth 1 -name 'ws*' 2>/dev/null | sed 's/^/tmp /'
+} >"$out/residue.txt" 2>&1
+t4=$(t)
+printf 'doctor_s=%s\ntest_s=%s\nclean_s=%s\nresidue_s=%s\n' "$(dt "$t0" "$t1")" "$(dt "$t1" "$t2")" "$(dt "$t2" "$t3")" "$(dt "$t3" "$t4")" >"$out/guest-timings"
+
+rc=0
+[[ $(cat "$out/test.rc") == 0 ]] || { step "workshop test failed (exit $(cat "$out/test.rc"))"; rc=1; }
+# The guest is the learner's machine: every chapter must run there. A skip (lvm without
+# device-mapper, say) is a pass for `workshop test` but a failure of this harness.
+if grep -q '"status": "skipped"' "$out/test.json"; then
+  step "chapters were skipped in the guest: $(grep -B1 '"status": "skipped"' "$out/test.json" | grep -o '"id": "[^"]*"' | tr '\n' ' ')"
+  rc=1
+fi
+[[ $(cat "$out/clean.rc") == 0 ]] || { step "workshop clean left residue (exit $(cat "$out/clean.rc"))"; rc=1; }
+if [[ -s $out/residue.txt ]]; then
+  step "residue after clean:"
+  sed 's/^/ws-vm-test:   /' "$out/residue.txt" >&2
+  rc=1
+fi
+step "done: exit $rc"
+exit "$rc"
