@@ -35,11 +35,13 @@ describe('set-up files', () => {
     expect(text).toMatch(/^set -euo pipefail$/m);
   });
 
-  it('.ci/run runs the README set-up and test commands', () => {
+  it('.ci/run runs the README set-up and test commands, then the VM test', () => {
     const text = readFileSync(path.join(repo, '.ci/run'), 'utf8');
-    expect(text).toContain('bash vagrant/provision.sh');
-    expect(text).toContain('npm test');
-    expect(text).toMatch(/^bash vagrant\/provision\.sh && npm test$/m);
+    const readme = readFileSync(path.join(repo, 'README.md'), 'utf8');
+    expect(readme).toContain('sudo bash vagrant/provision.sh');
+    expect(readme).toContain('sudo npm test');
+    expect(readme).toContain('`.ci/run` is `bash vagrant/provision.sh && npm test && npm run test:vm`');
+    expect(text).toMatch(/^bash vagrant\/provision\.sh && npm test && npm run test:vm$/m);
   });
 
   it('Vagrantfile: the box, both providers and the provision script', () => {
