@@ -76,18 +76,21 @@ export function file(path: string, pkg?: string): Requirement {
 
 /** A device-mapper target such as thin-pool, as listed by `dmsetup targets`. */
 export function deviceMapperTarget(target: string): Requirement {
+  const targets = () => run('dmsetup', ['targets'], { timeoutMs: 5000 });
+  const listed = (stdout: string) => stdout.split('\n').some((l) => l.trim().split(/\s+/)[0] === target);
   return {
     describe: `device-mapper target ${target}`,
     async probe() {
-      // dm-<target> is the module name the kernel asks for (dm-thin-pool); dm-mod brings the control device.
-      await loadModule('dm-mod');
-      await loadModule(`dm-${target}`);
-      const r = await run('dmsetup', ['targets'], { timeoutMs: 5000 });
+      let r = await targets();
+      if (r.code !== 0 || !listed(r.stdout)) {
+        // dm-<target> is the module name the kernel asks for (dm-thin-pool); dm-mod brings the control device.
+        await loadModule('dm-mod');
+        await loadModule(`dm-${target}`);
+        r = await targets();
+      }
       // dmsetup prints five lines when the kernel has none; the first says why.
       if (r.code !== 0) return no(`no device-mapper: dmsetup targets failed (${r.stderr.trim().split('\n')[0] || `exit ${r.code ?? 'signal'}`})`);
-      return r.stdout.split('\n').some((l) => l.trim().split(/\s+/)[0] === target)
-        ? ok
-        : no(`device-mapper has no ${target} target (dmsetup targets)`);
+      return listed(r.stdout) ? ok : no(`device-mapper has no ${target} target (dmsetup targets)`);
     },
   };
 }
