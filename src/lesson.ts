@@ -14,6 +14,7 @@ export * from './checks/mounts.ts';
 export * from './checks/overlay.ts';
 export * from './checks/proc.ts';
 export * from './checks/host.ts';
+export * from './checks/loop.ts';
 export * from './checks/btrfs.ts';
 export * from './checks/lvm.ts';
 export * from './checks/stacks.ts';

@@ -3,9 +3,8 @@
 // no JSON for them ("output format json is unsupported"). Fixtures: test/fixtures/btrfs/.
 import { open, stat, statfs } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseLosetupJson, type LoopDevice } from '../engine/inventory.ts';
+import { parseLosetupJson, type LoopDevice } from './loop.ts';
 // Re-exported for chapters: a loop device's backing file is how a store image is found.
-export { parseLosetupJson, type LoopDevice };
 import type { Check, CheckContext, Verdict } from './check.ts';
 import { defineCheck, fail, pass } from './check.ts';
 import { runOk } from './exec.ts';

@@ -6,7 +6,7 @@
 import type { Check, Verdict } from './check.ts';
 import { defineCheck, fail, pass } from './check.ts';
 import { run, runOk } from './exec.ts';
-import { parseLosetupJson } from '../engine/inventory.ts';
+import { parseLosetupJson } from './loop.ts';
 import { resolve } from 'node:path';
 
 export const LVS_FIELDS = 'lv_name,vg_name,lv_attr,pool_lv,origin,data_percent';

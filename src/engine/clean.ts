@@ -6,7 +6,8 @@ import path from 'node:path';
 import { run } from '../checks/exec.ts';
 import { readMountinfo } from '../checks/mounts.ts';
 import { isPathUnder, procCwd, procRoot } from '../checks/proc.ts';
-import { parseLinkList, parseLosetupJson, parseNetnsList, type ResidueItem } from './inventory.ts';
+import { parseLosetupJson } from '../checks/loop.ts';
+import { parseLinkList, parseNetnsList, type ResidueItem } from './inventory.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

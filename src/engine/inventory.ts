@@ -7,6 +7,7 @@ import { runOk } from '../checks/exec.ts';
 import { readMountinfo, type MountEntry } from '../checks/mounts.ts';
 import { parseOverlayOptions } from '../checks/overlay.ts';
 import { ancestors, isPathUnder, processPlaces, readStatus, type ProcessPlace } from '../checks/proc.ts';
+import { parseLosetupJson, type LoopDevice } from '../checks/loop.ts';
 
 // clean.ts imports the parsers below back from here; the cycle is safe because neither module
 // uses the other while it is being evaluated, only inside functions.
@@ -19,7 +20,6 @@ export type ResidueItem = {
   detail: string;
 };
 
-export interface LoopDevice { name: string; backFile: string | null }
 export interface NetnsEntry { name: string; id: number | null }
 export interface LinkEntry { ifindex: number; ifname: string; linkNetnsId: number | null }
 
@@ -28,18 +28,6 @@ function jsonArray(text: string, what: string): unknown[] {
   const v: unknown = JSON.parse(text);
   if (!Array.isArray(v)) throw new Error(`${what}: expected a JSON array`);
   return v;
-}
-
-/** `losetup -J -l`. A backing file deleted since shows as "PATH (deleted)" (recorded); it is still that path. */
-export function parseLosetupJson(text: string): LoopDevice[] {
-  if (text.trim() === '') return [];
-  const v: unknown = JSON.parse(text);
-  if (!isRecord(v) || !Array.isArray(v.loopdevices)) throw new Error('losetup -J: no "loopdevices" array');
-  return v.loopdevices.map((d: unknown) => {
-    if (!isRecord(d) || typeof d.name !== 'string') throw new Error('losetup -J: a device without a name');
-    const back = typeof d['back-file'] === 'string' ? d['back-file'].replace(/ \(deleted\)$/, '') : null;
-    return { name: d.name, backFile: back };
-  });
 }
 
 /** `ip -j netns list`. With no namespaces it prints nothing at all, not `[]` (recorded). */

@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runOk } from '../../src/checks/exec.ts';
-import { parseLosetupJson } from '../../src/checks/btrfs.ts';
+import { parseLosetupJson } from '../../src/checks/loop.ts';
 import { mountsUnder, readMountinfo } from '../../src/checks/mounts.ts';
 import { buildCli, failedPhases, openWorkshop, type TestJson, type Workshop } from './cli-harness.ts';
 

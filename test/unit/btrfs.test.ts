@@ -2,9 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  judgeLoopMount, judgeMuchSmaller, judgeReceivedFrom, judgeSendStream, judgeSnapshotOf, judgeSparse, parseLosetupJson, parsePropertyRo,
+  judgeLoopMount, judgeMuchSmaller, judgeReceivedFrom, judgeSendStream, judgeSnapshotOf, judgeSparse, parsePropertyRo,
   parseSendStreamHead, parseSubvolumeList, parseSubvolumeShow,
 } from '../../src/checks/btrfs.ts';
+import { parseLosetupJson } from '../../src/checks/loop.ts';
 import { parseMountinfo } from '../../src/checks/mounts.ts';
 
 const text = (name: string): string => readFileSync(new URL(`../fixtures/btrfs/${name}`, import.meta.url), 'utf8');

@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseMountinfo } from '../../src/checks/mounts.ts';
+import { parseLosetupJson } from '../../src/checks/loop.ts';
 import {
   decideResidue,
   parseLinkList,
-  parseLosetupJson,
   parseNetnsList,
   relativeLayerCandidates,
   type InventoryFacts,

@@ -1,0 +1,21 @@
+// Loop devices: `losetup -J -l`, parsed purely. The inventory, the btrfs and lvm checks and their
+// chapters all read it.
+
+export interface LoopDevice {
+  name: string;
+  backFile: string | null;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** `losetup -J -l`. A backing file deleted since shows as "PATH (deleted)" (recorded); it is still that path. */
+export function parseLosetupJson(text: string): LoopDevice[] {
+  if (text.trim() === '') return [];
+  const v: unknown = JSON.parse(text);
+  if (!isRecord(v) || !Array.isArray(v['loopdevices'])) throw new Error('losetup -J: no "loopdevices" array');
+  return v['loopdevices'].map((d: unknown) => {
+    if (!isRecord(d) || typeof d['name'] !== 'string') throw new Error('losetup -J: a device without a name');
+    const back = typeof d['back-file'] === 'string' ? d['back-file'].replace(/ \(deleted\)$/, '') : null;
+    return { name: d['name'], backFile: back };
+  });
+}
