@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runOk } from '../../src/checks/exec.ts';
 import { parseLosetupJson } from '../../src/checks/loop.ts';
 import { mountsUnder, readMountinfo } from '../../src/checks/mounts.ts';
-import { buildCli, failedPhases, openWorkshop, type TestJson, type Workshop } from './cli-harness.ts';
+import { buildCli, failedPhases, openWorkshop, selfTest, type Workshop } from './cli-harness.ts';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -17,19 +17,13 @@ describe.skipIf(!isRoot)('chapter btrfs', () => {
   afterAll(async () => built.dispose());
 
   it('passes every phase of `workshop test` and leaves no residue; lvm is skipped with the device-mapper reason', async () => {
-    const ws = await openWorkshop(built.cliJs, '/tmp/ws-fs3-it-');
-    try {
-      const r = await ws.cli(['--json', 'test', '--chapter', 'btrfs', '--chapter', 'lvm']);
-      const report = JSON.parse(r.stdout) as TestJson;
-      expect(failedPhases(report)).toEqual([]);
-      expect(report.chapters.map((c) => [c.id, c.status, c.residue])).toEqual([
-        ['btrfs', 'pass', []],
-        ['lvm', 'skipped', []],
-      ]);
-      expect(report.chapters[1]?.reason).toMatch(/^no device-mapper: dmsetup targets failed/);
-    } finally {
-      await ws.dispose();
-    }
+    const { report } = await selfTest(built.cliJs, '/tmp/ws-fs3-it-', ['btrfs', 'lvm']);
+    expect(failedPhases(report)).toEqual([]);
+    expect(report.chapters.map((c) => [c.id, c.status, c.residue])).toEqual([
+      ['btrfs', 'pass', []],
+      ['lvm', 'skipped', []],
+    ]);
+    expect(report.chapters[1]?.reason).toMatch(/^no device-mapper: dmsetup targets failed/);
   });
 
   describe('a learner working through the chapter', () => {

@@ -45,6 +45,17 @@ export async function openWorkshop(cliJs: string, prefix: string): Promise<Works
   };
 }
 
+/** `workshop test --json` for `chapters` in a fresh home, which is cleaned and removed afterwards. */
+export async function selfTest(cliJs: string, prefix: string, chapters: readonly string[]): Promise<{ code: number | null; report: TestJson }> {
+  const ws = await openWorkshop(cliJs, prefix);
+  try {
+    const r = await ws.cli(['--json', 'test', ...chapters.flatMap((c) => ['--chapter', c])]);
+    return { code: r.code, report: JSON.parse(r.stdout) as TestJson };
+  } finally {
+    await ws.dispose();
+  }
+}
+
 /** The self-test report of `workshop test --json`. */
 export interface TestJson {
   chapters: Array<{ id: string; status: string; reason?: string; residue: string[]; durationMs: number; steps: Array<{ id: string; status: string; phases: Record<string, { status: string; detail?: string }> }> }>;

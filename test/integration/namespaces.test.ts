@@ -4,7 +4,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processesUnder } from '../../src/checks/proc.ts';
-import { buildCli, failedPhases, openWorkshop, type TestJson, type Workshop } from './cli-harness.ts';
+import { buildCli, failedPhases, openWorkshop, selfTest, type Workshop } from './cli-harness.ts';
 
 const isRoot = process.getuid?.() === 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -37,16 +37,10 @@ describe.skipIf(!isRoot)('chapter namespaces', () => {
   afterAll(async () => built.dispose());
 
   it('passes every phase of `workshop test` and leaves no residue', async () => {
-    const ws = await openWorkshop(built.cliJs, '/tmp/ws-nsa-it-');
-    try {
-      const r = await ws.cli(['--json', 'test', '--chapter', 'namespaces']);
-      const report = JSON.parse(r.stdout) as TestJson;
-      expect(failedPhases(report)).toEqual([]);
-      expect(report.chapters.map((c) => [c.id, c.status, c.residue])).toEqual([['namespaces', 'pass', []]]);
-      expect(r.code).toBe(0);
-    } finally {
-      await ws.dispose();
-    }
+    const { code, report } = await selfTest(built.cliJs, '/tmp/ws-nsa-it-', ['namespaces']);
+    expect(failedPhases(report)).toEqual([]);
+    expect(report.chapters.map((c) => [c.id, c.status, c.residue])).toEqual([['namespaces', 'pass', []]]);
+    expect(code).toBe(0);
   });
 
   describe('a learner with a second terminal', () => {

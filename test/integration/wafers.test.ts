@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/checks/exec.ts';
 import { mountsUnder, readMountinfo } from '../../src/checks/mounts.ts';
 import { findOverlays } from '../../src/checks/overlay.ts';
-import { REPO, buildCli, failedPhases, openWorkshop, type TestJson, type Workshop } from './cli-harness.ts';
+import { REPO, buildCli, failedPhases, openWorkshop, selfTest, type Workshop } from './cli-harness.ts';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -18,16 +18,10 @@ describe.skipIf(!isRoot)('chapter wafers', () => {
   afterAll(async () => built.dispose());
 
   it('passes every phase of `workshop test` and leaves no residue', async () => {
-    const ws = await openWorkshop(built.cliJs, '/tmp/ws-fs3-it-');
-    try {
-      const r = await ws.cli(['--json', 'test', '--chapter', 'wafers']);
-      const report = JSON.parse(r.stdout) as TestJson;
-      expect(failedPhases(report)).toEqual([]);
-      expect(report.chapters.map((c) => [c.id, c.status, c.residue])).toEqual([['wafers', 'pass', []]]);
-      expect(r.code).toBe(0);
-    } finally {
-      await ws.dispose();
-    }
+    const { code, report } = await selfTest(built.cliJs, '/tmp/ws-fs3-it-', ['wafers']);
+    expect(failedPhases(report)).toEqual([]);
+    expect(report.chapters.map((c) => [c.id, c.status, c.residue])).toEqual([['wafers', 'pass', []]]);
+    expect(code).toBe(0);
   });
 
   describe('the reference script lessons/03-wafers/wafers', () => {
