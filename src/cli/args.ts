@@ -1,5 +1,5 @@
 // Pure argv parsing: global flags anywhere, per-command flags, `--flag=value`, `--` ends flags.
-import { didYouMean, usageError } from '../engine/errors.ts';
+import { didYouMean, usageError } from '../errors.ts';
 
 export type FlagSpec = { type: 'boolean' | 'string'; multiple?: boolean; short?: string; describe: string; value?: string };
 export type FlagTable = Readonly<Record<string, FlagSpec>>;

@@ -4,7 +4,7 @@ import type { CheckResult } from '../checks/check.ts';
 import { requireVm } from '../engine/guard.ts';
 import { stepProgress } from '../engine/progress.ts';
 import { describeFailure, setupChapter, verifyStep } from '../engine/runner.ts';
-import { WorkshopError } from '../engine/errors.ts';
+import { WorkshopError } from '../errors.ts';
 import { stepIds, type ChapterEntry } from '../lessons/catalog.ts';
 import type { LoadedChapter } from '../lessons/load.ts';
 import { unmet } from '../lessons/requires.ts';

@@ -2,7 +2,7 @@
 // error or exits. A user mistake prints `error: …` and a hint; a stack only with DEBUG=workshop.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { didYouMean, WorkshopError, EXIT } from '../engine/errors.ts';
+import { didYouMean, WorkshopError, EXIT } from '../errors.ts';
 import { resolveHome } from '../engine/workspace.ts';
 import { GLOBAL_FLAGS, parseArgv, type FlagTable } from './args.ts';
 import { flagString, projectRoot, type Cli, type Command } from './cli.ts';

@@ -2,7 +2,7 @@
 // Reading is cheap (no steps module is imported until a command asks for it).
 import { readCatalog, type Catalog, type ChapterEntry, stepIds, allStepAddresses, formatProblem } from '../lessons/catalog.ts';
 import { loadChapter, type LoadedChapter } from '../lessons/load.ts';
-import { lessonError, usageError, didYouMean } from '../engine/errors.ts';
+import { lessonError, usageError, didYouMean } from '../errors.ts';
 import { loadState, saveState, newNonce, type State, type ChapterProgress } from '../engine/progress.ts';
 import { workspace, type Workspace } from '../engine/workspace.ts';
 import type { ChapterPlace } from '../engine/context.ts';

@@ -2,7 +2,7 @@
 // gone (a crash, a killed terminal) is stale and is taken over.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { WorkshopError } from './errors.ts';
+import { WorkshopError } from '../errors.ts';
 
 function alive(pid: number): boolean {
   try {

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, openSync, fsyncSync, writeFileSync, closeSync, renameSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { WorkshopError } from './errors.ts';
+import { WorkshopError } from '../errors.ts';
 
 export const STATE_FORMAT = 1;
 

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { registerHooks } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { lessonError } from '../engine/errors.ts';
+import { lessonError } from '../errors.ts';
 import type { ChapterEntry, LessonProblem } from './catalog.ts';
 import { formatProblem } from './catalog.ts';
 import { FORMAT_VERSION, type ChapterDef } from './define.ts';

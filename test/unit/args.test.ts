@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseArgv, type FlagTable } from '../../src/cli/args.ts';
-import { WorkshopError, didYouMean } from '../../src/engine/errors.ts';
+import { WorkshopError, didYouMean } from '../../src/errors.ts';
 import { COMMANDS } from '../../src/cli/main.ts';
 
 const table = (verb: string): FlagTable | undefined => COMMANDS[verb]?.flags ?? (COMMANDS[verb] ? {} : undefined);

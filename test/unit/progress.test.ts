@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { emptyState, loadState, saveState, validateState } from '../../src/engine/progress.ts';
 import { acquireLock } from '../../src/engine/lock.ts';
-import { WorkshopError } from '../../src/engine/errors.ts';
-import { decideVm, requireVm } from '../../src/engine/guard.ts';
+import { WorkshopError } from '../../src/errors.ts';
+import { decideVm } from '../../src/checks/host.ts';
+import { requireVm } from '../../src/engine/guard.ts';
 
 let dir = '';
 beforeEach(() => {

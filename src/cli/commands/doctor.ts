@@ -1,5 +1,6 @@
 // `workshop doctor`: can this machine run the workshop, and which chapters will be skipped, and why.
-import { detectVm, isRoot } from '../../engine/guard.ts';
+import { detectVm } from '../../checks/host.ts';
+import { isRoot } from '../../engine/guard.ts';
 import { formatProblem, type LessonProblem } from '../../lessons/catalog.ts';
 import { loadChapter } from '../../lessons/load.ts';
 import { styler } from '../../render/style.ts';

@@ -1,6 +1,6 @@
 // `workshop goto <chapter|chapter/step>`: choose where to work.
 import { requireRoot } from '../../engine/guard.ts';
-import { usageError } from '../../engine/errors.ts';
+import { usageError } from '../../errors.ts';
 import { withLock } from '../../engine/lock.ts';
 import type { Cli } from '../cli.ts';
 import { enter } from '../lifecycle.ts';

@@ -2,7 +2,7 @@
 // host, ws-net the internet). Deciding is here; building and tearing down is engine/lab.ts.
 import { LAB, labDown, labStatus, labUp, type LabStatus } from '../../engine/lab.ts';
 import { requireRoot, requireVm } from '../../engine/guard.ts';
-import { didYouMean, usageError } from '../../engine/errors.ts';
+import { didYouMean, usageError } from '../../errors.ts';
 import type { Cli } from '../cli.ts';
 
 const ACTIONS = ['up', 'down', 'status'] as const;

@@ -1,6 +1,6 @@
 // `workshop select`: a menu of steps on a terminal; `goto` is the scriptable form.
 import { requireRoot } from '../../engine/guard.ts';
-import { usageError } from '../../engine/errors.ts';
+import { usageError } from '../../errors.ts';
 import { withLock } from '../../engine/lock.ts';
 import { isDone } from '../../engine/progress.ts';
 import { chooseStep } from '../../render/menu.ts';

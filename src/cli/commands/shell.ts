@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LAB, labStatus } from '../../engine/lab.ts';
 import { requireRoot } from '../../engine/guard.ts';
-import { didYouMean, envError, usageError } from '../../engine/errors.ts';
+import { didYouMean, envError, usageError } from '../../errors.ts';
 import { runAttached } from '../../checks/exec.ts';
 import type { Cli } from '../cli.ts';
 

@@ -3,7 +3,7 @@
 import { watch as fsWatch, type FSWatcher } from 'node:fs';
 import { allPassed, type CheckResult } from '../../checks/check.ts';
 import { requireRoot } from '../../engine/guard.ts';
-import { usageError } from '../../engine/errors.ts';
+import { usageError } from '../../errors.ts';
 import { renderResults } from '../../render/table.ts';
 import type { Cli } from '../cli.ts';
 import { flagString } from '../cli.ts';
