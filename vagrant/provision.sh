@@ -30,6 +30,11 @@ PACKAGES=(
 if [[ ${CI:-} == true || ${WORKSHOP_VM_TOOLS:-} == 1 ]]; then
   PACKAGES+=(qemu-system-x86 debootstrap)
 fi
+# The classroom's PostgreSQL tests (test/classroom/) start a throwaway PostgreSQL 15 cluster and
+# an nginx in front of two servers; a learner's VM needs neither, so they come on CI or when asked.
+if [[ ${CI:-} == true || ${WORKSHOP_CLASSROOM_PG:-} == 1 ]]; then
+  PACKAGES+=(postgresql nginx)
+fi
 
 started=$(date +%s%N)
 say() { printf '==> %s\n' "$*"; }
