@@ -5,9 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runOk } from '../../src/checks/exec.ts';
 import { parseLosetupJson } from '../../src/checks/loop.ts';
 import { mountsUnder, readMountinfo } from '../../src/checks/mounts.ts';
-import { buildCli, failedPhases, openWorkshop, selfTest, type Workshop } from './cli-harness.ts';
+import { buildCli, failedPhases, openWorkshop, selfTest, type Workshop, isRoot } from '../helpers/workshop.ts';
 
-const isRoot = process.getuid?.() === 0;
 
 describe.skipIf(!isRoot)('chapter btrfs', () => {
   let built: Awaited<ReturnType<typeof buildCli>>;
@@ -17,7 +16,7 @@ describe.skipIf(!isRoot)('chapter btrfs', () => {
   afterAll(async () => built.dispose());
 
   it('passes every phase of `workshop test` and leaves no residue; lvm is skipped with the device-mapper reason', async () => {
-    const { report } = await selfTest(built.cliJs, '/tmp/ws-fs3-it-', ['btrfs', 'lvm']);
+    const { report } = await selfTest('/tmp/ws-fs3-it-', ['btrfs', 'lvm'], { cli: built.cliJs });
     expect(failedPhases(report)).toEqual([]);
     expect(report.chapters.map((c) => [c.id, c.status, c.residue])).toEqual([
       ['btrfs', 'pass', []],
@@ -30,7 +29,7 @@ describe.skipIf(!isRoot)('chapter btrfs', () => {
     let ws: Workshop;
     let dir = '';
     beforeAll(async () => {
-      ws = await openWorkshop(built.cliJs, '/tmp/ws-fs3-learner-');
+      ws = await openWorkshop('/tmp/ws-fs3-learner-', { cli: built.cliJs });
       expect((await ws.cli(['goto', 'btrfs/image'])).code).toBe(0);
       dir = path.join(ws.home, 'chapters/btrfs');
     });

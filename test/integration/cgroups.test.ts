@@ -4,9 +4,8 @@ import { spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectLayout } from '../../src/checks/cgroup.ts';
-import { buildCli, failedPhases, openWorkshop, selfTest, type Workshop } from './cli-harness.ts';
+import { buildCli, failedPhases, openWorkshop, selfTest, type Workshop, isRoot } from '../helpers/workshop.ts';
 
-const isRoot = process.getuid?.() === 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const exists = (p: string) => stat(p).then(() => true, () => false);
 
@@ -18,7 +17,7 @@ describe.skipIf(!isRoot)('chapter cgroups', () => {
   afterAll(async () => built.dispose());
 
   it('passes every phase of `workshop test` and leaves no residue', async () => {
-    const { code, report } = await selfTest(built.cliJs, '/tmp/ws-nsa-cgit-', ['cgroups']);
+    const { code, report } = await selfTest('/tmp/ws-nsa-cgit-', ['cgroups'], { cli: built.cliJs });
     expect(failedPhases(report)).toEqual([]);
     expect(report.chapters.map((c) => [c.id, c.status, c.residue])).toEqual([['cgroups', 'pass', []]]);
     expect(code).toBe(0);
@@ -31,7 +30,7 @@ describe.skipIf(!isRoot)('chapter cgroups', () => {
     const memDir = () => (v1 ? '/sys/fs/cgroup/memory/ws-demo' : '/sys/fs/cgroup/ws-demo');
     beforeAll(async () => {
       v1 = (await detectLayout()).version === 'v1';
-      ws = await openWorkshop(built.cliJs, '/tmp/ws-nsa-cglearner-');
+      ws = await openWorkshop('/tmp/ws-nsa-cglearner-', { cli: built.cliJs });
       expect((await ws.cli(['goto', 'cgroups/create'])).code).toBe(0);
     });
     afterAll(async () => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isRoot, workshop } from '../helpers/cli.ts';
+import { isRoot, workshop } from '../helpers/workshop.ts';
 
 const out = (cmd: string, args: string[]) => spawnSync(cmd, args, { encoding: 'utf8' }).stdout;
 
@@ -39,22 +39,22 @@ function machine() {
 }
 
 const home = mkdtempSync(join(tmpdir(), 'ws-it-clean-'));
-afterAll(() => {
-  workshop(home, ['clean']);
+afterAll(async () => {
+  await workshop(home, ['clean']);
   rmSync(home, { recursive: true, force: true });
 });
 
 describe.skipIf(!isRoot)('workshop clean', () => {
-  it('leaves netns, links, mounts, loop devices and cgroups as they were before the chapters ran', () => {
+  it('leaves netns, links, mounts, loop devices and cgroups as they were before the chapters ran', async () => {
     const before = machine();
     for (const target of ['overlayfs/proc-leak', 'btrfs/incremental', 'namespaces/net', 'cgroups/attach', 'networking/internet']) {
-      const r = workshop(home, ['solve', target, '--through']);
+      const r = await workshop(home, ['solve', target, '--through']);
       expect(r.code, `${target}: ${r.stdout}\n${r.stderr.slice(-600)}`).toBe(0);
     }
     const during = machine();
     expect(during.netns).toEqual(expect.arrayContaining(['ws-host', 'ws-net', 'ws-box']));
     expect(during.mounts.length).toBeGreaterThan(before.mounts.length);
-    const r = workshop(home, ['clean', '--json']);
+    const r = await workshop(home, ['clean', '--json']);
     const report = JSON.parse(r.stdout) as { before: Array<{ kind: string }>; after: unknown[] };
     expect(new Set(report.before.map((i) => i.kind))).toEqual(new Set(['mount', 'loop', 'netns', 'cgroup', 'process']));
     expect(report.after).toEqual([]);

@@ -4,38 +4,38 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ESC, isRoot, NODE, CLI, sh, workshop } from '../helpers/cli.ts';
+import { ESC, isRoot, NODE, CLI, sh, workshop } from '../helpers/workshop.ts';
 import { spawnSync } from 'node:child_process';
 
 let home = '';
 const ws = (...args: string[]) => workshop(home, args);
-const current = () => (JSON.parse(ws('status', '--json').stdout) as { current: string }).current;
+const current = async () => (JSON.parse((await ws('status', '--json')).stdout) as { current: string }).current;
 const dir = (chapter: string) => join(home, 'chapters', chapter);
 const mountsOfHome = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(home) || l.includes('lowerdir=rootfs'));
 
 beforeAll(() => {
   home = mkdtempSync(join(tmpdir(), 'ws-it-learner-'));
 });
-afterAll(() => {
-  ws('clean');
+afterAll(async () => {
+  await ws('clean');
   rmSync(home, { recursive: true, force: true });
 });
 
 describe.skipIf(!isRoot)('the learner flow', () => {
-  it('starts at preflight/vm, and next fails with a table of check / expected / actual', () => {
-    const s = ws('status');
+  it('starts at preflight/vm, and next fails with a table of check / expected / actual', async () => {
+    const s = await ws('status');
     expect(s.code).toBe(0);
     expect(s.stdout).toContain('Step 1/3: Check that you are in a VM (preflight/vm)');
-    const n = ws('next');
+    const n = await ws('next');
     expect(n.code).toBe(1);
     expect(n.stdout).toMatch(/✘ vm.txt is a file\n\s+expected\s+.*\n\s+actual\s+/);
     expect(n.stdout).toContain('✔ this machine is a VM');
-    expect(current()).toBe('preflight/vm');
+    expect(await current()).toBe('preflight/vm');
   });
 
-  it('gives two different hints when asked twice, and remembers the count', () => {
-    const h1 = ws('hint');
-    const h2 = ws('hint');
+  it('gives two different hints when asked twice, and remembers the count', async () => {
+    const h1 = await ws('hint');
+    const h2 = await ws('hint');
     expect(h1.stdout).toMatch(/^Hint 1\/2 for preflight\/vm:/);
     expect(h2.stdout).toMatch(/^Hint 2\/2 for preflight\/vm:/);
     expect(h1.stdout.split('\n')[1]).not.toBe(h2.stdout.split('\n')[1]);
@@ -43,23 +43,23 @@ describe.skipIf(!isRoot)('the learner flow', () => {
     expect(state.chapters['preflight']?.steps['vm']?.hintsShown).toBe(2);
   });
 
-  it('advances when the step is done by hand', () => {
-    expect(sh(dir('preflight'), 'systemd-detect-virt --vm | tee vm.txt').code).toBe(0);
-    const n = ws('next');
+  it('advances when the step is done by hand', async () => {
+    expect((await sh(dir('preflight'), 'systemd-detect-virt --vm | tee vm.txt')).code).toBe(0);
+    const n = await ws('next');
     expect(n.code).toBe(0);
     expect(n.stdout).toContain('preflight/vm passed');
     expect(n.stdout).toContain('Become root');
-    expect(current()).toBe('preflight/root');
+    expect(await current()).toBe('preflight/root');
   });
 
-  it('catches up a chapter with solve --through', () => {
-    const r = ws('solve', 'preflight/tools', '--through');
+  it('catches up a chapter with solve --through', async () => {
+    const r = await ws('solve', 'preflight/tools', '--through');
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('id -u > uid.txt'); // each command is printed
-    expect(current()).toBe('chroot/rootfs-dirs');
+    expect(await current()).toBe('chroot/rootfs-dirs');
   });
 
-  it("accepts the seed's literal chroot commands, step by step", () => {
+  it("accepts the seed's literal chroot commands, step by step", async () => {
     const d = dir('chroot');
     const typed: Array<[string, string, string?]> = [
       ['rootfs-dirs', 'mkdir -p rootfs/bin rootfs/sbin rootfs/usr/bin rootfs/usr/sbin'],
@@ -72,58 +72,58 @@ describe.skipIf(!isRoot)('the learner flow', () => {
     const nonce = (JSON.parse(readFileSync(join(home, 'state.json'), 'utf8')) as { chapters: Record<string, { nonce: string }> }).chapters['chroot']?.nonce ?? '';
     expect(nonce).not.toBe('');
     for (const [step, cmd, input] of typed) {
-      expect(current()).toBe(`chroot/${step}`);
-      const r = sh(d, cmd, input?.replace('NONCE', nonce));
+      expect(await current()).toBe(`chroot/${step}`);
+      const r = await sh(d, cmd, input?.replace('NONCE', nonce));
       expect(r.code, `${step}: ${r.stderr}`).toBe(0);
-      const n = ws('next');
+      const n = await ws('next');
       expect(n.code, `${step}: ${n.stdout}`).toBe(0);
     }
-    expect(current()).toBe('overlayfs/dirs');
+    expect(await current()).toBe('overlayfs/dirs');
   });
 
-  it("accepts the seed's overlay commands, with /tmp/$nonce and lowerdir=rootfs typed as in container.sh", () => {
+  it("accepts the seed's overlay commands, with /tmp/$nonce and lowerdir=rootfs typed as in container.sh", async () => {
     const d = dir('overlayfs');
     expect(existsSync(join(d, 'rootfs/bin/busybox'))).toBe(true); // the chapter's setup built it
     const nonce = `ws${Date.now().toString(36)}`;
-    expect(sh(d, `mkdir -p /tmp/${nonce}/upper /tmp/${nonce}/workdir /tmp/${nonce}/overlay`).code).toBe(0);
-    expect(ws('next').code).toBe(0);
-    const m = sh(d, `mount -t overlay -o lowerdir=rootfs,upperdir=/tmp/${nonce}/upper,workdir=/tmp/${nonce}/workdir none /tmp/${nonce}/overlay`);
+    expect((await sh(d, `mkdir -p /tmp/${nonce}/upper /tmp/${nonce}/workdir /tmp/${nonce}/overlay`)).code).toBe(0);
+    expect((await ws('next')).code).toBe(0);
+    const m = await sh(d, `mount -t overlay -o lowerdir=rootfs,upperdir=/tmp/${nonce}/upper,workdir=/tmp/${nonce}/workdir none /tmp/${nonce}/overlay`);
     expect(m.code, m.stderr).toBe(0);
-    const n = ws('next');
+    const n = await ws('next');
     expect(n.code, n.stdout).toBe(0);
-    expect(current()).toBe('overlayfs/cow');
-    const wrong = ws('check', 'overlayfs/whiteout');
+    expect(await current()).toBe('overlayfs/cow');
+    const wrong = await ws('check', 'overlayfs/whiteout');
     expect(wrong.code).toBe(1);
     expect(wrong.stdout).toContain('upper/etc/motd is a whiteout');
   });
 
-  it('lists the valid step ids for an unknown step', () => {
-    const r = ws('show', 'overlayfs/nope');
+  it('lists the valid step ids for an unknown step', async () => {
+    const r = await ws('show', 'overlayfs/nope');
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('unknown step "overlayfs/nope"');
     expect(r.stderr).toContain('steps of overlayfs: dirs, mount, cow, whiteout, opaque, script, proc-leak');
   });
 
-  it('solves the rest of the chapter with solve --through', () => {
-    const r = ws('solve', 'overlayfs/proc-leak', '--through');
+  it('solves the rest of the chapter with solve --through', async () => {
+    const r = await ws('solve', 'overlayfs/proc-leak', '--through');
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    const list = JSON.parse(ws('list', '--json').stdout) as { chapters: Array<{ id: string; steps: Array<{ status: string }> }> };
+    const list = JSON.parse((await ws('list', '--json')).stdout) as { chapters: Array<{ id: string; steps: Array<{ status: string }> }> };
     const ov = list.chapters.find((c) => c.id === 'overlayfs');
     expect(ov?.steps.every((s) => s.status === 'done')).toBe(true);
   });
 
-  it('resets a chapter: its mounts go and its steps are undone', () => {
-    const r = ws('reset', 'overlayfs');
+  it('resets a chapter: its mounts go and its steps are undone', async () => {
+    const r = await ws('reset', 'overlayfs');
     expect(r.code, r.stderr).toBe(0);
-    expect(current()).toBe('overlayfs/dirs');
+    expect(await current()).toBe('overlayfs/dirs');
     expect(mountsOfHome().filter((l) => l.includes(dir('overlayfs')))).toEqual([]);
   });
 
-  it('cleans everything, including the /tmp/$nonce folders of the seed, and leaves zero residue', () => {
+  it('cleans everything, including the /tmp/$nonce folders of the seed, and leaves zero residue', async () => {
     const d = dir('overlayfs');
     const nonce = `ws${Date.now().toString(36)}c`;
-    sh(d, `mkdir -p /tmp/${nonce}/upper /tmp/${nonce}/workdir /tmp/${nonce}/overlay && mount -t overlay -o lowerdir=rootfs,upperdir=/tmp/${nonce}/upper,workdir=/tmp/${nonce}/workdir none /tmp/${nonce}/overlay`);
-    const r = ws('clean', '--json');
+    await sh(d, `mkdir -p /tmp/${nonce}/upper /tmp/${nonce}/workdir /tmp/${nonce}/overlay && mount -t overlay -o lowerdir=rootfs,upperdir=/tmp/${nonce}/upper,workdir=/tmp/${nonce}/workdir none /tmp/${nonce}/overlay`);
+    const r = await ws('clean', '--json');
     const out = JSON.parse(r.stdout) as { before: Array<{ kind: string; id: string }>; after: unknown[]; clean: boolean };
     expect(out.before.map((i) => i.id)).toEqual(expect.arrayContaining([`/tmp/${nonce}/overlay`]));
     expect(out.after).toEqual([]);
@@ -136,43 +136,43 @@ describe.skipIf(!isRoot)('the learner flow', () => {
 describe.skipIf(!isRoot)('output for scripts and pipes', () => {
   const commands: string[][] = [['status'], ['show'], ['show', 'chroot/enter'], ['list'], ['hint'], ['doctor'], ['lint'], ['path'], ['env'], ['check'], ['next'], ['goto', 'chroot/enter'], ['test', '--chapter', 'chroot'], ['solve'], ['reset', 'chroot'], ['clean']];
 
-  it.each(commands)('workshop %s --json prints one JSON document', (...args) => {
-    const r = ws(...args, '--json');
+  it.each(commands)('workshop %s --json prints one JSON document', async (...args) => {
+    const r = await ws(...args, '--json');
     expect(() => JSON.parse(r.stdout), `${args.join(' ')}: ${r.stdout.slice(0, 200)}`).not.toThrow();
     expect(r.stdout).not.toMatch(ESC);
   });
 
-  it('prints no escape codes when NO_COLOR is set or stdout is not a TTY', () => {
+  it('prints no escape codes when NO_COLOR is set or stdout is not a TTY', async () => {
     for (const args of [['status'], ['show'], ['list'], ['doctor'], ['check']]) {
-      const r = workshop(home, args, { env: { NO_COLOR: '1' } });
+      const r = await workshop(home, args, { env: { NO_COLOR: '1' } });
       expect(r.stdout + r.stderr).not.toMatch(ESC);
     }
   });
 
-  it('reports an error as JSON too, with the exit code', () => {
-    const r = ws('goto', 'nowhere', '--json');
+  it('reports an error as JSON too, with the exit code', async () => {
+    const r = await ws('goto', 'nowhere', '--json');
     expect(r.code).toBe(2);
     expect((JSON.parse(r.stdout) as { error: { message: string } }).error.message).toContain('unknown chapter');
   });
 });
 
 describe.skipIf(!isRoot)('bad input never crashes', () => {
-  it('keeps a corrupt state.json aside and says how to start over', () => {
+  it('keeps a corrupt state.json aside and says how to start over', async () => {
     const h = mkdtempSync(join(tmpdir(), 'ws-it-corrupt-'));
     try {
       writeFileSync(join(h, 'state.json'), '{"formatVersion": 1, "chap');
-      const r = workshop(h, ['status']);
+      const r = await workshop(h, ['status']);
       expect(r.code).toBe(3);
       expect(r.stderr).toMatch(/^error: .*state\.json was corrupt .*kept as .*state\.json\.corrupt-/);
       expect(r.stderr).toContain('hint: run the command again to start over');
       expect(r.stderr).not.toMatch(/\n\s+at /);
-      expect(workshop(h, ['status']).code).toBe(0);
+      expect((await workshop(h, ['status'])).code).toBe(0);
     } finally {
       rmSync(h, { recursive: true, force: true });
     }
   });
 
-  it('asks for root for the commands that need it, with exit code 3', () => {
+  it('asks for root for the commands that need it, with exit code 3', async () => {
     const h = mkdtempSync(join(tmpdir(), 'ws-it-user-'));
     chmodSync(h, 0o755);
     try {
@@ -186,37 +186,37 @@ describe.skipIf(!isRoot)('bad input never crashes', () => {
     }
   });
 
-  it('watch --once checks the current step once and exits with its verdict', () => {
+  it('watch --once checks the current step once and exits with its verdict', async () => {
     const h = mkdtempSync(join(tmpdir(), 'ws-it-watch-'));
     try {
-      const failing = workshop(h, ['watch', '--once']);
+      const failing = await workshop(h, ['watch', '--once']);
       expect(failing.code).toBe(1);
       expect(failing.stdout).toContain('✘ vm.txt is a file');
-      sh(join(h, 'chapters', 'preflight'), 'systemd-detect-virt --vm > vm.txt');
-      const passing = workshop(h, ['watch', '--once', '--advance', '--json']);
+      await sh(join(h, 'chapters', 'preflight'), 'systemd-detect-virt --vm > vm.txt');
+      const passing = await workshop(h, ['watch', '--once', '--advance', '--json']);
       expect(passing.code).toBe(0);
       expect((JSON.parse(passing.stdout.split('\n')[0] ?? '') as { passed: boolean }).passed).toBe(true);
-      expect((JSON.parse(workshop(h, ['status', '--json']).stdout) as { current: string }).current).toBe('preflight/root');
+      expect((JSON.parse((await workshop(h, ['status', '--json'])).stdout) as { current: string }).current).toBe('preflight/root');
     } finally {
       rmSync(h, { recursive: true, force: true });
     }
   });
 
-  it('select without a terminal points to goto', () => {
-    const r = ws('select');
+  it('select without a terminal points to goto', async () => {
+    const r = await ws('select');
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('workshop goto <chapter/step>');
   });
 
-  it('answers an unknown command with a did-you-mean and exit code 2', () => {
-    const r = ws('stauts');
+  it('answers an unknown command with a did-you-mean and exit code 2', async () => {
+    const r = await ws('stauts');
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('did you mean "workshop status"?');
   });
 
-  it('prints help for every command', () => {
+  it('prints help for every command', async () => {
     for (const verb of ['status', 'show', 'next', 'check', 'hint', 'solve', 'watch', 'select', 'goto', 'list', 'reset', 'clean', 'doctor', 'test', 'lint', 'path', 'env']) {
-      const r = ws(verb, '--help');
+      const r = await ws(verb, '--help');
       expect(r.code, verb).toBe(0);
       expect(r.stdout, verb).toMatch(new RegExp(`^usage: workshop ${verb}`));
     }

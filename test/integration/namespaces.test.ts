@@ -4,9 +4,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processesUnder } from '../../src/checks/proc.ts';
-import { buildCli, failedPhases, openWorkshop, selfTest, type Workshop } from './cli-harness.ts';
+import { buildCli, failedPhases, openWorkshop, selfTest, type Workshop, isRoot } from '../helpers/workshop.ts';
 
-const isRoot = process.getuid?.() === 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A second terminal: a bash whose keyboard is a pipe, started in the chapter folder. */
@@ -37,7 +36,7 @@ describe.skipIf(!isRoot)('chapter namespaces', () => {
   afterAll(async () => built.dispose());
 
   it('passes every phase of `workshop test` and leaves no residue', async () => {
-    const { code, report } = await selfTest(built.cliJs, '/tmp/ws-nsa-it-', ['namespaces']);
+    const { code, report } = await selfTest('/tmp/ws-nsa-it-', ['namespaces'], { cli: built.cliJs });
     expect(failedPhases(report)).toEqual([]);
     expect(report.chapters.map((c) => [c.id, c.status, c.residue])).toEqual([['namespaces', 'pass', []]]);
     expect(code).toBe(0);
@@ -48,7 +47,7 @@ describe.skipIf(!isRoot)('chapter namespaces', () => {
     let dir = '';
     const terminals: Terminal[] = [];
     beforeAll(async () => {
-      ws = await openWorkshop(built.cliJs, '/tmp/ws-nsa-learner-');
+      ws = await openWorkshop('/tmp/ws-nsa-learner-', { cli: built.cliJs });
       expect((await ws.cli(['goto', 'namespaces/uts'])).code).toBe(0);
       dir = (await ws.cli(['path', 'namespaces'])).stdout.trim();
     });

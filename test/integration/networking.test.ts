@@ -1,19 +1,16 @@
 // Chapter 07 through the built CLI: the self-test, then the seed's network section typed as a
 // learner would, inside `workshop shell host -- …`, with `workshop next` accepting each step.
 // WORKSHOP_CLI points at another build (default: dist/cli.js of this checkout).
-import { mkdtemp, rm } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/checks/exec.ts';
 import { netnsNames } from '../../src/checks/net.ts';
+import { openWorkshop, type TestJson, type Workshop } from '../helpers/workshop.ts';
 
-const CLI = process.env['WORKSHOP_CLI'] ?? fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
-const LESSONS = fileURLToPath(new URL('../../lessons', import.meta.url));
-let home = '';
+let w: Workshop;
 let linksBefore = '';
 let netnsBefore: string[] = [];
 
-const ws = (...args: string[]) => run(process.execPath, [CLI, '--lessons', LESSONS, '--home', home, '--allow-host', ...args], { timeoutMs: 120_000 });
+const ws = (...args: string[]) => w.cli(args);
 const hostShell = async (line: string) => {
   const r = await ws('shell', 'host', '--', 'sh', '-c', line);
   expect(r.code, `${line}: ${r.stderr}`).toBe(0);
@@ -24,20 +21,20 @@ const next = async () => {
 };
 
 beforeAll(async () => {
-  home = await mkdtemp('/tmp/ws-net-it-');
+  w = await openWorkshop('/tmp/ws-net-it-', { allowHost: true });
   linksBefore = (await run('ip', ['-br', 'link'])).stdout;
   netnsBefore = await netnsNames();
 });
 
 afterAll(async () => {
   await ws('lab', 'down');
-  await rm(home, { recursive: true, force: true });
+  await w.dispose();
 });
 
 describe('chapter 07, bridge networking', () => {
   it('passes every phase of workshop test with no residue', async () => {
     const r = await ws('test', '--chapter', 'networking', '--json');
-    const report = JSON.parse(r.stdout) as { chapters: Array<{ id: string; status: string; residue: string[] }> };
+    const report = JSON.parse(r.stdout) as TestJson;
     expect(report.chapters.map((c) => [c.id, c.status, c.residue])).toEqual([['networking', 'pass', []]]);
   });
 

@@ -3,25 +3,20 @@ import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isRoot, ROOT, workshop } from '../helpers/cli.ts';
-
-interface Report {
-  chapters: Array<{ id: string; status: string; reason?: string; residue: string[]; steps: Array<{ id: string; status: string; phases: Record<string, { status: string; detail?: string }> }> }>;
-  durationMs: number;
-}
+import { isRoot, REPO as ROOT, workshop, type TestJson as Report } from '../helpers/workshop.ts';
 
 let home = '';
 beforeAll(() => {
   home = mkdtempSync(join(tmpdir(), 'ws-it-selftest-'));
 });
-afterAll(() => {
-  workshop(home, ['clean']);
+afterAll(async () => {
+  await workshop(home, ['clean']);
   rmSync(home, { recursive: true, force: true });
 });
 
 describe.skipIf(!isRoot)('workshop test', () => {
-  it('passes every phase of preflight, chroot and overlayfs, with zero residue', () => {
-    const r = workshop(home, ['test', '--chapter', 'preflight', '--chapter', 'chroot', '--chapter', 'overlayfs', '--json']);
+  it('passes every phase of preflight, chroot and overlayfs, with zero residue', async () => {
+    const r = await workshop(home, ['test', '--chapter', 'preflight', '--chapter', 'chroot', '--chapter', 'overlayfs', '--json']);
     const report = JSON.parse(r.stdout) as Report;
     for (const c of report.chapters) {
       expect({ id: c.id, status: c.status, residue: c.residue }).toEqual({ id: c.id, status: 'pass', residue: [] });
@@ -35,14 +30,14 @@ describe.skipIf(!isRoot)('workshop test', () => {
     expect(r.code).toBe(0);
   });
 
-  it('runs every mutant that CURRICULUM.md lists for overlayfs, and each is rejected', () => {
-    const r = workshop(home, ['test', '--chapter', 'overlayfs', '--json']);
+  it('runs every mutant that CURRICULUM.md lists for overlayfs, and each is rejected', async () => {
+    const r = await workshop(home, ['test', '--chapter', 'overlayfs', '--json']);
     const mount = (JSON.parse(r.stdout) as Report).chapters[0]?.steps.find((s) => s.id === 'mount');
     expect(Object.keys(mount?.phases ?? {})).toEqual(expect.arrayContaining(['mutant:readOnly', 'mutant:lowerNotRootfs', 'mutant:upperElsewhere', 'mutant:bindMount']));
     expect(r.code).toBe(0);
   });
 
-  it('leaves no selftest folder behind in the workspace', () => {
+  it('leaves no selftest folder behind in the workspace', async () => {
     expect(readdirSync(join(home, 'selftest'))).toEqual([]);
   });
 });
@@ -57,28 +52,28 @@ describe.skipIf(!isRoot)('a third-party lesson pack outside the repo', () => {
   });
   afterAll(() => rmSync(pack, { recursive: true, force: true }));
 
-  it('loads with --lessons, passes lint and passes workshop test', () => {
-    expect(workshop(home, ['lint', pack]).code).toBe(0);
-    const r = workshop(home, ['--lessons', pack, 'test', '--json']);
+  it('loads with --lessons, passes lint and passes workshop test', async () => {
+    expect((await workshop(home, ['lint', pack])).code).toBe(0);
+    const r = await workshop(home, ['--lessons', pack, 'test', '--json']);
     const report = JSON.parse(r.stdout) as Report;
     expect(report.chapters.map((c) => [c.id, c.status])).toEqual([['greeting', 'pass']]);
     expect(r.code).toBe(0);
   });
 
-  it('shows its steps with --lessons', () => {
-    const r = workshop(home, ['--lessons', pack, 'list', '--json']);
+  it('shows its steps with --lessons', async () => {
+    const r = await workshop(home, ['--lessons', pack, 'list', '--json']);
     expect((JSON.parse(r.stdout) as { current: string }).current).toBe('greeting/greet');
   });
 
-  it('fails lint for the broken twin with file:line and exit code 4', () => {
-    const r = workshop(home, ['lint', join(ROOT, 'test/fixtures/lessons/broken')]);
+  it('fails lint for the broken twin with file:line and exit code 4', async () => {
+    const r = await workshop(home, ['lint', join(ROOT, 'test/fixtures/lessons/broken')]);
     expect(r.code).toBe(4);
     expect(r.stdout).toMatch(/01-greeting\/steps\.ts:5: unknown formatVersion 99/);
     expect(r.stdout).toMatch(/01-greeting\/chapter\.md:7: step "orphan" has no definition in steps\.ts/);
   });
 
-  it('refuses to run a broken pack with a lesson error, not a crash', () => {
-    const r = workshop(home, ['--lessons', join(ROOT, 'test/fixtures/lessons/broken'), 'test']);
+  it('refuses to run a broken pack with a lesson error, not a crash', async () => {
+    const r = await workshop(home, ['--lessons', join(ROOT, 'test/fixtures/lessons/broken'), 'test']);
     expect(r.code).toBe(4);
     expect(r.stderr).toMatch(/^error: lesson greeting is broken/);
     expect(r.stderr).not.toMatch(/\n\s+at /);

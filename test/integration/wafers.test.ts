@@ -6,9 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/checks/exec.ts';
 import { mountsUnder, readMountinfo } from '../../src/checks/mounts.ts';
 import { findOverlays } from '../../src/checks/overlay.ts';
-import { REPO, buildCli, failedPhases, openWorkshop, selfTest, type Workshop } from './cli-harness.ts';
+import { REPO, buildCli, failedPhases, openWorkshop, selfTest, type Workshop, isRoot } from '../helpers/workshop.ts';
 
-const isRoot = process.getuid?.() === 0;
 
 describe.skipIf(!isRoot)('chapter wafers', () => {
   let built: Awaited<ReturnType<typeof buildCli>>;
@@ -18,7 +17,7 @@ describe.skipIf(!isRoot)('chapter wafers', () => {
   afterAll(async () => built.dispose());
 
   it('passes every phase of `workshop test` and leaves no residue', async () => {
-    const { code, report } = await selfTest(built.cliJs, '/tmp/ws-fs3-it-', ['wafers']);
+    const { code, report } = await selfTest('/tmp/ws-fs3-it-', ['wafers'], { cli: built.cliJs });
     expect(failedPhases(report)).toEqual([]);
     expect(report.chapters.map((c) => [c.id, c.status, c.residue])).toEqual([['wafers', 'pass', []]]);
     expect(code).toBe(0);
@@ -64,7 +63,7 @@ describe.skipIf(!isRoot)('chapter wafers', () => {
   describe('a learner working through the chapter', () => {
     let ws: Workshop;
     beforeAll(async () => {
-      ws = await openWorkshop(built.cliJs, '/tmp/ws-fs3-learner-');
+      ws = await openWorkshop('/tmp/ws-fs3-learner-', { cli: built.cliJs });
       expect((await ws.cli(['goto', 'wafers/base'])).code).toBe(0);
     });
     afterAll(async () => ws.dispose());
