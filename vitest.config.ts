@@ -24,6 +24,19 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      {
+        resolve: { alias },
+        // The classroom: store contract, API security, load, faults and the dashboard in chromium.
+        // Load and browser tests own the loopback ports and the CPU, so files run one at a time.
+        test: {
+          name: 'classroom',
+          include: ['test/classroom/**/*.test.ts'],
+          environment: 'node',
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 120_000,
+        },
+      },
     ],
   },
 });
