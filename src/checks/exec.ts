@@ -2,6 +2,10 @@
 // lazily: it costs tens of milliseconds, and `workshop status` must not pay for it.
 
 export interface RunOptions {
+  /**
+   * Where the command runs; `/` when not given. Never the caller's cwd: the learner runs
+   * workshop from the chapter folder, which `clean` and `reset` delete while they still run probes.
+   */
   cwd?: string;
   /** kill the process after this long; the result then has `timedOut: true` */
   timeoutMs?: number;
@@ -25,7 +29,7 @@ export async function run(cmd: string, args: readonly string[] = [], opts: RunOp
   const r = await execa(cmd, args, {
     reject: false,
     stripFinalNewline: false,
-    ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
+    cwd: opts.cwd ?? '/',
     ...(opts.timeoutMs === undefined ? {} : { timeout: opts.timeoutMs, forceKillAfterDelay: 1000 }),
     ...(opts.input === undefined ? { stdin: 'ignore' as const } : { input: opts.input }),
     ...(opts.env === undefined ? {} : { env: opts.env }),

@@ -42,6 +42,15 @@ export function parseStatus(text: string): ProcStatus {
   };
 }
 
+/** The process group of a PID (field 5 of /proc/PID/stat), or null when it is gone. */
+export async function processGroup(pid: number): Promise<number | null> {
+  const text = await orNull(readFile(`/proc/${pid}/stat`, 'utf8'));
+  // The name (field 2) may hold spaces and parentheses: the fields after the last ')' are fixed.
+  const rest = text === null ? undefined : text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const pgrp = rest?.[2];
+  return pgrp === undefined ? null : Number(pgrp);
+}
+
 /** Errors that mean "this process is gone, or not ours to read". */
 const isGone = (err: unknown): boolean =>
   err instanceof Error && 'code' in err && ['ENOENT', 'ESRCH', 'EACCES', 'EPERM', 'ENOTDIR'].includes(String(err.code));

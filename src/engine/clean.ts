@@ -5,7 +5,7 @@ import { readFile, readdir, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { run } from '../checks/exec.ts';
 import { readMountinfo } from '../checks/mounts.ts';
-import { isPathUnder, procCwd, procRoot } from '../checks/proc.ts';
+import { ancestors, isPathUnder, procRoot } from '../checks/proc.ts';
 import { parseLosetupJson } from '../checks/loop.ts';
 import { parseLinkList, parseNetnsList, type ResidueItem } from './inventory.ts';
 
@@ -55,12 +55,15 @@ export async function cleanResidue(home: string, items: readonly ResidueItem[], 
     log(`  failed: ${why}`);
   };
 
-  // 1. Processes. PIDs are reused, so check again that this one still lives in our places.
+  // 1. Processes: containers, whose / is in our places. PIDs are reused, so check again that this
+  // one's root still is; a process that only has its cwd there is the learner's and is spared,
+  // and so are this process and its parents (`workshop clean` run from a shell inside).
   const places = [path.resolve(home), ...of('mount').map((m) => m.id).filter((p) => p !== '/'), ...of('tmpdir').map((t) => t.id)];
+  const self = await ancestors();
   for (const item of of('process')) {
     const pid = Number(item.id);
-    const [root, cwd] = await Promise.all([procRoot(pid), procCwd(pid)]);
-    if (![root, cwd].some((p) => p !== null && places.some((d) => isPathUnder(p, d)))) continue;
+    const root = await procRoot(pid);
+    if (self.has(pid) || root === null || !places.some((d) => isPathUnder(root, d))) continue;
     log(`kill -KILL ${pid}`);
     try {
       process.kill(pid, 'SIGKILL');

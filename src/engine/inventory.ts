@@ -6,7 +6,7 @@ import path from 'node:path';
 import { runOk } from '../checks/exec.ts';
 import { readMountinfo, type MountEntry } from '../checks/mounts.ts';
 import { parseOverlayOptions } from '../checks/overlay.ts';
-import { ancestors, isPathUnder, processPlaces, readStatus, type ProcessPlace } from '../checks/proc.ts';
+import { ancestors, isPathUnder, processGroup, processPlaces, readStatus, type ProcessPlace } from '../checks/proc.ts';
 import { parseLosetupJson, type LoopDevice } from '../checks/loop.ts';
 
 // clean.ts imports the parsers below back from here; the cycle is safe because neither module
@@ -142,7 +142,9 @@ export function decideResidue(f: InventoryFacts): ResidueItem[] {
   const places = [f.home, ...f.seedTmpDirs, ...mounts.map(([m]) => m.mountPoint).filter((p) => p !== '/')];
   const inPlace = (p: string | null): boolean => p !== null && places.some((d) => isPathUnder(p, d));
   return [
-    ...f.processes.filter((p) => inPlace(p.root) || inPlace(p.cwd)).map((p) => ({ kind: 'process' as const, id: String(p.pid), detail: `root ${p.root ?? '?'}, cwd ${p.cwd ?? '?'}` })),
+    // Only a process whose / is ours is a container to stop. One that merely has its cwd here
+    // is the learner's shell (cd $(workshop path)), or `workshop clean | less`: see visitorsOf.
+    ...f.processes.filter((p) => inPlace(p.root)).map((p) => ({ kind: 'process' as const, id: String(p.pid), detail: `root ${p.root ?? '?'}, cwd ${p.cwd ?? '?'}` })),
     ...mounts.map(([m, why]) => ({ kind: 'mount' as const, id: m.mountPoint, detail: `${m.fsType} from ${m.source}: ${why}` })),
     ...loops.map((l) => ({ kind: 'loop' as const, id: l.name, detail: `backed by ${l.backFile ?? '?'}` })),
     ...f.links.filter((l) => isWsName(l.ifname)).map((l) => ({ kind: 'link' as const, id: l.ifname, detail: 'a link in the root network namespace' })),
@@ -150,6 +152,47 @@ export function decideResidue(f: InventoryFacts): ResidueItem[] {
     ...f.cgroups.map((c) => ({ kind: 'cgroup' as const, id: c, detail: 'a cgroup' })),
     ...f.seedTmpDirs.map((d) => ({ kind: 'tmpdir' as const, id: d, detail: 'upper, workdir and overlay left by container.sh' })),
   ];
+}
+
+/** The places the residue occupies: home, container.sh's /tmp folders and our mount points. */
+const placesOf = (home: string, items: readonly ResidueItem[]): string[] => [
+  home,
+  ...items.filter((i) => (i.kind === 'tmpdir' || i.kind === 'mount') && i.id !== '/').map((i) => i.id),
+];
+
+/**
+ * Pure: processes whose cwd (not their root) lies in one of the residue's places. They are the
+ * learner's shells and pagers: clean names them and leaves them alone, and a mount they hold busy
+ * is detached lazily.
+ */
+export function visitorsOf(home: string, items: readonly ResidueItem[], processes: readonly ProcessPlace[]): ProcessPlace[] {
+  const places = placesOf(path.resolve(home), items);
+  const killed = new Set(items.filter((i) => i.kind === 'process').map((i) => Number(i.id)));
+  // A cwd whose folder was removed reads "PATH (deleted)": still that path.
+  const cwdOf = (p: ProcessPlace): string | null => p.cwd?.replace(/ \(deleted\)$/, '') ?? null;
+  return processes.filter((p) => {
+    const cwd = cwdOf(p);
+    return !killed.has(p.pid) && cwd !== null && places.some((d) => isPathUnder(cwd, d));
+  });
+}
+
+export interface Visitor {
+  pid: number;
+  name: string;
+  cwd: string;
+}
+
+/**
+ * The processes of visitorsOf, with their names. The shell that runs `workshop clean` is one
+ * (that is where learners type it); the rest of our own pipeline (`workshop clean | less`) is not
+ * named, since it ends with us.
+ */
+export async function findVisitors(home: string, items: readonly ResidueItem[]): Promise<Visitor[]> {
+  const [places, parents, ourGroup] = await Promise.all([processPlaces(), ancestors(), processGroup(process.pid)]);
+  const groups = await Promise.all(places.map((p) => processGroup(p.pid)));
+  const pipeline = new Set(places.filter((p, i) => ourGroup !== null && groups[i] === ourGroup && !parents.has(p.pid)).map((p) => p.pid));
+  const found = visitorsOf(home, items, places.filter((p) => !pipeline.has(p.pid)));
+  return Promise.all(found.map(async (p) => ({ pid: p.pid, name: (await readStatus(p.pid).catch(() => null))?.name ?? '?', cwd: p.cwd ?? '?' })));
 }
 
 const isDir = (p: string): Promise<boolean> => stat(p).then((s) => s.isDirectory(), () => false);

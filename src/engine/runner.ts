@@ -31,6 +31,9 @@ export async function setupChapter(ch: LoadedChapter, place: ChapterPlace, log: 
 }
 
 export async function cleanupChapter(ch: LoadedChapter, place: ChapterPlace, log: (l: string) => void, verbose: boolean): Promise<void> {
+  // Its commands run in the chapter folder, which the learner may have removed: give them one
+  // that exists (and in which a relative path reaches nothing else).
+  await mkdir(place.dir, { recursive: true });
   await ch.def.cleanup(await solveContext(place, '', log, verbose));
 }
 

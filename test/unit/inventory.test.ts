@@ -9,6 +9,7 @@ import {
   parseNetnsList,
   relativeLayerCandidates,
   type InventoryFacts,
+  visitorsOf,
 } from '../../src/engine/inventory.ts';
 
 const fixture = (name: string): string => readFileSync(path.join(import.meta.dirname, '../fixtures', name), 'utf8');
@@ -130,8 +131,14 @@ describe('decideResidue on a recorded machine', () => {
     expect(ids(facts({ loops: parseLosetupJson(fixture('losetup/two-devices.json')) }), 'loop')).toEqual([]);
   });
 
-  it('finds processes rooted or working in home, a seed dir or one of our mounts', () => {
-    expect(ids(facts(), 'process')).toEqual(['100', '101', '102']);
+  it('stops only processes rooted in home, a seed dir or one of our mounts', () => {
+    expect(ids(facts(), 'process')).toEqual(['100']);
+  });
+
+  it("names, and never stops, processes that only have their cwd there: the learner's shells", () => {
+    const f = facts();
+    const visitors = visitorsOf(f.home, decideResidue(f), [...f.processes, { pid: 105, root: '/', cwd: `${home}/chapters/wafers (deleted)` }]);
+    expect(visitors.map((p) => p.pid)).toEqual([101, 102, 105]);
   });
 
   it('lists processes first and tmp dirs last, the order clean needs', () => {

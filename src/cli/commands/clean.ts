@@ -3,11 +3,15 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { requireRoot, requireVm } from '../../engine/guard.ts';
-import { cleanResidue, takeInventory, type ResidueItem } from '../../engine/inventory.ts';
+import { cleanResidue, findVisitors, takeInventory, type ResidueItem, type Visitor } from '../../engine/inventory.ts';
 import { withLock } from '../../engine/lock.ts';
 import { styler } from '../../render/style.ts';
 import type { Cli } from '../cli.ts';
 import { openSession } from '../session.ts';
+
+/** A shell with its cwd in the workspace is the learner's: named, never killed. */
+const visitorLines = (vs: readonly Visitor[]): string[] =>
+  vs.map((v) => `  ${v.name} (PID ${v.pid}) is inside ${v.cwd}; cd out of it (cd ~). workshop leaves your shells alone.`);
 
 function listItems(items: readonly ResidueItem[]): string[] {
   return items.length === 0 ? ['  (nothing)'] : items.map((i) => `  ${i.kind.padEnd(8)} ${i.id}${i.detail ? `  (${i.detail})` : ''}`);
@@ -27,13 +31,15 @@ export default async function clean(cli: Cli): Promise<number> {
     };
     const st = styler(cli.color);
     if (!cli.json) cli.out([st('bold', 'Found:'), ...listItems(before)].join('\n'));
+    const visitors = await findVisitors(home, before);
+    if (!cli.json && visitors.length > 0) cli.out(visitorLines(visitors).join('\n'));
     const errors = await cleanResidue(home, before, log);
     // The workspace folders go too; state.json keeps only the learner's position.
     for (const d of ['chapters', 'selftest']) await rm(join(home, d), { recursive: true, force: true });
     s.state.chapters = {};
     s.save();
     const after = await takeInventory(home);
-    if (cli.json) cli.emit({ before, actions, errors, after, clean: after.length === 0 });
+    if (cli.json) cli.emit({ before, visitors, actions, errors, after, clean: after.length === 0 });
     else {
       cli.out([st('bold', 'Left after cleaning:'), ...listItems(after)].join('\n'));
       for (const e of errors) cli.err(`  ${st('red', 'could not')} ${e}`);

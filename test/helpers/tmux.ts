@@ -1,0 +1,87 @@
+// A real terminal for tests: a detached tmux session, typed into with send-keys and read with
+// capture-pane, as a learner's terminal would be. Kill it in `finally`.
+import { execFileSync } from 'node:child_process';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export const hasTmux = ((): boolean => {
+  try {
+    execFileSync('tmux', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+export class Tmux {
+  readonly name: string;
+  private constructor(name: string) {
+    this.name = name;
+  }
+
+  /** A new session `ws-<tag>-<pid>` running bash in `cwd`, with a fixed size. */
+  static start(tag: string, opts: { cwd: string; width?: number; height?: number; env?: Record<string, string> }): Tmux {
+    const name = `ws-${tag}-${process.pid}`;
+    const env = Object.entries(opts.env ?? {}).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
+    execFileSync('tmux', ['new-session', '-d', '-s', name, '-x', String(opts.width ?? 100), '-y', String(opts.height ?? 30), '-c', opts.cwd, ...env, 'bash --norc --noprofile'], {
+      env: { ...process.env, TERM: 'xterm-256color' },
+    });
+    execFileSync('tmux', ['set-option', '-t', name, 'history-limit', '5000']);
+    return new Tmux(name);
+  }
+
+  /** Types a line and presses Enter. */
+  type(line: string): void {
+    execFileSync('tmux', ['send-keys', '-t', this.name, '-l', line]);
+    execFileSync('tmux', ['send-keys', '-t', this.name, 'Enter']);
+  }
+
+  /** Sends tmux key names: `C-c`, `Escape`, `Down`, `Enter`. */
+  keys(...keys: string[]): void {
+    execFileSync('tmux', ['send-keys', '-t', this.name, ...keys]);
+  }
+
+  /** The visible screen (and with `history`, the scrollback too). */
+  capture(history = false): string {
+    return execFileSync('tmux', ['capture-pane', '-p', '-t', this.name, ...(history ? ['-S', '-'] : [])], { encoding: 'utf8' });
+  }
+
+  /** How many lines have scrolled off the top into tmux's scrollback. */
+  historySize(): number {
+    return Number(execFileSync('tmux', ['display-message', '-p', '-t', this.name, '#{history_size}'], { encoding: 'utf8' }).trim());
+  }
+
+  /** The PID of the pane's shell. */
+  panePid(): number {
+    return Number(execFileSync('tmux', ['display-message', '-p', '-t', this.name, '#{pane_pid}'], { encoding: 'utf8' }).trim());
+  }
+
+  alive(): boolean {
+    try {
+      execFileSync('tmux', ['has-session', '-t', this.name], { stdio: 'ignore' });
+      process.kill(this.panePid(), 0);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Waits until the screen (with scrollback) matches; returns it, or throws with what was there. */
+  async waitFor(re: RegExp, timeoutMs = 20_000): Promise<string> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const screen = this.capture(true);
+      if (re.test(screen)) return screen;
+      if (Date.now() > end) throw new Error(`tmux ${this.name}: ${String(re)} did not appear in ${timeoutMs} ms; the screen:\n${screen}`);
+      await sleep(50);
+    }
+  }
+
+  kill(): void {
+    try {
+      execFileSync('tmux', ['kill-session', '-t', this.name], { stdio: 'ignore' });
+    } catch {
+      // already gone
+    }
+  }
+}
