@@ -9,7 +9,7 @@ export const defaultDbPath = (home: string): string => join(home, 'classroom.db'
 
 /** The kinds of --db, tried in order; the first whose `matches` accepts the value opens it. */
 export const STORE_KINDS: ReadonlyArray<{ name: string; matches: (db: string) => boolean; open: (db: string) => Promise<Store> }> = [
-  // The PostgreSQL store plugs in here: { name: 'postgres', matches: (d) => /^postgres(ql)?:\/\//.test(d), open: async (d) => new (await import('./store-pg.ts')).PgStore(d) },
+  { name: 'postgres', matches: (d) => /^postgres(ql)?:\/\//i.test(d), open: async (d) => (await import('./store-pg.ts')).openPgStore(d) },
   { name: 'sqlite', matches: (d) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(d), open: async (d) => new (await import('./store-sqlite.ts')).SqliteStore(d) },
 ];
 

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStore } from '../../src/classroom/store-sqlite.ts';
 import type { Store } from '../../src/classroom/store.ts';
+import { skipPg } from './pg.ts';
+import { pgFactory } from './store-pg-factory.ts';
 
 export interface StoreFactory {
   /** the "store" field of test-results/classroom-load.json */
@@ -33,4 +35,5 @@ function sqliteFactory(): StoreFactory {
   };
 }
 
-export const STORES: StoreFactory[] = [sqliteFactory()];
+// PostgreSQL runs wherever it is installed, and always on CI, where its absence fails (pg.ts).
+export const STORES: StoreFactory[] = [sqliteFactory(), ...(skipPg() ? [] : [pgFactory()])];

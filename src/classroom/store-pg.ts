@@ -1,0 +1,204 @@
+// The shared store: PostgreSQL through node-postgres, for a course served by several servers.
+// Everything an instance needs lives in the database (classes, learner tokens, events), so any
+// instance can serve any request; live events reach the other instances through pg-fanout.ts.
+// `workshop classroom serve --db postgres://…` imports this file, and only then `pg`.
+import { createHash, randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { envError } from '../errors.ts';
+import { PgFanout, CHANNEL } from './pg-fanout.ts';
+import { migrate } from './pg-schema.ts';
+import { newJoinCode, type ClassEvent, type ClassInfo, type ClassSnapshot, type Learner, type Report, type Store } from './store.ts';
+
+/**
+ * pg_advisory_xact_lock(EVENT_LOCK, class_id) is held from before an event takes its id until
+ * its commit. Two servers inserting into one class at once would otherwise commit ids 6 then 5,
+ * and a reader that had just seen 6 would never ask for 5 (Last-Event-ID, the fan-out).
+ */
+const EVENT_LOCK = 0x57534556; // 'WSEV'
+
+interface ClassRow {
+  id: number;
+  name: string;
+  join_code: string;
+  instructor_token: string;
+  created_at: Date;
+}
+interface LearnerRow {
+  id: number;
+  class_id: number;
+  name: string;
+  joined_at: Date;
+}
+interface EventRow {
+  id: string; // bigint: node-postgres returns int8 as a string
+  type: string;
+  learner: string;
+  received_at: Date;
+  body: string | null;
+}
+
+const toInfo = (r: ClassRow): ClassInfo => ({ id: r.id, name: r.name, joinCode: r.join_code, instructorToken: r.instructor_token, createdAt: r.created_at.toISOString() });
+const toLearner = (r: LearnerRow): Learner => ({ id: r.id, classId: r.class_id, name: r.name, joinedAt: r.joined_at.toISOString() });
+function toEvent(r: EventRow): ClassEvent {
+  const base = { id: Number(r.id), learner: r.learner, receivedAt: r.received_at.toISOString() };
+  if (r.type === 'report' && r.body !== null) return { ...base, type: 'report', report: JSON.parse(r.body) as Report };
+  return { ...base, type: 'joined' };
+}
+
+/** As in store-sqlite.ts (not imported from there, which would load node:sqlite): SHA-256 hex. */
+const tokenHash = (token: string): string => createHash('sha256').update(token).digest('hex');
+
+const EVENT_SELECT = 'SELECT e.id, e.type, l.name AS learner, e.received_at, e.body FROM events e JOIN learners l ON l.id = e.learner_id';
+
+/** The URL without its password, for messages. */
+export const redactUrl = (url: string): string => url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:…@');
+
+/** Connects, migrates the schema (under an advisory lock) and returns the store. */
+export async function openPgStore(url: string, opts: { poolSize?: number; pollMs?: number } = {}): Promise<PgStore> {
+  const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10, keepAlive: true, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 });
+  // An idle connection that PostgreSQL closes (a restart) is dropped from the pool, which opens a
+  // new one on the next query; without a listener the 'error' would end the process.
+  pool.on('error', () => undefined);
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    const why = err instanceof Error ? err.message : String(err);
+    throw envError(`cannot reach PostgreSQL at ${redactUrl(url)}: ${why}`, 'is the server running, and does the database exist? (createdb NAME)');
+  }
+  try {
+    await migrate(client);
+  } catch (err) {
+    client.release(true);
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
+  client.release();
+  return new PgStore(url, pool, opts.pollMs);
+}
+
+export class PgStore implements Store {
+  readonly #pool: pg.Pool;
+  readonly #fanout: PgFanout;
+
+  constructor(url: string, pool: pg.Pool, pollMs?: number) {
+    this.#pool = pool;
+    this.#fanout = new PgFanout({
+      url,
+      eventsAfter: (c, a, l) => this.eventsAfter(c, a, l),
+      maxEventId: async (c) => Number((await pool.query<{ m: string }>('SELECT coalesce(max(id), 0) AS m FROM events WHERE class_id = $1', [c])).rows[0]?.m ?? 0),
+      ...(pollMs !== undefined ? { pollMs } : {}),
+    });
+  }
+
+  /** One transaction on one pooled connection; a broken connection is destroyed, not reused. */
+  async #tx<T>(fn: (c: pg.PoolClient) => Promise<T>, isolation = ''): Promise<T> {
+    const c = await this.#pool.connect();
+    let broken: Error | undefined;
+    try {
+      await c.query(`BEGIN${isolation}`);
+      const v = await fn(c);
+      await c.query('COMMIT');
+      return v;
+    } catch (err) {
+      broken = err instanceof Error ? err : new Error(String(err));
+      await c.query('ROLLBACK').then(
+        () => (broken = undefined), // the connection is fine; only the transaction failed
+        () => undefined,
+      );
+      throw err;
+    } finally {
+      c.release(broken);
+    }
+  }
+
+  /** Takes the class's event lock, inserts the event row and queues its NOTIFY for the commit. */
+  async #event(c: pg.PoolClient, classId: number, learnerId: number, report: Report | undefined): Promise<number | undefined> {
+    await c.query('SELECT pg_advisory_xact_lock($1, $2)', [EVENT_LOCK, classId]);
+    const r = await c.query<{ id: string }>(
+      `INSERT INTO events (class_id, learner_id, type, report_id, body, received_at) VALUES ($1, $2, $3, $4, $5, now())
+       ON CONFLICT (report_id) DO NOTHING RETURNING id`,
+      [classId, learnerId, report ? 'report' : 'joined', report?.id ?? null, report ? JSON.stringify(report) : null],
+    );
+    const id = r.rows[0]?.id;
+    if (id === undefined) return undefined;
+    await c.query('SELECT pg_notify($1, $2)', [CHANNEL, `${classId}:${id}`]);
+    return Number(id);
+  }
+
+  async openClass(name: string): Promise<ClassInfo> {
+    for (;;) {
+      const found = await this.#pool.query<ClassRow>('SELECT * FROM classes WHERE name = $1', [name]);
+      const row = found.rows[0];
+      if (row) return toInfo(row);
+      // Two servers may open the class at once: one insert wins, and both then read the winner.
+      // A join code that another class already has also inserts nothing; the loop draws again.
+      await this.#pool.query(
+        'INSERT INTO classes (name, join_code, instructor_token, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
+        [name, newJoinCode((n) => randomBytes(n)), randomBytes(24).toString('base64url'), new Date()],
+      );
+    }
+  }
+
+  async join(joinCode: string, name: string): Promise<{ learner: Learner; token: string } | undefined> {
+    const out = await this.#tx(async (c) => {
+      const cls = (await c.query<{ id: number }>('SELECT id FROM classes WHERE join_code = $1', [joinCode])).rows[0];
+      if (!cls) return undefined;
+      await c.query('INSERT INTO learners (class_id, name, joined_at) VALUES ($1, $2, now()) ON CONFLICT (class_id, name) DO NOTHING', [cls.id, name]);
+      const row = (await c.query<LearnerRow>('SELECT * FROM learners WHERE class_id = $1 AND name = $2', [cls.id, name])).rows[0];
+      if (!row) throw new Error('learner row missing after insert');
+      const token = randomBytes(24).toString('base64url');
+      await c.query('INSERT INTO tokens (hash, learner_id) VALUES ($1, $2)', [tokenHash(token), row.id]);
+      await this.#event(c, cls.id, row.id, undefined);
+      return { learner: toLearner(row), token };
+    });
+    if (out) this.#fanout.poke(out.learner.classId);
+    return out;
+  }
+
+  async learnerByToken(token: string): Promise<Learner | undefined> {
+    const r = await this.#pool.query<LearnerRow>('SELECT l.* FROM tokens t JOIN learners l ON l.id = t.learner_id WHERE t.hash = $1', [tokenHash(token)]);
+    const row = r.rows[0];
+    return row ? toLearner(row) : undefined;
+  }
+
+  async insertReport(learnerId: number, report: Report): Promise<{ stored: boolean; eventId: number }> {
+    const out = await this.#tx(async (c) => {
+      const l = (await c.query<{ class_id: number }>('SELECT class_id FROM learners WHERE id = $1', [learnerId])).rows[0];
+      if (!l) throw new Error(`no learner ${learnerId}`);
+      const id = await this.#event(c, l.class_id, learnerId, report);
+      if (id !== undefined) return { stored: true, eventId: id, classId: l.class_id };
+      const dup = (await c.query<{ id: string }>('SELECT id FROM events WHERE report_id = $1', [report.id])).rows[0];
+      if (!dup) throw new Error(`report ${report.id} neither inserted nor found`);
+      return { stored: false, eventId: Number(dup.id), classId: l.class_id };
+    });
+    if (out.stored) this.#fanout.poke(out.classId, out.eventId);
+    return { stored: out.stored, eventId: out.eventId };
+  }
+
+  async eventsAfter(classId: number, afterId: number, limit: number): Promise<ClassEvent[]> {
+    const r = await this.#pool.query<EventRow>(`${EVENT_SELECT} WHERE e.class_id = $1 AND e.id > $2 ORDER BY e.id LIMIT $3`, [classId, afterId, limit]);
+    return r.rows.map(toEvent);
+  }
+
+  async snapshot(classId: number): Promise<ClassSnapshot> {
+    // One snapshot of the database for the three reads, so learners and events agree.
+    return this.#tx(async (c) => {
+      const info = (await c.query<ClassRow>('SELECT * FROM classes WHERE id = $1', [classId])).rows[0];
+      if (!info) throw new Error(`no class ${classId}`);
+      const learners = (await c.query<LearnerRow>('SELECT * FROM learners WHERE class_id = $1 ORDER BY id', [classId])).rows.map(toLearner);
+      const events = (await c.query<EventRow>(`${EVENT_SELECT} WHERE e.class_id = $1 ORDER BY e.id`, [classId])).rows.map(toEvent);
+      return { info: toInfo(info), learners, events };
+    }, ' ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  }
+
+  async subscribe(classId: number, listener: (event: ClassEvent) => void): Promise<() => void> {
+    return this.#fanout.subscribe(classId, listener);
+  }
+
+  async close(): Promise<void> {
+    await this.#fanout.close();
+    await this.#pool.end();
+  }
+}

@@ -1,0 +1,170 @@
+// What only a shared PostgreSQL store must do: two instances on one database agree on classes,
+// tokens, report UUIDs and event ids; live events reach the other instance; a PostgreSQL restart
+// loses no event for a subscriber that stays. The Store contract itself is store.test.ts.
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MIGRATIONS } from '../../src/classroom/pg-schema.ts';
+import { openPgStore, type PgStore } from '../../src/classroom/store-pg.ts';
+import type { ClassEvent, Report } from '../../src/classroom/store.ts';
+import { WorkshopError } from '../../src/errors.ts';
+import { freePort, skipPg, startPg, type ThrowawayPg } from './pg.ts';
+
+// Spread from a plain object, so that this file compiles before and after the Report type gains a field.
+const BASE = {
+  kind: 'attempted' as const,
+  step: 'preflight/vm',
+  command: 'next',
+  next: null,
+  outcome: 'fail' as const,
+  rows: [{ check: 'vm.txt says the hypervisor', status: 'fail' as const, expected: 'kvm', actual: 'no file', hint: '' }],
+  attempts: 1,
+  hints: 0,
+};
+const report = (over: Partial<Report> = {}): Report => ({ ...BASE, id: randomUUID(), at: new Date().toISOString(), ...over });
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(what: string, ok: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+describe.skipIf(skipPg())('PostgreSQL store shared by two instances', () => {
+  let server: ThrowawayPg | undefined;
+  let n = 0;
+  const open: PgStore[] = [];
+  const db = async (): Promise<string> => {
+    if (!server) throw new Error('no server');
+    return server.createDatabase(`ws_pg_${++n}`);
+  };
+  const store = async (url: string, pollMs?: number): Promise<PgStore> => {
+    // pollMs far above the test's waits: delivery must come from NOTIFY and the reconnect catch-up
+    const s = await openPgStore(url, { pollMs: pollMs ?? 600_000 });
+    open.push(s);
+    return s;
+  };
+
+  beforeAll(async () => {
+    server = await startPg();
+  });
+  afterAll(async () => {
+    for (const s of open.splice(0)) await s.close().catch(() => undefined);
+    await server?.destroy();
+  });
+
+  it('migrates once when four instances start at the same moment', async () => {
+    const url = await db();
+    const stores = await Promise.all([1, 2, 3, 4].map(() => store(url)));
+    expect(stores).toHaveLength(4);
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      const v = await c.query<{ version: number }>('SELECT version FROM schema_version ORDER BY version');
+      expect(v.rows.map((r) => r.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('refuses a database migrated by a newer workshop, with a clear message', async () => {
+    const url = await db();
+    await (await store(url)).close();
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    await c.query('INSERT INTO schema_version (version) VALUES ($1)', [MIGRATIONS.length + 1]);
+    await c.end();
+    const err = await openPgStore(url).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkshopError);
+    expect(String((err as Error).message)).toMatch(/schema version 2.*only up to 1/);
+  });
+
+  it('says which server it cannot reach, without the password', async () => {
+    const port = await freePort();
+    const err = await openPgStore(`postgres://ada:s3cret@127.0.0.1:${port}/class`).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkshopError);
+    expect((err as WorkshopError).exitCode).toBe(3);
+    expect((err as Error).message).toContain(`cannot reach PostgreSQL at postgres://ada:…@127.0.0.1:${port}/class`);
+    expect((err as Error).message).not.toContain('s3cret');
+  });
+
+  it('serves the same class, join code, instructor token and learner tokens from both instances', async () => {
+    const url = await db();
+    const [a, b] = await Promise.all([store(url), store(url)]);
+    const [ia, ib] = await Promise.all([a.openClass('default'), b.openClass('default')]);
+    expect(ib).toEqual(ia);
+    const j = await a.join(ia.joinCode, 'ada');
+    expect((await b.learnerByToken(j?.token ?? ''))?.name).toBe('ada');
+    const k = await b.join(ib.joinCode, 'ada');
+    expect(k?.learner.id).toBe(j?.learner.id);
+  });
+
+  it('stores a UUID once when both instances receive it at the same moment', async () => {
+    const url = await db();
+    const [a, b] = await Promise.all([store(url), store(url)]);
+    const info = await a.openClass('default');
+    const j = await a.join(info.joinCode, 'ada');
+    if (!j) throw new Error('join failed');
+    for (let i = 0; i < 20; i++) {
+      const r = report({ attempts: i });
+      const [x, y] = await Promise.all([a.insertReport(j.learner.id, r), b.insertReport(j.learner.id, r)]);
+      expect([x.stored, y.stored].sort()).toEqual([false, true]);
+      expect(x.eventId).toBe(y.eventId);
+    }
+    expect((await b.snapshot(info.id)).events.filter((e) => e.type === 'report')).toHaveLength(20);
+  });
+
+  it("delivers a report posted to A to B's subscriber within a second, and concurrent posts in id order with none missing", async () => {
+    const url = await db();
+    const [a, b] = await Promise.all([store(url), store(url)]);
+    const info = await a.openClass('default');
+    const seen: ClassEvent[] = [];
+    await b.subscribe(info.id, (e) => seen.push(e));
+    const j = await a.join(info.joinCode, 'ada');
+    if (!j) throw new Error('join failed');
+    const t0 = performance.now();
+    const first = await a.insertReport(j.learner.id, report());
+    await until('the event on B', () => seen.some((e) => e.id === first.eventId), 1000);
+    const latency = performance.now() - t0;
+    expect(latency).toBeLessThan(1000);
+    // 200 reports at once, half through each instance: B's subscriber must see every one, in order.
+    await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 ? a : b).insertReport(j.learner.id, report({ attempts: i }))));
+    const all = (await a.eventsAfter(info.id, 0, 10_000)).map((e) => e.id);
+    await until('all 202 events on B', () => seen.length >= all.length);
+    expect(seen.map((e) => e.id)).toEqual(all);
+  });
+
+  it('keeps delivering to a subscriber across PostgreSQL restarts, including what committed while it was reconnecting', async () => {
+    if (!server) throw new Error('no server');
+    const url = await db();
+    const [a, b] = await Promise.all([store(url), store(url)]);
+    const info = await a.openClass('default');
+    const j = await a.join(info.joinCode, 'ada');
+    if (!j) throw new Error('join failed');
+    const seen: ClassEvent[] = [];
+    await b.subscribe(info.id, (e) => seen.push(e));
+    const posted: number[] = [];
+    for (const mode of ['fast', 'immediate'] as const) {
+      posted.push((await a.insertReport(j.learner.id, report())).eventId);
+      await server.restart(mode);
+      // The first queries after a restart may meet a connection the pool has not yet dropped.
+      for (let i = 0; i < 5; i++) {
+        for (let tries = 0; ; tries++) {
+          try {
+            posted.push((await a.insertReport(j.learner.id, report())).eventId);
+            break;
+          } catch (err) {
+            if (tries > 20) throw err;
+            await sleep(100);
+          }
+        }
+      }
+    }
+    await until('every posted event on B', () => posted.every((id) => seen.some((e) => e.id === id)), 10_000);
+    const all = (await a.eventsAfter(info.id, 0, 10_000)).filter((e) => e.type === 'report').map((e) => e.id);
+    expect(all).toEqual(posted);
+    expect(seen.map((e) => e.id)).toEqual(posted);
+  });
+});
