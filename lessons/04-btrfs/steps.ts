@@ -1,8 +1,8 @@
 import { open, stat } from 'node:fs/promises';
 import {
   defineChapter, defineCheck, verdictOf, buildBusyboxRootfs, readMountinfo, mountsUnder, mountsAt, processesUnder, runOk, parseLosetupJson,
-  sparseImage, hasBtrfsSuperblock, loopMountOf, isSubvolume, subvolumeIsReadOnly, snapshotOf, sendStreamOf, receivedFrom, receivedOnTopOf,
-  muchSmallerThan, whyNotSubvolume, isStaticExecutable, symlinkTo, directoryExists, fileContains,
+  sparseImage, hasBtrfsSuperblock, loopMountOf, isSubvolume, subvolumeIsReadOnly, subvolumeIsWritable, snapshotOf, sendStreamOf, receivedFrom, receivedOnTopOf,
+  muchSmallerThan, whyNotSubvolume, isStaticExecutable, symlinkTo, directoryExists, fileContains, pathAbsent,
   kernelFs, tool, file, which, BTRFS_MAGIC_OFFSET,
   type Check, type Mutant, type SolveContext,
 } from 'workshop/lesson';
@@ -13,6 +13,8 @@ const STORE = 'store';
 const BASE = 'store/base';
 const SNAP = 'store/base-snapshot';
 const SNAP2 = 'store/base-snapshot2';
+/** The container's layer: a writable snapshot of the read-only image (CTHW's task 3). */
+const CONTAINER = 'store/container';
 const RECEIVED = 'store/received';
 const STREAM = 'base-img';
 const INC = 'base-inc';
@@ -76,6 +78,24 @@ async function receiveFrom(ctx: SolveContext, stream: string, snap: string, extr
   await ctx.$`btrfs receive -f ${stream} ${RECEIVED}`;
 }
 
+/** Runs one command in `root` with systemd-nspawn, or with chroot where nspawn cannot run (no systemd, no /usr). */
+async function runIn(ctx: SolveContext, root: string, script: string): Promise<void> {
+  // systemd-nspawn needs /usr in the rootfs and, without D-Bus, --register=no --keep-unit.
+  const nspawn = (await which('systemd-nspawn')) ? await ctx.$`systemd-nspawn -q -D ${root} --register=no --keep-unit /bin/sh -c ${script}`.nothrow() : null;
+  if (nspawn === null || nspawn.exitCode !== 0) await ctx.$`chroot ${root} /bin/sh -c ${script}`;
+}
+
+/** The container layer: a writable snapshot of the image snapshot, with the container's note in it. */
+async function makeContainerLayer(ctx: SolveContext): Promise<void> {
+  const right = (await passes(snapshotOf(CONTAINER, SNAP), ctx)) && (await passes(subvolumeIsWritable(CONTAINER), ctx));
+  if (!right) {
+    await removeAt(ctx, CONTAINER);
+    await ctx.$`btrfs subvolume snapshot ${SNAP} ${CONTAINER}`;
+  }
+  await ctx.$`rm -f ${ctx.path(BASE, 'hello.txt')}`;
+  if (!(await passes(holdsNonce(`${CONTAINER}/hello.txt`), ctx))) await runIn(ctx, CONTAINER, `echo ${ctx.nonce} > /hello.txt`);
+}
+
 const snapshotMutant = (make: (ctx: SolveContext) => Promise<void>) => async (ctx: SolveContext): Promise<void> => {
   await removeAt(ctx, SNAP);
   await make(ctx);
@@ -130,6 +150,15 @@ export default defineChapter({
             await ctx.$`umount ${ctx.path('ws-elsewhere')}`;
           },
         },
+        alsoMountedAtMnt: {
+          apply: async (ctx) => {
+            await ctx.$`mkdir -p mnt`;
+            await ctx.$`mount -o loop ${IMG} mnt`;
+          },
+          revert: async (ctx) => {
+            await ctx.$`umount ${ctx.path('mnt')}`;
+          },
+        },
         tmpfsInstead: {
           apply: async (ctx) => {
             await ctx.$`mount -t tmpfs ws-tmpfs ${STORE}`;
@@ -141,17 +170,25 @@ export default defineChapter({
       },
     },
     subvolume: {
-      verify: () => [isSubvolume(BASE)],
+      verify: () => [isSubvolume(BASE, { nameOthers: true })],
       solve: async (ctx) => {
         if ((await whyNotSubvolume(ctx.path(BASE))) === null) return;
         await removeAt(ctx, BASE);
         await ctx.$`btrfs subvolume create ${BASE}`;
       },
-      hints: ['A subvolume looks like a folder, but mkdir does not make one.', 'btrfs subvolume create store/base; btrfs subvolume list store'],
+      hints: ['A subvolume looks like a folder, but mkdir does not make one. If a plain store/base is in the way, remove it first (rm -r store/base).', 'btrfs subvolume create store/base; btrfs subvolume list store'],
       mutants: {
         plainDirectory: async (ctx) => {
           await removeAt(ctx, BASE);
           await ctx.$`mkdir -p ${BASE}`;
+        },
+        anotherName: {
+          // The seed's name, store/arch-base: a valid subvolume, at a path this chapter does not use.
+          apply: async (ctx) => {
+            await removeAt(ctx, BASE);
+            await ctx.$`btrfs subvolume create store/arch-base`;
+          },
+          revert: async (ctx) => removeAt(ctx, 'store/arch-base'),
         },
       },
     },
@@ -162,16 +199,11 @@ export default defineChapter({
     },
     run: {
       verify: () => [holdsNonce(`${BASE}/ran.txt`)],
-      solve: async (ctx) => {
-        const script = `echo ${ctx.nonce} > /ran.txt`;
-        // systemd-nspawn needs /usr in the rootfs and, without D-Bus, --register=no --keep-unit.
-        const nspawn = (await which('systemd-nspawn')) ? await ctx.$`systemd-nspawn -q -D ${BASE} --register=no --keep-unit /bin/sh -c ${script}`.nothrow() : null;
-        if (nspawn === null || nspawn.exitCode !== 0) await ctx.$`chroot ${BASE} /bin/sh -c ${script}`;
-      },
+      solve: async (ctx) => runIn(ctx, BASE, `echo ${ctx.nonce} > /ran.txt`),
       hints: ['Start a shell in store/base with systemd-nspawn (or chroot) and write the nonce into /ran.txt.', "systemd-nspawn -D store/base --register=no --keep-unit /bin/sh -c 'echo {{nonce}} > /ran.txt'"],
     },
     snapshot: {
-      verify: () => [isSubvolume(SNAP), subvolumeIsReadOnly(SNAP), snapshotOf(SNAP, BASE)],
+      verify: () => [isSubvolume(SNAP, { make: `btrfs subvolume snapshot -r ${BASE} ${SNAP}` }), subvolumeIsReadOnly(SNAP), snapshotOf(SNAP, BASE)],
       solve: async (ctx) => snapshotReadOnly(ctx, BASE, SNAP),
       hints: [
         'The seed\'s `btrfs snapshot` is not a command: snapshots are made by `btrfs subvolume snapshot`.',
@@ -196,8 +228,47 @@ export default defineChapter({
         },
       },
     },
+    container: {
+      verify: () => [
+        isSubvolume(CONTAINER, { make: `btrfs subvolume snapshot ${SNAP} ${CONTAINER}` }),
+        subvolumeIsWritable(CONTAINER),
+        snapshotOf(CONTAINER, SNAP),
+        holdsNonce(`${CONTAINER}/hello.txt`),
+        pathAbsent(`${BASE}/hello.txt`),
+      ],
+      solve: makeContainerLayer,
+      hints: [
+        'The container layer is a snapshot of the image snapshot, without -r, so that the container can write to it.',
+        "btrfs subvolume snapshot store/base-snapshot store/container; systemd-nspawn -D store/container --register=no --keep-unit /bin/sh -c 'echo {{nonce}} > /hello.txt'",
+      ],
+      mutants: {
+        readOnlyLayer: async (ctx) => {
+          await removeAt(ctx, CONTAINER);
+          await ctx.$`btrfs subvolume snapshot -r ${SNAP} ${CONTAINER}`;
+        },
+        layerOfTheWorkingCopy: async (ctx) => {
+          // A snapshot of store/base, not of the image: it would change whenever base does before it is taken.
+          await removeAt(ctx, CONTAINER);
+          await ctx.$`btrfs subvolume snapshot ${BASE} ${CONTAINER}`;
+          await ctx.$`sh -c ${'echo "$1" > "$2"'} - ${ctx.nonce} ${ctx.path(CONTAINER, 'hello.txt')}`;
+        },
+        writtenIntoTheImage: {
+          apply: async (ctx) => {
+            await ctx.$`rm -f ${ctx.path(CONTAINER, 'hello.txt')}`;
+            await ctx.$`sh -c ${'echo "$1" > "$2"'} - ${ctx.nonce} ${ctx.path(BASE, 'hello.txt')}`;
+          },
+          revert: async (ctx) => {
+            await ctx.$`rm -f ${ctx.path(BASE, 'hello.txt')}`;
+          },
+        },
+        plainCopy: async (ctx) => {
+          await removeAt(ctx, CONTAINER);
+          await ctx.$`cp -a ${SNAP} ${CONTAINER}`;
+        },
+      },
+    },
     send: {
-      verify: () => [sendStreamOf(STREAM, SNAP), isSubvolume(`${RECEIVED}/base-snapshot`), receivedFrom(`${RECEIVED}/base-snapshot`, SNAP)],
+      verify: () => [sendStreamOf(STREAM, SNAP), isSubvolume(`${RECEIVED}/base-snapshot`, { make: `mkdir -p ${RECEIVED}; btrfs receive -f ${STREAM} ${RECEIVED}` }), receivedFrom(`${RECEIVED}/base-snapshot`, SNAP)],
       solve: async (ctx) => {
         await sendTo(ctx, STREAM, SNAP);
         await receiveFrom(ctx, STREAM, SNAP);
@@ -233,7 +304,7 @@ export default defineChapter({
       },
       hints: [
         'Change something in store/base, take a second read-only snapshot, and send only the difference with -p.',
-        'echo "version 2" > store/base/etc/version; btrfs subvolume snapshot -r store/base store/base-snapshot2; btrfs send -p store/base-snapshot store/base-snapshot2 -f base-inc; btrfs receive -f base-inc store/received; ls -l base-img base-inc',
+        'mkdir -p store/base/etc; echo "version 2" > store/base/etc/version; btrfs subvolume snapshot -r store/base store/base-snapshot2; btrfs send -p store/base-snapshot store/base-snapshot2 -f base-inc; btrfs receive -f base-inc store/received; ls -l base-img base-inc',
       ],
       mutants: {
         fullStream: {

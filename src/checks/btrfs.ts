@@ -1,8 +1,8 @@
 // btrfs checks. A subvolume's root directory is always inode 256; everything else about it comes
 // from `btrfs subvolume show` and `btrfs property get`, whose text we parse: btrfs-progs 6.2 has
 // no JSON for them ("output format json is unsupported"). Fixtures: test/fixtures/btrfs/.
-import { open, stat, statfs } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { open, readdir, stat, statfs } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { parseLosetupJson, type LoopDevice } from './loop.ts';
 // Re-exported for chapters: a loop device's backing file is how a store image is found.
 import type { Check, CheckContext, Verdict } from './check.ts';
@@ -192,23 +192,43 @@ export const hasBtrfsSuperblock = (p: string): Check =>
     }
   });
 
-/** Pure decision of `loopMountOf`: the visible mount at `mountPoint` is btrfs on a loop device backed by `image`. */
+/** `/dev/loop0p1` -> `/dev/loop0`: a partition of a loop device (after fdisk and `losetup -P`, as CTHW does). Pure. */
+export function loopOfPartition(device: string): string | null {
+  const m = /^(\/dev\/loop\d+)p\d+$/.exec(device);
+  return m?.[1] ?? null;
+}
+
+/** The loop device behind a mount source: the device itself, or the loop device a partition is on. */
+const loopBehind = (loops: readonly LoopDevice[], source: string): { loop: LoopDevice; partition: boolean } | undefined => {
+  const whole = loops.find((l) => l.name === source);
+  if (whole !== undefined) return { loop: whole, partition: false };
+  const of = loopOfPartition(source);
+  const loop = of === null ? undefined : loops.find((l) => l.name === of);
+  return loop === undefined ? undefined : { loop, partition: true };
+};
+
+/**
+ * Pure decision of `loopMountOf`: the visible mount at `mountPoint` is btrfs on a loop device (or
+ * a partition of one) backed by `image`, and the image's file system is mounted nowhere else
+ * (a second mount of the same btrfs is the same file system twice: changes show up in both).
+ */
 export function judgeLoopMount(entries: readonly MountEntry[], loops: readonly LoopDevice[], mountPoint: string, image: string): Verdict {
   const expected = `btrfs at ${mountPoint} on a loop device backed by ${image}`;
   const top = mountsAt(entries, mountPoint).at(-1);
-  const ours = loops.filter((l) => l.backFile === image).map((l) => l.name);
+  const isOurs = (source: string): boolean => loopBehind(loops, source)?.loop.backFile === image;
+  // Whole-file-system mounts of the image outside the store; bind mounts of a folder (root ≠ /) and mounts inside the store are fine.
+  const elsewhere = entries.filter((e) => e.fsType === 'btrfs' && isOurs(e.source) && e.root === '/' && e.mountPoint !== mountPoint && !e.mountPoint.startsWith(mountPoint + '/'));
+  const at = elsewhere.map((e) => `${e.mountPoint} (${e.source})`).join(', ');
   if (top === undefined || top.fsType !== 'btrfs') {
-    const elsewhere = entries.filter((e) => ours.includes(e.source));
-    if (elsewhere.length > 0) {
-      const at = elsewhere.map((e) => `${e.mountPoint} (${e.source})`).join(', ');
-      return fail(expected, `${image} is already mounted elsewhere: ${at}`, `umount ${elsewhere[0]?.mountPoint ?? ''}, then mount -o loop store.img store`);
-    }
+    if (elsewhere.length > 0) return fail(expected, `${image} is already mounted elsewhere: ${at}`, `umount ${elsewhere[0]?.mountPoint ?? ''}, then mount -o loop store.img store`);
     return fail(expected, describeMountsAt(mountsAt(entries, mountPoint), mountPoint), 'mkdir -p store; mount -o loop store.img store');
   }
-  const loop = loops.find((l) => l.name === top.source);
-  if (loop === undefined) return fail(expected, `btrfs from ${top.source}, which is not a loop device`);
-  if (loop.backFile !== image) return fail(expected, `btrfs from ${loop.name}, backed by ${loop.backFile ?? '(nothing)'}`);
-  return pass(`btrfs from ${loop.name} (backed by ${image})`);
+  const behind = loopBehind(loops, top.source);
+  if (behind === undefined) return fail(expected, `btrfs from ${top.source}, which is not a loop device nor a partition of one`);
+  const { loop, partition } = behind;
+  if (loop.backFile !== image) return fail(expected, `btrfs from ${top.source}${partition ? `, a partition of ${loop.name}` : ''}, backed by ${loop.backFile ?? '(nothing)'}`);
+  if (elsewhere.length > 0) return fail(`${image} mounted only at ${mountPoint}`, `it is also mounted at ${at}`, `umount ${elsewhere[0]?.mountPoint ?? ''}: mount the image only once`);
+  return pass(partition ? `btrfs from ${top.source}, a partition of ${loop.name} (backed by ${image})` : `btrfs from ${loop.name} (backed by ${image})`);
 }
 
 export const loopMountOf = (mountPoint: string, image: string): Check =>
@@ -217,19 +237,61 @@ export const loopMountOf = (mountPoint: string, image: string): Check =>
     return judgeLoopMount(entries, parseLosetupJson(text), abs(ctx, mountPoint), abs(ctx, image));
   });
 
-export const isSubvolume = (p: string): Check =>
+/** How to make a missing subvolume: `btrfs subvolume create P` unless the step makes it another way (a snapshot, a receive). */
+export interface SubvolumeHow {
+  make?: string;
+  /** when nothing is at the path, name the subvolumes that are in the store (the learner may have used another name) */
+  nameOthers?: boolean;
+}
+
+/** Pure: the hint for a path that is not a subvolume yet. A plain folder in the way goes first (`btrfs subvolume create` would answer "target path already exists"). */
+export function subvolumeHint(p: string, why: string, make: string, emptyDir: boolean): string {
+  if (why.startsWith('a plain directory')) return `${emptyDir ? `rmdir ${p}` : `rm -r ${p}`} (a plain folder, not a subvolume), then ${make}`;
+  if (why === 'not a directory') return `rm ${p}, then ${make}`;
+  return make;
+}
+
+/** Pure: what a `btrfs subvolume list` of the store says when the wanted path is missing. */
+export function otherSubvolumes(list: readonly SubvolumeListEntry[], storeDir: string, p: string): { actual: string; hint: string } | null {
+  const found = list.filter((e) => `${storeDir}/${e.path}` !== p).map((e) => `${storeDir}/${e.path}`);
+  if (found.length === 0) return null;
+  const shown = found.slice(0, 5).join(', ') + (found.length > 5 ? ` and ${found.length - 5} more` : '');
+  return {
+    actual: `${p}: nothing there; the store has ${found.length === 1 ? 'the subvolume' : 'the subvolumes'} ${shown}`,
+    hint: `This step wants it at ${p}: mv ${found[0] ?? ''} ${p} (a renamed subvolume stays a subvolume)`,
+  };
+}
+
+export const isSubvolume = (p: string, how: SubvolumeHow = {}): Check =>
   defineCheck(`${p} is a btrfs subvolume (inode ${SUBVOLUME_ROOT_INODE})`, async (ctx) => {
-    const why = await whyNotSubvolume(abs(ctx, p));
-    return why === null ? pass(`inode ${SUBVOLUME_ROOT_INODE} on btrfs`) : fail('a subvolume', why, `btrfs subvolume create ${p}`);
+    const at = abs(ctx, p);
+    const why = await whyNotSubvolume(at);
+    if (why === null) return pass(`inode ${SUBVOLUME_ROOT_INODE} on btrfs`);
+    const make = how.make ?? `btrfs subvolume create ${p}`;
+    if (why === 'nothing there' && how.nameOthers === true) {
+      const store = dirname(p);
+      const onBtrfs = await statfs(abs(ctx, store)).then((s) => s.type === BTRFS_SUPER_MAGIC, () => false);
+      const others = onBtrfs ? otherSubvolumes(parseSubvolumeList(await runOk('btrfs', ['subvolume', 'list', abs(ctx, store)], { timeoutMs: 10_000 })), store, p) : null;
+      if (others !== null) return fail('a subvolume', others.actual, others.hint);
+    }
+    const emptyDir = why.startsWith('a plain directory') && (await readdir(at).then((names) => names.length === 0, () => false));
+    return fail('a subvolume', `${p}: ${why}`, subvolumeHint(p, why, make, emptyDir));
   });
 
 /** Read-only, as `btrfs property get ro` says: set by `snapshot -r` or by `property set ro true`. */
-export const subvolumeIsReadOnly = (p: string): Check =>
-  defineCheck(`${p} is read-only`, async (ctx) => {
+export const subvolumeIsReadOnly = (p: string): Check => subvolumeRo(p, true);
+/** Writable (`ro=false`): a container's layer, which the container changes. */
+export const subvolumeIsWritable = (p: string): Check => subvolumeRo(p, false);
+
+const subvolumeRo = (p: string, want: boolean): Check =>
+  defineCheck(`${p} is ${want ? 'read-only' : 'writable'}`, async (ctx) => {
     const why = await whyNotSubvolume(abs(ctx, p));
-    if (why !== null) return fail('a read-only subvolume', why);
+    if (why !== null) return fail(`a ${want ? 'read-only' : 'writable'} subvolume`, `${p}: ${why}`);
     const ro = parsePropertyRo(await runOk('btrfs', ['property', 'get', '-ts', abs(ctx, p), 'ro'], { timeoutMs: 10_000 }));
-    return ro ? pass('ro=true') : fail('ro=true', 'ro=false: the snapshot is writable', `btrfs property set -ts ${p} ro true (or take it again with btrfs subvolume snapshot -r)`);
+    if (ro === want) return pass(`ro=${String(ro)}`);
+    return want
+      ? fail('ro=true', 'ro=false: the snapshot is writable', `btrfs property set -ts ${p} ro true (or take it again with btrfs subvolume snapshot -r)`)
+      : fail('ro=false', 'ro=true: the snapshot is read-only, so the container cannot write to it', `btrfs property set -ts ${p} ro false (or take it again without -r)`);
   });
 
 /** Pure decision of `snapshotOf`. */
@@ -255,7 +317,7 @@ export const snapshotOf = (snap: string, source: string): Check =>
 /** Pure decision of `receivedFrom`. */
 export function judgeReceivedFrom(received: SubvolumeInfo, sent: SubvolumeInfo, names: { received: string; sent: string }): Verdict {
   const expected = `Received UUID of ${names.received} = UUID of ${names.sent} (${sent.uuid ?? '-'})`;
-  if (received.receivedUuid === null) return fail(expected, `${names.received} has no Received UUID: it was not made by btrfs receive`);
+  if (received.receivedUuid === null) return fail(expected, `${names.received} has no Received UUID: it was not made by btrfs receive`, `btrfs subvolume delete ${names.received}, then btrfs receive -f FILE ${dirname(names.received)}`);
   return received.receivedUuid === sent.uuid ? pass(`Received UUID ${received.receivedUuid}`) : fail(expected, `Received UUID ${received.receivedUuid}: received from another snapshot`);
 }
 

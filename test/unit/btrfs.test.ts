@@ -2,8 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  judgeLoopMount, judgeMuchSmaller, judgeReceivedFrom, judgeSendStream, judgeSnapshotOf, judgeSparse, parsePropertyRo,
-  parseSendStreamHead, parseSubvolumeList, parseSubvolumeShow,
+  judgeLoopMount, judgeMuchSmaller, judgeReceivedFrom, judgeSendStream, judgeSnapshotOf, judgeSparse, loopOfPartition, otherSubvolumes, parsePropertyRo,
+  parseSendStreamHead, parseSubvolumeList, parseSubvolumeShow, subvolumeHint,
 } from '../../src/checks/btrfs.ts';
 import { parseLosetupJson } from '../../src/checks/loop.ts';
 import { parseMountinfo } from '../../src/checks/mounts.ts';
@@ -146,5 +146,66 @@ describe('the image and its loop mount', () => {
   it('rejects a tmpfs at store and a btrfs from another image', () => {
     expect(judgeLoopMount(parseMountinfo(line('/tmp/ws-fs3-rec/store', 'tmpfs', 'ws-tmpfs')), [], '/tmp/ws-fs3-rec/store', '/tmp/ws-fs3-rec/store.img')).toMatchObject({ ok: false, actual: 'tmpfs is mounted there' });
     expect(judgeLoopMount(parseMountinfo(line('/tmp/ws-fs3-rec/store')), loops, '/tmp/ws-fs3-rec/store', '/tmp/ws-fs3-rec/other.img')).toMatchObject({ ok: false, actual: 'btrfs from /dev/loop0, backed by /tmp/ws-fs3-rec/store.img' });
+  });
+});
+
+describe('a store on a partition of a loop device, or mounted twice (recorded)', () => {
+  // CTHW: fdisk on the image, then mkfs.btrfs /dev/loop0p1 (losetup -P; partx -a made the node here).
+  const partition = { entries: parseMountinfo(text('mountinfo-loop-partition.txt')), loops: parseLosetupJson(text('losetup-loop-partition.json')) };
+  const twice = { entries: parseMountinfo(text('mountinfo-store-twice.txt')), loops: parseLosetupJson(text('losetup-store-twice.json')) };
+
+  it('maps a partition to its loop device', () => {
+    expect(loopOfPartition('/dev/loop0p1')).toBe('/dev/loop0');
+    expect(loopOfPartition('/dev/loop12p3')).toBe('/dev/loop12');
+    expect(loopOfPartition('/dev/loop0')).toBeNull();
+    expect(loopOfPartition('/dev/sda1')).toBeNull();
+  });
+
+  it('accepts btrfs on /dev/loop0p1 when loop0 is backed by store.img', () => {
+    expect(judgeLoopMount(partition.entries, partition.loops, '/tmp/ws-h15p/store', '/tmp/ws-h15p/store.img')).toEqual({
+      ok: true,
+      actual: 'btrfs from /dev/loop0p1, a partition of /dev/loop0 (backed by /tmp/ws-h15p/store.img)',
+    });
+  });
+
+  it('rejects a partition of a loop device backed by another file, naming both', () => {
+    expect(judgeLoopMount(partition.entries, partition.loops, '/tmp/ws-h15p/store', '/tmp/ws-h15p/other.img')).toMatchObject({
+      ok: false,
+      actual: 'btrfs from /dev/loop0p1, a partition of /dev/loop0, backed by /tmp/ws-h15p/store.img',
+    });
+  });
+
+  it('rejects the image mounted at store and also at mnt, and says what to unmount', () => {
+    expect(judgeLoopMount(twice.entries, twice.loops, '/tmp/ws-h15p/store', '/tmp/ws-h15p/store.img')).toEqual({
+      ok: false,
+      expected: '/tmp/ws-h15p/store.img mounted only at /tmp/ws-h15p/store',
+      actual: 'it is also mounted at /tmp/ws-h15p/mnt (/dev/loop0)',
+      hint: 'umount /tmp/ws-h15p/mnt: mount the image only once',
+    });
+  });
+
+  it('does not count a bind mount of a folder of the store as a second mount', () => {
+    const bind = twice.entries.map((e) => (e.mountPoint === '/tmp/ws-h15p/mnt' ? { ...e, root: '/container' } : e));
+    expect(judgeLoopMount(bind, twice.loops, '/tmp/ws-h15p/store', '/tmp/ws-h15p/store.img').ok).toBe(true);
+  });
+});
+
+describe('hints for a path that is not a subvolume yet', () => {
+  it('removes a plain folder first: rmdir when empty, rm -r when not', () => {
+    expect(subvolumeHint('store/base', 'a plain directory (inode 257, not 256)', 'btrfs subvolume create store/base', true)).toBe('rmdir store/base (a plain folder, not a subvolume), then btrfs subvolume create store/base');
+    expect(subvolumeHint('store/base', 'a plain directory (inode 257, not 256)', 'btrfs subvolume create store/base', false)).toBe('rm -r store/base (a plain folder, not a subvolume), then btrfs subvolume create store/base');
+  });
+
+  it('gives the step\'s own command when nothing is there: a snapshot, not a create', () => {
+    expect(subvolumeHint('store/base-snapshot', 'nothing there', 'btrfs subvolume snapshot -r store/base store/base-snapshot', false)).toBe('btrfs subvolume snapshot -r store/base store/base-snapshot');
+  });
+
+  it('names a valid subvolume found elsewhere in the store (btrfs subvolume list, recorded format)', () => {
+    const list = parseSubvolumeList('ID 256 gen 8 top level 5 path arch-base\n');
+    expect(otherSubvolumes(list, 'store', 'store/base')).toEqual({
+      actual: 'store/base: nothing there; the store has the subvolume store/arch-base',
+      hint: 'This step wants it at store/base: mv store/arch-base store/base (a renamed subvolume stays a subvolume)',
+    });
+    expect(otherSubvolumes([], 'store', 'store/base')).toBeNull();
   });
 });
