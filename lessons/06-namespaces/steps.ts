@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import {
   defineChapter, defineCheck, pass, fail, buildBusyboxRootfs, file, tool, readMountinfo, mountsUnder, processesUnder, listPids, nsLinks, readStatus, ancestors,
-  findContainers, processesRootedAt, hostNamespaces, hostHostname, startedFrom, mountsOf, mountsOnlyInside, hostMountsVisible, procMountPidNs,
+  findContainers, processesRootedAt, processesWithBusyboxRoot, hostNamespaces, hostHostname, startedFrom, mountsOf, mountsOnlyInside, hostMountsVisible, procMountPidNs,
   idMapOf, mapId, interfacesOf, queuesIn, who, procRoot, procCwd, isPathUnder,
-  type Check, type CheckContext, type NsProcess, type SolveContext, type Mutant, type Verdict,
+  type Container, type Check, type CheckContext, type NsProcess, type SolveContext, type Mutant, type Verdict,
 } from 'workshop/lesson';
 
 const ROOTFS = 'rootfs';
@@ -13,7 +13,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** What a step's checks share: the containers are looked up once per verify, not once per check. */
 interface Seen {
   host: Record<string, string>;
-  containers: NsProcess[];
+  /** processes renamed in a UTS namespace of their own, whatever the name */
+  containers: Container[];
+  /** processes whose / is a root of their own that holds a working BusyBox */
   rooted: NsProcess[];
 }
 
@@ -21,7 +23,7 @@ function observe(ctx: CheckContext): () => Promise<Seen> {
   let seen: Promise<Seen> | undefined;
   return () =>
     (seen ??= (async () => {
-      const [host, containers, rooted] = await Promise.all([hostNamespaces(), findContainers(NAME), processesRootedAt(ctx.path(ROOTFS))]);
+      const [host, containers, rooted] = await Promise.all([hostNamespaces(), findContainers(), processesWithBusyboxRoot()]);
       return { host, containers, rooted };
     })());
 }
@@ -29,14 +31,16 @@ function observe(ctx: CheckContext): () => Promise<Seen> {
 const own = (p: NsProcess, host: Record<string, string>, type: string) => p.ns[type] !== undefined && p.ns[type] !== host[type];
 const listed = (ps: readonly NsProcess[]) => (ps.length === 0 ? 'none' : ps.slice(0, 4).map(who).join(', ') + (ps.length > 4 ? ', …' : ''));
 const noContainer = (): Verdict =>
-  fail(`a process whose hostname is "${NAME}", in a UTS namespace of its own`, 'none is running', 'Leave the container running in a second terminal (or end its command with sleep infinity), and set its hostname: hostname container');
+  fail(`a container: a process in a UTS namespace of its own, renamed inside (hostname ${NAME})`, 'none is running', `Leave the container running in a second terminal (or end its command with sleep infinity), and set its hostname inside it: hostname ${NAME}`);
+/** `PID 4711 (sh), hostname littlebox`: the learner's own name for it is how they recognise it. */
+const named_ = (p: Container) => `${who(p)}, hostname ${p.hostname}`;
 
 /** A check about the first container that `pick` accepts; `none` explains why none did. */
 function aboutContainer(
   name: string,
   obs: () => Promise<Seen>,
-  pick: (p: NsProcess, s: Seen) => Promise<boolean> | boolean,
-  judge: (p: NsProcess, s: Seen) => Promise<Verdict> | Verdict,
+  pick: (p: Container, s: Seen) => Promise<boolean> | boolean,
+  judge: (p: Container, s: Seen) => Promise<Verdict> | Verdict,
   none: (s: Seen) => Verdict,
 ): Check {
   return defineCheck(name, async () => {
@@ -53,8 +57,8 @@ function ownNamespace(type: string, obs: () => Promise<Seen>, flag: string): Che
     `the container has a ${type} namespace of its own`,
     obs,
     (p, s) => own(p, s.host, type),
-    (p, s) => pass(`${who(p)}: ${p.ns[type] ?? '?'}, the host has ${s.host[type] ?? '?'}`),
-    (s) => fail(`a container (hostname ${NAME}) whose ${type} namespace differs from PID 1's`, `every container shares the host's: ${listed(s.containers)}`, `Start it with unshare ${flag}.`),
+    (p, s) => pass(`${named_(p)}: ${p.ns[type] ?? '?'}, the host has ${s.host[type] ?? '?'}`),
+    (s) => fail(`a container whose ${type} namespace differs from PID 1's`, `every container shares the host's: ${listed(s.containers)}`, `Start it with unshare ${flag}.`),
   );
 }
 
@@ -168,20 +172,20 @@ const utsChecks = (ctx: CheckContext): Check[] => {
   const obs = observe(ctx);
   return [
     aboutContainer(
-      `a process has hostname "${NAME}" in a UTS namespace of its own`,
+      `a process has a hostname of its own ("${NAME}" here) in a UTS namespace of its own`,
       obs,
       () => true,
-      (p, s) => pass(`${who(p)}: ${p.ns['uts'] ?? '?'}, the host's is ${s.host['uts'] ?? '?'}`),
+      (p, s) => pass(`${named_(p)}: ${p.ns['uts'] ?? '?'}, the host (${hostHostname()}) has ${s.host['uts'] ?? '?'}`),
       () => noContainer(),
     ),
-    defineCheck(`the place the container was started from is not called "${NAME}"`, async () => {
+    defineCheck(`the place the container was started from has another name`, async () => {
       const s = await obs();
       if (s.containers.length === 0) return noContainer();
       const byNs = new Map(s.containers.map((p) => [p.ns['uts'], p]));
       for (const p of byNs.values()) {
         const from = await startedFrom(p);
-        if (from.hostname === NAME) {
-          return fail(`a hostname that only the container has`, `PID ${from.pid}, where ${who(p)} was started, is called "${NAME}" too`, 'Change the hostname inside the new namespace, after unshare --uts, not before it.');
+        if (from.hostname === p.hostname) {
+          return fail(`a hostname that only the container has`, `PID ${from.pid}, where ${who(p)} was started, is called "${p.hostname}" too`, 'Change the hostname inside the new namespace, after unshare --uts, not before it.');
         }
       }
       return pass(`started from a namespace that kept its own name`);
@@ -204,16 +208,19 @@ const pidChecks = (ctx: CheckContext): Check[] => {
       : fail('a container process that is PID 1 in a PID namespace of its own', `NSpid of the containers: ${s.containers.map((p) => `${p.pid}: ${p.status.nspid.join(' ')}`).join(', ')}`, 'unshare --pid --fork --mount-proc');
   };
   return [
-    aboutContainer('a container process is PID 1 in its own PID namespace', obs, isPid1, (p) => pass(`${who(p)}: NSpid ${p.status.nspid.join(' ')}`), noPid1),
+    aboutContainer('a container process is PID 1 in its own PID namespace', obs, isPid1, (p) => pass(`${named_(p)}: NSpid ${p.status.nspid.join(' ')}`), noPid1),
     aboutContainer(
       "ps inside shows only the container's processes (its /proc is its own PID namespace's)",
       obs,
       isPid1,
-      async (p) => {
+      async (p, s) => {
         const procNs = await procMountPidNs(p.pid);
-        return procNs === p.ns['pid']
-          ? pass(`/proc inside belongs to ${procNs}`)
-          : fail(`the container's /proc to show ${p.ns['pid'] ?? '?'}`, `its /proc shows ${procNs ?? 'nothing'}: the host's processes`, 'Add --mount-proc: it mounts a new proc for the new PID namespace.');
+        if (procNs === p.ns['pid']) return pass(`/proc inside belongs to ${procNs}`);
+        const actual =
+          procNs === null ? 'nothing is mounted at its /proc'
+          : procNs === s.host['pid'] ? `its /proc is the host's (${procNs}): ps inside lists every process of the VM`
+          : `its /proc belongs to another PID namespace, ${procNs}`;
+        return fail(`the container's /proc to show ${p.ns['pid'] ?? '?'}`, actual, 'Add --mount-proc: it mounts a new proc for the new PID namespace.');
       },
       noPid1,
     ),
@@ -230,18 +237,21 @@ const mountNsChecks = (ctx: CheckContext): Check[] => {
       async (p, s) => own(p, s.host, 'mnt') && mountsOnlyInside((await mountsOf(p.pid)) ?? [], await readMountinfo()).length > 0,
       async (p) => {
         const extra = mountsOnlyInside((await mountsOf(p.pid)) ?? [], await readMountinfo());
-        return pass(`${who(p)} has ${extra.map((m) => `${m.fsType} at ${m.mountPoint}`).join(', ')}; the host has not`);
+        return pass(`${named_(p)} has ${extra.map((m) => `${m.fsType} at ${m.mountPoint}`).join(', ')}; the host has not`);
       },
       () => fail('a mount inside the container that the host does not have', 'the containers with a mount namespace of their own see the same mounts as the host', 'Inside the container: mount -t tmpfs tmpfs /mnt'),
     ),
   ];
 };
 
-/** A process whose root is rootfs, found without the learner's help; `want` picks the one that matters. */
+/**
+ * A process with a root of its own that holds a working BusyBox (the chapter's rootfs, chapter
+ * 04's container layer, or another), found without the learner's help; `want` picks the one that matters.
+ */
 function aboutRooted(name: string, obs: () => Promise<Seen>, want: (p: NsProcess, s: Seen) => Promise<Verdict>): Check {
   return defineCheck(name, async (ctx) => {
     const s = await obs();
-    if (s.rooted.length === 0) return fail(`a process whose / is ${ctx.path(ROOTFS)}`, 'none: every process has another root', 'pivot_root . oldroot, run from inside rootfs (see the step).');
+    if (s.rooted.length === 0) return fail(`a process whose / is a root of its own with a working BusyBox (${ctx.path(ROOTFS)}, or chapter 04's container layer)`, "none: every process has the host's root, or one without /bin/busybox", 'pivot_root . oldroot, run from inside rootfs (see the step).');
     let first: Verdict | undefined;
     for (const p of s.rooted) {
       const v = await want(p, s);
@@ -257,7 +267,7 @@ const hostMountsOf = async (p: NsProcess): Promise<string[]> => hostMountsVisibl
 const pivotChecks = (ctx: CheckContext): Check[] => {
   const obs = observe(ctx);
   return [
-    aboutRooted("a container's / is the chapter's rootfs", obs, async (p) => pass(`${who(p)}: / is ${ctx.path(ROOTFS)} (same device and inode)`)),
+    aboutRooted("a container's / is a root of its own that holds a working BusyBox", obs, async (p) => pass(`${who(p)}: / is ${(await procRoot(p.pid)) ?? '?'}, and its /bin/busybox runs`)),
     aboutRooted('no host mount is visible inside (the old root is unmounted)', obs, async (p, s) => {
       if (!own(p, s.host, 'mnt')) return fail('a container in a mount namespace of its own, after pivot_root', `${who(p)} shares the host's mount table: that is a chroot`, 'unshare --mount first, then pivot_root; chroot only changes the root folder.');
       const visible = await hostMountsOf(p);

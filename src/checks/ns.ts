@@ -1,7 +1,7 @@
 // Namespaces, read from /proc: the /proc/PID/ns/* links name a namespace by its inode, so two
 // processes share one exactly when their links are equal. "The host" is PID 1's namespaces.
-// Containers are found without the learner's help: by their hostname (read inside their UTS
-// namespace), or by their root being a given folder (same device and inode).
+// Containers are found without the learner's help: by a hostname of their own (read inside their
+// UTS namespace), or by a root of their own that holds a working BusyBox.
 import { readFile, readlink, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { run } from './exec.ts';
@@ -125,30 +125,90 @@ async function describe(pid: number): Promise<NsProcess | null> {
 
 const present = <T>(x: T | null): x is T => x !== null;
 
+/** A container found by what makes it one: a process in a UTS namespace of its own, renamed inside. */
+export interface Container extends NsProcess {
+  /** its hostname, read inside its UTS namespace */
+  hostname: string;
+}
+
 /**
- * Every process whose UTS namespace is not the host's and is called `name` inside: the
- * container and all its children. One nsenter per namespace, not per process.
+ * The UTS namespaces that are not the host's, with their members, in PID order. Pure.
+ * A systemd service with ProtectHostname= has one too, so a caller also compares the hostname.
  */
-export async function findContainers(name: string): Promise<NsProcess[]> {
-  const host = (await hostNamespaces())['uts'];
-  if (host === undefined) throw new Error("cannot read the host's UTS namespace (/proc/1/ns/uts)");
-  const pids = (await listPids()).filter((p) => p !== process.pid);
-  const uts = await Promise.all(pids.map((p) => readlink(`/proc/${p}/ns/uts`).catch(() => null)));
+export function foreignUtsGroups(pids: readonly number[], uts: readonly (string | null | undefined)[], hostUts: string): Map<string, number[]> {
   const groups = new Map<string, number[]>();
   pids.forEach((p, i) => {
     const u = uts[i];
-    if (u !== null && u !== undefined && u !== host) groups.set(u, [...(groups.get(u) ?? []), p]);
+    if (u !== null && u !== undefined && u !== hostUts) groups.set(u, [...(groups.get(u) ?? []), p]);
   });
+  return groups;
+}
+
+/**
+ * Every process whose UTS namespace is not the host's and whose hostname there differs from the
+ * host's: a container and all its children, whatever the learner called it (`container` as the
+ * chapter says, `littlebox` as Container the Hard Way does). With `name`, only those called that.
+ * One nsenter per namespace, not per process.
+ */
+export async function findContainers(name?: string): Promise<Container[]> {
+  const host = (await hostNamespaces())['uts'];
+  if (host === undefined) throw new Error("cannot read the host's UTS namespace (/proc/1/ns/uts)");
+  const hostName = hostHostname();
+  const pids = (await listPids()).filter((p) => p !== process.pid);
+  const uts = await Promise.all(pids.map((p) => readlink(`/proc/${p}/ns/uts`).catch(() => null)));
   const named = await Promise.all(
-    [...groups.values()].map(async (members) => {
+    [...foreignUtsGroups(pids, uts, host).values()].map(async (members) => {
       for (const p of members) {
         const h = await hostnameIn(p);
-        if (h !== null) return h === name ? members : [];
+        if (h === null) continue;
+        const wanted = name === undefined ? h !== hostName : h === name;
+        return wanted ? members.map((pid) => ({ pid, hostname: h })) : [];
       }
       return [];
     }),
   );
-  return (await Promise.all(named.flat().map(describe))).filter(present);
+  const found = await Promise.all(named.flat().map(async ({ pid, hostname: h }) => {
+    const d = await describe(pid);
+    return d === null ? null : { ...d, hostname: h };
+  }));
+  return found.filter(present);
+}
+
+/** The container's process that matters most: PID 1 of its PID namespace, else the first. Pure. */
+export function containerInit<T extends NsProcess>(members: readonly T[]): T | undefined {
+  return members.find((p) => p.status.nspid.length > 1 && p.status.nspid.at(-1) === 1) ?? members[0];
+}
+
+/**
+ * Processes whose `/` is not the host's (a chroot or a pivot_root) and holds a BusyBox that runs:
+ * the chapter's rootfs, chapter 04's container layer (a btrfs subvolume or snapshot), or any other
+ * root a learner made. BusyBox is run through /proc/PID/root, which reaches that root from here.
+ */
+export async function processesWithBusyboxRoot(): Promise<NsProcess[]> {
+  const ours = await stat('/');
+  const pids = (await listPids()).filter((p) => p !== process.pid && p !== 1);
+  const roots = await Promise.all(pids.map((p) => stat(`/proc/${p}/root`).catch(() => null)));
+  const foreign = pids.filter((_, i) => {
+    const s = roots[i];
+    return s !== null && s !== undefined && (s.dev !== ours.dev || s.ino !== ours.ino);
+  });
+  // One BusyBox run per distinct root, not per process.
+  const byRoot = new Map<string, number[]>();
+  foreign.forEach((p) => {
+    const s = roots[pids.indexOf(p)];
+    const key = `${s?.dev ?? 0}:${s?.ino ?? 0}`;
+    byRoot.set(key, [...(byRoot.get(key) ?? []), p]);
+  });
+  const working = await Promise.all(
+    [...byRoot.values()].map(async (members) => {
+      for (const p of members) {
+        const r = await run(`/proc/${p}/root/bin/busybox`, ['true'], { timeoutMs: 5000 });
+        if (r.code === 0) return members;
+      }
+      return [];
+    }),
+  );
+  return (await Promise.all(working.flat().map(describe))).filter(present);
 }
 
 /** Processes whose `/` is `dir` itself (same device and inode): a chroot or a pivot_root into it. */

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseMountinfo } from '../../src/checks/mounts.ts';
-import { hostMountsVisible, mapId, mountsOnlyInside, ownNamespaces, parseIdMap, parseNetDev, parseSysvMsg } from '../../src/checks/ns.ts';
+import { containerInit, foreignUtsGroups, hostMountsVisible, mapId, mountsOnlyInside, ownNamespaces, parseIdMap, parseNetDev, parseSysvMsg, type NsProcess } from '../../src/checks/ns.ts';
+import { parseStatus } from '../../src/checks/proc.ts';
 import { rootInOurNamespace } from '../../src/checks/proc.ts';
 
 const fixture = (name: string): string => readFileSync(path.join(import.meta.dirname, '../fixtures/ns', name), 'utf8');
@@ -112,5 +113,26 @@ describe('ownNamespaces', () => {
 
   it('names none when a link is unknown on either side', () => {
     expect(ownNamespaces({ uts: 'uts:[9]' }, {})).toEqual([]);
+  });
+});
+
+describe('foreignUtsGroups', () => {
+  it('groups the processes of each UTS namespace that is not the host\'s, and skips the gone ones', () => {
+    const groups = foreignUtsGroups([1, 40, 41, 50, 60], ['uts:[1]', 'uts:[9]', 'uts:[9]', null, 'uts:[7]'], 'uts:[1]');
+    expect([...groups.entries()]).toEqual([
+      ['uts:[9]', [40, 41]],
+      ['uts:[7]', [60]],
+    ]);
+  });
+});
+
+describe('containerInit', () => {
+  const proc = (pid: number, nspid: string): NsProcess => ({ pid, ns: {}, status: parseStatus(`Name:\tsh\nPid:\t${pid}\nPPid:\t1\nUid:\t0\t0\t0\t0\nNSpid:\t${nspid}\n`) });
+  it('picks PID 1 of the PID namespace over unshare, which stays outside it', () => {
+    expect(containerInit([proc(3756, '3756'), proc(3757, '3757\t1')])?.pid).toBe(3757);
+  });
+  it('falls back to the first process when none is PID 1 of a namespace of its own', () => {
+    expect(containerInit([proc(10, '10'), proc(11, '11')])?.pid).toBe(10);
+    expect(containerInit([])).toBeUndefined();
   });
 });
