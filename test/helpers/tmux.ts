@@ -15,50 +15,53 @@ export const hasTmux = ((): boolean => {
 
 export class Tmux {
   readonly name: string;
+  /** a server of its own (-L): never the learner's tmux, and no race with a server that is exiting */
+  private readonly sock: string[];
   private constructor(name: string) {
     this.name = name;
+    this.sock = ['-L', name];
   }
 
   /** A new session `ws-<tag>-<pid>` running bash in `cwd`, with a fixed size. */
   static start(tag: string, opts: { cwd: string; width?: number; height?: number; env?: Record<string, string> }): Tmux {
-    const name = `ws-${tag}-${process.pid}`;
+    const t = new Tmux(`ws-${tag}-${process.pid}`);
     const env = Object.entries(opts.env ?? {}).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
-    execFileSync('tmux', ['new-session', '-d', '-s', name, '-x', String(opts.width ?? 100), '-y', String(opts.height ?? 30), '-c', opts.cwd, ...env, 'bash --norc --noprofile'], {
+    execFileSync('tmux', [...t.sock, 'new-session', '-d', '-s', t.name, '-x', String(opts.width ?? 100), '-y', String(opts.height ?? 30), '-c', opts.cwd, ...env, 'bash --norc --noprofile'], {
       env: { ...process.env, TERM: 'xterm-256color' },
     });
-    execFileSync('tmux', ['set-option', '-t', name, 'history-limit', '5000']);
-    return new Tmux(name);
+    execFileSync('tmux', [...t.sock, 'set-option', '-t', t.name, 'history-limit', '5000']);
+    return t;
   }
 
   /** Types a line and presses Enter. */
   type(line: string): void {
-    execFileSync('tmux', ['send-keys', '-t', this.name, '-l', line]);
-    execFileSync('tmux', ['send-keys', '-t', this.name, 'Enter']);
+    execFileSync('tmux', [...this.sock, 'send-keys', '-t', this.name, '-l', line]);
+    execFileSync('tmux', [...this.sock, 'send-keys', '-t', this.name, 'Enter']);
   }
 
   /** Sends tmux key names: `C-c`, `Escape`, `Down`, `Enter`. */
   keys(...keys: string[]): void {
-    execFileSync('tmux', ['send-keys', '-t', this.name, ...keys]);
+    execFileSync('tmux', [...this.sock, 'send-keys', '-t', this.name, ...keys]);
   }
 
   /** The visible screen (and with `history`, the scrollback too). */
   capture(history = false): string {
-    return execFileSync('tmux', ['capture-pane', '-p', '-t', this.name, ...(history ? ['-S', '-'] : [])], { encoding: 'utf8' });
+    return execFileSync('tmux', [...this.sock, 'capture-pane', '-p', '-t', this.name, ...(history ? ['-S', '-'] : [])], { encoding: 'utf8' });
   }
 
   /** How many lines have scrolled off the top into tmux's scrollback. */
   historySize(): number {
-    return Number(execFileSync('tmux', ['display-message', '-p', '-t', this.name, '#{history_size}'], { encoding: 'utf8' }).trim());
+    return Number(execFileSync('tmux', [...this.sock, 'display-message', '-p', '-t', this.name, '#{history_size}'], { encoding: 'utf8' }).trim());
   }
 
   /** The PID of the pane's shell. */
   panePid(): number {
-    return Number(execFileSync('tmux', ['display-message', '-p', '-t', this.name, '#{pane_pid}'], { encoding: 'utf8' }).trim());
+    return Number(execFileSync('tmux', [...this.sock, 'display-message', '-p', '-t', this.name, '#{pane_pid}'], { encoding: 'utf8' }).trim());
   }
 
   alive(): boolean {
     try {
-      execFileSync('tmux', ['has-session', '-t', this.name], { stdio: 'ignore' });
+      execFileSync('tmux', [...this.sock, 'has-session', '-t', this.name], { stdio: 'ignore' });
       process.kill(this.panePid(), 0);
       return true;
     } catch {
@@ -79,7 +82,7 @@ export class Tmux {
 
   kill(): void {
     try {
-      execFileSync('tmux', ['kill-session', '-t', this.name], { stdio: 'ignore' });
+      execFileSync('tmux', [...this.sock, 'kill-server'], { stdio: 'ignore' });
     } catch {
       // already gone
     }

@@ -3,22 +3,44 @@ import { requireRoot } from '../../engine/guard.ts';
 import { usageError } from '../../errors.ts';
 import { withLock } from '../../engine/lock.ts';
 import { isDone } from '../../engine/progress.ts';
-import { chooseStep } from '../../render/menu.ts';
+import type { ChapterEntry } from '../../lessons/catalog.ts';
+import { loadChapter } from '../../lessons/load.ts';
+import { unmet } from '../../lessons/requires.ts';
+import { chooseStep, type MenuItem } from '../../render/menu.ts';
 import type { Cli } from '../cli.ts';
 import { currentPosition, findStep, openSession } from '../session.ts';
 import { moveTo } from './goto.ts';
+
+/** Why a chapter cannot be done on this machine (as `list` says it), or undefined. */
+async function skipReason(c: ChapterEntry): Promise<string | undefined> {
+  const loaded = await loadChapter(c, []);
+  const reasons = loaded ? await unmet(loaded.def.requires ?? []) : ['the lesson is broken (workshop lint)'];
+  return reasons.length > 0 ? reasons.join('; ') : undefined;
+}
+
+const short = (s: string, n = 60): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 export default async function select(cli: Cli): Promise<number> {
   if (!process.stdin.isTTY || !process.stdout.isTTY || cli.json) throw usageError('select needs a terminal', 'use `workshop goto <chapter/step>` in scripts; `workshop list` shows the ids');
   requireRoot(cli.line);
   const s = openSession(cli);
   const cur = currentPosition(s);
-  const items = s.cat.chapters.flatMap((c) =>
-    c.text.steps.map((st, i) => ({
-      value: `${c.id}/${st.id}`,
-      name: `${isDone(s.state, c.id, st.id) ? '✔' : ' '} ${c.id} ${i + 1}. ${st.title}`,
-    })),
-  );
-  const choice = await chooseStep('Where do you want to work?', items, `${cur.chapter.id}/${cur.step}`);
-  return withLock(s.ws.lockPath, 'select', () => moveTo(s, findStep(s, choice)));
+  const skipped = await Promise.all(s.cat.chapters.map(skipReason));
+  const items = s.cat.chapters.flatMap((c, ci): MenuItem[] => {
+    const why = skipped[ci];
+    return c.text.steps.map((st, i) => {
+      const mark = why !== undefined ? '-' : isDone(s.state, c.id, st.id) ? '✔' : ' ';
+      const item = { value: `${c.id}/${st.id}`, name: `${mark} ${c.id} ${i + 1}. ${st.title}` };
+      return why === undefined ? item : { ...item, disabled: `(skipped: ${short(why)})` };
+    });
+  });
+  const here = `${cur.chapter.id}/${cur.step}`;
+  const answer = await chooseStep('Where do you want to work?', items, here);
+  // Like fzf, a menu closed without a choice exits 130 (128 + SIGINT), so that
+  // `workshop select && workshop show` stops there; Ctrl-C says nothing, Escape says where you are.
+  if (answer.kind === 'cancelled') {
+    if (answer.by === 'escape') cli.err(`Cancelled: you are still at ${here}.`);
+    return 130;
+  }
+  return withLock(s.ws.lockPath, 'select', () => moveTo(s, findStep(s, answer.value)));
 }
