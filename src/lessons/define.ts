@@ -2,6 +2,7 @@
 // as citty's defineCommand does; the loader validates the value at run time.
 import type { Shell } from 'zx';
 import type { Check, CheckContext } from '../checks/check.ts';
+import type { StateSpec } from '../checks/picture.ts';
 
 export const FORMAT_VERSION = 1;
 
@@ -54,6 +55,11 @@ export interface ChapterDef {
   steps: Readonly<Record<string, StepDef>>;
   /** removes what the steps and the learner created, in reverse order; must be idempotent */
   cleanup(ctx: SolveContext): Promise<void>;
+  /**
+   * What `workshop state` draws for this chapter: `'overlayfs'`, `{ family: 'lvm', vg: 'HostVG' }`,
+   * or a list of them. A chapter without it has no picture.
+   */
+  state?: StateSpec;
 }
 
 export function defineChapter<const T extends ChapterDef>(chapter: T): T {

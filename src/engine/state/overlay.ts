@@ -1,0 +1,98 @@
+// The overlayfs and wafers pictures: each overlay of the workspace as a stack (merged on top,
+// upper with its counts, workdir, lowerdirs in order), and the wafers' ancestry tree. Which
+// overlays are the workspace's is decided by the inventory, the same rule `workshop clean` uses.
+import { lstat, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CheckContext } from '../../checks/check.ts';
+import { isReadOnly, mountsUnder, readMountinfo, type MountEntry } from '../../checks/mounts.ts';
+import { findOverlays, judgeWhiteout, type FoundOverlay } from '../../checks/overlay.ts';
+import { run } from '../../checks/exec.ts';
+import { judgeOpaqueDir, parseGetfattr } from '../../checks/overlay-upper.ts';
+import type { OverlayPicture, OverlayStack, UpperCounts, WafersPicture } from '../../checks/picture.ts';
+import { isPathUnder } from '../../checks/proc.ts';
+import { parseParentFile } from '../../checks/stacks.ts';
+import { takeInventory } from '../inventory.ts';
+
+/** Splits `getfattr -R --absolute-names -d` output into path → xattrs; parseGetfattr reads each block. Pure. */
+export function parseGetfattrTree(text: string): Map<string, Record<string, string>> {
+  const out = new Map<string, Record<string, string>>();
+  for (const block of text.split(/\n(?=# file: )/)) {
+    const head = /^# file: (.*)$/m.exec(block);
+    if (head?.[1] !== undefined) out.set(head[1], parseGetfattr(block));
+  }
+  return out;
+}
+
+/** The opaque directories under an upperdir: one recursive getfattr, not one per folder. */
+async function opaqueDirsUnder(dir: string): Promise<string[]> {
+  const r = await run('getfattr', ['-R', '-P', '--absolute-names', '-d', '-m', '\\.overlay\\.', dir], { timeoutMs: 10_000 });
+  // getfattr exits 1 when one file cannot be read, and still prints the others.
+  return [...parseGetfattrTree(r.stdout)].filter(([p, x]) => judgeOpaqueDir(x, p).ok).map(([p]) => p);
+}
+
+/** Files and whiteouts in an upperdir, without crossing into other file systems. */
+async function countUpper(dir: string): Promise<UpperCounts> {
+  const counts: UpperCounts = { files: 0, whiteouts: 0, opaqueDirs: 0 };
+  const top = await lstat(dir).catch(() => null);
+  if (top === null) return counts;
+  const walk = async (d: string): Promise<void> => {
+    for (const name of await readdir(d).catch(() => [] as string[])) {
+      const p = join(d, name);
+      const st = await lstat(p).catch(() => null);
+      if (st === null) continue;
+      if (st.isDirectory()) {
+        if (st.dev === top.dev) await walk(p);
+      } else if (judgeWhiteout(st, p).ok) counts.whiteouts++;
+      else if (st.isFile() || st.isSymbolicLink()) counts.files++;
+    }
+  };
+  await walk(dir);
+  counts.opaqueDirs = (await opaqueDirsUnder(dir)).length;
+  return counts;
+}
+
+export async function stackOf(o: FoundOverlay, table: readonly MountEntry[]): Promise<OverlayStack> {
+  const up = o.layers.upperdir;
+  return {
+    merged: o.mount.mountPoint,
+    mountId: o.mount.id,
+    readOnly: isReadOnly(o.mount),
+    upper: up === undefined ? null : { path: up, ...(await countUpper(up)) },
+    workdir: o.layers.workdir ?? null,
+    lowerdirs: o.layers.lowerdirs,
+    inside: mountsUnder(table, o.mount.mountPoint)
+      .filter((m) => m.id !== o.mount.id)
+      .map((m) => ({ path: m.mountPoint, fsType: m.fsType })),
+  };
+}
+
+/** The overlays that belong to this chapter: clean would remove them, and they touch its folder or a seed folder in /tmp. */
+export async function chapterOverlays(ctx: CheckContext): Promise<{ overlays: FoundOverlay[]; table: MountEntry[] }> {
+  const [table, inventory] = await Promise.all([readMountinfo(), takeInventory(ctx.home)]);
+  const ours = new Set(inventory.filter((i) => i.kind === 'mount').map((i) => i.id));
+  const touches = (o: FoundOverlay): boolean =>
+    [o.mount.mountPoint, ...o.layers.lowerdirs, o.layers.upperdir ?? ''].some((p) => p !== '' && (isPathUnder(p, ctx.dir) || /^\/tmp\/[^/]+\//.test(p)));
+  return { overlays: findOverlays(table, ctx.dir).filter((o) => ours.has(o.mount.mountPoint) && touches(o)), table };
+}
+
+export async function describeOverlays(ctx: CheckContext): Promise<OverlayPicture> {
+  const { overlays, table } = await chapterOverlays(ctx);
+  return { family: 'overlayfs', stacks: await Promise.all(overlays.map((o) => stackOf(o, table))) };
+}
+
+export async function describeWafers(ctx: CheckContext, wafersRel = 'wafers', stacksRel = 'machines'): Promise<WafersPicture> {
+  const wafersDir = ctx.path(wafersRel);
+  const stacksDir = ctx.path(stacksRel);
+  const { overlays, table } = await chapterOverlays(ctx);
+  const names = (await readdir(wafersDir, { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  const wafers = await Promise.all(
+    names.map(async (name) => {
+      const text = await readFile(join(wafersDir, name, 'parent'), 'utf8').catch(() => null);
+      const hasData = (await lstat(join(wafersDir, name, 'data')).catch(() => null))?.isDirectory() === true;
+      // The topmost overlay at STACKS/NAME is the one a process sees.
+      const o = overlays.filter((x) => x.mount.mountPoint === join(stacksDir, name)).at(-1);
+      return { name, parent: text === null ? null : parseParentFile(text), hasData, stack: o ? await stackOf(o, table) : null };
+    }),
+  );
+  return { family: 'wafers', wafersDir, stacksDir, wafers };
+}
