@@ -50,6 +50,37 @@ const tokenHash = (token: string): string => createHash('sha256').update(token).
 
 const EVENT_SELECT = 'SELECT e.id, e.type, l.name AS learner, e.received_at, e.body FROM events e JOIN learners l ON l.id = e.learner_id';
 
+/**
+ * PostgreSQL cannot be reached right now (restarting, network): the server answers 503, and the
+ * learner's reporter keeps the report queued and sends it again later.
+ */
+export class StoreUnavailableError extends Error {
+  readonly statusCode = 503;
+  constructor(cause: unknown) {
+    super(`the class database is unreachable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/** A lost or refused connection, as opposed to an error in the SQL (which is a bug: 500). */
+function isConnectionError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  // SQLSTATE class 08 (connection exception) and 57P01-03 (admin/crash shutdown, starting up).
+  if (err instanceof pg.DatabaseError) return typeof code === 'string' && (code.startsWith('08') || /^57P0[123]$/.test(code));
+  if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN)$/.test(code)) return true;
+  // node-postgres's own words for a dropped socket and a pool that could not connect in time
+  return /Connection terminated|connection error|timeout exceeded when trying to connect|Client was closed/i.test(err.message);
+}
+
+async function guarded<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    throw isConnectionError(err) ? new StoreUnavailableError(err) : err;
+  }
+}
+
 /** The URL without its password, for messages. */
 export const redactUrl = (url: string): string => url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:…@');
 
@@ -82,6 +113,11 @@ export class PgStore implements Store {
   readonly #pool: pg.Pool;
   readonly #fanout: PgFanout;
 
+  /** One statement outside a transaction. */
+  #query<R extends pg.QueryResultRow>(sql: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    return guarded(this.#pool.query<R>(sql, values));
+  }
+
   constructor(url: string, pool: pg.Pool, pollMs?: number) {
     this.#pool = pool;
     this.#fanout = new PgFanout({
@@ -93,7 +129,11 @@ export class PgStore implements Store {
   }
 
   /** One transaction on one pooled connection; a broken connection is destroyed, not reused. */
-  async #tx<T>(fn: (c: pg.PoolClient) => Promise<T>, isolation = ''): Promise<T> {
+  #tx<T>(fn: (c: pg.PoolClient) => Promise<T>, isolation = ''): Promise<T> {
+    return guarded(this.#txRaw(fn, isolation));
+  }
+
+  async #txRaw<T>(fn: (c: pg.PoolClient) => Promise<T>, isolation: string): Promise<T> {
     const c = await this.#pool.connect();
     let broken: Error | undefined;
     try {
@@ -129,12 +169,12 @@ export class PgStore implements Store {
 
   async openClass(name: string): Promise<ClassInfo> {
     for (;;) {
-      const found = await this.#pool.query<ClassRow>('SELECT * FROM classes WHERE name = $1', [name]);
+      const found = await this.#query<ClassRow>('SELECT * FROM classes WHERE name = $1', [name]);
       const row = found.rows[0];
       if (row) return toInfo(row);
       // Two servers may open the class at once: one insert wins, and both then read the winner.
       // A join code that another class already has also inserts nothing; the loop draws again.
-      await this.#pool.query(
+      await this.#query(
         'INSERT INTO classes (name, join_code, instructor_token, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
         [name, newJoinCode((n) => randomBytes(n)), randomBytes(24).toString('base64url'), new Date()],
       );
@@ -158,7 +198,7 @@ export class PgStore implements Store {
   }
 
   async learnerByToken(token: string): Promise<Learner | undefined> {
-    const r = await this.#pool.query<LearnerRow>('SELECT l.* FROM tokens t JOIN learners l ON l.id = t.learner_id WHERE t.hash = $1', [tokenHash(token)]);
+    const r = await this.#query<LearnerRow>('SELECT l.* FROM tokens t JOIN learners l ON l.id = t.learner_id WHERE t.hash = $1', [tokenHash(token)]);
     const row = r.rows[0];
     return row ? toLearner(row) : undefined;
   }
@@ -178,7 +218,7 @@ export class PgStore implements Store {
   }
 
   async eventsAfter(classId: number, afterId: number, limit: number): Promise<ClassEvent[]> {
-    const r = await this.#pool.query<EventRow>(`${EVENT_SELECT} WHERE e.class_id = $1 AND e.id > $2 ORDER BY e.id LIMIT $3`, [classId, afterId, limit]);
+    const r = await this.#query<EventRow>(`${EVENT_SELECT} WHERE e.class_id = $1 AND e.id > $2 ORDER BY e.id LIMIT $3`, [classId, afterId, limit]);
     return r.rows.map(toEvent);
   }
 
@@ -194,7 +234,7 @@ export class PgStore implements Store {
   }
 
   async subscribe(classId: number, listener: (event: ClassEvent) => void): Promise<() => void> {
-    return this.#fanout.subscribe(classId, listener);
+    return guarded(this.#fanout.subscribe(classId, listener));
   }
 
   async close(): Promise<void> {

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../src/classroom/pg-schema.ts';
-import { openPgStore, type PgStore } from '../../src/classroom/store-pg.ts';
+import { openPgStore, StoreUnavailableError, type PgStore } from '../../src/classroom/store-pg.ts';
 import type { ClassEvent, Report } from '../../src/classroom/store.ts';
 import { WorkshopError } from '../../src/errors.ts';
 import { freePort, skipPg, startPg, type ThrowawayPg } from './pg.ts';
@@ -166,5 +166,24 @@ describe.skipIf(skipPg())('PostgreSQL store shared by two instances', () => {
     const all = (await a.eventsAfter(info.id, 0, 10_000)).filter((e) => e.type === 'report').map((e) => e.id);
     expect(all).toEqual(posted);
     expect(seen.map((e) => e.id)).toEqual(posted);
+  });
+
+  it('answers "unavailable" (503) while PostgreSQL is down, and works again once it is back', async () => {
+    if (!server) throw new Error('no server');
+    const url = await db();
+    const a = await store(url);
+    const info = await a.openClass('default');
+    const j = await a.join(info.joinCode, 'ada');
+    if (!j) throw new Error('join failed');
+    await server.stop('fast');
+    try {
+      const err = await a.insertReport(j.learner.id, report()).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreUnavailableError);
+      expect((err as StoreUnavailableError).statusCode).toBe(503);
+      expect(await a.learnerByToken(j.token).catch((e: unknown) => e)).toBeInstanceOf(StoreUnavailableError);
+    } finally {
+      await server.start();
+    }
+    expect((await a.insertReport(j.learner.id, report())).stored).toBe(true);
   });
 });
