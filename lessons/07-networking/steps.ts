@@ -1,7 +1,7 @@
 import {
   defineChapter, defineCheck, pass, fail, tool, LAB, labUp, labDown, labStatus, netnsNames, readLinks, readAddrs, readRoutes, readBridgePorts,
   readNeighbours, neighbourAnswered, readSysctl, pingFrom, netnsUsable, readConntrack, readNatTable, masqueradeCovers, canonicalRule, inSubnet, cidrOf,
-  type IpLink, type SolveContext, type Verdict, type IptRule,
+  type IpLink, type Mutant, type SolveContext, type Verdict, type IptRule,
 } from 'workshop/lesson';
 
 const HOST = LAB.host;
@@ -33,6 +33,19 @@ async function containerVeth(): Promise<{ box: IpLink; host: IpLink } | { box: I
 const addrsOf = async (ns: string, ifname: string): Promise<string[]> =>
   (await readAddrs(ns)).filter((l) => l.ifname === ifname).flatMap((l) => l.addrs.filter((a) => a.family === 'inet').map(cidrOf));
 
+/**
+ * Where the container holds the bridge's own address (10.0.0.1 typed on veth1 by mistake): then
+ * its ping of 10.0.0.1 is answered by itself, over its own stack, and never reaches br0.
+ */
+const gatewayInside = async (): Promise<Array<{ ifname: string; cidr: string }>> =>
+  (await readAddrs(BOX)).flatMap((l) => l.addrs.filter((a) => a.family === 'inet' && a.local === GATEWAY).map((a) => ({ ifname: l.ifname, cidr: cidrOf(a) })));
+const gatewayInsideVerdict = (hits: ReadonlyArray<{ ifname: string; cidr: string }>): Verdict =>
+  fail(
+    `no ${GATEWAY} inside ${BOX}: it is the bridge's address, the container's gateway`,
+    `${BOX} holds ${hits.map((h) => `${h.cidr} on ${h.ifname}`).join(', ')}, so its ping of ${GATEWAY} answers itself and never reaches ${BRIDGE}`,
+    hits.map((h) => `ip netns exec ${BOX} ip addr del ${h.cidr} dev ${h.ifname}`).join('; '),
+  );
+
 /** Checks that need the container's veth; they fail with one clear reason when it is not there. */
 const aboutContainerVeth = (name: string, judge: (v: { box: IpLink; host: IpLink | null }) => Promise<Verdict> | Verdict) =>
   defineCheck(name, async () => {
@@ -41,6 +54,17 @@ const aboutContainerVeth = (name: string, judge: (v: { box: IpLink; host: IpLink
     if (!v?.box) return fail(`a veth in ${BOX} whose peer is in ${HOST}`, `${BOX} has no veth`, `ip link add veth0 type veth peer name veth1; ip link set veth1 netns ${BOX}`);
     return judge({ box: v.box, host: v.host });
   });
+
+/** The bridge's address on the container's veth, next to its own: what a learner typed by mistake. */
+const gatewayTypedInside = (): Mutant => ({
+  apply: async (ctx) => {
+    const end = (await containerVeth())?.box?.ifname ?? 'veth1';
+    await box(ctx, ['ip', 'addr', 'add', BRIDGE_ADDR, 'dev', end]);
+  },
+  revert: async (ctx) => {
+    for (const h of await gatewayInside()) await box(ctx, ['ip', 'addr', 'del', h.cidr, 'dev', h.ifname]);
+  },
+});
 
 const host = (ctx: SolveContext, args: readonly string[]) => ctx.$`ip netns exec ${HOST} ${args}`;
 const box = (ctx: SolveContext, args: readonly string[]) => ctx.$`ip netns exec ${BOX} ${args}`;
@@ -152,6 +176,11 @@ export default defineChapter({
           const got = await addrsOf(BOX, v.box.ifname);
           return got.includes(BOX_ADDR) ? pass(`${v.box.ifname}: ${got.join(', ')}`) : fail(`${BOX_ADDR} on ${v.box.ifname}`, got.join(', ') || 'no IPv4 address', `ip netns exec ${BOX} ip addr add ${BOX_ADDR} dev ${v.box.ifname}`);
         }),
+        defineCheck(`the container does not hold the bridge's address ${GATEWAY}`, async () => {
+          if (!(await nsExists(BOX))) return noBox();
+          const hits = await gatewayInside();
+          return hits.length === 0 ? pass(`${GATEWAY} is only the bridge's`) : gatewayInsideVerdict(hits);
+        }),
         aboutContainerVeth("the container's veth is up", (v) => (v.box.up ? pass(`${v.box.ifname}: UP`) : fail(`${v.box.ifname} UP`, `flags ${v.box.flags.join(',')}`, `ip netns exec ${BOX} ip link set ${v.box.ifname} up`))),
         defineCheck(`lo is up in ${BOX}`, async () => {
           if (!(await nsExists(BOX))) return noBox();
@@ -165,6 +194,11 @@ export default defineChapter({
         await box(ctx, ['ip', 'addr', 'replace', BOX_ADDR, 'dev', end]);
         await box(ctx, ['ip', 'link', 'set', end, 'up']);
       },
+      mutants: {
+        // Issue 12: the bridge's address typed on veth1 as well; addr passed with both, and
+        // ping-bridge was a dead end two steps later.
+        gatewayOnVeth: gatewayTypedInside(),
+      },
       hints: [`Inside ${BOX}, give the veth end an address of the bridge's network, and bring it and lo up.`, `ip netns exec ${BOX} ip link set lo up; ip netns exec ${BOX} ip addr add ${BOX_ADDR} dev veth1; ip netns exec ${BOX} ip link set veth1 up`],
     },
     route: {
@@ -174,7 +208,8 @@ export default defineChapter({
           const routes = await readRoutes(BOX);
           const d = routes.find((r) => r.dst === 'default');
           if (!d) return fail(`default via ${GATEWAY}`, `no default route (routes: ${routes.map((r) => r.dst).join(', ') || 'none'})`, `ip netns exec ${BOX} ip route add default via ${GATEWAY}`);
-          return d.gateway === GATEWAY ? pass(`default via ${GATEWAY} dev ${d.dev ?? '?'}`) : fail(`default via ${GATEWAY}`, `default via ${d.gateway ?? '(no gateway)'}`);
+          // `ip route add` would answer "File exists" while the wrong default is there.
+          return d.gateway === GATEWAY ? pass(`default via ${GATEWAY} dev ${d.dev ?? '?'}`) : fail(`default via ${GATEWAY}`, `default via ${d.gateway ?? `(no gateway) dev ${d.dev ?? '?'}`}`, `ip netns exec ${BOX} ip route replace default via ${GATEWAY}`);
         }),
       ],
       solve: async (ctx) => {
@@ -185,6 +220,10 @@ export default defineChapter({
         noDefaultRoute: async (ctx) => {
           await box(ctx, ['ip', 'route', 'del', 'default']);
         },
+        // The solution's `ip route replace` repairs it; the hint must not say `ip route add`.
+        wrongGateway: async (ctx) => {
+          await box(ctx, ['ip', 'route', 'replace', 'default', 'via', '10.0.0.3']);
+        },
       },
     },
     'ping-bridge': {
@@ -192,17 +231,20 @@ export default defineChapter({
         // The learner's own ping leaves a neighbour (ARP) entry for the gateway in the container;
         // only then does the check ping too, so that a failed check never does the step for them.
         const trial = once(async () => {
-          if (!(await nsExists(BOX))) return { neigh: null, ping: null };
+          if (!(await nsExists(BOX))) return { neigh: null, ping: null, self: [] };
+          const self = await gatewayInside();
           const neigh = (await readNeighbours(BOX)).find((n) => n.dst === GATEWAY && neighbourAnswered(n)) ?? null;
-          return { neigh, ping: neigh ? await pingFrom(BOX, GATEWAY) : null };
+          return { neigh, ping: neigh && self.length === 0 ? await pingFrom(BOX, GATEWAY) : null, self };
         });
         return [
           defineCheck(`the container has talked to ${GATEWAY} (its ARP entry)`, async () => {
             const t = await trial();
+            if (t.self.length > 0) return gatewayInsideVerdict(t.self);
             return t.neigh ? pass(`${GATEWAY} lladdr ${t.neigh.lladdr ?? '?'} ${t.neigh.state.join(',')}`) : fail(`an answered neighbour entry for ${GATEWAY} in ${BOX}`, 'none: the container has not reached the bridge yet', `ip netns exec ${BOX} ping -c 1 ${GATEWAY}`);
           }),
           defineCheck(`${BOX} reaches ${GATEWAY} now (1 ping, 1 s)`, async () => {
             const t = await trial();
+            if (t.self.length > 0) return gatewayInsideVerdict(t.self);
             if (!t.ping) return fail(`a reply from ${GATEWAY}`, 'not tried: ping it yourself first');
             return t.ping.ok ? pass(t.ping.summary) : fail(`a reply from ${GATEWAY}`, t.ping.summary, 'Is br0 up, the veth attached and up on both ends?');
           }),
@@ -210,6 +252,9 @@ export default defineChapter({
       },
       solve: async (ctx) => {
         await box(ctx, ['ping', '-c', '1', '-W', '1', GATEWAY]);
+      },
+      mutants: {
+        gatewayOnVeth: gatewayTypedInside(),
       },
       hints: ['Ping the bridge from inside the container.', `ip netns exec ${BOX} ping -c 1 ${GATEWAY}; ip netns exec ${BOX} ip neigh`],
     },
@@ -239,7 +284,7 @@ export default defineChapter({
           const good = rules.find(goodNat);
           if (good) return pass(canonicalRule(good));
           const why = rules.map((r) => `${canonicalRule(r)} (${(masqueradeCovers(r, { subnet: SUBNET, uplink: LAB.uplink }) as { why?: string }).why ?? ''})`);
-          return fail(`-A POSTROUTING -s ${SUBNET} [-o ${LAB.uplink}] -j MASQUERADE`, why.join('; ') || 'POSTROUTING of table nat has no rules', `iptables -t nat -A POSTROUTING -s ${SUBNET} -o ${LAB.uplink} -j MASQUERADE`);
+          return fail(`-A POSTROUTING [-s ${SUBNET}] [-o ${LAB.uplink}] -j MASQUERADE (-s and -o are each optional)`, why.join('; ') || 'POSTROUTING of table nat has no rules', `iptables -t nat -A POSTROUTING -s ${SUBNET} -o ${LAB.uplink} -j MASQUERADE`);
         }),
       ],
       solve: async (ctx) => {
