@@ -28,7 +28,7 @@ const toolsListed = () =>
 const toolsInstalled = () =>
   defineCheck('every tool is installed', async () => {
     const missing = (await Promise.all(Object.keys(TOOLS).map(async (t) => ((await which(t)) ? [] : [t])))).flat();
-    return missing.length === 0 ? pass(`${Object.keys(TOOLS).length} tools found`) : fail('all installed', `missing: ${missing.join(', ')}`, 'sudo bash vagrant/provision.sh installs them');
+    return missing.length === 0 ? pass(`${Object.keys(TOOLS).length} tools found`) : fail('all installed', `missing: ${missing.join(', ')}`, 'As root, from the workshop repository: bash vagrant/provision.sh installs them');
   });
 
 const vmRecorded = () =>
@@ -62,7 +62,7 @@ export default defineChapter({
         await $`rm -f uid.txt`;
         await $`id -u > uid.txt`;
       },
-      hints: ['Become root with sudo -i, then write your uid to uid.txt.', 'sudo -i; cd $(workshop path); id -u | tee uid.txt'],
+      hints: ['Become root with sudo -i (skip it if your prompt already ends in #), then write your uid to uid.txt.', 'As root: cd $(workshop path); id -u | tee uid.txt'],
       mutants: {
         madeByAUser: async ({ $ }) => {
           await $`chown 65534 uid.txt`;

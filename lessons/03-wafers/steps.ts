@@ -1,10 +1,10 @@
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import {
   defineChapter, defineCheck, pass, fail, verdictOf, buildBusyboxRootfs, readMountinfo, mountsUnder, judgeOverlay, stackExpectation, readAncestry,
   waferStacked, overlayMounted, notMountedAt, isStaticExecutable, symlinkTo, isExecutableFile, fileContains, pathAbsent, directoryExists,
-  processesUnder, kernelFs, file, tool,
+  processesUnder, kernelFs, file, tool, which, waferStackedAlone, ROOTFS_DIRS,
   type CheckContext, type Check, type Mutant, type SolveContext, type Verdict,
 } from 'workshop/lesson';
 
@@ -37,6 +37,29 @@ async function stackByHand(ctx: SolveContext, name: string, opts: { lower?: stri
 
 /** The file holds this chapter's nonce: it was written during this run, not left from an older one. */
 const holdsNonce = (p: string): Check => defineCheck(`${p} holds the chapter nonce`, (ctx) => verdictOf(fileContains(p, ctx.nonce), ctx));
+
+/**
+ * busybox --install -s exits 0 even when sbin, usr/bin and usr/sbin are missing: it then makes
+ * only the 77 links that go to bin/ (measured). The folders and a link in usr/bin prove the full install.
+ */
+const busyboxFullyInstalled = (root: string): Check =>
+  defineCheck(`${root} has the four folders and busybox's links in all of them`, async (ctx) => {
+    const missing = [];
+    for (const d of ROOTFS_DIRS) if (!(await exists(ctx.path(root, d)))) missing.push(d);
+    const folders = `${root}/{${ROOTFS_DIRS.join(',')}}`;
+    const again = `mkdir -p ${folders}; chroot ${root} /bin/busybox --install -s`;
+    if (missing.length > 0) return fail(`${folders} before busybox --install -s`, `missing: ${missing.map((d) => `${root}/${d}`).join(', ')}: --install put only the links that go to bin/`, `${again} (running it again after the folders exist makes the rest)`);
+    const env = await lstat(ctx.path(root, 'usr/bin/env')).catch(() => null);
+    if (env === null || !env.isSymbolicLink()) return fail(`${root}/usr/bin/env, a link to /bin/busybox`, `${root}/usr/bin/env: ${env === null ? 'nothing there' : 'not a symlink'}: --install ran before the folders existed`, again);
+    return pass(`${ROOTFS_DIRS.join(', ')} exist; usr/bin/env is a link`);
+  });
+
+/** A note written from inside the stack by systemd-nspawn (chroot where nspawn cannot run). */
+async function runInStack(ctx: SolveContext, stack: string, script: string): Promise<void> {
+  // Without systemd as PID 1 and D-Bus, nspawn runs only with --register=no --keep-unit.
+  const nspawn = (await which('systemd-nspawn')) ? await ctx.$`systemd-nspawn -q -D ${stack} --register=no --keep-unit /bin/sh -c ${script}`.nothrow() : null;
+  if (nspawn === null || nspawn.exitCode !== 0) await ctx.$`chroot ${stack} /bin/sh -c ${script}`;
+}
 
 const isStackedRight = async (ctx: CheckContext, name: string): Promise<boolean> => (await waferStacked(S, W, name).run(ctx)).status === 'pass';
 
@@ -132,9 +155,23 @@ export default defineChapter({
   env: (ctx) => ({ WAFERS: ctx.path(W), STACKS: ctx.path(S) }),
   steps: {
     base: {
-      verify: () => [isStaticExecutable(`${data(BASE)}/bin/busybox`), symlinkTo(`${data(BASE)}/bin/sh`, '/bin/busybox', { root: data(BASE) })],
+      verify: () => [isStaticExecutable(`${data(BASE)}/bin/busybox`), symlinkTo(`${data(BASE)}/bin/sh`, '/bin/busybox', { root: data(BASE) }), busyboxFullyInstalled(data(BASE))],
       solve: async (ctx) => buildBusyboxRootfs(ctx, ctx.path(data(BASE))),
-      hints: ['Build a busybox rootfs in wafers/archbase/data, as in chapter 01.', 'mkdir -p wafers/archbase/data/{bin,sbin,usr/bin,usr/sbin}; cp /bin/busybox wafers/archbase/data/bin/; chroot wafers/archbase/data /bin/busybox --install -s'],
+      hints: ['Build a busybox rootfs in wafers/archbase/data, as in chapter 01: the four folders first.', 'mkdir -p wafers/archbase/data/{bin,sbin,usr/bin,usr/sbin}; cp /bin/busybox wafers/archbase/data/bin/; chroot wafers/archbase/data /bin/busybox --install -s'],
+      mutants: {
+        installBeforeFolders: {
+          // The chapter's own warning: only bin/ exists when --install runs.
+          apply: async (ctx) => {
+            await ctx.$`rm -rf ${ctx.path(W, BASE)}`;
+            await ctx.$`mkdir -p ${ctx.path(data(BASE), 'bin')}`;
+            await ctx.$`cp /bin/busybox ${ctx.path(data(BASE), 'bin/busybox')}`;
+            await ctx.$`chroot ${ctx.path(data(BASE))} /bin/busybox --install -s`.quiet().nothrow();
+          },
+          revert: async (ctx) => {
+            await ctx.$`rm -rf ${ctx.path(W, BASE)}`;
+          },
+        },
+      },
     },
     child: {
       verify: () => [directoryExists(data(CHILD)), fileContains(`${W}/${CHILD}/parent`, BASE)],
@@ -225,6 +262,71 @@ export default defineChapter({
           },
           revert: async (ctx) => {
             await ctx.$`sh -c ${'echo "$1" > "$2"'} - ${BASE} ${ctx.path(W, CHILD, 'parent')}`;
+          },
+        },
+      },
+    },
+    nspawn: {
+      verify: () => [waferStacked(S, W, CHILD), holdsNonce(`${data(CHILD)}/booted.txt`), pathAbsent(`${data(BASE)}/booted.txt`)],
+      solve: async (ctx) => {
+        if (!(await isStackedRight(ctx, CHILD))) await stackByHand(ctx, CHILD);
+        await ctx.$`rm -f ${ctx.path(data(BASE), 'booted.txt')}`;
+        if ((await holdsNonce(`${data(CHILD)}/booted.txt`).run(ctx)).status !== 'pass') await runInStack(ctx, ctx.path(S, CHILD), `echo ${ctx.nonce} > /booted.txt`);
+      },
+      hints: [
+        'Run a command in machines/archbase2 with systemd-nspawn, and let it write the nonce into /booted.txt.',
+        "systemd-nspawn -q -D machines/archbase2 --register=no --keep-unit /bin/sh -c 'echo {{nonce}} > /booted.txt'; ls wafers/archbase2/data",
+      ],
+      mutants: {
+        writtenIntoTheParent: {
+          apply: async (ctx) => {
+            await ctx.$`rm -f ${ctx.path(data(CHILD), 'booted.txt')}`;
+            await ctx.$`sh -c ${'echo "$1" > "$2"'} - ${ctx.nonce} ${ctx.path(data(BASE), 'booted.txt')}`;
+          },
+          revert: async (ctx) => {
+            // A layer changed under a mounted overlay: mount the stack afresh.
+            await ctx.$`rm -f ${ctx.path(data(BASE), 'booted.txt')}`;
+            await stackByHand(ctx, CHILD);
+          },
+        },
+        staleNote: {
+          apply: async (ctx) => {
+            await ctx.$`sh -c ${'echo from-an-earlier-run > "$1"'} - ${ctx.path(S, CHILD, 'booted.txt')}`;
+          },
+          revert: async (ctx) => {
+            await ctx.$`rm -f ${ctx.path(S, CHILD, 'booted.txt')}`;
+          },
+        },
+      },
+    },
+    parentless: {
+      verify: () => [waferStackedAlone(S, W, BASE), pathAbsent(`${W}/${BASE}/parent`)],
+      solve: async (ctx) => {
+        if ((await waferStackedAlone(S, W, BASE).run(ctx)).status === 'pass') return;
+        await unmountAll(ctx, ctx.path(S, BASE));
+        await ctx.$`mkdir -p ${ctx.path(S, BASE)}`;
+        await ctx.$`mount --bind ${ctx.path(data(BASE))} ${ctx.path(S, BASE)}`;
+      },
+      hints: [
+        'Your script handles a wafer without a parent file: it mounts the wafer\'s data by itself.',
+        'bin/wafers stack archbase; findmnt machines/archbase',
+      ],
+      mutants: {
+        theChildInstead: {
+          apply: async (ctx) => {
+            await unmountAll(ctx, ctx.path(S, BASE));
+            await ctx.$`mount --bind ${ctx.path(data(CHILD))} ${ctx.path(S, BASE)}`;
+          },
+          revert: async (ctx) => unmountAll(ctx, ctx.path(S, BASE)),
+        },
+        notMounted: async (ctx) => unmountAll(ctx, ctx.path(S, BASE)),
+        parentFileMade: {
+          // A bottom wafer with a parent file would make the script trace a parent that is not there.
+          apply: async (ctx) => {
+            await ctx.$`sh -c ${'echo archbase0 > "$1"'} - ${ctx.path(W, BASE, 'parent')}`;
+          },
+          revert: async (ctx) => {
+            await ctx.$`rm -f ${ctx.path(W, BASE, 'parent')}`;
           },
         },
       },

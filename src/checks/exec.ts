@@ -71,3 +71,52 @@ export async function runAttached(cmd: string, args: readonly string[] = [], opt
   const sig = r.signal === undefined ? undefined : constants.signals[r.signal];
   return sig === undefined ? 1 : 128 + sig;
 }
+
+/** A long-lived process that is fed on stdin, such as the learner's shell of `workshop test --as-written`. */
+export interface LiveProcess {
+  readonly pid: number;
+  /** what it printed so far, stdout and stderr in arrival order */
+  readonly output: () => string;
+  write(text: string): void;
+  /** resolves with the exit code (null for a signal) when it has exited */
+  readonly exited: Promise<number | null>;
+  /** signals its whole process group: it runs in a session of its own */
+  killGroup(signal?: NodeJS.Signals): void;
+}
+
+/**
+ * Starts `cmd` in a session of its own (so that killGroup reaches what it started), with stdin,
+ * stdout and stderr as pipes. Plain node:child_process: execa's promise model is for commands
+ * that end, and this one is typed into.
+ */
+export async function startLive(cmd: string, args: readonly string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): Promise<LiveProcess> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(cmd, [...args], { cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stdin.on('error', () => {}); // it may exit before it reads what was typed
+  const exited = new Promise<number | null>((resolve) => {
+    child.on('error', (err) => {
+      out += `\n${String(err)}\n`;
+      resolve(null);
+    });
+    child.on('close', (code) => resolve(code));
+  });
+  const pid = child.pid ?? -1;
+  return {
+    pid,
+    output: () => out,
+    write: (t) => {
+      if (child.stdin.writable) child.stdin.write(t);
+    },
+    exited,
+    killGroup: (signal = 'SIGKILL') => {
+      try {
+        if (pid > 0) process.kill(-pid, signal);
+      } catch {
+        // already gone
+      }
+    },
+  };
+}

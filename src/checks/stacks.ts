@@ -2,11 +2,11 @@
 // `work/` (overlayfs's scratch space) and an optional `parent` file naming the wafer below it.
 // Stacking NAME mounts an overlay at STACKS/NAME whose upperdir is NAME's data and whose
 // lowerdirs are the ancestors' data, nearest parent first. overlay.ts compares the mount.
-import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import type { Check } from './check.ts';
-import { defineCheck, fail } from './check.ts';
-import { readMountinfo } from './mounts.ts';
+import { readFile, stat } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import type { Check, Verdict } from './check.ts';
+import { defineCheck, fail, pass } from './check.ts';
+import { describeMountsAt, mountsAt, readMountinfo, type MountEntry } from './mounts.ts';
 import { judgeOverlay, type OverlayExpectation } from './overlay.ts';
 
 /** The wafer a `parent` file names: its first non-empty line, trimmed. Pure. */
@@ -63,4 +63,35 @@ export const waferStacked = (stacksDir: string, wafersDir: string, name: string)
     if (!a.ok) return fail(`a stack for ${name}`, a.reason);
     if (a.chain.length < 2) return fail(`a stack for ${name} on its parent`, `${wafersDir}/${name}/parent is missing or empty`, `echo PARENT > ${wafersDir}/${name}/parent`);
     return judgeOverlay(await readMountinfo(), resolve(ctx.dir, stacksDir, name), stackExpectation(wafers, a.chain), ctx.dir);
+  });
+
+/**
+ * Pure decision of `waferStackedAlone`: a wafer without a parent is stacked as itself, a bind
+ * mount of its data (the mount's root has the data folder's device and inode), or an overlay
+ * whose only layer is that data. `sameInode` compares stat() of the stack and of the data.
+ */
+export function judgeLoneStack(entries: readonly MountEntry[], at: string, data: string, sameInode: boolean, baseDir: string): Verdict {
+  const shownAt = relative(baseDir, at) || '.';
+  const shownData = relative(baseDir, data) || '.';
+  const found = mountsAt(entries, at);
+  const top = found.at(-1);
+  const expected = `${shownData} mounted at ${shownAt} (a bind mount, or an overlay with only that lowerdir)`;
+  if (top === undefined) return fail(expected, `nothing is mounted at ${shownAt}`, `A wafer without a parent is mounted by itself: mount --bind ${shownData} ${shownAt}`);
+  if (top.fsType === 'overlay') {
+    const v = judgeOverlay(entries, at, { lower: [data] }, baseDir);
+    return v.ok ? pass(`an overlay of ${shownData} alone`) : fail(expected, v.actual, 'Unmount it (umount STACK), then stack the wafer again: with no parent, mount --bind its data.');
+  }
+  if (sameInode) return pass(`a bind mount of ${shownData} (${top.fsType})`);
+  return fail(expected, `${describeMountsAt(found, shownAt)}, which is not ${shownData}`, `umount ${shownAt}, then mount --bind ${shownData} ${shownAt}`);
+}
+
+/** STACKS/NAME holds NAME's own data, stacked with no parent (the seed: "you can also stack wafers that have no parent(s)"). */
+export const waferStackedAlone = (stacksDir: string, wafersDir: string, name: string): Check =>
+  defineCheck(`${stacksDir}/${name} stacks ${name} by itself (no parent)`, async (ctx) => {
+    const at = resolve(ctx.dir, stacksDir, name);
+    const data = resolve(ctx.dir, wafersDir, name, 'data');
+    const [a, d] = await Promise.all([stat(at).catch(() => null), stat(data).catch(() => null)]);
+    if (d === null) return fail(`a wafer ${name}`, `${wafersDir}/${name}/data: nothing there`);
+    const same = a !== null && a.dev === d.dev && a.ino === d.ino;
+    return judgeLoneStack(await readMountinfo(), at, data, same, ctx.dir);
   });

@@ -51,7 +51,8 @@ async function tmpEntries(): Promise<string[]> {
   return lists.flat();
 }
 
-async function snapshot(home: string): Promise<Set<string>> {
+/** The residue inventory of a home plus the top of the shared temp folders (also used by the as-written test). */
+export async function snapshot(home: string): Promise<Set<string>> {
   const [inv, tmp] = await Promise.all([takeInventory(home), tmpEntries()]);
   return new Set([...inv.map((i) => `${i.kind}:${i.id}`), ...tmp]);
 }

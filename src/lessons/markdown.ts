@@ -78,3 +78,129 @@ export function fillPlaceholders(text: string, vars: { nonce?: string | undefine
     .replaceAll('{{nonce}}', vars.nonce ?? '<the nonce: run `workshop next` to start the chapter>')
     .replaceAll('{{dir}}', vars.dir ?? '$(workshop path)');
 }
+
+// ── The as-written convention: which code blocks a learner types, and into which shell ──────
+// ```bash runs in terminal 1; ```bash terminal=2 in a second persistent terminal; ```bash norun
+// is shown but not part of the path (a mistake on purpose, an alternative); ```text never runs.
+
+export interface CodeBlock {
+  /** the info string after the fence, e.g. `bash norun` */
+  info: string;
+  /** its first word: bash, text, … */
+  lang: string;
+  /** 1-based line of the opening fence */
+  line: number;
+  /** 1..4; default 1 */
+  terminal: number;
+  /** shown, but not typed as part of the path */
+  norun: boolean;
+  /** the block's lines, without a blockquote's `> ` prefix */
+  lines: string[];
+}
+
+/** Languages whose blocks a learner types into a shell. */
+const SHELL_LANGS = new Set(['bash', 'sh', 'shell']);
+
+/** True for a block that the as-written runner types: a shell block not marked norun. */
+export const runsAsWritten = (b: CodeBlock): boolean => SHELL_LANGS.has(b.lang) && !b.norun;
+
+/**
+ * The fenced code blocks of a piece of markdown, also those inside a blockquote (`> ```bash`).
+ * `firstLine` is the file line of the text's first line, so that each block knows its own.
+ */
+export function codeBlocks(text: string, firstLine = 1): CodeBlock[] {
+  const lines = text.replace(/\r\n/g, '\n').split('\n');
+  const blocks: CodeBlock[] = [];
+  let open: { fence: string; quote: string; block: CodeBlock } | undefined;
+  lines.forEach((raw, i) => {
+    if (open) {
+      const body = raw.startsWith(open.quote) ? raw.slice(open.quote.length) : raw.replace(/^\s*>\s?/, '');
+      if (body.trim().startsWith(open.fence) && body.trim().replace(/[`~]/g, '') === '') {
+        blocks.push(open.block);
+        open = undefined;
+      } else open.block.lines.push(body);
+      return;
+    }
+    const f = /^((?:\s*>\s?)*)\s*(```+|~~~+)\s*(.*)$/.exec(raw);
+    if (!f) return;
+    const info = (f[3] ?? '').trim();
+    const words = info.split(/\s+/).filter(Boolean);
+    const term = words.map((w) => /^terminal=([1-4])$/.exec(w)?.[1]).find((x) => x !== undefined);
+    open = {
+      fence: f[2] ?? '```',
+      quote: f[1] ?? '',
+      block: { info, lang: words[0] ?? '', line: firstLine + i, terminal: term === undefined ? 1 : Number(term), norun: words.includes('norun'), lines: [] },
+    };
+  });
+  return blocks;
+}
+
+/**
+ * The prompts a chapter shows, as regexps that match at the start of a typed line: every
+ * `PS1="…"` it sets (a `$var`, `${…}` or `$(…)` in it matches any word, since the value is only
+ * known at run time: `PS1="$nonce-# "` matches `<nonce1>-# `), and the prompt of
+ * `workshop shell NAME`: `[lab NAME]…# `.
+ */
+export function promptPatterns(markdown: string): RegExp[] {
+  const found = new Set<string>();
+  for (const m of markdown.matchAll(/\bPS1=(?:"([^"]*)"|'([^']*)')/g)) {
+    const v = m[1] ?? m[2] ?? '';
+    if (v.trim() !== '') found.add(v);
+  }
+  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const pats = [...found].map((v) => {
+    const parts = v.split(/(\$\([^)]*\)|\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*|\\.)/);
+    return new RegExp(`^${parts.map((p, i) => (i % 2 === 1 ? '\\S+?' : esc(p))).join('')}`);
+  });
+  pats.push(/^\[lab [^\]\s]+\][^#$\n]*[#$] /);
+  return pats;
+}
+
+/** What the runner does with one typed line. */
+export type TypedLine =
+  /** typed into the current shell */
+  | { kind: 'type'; text: string; line: number }
+  /** typed, and it starts a shell that reads the following lines (a chroot, `workshop shell host`) */
+  | { kind: 'start'; text: string; line: number; prompt: string }
+  /** `exit` (or `logout`): leaves the current inner shell */
+  | { kind: 'exit'; text: string; line: number }
+  /** not typed by the runner: `workshop next` (the runner verifies the step itself), blank lines */
+  | { kind: 'skip'; text: string; line: number };
+
+const HEREDOC = /<<-?\s*(['"]?)([A-Za-z_][A-Za-z0-9_]*)\1/;
+
+/**
+ * Pure: classifies a block's lines as the learner types them. A line followed by lines that start
+ * with a prompt starts the shell that shows that prompt; the prompt is stripped. `workshop shell
+ * NAME` (with no command) starts the lab shell. Heredoc bodies are typed verbatim.
+ */
+export function typedLines(block: Pick<CodeBlock, 'lines' | 'line'>, prompts: readonly RegExp[]): TypedLine[] {
+  const promptOf = (l: string) => {
+    for (const p of prompts) {
+      const m = p.exec(l);
+      if (m) return m[0];
+    }
+    return undefined;
+  };
+  const out: TypedLine[] = [];
+  let heredoc: string | undefined;
+  const src = block.lines.map((raw, i) => ({ raw, n: block.line + 1 + i, prompt: promptOf(raw) }));
+  src.forEach(({ raw, n, prompt }, i) => {
+    if (heredoc !== undefined) {
+      out.push({ kind: 'type', text: raw, line: n });
+      if (raw.replace(/^\t+/, '') === heredoc) heredoc = undefined;
+      return;
+    }
+    const text = prompt === undefined ? raw : raw.slice(prompt.length);
+    const cmd = text.trim();
+    const h = HEREDOC.exec(text);
+    if (h?.[2]) heredoc = h[2];
+    if (cmd === '' || /^workshop\s+next\s*$/.test(cmd)) return out.push({ kind: 'skip', text, line: n });
+    if (/^(exit|logout)(\s+\d+)?$/.test(cmd)) return out.push({ kind: 'exit', text: cmd, line: n });
+    const nextPrompt = heredoc === undefined ? src[i + 1]?.prompt : undefined;
+    if (nextPrompt !== undefined && nextPrompt !== prompt) return out.push({ kind: 'start', text, line: n, prompt: nextPrompt.trimEnd() });
+    if (/^workshop\s+shell\s+\S+\s*$/.test(cmd)) return out.push({ kind: 'start', text, line: n, prompt: `[lab ${cmd.split(/\s+/)[2] ?? ''}]#` });
+    return out.push({ kind: 'type', text, line: n });
+  });
+  return out;
+}

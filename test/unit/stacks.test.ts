@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseMountinfo } from '../../src/checks/mounts.ts';
 import { judgeOverlay } from '../../src/checks/overlay.ts';
-import { parseParentFile, stackExpectation, traceAncestry } from '../../src/checks/stacks.ts';
+import { readFileSync } from 'node:fs';
+import { judgeLoneStack, parseParentFile, stackExpectation, traceAncestry } from '../../src/checks/stacks.ts';
 
 const parents: Record<string, string> = { c: 'b', b: 'a' };
 const parentOf = (w: string): string | null => parents[w] ?? null;
@@ -59,5 +60,39 @@ describe('a three-level stack in mountinfo', () => {
       ok: false,
       actual: 'lowerdir is wafers/c/data:wafers/a/data, expected wafers/b/data:wafers/a/data; upperdir is wafers/b/data, expected wafers/c/data',
     });
+  });
+});
+
+describe('a wafer stacked with no parent (recorded bind mount)', () => {
+  const bind = parseMountinfo(readFileSync(new URL('../fixtures/mountinfo/wafer-bind-alone.txt', import.meta.url), 'utf8'));
+  const at = '/tmp/ws-h15s/machines/archbase';
+  const data = '/tmp/ws-h15s/wafers/archbase/data';
+
+  it('accepts a bind mount of its own data', () => {
+    expect(judgeLoneStack(bind, at, data, true, '/tmp/ws-h15s')).toEqual({ ok: true, actual: 'a bind mount of wafers/archbase/data (ext4)' });
+  });
+
+  it('rejects a bind mount of another folder, and says how to fix it', () => {
+    expect(judgeLoneStack(bind, at, data, false, '/tmp/ws-h15s')).toMatchObject({ ok: false, hint: 'umount machines/archbase, then mount --bind wafers/archbase/data machines/archbase' });
+  });
+
+  it('rejects nothing mounted', () => {
+    expect(judgeLoneStack([], at, data, false, '/tmp/ws-h15s')).toMatchObject({ ok: false, actual: 'nothing is mounted at machines/archbase' });
+  });
+
+  it('accepts an overlay with only that lowerdir (read-only), not one stacked on another wafer', () => {
+    const ro = parseMountinfo(`90 27 0:53 / ${at} ro,relatime - overlay wafers-archbase ro,lowerdir=${data},redirect_dir=on\n`);
+    expect(judgeLoneStack(ro, at, data, false, '/tmp/ws-h15s').ok).toBe(true);
+    const two = parseMountinfo(`90 27 0:53 / ${at} ro,relatime - overlay wafers-archbase ro,lowerdir=${data}:/tmp/ws-h15s/wafers/x/data,redirect_dir=on\n`);
+    expect(judgeLoneStack(two, at, data, false, '/tmp/ws-h15s').ok).toBe(false);
+  });
+});
+
+describe('the chapter text and the reference script', () => {
+  it('shows exactly the shipped script in the heredoc of the script step', () => {
+    const md = readFileSync(new URL('../../lessons/03-wafers/chapter.md', import.meta.url), 'utf8');
+    const ref = readFileSync(new URL('../../lessons/03-wafers/wafers', import.meta.url), 'utf8');
+    const m = /cat > bin\/wafers <<'EOF'\n([\s\S]*?)^EOF$/m.exec(md);
+    expect(m?.[1]).toBe(ref);
   });
 });

@@ -1,4 +1,5 @@
 // `workshop test [--chapter ID]…`: the author self-test, with a report per step.
+// `--as-written` runs the chapters' own text instead (test-aswritten.ts).
 import { requireRoot, requireVm } from '../../engine/guard.ts';
 import { withLock } from '../../engine/lock.ts';
 import { testChapter, type ChapterReport } from '../../engine/selftest.ts';
@@ -8,6 +9,7 @@ import { flagList } from '../cli.ts';
 import { chapterById, load, openSession } from '../session.ts';
 
 export default async function test(cli: Cli): Promise<number> {
+  if (cli.flags['as-written'] === true) return (await import('./test-aswritten.ts')).asWritten(cli);
   requireRoot(cli.line);
   await requireVm(cli.allowHost, 'run the self-test');
   const s = openSession(cli);
