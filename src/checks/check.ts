@@ -27,8 +27,16 @@ export interface CheckContext {
 
 export interface Check {
   readonly name: string;
+  /** how long its probe may take before it is reported as an error (default CHECK_TIMEOUT_MS) */
+  readonly timeoutMs?: number;
   run(ctx: CheckContext): Promise<CheckResult>;
 }
+
+/**
+ * The default time limit of one check. Probes read /proc or run one small command, in
+ * milliseconds; one that takes 10 s hangs (an nsenter into a dead namespace, a stuck mount).
+ */
+export const CHECK_TIMEOUT_MS = 10_000;
 
 export type Verdict =
   | { ok: true; actual: string }
@@ -43,9 +51,10 @@ export const fail = (expected: string, actual: string, hint?: string): Verdict =
  * (EACCES, a missing tool, a parser that met unknown output) becomes an `error` result,
  * so one broken probe never hides the other checks of the step.
  */
-export function defineCheck(name: string, probe: (ctx: CheckContext) => Promise<Verdict> | Verdict): Check {
+export function defineCheck(name: string, probe: (ctx: CheckContext) => Promise<Verdict> | Verdict, opts: { timeoutMs?: number } = {}): Check {
   return {
     name,
+    ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
     async run(ctx) {
       try {
         const v = await probe(ctx);
@@ -60,9 +69,28 @@ export function defineCheck(name: string, probe: (ctx: CheckContext) => Promise<
   };
 }
 
-/** Runs the checks of one step concurrently, keeping their order in the result. */
+const seconds = (ms: number): string => `${Math.round(ms / 100) / 10} s`;
+
+/**
+ * Runs one check within its time limit. A probe that never settles becomes an `error` row with
+ * the check's name, so `check` and `next` always finish (and release the lock) instead of hanging.
+ */
+export async function runCheck(check: Check, ctx: CheckContext): Promise<CheckResult> {
+  const limit = check.timeoutMs ?? CHECK_TIMEOUT_MS;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<CheckResult>((resolve) => {
+    timer = setTimeout(() => resolve({ status: 'error', check: check.name, error: `the check did not finish within ${seconds(limit)}: its probe hangs` }), limit);
+  });
+  try {
+    return await Promise.race([check.run(ctx).catch((err: unknown): CheckResult => ({ status: 'error', check: check.name, error: err instanceof Error ? err.message : String(err) })), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Runs the checks of one step concurrently, each within its time limit, keeping their order in the result. */
 export async function runChecks(checks: readonly Check[], ctx: CheckContext): Promise<CheckResult[]> {
-  return Promise.all(checks.map((c) => c.run(ctx)));
+  return Promise.all(checks.map((c) => runCheck(c, ctx)));
 }
 
 export const allPassed = (results: readonly CheckResult[]): boolean =>
