@@ -21,6 +21,8 @@ export interface Report {
   step: string;
   /** next, check, watch (attempted); learner or solve (passed); '' otherwise */
   command: string;
+  /** passed: the step the learner moved on to (null after the last one); null otherwise */
+  next: string | null;
   outcome: 'pass' | 'fail' | 'error' | null;
   rows: ReportRow[];
   attempts: number;

@@ -13,6 +13,8 @@ interface CommandSpec {
   flags?: FlagTable;
   /** positional arguments accepted at most */
   maxArgs: number;
+  /** more help text, after the summary (subcommands) */
+  details?: string;
   load: () => Promise<{ default: Command }>;
 }
 
@@ -39,6 +41,34 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   env: { summary: "print export lines for the chapter's variables (eval $(workshop env))", usage: 'env [chapter]', maxArgs: 1, load: () => import('./commands/env.ts') },
   lab: { summary: 'the lab network of the network chapters: up, down or status', usage: 'lab up|down|status', maxArgs: 1, load: () => import('./commands/lab.ts') },
   shell: { summary: 'a shell, or one command, inside a lab namespace (host, net or box)', usage: 'shell host|net|box [-- CMD...]', maxArgs: Number.POSITIVE_INFINITY, load: () => import('./commands/shell.ts') },
+  classroom: {
+    summary: 'a class: serve the live dashboard (instructor), or join one (learner)',
+    usage: 'classroom serve|status|export|join|leave ...',
+    details: [
+      'subcommands:',
+      '  classroom serve [--host H] [--port P] [--db FILE|URL] [--stuck-after 10m] [--stuck-attempts 3] [--tls-cert F --tls-key F] [--json]',
+      '      start the class server; prints the instructor URL (with its token) and the join code',
+      '  classroom status [--url URL] [--token T] [--json]   who is where, who is stuck, the common failures',
+      '  classroom export [--format csv|json] [--url URL] [--token T]   the class on stdout',
+      '  classroom join URL CODE --name NAME   join a class: next, check, solve, hint and reset report to it',
+      '  classroom leave   stop reporting and forget the token',
+    ].join('\n'),
+    maxArgs: 3,
+    flags: {
+      host: { type: 'string', value: 'H', describe: 'serve: the address to listen on (default 0.0.0.0, every interface)' },
+      port: { type: 'string', value: 'P', describe: 'serve: the port (default 7878; 0 picks a free one)' },
+      db: { type: 'string', value: 'FILE|URL', describe: 'serve: the database (default WORKSHOP_HOME/classroom.db; postgres://… for PostgreSQL)' },
+      'stuck-after': { type: 'string', value: 'TIME', describe: 'serve: a learner this long on one step is stuck (default 10m)' },
+      'stuck-attempts': { type: 'string', value: 'N', describe: 'serve: N failed attempts on one step is stuck (default 3)' },
+      'tls-cert': { type: 'string', value: 'FILE', describe: 'serve: TLS certificate (PEM), with --tls-key' },
+      'tls-key': { type: 'string', value: 'FILE', describe: 'serve: TLS private key (PEM)' },
+      name: { type: 'string', value: 'NAME', describe: 'join: your name on the dashboard (1-64 letters, digits, space . _ -)' },
+      url: { type: 'string', value: 'URL', describe: 'status, export: the instructor URL (default: the server started from this home)' },
+      token: { type: 'string', value: 'T', describe: 'status, export: the instructor token, if --url does not carry it' },
+      format: { type: 'string', value: 'csv|json', describe: 'export: the format (default csv)' },
+    },
+    load: () => import('./commands/classroom.ts'),
+  },
 };
 
 function version(): string {
@@ -59,7 +89,7 @@ function flagLines(table: FlagTable): string[] {
 function helpText(verb?: string): string {
   const spec = verb ? COMMANDS[verb] : undefined;
   if (verb && spec) {
-    return [`usage: workshop ${spec.usage}`, '', spec.summary, ...(spec.flags ? ['', 'options:', ...flagLines(spec.flags)] : []), '', 'global options:', ...flagLines(GLOBAL_FLAGS)].join('\n');
+    return [`usage: workshop ${spec.usage}`, '', spec.summary, ...(spec.details ? ['', spec.details] : []), ...(spec.flags ? ['', 'options:', ...flagLines(spec.flags)] : []), '', 'global options:', ...flagLines(GLOBAL_FLAGS)].join('\n');
   }
   const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
   return [

@@ -9,6 +9,7 @@ const report = (over: Partial<Report> = {}): Report => ({
   kind: 'attempted',
   step: 'preflight/vm',
   command: 'next',
+  next: null,
   outcome: 'fail',
   rows: [{ check: 'vm.txt says the hypervisor', status: 'fail', expected: 'kvm', actual: 'no file', hint: 'hint 1' }],
   attempts: 1,

@@ -1,0 +1,37 @@
+// The class as CSV and JSON, for the page's buttons, GET /api/export.* and `classroom export`.
+import type { ClassView } from './model.ts';
+
+/**
+ * One CSV field (RFC 4180). A field that a spreadsheet would run as a formula (= + - @, tab, CR)
+ * gets a leading apostrophe: names and check output come from the network.
+ */
+export function csvField(v: string | number | boolean | null): string {
+  let s = v === null ? '' : String(v);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** One row per learner: the summary, then one column per step (done, current, failing, skipped, todo). */
+export function classCsv(v: ClassView): string {
+  const head = ['name', 'current', 'done', 'total', 'attempts', 'hints', 'hints_total', 'stuck', 'stuck_reason', 'minutes_on_step', 'last_seen', 'failing_checks', ...v.steps.map((s) => s.id)];
+  const rows = v.learners.map((l) => [
+    l.name,
+    l.current ?? 'finished',
+    l.done.length,
+    v.steps.length,
+    l.attempts,
+    l.hints,
+    l.hintsTotal,
+    l.stuck,
+    l.stuckReason,
+    Math.round(l.timeOnStepMs / 60_000),
+    l.lastSeen,
+    l.failing.map((f) => f.check).join('; '),
+    ...l.cells,
+  ]);
+  return [head, ...rows].map((r) => r.map(csvField).join(',')).join('\r\n') + '\r\n';
+}
+
+export function classJson(v: ClassView, className: string): unknown {
+  return { class: className, ...v };
+}

@@ -1,0 +1,31 @@
+// `workshop classroom serve|status|export` (the instructor) and `join|leave` (a learner).
+// Each subcommand lives in classroom/ and is imported on its own: only `serve` loads fastify.
+import { usageError } from '../../errors.ts';
+import type { Cli } from '../cli.ts';
+
+export const SUBCOMMANDS: Readonly<Record<string, { usage: string; summary: string; load: () => Promise<{ default: (cli: Cli, args: string[]) => Promise<number> }> }>> = {
+  serve: {
+    usage: 'classroom serve [--host H] [--port P] [--db FILE|URL] [--stuck-after 10m] [--stuck-attempts 3] [--tls-cert F --tls-key F] [--json]',
+    summary: 'start the class server and its dashboard; prints the instructor URL and the join code',
+    load: () => import('./classroom/serve.ts'),
+  },
+  status: { usage: 'classroom status [--url URL --token T] [--json]', summary: 'a terminal summary of the class: who is where, who is stuck, common failures', load: () => import('./classroom/instructor.ts') },
+  export: { usage: 'classroom export [--format csv|json] [--url URL --token T]', summary: 'the class as CSV or JSON on stdout', load: () => import('./classroom/instructor.ts') },
+  join: { usage: 'classroom join URL CODE --name NAME', summary: 'join a class: every next, check, solve, hint and reset then reports to it', load: () => import('./classroom/learner.ts') },
+  leave: { usage: 'classroom leave', summary: 'leave the class: stop reporting and forget the token', load: () => import('./classroom/learner.ts') },
+  __send: { usage: 'classroom __send', summary: 'internal: the detached sender that drains the outbox', load: () => import('./classroom/learner.ts') },
+};
+
+export const classroomHelp = (): string =>
+  Object.entries(SUBCOMMANDS)
+    .filter(([k]) => !k.startsWith('_'))
+    .map(([, s]) => `  workshop ${s.usage}\n      ${s.summary}`)
+    .join('\n');
+
+export default async function classroom(cli: Cli): Promise<number> {
+  const [sub, ...args] = cli.positionals;
+  const spec = sub === undefined ? undefined : SUBCOMMANDS[sub];
+  if (!sub || !spec) throw usageError(sub ? `unknown classroom command "${sub}"` : 'which classroom command?', `one of:\n${classroomHelp()}`);
+  const { default: run } = await spec.load();
+  return run(cli, [sub, ...args]);
+}

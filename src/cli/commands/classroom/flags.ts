@@ -1,0 +1,28 @@
+// Flag values of the classroom subcommands, parsed and checked.
+import { usageError } from '../../../errors.ts';
+
+/** `10m`, `90s`, `1h`, `1h30m`, or a bare number of minutes, in milliseconds. */
+export function parseDuration(flag: string, v: string): number {
+  const s = v.trim();
+  if (/^\d+(\.\d+)?$/.test(s)) return Number(s) * 60_000;
+  const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(s);
+  if (!m || s === '') throw usageError(`--${flag} ${v}: not a duration`, 'write it like 10m, 90s, 1h or 1h30m');
+  return (Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0)) * 1000;
+}
+
+export function parseCount(flag: string, v: string, min: number, max: number): number {
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw usageError(`--${flag} ${v}: expected a whole number from ${min} to ${max}`);
+  return Number(v);
+}
+
+/** A server address as the learner or instructor typed it: http(s)://host[:port], no path. */
+export function parseOrigin(v: string): string {
+  let u: URL;
+  try {
+    u = new URL(/^[a-z]+:\/\//i.test(v) ? v : `http://${v}`);
+  } catch {
+    throw usageError(`${v}: not a server address`, 'write it like http://10.0.2.2:7878 (the URL that `workshop classroom serve` printed)');
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw usageError(`${v}: only http:// and https:// servers`);
+  return u.origin;
+}
