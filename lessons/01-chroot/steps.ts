@@ -1,4 +1,5 @@
-import { defineChapter, defineCheck, pass, fail, directoryExists, isStaticExecutable, isExecutableFile, symlinkTo, fileExists, fileContains, modifiedSince, pathAbsent, treeManifest, BUSYBOX, ROOTFS_DIRS, processesUnder } from 'workshop/lesson';
+import { stat } from 'node:fs/promises';
+import { defineChapter, defineCheck, pass, fail, directoryExists, isStaticExecutable, isExecutableFile, symlinkTo, fileExists, fileContains, modifiedSince, pathAbsent, treeManifest, BUSYBOX, ROOTFS_DIRS, processesUnder, verdictOf, type CheckContext } from 'workshop/lesson';
 
 const ROOT = 'rootfs';
 const inRoot = (p: string) => `${ROOT}/${p}`;
@@ -21,6 +22,24 @@ const rootfsPristine = () =>
   });
 
 const inChroot = (cmd: string) => ['chroot', ROOT, '/bin/busybox', 'sh', '-c', cmd];
+
+const missingDirs = (ctx: CheckContext) => Promise.all(ROOTFS_DIRS.map(async (d) => ((await stat(ctx.path(inRoot(d))).then((s) => s.isDirectory(), () => false)) ? [] : [inRoot(d)]))).then((l) => l.flat());
+
+/**
+ * A link --install -s should have made. The seed's trap: with a folder missing, it skips every
+ * link that belongs there and still exits 0, so name the folder, not only the missing link.
+ */
+const linkInstalled = (rel: string) => {
+  const plain = symlinkTo(inRoot(rel), '/bin/busybox', { root: ROOT });
+  return defineCheck(plain.name, async (ctx) => {
+    const missing = await missingDirs(ctx);
+    const folder = inRoot(rel.split('/').slice(0, -1).join('/'));
+    if (missing.includes(folder)) {
+      return fail('a symlink to /bin/busybox', `nothing there: the folder ${folder} is missing (missing: ${missing.join(', ')}), so --install -s skipped every link that belongs in it`, `busybox cannot make folders. Create them, then install again: mkdir -p ${missing.join(' ')}; chroot rootfs /bin/busybox --install -s`);
+    }
+    return verdictOf(plain, ctx);
+  });
+};
 
 export default defineChapter({
   formatVersion: 1,
@@ -56,18 +75,25 @@ export default defineChapter({
       },
     },
     symlinks: {
-      verify: () => [
-        symlinkTo(inRoot('bin/sh'), '/bin/busybox', { root: ROOT }),
-        symlinkTo(inRoot('bin/ls'), '/bin/busybox', { root: ROOT }),
-        symlinkTo(inRoot('sbin/ifconfig'), '/bin/busybox', { root: ROOT }),
-        symlinkTo(inRoot('usr/bin/env'), '/bin/busybox', { root: ROOT }),
-        symlinkTo(inRoot('usr/sbin/chroot'), '/bin/busybox', { root: ROOT }),
-      ],
+      verify: () => ['bin/sh', 'bin/ls', 'sbin/ifconfig', 'usr/bin/env', 'usr/sbin/chroot'].map(linkInstalled),
       solve: async ({ $ }) => {
         await $`chroot ${ROOT} /bin/busybox --install -s`;
       },
-      hints: ['busybox can install a link for each of its applets; run it inside the new root.', 'chroot rootfs /bin/busybox --install -s'],
+      hints: [
+        'busybox can install a link for each of its applets; run it inside the new root. It makes no folders: the four of the first step must exist first.',
+        'mkdir -p rootfs/bin rootfs/sbin rootfs/usr/bin rootfs/usr/sbin; chroot rootfs /bin/busybox --install -s',
+      ],
       mutants: {
+        // The same trap as the learner meets it: the folders were never made. The failure must name them.
+        foldersMissing: {
+          apply: async ({ $ }) => {
+            await $`rm -rf ${inRoot('usr/bin')} ${inRoot('usr/sbin')}`;
+          },
+          revert: async ({ $ }) => {
+            await $`mkdir -p ${inRoot('usr/bin')} ${inRoot('usr/sbin')}`;
+          },
+          diagnosis: /the folder rootfs\/usr\/bin is missing \(missing: rootfs\/usr\/bin, rootfs\/usr\/sbin\)/,
+        },
         // The seed's trap: without usr/bin, --install -s exits 0 and installs only /bin's applets.
         onlyBin: async ({ $ }) => {
           await $`find ${ROOT}/usr/bin ${ROOT}/usr/sbin ${ROOT}/sbin -type l -delete`;
