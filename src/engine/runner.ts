@@ -39,8 +39,24 @@ export async function cleanupChapter(ch: LoadedChapter, place: ChapterPlace, log
 
 export const applyMutant = (m: Mutant, ctx: SolveContext): Promise<void> => (typeof m === 'function' ? m(ctx) : m.apply(ctx));
 export const revertMutant = async (m: Mutant, ctx: SolveContext): Promise<void> => {
-  if (typeof m !== 'function') await m.revert(ctx);
+  if (typeof m !== 'function' && m.revert) await m.revert(ctx);
 };
+/** What the failing output of a mutant must name, when its author declared it. */
+export const mutantDiagnosis = (m: Mutant): RegExp | undefined => (typeof m === 'function' ? undefined : m.diagnosis);
+
+/**
+ * The failing rows as the learner reads them (check, expected, actual, hint; or the probe's
+ * error), one field per line: the text a mutant's diagnosis is matched against.
+ */
+export function failureText(results: readonly CheckResult[]): string {
+  return results
+    .flatMap((r) => {
+      if (r.status === 'pass') return [];
+      if (r.status === 'error') return [`✘ ${r.check}`, `  error     ${r.error}`];
+      return [`✘ ${r.check}`, `  expected  ${r.expected}`, `  actual    ${r.actual}`, ...(r.hint ? [`  hint      ${r.hint}`] : [])];
+    })
+    .join('\n');
+}
 
 /** Explains why a solution or hook failed, in one line: zx errors carry the command and stderr. */
 export function describeFailure(err: unknown): string {

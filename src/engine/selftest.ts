@@ -11,12 +11,28 @@ import type { LoadedChapter } from '../lessons/load.ts';
 import { solveContext, type ChapterPlace } from './context.ts';
 import { takeInventory } from './inventory.ts';
 import { newNonce } from './progress.ts';
-import { applyMutant, cleanupChapter, describeFailure, revertMutant, setupChapter, solveStep, verifyStep } from './runner.ts';
+import { applyMutant, cleanupChapter, describeFailure, failureText, mutantDiagnosis, revertMutant, setupChapter, solveStep, verifyStep } from './runner.ts';
 
 export interface PhaseResult {
   status: 'pass' | 'fail';
   ms: number;
   detail?: string;
+  /** diagnosis phases only: the mutant's failing output named its mistake */
+  diagnosed?: boolean;
+}
+
+/** How many mutants a chapter has, and how many of them are proven to name their mistake. */
+export interface MutantCount {
+  total: number;
+  diagnosed: number;
+}
+
+export interface TestOptions {
+  /**
+   * Every mutant must declare a diagnosis (the built-in pack). Off for third-party packs, whose
+   * bare-function mutants only have to be rejected; a declared diagnosis is always proven.
+   */
+  requireDiagnosis?: boolean;
 }
 
 export interface StepReport {
@@ -32,6 +48,8 @@ export interface ChapterReport {
   steps: StepReport[];
   residue: string[];
   durationMs: number;
+  /** absent for a skipped chapter */
+  mutants?: MutantCount;
 }
 
 export interface TestReport {
@@ -68,7 +86,7 @@ async function timed(fn: () => Promise<string | undefined>): Promise<PhaseResult
   }
 }
 
-export async function testChapter(ch: LoadedChapter, home: string, log: (line: string) => void): Promise<ChapterReport> {
+export async function testChapter(ch: LoadedChapter, home: string, log: (line: string) => void, opts: TestOptions = {}): Promise<ChapterReport> {
   const t0 = performance.now();
   const id = ch.entry.id;
   const reasons = await unmet(ch.def.requires ?? []);
@@ -81,6 +99,9 @@ export async function testChapter(ch: LoadedChapter, home: string, log: (line: s
   const quiet = () => {};
   const steps: StepReport[] = Object.keys(ch.def.steps).map((s) => ({ id: s, status: 'not-run', phases: {} }));
   let broken = false;
+  // A diagnosis that fails leaves the state as it was, so the test goes on and reports them all.
+  let undiagnosed = false;
+  const count: MutantCount = { total: 0, diagnosed: 0 };
   const setup = await timed(async () => (await setupChapter(ch, place, quiet, false), undefined));
   if (setup.status === 'fail') broken = true;
 
@@ -101,13 +122,16 @@ export async function testChapter(ch: LoadedChapter, home: string, log: (line: s
         ['solveAgain', async () => (await solveStep(ch, report.id, place, quiet, false), undefined)],
         ['passAgain', mustPass],
       ];
+      const outputs = new Map<string, string>();
       for (const [name, mutant] of Object.entries(def.mutants ?? {})) {
+        count.total++;
         phases.push([
           `mutant:${name}`,
           async () => {
             const ctx = await solveContext(place, report.id, quiet, false);
             await applyMutant(mutant, ctx);
             const r = await verify();
+            outputs.set(name, failureText(r));
             await revertMutant(mutant, ctx);
             await solveStep(ch, report.id, place, quiet, false);
             if (allPassed(r)) return `mutant "${name}" was accepted: verify passed on a wrong state`;
@@ -115,17 +139,36 @@ export async function testChapter(ch: LoadedChapter, home: string, log: (line: s
             return allPassed(after) ? undefined : `re-solving after mutant "${name}" did not restore the step: ${summarize(after)}`;
           },
         ]);
+        const diagnosis = mutantDiagnosis(mutant);
+        if (diagnosis === undefined && !opts.requireDiagnosis) continue;
+        phases.push([
+          `diagnosis:${name}`,
+          async () => {
+            const text = outputs.get(name) ?? '';
+            const shown = text.split('\n').join(' | ');
+            if (diagnosis === undefined) return `mutant "${name}" declares no diagnosis; built-in mutants must name the message the learner sees. Its failing output: ${shown}`;
+            if (diagnosis.test(text)) return undefined;
+            return `the failing output of mutant "${name}" does not match ${String(diagnosis)}: ${shown}`;
+          },
+        ]);
       }
+      let stepUndiagnosed = false;
       for (const [name, fn] of phases) {
         const res = await timed(fn);
+        if (name.startsWith('diagnosis:')) {
+          res.diagnosed = res.status === 'pass';
+          if (res.diagnosed) count.diagnosed++;
+          else stepUndiagnosed = true;
+        }
         report.phases[name] = res;
         log(`${res.status === 'pass' ? 'ok  ' : 'FAIL'} ${id}/${report.id} ${name} (${res.ms} ms)${res.detail && res.status === 'fail' ? `: ${res.detail}` : ''}`);
-        if (res.status === 'fail') {
+        if (res.status === 'fail' && !name.startsWith('diagnosis:')) {
           broken = true;
           break;
         }
       }
-      report.status = broken ? 'fail' : 'pass';
+      if (stepUndiagnosed) undiagnosed = true;
+      report.status = broken || stepUndiagnosed ? 'fail' : 'pass';
     }
   } finally {
     const cleanup = await timed(async () => (await cleanupChapter(ch, place, quiet, false), undefined));
@@ -136,8 +179,8 @@ export async function testChapter(ch: LoadedChapter, home: string, log: (line: s
   }
   const after = await snapshot(home);
   const residue = [...after].filter((x) => !before.has(x) && !x.startsWith(`file:${dir}`));
-  const failed = broken || residue.length > 0 || steps.some((s) => s.status !== 'pass');
-  const report: ChapterReport = { id, status: failed ? 'fail' : 'pass', steps, residue, durationMs: Math.round(performance.now() - t0) };
+  const failed = broken || undiagnosed || residue.length > 0 || steps.some((s) => s.status !== 'pass');
+  const report: ChapterReport = { id, status: failed ? 'fail' : 'pass', steps, residue, durationMs: Math.round(performance.now() - t0), mutants: count };
   if (setup.status === 'fail') report.reason = `setup failed: ${setup.detail ?? ''}`;
   return report;
 }

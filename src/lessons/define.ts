@@ -27,10 +27,20 @@ export interface Requirement {
   probe(): Promise<Probe>;
 }
 
-/** A near-miss state that verify must reject. `revert` runs before the engine re-solves, if the solution cannot repair the mutant by itself. */
+/**
+ * A near-miss state that verify must reject. The object form can also say what the learner must
+ * read in the failing check rows (`diagnosis`, matched against each row's check, expected, actual
+ * and hint): `workshop test` proves the failure names the mistake. `revert` runs before the
+ * engine re-solves, if the solution cannot repair the mutant by itself. A bare function is a
+ * mutant without a diagnosis, which third-party packs may keep.
+ *
+ * ```ts
+ * mutants: { readOnly: { apply: async ({ $ }) => { … }, diagnosis: /read-only|no upperdir/ } }
+ * ```
+ */
 export type Mutant =
   | ((ctx: SolveContext) => Promise<void>)
-  | { apply(ctx: SolveContext): Promise<void>; revert(ctx: SolveContext): Promise<void> };
+  | { apply(ctx: SolveContext): Promise<void>; revert?(ctx: SolveContext): Promise<void>; diagnosis?: RegExp };
 
 export interface StepDef {
   /** the checks that prove the step: one fact each */

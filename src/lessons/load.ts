@@ -77,7 +77,12 @@ export function validateChapter(entry: ChapterEntry, value: unknown, source: str
     const mutants = step['mutants'];
     if (mutants !== undefined) {
       if (!isObj(mutants)) problems.push(at(line, `step "${id}": mutants must be an object`));
-      else for (const [m, fn] of Object.entries(mutants)) if (!isFn(fn) && !(isObj(fn) && isFn(fn['apply']) && isFn(fn['revert']))) problems.push(at(line, `step "${id}": mutant "${m}" must be a function or { apply, revert }`));
+      else
+        for (const [m, fn] of Object.entries(mutants)) {
+          const objectForm = isObj(fn) && isFn(fn['apply']) && (fn['revert'] === undefined || isFn(fn['revert']));
+          if (!isFn(fn) && !objectForm) problems.push(at(line, `step "${id}": mutant "${m}" must be a function or { apply, revert?, diagnosis? }`));
+          else if (isObj(fn) && fn['diagnosis'] !== undefined && !(fn['diagnosis'] instanceof RegExp)) problems.push(at(line, `step "${id}": mutant "${m}": diagnosis must be a RegExp, e.g. /read-only|no upperdir/`));
+        }
     }
   }
   return problems;
