@@ -1,13 +1,15 @@
 import { readFile, rmdir, stat } from 'node:fs/promises';
 import {
   defineChapter, defineCheck, pass, fail, tool, kernelFs, detectLayout, describeLayout, readCgroupFile, parseFlatKeyed, parseLimit, pidsIn, cgroupsOf,
-  cgroupPathOf, groupPath, controllersOf, findContainers, hostNamespaces, nsLinks, processesUnder, readStatus, ancestors, who, MIB, CGROUP_ROOT,
-  type CgroupLayout, type Check, type CheckContext, type Controller, type Mutant, type SolveContext, type Verdict,
+  cgroupPathOf, groupPath, controllersOf, findContainers, containerInit, hostNamespaces, nsLinks, listPids, processesUnder, readStatus, ancestors, who, MIB, CGROUP_ROOT,
+  type Container, type CgroupLayout, type Check, type CheckContext, type Controller, type Mutant, type SolveContext, type Verdict,
 } from 'workshop/lesson';
 
 const GROUP = 'ws-demo';
 const PIDS_MAX = 20;
 const MEMORY_MAX = 32 * MIB;
+/** v1's memory+swap limit; only there when the kernel accounts swap (CONFIG_MEMCG_SWAP). */
+const MEMSW = 'memory.memsw.limit_in_bytes';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const exists = (p: string) => stat(p).then(() => true, () => false);
 
@@ -67,19 +69,62 @@ const oomKilled = () =>
       : fail(`oom_kill > 0 in ${dir}/${l.files.memoryEvents}`, n === null ? `no ${l.files.memoryEvents}` : 'oom_kill 0: nothing was killed in this cgroup', 'Run the hungry dd of the step inside the cgroup.');
   });
 
+/** Where a process is, per controller: `pids:/ws-demo, memory:/` */
+const placeOf = async (pid: number, l: CgroupLayout): Promise<{ inAll: boolean; where: string }> => {
+  const lines = (await cgroupsOf(pid)) ?? [];
+  const at = (['pids', 'memory'] as const).map((c) => ({ c, path: cgroupPathOf(lines, c, l.version) }));
+  return {
+    inAll: at.every(({ c, path }) => path === groupPath(l, c, l.dir(c, GROUP))),
+    where: l.version === 'v2' ? (at[0]?.path ?? '?') : at.map(({ c, path }) => `${c}:${path ?? '?'}`).join(', '),
+  };
+};
+
+/**
+ * The containers (a hostname of their own, whatever it is), each by its PID 1: the process the
+ * limits must hold. `unshare` itself, its parent, stays outside the PID namespace, and putting
+ * only it in the cgroup leaves the container's processes free (CTHW's `pidof unshare` finds it).
+ */
+async function containerInits(): Promise<Container[]> {
+  const byUts = new Map<string, Container[]>();
+  for (const p of await findContainers()) byUts.set(p.ns['uts'] ?? '', [...(byUts.get(p.ns['uts'] ?? '') ?? []), p]);
+  return [...byUts.values()].map((members) => containerInit(members)).filter((p): p is Container => p !== undefined);
+}
+
+const noContainer = (): Verdict => fail('a running container (a hostname of its own in its own UTS namespace, as in chapter 06)', 'none', 'Start it in a second terminal as the step shows.');
+const hasOwnPidNs = (p: Container) => p.status.nspid.length > 1 && p.status.nspid.at(-1) === 1;
+
 const containerAttached = () =>
-  withLayout(`the container is in ${GROUP} for pids and memory`, async (l) => {
-    const found = await findContainers('container');
-    if (found.length === 0) return fail('a running container (hostname container, its own UTS namespace)', 'none', 'Start it in a second terminal as the step shows.');
-    for (const p of found) {
-      const lines = (await cgroupsOf(p.pid)) ?? [];
-      const inAll = (['pids', 'memory'] as const).every((c) => cgroupPathOf(lines, c, l.version) === groupPath(l, c, l.dir(c, GROUP)));
-      if (inAll) return pass(`${who(p)} is in ${dirsOf(l).join(' and ')}`);
+  withLayout(`the container's PID 1 is in ${GROUP} for pids and memory`, async (l) => {
+    const inits = await containerInits();
+    if (inits.length === 0) return noContainer();
+    for (const p of inits.filter(hasOwnPidNs)) if ((await placeOf(p.pid, l)).inAll) return pass(`${who(p)}, PID 1 of container ${p.hostname}, is in ${dirsOf(l).join(' and ')}`);
+    const first = inits.find(hasOwnPidNs);
+    if (first === undefined) return fail(`a container that is PID 1 of a PID namespace of its own`, `${inits.map((p) => `${who(p)}, hostname ${p.hostname}`).join('; ')}: no PID namespace of its own`, 'Start it with unshare --uts --pid --fork --mount-proc sh, as the step shows.');
+    const { where } = await placeOf(first.pid, l);
+    const parent = first.status.ppid;
+    const parentIn = parent > 1 && (await placeOf(parent, l)).inAll;
+    return fail(
+      `PID 1 of the container in ${GROUP}`,
+      `${who(first)}, PID 1 of container ${first.hostname}, is in ${where}${parentIn ? `; only its parent, PID ${parent} (unshare, outside the PID namespace), is in ${GROUP}` : ''}`,
+      `echo ${first.pid} | tee ${dirsOf(l).map((d) => `${d}/cgroup.procs`).join(' ')}`,
+    );
+  });
+
+const wholeContainerAttached = () =>
+  withLayout(`every process of the container's PID namespace is in ${GROUP}`, async (l) => {
+    const inits = (await containerInits()).filter(hasOwnPidNs);
+    if (inits.length === 0) return noContainer();
+    const pids = await listPids();
+    const nsOf = await Promise.all(pids.map(async (pid) => (await nsLinks(pid))['pid']));
+    let first: Verdict | undefined;
+    for (const init of inits) {
+      const members = pids.filter((_, i) => nsOf[i] !== undefined && nsOf[i] === init.ns['pid']);
+      const places = await Promise.all(members.map(async (pid) => ({ pid, ...(await placeOf(pid, l)) })));
+      const out = places.filter((x) => !x.inAll);
+      if (out.length === 0) return pass(`all ${members.length} process(es) of ${init.ns['pid'] ?? '?'} (container ${init.hostname}) are in ${GROUP}`);
+      first ??= fail(`every process of container ${init.hostname} in ${GROUP}`, `${out.length} of ${members.length} outside: ${out.slice(0, 4).map((x) => `PID ${x.pid} in ${x.where}`).join(', ')}`, `Move PID 1 before it starts anything, or move each: echo PID > ${dirsOf(l)[0] ?? GROUP}/cgroup.procs`);
     }
-    const first = found[0];
-    const lines = first === undefined ? [] : ((await cgroupsOf(first.pid)) ?? []);
-    const where = (['pids', 'memory'] as const).map((c) => `${c}:${cgroupPathOf(lines, c, l.version) ?? '?'}`).join(', ');
-    return fail(`a container process in ${GROUP}`, `${first ? who(first) : 'it'} is in ${where}`, `echo PID | tee ${dirsOf(l).map((d) => `${d}/cgroup.procs`).join(' ')}`);
+    return first ?? noContainer();
   });
 
 // ---- the reference solution --------------------------------------------------------------
@@ -119,8 +164,10 @@ async function setLimits(ctx: SolveContext, l: CgroupLayout, which: Controller):
   else {
     const dir = l.dir('memory', GROUP);
     // Where there is swap (the Debian VM may have some), the hog would swap instead of dying.
+    // v1's memory+swap limit must stay >= the memory limit, so it is written after it.
     if (l.version === 'v2' && (await exists(`${dir}/memory.swap.max`))) await writeFileCmd(ctx, '0', `${dir}/memory.swap.max`);
     await writeFileCmd(ctx, String(MEMORY_MAX), `${dir}/${l.files.memoryMax}`);
+    if (l.version === 'v1' && (await exists(`${dir}/${MEMSW}`))) await writeFileCmd(ctx, String(MEMORY_MAX), `${dir}/${MEMSW}`);
   }
 }
 
@@ -164,12 +211,13 @@ async function chapterContainers(ctx: CheckContext): Promise<number[]> {
   return under.filter((_, i) => uts[i] !== undefined && uts[i] !== host);
 }
 
-async function startContainer(ctx: SolveContext): Promise<number> {
+/** Starts the step's container; returns its PID 1 (the sleep) and unshare's PID, its parent outside. */
+async function startContainer(ctx: SolveContext): Promise<{ pid: number; unshare: number }> {
   const before = new Set((await findContainers('container')).map((p) => p.pid));
   await ctx.$`setsid -f unshare --uts --pid --fork --mount-proc sh -c ${'hostname container; exec sleep infinity'} < /dev/null > /dev/null 2>&1`;
   for (let i = 0; i < 500; i++) {
     const fresh = (await findContainers('container')).find((p) => !before.has(p.pid) && p.status.name === 'sleep');
-    if (fresh) return fresh.pid;
+    if (fresh) return { pid: fresh.pid, unshare: fresh.status.ppid };
     await sleep(10);
   }
   throw new Error('the container did not start within 5 s');
@@ -217,7 +265,7 @@ export default defineChapter({
     create: {
       verify: createChecks,
       solve: async (ctx) => createGroup(ctx, await detectLayout()),
-      hints: ['A cgroup is a folder: mkdir makes one. On cgroup v1 each controller has its own tree.', 'v1: mkdir /sys/fs/cgroup/pids/ws-demo /sys/fs/cgroup/memory/ws-demo; v2: mkdir /sys/fs/cgroup/ws-demo'],
+      hints: ['A cgroup is a folder: mkdir makes one. On cgroup v1 each controller has its own tree.', 'v2: mkdir /sys/fs/cgroup/ws-demo (pids and memory in /sys/fs/cgroup/cgroup.subtree_control); v1: mkdir /sys/fs/cgroup/pids/ws-demo /sys/fs/cgroup/memory/ws-demo'],
       mutants: {
         wrongName: {
           apply: async (ctx) => {
@@ -234,7 +282,7 @@ export default defineChapter({
     pids: {
       verify: pidsChecks,
       solve: solvePids,
-      hints: ['pids.max caps how many processes the group may hold; pids.events counts the refused forks.', 'echo 20 > /sys/fs/cgroup/pids/ws-demo/pids.max; sh -c \'echo $$ > /sys/fs/cgroup/pids/ws-demo/cgroup.procs; for i in $(seq 30); do sleep 5 & done; wait\''],
+      hints: ['pids.max caps how many processes the group may hold; pids.events counts the refused forks.', 'v2: echo 20 > /sys/fs/cgroup/ws-demo/pids.max; sh -c \'echo $$ > /sys/fs/cgroup/ws-demo/cgroup.procs; for i in $(seq 30); do sleep 5 & done; wait\' (v1: /sys/fs/cgroup/pids/ws-demo instead)'],
       mutants: {
         forkLoopOutside: workOutside('pids'),
         limitTooHigh: async (ctx) => {
@@ -246,24 +294,27 @@ export default defineChapter({
     memory: {
       verify: memoryChecks,
       solve: solveMemory,
-      hints: ['The memory limit is in bytes (32M works too); memory.oom_control (v1) or memory.events (v2) count the OOM kills.', 'echo 32M > /sys/fs/cgroup/memory/ws-demo/memory.limit_in_bytes; sh -c \'echo $$ > /sys/fs/cgroup/memory/ws-demo/cgroup.procs; exec dd if=/dev/zero of=/dev/null bs=64M count=1\''],
+      hints: ['The memory limit is in bytes (32M works too); memory.oom_control (v1) or memory.events (v2) count the OOM kills.', 'v2: echo 32M > /sys/fs/cgroup/ws-demo/memory.max; echo 0 > /sys/fs/cgroup/ws-demo/memory.swap.max; sh -c \'echo $$ > /sys/fs/cgroup/ws-demo/cgroup.procs; exec dd if=/dev/zero of=/dev/null bs=64M count=1\' (v1: memory.limit_in_bytes and memory.memsw.limit_in_bytes in /sys/fs/cgroup/memory/ws-demo)'],
       mutants: {
         hogOutside: workOutside('memory'),
         limitTooHigh: async (ctx) => {
           const l = await detectLayout();
-          await writeFileCmd(ctx, String(64 * MIB), `${l.dir('memory', GROUP)}/${l.files.memoryMax}`);
+          const dir = l.dir('memory', GROUP);
+          // v1 refuses a memory limit above memory+swap's: raise that one first.
+          if (l.version === 'v1' && (await exists(`${dir}/${MEMSW}`))) await writeFileCmd(ctx, String(64 * MIB), `${dir}/${MEMSW}`);
+          await writeFileCmd(ctx, String(64 * MIB), `${dir}/${l.files.memoryMax}`);
         },
       },
     },
     attach: {
-      verify: () => [containerAttached()],
+      verify: () => [containerAttached(), wholeContainerAttached()],
       solve: async (ctx) => {
-        if (await allPass(ctx, [containerAttached()])) return;
+        if (await allPass(ctx, [containerAttached(), wholeContainerAttached()])) return;
         const l = await detectLayout();
         const found = (await findContainers('container')).find((p) => p.status.name === 'sleep' && p.status.nspid.at(-1) === 1);
-        await attach(ctx, l, found?.pid ?? (await startContainer(ctx)));
+        await attach(ctx, l, found?.pid ?? (await startContainer(ctx)).pid);
       },
-      hints: ['A process joins a cgroup when its PID is written into cgroup.procs; its children follow it.', 'PID=$(pgrep -n -x sh); echo $PID | tee /sys/fs/cgroup/pids/ws-demo/cgroup.procs /sys/fs/cgroup/memory/ws-demo/cgroup.procs'],
+      hints: ['A process joins a cgroup when its PID is written into cgroup.procs; its children follow it.', 'PID=$(pgrep -n -x sh) is the container\'s PID 1 (not unshare); v2: echo $PID > /sys/fs/cgroup/ws-demo/cgroup.procs; v1: echo $PID | tee /sys/fs/cgroup/pids/ws-demo/cgroup.procs /sys/fs/cgroup/memory/ws-demo/cgroup.procs'],
       mutants: {
         // The limits are set, but the container runs outside the cgroup.
         notAttached: {
@@ -273,6 +324,21 @@ export default defineChapter({
             await startContainer(ctx);
           },
           revert: async (ctx) => killPids(ctx, await chapterContainers(ctx)),
+        },
+        // Issue 15: CTHW's `pidof unshare` gives the wrapper, outside the PID namespace. With only
+        // it in ws-demo, the container's PID 1 stays in the root cgroup and forks past pids.max.
+        onlyTheUnshareWrapper: {
+          apply: async (ctx) => {
+            const l = await detectLayout();
+            await killIn(ctx, dirsOf(l));
+            const { unshare } = await startContainer(ctx);
+            await attach(ctx, l, unshare);
+          },
+          revert: async (ctx) => {
+            const l = await detectLayout();
+            await killIn(ctx, dirsOf(l));
+            await killPids(ctx, await chapterContainers(ctx));
+          },
         },
       },
     },
