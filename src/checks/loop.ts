@@ -1,12 +1,12 @@
 // Loop devices: `losetup -J -l`, parsed purely. The inventory, the btrfs and lvm checks and their
 // chapters all read it.
+import { isRecord } from './lang.ts';
 
 export interface LoopDevice {
   name: string;
   backFile: string | null;
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** `losetup -J -l`. A backing file deleted since shows as "PATH (deleted)" (recorded); it is still that path. */
 export function parseLosetupJson(text: string): LoopDevice[] {

@@ -8,6 +8,7 @@ import { defineCheck, fail, pass } from './check.ts';
 import { run, runOk } from './exec.ts';
 import { parseLosetupJson } from './loop.ts';
 import { resolve } from 'node:path';
+import { isRecord } from './lang.ts';
 
 export const LVS_FIELDS = 'lv_name,vg_name,lv_attr,pool_lv,origin,data_percent';
 
@@ -30,7 +31,6 @@ export interface LogicalVolume {
   dataPercent: number | null;
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 const str = (row: Record<string, unknown>, key: string): string => {
   const v = row[key];
   if (typeof v !== 'string') throw new Error(`lvs: a row without "${key}"`);

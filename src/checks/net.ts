@@ -2,6 +2,7 @@
 // network namespace. The parsers are pure and tested on output recorded in the lab; the readers
 // below them are the only side effects.
 import { run, runInNetns } from './exec.ts';
+import { isRecord } from './lang.ts';
 
 export interface IpLink {
   ifindex: number;
@@ -66,7 +67,7 @@ export interface ConntrackEntry {
 }
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObj = isRecord;
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
 

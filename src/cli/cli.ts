@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Journey } from '../engine/journey.ts';
 import type { FlagValues } from './args.ts';
 
 export interface Cli {
@@ -19,6 +20,8 @@ export interface Cli {
   err(text?: string): void;
   /** the one JSON document of --json */
   emit(value: unknown): void;
+  /** the learner's progress and the lesson index, opened on first use */
+  journey(): Journey;
 }
 
 export type Command = (cli: Cli) => Promise<number>;

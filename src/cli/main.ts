@@ -3,9 +3,23 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { didYouMean, WorkshopError, EXIT } from '../errors.ts';
-import { resolveHome } from '../engine/workspace.ts';
+import { requireRoot, requireVm } from '../engine/guard.ts';
+import type { Journey } from '../engine/journey.ts';
+import { withLock } from '../engine/lock.ts';
+import { resolveHome, workspace } from '../engine/workspace.ts';
+import { openJourney } from './journey.ts';
 import { GLOBAL_FLAGS, parseArgv, type FlagTable } from './args.ts';
 import { flagString, projectRoot, type Cli, type Command } from './cli.ts';
+
+/** What main.ts does before a command runs, so that no command file repeats it. */
+export interface Needs {
+  /** refuse without root (exit 3) */
+  root?: true;
+  /** refuse outside a VM unless --allow-host: the words complete "refusing to …" */
+  vm?: string;
+  /** hold the workspace lock for the whole command (it changes the system, not only progress) */
+  lock?: true;
+}
 
 interface CommandSpec {
   summary: string;
@@ -15,6 +29,7 @@ interface CommandSpec {
   maxArgs: number;
   /** more help text, after the summary (subcommands) */
   details?: string;
+  needs?: Needs;
   load: () => Promise<{ default: Command }>;
 }
 
@@ -24,23 +39,23 @@ const chapterFlag: FlagTable = { chapter: { type: 'string', multiple: true, valu
 export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   status: { summary: 'where you are: chapter, step n/m, progress, what to do next', usage: 'status', maxArgs: 0, load: () => import('./commands/status.ts') },
   show: { summary: 'show a step (default: the current one)', usage: 'show [chapter/step]', maxArgs: 1, load: () => import('./commands/show.ts') },
-  next: { summary: 'verify the current step; on pass, record it and show the next one', usage: 'next', maxArgs: 0, load: () => import('./commands/next.ts') },
-  check: { summary: 'verify a step without advancing', usage: 'check [chapter/step]', maxArgs: 1, load: () => import('./commands/check.ts') },
+  next: { summary: 'verify the current step; on pass, record it and show the next one', usage: 'next', maxArgs: 0, needs: { root: true }, load: () => import('./commands/next.ts') },
+  check: { summary: 'verify a step without advancing', usage: 'check [chapter/step]', maxArgs: 1, needs: { root: true }, load: () => import('./commands/check.ts') },
   hint: { summary: 'show the next hint of the current step', usage: 'hint', maxArgs: 0, load: () => import('./commands/hint.ts') },
-  solve: { summary: "run the step's reference solution, then verify", usage: 'solve [chapter/step] [--through]', maxArgs: 1, flags: { through: { type: 'boolean', describe: 'first catch up every earlier step of the chapter' } }, load: () => import('./commands/solve.ts') },
-  watch: { summary: 're-verify on a timer and on workspace changes', usage: 'watch [--advance] [--interval SECONDS]', maxArgs: 0, flags: { advance: { type: 'boolean', describe: 'advance when the step passes' }, interval: { type: 'string', value: 'SECONDS', describe: 're-check every SECONDS (default 2)' }, once: { type: 'boolean', describe: 'check once and exit (for scripts)' } }, load: () => import('./commands/watch.ts') },
-  select: { summary: 'choose a step from a menu', usage: 'select', maxArgs: 0, load: () => import('./commands/select.ts') },
-  goto: { summary: 'go to a chapter or step', usage: 'goto <chapter|chapter/step>', maxArgs: 1, load: () => import('./commands/goto.ts') },
+  solve: { summary: "run the step's reference solution, then verify", usage: 'solve [chapter/step] [--through]', maxArgs: 1, needs: { root: true, vm: 'run a solution', lock: true }, flags: { through: { type: 'boolean', describe: 'first catch up every earlier step of the chapter' } }, load: () => import('./commands/solve.ts') },
+  watch: { summary: 're-verify on a timer and on workspace changes', usage: 'watch [--advance] [--interval SECONDS]', maxArgs: 0, needs: { root: true }, flags: { advance: { type: 'boolean', describe: 'advance when the step passes' }, interval: { type: 'string', value: 'SECONDS', describe: 're-check every SECONDS (default 2)' }, once: { type: 'boolean', describe: 'check once and exit (for scripts)' } }, load: () => import('./commands/watch.ts') },
+  select: { summary: 'choose a step from a menu', usage: 'select', maxArgs: 0, needs: { root: true }, load: () => import('./commands/select.ts') },
+  goto: { summary: 'go to a chapter or step', usage: 'goto <chapter|chapter/step>', maxArgs: 1, needs: { root: true }, load: () => import('./commands/goto.ts') },
   list: { summary: 'chapters and steps: done, current, todo, skipped', usage: 'list', maxArgs: 0, load: () => import('./commands/list.ts') },
-  reset: { summary: "clean a chapter's resources and mark its steps undone", usage: 'reset [chapter]', maxArgs: 1, load: () => import('./commands/reset.ts') },
-  clean: { summary: 'remove everything workshop or you created for it; print the residue before and after', usage: 'clean', maxArgs: 0, load: () => import('./commands/clean.ts') },
+  reset: { summary: "clean a chapter's resources and mark its steps undone", usage: 'reset [chapter]', maxArgs: 1, needs: { root: true, vm: 'reset a chapter', lock: true }, load: () => import('./commands/reset.ts') },
+  clean: { summary: 'remove everything workshop or you created for it; print the residue before and after', usage: 'clean', maxArgs: 0, needs: { root: true, vm: 'clean up', lock: true }, load: () => import('./commands/clean.ts') },
   doctor: { summary: 'check the VM, root, kernel features and tools per chapter', usage: 'doctor', maxArgs: 0, load: () => import('./commands/doctor.ts') },
-  test: { summary: 'the author self-test: fail-first, solve, pass, idempotent, mutants, no residue', usage: 'test [--as-written] [--chapter ID]...', maxArgs: 0, flags: { ...chapterFlag, 'as-written': { type: 'boolean', describe: "type each step's own code blocks from chapter.md as a learner does, then `next` must pass at once" } }, load: () => import('./commands/test.ts') },
+  test: { summary: 'the author self-test: fail-first, solve, pass, idempotent, mutants, no residue', usage: 'test [--as-written] [--chapter ID]...', maxArgs: 0, needs: { root: true, vm: 'run the self-test', lock: true }, flags: { ...chapterFlag, 'as-written': { type: 'boolean', describe: "type each step's own code blocks from chapter.md as a learner does, then `next` must pass at once" } }, load: () => import('./commands/test.ts') },
   lint: { summary: 'validate a lesson pack (ids, pairing, verify/solve), with file:line errors', usage: 'lint [DIR]', maxArgs: 1, load: () => import('./commands/lint.ts') },
   path: { summary: "print the current chapter's folder (cd $(workshop path))", usage: 'path [chapter]', maxArgs: 1, load: () => import('./commands/path.ts') },
   env: { summary: "print export lines for the chapter's variables (eval $(workshop env))", usage: 'env [chapter]', maxArgs: 1, load: () => import('./commands/env.ts') },
-  lab: { summary: 'the lab network of the network chapters: up, down or status', usage: 'lab up|down|status', maxArgs: 1, load: () => import('./commands/lab.ts') },
-  shell: { summary: 'a shell, or one command, inside a lab namespace (host, net or box)', usage: 'shell host|net|box [-- CMD...]', maxArgs: Number.POSITIVE_INFINITY, load: () => import('./commands/shell.ts') },
+  lab: { summary: 'the lab network of the network chapters: up, down or status', usage: 'lab up|down|status', maxArgs: 1, needs: { root: true }, load: () => import('./commands/lab.ts') },
+  shell: { summary: 'a shell, or one command, inside a lab namespace (host, net or box)', usage: 'shell host|net|box [-- CMD...]', maxArgs: Number.POSITIVE_INFINITY, needs: { root: true }, load: () => import('./commands/shell.ts') },
   classroom: {
     summary: 'a class: serve the live dashboard (instructor), or join one (learner)',
     usage: 'classroom serve|status|export|join|leave ...',
@@ -86,7 +101,7 @@ function flagLines(table: FlagTable): string[] {
   });
 }
 
-function helpText(verb?: string): string {
+function helpText(verb: string | undefined): string {
   const spec = verb ? COMMANDS[verb] : undefined;
   if (verb && spec) {
     return [`usage: workshop ${spec.usage}`, '', spec.summary, ...(spec.details ? ['', spec.details] : []), ...(spec.flags ? ['', 'options:', ...flagLines(spec.flags)] : []), '', 'global options:', ...flagLines(GLOBAL_FLAGS)].join('\n');
@@ -111,56 +126,75 @@ function helpText(verb?: string): string {
 export async function main(argv: readonly string[]): Promise<number> {
   const parsed = parseArgv(argv, (v) => COMMANDS[v]?.flags ?? (COMMANDS[v] ? {} : undefined));
   const { flags } = parsed;
-  let verb = parsed.verb ?? 'status';
+  const json = flags['json'] === true;
+  let verb = parsed.verb;
   let positionals = parsed.positionals;
   if (verb === 'help') {
-    verb = positionals[0] ?? '';
+    verb = positionals[0];
     positionals = [];
     flags['help'] = true;
   }
   if (flags['version']) {
-    process.stdout.write(`${version()}\n`);
+    process.stdout.write(json ? `${JSON.stringify({ version: version() })}\n` : `${version()}\n`);
     return EXIT.ok;
   }
+  // `workshop --help` is the whole command list, as `workshop help` is; only a named verb narrows it
+  if (flags['help'] && (verb === undefined || COMMANDS[verb])) {
+    const text = helpText(verb);
+    process.stdout.write(json ? `${JSON.stringify(verb ? { command: verb, usage: COMMANDS[verb]?.usage, help: text } : { commands: Object.keys(COMMANDS), help: text }, null, 2)}\n` : `${text}\n`);
+    return EXIT.ok;
+  }
+  verb ??= 'status';
   const spec = COMMANDS[verb];
-  if (flags['help'] && (!verb || spec)) {
-    process.stdout.write(`${helpText(spec ? verb : undefined)}\n`);
-    return EXIT.ok;
-  }
   if (!spec) {
     const guess = didYouMean(verb, Object.keys(COMMANDS));
-    throw new WorkshopError('usage', `unknown command "${verb}"`, guess ? `did you mean "workshop ${guess}"? (workshop --help lists the commands)` : 'workshop --help lists the commands');
+    throw new WorkshopError('usage', `unknown command "${verb.length > 40 ? `${verb.slice(0, 40)}…` : verb}"`, guess ? `did you mean "workshop ${guess}"? (workshop --help lists the commands)` : 'workshop --help lists the commands');
   }
-  if (positionals.length > spec.maxArgs) throw new WorkshopError('usage', `too many arguments: ${positionals.slice(spec.maxArgs).join(' ')}`, `usage: workshop ${spec.usage}`);
+  if (positionals.length > spec.maxArgs) {
+    const extra = positionals.slice(spec.maxArgs).join(' ');
+    throw new WorkshopError('usage', `too many arguments: ${extra.length > 60 ? `${extra.slice(0, 60)}…` : extra}`, `usage: workshop ${spec.usage}`);
+  }
 
-  const json = flags['json'] === true;
   const color = !json && flags['no-color'] !== true && !process.env['NO_COLOR'] && process.stdout.isTTY === true && process.env['TERM'] !== 'dumb';
   // zx and marked-terminal colour through chalk, which reads FORCE_COLOR when they are imported.
   if (!color && (json || flags['no-color'] === true || process.env['NO_COLOR'] || !process.stderr.isTTY)) process.env['FORCE_COLOR'] = '0';
   const lessons = flagString(flags, 'lessons');
   let emitted = false;
+  let journey: Journey | undefined;
+  const home = resolveHome(flagString(flags, 'home'));
+  const allowHost = flags['allow-host'] === true || process.env['WORKSHOP_ALLOW_HOST'] === '1';
+  const lessonsDir = lessons ? resolve(lessons) : join(projectRoot(), 'lessons');
+  const err = (t = '') => void process.stderr.write(`${t}\n`);
   const cli: Cli = {
     verb,
     positionals,
     flags,
     json,
     color,
-    allowHost: flags['allow-host'] === true || process.env['WORKSHOP_ALLOW_HOST'] === '1',
-    home: resolveHome(flagString(flags, 'home')),
-    lessonsDir: lessons ? resolve(lessons) : join(projectRoot(), 'lessons'),
+    allowHost,
+    home,
+    lessonsDir,
     line: argv.join(' '),
     out: (t = '') => {
       if (!json) process.stdout.write(`${t}\n`);
     },
-    err: (t = '') => process.stderr.write(`${t}\n`),
+    err,
     emit: (v) => {
       if (emitted) throw new Error('a command emitted two JSON documents');
       emitted = true;
       process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
     },
+    journey: () => (journey ??= openJourney({ home, lessonsDir, allowHost, command: verb, log: err, verbose: !json })),
   };
+  const needs = spec.needs ?? {};
+  if (needs.root) requireRoot(cli.line);
+  if (needs.vm) await requireVm(allowHost, needs.vm);
   const { default: command } = await spec.load();
-  return command(cli);
+  try {
+    return needs.lock ? await withLock(workspace(home).lockPath, verb, () => command(cli), { onWait: (o) => err(`waiting for workshop ${o.command} (pid ${o.pid})…`) }) : await command(cli);
+  } finally {
+    await journey?.settle();
+  }
 }
 
 function report(err: unknown, json: boolean): number {

@@ -8,8 +8,8 @@ import { readMountinfo } from '../checks/mounts.ts';
 import { ancestors, isPathUnder, procRoot } from '../checks/proc.ts';
 import { parseLosetupJson } from '../checks/loop.ts';
 import { parseLinkList, parseNetnsList, type ResidueItem } from './inventory.ts';
+import { sleep } from '../checks/lang.ts';
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Polls until `done` or the deadline; true when done. */
 async function waitFor(done: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {

@@ -8,6 +8,8 @@ import { readMountinfo, type MountEntry } from '../checks/mounts.ts';
 import { parseOverlayOptions } from '../checks/overlay.ts';
 import { ancestors, isPathUnder, processGroup, processPlaces, readStatus, type ProcessPlace } from '../checks/proc.ts';
 import { parseLosetupJson, type LoopDevice } from '../checks/loop.ts';
+import { isRecord } from '../checks/lang.ts';
+import { workspace } from './workspace.ts';
 
 // clean.ts imports the parsers below back from here; the cycle is safe because neither module
 // uses the other while it is being evaluated, only inside functions.
@@ -23,7 +25,6 @@ export type ResidueItem = {
 export interface NetnsEntry { name: string; id: number | null }
 export interface LinkEntry { ifindex: number; ifname: string; linkNetnsId: number | null }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 function jsonArray(text: string, what: string): unknown[] {
   const v: unknown = JSON.parse(text);
   if (!Array.isArray(v)) throw new Error(`${what}: expected a JSON array`);
@@ -230,7 +231,7 @@ export async function findWsCgroups(base = '/sys/fs/cgroup'): Promise<string[]> 
 
 export async function takeInventory(home: string): Promise<ResidueItem[]> {
   const abs = path.resolve(home);
-  const chapterDirs = await subdirs(path.join(abs, 'chapters'));
+  const chapterDirs = await subdirs(workspace(abs).chaptersDir);
   const [mounts, losetup, netns, links, cgroups, seedTmpDirs, places, skip] = await Promise.all([
     readMountinfo('self'),
     runOk('losetup', ['-J', '-l']),

@@ -8,6 +8,7 @@ import { readFile, readlink } from 'node:fs/promises';
 import { netnsNames, readAddrs, readLinks, readRoutes, type IpLink } from '../checks/net.ts';
 import { run, runOk } from '../checks/exec.ts';
 import { listPids } from '../checks/proc.ts';
+import { sleep } from '../checks/lang.ts';
 
 export const LAB = {
   host: 'ws-host',
@@ -28,7 +29,6 @@ export interface LabStatus {
   namespaces: string[];
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Pure: what is wrong with the lab, given what the kernel says. */
 export function labProblems(f: { names: readonly string[]; hostLinks: readonly IpLink[] | null; netLinks: readonly IpLink[] | null; hostAddrs: readonly string[]; netAddrs: readonly string[]; hostDefault: string | null }): string[] {

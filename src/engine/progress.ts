@@ -1,9 +1,10 @@
 // Progress is a cache of what the kernel cannot tell us: which steps were passed, attempts,
-// hints shown and each chapter's nonce. The only writer of state.json.
+// hints shown and each chapter's nonce. Only the Journey calls these: it is the one owner.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, openSync, fsyncSync, writeFileSync, closeSync, renameSync, readFileSync } from 'node:fs';
+import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { WorkshopError } from '../errors.ts';
+import { envError, WorkshopError } from '../errors.ts';
+import { isRecord } from '../checks/lang.ts';
 
 export const STATE_FORMAT = 1;
 
@@ -30,86 +31,138 @@ export const emptyState = (): State => ({ formatVersion: STATE_FORMAT, current: 
 
 export const newNonce = (): string => randomBytes(6).toString('hex');
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+/** A nonce is pasted into commands shown to the learner, so only plain tokens are accepted. */
+export const NONCE = /^[a-z0-9]{4,32}$/;
+const ID = /^[a-z0-9][a-z0-9-]*$/;
+const count = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 1e9;
 
-/** Validates parsed JSON; returns a reason when it is not a state this version can use. */
-export function validateState(v: unknown): { ok: true; state: State } | { ok: false; reason: string } {
-  if (!isRecord(v)) return { ok: false, reason: 'not a JSON object' };
-  if (v['formatVersion'] !== STATE_FORMAT) return { ok: false, reason: `unknown formatVersion ${JSON.stringify(v['formatVersion'])} (this workshop reads ${STATE_FORMAT})` };
-  const cur = v['current'];
-  if (cur !== null && !(isRecord(cur) && typeof cur['chapter'] === 'string' && typeof cur['step'] === 'string')) return { ok: false, reason: '"current" is malformed' };
-  const chapters = v['chapters'];
-  if (!isRecord(chapters)) return { ok: false, reason: '"chapters" is not an object' };
-  for (const [id, c] of Object.entries(chapters)) {
-    if (!isRecord(c) || typeof c['nonce'] !== 'string' || typeof c['startedAt'] !== 'number' || !isRecord(c['steps'])) return { ok: false, reason: `chapter "${id}" is malformed` };
-    for (const [sid, s] of Object.entries(c['steps'])) {
-      if (!isRecord(s) || typeof s['attempts'] !== 'number' || typeof s['hintsShown'] !== 'number') return { ok: false, reason: `step "${id}/${sid}" is malformed` };
-    }
-  }
-  return { ok: true, state: v as unknown as State };
-}
+export type Checked = { ok: true; state: State; dropped: string[] } | { ok: false; reason: string; newer?: boolean };
 
 /**
- * Reads state.json. A missing file is a fresh start. A corrupt one is kept aside as
- * state.json.corrupt-<time> (never deleted: it may hold a learner's progress) and reported.
+ * Validates parsed JSON, salvaging what is valid: one bad step or chapter is dropped (and named
+ * in `dropped`), never the learner's whole progress. Only a value that is not a state at all, or
+ * one from a newer workshop, is refused.
  */
-export function loadState(path: string, now: Date = new Date()): State {
+export function validateState(v: unknown): Checked {
+  if (!isRecord(v)) return { ok: false, reason: 'not a JSON object' };
+  const fv = v['formatVersion'];
+  if (typeof fv === 'number' && fv > STATE_FORMAT) return { ok: false, newer: true, reason: `it was written by a newer workshop (formatVersion ${fv}; this one reads ${STATE_FORMAT})` };
+  if (fv !== STATE_FORMAT) return { ok: false, reason: `unknown formatVersion ${JSON.stringify(fv)?.slice(0, 40)} (this workshop reads ${STATE_FORMAT})` };
+  const dropped: string[] = [];
+  const state = emptyState();
+  const cur = v['current'];
+  if (isRecord(cur) && typeof cur['chapter'] === 'string' && typeof cur['step'] === 'string' && ID.test(cur['chapter']) && ID.test(cur['step'])) state.current = { chapter: cur['chapter'], step: cur['step'] };
+  else if (cur !== null) dropped.push('"current" is malformed: you are back at the first step not done');
+  const chapters = v['chapters'];
+  if (!isRecord(chapters)) {
+    if (chapters !== undefined) dropped.push('"chapters" is not an object');
+    return { ok: true, state, dropped };
+  }
+  for (const [id, c] of Object.entries(chapters)) {
+    if (!ID.test(id) || !isRecord(c) || typeof c['nonce'] !== 'string' || !NONCE.test(c['nonce']) || typeof c['startedAt'] !== 'number' || !Number.isFinite(c['startedAt'])) {
+      dropped.push(`chapter "${id.slice(0, 40)}" is malformed`);
+      continue;
+    }
+    const steps: Record<string, StepProgress> = {};
+    const raw = isRecord(c['steps']) ? c['steps'] : {};
+    if (!isRecord(c['steps'])) dropped.push(`chapter "${id}": "steps" is not an object`);
+    for (const [sid, s] of Object.entries(raw)) {
+      if (!ID.test(sid) || !isRecord(s) || !count(s['attempts']) || !count(s['hintsShown'])) {
+        dropped.push(`step "${id}/${sid.slice(0, 40)}" is malformed`);
+        continue;
+      }
+      const sp: StepProgress = { attempts: s['attempts'], hintsShown: s['hintsShown'] };
+      const done = s['done'];
+      if (isRecord(done) && typeof done['at'] === 'string' && (done['by'] === 'learner' || done['by'] === 'solve')) sp.done = { at: done['at'], by: done['by'] };
+      else if (done !== undefined) dropped.push(`step "${id}/${sid}": "done" is malformed`);
+      steps[sid] = sp;
+    }
+    state.chapters[id] = { nonce: c['nonce'], startedAt: c['startedAt'], steps };
+  }
+  return { ok: true, state, dropped };
+}
+
+export interface Loaded {
+  state: State;
+  /** what salvage dropped, or why the file was kept aside; for a warning */
+  warnings: string[];
+}
+
+const stamp = (now: Date) => now.toISOString().replace(/[:.]/g, '-');
+
+/**
+ * Reads state.json. A missing file is a fresh start. `mutating` is true only for a command that
+ * will write: then a corrupt file is kept aside (never deleted: it may hold a learner's progress)
+ * and a salvaged one is backed up before it is rewritten. A read-only command never moves or
+ * writes anything. A file from a newer workshop is refused and left untouched.
+ */
+export function readState(path: string, mutating: boolean, now: Date = new Date()): Loaded {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptyState();
-    throw new WorkshopError('state', `cannot read ${path}: ${(err as Error).message}`, 'check the permissions of WORKSHOP_HOME, or run as root');
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT') return { state: emptyState(), warnings: [] };
+    throw envError(`cannot read ${path}: ${e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied' : e.code === 'EISDIR' ? 'it is a directory' : (e.code ?? e.message)}`, 'check the permissions of WORKSHOP_HOME, or run as root');
   }
-  let reason: string;
+  let checked: Checked;
   try {
-    const checked = validateState(JSON.parse(text));
-    if (checked.ok) return checked.state;
-    reason = checked.reason;
+    checked = validateState(JSON.parse(text));
   } catch (err) {
-    reason = (err as Error).message;
+    // JSON.parse quotes the text it failed on; a garbage file must not be echoed to the terminal
+    const at = /position (\d+)/.exec((err as Error).message)?.[1];
+    checked = { ok: false, reason: `not valid JSON${at ? ` (at byte ${at})` : ''}` };
   }
-  const kept = `${path}.corrupt-${now.toISOString().replace(/[:.]/g, '-')}`;
+  if (checked.ok) {
+    const warnings = checked.dropped.map((d) => `state.json: ${d}; dropped, the rest of your progress is kept`);
+    if (warnings.length > 0 && mutating) {
+      const kept = `${path}.salvaged-${stamp(now)}`;
+      try {
+        copyFileSync(path, kept);
+        warnings.push(`state.json: the original is kept as ${kept}`);
+      } catch {
+        // the backup is a courtesy; the salvaged state is still right
+      }
+    }
+    return { state: checked.state, warnings };
+  }
+  if (checked.newer) throw new WorkshopError('state', `${path} cannot be read: ${checked.reason}`, 'update workshop (sudo bash vagrant/provision.sh); the file is left as it is');
+  if (!mutating) return { state: emptyState(), warnings: [`${path} is corrupt (${checked.reason}); showing a fresh start. The next command that records progress keeps the file aside.`] };
+  const kept = `${path}.corrupt-${stamp(now)}`;
   try {
     renameSync(path, kept);
   } catch (err) {
-    throw new WorkshopError('state', `${path} is corrupt (${reason}) and could not be moved aside: ${(err as Error).message}`);
+    throw envError(`${path} is corrupt (${checked.reason}) and could not be moved aside: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, `move it away yourself: mv ${path} ${kept}`);
   }
-  throw new WorkshopError('state', `${path} was corrupt (${reason}); it is kept as ${kept}`, 'run the command again to start over with fresh progress, or repair the kept file and move it back');
+  return { state: emptyState(), warnings: [`${path} was corrupt (${checked.reason}); it is kept as ${kept}, and progress starts over`] };
 }
 
 /** Writes atomically: a temp file in the same folder, fsync, rename, fsync the folder. */
 export function saveState(path: string, state: State): void {
   const dir = dirname(path);
-  mkdirSync(dir, { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', 0o644);
   try {
-    writeFileSync(fd, `${JSON.stringify(state, null, 2)}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    mkdirSync(dir, { recursive: true });
+    const fd = openSync(tmp, 'w', 0o644);
+    try {
+      writeFileSync(fd, `${JSON.stringify(state, null, 2)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+    const dfd = openSync(dir, 'r');
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied' : e.code === 'ENOSPC' ? 'the disk is full' : e.code === 'EROFS' ? 'the file system is read-only' : e.code === 'EISDIR' ? 'it is a directory' : (e.code ?? e.message);
+    throw envError(`cannot write ${path}: ${why}`, `your progress was not saved; make ${dir} writable (run as root; chattr -i if it is immutable) and run the command again`);
   }
-  renameSync(tmp, path);
-  const dfd = openSync(dir, 'r');
-  try {
-    fsyncSync(dfd);
-  } finally {
-    closeSync(dfd);
-  }
-}
-
-export function stepProgress(state: State, chapter: string, step: string): StepProgress {
-  const c = state.chapters[chapter];
-  if (!c) throw new Error(`chapter ${chapter} has not started`);
-  let s = c.steps[step];
-  if (!s) {
-    s = { attempts: 0, hintsShown: 0 };
-    c.steps[step] = s;
-  }
-  return s;
 }
 
 export const isDone = (state: State, chapter: string, step: string): boolean =>

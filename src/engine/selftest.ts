@@ -11,6 +11,7 @@ import type { LoadedChapter } from '../lessons/load.ts';
 import { solveContext, type ChapterPlace } from './context.ts';
 import { takeInventory } from './inventory.ts';
 import { newNonce } from './progress.ts';
+import { workspace } from './workspace.ts';
 import { applyMutant, cleanupChapter, describeFailure, failureText, mutantDiagnosis, revertMutant, setupChapter, solveStep, verifyStep } from './runner.ts';
 
 export interface PhaseResult {
@@ -93,8 +94,9 @@ export async function testChapter(ch: LoadedChapter, home: string, log: (line: s
   if (reasons.length > 0) return { id, status: 'skipped', reason: reasons.join('; '), steps: [], residue: [], durationMs: 0 };
 
   const before = await snapshot(home);
-  await mkdir(join(home, 'selftest'), { recursive: true });
-  const dir = await mkdtemp(join(home, 'selftest', `${id}-`));
+  const { selftestDir } = workspace(home);
+  await mkdir(selftestDir, { recursive: true });
+  const dir = await mkdtemp(join(selftestDir, `${id}-`));
   const place: ChapterPlace = { chapter: id, dir, home, nonce: newNonce(), startedAt: Date.now() };
   const quiet = () => {};
   const steps: StepReport[] = Object.keys(ch.def.steps).map((s) => ({ id: s, status: 'not-run', phases: {} }));

@@ -8,6 +8,7 @@ import type { ChapterEntry, LessonProblem } from './catalog.ts';
 import { formatProblem } from './catalog.ts';
 import { FORMAT_VERSION, type ChapterDef } from './define.ts';
 import { propertyLine, scanStepKeys } from './scan.ts';
+import { isRecord } from '../checks/lang.ts';
 
 export interface LoadedChapter {
   entry: ChapterEntry;
@@ -34,7 +35,7 @@ function hookLessonApi(): void {
 }
 
 const isFn = (v: unknown): v is (...a: unknown[]) => unknown => typeof v === 'function';
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+const isObj = isRecord;
 
 /** Checks a chapter definition against its chapter.md; pure apart from reading steps.ts's text. */
 export function validateChapter(entry: ChapterEntry, value: unknown, source: string): LessonProblem[] {

@@ -1,6 +1,6 @@
 // The learner's loop, end to end through the built binary, as root, in a temporary WORKSHOP_HOME.
 // Steps are done by hand with the seed's literal commands (CSC Containers), as a learner types them.
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -157,16 +157,20 @@ describe.skipIf(!isRoot)('output for scripts and pipes', () => {
 });
 
 describe.skipIf(!isRoot)('bad input never crashes', () => {
-  it('keeps a corrupt state.json aside and says how to start over', async () => {
+  it('status leaves a corrupt state.json alone; a mutating command keeps it aside and starts over', async () => {
     const h = mkdtempSync(join(tmpdir(), 'ws-it-corrupt-'));
     try {
       writeFileSync(join(h, 'state.json'), '{"formatVersion": 1, "chap');
       const r = await workshop(h, ['status']);
-      expect(r.code).toBe(3);
-      expect(r.stderr).toMatch(/^error: .*state\.json was corrupt .*kept as .*state\.json\.corrupt-/);
-      expect(r.stderr).toContain('hint: run the command again to start over');
-      expect(r.stderr).not.toMatch(/\n\s+at /);
-      expect((await workshop(h, ['status'])).code).toBe(0);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/^warning: .*state\.json is corrupt \(not valid JSON.*\); showing a fresh start/);
+      expect(readdirSync(h)).toEqual(['state.json']);
+      const hint = await workshop(h, ['hint']);
+      expect(hint.code, hint.stderr).toBe(0);
+      expect(hint.stderr).toMatch(/warning: .*state\.json was corrupt .*kept as .*state\.json\.corrupt-.*progress starts over/);
+      expect(hint.stderr).not.toMatch(/\n\s+at /);
+      expect(readdirSync(h).filter((f) => f.startsWith('state.json.corrupt-'))).toHaveLength(1);
+      expect((await workshop(h, ['status'])).stderr).toBe('');
     } finally {
       rmSync(h, { recursive: true, force: true });
     }

@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { emptyState, loadState, saveState, validateState } from '../../src/engine/progress.ts';
-import { acquireLock } from '../../src/engine/lock.ts';
+import { emptyState, readState, saveState, validateState } from '../../src/engine/progress.ts';
+import { acquireLock, parseStatStart, processStart } from '../../src/engine/lock.ts';
 import { WorkshopError } from '../../src/errors.ts';
 import { decideVm } from '../../src/checks/host.ts';
 import { requireVm } from '../../src/engine/guard.ts';
@@ -15,66 +15,174 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('state.json', () => {
+  const at = new Date('2026-11-23T10:00:00Z');
   it('starts empty when there is no file', () => {
-    expect(loadState(join(dir, 'state.json'))).toEqual(emptyState());
+    expect(readState(join(dir, 'state.json'), true).state).toEqual(emptyState());
   });
   it('round-trips through an atomic write and leaves no temp file', () => {
     const p = join(dir, 'state.json');
     const s = emptyState();
     s.current = { chapter: 'chroot', step: 'enter' };
-    s.chapters['chroot'] = { nonce: 'n', startedAt: 1, steps: { enter: { attempts: 2, hintsShown: 1 } } };
+    s.chapters['chroot'] = { nonce: 'abc123', startedAt: 1, steps: { enter: { attempts: 2, hintsShown: 1 } } };
     saveState(p, s);
-    expect(loadState(p)).toEqual(s);
+    expect(readState(p, false)).toEqual({ state: s, warnings: [] });
     expect(readdirSync(dir)).toEqual(['state.json']);
   });
-  it('keeps a corrupt file aside and says how to start over', () => {
+  it('keeps a corrupt file aside when a mutating command reads it, and starts over', () => {
     const p = join(dir, 'state.json');
     writeFileSync(p, '{ not json');
-    let err: unknown;
-    try {
-      loadState(p, new Date('2026-11-23T10:00:00Z'));
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(WorkshopError);
-    const e = err as WorkshopError;
-    expect(e.exitCode).toBe(3);
-    expect(e.message).toContain('state.json.corrupt-2026-11-23T10-00-00-000Z');
-    expect(e.hint).toContain('start over');
+    const { state, warnings } = readState(p, true, at);
+    expect(state).toEqual(emptyState());
+    expect(warnings.join()).toContain('state.json.corrupt-2026-11-23T10-00-00-000Z');
     expect(existsSync(p)).toBe(false);
     expect(readFileSync(`${p}.corrupt-2026-11-23T10-00-00-000Z`, 'utf8')).toBe('{ not json');
-    expect(loadState(p)).toEqual(emptyState());
+  });
+  it('never moves a corrupt file for a read-only command', () => {
+    const p = join(dir, 'state.json');
+    writeFileSync(p, '{ not json');
+    const { state, warnings } = readState(p, false, at);
+    expect(state).toEqual(emptyState());
+    expect(warnings.join()).toMatch(/corrupt.*next command that records progress keeps the file aside/);
+    expect(readdirSync(dir)).toEqual(['state.json']);
+  });
+  it('does not echo the bytes of a garbage file', () => {
+    const p = join(dir, 'state.json');
+    writeFileSync(p, 'SECRET\u0000\u0001garbage');
+    const { warnings } = readState(p, false, at);
+    expect(warnings.join()).not.toContain('SECRET');
+  });
+  it('salvages what is valid: one bad step is dropped, named, and the rest is kept', () => {
+    const p = join(dir, 'state.json');
+    const good = { attempts: 1, hintsShown: 0, done: { at: 'x', by: 'learner' } };
+    writeFileSync(p, JSON.stringify({ formatVersion: 1, current: { chapter: 'chroot', step: 'enter' }, chapters: { chroot: { nonce: 'abc123', startedAt: 1, steps: { busybox: good, enter: { attempts: '2', hintsShown: 0 }, more: { attempts: 0, hintsShown: -5 } } } } }));
+    const { state, warnings } = readState(p, true, at);
+    expect(state.chapters['chroot']?.steps).toEqual({ busybox: good });
+    expect(state.current).toEqual({ chapter: 'chroot', step: 'enter' });
+    expect(warnings.join('\n')).toContain('step "chroot/enter" is malformed; dropped, the rest of your progress is kept');
+    expect(warnings.join('\n')).toContain('step "chroot/more" is malformed');
+    expect(existsSync(`${p}.salvaged-2026-11-23T10-00-00-000Z`)).toBe(true);
+  });
+  it('refuses a state from a newer workshop and leaves the file untouched', () => {
+    const p = join(dir, 'state.json');
+    const text = JSON.stringify({ formatVersion: 99, current: null, chapters: {} });
+    writeFileSync(p, text);
+    for (const mutating of [true, false]) {
+      const err = (() => {
+        try {
+          readState(p, mutating);
+        } catch (e) {
+          return e;
+        }
+        return undefined;
+      })();
+      expect(err).toBeInstanceOf(WorkshopError);
+      expect((err as WorkshopError).exitCode).toBe(3);
+      expect((err as WorkshopError).message).toContain('newer workshop (formatVersion 99');
+    }
+    expect(readFileSync(p, 'utf8')).toBe(text);
+    expect(readdirSync(dir)).toEqual(['state.json']);
+  });
+  it('drops a chapter whose nonce could inject into a shown command', () => {
+    const r = validateState({ formatVersion: 1, current: null, chapters: { a: { nonce: '$(rm -rf /)', startedAt: 1, steps: {} } } });
+    expect(r.ok && r.dropped).toEqual(['chapter "a" is malformed']);
   });
   it.each([
-    [{ formatVersion: 2, current: null, chapters: {} }, 'unknown formatVersion 2'],
-    [{ formatVersion: 1, current: 'x', chapters: {} }, '"current" is malformed'],
-    [{ formatVersion: 1, current: null, chapters: { a: { nonce: 1 } } }, 'chapter "a" is malformed'],
-    [{ formatVersion: 1, current: null, chapters: { a: { nonce: 'n', startedAt: 1, steps: { s: {} } } } }, 'step "a/s" is malformed'],
-  ])('rejects %j', (value, reason) => {
+    [{ formatVersion: 2, current: null, chapters: {} }, 'newer workshop'],
+    [{ formatVersion: 0, current: null, chapters: {} }, 'unknown formatVersion 0'],
+    [[], 'not a JSON object'],
+  ])('refuses %j', (value, reason) => {
     const r = validateState(value);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.reason).toContain(reason);
   });
+  it('an unwritable state is exit 3 with the path, and leaves no temp file', () => {
+    const sub = join(dir, 'ro');
+    mkdirSync(sub);
+    mkdirSync(join(sub, 'state.json')); // a folder where the file should be: rename fails
+    const err = (() => {
+      try {
+        saveState(join(sub, 'state.json'), emptyState());
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(err).toBeInstanceOf(WorkshopError);
+    expect((err as WorkshopError).exitCode).toBe(3);
+    expect((err as WorkshopError).message).toContain(join(sub, 'state.json'));
+    expect(readdirSync(sub)).toEqual(['state.json']);
+  });
 });
 
 describe('the lock', () => {
-  it('is exclusive while its owner lives', () => {
+  it('waits for a live owner, says whom it waits for, then fails after its time limit', async () => {
     const p = join(dir, 'lock');
-    writeFileSync(p, JSON.stringify({ pid: process.ppid, command: 'next' }));
-    expect(() => acquireLock(p, 'solve')).toThrow(/another workshop command is running/);
+    writeFileSync(p, JSON.stringify({ pid: process.ppid, start: processStart(process.ppid), command: 'next', at: 'x' }));
+    const waited: string[] = [];
+    const t0 = Date.now();
+    const err = await acquireLock(p, 'solve', { timeoutMs: 300, noticeMs: 100, onWait: (o) => waited.push(`${o.command} ${o.pid}`) }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
+    expect(waited).toEqual([`next ${process.ppid}`]);
+    expect((err as WorkshopError).exitCode).toBe(3);
+    expect((err as WorkshopError).message).toMatch(/another workshop command is running \(pid \d+: workshop next\)/);
   });
-  it('takes over a stale lock whose owner is gone', () => {
+  it('gets the lock as soon as the owner releases it', async () => {
     const p = join(dir, 'lock');
-    writeFileSync(p, JSON.stringify({ pid: 2 ** 22 + 12345, command: 'next' }));
-    const lock = acquireLock(p, 'solve');
+    const t0 = Date.now();
+    writeFileSync(p, JSON.stringify({ pid: process.ppid, start: processStart(process.ppid), command: 'hint', at: 'y' }));
+    setTimeout(() => rmSync(p, { force: true }), 150);
+    const lock = await acquireLock(p, 'goto');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    lock.release();
+  });
+  it('takes over a stale lock whose owner is gone', async () => {
+    const p = join(dir, 'lock');
+    writeFileSync(p, JSON.stringify({ pid: 2 ** 22 + 12345, start: 1, command: 'next', at: 'x' }));
+    const lock = await acquireLock(p, 'solve');
     expect(JSON.parse(readFileSync(p, 'utf8')).pid).toBe(process.pid);
     lock.release();
     expect(existsSync(p)).toBe(false);
   });
-  it('takes over a half-written lock', () => {
+  it('takes over a lock whose PID was reused by a live, unrelated process (pid 1, another start time)', async () => {
+    const p = join(dir, 'lock');
+    const real = processStart(1);
+    writeFileSync(p, JSON.stringify({ pid: 1, start: (real ?? 0) + 12345, command: 'next', at: 'x' }));
+    const t0 = Date.now();
+    const lock = await acquireLock(p, 'solve', { timeoutMs: 2000 });
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(JSON.parse(readFileSync(p, 'utf8')).pid).toBe(process.pid);
+    lock.release();
+  });
+  it('takes over a half-written lock', async () => {
     const p = join(dir, 'lock');
     writeFileSync(p, '{"pi');
-    acquireLock(p, 'solve').release();
+    utimesSync(p, new Date(Date.now() - 5000), new Date(Date.now() - 5000));
+    (await acquireLock(p, 'solve')).release();
+  });
+  it('is re-entrant within a process', async () => {
+    const p = join(dir, 'lock');
+    const outer = await acquireLock(p, 'solve');
+    const inner = await acquireLock(p, 'solve', { timeoutMs: 50 });
+    inner.release();
+    expect(existsSync(p)).toBe(true);
+    outer.release();
+    expect(existsSync(p)).toBe(false);
+  });
+  it('a lock that is a directory is exit 3 with what to do', async () => {
+    const p = join(dir, 'lock');
+    mkdirSync(p);
+    const err = await acquireLock(p, 'next').then(() => undefined, (e: unknown) => e);
+    expect((err as WorkshopError).exitCode).toBe(3);
+    expect((err as WorkshopError).hint).toContain(`rmdir ${p}`);
+  });
+  it('reads the start time from /proc/PID/stat, whose comm may hold spaces and parentheses', () => {
+    const stat = '1234 (a (weird) name) S 1 1234 1234 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10 18446744073709551615';
+    expect(parseStatStart(stat)).toBe(987654);
+    expect(processStart(process.pid)).toBeGreaterThan(0);
   });
 });
 

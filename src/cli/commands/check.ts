@@ -1,17 +1,15 @@
 // `workshop check [step]`: verify without advancing.
 import { allPassed } from '../../checks/check.ts';
-import { requireRoot } from '../../engine/guard.ts';
 import { renderResults } from '../../render/table.ts';
 import type { Cli } from '../cli.ts';
-import { verifyAt } from '../lifecycle.ts';
-import { currentPosition, findStep, openSession } from '../session.ts';
+import { verifyAt } from '../verify.ts';
 
 export default async function check(cli: Cli): Promise<number> {
-  requireRoot(cli.line);
-  const s = openSession(cli);
+  const j = cli.journey();
   const arg = cli.positionals[0];
-  const pos = arg ? findStep(s, arg) : currentPosition(s);
-  const { results } = await verifyAt(s, pos);
+  const pos = arg ? j.find(arg) : j.current();
+  const { results } = await verifyAt(j, pos, (l) => cli.err(l));
+  j.recordCheck(pos, results, 'check');
   const passed = allPassed(results);
   if (cli.json) cli.emit({ step: `${pos.chapter.id}/${pos.step}`, passed, results });
   else {

@@ -3,22 +3,21 @@ import { detectVm } from '../../checks/host.ts';
 import { isRoot } from '../../engine/guard.ts';
 import { formatProblem, type LessonProblem } from '../../lessons/catalog.ts';
 import { loadChapter } from '../../lessons/load.ts';
+import { unmet } from '../../lessons/requires.ts';
 import { styler } from '../../render/style.ts';
 import type { Cli } from '../cli.ts';
-import { openSession } from '../session.ts';
 
 export default async function doctor(cli: Cli): Promise<number> {
-  const s = openSession(cli);
+  const j = cli.journey();
   const [vm, chapters] = await Promise.all([
     detectVm(),
     Promise.all(
-      s.cat.chapters.map(async (c) => {
+      j.cat.chapters.map(async (c) => {
         const problems: LessonProblem[] = [];
         const loaded = await loadChapter(c, problems);
         if (!loaded) return { id: c.id, ready: false, missing: problems.map(formatProblem) };
         const reqs = loaded.def.requires ?? [];
-        const probes = await Promise.all(reqs.map(async (r) => ({ describe: r.describe, probe: await r.probe().catch((e: unknown) => ({ ok: false as const, reason: String(e) })) })));
-        const missing = probes.flatMap((p) => (p.probe.ok ? [] : [p.probe.reason]));
+        const missing = await unmet(reqs);
         return { id: c.id, ready: missing.length === 0, needs: reqs.map((r) => r.describe), missing };
       }),
     ),

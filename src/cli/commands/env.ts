@@ -1,22 +1,21 @@
 // `workshop env [chapter]`: export lines for the chapter's variables: eval "$(workshop env)".
 import { checkContext } from '../../engine/context.ts';
 import type { Cli } from '../cli.ts';
-import { chapterById, currentPosition, load, openSession } from '../session.ts';
 
 const quote = (v: string) => `'${v.replaceAll("'", "'\\''")}'`;
 
 export default async function env(cli: Cli): Promise<number> {
-  const s = openSession(cli);
+  const j = cli.journey();
   const arg = cli.positionals[0];
-  const chapter = arg ? chapterById(s, arg) : currentPosition(s).chapter;
-  const { def } = await load(chapter);
-  const progress = s.state.chapters[chapter.id];
-  const dir = s.ws.chapterDir(chapter.id);
+  const chapter = arg ? j.chapter(arg) : j.current().chapter;
+  const { def } = await j.load(chapter);
+  const progress = j.state.chapters[chapter.id];
+  const dir = j.ws.chapterDir(chapter.id);
   const vars: Record<string, string> = {
     WORKSHOP_CHAPTER: chapter.id,
     WORKSHOP_DIR: dir,
     ...(progress ? { WORKSHOP_NONCE: progress.nonce } : {}),
-    ...(def.env?.(checkContext({ chapter: chapter.id, dir, home: s.ws.home, nonce: progress?.nonce ?? '', startedAt: progress?.startedAt ?? 0 })) ?? {}),
+    ...(def.env?.(checkContext({ chapter: chapter.id, dir, home: j.ws.home, nonce: progress?.nonce ?? '', startedAt: progress?.startedAt ?? 0 })) ?? {}),
   };
   if (cli.json) cli.emit(vars);
   else for (const [k, v] of Object.entries(vars)) cli.out(`export ${k}=${quote(v)}`);

@@ -5,21 +5,20 @@ import { loadChapter } from '../../lessons/load.ts';
 import { unmet } from '../../lessons/requires.ts';
 import { styler } from '../../render/style.ts';
 import type { Cli } from '../cli.ts';
-import { currentPosition, openSession } from '../session.ts';
 
 type StepStatus = 'done' | 'current' | 'todo' | 'skipped';
 
 export default async function list(cli: Cli): Promise<number> {
-  const s = openSession(cli);
-  const cur = currentPosition(s);
+  const j = cli.journey();
+  const cur = j.current();
   const chapters = await Promise.all(
-    s.cat.chapters.map(async (c) => {
+    j.cat.chapters.map(async (c) => {
       const problems: LessonProblem[] = [];
       const loaded = await loadChapter(c, problems);
       const reasons = loaded ? await unmet(loaded.def.requires ?? []) : [`broken lesson: ${problems.map(formatProblem).join('; ')}`];
       const skipped = reasons.length > 0 ? reasons.join('; ') : undefined;
       const steps = c.text.steps.map((st) => {
-        const status: StepStatus = isDone(s.state, c.id, st.id) ? 'done' : c === cur.chapter && st.id === cur.step ? 'current' : skipped ? 'skipped' : 'todo';
+        const status: StepStatus = isDone(j.state, c.id, st.id) ? 'done' : c === cur.chapter && st.id === cur.step ? 'current' : skipped ? 'skipped' : 'todo';
         return { id: st.id, title: st.title, status };
       });
       return { id: c.id, title: c.text.title, skipped, steps };

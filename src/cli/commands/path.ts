@@ -1,13 +1,14 @@
 // `workshop path [chapter]`: the chapter's folder, for `cd $(workshop path)`.
 import { mkdirSync } from 'node:fs';
 import type { Cli } from '../cli.ts';
-import { chapterById, currentPosition, openSession } from '../session.ts';
 
 export default async function path(cli: Cli): Promise<number> {
-  const s = openSession(cli);
+  const j = cli.journey();
   const arg = cli.positionals[0];
-  const chapter = arg ? chapterById(s, arg) : currentPosition(s).chapter;
-  const dir = s.ws.chapterDir(chapter.id);
+  const chapter = arg ? j.chapter(arg) : j.current().chapter;
+  // the learner arrives here: files made from now on count as made during the chapter
+  await j.arrive(chapter);
+  const dir = j.ws.chapterDir(chapter.id);
   try {
     mkdirSync(dir, { recursive: true });
   } catch {

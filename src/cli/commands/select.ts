@@ -1,14 +1,11 @@
 // `workshop select`: a menu of steps on a terminal; `goto` is the scriptable form.
-import { requireRoot } from '../../engine/guard.ts';
 import { usageError } from '../../errors.ts';
-import { withLock } from '../../engine/lock.ts';
 import { isDone } from '../../engine/progress.ts';
 import type { ChapterEntry } from '../../lessons/catalog.ts';
 import { loadChapter } from '../../lessons/load.ts';
 import { unmet } from '../../lessons/requires.ts';
 import { chooseStep, type MenuItem } from '../../render/menu.ts';
 import type { Cli } from '../cli.ts';
-import { currentPosition, findStep, openSession } from '../session.ts';
 import { moveTo } from './goto.ts';
 
 /** Why a chapter cannot be done on this machine (as `list` says it), or undefined. */
@@ -22,14 +19,13 @@ const short = (s: string, n = 60): string => (s.length > n ? `${s.slice(0, n - 1
 
 export default async function select(cli: Cli): Promise<number> {
   if (!process.stdin.isTTY || !process.stdout.isTTY || cli.json) throw usageError('select needs a terminal', 'use `workshop goto <chapter/step>` in scripts; `workshop list` shows the ids');
-  requireRoot(cli.line);
-  const s = openSession(cli);
-  const cur = currentPosition(s);
-  const skipped = await Promise.all(s.cat.chapters.map(skipReason));
-  const items = s.cat.chapters.flatMap((c, ci): MenuItem[] => {
+  const j = cli.journey();
+  const cur = j.current();
+  const skipped = await Promise.all(j.cat.chapters.map(skipReason));
+  const items = j.cat.chapters.flatMap((c, ci): MenuItem[] => {
     const why = skipped[ci];
     return c.text.steps.map((st, i) => {
-      const mark = why !== undefined ? '-' : isDone(s.state, c.id, st.id) ? '✔' : ' ';
+      const mark = why !== undefined ? '-' : isDone(j.state, c.id, st.id) ? '✔' : ' ';
       const item = { value: `${c.id}/${st.id}`, name: `${mark} ${c.id} ${i + 1}. ${st.title}` };
       return why === undefined ? item : { ...item, disabled: `(skipped: ${short(why)})` };
     });
@@ -42,5 +38,5 @@ export default async function select(cli: Cli): Promise<number> {
     if (answer.by === 'escape') cli.err(`Cancelled: you are still at ${here}.`);
     return 130;
   }
-  return withLock(s.ws.lockPath, 'select', () => moveTo(s, findStep(s, answer.value)));
+  return moveTo(cli, j.find(answer.value));
 }

@@ -8,6 +8,7 @@ import { requireRoot } from '../../engine/guard.ts';
 import { didYouMean, envError, usageError } from '../../errors.ts';
 import { runAttached } from '../../checks/exec.ts';
 import type { Cli } from '../cli.ts';
+import { workspace } from '../../engine/workspace.ts';
 
 const PLACES = { host: LAB.host, net: LAB.net, box: LAB.box } as const;
 type Place = keyof typeof PLACES;
@@ -53,7 +54,7 @@ export default async function shell(cli: Cli): Promise<number> {
   const st = await labStatus();
   if (!st.up) throw envError(`the lab is not up (${st.problems.join('; ')})`, 'run `workshop lab up` first');
   if (!st.namespaces.includes(plan.netns)) throw envError(`${plan.netns} does not exist yet`, 'chapter 07 creates it in its netns step: ip netns add ws-box');
-  const dir = join(cli.home, 'lab');
+  const dir = workspace(cli.home).labDir;
   const rcfile = join(dir, 'shell.bashrc');
   if (plan.command.length === 0) {
     mkdirSync(dir, { recursive: true });

@@ -1,67 +1,59 @@
 // `workshop solve [step] [--through]`: run the reference solution (printing each command), then verify.
 import { allPassed } from '../../checks/check.ts';
-import { requireRoot, requireVm } from '../../engine/guard.ts';
-import { withLock } from '../../engine/lock.ts';
-import { isDone } from '../../engine/progress.ts';
+import type { Position } from '../../engine/journey.ts';
 import { describeFailure, solveStep, verifyStep } from '../../engine/runner.ts';
 import { stepIds } from '../../lessons/catalog.ts';
+import { renderClosing } from '../../render/step.ts';
 import { renderResults } from '../../render/table.ts';
 import { styler } from '../../render/style.ts';
 import type { Cli } from '../cli.ts';
-import { enter, markDone, nextPosition, startChapter } from '../lifecycle.ts';
-import { currentPosition, findStep, openSession, type Position } from '../session.ts';
 
 export default async function solve(cli: Cli): Promise<number> {
-  requireRoot(cli.line);
-  await requireVm(cli.allowHost, 'run a solution');
-  const s = openSession(cli);
-  return withLock(s.ws.lockPath, 'solve', async () => {
-    const arg = cli.positionals[0];
-    const target = arg ? findStep(s, arg) : currentPosition(s);
-    const { loaded, place } = await startChapter(s, target.chapter);
-    const st = styler(cli.color);
-    const ids = stepIds(target.chapter);
-    const todo: Position[] = (cli.flags['through'] ? ids.slice(0, target.index + 1) : [target.step])
-      .map((step) => ({ chapter: target.chapter, step, index: ids.indexOf(step) }))
-      .filter((p) => p.step === target.step || !isDone(s.state, p.chapter.id, p.step));
-    const report: Array<{ step: string; passed: boolean; results: unknown; error?: string }> = [];
-    for (const pos of todo) {
-      cli.err(st('bold', `▶ solving ${pos.chapter.id}/${pos.step}`));
-      try {
-        await solveStep(loaded, pos.step, place, (l) => cli.err(l), true);
-      } catch (err) {
-        const error = describeFailure(err);
-        report.push({ step: `${pos.chapter.id}/${pos.step}`, passed: false, results: [], error });
-        if (cli.json) cli.emit({ solved: report });
-        else cli.out(`${st('red', '✘')} the solution of ${pos.chapter.id}/${pos.step} failed: ${error}`);
-        s.save();
-        return 1;
-      }
-      const results = await verifyStep(loaded, pos.step, place);
-      const passed = allPassed(results);
-      report.push({ step: `${pos.chapter.id}/${pos.step}`, passed, results });
-      if (!cli.json) cli.out(`${passed ? st('green', '✔') : st('red', '✘')} ${pos.chapter.id}/${pos.step}${passed ? ' passes' : ' still fails:'}`);
-      if (!passed) {
-        if (!cli.json) cli.out(renderResults(results, cli.color));
-        else cli.emit({ solved: report });
-        s.save();
-        return 1;
-      }
-      markDone(s, pos, 'solve');
+  const j = cli.journey();
+  const arg = cli.positionals[0];
+  const target = arg ? j.find(arg) : j.current();
+  const { loaded, place } = await j.start(target.chapter);
+  const st = styler(cli.color);
+  const ids = stepIds(target.chapter);
+  const todo: Position[] = (cli.flags['through'] ? ids.slice(0, target.index + 1) : [target.step])
+    .map((step) => ({ chapter: target.chapter, step, index: ids.indexOf(step) }))
+    .filter((p) => p.step === target.step || !j.isDone(p));
+  const report: Array<{ step: string; passed: boolean; results: unknown; error?: string }> = [];
+  let next: string | null = null;
+  for (const pos of todo) {
+    const address = `${pos.chapter.id}/${pos.step}`;
+    cli.err(st('bold', `▶ solving ${address}`));
+    try {
+      await solveStep(loaded, pos.step, place, (l) => cli.err(l), true);
+    } catch (err) {
+      const error = describeFailure(err);
+      report.push({ step: address, passed: false, results: [], error });
+      j.recordSolve(pos, [{ status: 'error', check: `the solution of ${address}`, error }]);
+      if (cli.json) cli.emit({ solved: report, next });
+      else cli.out(`${st('red', '✘')} the solution of ${address} failed: ${error}`);
+      return 1;
     }
-    // Solving the current step moves on, as `next` would.
-    const cur = currentPosition(s);
-    let next: string | null = null;
-    if (cur.chapter === target.chapter && cur.index <= target.index) {
-      const to = await nextPosition(s, target, (c, reason) => cli.err(`Skipping chapter ${c}: ${reason}`));
-      if (to) {
-        await enter(s, to);
-        next = `${to.chapter.id}/${to.step}`;
+    const results = await verifyStep(loaded, pos.step, place);
+    const passed = allPassed(results);
+    j.recordSolve(pos, results);
+    report.push({ step: address, passed, results });
+    if (!cli.json) cli.out(`${passed ? st('green', '✔') : st('red', '✘')} ${address}${passed ? ' passes' : ' still fails:'}`);
+    if (!passed) {
+      if (!cli.json) cli.out(renderResults(results, cli.color));
+      else cli.emit({ solved: report, next });
+      return 1;
+    }
+    // solving the step the learner is on moves them on, as `next` would
+    const moved = await j.pass(pos, 'solve');
+    if (moved.advanced) {
+      next = moved.to ? `${moved.to.chapter.id}/${moved.to.step}` : null;
+      if (!cli.json) {
+        if (moved.closing) cli.out(`\n${await renderClosing(moved.closing, cli.color)}\n`);
+        for (const k of moved.skipped) cli.out(`Skipping chapter ${k.chapter}: ${k.reason}`);
       }
     }
-    s.save();
-    if (cli.json) cli.emit({ solved: report, next });
-    else if (next) cli.out(`Next: ${next} (\`workshop show\`)`);
-    return 0;
-  });
+  }
+  if (cli.json) cli.emit({ solved: report, next });
+  else if (next) cli.out(`Next: ${next} (\`workshop show\`)`);
+  return 0;
 }

@@ -3,17 +3,16 @@ import { stepIds } from '../../lessons/catalog.ts';
 import { isDone } from '../../engine/progress.ts';
 import { progressBar, styler } from '../../render/style.ts';
 import type { Cli } from '../cli.ts';
-import { currentPosition, openSession } from '../session.ts';
 
 export default async function status(cli: Cli): Promise<number> {
-  const s = openSession(cli);
-  const pos = currentPosition(s);
-  const all = s.cat.chapters.flatMap((c) => stepIds(c).map((id) => ({ c: c.id, id })));
-  const done = all.filter((x) => isDone(s.state, x.c, x.id)).length;
+  const j = cli.journey();
+  const pos = j.current();
+  const all = j.cat.chapters.flatMap((c) => stepIds(c).map((id) => ({ c: c.id, id })));
+  const done = all.filter((x) => isDone(j.state, x.c, x.id)).length;
   const ids = stepIds(pos.chapter);
-  const chapterDone = ids.filter((id) => isDone(s.state, pos.chapter.id, id)).length;
+  const chapterDone = ids.filter((id) => isDone(j.state, pos.chapter.id, id)).length;
   const step = pos.chapter.text.steps[pos.index];
-  const stepDone = isDone(s.state, pos.chapter.id, pos.step);
+  const stepDone = isDone(j.state, pos.chapter.id, pos.step);
   const finished = done === all.length;
   const next = finished
     ? 'every step is done: `workshop clean` removes what the workshop made'
@@ -37,8 +36,8 @@ export default async function status(cli: Cli): Promise<number> {
     return 0;
   }
   const st = styler(cli.color);
-  const n = s.cat.chapters.indexOf(pos.chapter) + 1;
-  cli.out(`${st('bold', `Chapter ${n}/${s.cat.chapters.length}: ${pos.chapter.text.title}`)} ${st('dim', `(${pos.chapter.id})`)}`);
+  const n = j.cat.chapters.indexOf(pos.chapter) + 1;
+  cli.out(`${st('bold', `Chapter ${n}/${j.cat.chapters.length}: ${pos.chapter.text.title}`)} ${st('dim', `(${pos.chapter.id})`)}`);
   cli.out(`Step ${pos.index + 1}/${ids.length}: ${step?.title ?? pos.step} ${st('dim', `(${pos.chapter.id}/${pos.step})`)}${stepDone ? st('green', ' ✔ done') : ''}`);
   cli.out(`Progress ${progressBar(done, all.length)}`);
   cli.out(`Next: ${next}`);

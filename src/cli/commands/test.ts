@@ -1,43 +1,36 @@
 // `workshop test [--chapter ID]…`: the author self-test, with a report per step.
 // `--as-written` runs the chapters' own text instead (test-aswritten.ts).
-import { requireRoot, requireVm } from '../../engine/guard.ts';
-import { withLock } from '../../engine/lock.ts';
 import { testChapter, type ChapterReport } from '../../engine/selftest.ts';
 import { styler } from '../../render/style.ts';
 import type { Cli } from '../cli.ts';
 import { flagList } from '../cli.ts';
-import { chapterById, load, openSession } from '../session.ts';
 
 export default async function test(cli: Cli): Promise<number> {
   if (cli.flags['as-written'] === true) return (await import('./test-aswritten.ts')).asWritten(cli);
-  requireRoot(cli.line);
-  await requireVm(cli.allowHost, 'run the self-test');
-  const s = openSession(cli);
+  const j = cli.journey();
   const wanted = flagList(cli.flags, 'chapter');
-  const chapters = wanted.length > 0 ? wanted.map((id) => chapterById(s, id)) : s.cat.chapters;
+  const chapters = wanted.length > 0 ? wanted.map((id) => j.chapter(id)) : j.cat.chapters;
   const st = styler(cli.color);
-  return withLock(s.ws.lockPath, 'test', async () => {
-    const t0 = performance.now();
-    const reports: ChapterReport[] = [];
-    for (const entry of chapters) {
-      const loaded = await load(entry);
-      if (!cli.json) cli.err(st('bold', `▶ ${entry.id}`));
-      const r = await testChapter(loaded, s.ws.home, (l) => {
-        if (!cli.json) cli.err(`  ${l}`);
-      });
-      reports.push(r);
-      if (!cli.json) {
-        const phases = r.steps.reduce((n, x) => n + Object.keys(x.phases).length, 0);
-        const head = r.status === 'pass' ? st('green', 'pass') : r.status === 'skipped' ? st('yellow', 'skipped') : st('red', 'FAIL');
-        cli.out(`${head} ${entry.id}: ${r.status === 'skipped' ? r.reason ?? '' : `${r.steps.length} steps, ${phases} phases, ${(r.durationMs / 1000).toFixed(1)} s`}`);
-        for (const x of r.residue) cli.out(`  residue: ${x}`);
-        if (r.reason && r.status === 'fail') cli.out(`  ${r.reason}`);
-      }
+  const t0 = performance.now();
+  const reports: ChapterReport[] = [];
+  for (const entry of chapters) {
+    const loaded = await j.load(entry);
+    if (!cli.json) cli.err(st('bold', `▶ ${entry.id}`));
+    const r = await testChapter(loaded, j.ws.home, (l) => {
+      if (!cli.json) cli.err(`  ${l}`);
+    });
+    reports.push(r);
+    if (!cli.json) {
+      const phases = r.steps.reduce((n, x) => n + Object.keys(x.phases).length, 0);
+      const head = r.status === 'pass' ? st('green', 'pass') : r.status === 'skipped' ? st('yellow', 'skipped') : st('red', 'FAIL');
+      cli.out(`${head} ${entry.id}: ${r.status === 'skipped' ? r.reason ?? '' : `${r.steps.length} steps, ${phases} phases, ${(r.durationMs / 1000).toFixed(1)} s`}`);
+      for (const x of r.residue) cli.out(`  residue: ${x}`);
+      if (r.reason && r.status === 'fail') cli.out(`  ${r.reason}`);
     }
-    const durationMs = Math.round(performance.now() - t0);
-    const failed = reports.filter((r) => r.status === 'fail').length;
-    if (cli.json) cli.emit({ chapters: reports, durationMs });
-    else cli.out(`\nchapters: ${reports.filter((r) => r.status === 'pass').length} passed, ${failed} failed, ${reports.filter((r) => r.status === 'skipped').length} skipped, in ${(durationMs / 1000).toFixed(1)} s`);
-    return failed === 0 ? 0 : 1;
-  });
+  }
+  const durationMs = Math.round(performance.now() - t0);
+  const failed = reports.filter((r) => r.status === 'fail').length;
+  if (cli.json) cli.emit({ chapters: reports, durationMs });
+  else cli.out(`\nchapters: ${reports.filter((r) => r.status === 'pass').length} passed, ${failed} failed, ${reports.filter((r) => r.status === 'skipped').length} skipped, in ${(durationMs / 1000).toFixed(1)} s`);
+  return failed === 0 ? 0 : 1;
 }

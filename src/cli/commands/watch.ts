@@ -2,20 +2,17 @@
 // Kernel state (mounts, links) fires no file events, hence the timer too.
 import { watch as fsWatch, type FSWatcher } from 'node:fs';
 import { allPassed, type CheckResult } from '../../checks/check.ts';
-import { requireRoot } from '../../engine/guard.ts';
 import { usageError } from '../../errors.ts';
 import { renderResults } from '../../render/table.ts';
 import type { Cli } from '../cli.ts';
 import { flagString } from '../cli.ts';
-import { enter, markDone, nextPosition, verifyAt } from '../lifecycle.ts';
-import { currentPosition, openSession } from '../session.ts';
-import { withLock } from '../../engine/lock.ts';
+import { renderClosing } from '../../render/step.ts';
+import { verifyAt } from '../verify.ts';
 
 export default async function watch(cli: Cli): Promise<number> {
-  requireRoot(cli.line);
   const interval = Number(flagString(cli.flags, 'interval') ?? '2');
   if (!Number.isFinite(interval) || interval < 0.2) throw usageError('--interval must be a number of seconds ≥ 0.2');
-  const s = openSession(cli);
+  const j = cli.journey();
   const once = cli.flags['once'] === true;
   let last = '';
   let watcher: FSWatcher | undefined;
@@ -29,33 +26,36 @@ export default async function watch(cli: Cli): Promise<number> {
   process.once('SIGTERM', onSignal);
   try {
     for (;;) {
-      const pos = currentPosition(s);
-      const { results } = await verifyAt(s, pos);
+      j.refresh(); // `next` in another pane may have moved the learner on
+      const pos = j.current();
+      const { results } = await verifyAt(j, pos, (l) => cli.err(l));
       const passed = allPassed(results);
       const shown = JSON.stringify(results);
       if (cli.json) {
         if (shown !== last || once) process.stdout.write(`${JSON.stringify({ step: `${pos.chapter.id}/${pos.step}`, passed, results })}\n`);
       } else if (shown !== last) {
         if (process.stdout.isTTY) process.stdout.write('\u001b[2J\u001b[H');
-        cli.out(`watching ${pos.chapter.id}/${pos.step} (every ${interval} s and on changes in ${s.ws.chapterDir(pos.chapter.id)}; Ctrl-C stops)\n`);
+        cli.out(`watching ${pos.chapter.id}/${pos.step} (every ${interval} s and on changes in ${j.ws.chapterDir(pos.chapter.id)}; Ctrl-C stops)\n`);
         cli.out(renderResults(results as CheckResult[], cli.color));
       }
+      // a changed table is worth reporting (to the class, if one is joined); the same one again is not
+      if (shown !== last) j.recordCheck(pos, results, 'watch');
       last = shown;
       if (passed && cli.flags['advance'] === true) {
-        await withLock(s.ws.lockPath, 'watch', async () => {
-          markDone(s, pos, 'learner');
-          const to = await nextPosition(s, pos, (c, r) => cli.err(`Skipping chapter ${c}: ${r}`));
-          if (to) await enter(s, to);
-          else s.save();
-          if (!cli.json) cli.out(to ? `\n✔ passed; now on ${to.chapter.id}/${to.step} (workshop show)` : '\n✔ that was the last step');
-          if (!to) stop = true;
-        });
+        const moved = await j.pass(pos, 'learner');
+        const to = moved.to;
+        if (!cli.json) {
+          if (moved.closing) cli.out(`\n${await renderClosing(moved.closing, cli.color)}`);
+          for (const k of moved.skipped) cli.out(`Skipping chapter ${k.chapter}: ${k.reason}`);
+          cli.out(to ? `\n✔ passed; now on ${to.chapter.id}/${to.step} (workshop show)` : '\n✔ that was the last step');
+        }
+        if (!to) stop = true;
         last = '';
       }
       if (once || stop) return passed ? 0 : 1;
       watcher?.close();
       try {
-        watcher = fsWatch(s.ws.chapterDir(pos.chapter.id), { recursive: true }, () => wake?.());
+        watcher = fsWatch(j.ws.chapterDir(pos.chapter.id), { recursive: true }, () => wake?.());
       } catch {
         watcher = undefined; // the folder may not exist yet; the timer still runs
       }

@@ -1,0 +1,423 @@
+// The Journey: the one owner of the learner's progress, in the style of rustlings' AppState.
+// Every change is one method that takes the lock, re-reads state.json, changes it and writes it
+// back, so two commands at once (watch --advance in one pane, next and hint in another) never
+// lose each other's progress. Commands read through it and never touch the state object.
+// Each change emits a typed event; the classroom reporter is one subscriber.
+import type { CheckResult } from '../checks/check.ts';
+import { formatProblem, readCatalog, stepIds, type Catalog, type ChapterEntry } from '../lessons/catalog.ts';
+import { loadChapter, type LoadedChapter } from '../lessons/load.ts';
+import { unmet } from '../lessons/requires.ts';
+import { didYouMean, envError, lessonError, usageError, WorkshopError } from '../errors.ts';
+import type { ChapterPlace } from './context.ts';
+import { outcomeOf, type JourneyEvent, type JourneyListener } from './events.ts';
+import { requireVm } from './guard.ts';
+import { holdsLock, withLock } from './lock.ts';
+import { emptyState, isDone, newNonce, readState, saveState, type State, type StepProgress } from './progress.ts';
+import { describeFailure, setupChapter } from './runner.ts';
+import { workspace, type Workspace } from './workspace.ts';
+
+export interface Position {
+  chapter: ChapterEntry;
+  step: string;
+  /** 0-based index of the step within the chapter */
+  index: number;
+}
+
+export const addressOf = (p: Position): string => `${p.chapter.id}/${p.step}`;
+
+/** Pure: the current step, from the state if it still exists in this pack, else the first step not done. */
+export function currentPosition(chapters: readonly ChapterEntry[], state: State): Position {
+  const cur = state.current;
+  if (cur) {
+    const chapter = chapters.find((c) => c.id === cur.chapter);
+    const index = chapter ? stepIds(chapter).indexOf(cur.step) : -1;
+    if (chapter && index >= 0) return { chapter, step: cur.step, index };
+  }
+  let first: Position | undefined;
+  for (const chapter of chapters) {
+    for (const [index, step] of stepIds(chapter).entries()) {
+      const p = { chapter, step, index };
+      first ??= p;
+      if (!isDone(state, chapter.id, step)) return p;
+    }
+  }
+  if (!first) throw lessonError('the lesson pack has no steps');
+  return first;
+}
+
+/**
+ * Pure: the step after `pos`. The next step of its chapter, else the first step of the next
+ * chapter that is not known to be skipped (`skipped` maps chapter id to the reason). Imports no
+ * steps module: finding out whether a chapter can run is the caller's business.
+ */
+export function stepAfter(chapters: readonly ChapterEntry[], pos: Position, skipped: ReadonlyMap<string, string>): Position | undefined {
+  const ids = stepIds(pos.chapter);
+  const within = ids[pos.index + 1];
+  if (within !== undefined) return { chapter: pos.chapter, step: within, index: pos.index + 1 };
+  for (let i = chapters.indexOf(pos.chapter) + 1; i < chapters.length; i++) {
+    const c = chapters[i];
+    const first = c ? stepIds(c)[0] : undefined;
+    if (c && first !== undefined && !skipped.has(c.id)) return { chapter: c, step: first, index: 0 };
+  }
+  return undefined;
+}
+
+export interface Started {
+  loaded: LoadedChapter;
+  place: ChapterPlace;
+}
+
+export interface Passed {
+  /** where the learner is now (null after the last step) */
+  to: Position | null;
+  /** chapters passed over on the way, with the reason */
+  skipped: Array<{ chapter: string; reason: string }>;
+  /** the closing section of the chapter just finished */
+  closing: { title: string; body: string } | undefined;
+  /** false when another command had already moved the learner on */
+  advanced: boolean;
+}
+
+export interface JourneyOptions {
+  home: string;
+  lessonsDir: string;
+  allowHost: boolean;
+  /** the verb, written into the lock so a waiting command can say whom it waits for */
+  command: string;
+  /** learner-facing lines (warnings, setup commands, "waiting for …") */
+  log: (line: string) => void;
+  /** print the commands a chapter's setup runs */
+  verbose: boolean;
+}
+
+export class Journey {
+  readonly cat: Catalog;
+  readonly ws: Workspace;
+  readonly #opts: JourneyOptions;
+  #state: State;
+  readonly #listeners: JourneyListener[] = [];
+  readonly #pending = new Set<Promise<unknown>>();
+  readonly #loaded = new Map<string, Promise<LoadedChapter>>();
+  readonly #warned = new Set<string>();
+
+  private constructor(opts: JourneyOptions, cat: Catalog, state: State) {
+    this.#opts = opts;
+    this.cat = cat;
+    this.ws = workspace(opts.home);
+    this.#state = state;
+  }
+
+  /** Reads the lesson index and the progress, read-only: nothing is written until a change. */
+  static open(opts: JourneyOptions): Journey {
+    const cat = readCatalog(opts.lessonsDir);
+    if (cat.chapters.length === 0) throw lessonError(`no lessons in ${opts.lessonsDir}:\n  ${cat.problems.map(formatProblem).join('\n  ')}`, 'check --lessons, or run `workshop lint DIR`');
+    const j = new Journey(opts, cat, emptyState());
+    const { state, warnings } = readState(j.ws.statePath, false);
+    j.#state = state;
+    j.#warn(warnings);
+    return j;
+  }
+
+  /** Reads state.json again (read-only), for a long-running command such as `watch` while others change it. */
+  refresh(): void {
+    const { state, warnings } = readState(this.ws.statePath, false);
+    this.#state = state;
+    this.#warn(warnings);
+  }
+
+  /** The progress as last read or written. */
+  get state(): Readonly<State> {
+    return this.#state;
+  }
+
+  current(): Position {
+    return currentPosition(this.cat.chapters, this.#state);
+  }
+
+  isDone(pos: Position): boolean {
+    return isDone(this.#state, pos.chapter.id, pos.step);
+  }
+
+  progressOf(pos: Position): StepProgress {
+    return this.#state.chapters[pos.chapter.id]?.steps[pos.step] ?? { attempts: 0, hintsShown: 0 };
+  }
+
+  chapter(id: string): ChapterEntry {
+    const c = this.cat.chapters.find((x) => x.id === id);
+    if (c) return c;
+    const ids = this.cat.chapters.map((x) => x.id);
+    const guess = didYouMean(id, ids);
+    throw usageError(`unknown chapter "${clip(id)}"`, `${guess ? `did you mean "${guess}"? ` : ''}chapters: ${ids.join(', ')}`);
+  }
+
+  /** Resolves `chapter/step`, `chapter` (its first step) or a bare step id of the current chapter. */
+  find(address: string): Position {
+    const parts = address.split('/');
+    if (parts.length > 2) throw usageError(`"${clip(address)}" is not a step: use chapter or chapter/step`, 'workshop list shows the ids');
+    const [cid = '', sid] = parts;
+    let chapter = this.cat.chapters.find((c) => c.id === cid);
+    let step = sid;
+    if (!chapter && sid === undefined) {
+      const cur = this.current().chapter;
+      if (stepIds(cur).includes(address)) {
+        chapter = cur;
+        step = address;
+      }
+    }
+    if (!chapter) chapter = this.chapter(cid);
+    const ids = stepIds(chapter);
+    const id = step ?? ids[0];
+    const index = id === undefined ? -1 : ids.indexOf(id);
+    if (id === undefined || index < 0) {
+      const guess = didYouMean(step ?? '', ids);
+      throw usageError(`unknown step "${chapter.id}/${clip(step ?? '')}"`, `${guess ? `did you mean "${chapter.id}/${guess}"? ` : ''}steps of ${chapter.id}: ${ids.join(', ')}`);
+    }
+    return { chapter, step: id, index };
+  }
+
+  /** Imports a chapter's steps.ts once per process. */
+  load(entry: ChapterEntry): Promise<LoadedChapter> {
+    let p = this.#loaded.get(entry.id);
+    if (!p) {
+      p = loadChapter(entry).then((ch) => {
+        if (!ch) throw lessonError(`cannot load ${entry.id}`);
+        return ch;
+      });
+      this.#loaded.set(entry.id, p);
+    }
+    return p;
+  }
+
+  /** Why a chapter cannot run on this machine, or undefined when it can. */
+  async skipReason(entry: ChapterEntry): Promise<string | undefined> {
+    const reasons = await unmet((await this.load(entry)).def.requires ?? []);
+    return reasons.length > 0 ? reasons.join('; ') : undefined;
+  }
+
+  /** Where a started chapter lives; undefined before it starts. */
+  place(chapter: string): ChapterPlace | undefined {
+    const p = this.#state.chapters[chapter];
+    return p ? { chapter, dir: this.ws.chapterDir(chapter), home: this.ws.home, nonce: p.nonce, startedAt: p.startedAt } : undefined;
+  }
+
+  // ---- events ------------------------------------------------------------------------------
+
+  on(listener: JourneyListener): void {
+    this.#listeners.push(listener);
+  }
+
+  /** Waits for what listeners started (the reporter's outbox append); main calls it before exiting. */
+  async settle(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  }
+
+  #emit(event: JourneyEvent): void {
+    for (const l of this.#listeners) {
+      const p = Promise.resolve()
+        .then(() => l(event))
+        .catch((err: unknown) => this.#opts.log(`(could not report to the class: ${err instanceof Error ? err.message : String(err)})`));
+      this.#pending.add(p);
+      void p.finally(() => this.#pending.delete(p));
+    }
+  }
+
+  // ---- changes: each one under the lock, on a fresh read ------------------------------------
+
+  #warn(lines: readonly string[]): void {
+    for (const l of lines) {
+      if (this.#warned.has(l)) continue;
+      this.#warned.add(l);
+      this.#opts.log(`warning: ${l}`);
+    }
+  }
+
+  async #change<T>(fn: (state: State) => T | Promise<T>): Promise<T> {
+    return withLock(
+      this.ws.lockPath,
+      this.#opts.command,
+      async () => {
+        const { state, warnings } = readState(this.ws.statePath, true);
+        this.#warn(warnings);
+        const out = await fn(state);
+        saveState(this.ws.statePath, state);
+        this.#state = state;
+        return out;
+      },
+      { onWait: (o) => this.#opts.log(`waiting for workshop ${o.command} (pid ${o.pid})…`) },
+    );
+  }
+
+  /**
+   * Starts a chapter if it has not started: its nonce, its start time, its folder and its setup
+   * (which needs the VM guard). A setup that fails leaves the chapter unstarted.
+   */
+  async start(entry: ChapterEntry): Promise<Started> {
+    const loaded = await this.load(entry);
+    const known = this.place(entry.id);
+    if (known) return { loaded, place: known };
+    let created = false;
+    await this.#change(async (state) => {
+      if (state.chapters[entry.id]) return;
+      const progress = { nonce: newNonce(), startedAt: Date.now(), steps: {} };
+      const place = { chapter: entry.id, dir: this.ws.chapterDir(entry.id), home: this.ws.home, nonce: progress.nonce, startedAt: progress.startedAt };
+      if (loaded.def.setup) await requireVm(this.#opts.allowHost, `set up chapter ${entry.id}`);
+      try {
+        await setupChapter(loaded, place, this.#opts.log, this.#opts.verbose);
+      } catch (err) {
+        throw envError(`the setup of chapter ${entry.id} failed: ${describeFailure(err)}`, 'run `workshop doctor` to see what this machine is missing');
+      }
+      state.chapters[entry.id] = progress;
+      created = true;
+    });
+    const place = this.place(entry.id);
+    if (!place) throw new Error(`chapter ${entry.id} did not start`);
+    if (created) this.#emit({ type: 'started', at: now(), chapter: entry.id });
+    return { loaded, place };
+  }
+
+  /**
+   * The learner arrives at a chapter without changing anything yet (`show`, `path`): its start is
+   * recorded now, so that files made from here on count as made during the chapter. Quietly does
+   * nothing where it cannot (not root, outside a VM with a setup to run, a setup that fails).
+   */
+  async arrive(entry: ChapterEntry): Promise<void> {
+    if (this.place(entry.id) || process.getuid?.() !== 0) return;
+    try {
+      await this.start(entry);
+    } catch (err) {
+      if (!(err instanceof WorkshopError)) throw err;
+    }
+  }
+
+  /** Makes `pos` the current step and starts its chapter. The position is saved before the setup runs. */
+  async goto(pos: Position): Promise<Started> {
+    await this.#change((state) => {
+      state.current = { chapter: pos.chapter.id, step: pos.step };
+    });
+    return this.start(pos.chapter);
+  }
+
+  /** `next` verified the step: one more attempt, reported with the check rows. */
+  async recordAttempt(pos: Position, results: readonly CheckResult[]): Promise<StepProgress> {
+    await this.start(pos.chapter);
+    const sp = await this.#change((state) => {
+      const sp = stepIn(state, pos);
+      sp.attempts++;
+      return { ...sp };
+    });
+    this.#emit({ type: 'attempted', at: now(), step: addressOf(pos), command: 'next', status: outcomeOf(results), results, attempts: sp.attempts, hintsShown: sp.hintsShown });
+    return sp;
+  }
+
+  /** `check` or `watch` verified the step: reported, not counted. */
+  recordCheck(pos: Position, results: readonly CheckResult[], command: 'check' | 'watch'): void {
+    const sp = this.progressOf(pos);
+    this.#emit({ type: 'attempted', at: now(), step: addressOf(pos), command, status: outcomeOf(results), results, attempts: sp.attempts, hintsShown: sp.hintsShown });
+  }
+
+  /**
+   * The step passed. It is marked done; if the learner is still on it, they move to the next step
+   * (past chapters this machine cannot run) and its chapter starts. If another command moved them
+   * on already, they stay where they are. Advancing is written here and only here.
+   */
+  async pass(pos: Position, by: 'learner' | 'solve'): Promise<Passed> {
+    const skipped: Array<{ chapter: string; reason: string }> = [];
+    const known = new Map<string, string>();
+    let to: Position | undefined;
+    for (;;) {
+      to = stepAfter(this.cat.chapters, pos, known);
+      if (!to || to.chapter === pos.chapter) break;
+      const reason = await this.skipReason(to.chapter);
+      if (reason === undefined) break;
+      known.set(to.chapter.id, reason);
+      skipped.push({ chapter: to.chapter.id, reason });
+    }
+    const target = to;
+    const { advanced, sp } = await this.#change((state) => {
+      // where the learner is, before this pass (with no current step, that is the first one not done)
+      const here = currentPosition(this.cat.chapters, state);
+      const sp = stepIn(state, pos);
+      sp.done ??= { at: now(), by };
+      const onIt = here.chapter === pos.chapter && here.step === pos.step;
+      if (onIt && target) state.current = { chapter: target.chapter.id, step: target.step };
+      return { advanced: onIt, sp: { ...sp } };
+    });
+    const at = advanced ? (target ?? null) : this.current();
+    this.#emit({ type: 'passed', at: now(), step: addressOf(pos), by, attempts: sp.attempts, hintsShown: sp.hintsShown, next: at ? addressOf(at) : null });
+    if (advanced && target && target.chapter !== pos.chapter) await this.start(target.chapter);
+    return {
+      to: at,
+      skipped: advanced ? skipped : [],
+      closing: advanced && target?.chapter !== pos.chapter ? pos.chapter.text.closing : undefined,
+      advanced,
+    };
+  }
+
+  /** `solve` ran a step's reference solution and verified it. */
+  recordSolve(pos: Position, results: readonly CheckResult[]): void {
+    const sp = this.progressOf(pos);
+    this.#emit({ type: 'solved', at: now(), step: addressOf(pos), status: outcomeOf(results), results, attempts: sp.attempts, hintsShown: sp.hintsShown });
+  }
+
+  /**
+   * One more hint of the step is shown (up to `total`). A learner without root can still read the
+   * hints; the count is then not kept (`saved` false).
+   */
+  async showHint(pos: Position, total: number): Promise<{ shown: number; exhausted: boolean; saved: boolean }> {
+    const before = this.progressOf(pos).hintsShown;
+    if (process.getuid?.() !== 0) {
+      const shown = Math.min(before + 1, total);
+      return { shown, exhausted: before >= total, saved: false };
+    }
+    await this.start(pos.chapter);
+    const r = await this.#change((state) => {
+      const sp = stepIn(state, pos);
+      const exhausted = sp.hintsShown >= total;
+      sp.hintsShown = Math.min(sp.hintsShown + 1, total);
+      return { shown: sp.hintsShown, exhausted };
+    });
+    this.#emit({ type: 'hinted', at: now(), step: addressOf(pos), hintsShown: r.shown, total });
+    return { ...r, saved: true };
+  }
+
+  /** The chapter's progress is forgotten and it starts again at its first step, with a fresh nonce (its cleanup is the caller's). */
+  async resetChapter(entry: ChapterEntry): Promise<Position | undefined> {
+    const first = stepIds(entry)[0];
+    await this.#change((state) => {
+      delete state.chapters[entry.id];
+      if (first !== undefined) state.current = { chapter: entry.id, step: first };
+    });
+    this.#emit({ type: 'reset', at: now(), chapter: entry.id });
+    if (first === undefined) return undefined;
+    await this.start(entry);
+    return { chapter: entry, step: first, index: 0 };
+  }
+
+  /** Every chapter's progress is forgotten (after `workshop clean`); the learner's position is kept. */
+  async forget(): Promise<void> {
+    await this.#change((state) => {
+      state.chapters = {};
+    });
+  }
+
+  /** Whether this process holds the lock now (for tests and assertions). */
+  get locked(): boolean {
+    return holdsLock(this.ws.lockPath);
+  }
+}
+
+function stepIn(state: State, pos: Position): StepProgress {
+  const c = state.chapters[pos.chapter.id];
+  if (!c) throw new Error(`chapter ${pos.chapter.id} has not started`);
+  let s = c.steps[pos.step];
+  if (!s) {
+    s = { attempts: 0, hintsShown: 0 };
+    c.steps[pos.step] = s;
+  }
+  return s;
+}
+
+const now = (): string => new Date().toISOString();
+
+/** A learner's argument echoed in an error is cut short: a 100 KB argument is not printed back. */
+export const clip = (s: string, max = 60): string => (s.length > max ? `${s.slice(0, max)}…` : s);
