@@ -136,6 +136,12 @@ export class PgStore implements Store {
   async #txRaw<T>(fn: (c: pg.PoolClient) => Promise<T>, isolation: string): Promise<T> {
     const c = await this.#pool.connect();
     let broken: Error | undefined;
+    // The pool listens for errors of idle connections only: a connection that PostgreSQL drops
+    // between two statements of ours would otherwise raise an unhandled 'error' and end the server.
+    const dropped = (err: Error): void => {
+      broken = err;
+    };
+    c.on('error', dropped);
     try {
       await c.query(`BEGIN${isolation}`);
       const v = await fn(c);
@@ -149,6 +155,7 @@ export class PgStore implements Store {
       );
       throw err;
     } finally {
+      c.off('error', dropped);
       c.release(broken);
     }
   }
