@@ -276,7 +276,7 @@ export default defineChapter({
         await installCtr(ctx, await readFile(join(LESSON_DIR, 'ctr.ts'), 'utf8'));
       },
       hints: [
-        'Build it in order: the overlay, then unshare with pivot_root, then the cgroup, then the veth. Test each with ./ctr run a; ./ctr rm a.',
+        'Build it in the order of the step: the overlay (with merged/.oldroot), then the cgroup with pids.max, then unshare with pivot_root, started from a shell that is already in the cgroup, then the veth. Test each with ./ctr run a; ./ctr rm a. ctr rm needs kill -KILL: PID 1 of a PID namespace ignores SIGTERM without a handler.',
         'The reference is ctr.ts next to this chapter\'s steps.ts (workshop solve installs it): read it part by part.',
       ],
       mutants: {
