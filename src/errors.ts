@@ -4,6 +4,13 @@
 export const EXIT = { ok: 0, failed: 1, usage: 2, environment: 3, lesson: 4 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
+/**
+ * Set when workshop gave up waiting for lesson code that may never finish (a steps.ts whose
+ * import hangs, a check past its time limit). That code may still hold a timer or a socket, so
+ * main.ts exits explicitly instead of waiting for the event loop to drain.
+ */
+export const abandoned = { work: false };
+
 export type ErrorKind = 'usage' | 'environment' | 'lesson' | 'state';
 
 const codeOf: Record<ErrorKind, ExitCode> = { usage: 2, environment: 3, lesson: 4, state: 3 };

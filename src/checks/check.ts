@@ -1,5 +1,6 @@
 // The check model: one check is one fact about the kernel or the file system.
 // A check never throws; a probe that cannot run becomes an `error` result.
+import { abandoned } from '../errors.ts';
 import type { RunOptions, RunResult } from './exec.ts';
 
 export type CheckResult =
@@ -79,7 +80,10 @@ export async function runCheck(check: Check, ctx: CheckContext): Promise<CheckRe
   const limit = check.timeoutMs ?? CHECK_TIMEOUT_MS;
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<CheckResult>((resolve) => {
-    timer = setTimeout(() => resolve({ status: 'error', check: check.name, error: `the check did not finish within ${seconds(limit)}: its probe hangs` }), limit);
+    timer = setTimeout(() => {
+      abandoned.work = true;
+      resolve({ status: 'error', check: check.name, error: `the check did not finish within ${seconds(limit)}: its probe hangs` });
+    }, limit);
   });
   try {
     return await Promise.race([check.run(ctx).catch((err: unknown): CheckResult => ({ status: 'error', check: check.name, error: err instanceof Error ? err.message : String(err) })), late]);

@@ -2,7 +2,7 @@
 // error or exits. A user mistake prints `error: …` and a hint; a stack only with DEBUG=workshop.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { didYouMean, WorkshopError, EXIT } from '../errors.ts';
+import { abandoned, didYouMean, WorkshopError, EXIT } from '../errors.ts';
 import { requireRoot, requireVm } from '../engine/guard.ts';
 import type { Journey } from '../engine/journey.ts';
 import { withLock } from '../engine/lock.ts';
@@ -224,4 +224,7 @@ export async function runMain(argv: readonly string[]): Promise<void> {
     code = report(err, argv.includes('--json'));
   }
   process.exitCode = code;
+  // Lesson code that timed out may keep the event loop alive for ever. stdout and stderr are
+  // synchronous for files and pipes on Linux, so nothing printed is lost.
+  if (abandoned.work) process.exit(code);
 }

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { registerHooks } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { lessonError } from '../errors.ts';
+import { abandoned, lessonError } from '../errors.ts';
 import type { ChapterEntry, LessonProblem } from './catalog.ts';
 import { formatProblem } from './catalog.ts';
 import { FORMAT_VERSION, type ChapterDef } from './define.ts';
@@ -89,6 +89,79 @@ export function validateChapter(entry: ChapterEntry, value: unknown, source: str
   return problems;
 }
 
+/** How long importing one steps.ts may take: it only defines functions, in milliseconds. */
+export const IMPORT_TIMEOUT_MS = 5000;
+
+class ExitAtImport extends Error {
+  override name = 'ExitAtImport';
+}
+class ImportTimeout extends Error {
+  override name = 'ImportTimeout';
+}
+
+let guarding = 0;
+let realExit: typeof process.exit | undefined;
+
+/**
+ * Imports a steps.ts so that it cannot end workshop: a `process.exit()` at import throws instead
+ * (its stack names the line), and an import that does not finish in time (a top-level await
+ * that never settles) is abandoned. Without this, `lint` and `list` of such a pack exited 0 with
+ * no output, a false pass for an author's CI, or 13 with Node's "unsettled top-level await".
+ * In-process rather than in a child: `list` imports every chapter and must stay fast.
+ */
+async function guardedImport(url: string, timeoutMs = IMPORT_TIMEOUT_MS): Promise<Record<string, unknown>> {
+  if (guarding++ === 0) {
+    realExit = process.exit;
+    process.exit = ((code?: number | string | null) => {
+      throw new ExitAtImport(`it calls process.exit(${code ?? ''}) while it is imported; a lesson must never exit workshop`);
+    }) as typeof process.exit;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      abandoned.work = true;
+      reject(new ImportTimeout(`importing it did not finish within ${timeoutMs / 1000} s: a top-level await that never settles?`));
+    }, timeoutMs);
+  });
+  try {
+    return (await Promise.race([import(url) as Promise<Record<string, unknown>>, late])) as Record<string, unknown>;
+  } finally {
+    clearTimeout(timer);
+    if (--guarding === 0 && realExit !== undefined) process.exit = realExit;
+  }
+}
+
+/** The line of the first top-level `await` (not indented), where an import hangs. */
+const topLevelAwaitLine = (source: string): number => {
+  const i = source.split('\n').findIndex((l) => /^(?:export\s+)?(?:(?:const|let|var)\s[^=]*=\s*)?await\b/.test(l));
+  return i < 0 ? 1 : i + 1;
+};
+
+/**
+ * The line that imports `specifier` (static, side-effect or dynamic import). Node names a
+ * missing relative file by its resolved path, so a specifier ending in the same file name counts.
+ */
+export const importLineOf = (source: string, specifier: string): number | undefined => {
+  const lines = source.split('\n');
+  const specs = lines.map((l) => /(?:\bfrom\s*|\bimport\s*\(?\s*)['"]([^'"]+)['"]/.exec(l)?.[1]);
+  const base = specifier.split('/').pop() ?? specifier;
+  let i = specs.findIndex((s) => s === specifier);
+  if (i < 0) i = specs.findIndex((s) => s !== undefined && (s.split('/').pop() ?? s) === base);
+  return i < 0 ? undefined : i + 1;
+};
+
+/** Why a steps.ts could not be imported, at the line that caused it. */
+function importProblem(file: string, source: string, err: unknown): LessonProblem {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const first = e.message.split('\n')[0] ?? '';
+  if (e instanceof ImportTimeout) return { file, line: topLevelAwaitLine(source), message: e.message };
+  const stackLine = /:(\d+)(?::\d+)?\)?$/.exec(e.stack?.split('\n').find((l) => l.includes(file)) ?? '')?.[1];
+  // A missing package has no frame in steps.ts: find the import that names it.
+  const missing = /Cannot find (?:package|module) '([^']+)'/.exec(first)?.[1];
+  const line = stackLine !== undefined ? Number(stackLine) : missing !== undefined ? importLineOf(source, missing) : undefined;
+  return { file, line: line ?? 1, message: e instanceof ExitAtImport ? e.message : `cannot import: ${first}` };
+}
+
 /** Imports and validates a chapter; collects problems instead of throwing when `problems` is given. */
 export async function loadChapter(entry: ChapterEntry, problems?: LessonProblem[]): Promise<LoadedChapter | undefined> {
   hookLessonApi();
@@ -102,11 +175,9 @@ export async function loadChapter(entry: ChapterEntry, problems?: LessonProblem[
   let mod: Record<string, unknown> | undefined;
   if (source) {
     try {
-      mod = (await import(pathToFileURL(entry.stepsPath).href)) as Record<string, unknown>;
+      mod = await guardedImport(pathToFileURL(entry.stepsPath).href);
     } catch (err) {
-      const e = err as Error;
-      const line = /:(\d+)/.exec(e.stack?.split('\n').find((l) => l.includes(entry.stepsPath)) ?? '')?.[1];
-      found.push({ file: entry.stepsPath, line: line ? Number(line) : 1, message: `cannot import: ${e.message.split('\n')[0] ?? ''}` });
+      found.push(importProblem(entry.stepsPath, source, err));
     }
   }
   if (mod) found.push(...validateChapter(entry, mod['default'], source));

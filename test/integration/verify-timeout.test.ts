@@ -8,7 +8,10 @@ import { makePack, oneStep } from '../helpers/pack.ts';
 
 describe.skipIf(!isRoot)('a check that never settles', () => {
   const pack = makePack({
-    '01-slow': oneStep('slow', "[defineCheck('a probe that never answers', () => new Promise(() => {}), { timeoutMs: 300 }), defineCheck('a quick one', () => pass('fine'))]"),
+    '01-slow': oneStep(
+      'slow',
+      "[defineCheck('a probe that never answers', () => new Promise(() => {}), { timeoutMs: 300 }), defineCheck('a probe that waits an hour', () => new Promise((r) => setTimeout(r, 3_600_000)), { timeoutMs: 300 }), defineCheck('a quick one', () => pass('fine'))]",
+    ),
   });
   const home = mkdtempSync('/tmp/ws-timeout-home-');
   afterAll(() => {
@@ -22,6 +25,7 @@ describe.skipIf(!isRoot)('a check that never settles', () => {
     expect(Date.now() - t0).toBeLessThan(8000);
     expect(r.code, r.stdout + r.stderr).toBe(1);
     expect(r.stdout).toMatch(/a probe that never answers[\s\S]*did not finish within 0\.3 s/);
+    expect(r.stdout).toMatch(/a probe that waits an hour[\s\S]*did not finish within 0\.3 s/);
     expect(r.stdout).toContain('a quick one');
     expect(r.stderr).not.toContain('unsettled');
     expect(existsSync(path.join(home, 'lock'))).toBe(false);
