@@ -129,6 +129,20 @@ async function removeScriptMounts(ctx: CheckContext, before: ReadonlySet<string>
   }
 }
 
+/**
+ * The learner's overlays on rootfs, and those with a proc mounted at proc/ inside. Any of them will
+ * do: the text keeps $nonce from the first step, and container.sh has made newer ones since.
+ */
+async function procInsideOverlays(ctx: CheckContext): Promise<{ overlays: FoundOverlay[]; withProc: Array<{ o: FoundOverlay; at: string }> }> {
+  const table = await readMountinfo();
+  const overlays = overlaysWithLower(table, ROOTFS, ctx.dir);
+  const withProc = overlays.flatMap((o) => {
+    const at = join(o.mount.mountPoint, 'proc');
+    return mountsAt(table, at).at(-1)?.fsType === 'proc' ? [{ o, at }] : [];
+  });
+  return { overlays, withProc };
+}
+
 const CONTAINER_SH = `#!/bin/sh
 
 # Expect rootfs as script argument
@@ -302,14 +316,27 @@ export default defineChapter({
     },
     'proc-leak': {
       verify: () => [
-        aboutOverlay('proc is mounted inside the container', async (o) => {
-          const at = join(o.mount.mountPoint, 'proc');
-          const m = mountsAt(await readMountinfo(), at).at(-1);
-          return m?.fsType === 'proc' ? pass(`proc at ${at}`) : fail(`proc mounted at ${at}`, m ? `${m.fsType} is mounted there` : 'nothing is mounted there', 'mkdir -p /tmp/$nonce/overlay/proc; mount -t proc none /tmp/$nonce/overlay/proc');
+        defineCheck('proc is mounted inside the container', async (ctx) => {
+          const { overlays, withProc } = await procInsideOverlays(ctx);
+          if (overlays.length === 0) return noOverlay();
+          if (withProc.length > 0) return pass(`proc at ${withProc.map((w) => w.at).join(', ')}`);
+          const table = await readMountinfo();
+          const what = overlays.map((o) => {
+            const at = join(o.mount.mountPoint, 'proc');
+            const m = mountsAt(table, at).at(-1);
+            return `${at}: ${m ? `${m.fsType} is mounted there` : 'nothing is mounted there'}`;
+          });
+          return fail(`proc mounted at proc/ inside one of your ${overlays.length} overlay(s) on rootfs`, what.join('; '), 'mkdir -p /tmp/$nonce/overlay/proc; mount -t proc none /tmp/$nonce/overlay/proc');
         }),
-        aboutOverlay("it shows the host's processes", async (o) => {
-          const pids = (await readdir(join(o.mount.mountPoint, 'proc')).catch(() => [] as string[])).filter((n) => /^\d+$/.test(n));
-          return pids.includes(String(process.pid)) ? pass(`${pids.length} processes visible, workshop's own among them`) : fail("the host's processes listed", `${pids.length} processes, not the host's`);
+        defineCheck("it shows the host's processes", async (ctx) => {
+          const { overlays, withProc } = await procInsideOverlays(ctx);
+          if (overlays.length === 0) return noOverlay();
+          if (withProc.length === 0) return fail("the host's processes listed in the container's /proc", 'no proc is mounted inside an overlay on rootfs');
+          for (const w of withProc) {
+            const pids = (await readdir(w.at).catch(() => [] as string[])).filter((n) => /^\d+$/.test(n));
+            if (pids.includes(String(process.pid))) return pass(`${pids.length} processes visible in ${w.at}, workshop's own among them`);
+          }
+          return fail("the host's processes listed", `${withProc.map((w) => w.at).join(', ')}: not the host's processes`);
         }),
       ],
       solve: async (ctx) => {
