@@ -170,6 +170,7 @@ export default defineChapter({
           revert: async (ctx) => {
             await ctx.$`rm -rf ${ctx.path(W, BASE)}`;
           },
+          diagnosis: /missing: wafers\/archbase\/data\/sbin, wafers\/archbase\/data\/usr\/bin, wafers\/archbase\/data\/usr\/sbin/,
         },
       },
     },
@@ -288,6 +289,7 @@ export default defineChapter({
             await ctx.$`rm -f ${ctx.path(data(BASE), 'booted.txt')}`;
             await stackByHand(ctx, CHILD);
           },
+          diagnosis: /wafers\/archbase\/data\/booted\.txt is absent/,
         },
         staleNote: {
           apply: async (ctx) => {
@@ -296,6 +298,7 @@ export default defineChapter({
           revert: async (ctx) => {
             await ctx.$`rm -f ${ctx.path(S, CHILD, 'booted.txt')}`;
           },
+          diagnosis: /booted\.txt holds the chapter nonce[\s\S]*characters without it/,
         },
       },
     },
@@ -318,8 +321,9 @@ export default defineChapter({
             await ctx.$`mount --bind ${ctx.path(data(CHILD))} ${ctx.path(S, BASE)}`;
           },
           revert: async (ctx) => unmountAll(ctx, ctx.path(S, BASE)),
+          diagnosis: /which is not wafers\/archbase\/data/,
         },
-        notMounted: async (ctx) => unmountAll(ctx, ctx.path(S, BASE)),
+        notMounted: { apply: async (ctx) => unmountAll(ctx, ctx.path(S, BASE)), diagnosis: /nothing is mounted at machines\/archbase/ },
         parentFileMade: {
           // A bottom wafer with a parent file would make the script trace a parent that is not there.
           apply: async (ctx) => {
@@ -328,6 +332,7 @@ export default defineChapter({
           revert: async (ctx) => {
             await ctx.$`rm -f ${ctx.path(W, BASE, 'parent')}`;
           },
+          diagnosis: /wafers\/archbase\/parent is absent/,
         },
       },
     },

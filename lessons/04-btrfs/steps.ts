@@ -158,6 +158,7 @@ export default defineChapter({
           revert: async (ctx) => {
             await ctx.$`umount ${ctx.path('mnt')}`;
           },
+          diagnosis: /it is also mounted at \S+\/mnt \(/,
         },
         tmpfsInstead: {
           apply: async (ctx) => {
@@ -189,6 +190,7 @@ export default defineChapter({
             await ctx.$`btrfs subvolume create store/arch-base`;
           },
           revert: async (ctx) => removeAt(ctx, 'store/arch-base'),
+          diagnosis: /the store has the subvolume store\/arch-base[\s\S]*mv store\/arch-base store\/base/,
         },
       },
     },
@@ -242,15 +244,21 @@ export default defineChapter({
         "btrfs subvolume snapshot store/base-snapshot store/container; systemd-nspawn -D store/container --register=no --keep-unit /bin/sh -c 'echo {{nonce}} > /hello.txt'",
       ],
       mutants: {
-        readOnlyLayer: async (ctx) => {
-          await removeAt(ctx, CONTAINER);
-          await ctx.$`btrfs subvolume snapshot -r ${SNAP} ${CONTAINER}`;
+        readOnlyLayer: {
+          apply: async (ctx) => {
+            await removeAt(ctx, CONTAINER);
+            await ctx.$`btrfs subvolume snapshot -r ${SNAP} ${CONTAINER}`;
+          },
+          diagnosis: /ro=true: the snapshot is read-only/,
         },
-        layerOfTheWorkingCopy: async (ctx) => {
+        layerOfTheWorkingCopy: {
           // A snapshot of store/base, not of the image: it would change whenever base does before it is taken.
-          await removeAt(ctx, CONTAINER);
-          await ctx.$`btrfs subvolume snapshot ${BASE} ${CONTAINER}`;
-          await ctx.$`sh -c ${'echo "$1" > "$2"'} - ${ctx.nonce} ${ctx.path(CONTAINER, 'hello.txt')}`;
+          apply: async (ctx) => {
+            await removeAt(ctx, CONTAINER);
+            await ctx.$`btrfs subvolume snapshot ${BASE} ${CONTAINER}`;
+            await ctx.$`sh -c ${'echo "$1" > "$2"'} - ${ctx.nonce} ${ctx.path(CONTAINER, 'hello.txt')}`;
+          },
+          diagnosis: /store\/container is a snapshot of store\/base-snapshot[\s\S]*a snapshot of another subvolume/,
         },
         writtenIntoTheImage: {
           apply: async (ctx) => {
@@ -260,10 +268,14 @@ export default defineChapter({
           revert: async (ctx) => {
             await ctx.$`rm -f ${ctx.path(BASE, 'hello.txt')}`;
           },
+          diagnosis: /store\/base\/hello\.txt is absent/,
         },
-        plainCopy: async (ctx) => {
-          await removeAt(ctx, CONTAINER);
-          await ctx.$`cp -a ${SNAP} ${CONTAINER}`;
+        plainCopy: {
+          apply: async (ctx) => {
+            await removeAt(ctx, CONTAINER);
+            await ctx.$`cp -a ${SNAP} ${CONTAINER}`;
+          },
+          diagnosis: /store\/container: a plain directory/,
         },
       },
     },

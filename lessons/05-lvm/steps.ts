@@ -218,13 +218,16 @@ export default defineChapter({
       solve: async (ctx) => makeLayer(ctx, 'Base-0', 'Base-0.2'),
       hints: ['A second thin snapshot of the same base, made and activated like Base-0.1.', 'lvcreate -s HostVG/Base-0 -n Base-0.2; lvchange -ay -K HostVG/Base-0.2'],
       mutants: {
-        layerOfALayer: async (ctx) => {
+        layerOfALayer: {
           // A snapshot of Base-0.1 carries Base-0.1's changes: imgbased's layers all start from the base.
-          await lvm(ctx, 'lvremove', ['-f', `${VG}/Base-0.2`]);
-          await lvm(ctx, 'lvcreate', ['-s', `${VG}/Base-0.1`, '-n', 'Base-0.2']);
-          await lvm(ctx, 'lvchange', ['-ay', '-K', `${VG}/Base-0.2`]);
+          apply: async (ctx) => {
+            await lvm(ctx, 'lvremove', ['-f', `${VG}/Base-0.2`]);
+            await lvm(ctx, 'lvcreate', ['-s', `${VG}/Base-0.1`, '-n', 'Base-0.2']);
+            await lvm(ctx, 'lvchange', ['-ay', '-K', `${VG}/Base-0.2`]);
+          },
+          diagnosis: /its origin is Base-0\.1/,
         },
-        inactive: async (ctx) => lvm(ctx, 'lvchange', ['-an', `${VG}/Base-0.2`]),
+        inactive: { apply: async (ctx) => lvm(ctx, 'lvchange', ['-an', `${VG}/Base-0.2`]), diagnosis: /HostVG\/Base-0\.2 is active[\s\S]*: inactive/ },
       },
     },
     'boot-entry': {
@@ -232,11 +235,17 @@ export default defineChapter({
       solve: async (ctx) => writeBootEntry(ctx, 'Base-0.1'),
       hints: ['A boot loader entry is a small text file (the Boot Loader Specification): a title, the kernel (linux), the initrd and the options.', `mkdir -p boot/loader/entries; printf 'title Base-0.1\\nlinux /vmlinuz\\ninitrd /initrd.img\\noptions root=/dev/HostVG/Base-0.1 rw\\n' > boot/loader/entries/Base-0.1.conf`],
       mutants: {
-        noKernel: async (ctx) => {
-          await writeFile(ctx.path(entry('Base-0.1')), `title    Base-0.1\noptions  root=${dev('Base-0.1')} rw\n`);
+        noKernel: {
+          apply: async (ctx) => {
+            await writeFile(ctx.path(entry('Base-0.1')), `title    Base-0.1\noptions  root=${dev('Base-0.1')} rw\n`);
+          },
+          diagnosis: /has no linux line/,
         },
-        rootOfTheBase: async (ctx) => {
-          await writeFile(ctx.path(entry('Base-0.1')), `title    Base-0.1\nlinux    /vmlinuz\noptions  root=${dev('Base-0')} rw\n`);
+        rootOfTheBase: {
+          apply: async (ctx) => {
+            await writeFile(ctx.path(entry('Base-0.1')), `title    Base-0.1\nlinux    /vmlinuz\noptions  root=${dev('Base-0')} rw\n`);
+          },
+          diagnosis: /actual +options root=\/dev\/HostVG\/Base-0 rw/,
         },
       },
     },
@@ -256,8 +265,11 @@ export default defineChapter({
       },
       hints: ['One more thin LV, writable, for the files that persist: make ext4 on it, mount it, and keep the host name in its etc/hostname.', `lvcreate -V 128M -T HostVG/pool -n Config; mkfs.ext4 /dev/HostVG/Config; mkdir -p mnt/Config; mount /dev/HostVG/Config mnt/Config; mkdir -p mnt/Config/etc; echo {{nonce}} > mnt/Config/etc/hostname; umount mnt/Config`],
       mutants: {
-        configLeftEmpty: async (ctx) => {
-          await ctx.$`mkfs.ext4 -q -F ${dev('Config')}`;
+        configLeftEmpty: {
+          apply: async (ctx) => {
+            await ctx.$`mkfs.ext4 -q -F ${dev('Config')}`;
+          },
+          diagnosis: /Config has \/etc\/hostname holding the chapter nonce[\s\S]*the file is missing or empty/,
         },
       },
     },
@@ -362,17 +374,23 @@ export default defineChapter({
         'mount /dev/HostVG/Base-0.1 mnt/Base-0.1; rm mnt/Base-0.1/big.bin; sync -f mnt/Base-0.1; fstrim -v mnt/Base-0.1; umount mnt/Base-0.1; lvs HostVG',
       ],
       mutants: {
-        removedNotTrimmed: async (ctx) => {
+        removedNotTrimmed: {
           // Without a discard, the pool still maps the blocks of the deleted file.
-          await withMounted(ctx, 'Base-0.1', async () => {
-            await writeBig(ctx, 'Base-0.1', BIG.slice(1));
-            await ctx.$`rm -f ${ctx.path(mnt('Base-0.1'), BIG.slice(1))}`;
-          });
+          apply: async (ctx) => {
+            await withMounted(ctx, 'Base-0.1', async () => {
+              await writeBig(ctx, 'Base-0.1', BIG.slice(1));
+              await ctx.$`rm -f ${ctx.path(mnt('Base-0.1'), BIG.slice(1))}`;
+            });
+          },
+          diagnosis: /Base-0\.1 holds only what changed since Base-0[\s\S]*points more/,
         },
-        fileKept: async (ctx) => {
-          await withMounted(ctx, 'Base-0.1', async () => {
-            await writeBig(ctx, 'Base-0.1', BIG.slice(1));
-          });
+        fileKept: {
+          apply: async (ctx) => {
+            await withMounted(ctx, 'Base-0.1', async () => {
+              await writeBig(ctx, 'Base-0.1', BIG.slice(1));
+            });
+          },
+          diagnosis: /\/big\.bin is still there/,
         },
       },
     },
