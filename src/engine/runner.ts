@@ -27,7 +27,11 @@ export async function solveStep(ch: LoadedChapter, step: string, place: ChapterP
 
 export async function setupChapter(ch: LoadedChapter, place: ChapterPlace, log: (l: string) => void, verbose: boolean): Promise<void> {
   await mkdir(place.dir, { recursive: true });
-  if (ch.def.setup) await ch.def.setup(await solveContext(place, '', log, verbose));
+  if (!ch.def.setup) return;
+  // Its commands print as they run; a heading says whose they are, so that they never read as
+  // part of the step result printed before or after them.
+  if (verbose) log(`Setting up chapter ${ch.entry.id} (${ch.def.title}):`);
+  await ch.def.setup(await solveContext(place, '', log, verbose));
 }
 
 export async function cleanupChapter(ch: LoadedChapter, place: ChapterPlace, log: (l: string) => void, verbose: boolean): Promise<void> {
