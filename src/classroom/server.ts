@@ -89,7 +89,10 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     let message = err.message;
     if (err.validation) message = `invalid request: ${err.message}`;
     else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') message = `the body is larger than ${LIMITS.bodyBytes / 1024} KiB`;
-    else if (status >= 500) message = 'internal error';
+    else if (status >= 500) {
+      process.stderr.write(`classroom: ${err.message}\n`);
+      message = 'internal error';
+    }
     void reply.code(status).send({ error: message });
   });
   app.setNotFoundHandler((_req, reply) => void reply.code(404).send({ error: 'no such page' }));
@@ -99,7 +102,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
 
   await app.register(fastifyCookie);
   await app.register(fastifyRateLimit, { global: false });
-  await app.register(fastifyStatic, { root: o.pageDir, prefix: '/assets/', index: false, allowedPath: (p) => /^\/dashboard\.(js|css)$/.test(p) });
+  await app.register(fastifyStatic, { root: o.pageDir, prefix: '/assets/', index: false, allowedPath: (p) => /^\/?dashboard\.(html|js|css)$/.test(p) });
 
   const isInstructor = (req: FastifyRequest): boolean => {
     const t = bearer(req) ?? req.cookies[COOKIE];
@@ -120,7 +123,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     if (!isInstructor(req)) {
       return reply.code(401).type('text/plain; charset=utf-8').send('This is the class dashboard. Open the instructor URL that `workshop classroom serve` printed: it carries the token.\n');
     }
-    return reply.type('text/html; charset=utf-8').sendFile('dashboard.html');
+    return reply.sendFile('dashboard.html');
   });
 
   app.post<{ Body: { code: string; name: string } }>(

@@ -2,6 +2,7 @@
 import { stepIds } from '../../lessons/catalog.ts';
 import { isDone } from '../../engine/progress.ts';
 import { progressBar, styler } from '../../render/style.ts';
+import { outboxLine, outboxStatus } from '../../classroom/outbox.ts';
 import type { Cli } from '../cli.ts';
 
 export default async function status(cli: Cli): Promise<number> {
@@ -32,6 +33,7 @@ export default async function status(cli: Cli): Promise<number> {
       total: all.length,
       current: `${pos.chapter.id}/${pos.step}`,
       next,
+      class: outboxStatus(cli.home) ?? null,
     });
     return 0;
   }
@@ -41,5 +43,7 @@ export default async function status(cli: Cli): Promise<number> {
   cli.out(`Step ${pos.index + 1}/${ids.length}: ${step?.title ?? pos.step} ${st('dim', `(${pos.chapter.id}/${pos.step})`)}${stepDone ? st('green', ' ✔ done') : ''}`);
   cli.out(`Progress ${progressBar(done, all.length)}`);
   cli.out(`Next: ${next}`);
+  const cls = outboxLine(cli.home);
+  if (cls) cli.out(st('dim', cls));
   return 0;
 }

@@ -1,0 +1,108 @@
+// The learner's side of the class: a Journey listener that turns each event into a report, queues
+// it in the outbox and wakes a detached sender. The learner's command does no network I/O, so
+// `next` is as fast with a class joined as without, whether the server is up or not.
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { CheckResult } from '../checks/check.ts';
+import type { JourneyEvent, JourneyListener } from '../engine/events.ts';
+import { enqueue, queued, readMembership, senderLockPath } from './outbox.ts';
+import type { Report, ReportRow } from './store.ts';
+
+/** The server's limits (schemas.ts), kept here as numbers so this module stays light. */
+const MAX_ROWS = 50;
+const ROW_BYTES = 2048;
+
+/** Cuts a string to at most `bytes` UTF-8 bytes, marking the cut with an ellipsis. */
+export function clip(s: string, bytes: number): string {
+  if (Buffer.byteLength(s) <= bytes) return s;
+  let out = s.slice(0, bytes);
+  while (Buffer.byteLength(`${out}…`) > bytes) out = out.slice(0, -1);
+  return `${out}…`;
+}
+
+/** A check result as the row the learner saw; bounded to what the server accepts. */
+export function rowOf(r: CheckResult): ReportRow {
+  const row: ReportRow =
+    r.status === 'pass'
+      ? { check: r.check, status: 'pass', expected: '', actual: r.actual, hint: '' }
+      : r.status === 'fail'
+        ? { check: r.check, status: 'fail', expected: r.expected, actual: r.actual, hint: r.hint ?? '' }
+        : { check: r.check, status: 'error', expected: '', actual: r.error, hint: '' };
+  // a quarter of the row budget per field keeps every row under the limit
+  const q = Math.floor(ROW_BYTES / 4);
+  return { check: clip(row.check, q), status: row.status, expected: clip(row.expected, q), actual: clip(row.actual, q), hint: clip(row.hint, q) };
+}
+
+const rowsOf = (results: readonly CheckResult[]): ReportRow[] => results.slice(0, MAX_ROWS).map(rowOf);
+
+/** What is sent for one Journey event: the step, the outcome, the rows; no commands, no files. */
+export function reportOf(e: JourneyEvent, id: string = randomUUID()): Report {
+  const base = { id, at: e.at, command: '', next: null, outcome: null, rows: [], attempts: 0, hints: 0 } as const;
+  switch (e.type) {
+    case 'started':
+      return { ...base, kind: 'started', step: e.chapter, rows: [] };
+    case 'reset':
+      return { ...base, kind: 'reset', step: e.chapter, rows: [] };
+    case 'attempted':
+      return { ...base, kind: 'attempted', step: e.step, command: e.command, outcome: e.status, rows: rowsOf(e.results), attempts: e.attempts, hints: e.hintsShown };
+    case 'solved':
+      return { ...base, kind: 'solved', step: e.step, command: 'solve', outcome: e.status, rows: rowsOf(e.results), attempts: e.attempts, hints: e.hintsShown };
+    case 'passed':
+      return { ...base, kind: 'passed', step: e.step, command: e.by, next: e.next, rows: [], attempts: e.attempts, hints: e.hintsShown };
+    case 'hinted':
+      return { ...base, kind: 'hinted', step: e.step, rows: [], hints: e.hintsShown };
+  }
+}
+
+/** True when a sender holds the lock and its process is alive: then it will see new reports. */
+function senderRunning(home: string): boolean {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(senderLockPath(home), 'utf8').split('\n')[0]);
+  } catch {
+    return false;
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Starts `workshop classroom __send` detached, unless a sender is already running. `cliPath` is the
+ * built CLI (process.argv[1] in the workshop binary).
+ */
+export function startSender(home: string, cliPath: string): void {
+  if (senderRunning(home)) return;
+  const child = spawn(process.execPath, [cliPath, 'classroom', '__send', '--home', home], { detached: true, stdio: 'ignore', env: process.env });
+  child.on('error', () => {
+    // the next command starts another; the reports stay queued
+  });
+  child.unref();
+}
+
+/**
+ * The Journey listener of a home that joined a class; undefined (after one read of a small file)
+ * when it has not. It queues each event and starts the sender after the first one.
+ */
+export function classReporter(home: string, cliPath: string | undefined = process.argv[1]): JourneyListener | undefined {
+  if (!readMembership(home)) return undefined;
+  let woken = false;
+  // Reports left from an earlier command (the server was down, or the sender gave up): this
+  // command's sender takes them too.
+  if (cliPath && queued(home).length > 0) {
+    woken = true;
+    startSender(home, cliPath);
+  }
+  return (event: JourneyEvent) => {
+    enqueue(home, reportOf(event));
+    if (!woken && cliPath) {
+      woken = true;
+      startSender(home, cliPath);
+    }
+  };
+}

@@ -1,0 +1,160 @@
+// A class server for the tests: in this process (on any store of stores.ts), or as the built CLI in
+// its own process (so that a test can kill -9 it), plus learners that join and post reports.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readPack } from '../../src/classroom/pack.ts';
+import { startServer, type RunningServer, type ServerOptions } from '../../src/classroom/server.ts';
+import type { Report, Store } from '../../src/classroom/store.ts';
+import { CLI, LESSONS, NODE, REPO } from '../helpers/workshop.ts';
+import type { StoreFactory } from './stores.ts';
+
+export const PACK = readPack(LESSONS);
+
+export interface TestServer {
+  store: Store;
+  server: RunningServer;
+  origin: string;
+  token: string;
+  joinCode: string;
+  close(): Promise<void>;
+}
+
+export async function inProcess(factory: StoreFactory, extra: Partial<ServerOptions> = {}): Promise<TestServer> {
+  const store = await factory.open(await factory.freshDb());
+  const server = await startServer({
+    store,
+    pack: PACK,
+    className: 'default',
+    host: '127.0.0.1',
+    port: 0,
+    thresholds: { stuckAfterMs: 10 * 60_000, stuckAttempts: 3 },
+    pageDir: join(REPO, 'src/classroom/page'),
+    ...extra,
+  });
+  return {
+    store,
+    server,
+    origin: server.origin,
+    token: server.info.instructorToken,
+    joinCode: server.info.joinCode,
+    close: async () => {
+      await server.close();
+      await store.close();
+    },
+  };
+}
+
+export const report = (over: Partial<Report> = {}): Report => ({
+  id: randomUUID(),
+  kind: 'attempted',
+  step: 'preflight/vm',
+  command: 'next',
+  next: null,
+  outcome: 'fail',
+  rows: [{ check: 'vm.txt holds what systemd-detect-virt --vm says', status: 'fail', expected: 'kvm', actual: 'no vm.txt', hint: 'systemd-detect-virt --vm | tee vm.txt' }],
+  attempts: 1,
+  hints: 0,
+  at: new Date().toISOString(),
+  ...over,
+});
+
+export async function joinAs(origin: string, code: string, name: string): Promise<string> {
+  const res = await fetch(`${origin}/api/join`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code, name }) });
+  const body = (await res.json()) as { token?: string; error?: string };
+  if (res.status !== 201 || !body.token) throw new Error(`join ${name}: ${res.status} ${body.error ?? ''}`);
+  return body.token;
+}
+
+export async function post(origin: string, token: string | undefined, body: unknown, raw = false): Promise<{ status: number; body: { error?: string; stored?: boolean; eventId?: number } }> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
+  const res = await fetch(`${origin}/api/reports`, { method: 'POST', headers, body: raw ? String(body) : JSON.stringify(body) });
+  const text = await res.text();
+  let parsed: { error?: string } = {};
+  try {
+    parsed = JSON.parse(text) as { error?: string };
+  } catch {
+    parsed = { error: text };
+  }
+  return { status: res.status, body: parsed };
+}
+
+export async function getJson<T>(origin: string, path: string, token: string): Promise<T> {
+  const res = await fetch(`${origin}${path}`, { headers: { authorization: `Bearer ${token}` } });
+  if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+export interface ServeProcess {
+  origin: string;
+  port: number;
+  token: string;
+  joinCode: string;
+  home: string;
+  kill9(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** `workshop classroom serve` from the built CLI; `port` 0 picks one (pass the old one to restart in place). */
+export async function serveProcess(db: string, port = 0, extra: readonly string[] = []): Promise<ServeProcess> {
+  const home = mkdtempSync(join(tmpdir(), 'ws-serve-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, WORKSHOP_HOME: home };
+  delete env['FORCE_COLOR'];
+  const child: ChildProcess = spawn(NODE, [CLI, 'classroom', 'serve', '--host', '127.0.0.1', '--port', String(port), '--db', db, '--lessons', LESSONS, '--json', ...extra], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = new Promise<void>((res) => child.once('exit', () => res()));
+  const line = await new Promise<string>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`serve did not start in 20 s: ${err}`)), 20_000);
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) {
+        clearTimeout(t);
+        resolve(out.slice(0, nl));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      reject(new Error(`serve exited with ${code}: ${err}`));
+    });
+  });
+  const info = JSON.parse(line) as { port: number; instructorToken: string; joinCode: string };
+  const alive = (): boolean => child.exitCode === null && child.signalCode === null;
+  return {
+    origin: `http://127.0.0.1:${info.port}`,
+    port: info.port,
+    token: info.instructorToken,
+    joinCode: info.joinCode,
+    home,
+    kill9: async () => {
+      if (alive()) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    },
+    stop: async () => {
+      if (alive()) {
+        child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(t);
+      }
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
