@@ -45,6 +45,7 @@ export default defineChapter({
   formatVersion: 1,
   id: 'chroot',
   title: 'A container from a chroot',
+  state: 'chroot',
   steps: {
     'rootfs-dirs': {
       verify: () => ROOTFS_DIRS.map((d) => directoryExists(inRoot(d))),

@@ -167,6 +167,7 @@ export default defineChapter({
   formatVersion: 1,
   id: 'overlayfs',
   title: 'Copy-on-write with overlayfs',
+  state: 'overlayfs',
   requires: [kernelFs('overlay'), file('/bin/busybox', 'busybox-static'), tool('getfattr', 'attr'), tool('setfattr', 'attr')],
   setup: async (ctx) => {
     await buildBusyboxRootfs(ctx, ctx.path(ROOTFS));

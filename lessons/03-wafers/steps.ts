@@ -151,6 +151,7 @@ export default defineChapter({
   formatVersion: 1,
   id: 'wafers',
   title: 'Wafer stacks: overlays of overlays',
+  state: 'wafers',
   requires: [kernelFs('overlay'), file('/bin/busybox', 'busybox-static'), tool('bash'), tool('mountpoint', 'util-linux')],
   env: (ctx) => ({ WAFERS: ctx.path(W), STACKS: ctx.path(S) }),
   steps: {

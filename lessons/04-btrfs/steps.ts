@@ -105,6 +105,7 @@ export default defineChapter({
   formatVersion: 1,
   id: 'btrfs',
   title: 'A btrfs image store: subvolumes, snapshots and send streams',
+  state: 'btrfs',
   requires: [kernelFs('btrfs'), tool('mkfs.btrfs', 'btrfs-progs'), tool('btrfs', 'btrfs-progs'), tool('losetup', 'util-linux'), file('/bin/busybox', 'busybox-static')],
   steps: {
     image: {

@@ -160,6 +160,7 @@ export default defineChapter({
   formatVersion: 1,
   id: 'lvm',
   title: 'LVM thin layers, as imgbased does them',
+  state: { family: 'lvm', vg: VG },
   requires: [
     deviceMapperTarget('thin-pool'),
     tool('lvs', 'lvm2'),

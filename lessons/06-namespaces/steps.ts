@@ -365,6 +365,7 @@ export default defineChapter({
   formatVersion: 1,
   id: 'namespaces',
   title: 'Namespaces and pivot_root',
+  state: 'namespaces',
   requires: [file('/bin/busybox', 'busybox-static'), tool('unshare', 'util-linux'), tool('nsenter', 'util-linux'), tool('pivot_root', 'util-linux'), tool('ipcmk', 'util-linux'), tool('setsid', 'util-linux')],
   setup: async (ctx) => {
     await buildBusyboxRootfs(ctx, ctx.path(ROOTFS));

@@ -82,6 +82,7 @@ export default defineChapter({
   formatVersion: 1,
   id: 'networking',
   title: 'Bridge networking with NAT',
+  state: 'networking',
   requires: [tool('ip', 'iproute2'), tool('bridge', 'iproute2'), tool('iptables', 'iptables'), tool('iptables-save', 'iptables'), tool('conntrack', 'conntrack'), tool('ping', 'iputils-ping'), tool('nsenter', 'util-linux')],
   steps: {
     bridge: {

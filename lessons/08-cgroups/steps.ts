@@ -260,6 +260,7 @@ export default defineChapter({
   formatVersion: 1,
   id: 'cgroups',
   title: 'Limits with cgroups',
+  state: ['cgroups', 'namespaces'],
   requires: [kernelFs('cgroup2'), tool('unshare', 'util-linux'), tool('nsenter', 'util-linux'), tool('setsid', 'util-linux'), tool('timeout', 'coreutils')],
   steps: {
     create: {

@@ -206,6 +206,7 @@ export default defineChapter({
   formatVersion: 1,
   id: 'capstone',
   title: 'Capstone: a mini container runtime',
+  state: ['overlayfs', 'namespaces', 'cgroups'],
   requires: [kernelFs('overlay'), file('/bin/busybox', 'busybox-static'), tool('unshare', 'util-linux'), tool('nsenter', 'util-linux'), tool('ip', 'iproute2'), tool('ping', 'iputils-ping')],
   setup: async (ctx) => {
     await buildBusyboxRootfs(ctx, ctx.path('base'));
