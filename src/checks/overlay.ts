@@ -184,6 +184,10 @@ export function overlayDifferences(o: FoundOverlay, expect: OverlayExpectation, 
   const abs = (p: string): string => resolve(baseDir, p);
   const list = (ps: readonly string[]): string => ps.map((p) => shown(p, baseDir)).join(':') || '(none)';
   const { lowerdirs, upperdir, workdir } = o.layers;
+  // A near-miss seen in class: the two folders given the other way round. Say so first.
+  if (expect.upper !== undefined && expect.lower !== undefined && upperdir !== undefined && expect.lower.map(abs).includes(upperdir) && lowerdirs.includes(abs(expect.upper))) {
+    diffs.push(`lower and upper are swapped: ${shown(upperdir, baseDir)} is the upperdir and ${shown(abs(expect.upper), baseDir)} a lowerdir`);
+  }
   if (expect.lower !== undefined) {
     const want = expect.lower.map(abs);
     if (want.join('\0') !== lowerdirs.join('\0')) {
@@ -231,7 +235,12 @@ export function judgeOverlayWithLower(entries: readonly MountEntry[], lower: str
   const found = overlaysWithLower(entries, lower, baseDir);
   const best = pickOverlayWithLower(entries, lower, baseDir);
   if (best === undefined) {
-    const others = findOverlays(entries, baseDir).map((o) => describeOverlay(o, baseDir));
+    const all = findOverlays(entries, baseDir);
+    const others = all.map((o) => describeOverlay(o, baseDir));
+    const swapped = all.find((o) => o.layers.upperdir === resolve(baseDir, lower));
+    if (swapped !== undefined) {
+      return fail(expected, `${describeOverlay(swapped, baseDir)}: ${want} is its upperdir, so lower and upper are swapped (writes would land in ${want})`, `umount ${shown(swapped.mount.mountPoint, baseDir)}, then mount again with lowerdir=${want} and the empty folder as upperdir`);
+    }
     return fail(expected, `no overlay uses ${want}${others.length > 0 ? `; found ${others.join('; ')}` : ''}`);
   }
   if (opts.writable !== undefined && isWritableOverlay(best) !== opts.writable) {

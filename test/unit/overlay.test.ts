@@ -168,6 +168,17 @@ describe('judgeOverlayWithLower', () => {
   it('lists the overlays it found when none uses the folder', () => {
     expect(judgeOverlayWithLower(table('overlay-relative.txt'), 'elsewhere', C)).toMatchObject({ ok: false, actual: expect.stringMatching(/^no overlay uses elsewhere; found overlay at merged/) });
   });
+
+  it('says that lower and upper are swapped when the folder is the upperdir', () => {
+    expect(judgeOverlayWithLower(table('overlay-swapped.txt'), 'rootfs', C, { writable: true })).toMatchObject({ ok: false, actual: expect.stringMatching(/rootfs is its upperdir, so lower and upper are swapped/), hint: expect.stringMatching(/^umount merged/) });
+  });
+});
+
+describe('overlayMounted on swapped layers', () => {
+  it('names the swap before listing the differences', () => {
+    const v = judgeOverlay(table('overlay-swapped.txt'), M, { lower: ['rootfs'], upper: 'upper', work: 'work' }, C);
+    expect(v).toMatchObject({ ok: false, actual: expect.stringMatching(/^lower and upper are swapped: rootfs is the upperdir and upper a lowerdir; lowerdir is upper/) });
+  });
 });
 
 describe('parseGetfattr', () => {

@@ -58,7 +58,7 @@ describe('a three-level stack in mountinfo', () => {
   it("rejects a stack whose upperdir is the parent's data", () => {
     expect(judgeOverlay(mount('/w/wafers/c/data:/w/wafers/a/data', '/w/wafers/b/data'), '/w/machines/c', expect3, '/w')).toMatchObject({
       ok: false,
-      actual: 'lowerdir is wafers/c/data:wafers/a/data, expected wafers/b/data:wafers/a/data; upperdir is wafers/b/data, expected wafers/c/data',
+      actual: 'lower and upper are swapped: wafers/b/data is the upperdir and wafers/c/data a lowerdir; lowerdir is wafers/c/data:wafers/a/data, expected wafers/b/data:wafers/a/data; upperdir is wafers/b/data, expected wafers/c/data',
     });
   });
 });

@@ -10,7 +10,7 @@ export default async function next(cli: Cli): Promise<number> {
   const j = cli.journey();
   const pos = j.current();
   const address = `${pos.chapter.id}/${pos.step}`;
-  const { results } = await verifyAt(j, pos, (l) => cli.err(l));
+  const { results, started } = await verifyAt(j, pos, (l) => cli.err(l));
   const sp = await j.recordAttempt(pos, results);
   const passed = allPassed(results);
   const st = styler(cli.color);
@@ -20,6 +20,7 @@ export default async function next(cli: Cli): Promise<number> {
       cli.out(`${st('red', '✘')} ${address} is not done yet:\n`);
       cli.out(renderResults(results, cli.color));
       cli.out(`\nFix what is marked ✘ and run \`workshop next\` again. Stuck? \`workshop hint\` (${sp.hintsShown} shown so far).`);
+      if (started.loaded.def.state !== undefined) cli.out('see it: workshop state');
     }
     return 1;
   }

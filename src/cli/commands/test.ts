@@ -1,9 +1,10 @@
 // `workshop test [--chapter ID]…`: the author self-test, with a report per step.
 // `--as-written` runs the chapters' own text instead (test-aswritten.ts).
+import { join } from 'node:path';
 import { testChapter, type ChapterReport } from '../../engine/selftest.ts';
 import { styler } from '../../render/style.ts';
 import type { Cli } from '../cli.ts';
-import { flagList } from '../cli.ts';
+import { flagList, projectRoot } from '../cli.ts';
 
 export default async function test(cli: Cli): Promise<number> {
   if (cli.flags['as-written'] === true) return (await import('./test-aswritten.ts')).asWritten(cli);
@@ -11,6 +12,8 @@ export default async function test(cli: Cli): Promise<number> {
   const wanted = flagList(cli.flags, 'chapter');
   const chapters = wanted.length > 0 ? wanted.map((id) => j.chapter(id)) : j.cat.chapters;
   const st = styler(cli.color);
+  // The built-in pack proves every mutant's diagnosis; a third-party pack may keep bare mutants.
+  const requireDiagnosis = cli.flags['require-diagnosis'] === true || cli.lessonsDir === join(projectRoot(), 'lessons');
   const t0 = performance.now();
   const reports: ChapterReport[] = [];
   for (const entry of chapters) {
@@ -18,12 +21,12 @@ export default async function test(cli: Cli): Promise<number> {
     if (!cli.json) cli.err(st('bold', `▶ ${entry.id}`));
     const r = await testChapter(loaded, j.ws.home, (l) => {
       if (!cli.json) cli.err(`  ${l}`);
-    });
+    }, { requireDiagnosis });
     reports.push(r);
     if (!cli.json) {
       const phases = r.steps.reduce((n, x) => n + Object.keys(x.phases).length, 0);
       const head = r.status === 'pass' ? st('green', 'pass') : r.status === 'skipped' ? st('yellow', 'skipped') : st('red', 'FAIL');
-      cli.out(`${head} ${entry.id}: ${r.status === 'skipped' ? r.reason ?? '' : `${r.steps.length} steps, ${phases} phases, ${(r.durationMs / 1000).toFixed(1)} s`}`);
+      cli.out(`${head} ${entry.id}: ${r.status === 'skipped' ? r.reason ?? '' : `${r.steps.length} steps, ${phases} phases, ${r.mutants ? `${r.mutants.diagnosed}/${r.mutants.total} mutants diagnosed, ` : ''}${(r.durationMs / 1000).toFixed(1)} s`}`);
       for (const x of r.residue) cli.out(`  residue: ${x}`);
       if (r.reason && r.status === 'fail') cli.out(`  ${r.reason}`);
     }
