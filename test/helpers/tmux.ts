@@ -44,9 +44,9 @@ export class Tmux {
     execFileSync('tmux', [...this.sock, 'send-keys', '-t', this.name, ...keys]);
   }
 
-  /** The visible screen (and with `history`, the scrollback too). */
-  capture(history = false): string {
-    return execFileSync('tmux', [...this.sock, 'capture-pane', '-p', '-t', this.name, ...(history ? ['-S', '-'] : [])], { encoding: 'utf8' });
+  /** The visible screen (and with `history`, the scrollback too); with `escapes`, its colours as ANSI codes. */
+  capture(history = false, escapes = false): string {
+    return execFileSync('tmux', [...this.sock, 'capture-pane', '-p', '-t', this.name, ...(history ? ['-S', '-'] : []), ...(escapes ? ['-e'] : [])], { encoding: 'utf8' });
   }
 
   /** How many lines have scrolled off the top into tmux's scrollback. */
