@@ -128,7 +128,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
 
   app.post<{ Body: { code: string; name: string } }>(
     '/api/join',
-    { schema: { body: joinSchema }, config: { rateLimit: { max: 30, timeWindow: 60_000 } } },
+    { schema: { body: joinSchema }, config: { rateLimit: { max: 600, timeWindow: 60_000 } } },
     async (req, reply) => {
       const joined = await o.store.join(req.body.code.toUpperCase(), req.body.name);
       if (!joined) throw new HttpError(403, 'unknown join code: ask the instructor for the code that `workshop classroom serve` printed');

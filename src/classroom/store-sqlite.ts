@@ -78,9 +78,12 @@ export class SqliteStore implements Store {
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.#db = new DatabaseSync(file);
-    // WAL lets readers (the dashboard) run while a report commits; FULL makes an acknowledged
-    // report survive a power cut, not only a kill -9.
-    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
+    // WAL lets readers (the dashboard) run while a report commits. synchronous = NORMAL: a commit
+    // is in the WAL file before the report is acknowledged, so it survives a kill -9 of the server
+    // (tested); only a power cut of the instructor's machine can lose the last few. FULL fsyncs
+    // every commit: 2.2 ms here, with DatabaseSync blocking the event loop, which put the load
+    // test's p99 at 300 ms.
+    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
     this.#db.exec(SCHEMA);
   }
 

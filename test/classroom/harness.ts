@@ -2,9 +2,9 @@
 // its own process (so that a test can kill -9 it), plus learners that join and post reports.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { readPack } from '../../src/classroom/pack.ts';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/classroom/server.ts';
 import type { Report, Store } from '../../src/classroom/store.ts';
@@ -157,4 +157,48 @@ export async function until(what: string, ok: () => boolean | Promise<boolean>, 
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await sleep(50);
   }
+}
+
+/** A minimal EventSource: counts the ids of the events it receives (no reconnect). */
+export async function sseIds(origin: string, token: string, lastEventId = 0): Promise<{ ids: number[]; types: string[]; close(): void }> {
+  const abort = new AbortController();
+  const res = await fetch(`${origin}/api/events`, { headers: { authorization: `Bearer ${token}`, 'last-event-id': String(lastEventId) }, signal: abort.signal });
+  if (res.status !== 200 || !res.body) throw new Error(`SSE: ${res.status}`);
+  const ids: number[] = [];
+  const types: string[] = [];
+  void (async () => {
+    let buf = '';
+    const reader = res.body?.pipeThrough(new TextDecoderStream()).getReader();
+    if (!reader) return;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buf += value;
+      for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
+        const block = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        const id = /^id: (\d+)$/m.exec(block)?.[1];
+        const type = /^event: (\w+)$/m.exec(block)?.[1];
+        if (id !== undefined) {
+          ids.push(Number(id));
+          types.push(type ?? 'message');
+        }
+      }
+    }
+  })().catch(() => undefined);
+  return { ids, types, close: () => abort.abort() };
+}
+
+/** Replaces this store's row of test-results/classroom-load.json, keeping the other stores' rows. */
+export function mergeLoadRow(file: string, row: { store: string } & Record<string, unknown>): void {
+  let rows: Array<{ store?: unknown }> = [];
+  try {
+    const v = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    if (Array.isArray(v)) rows = v as Array<{ store?: unknown }>;
+  } catch {
+    // no file yet, or a damaged one: start over
+  }
+  rows = [...rows.filter((r) => r.store !== row.store), row];
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(rows, null, 2)}\n`);
 }
