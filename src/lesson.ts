@@ -1,5 +1,5 @@
 // `workshop/lesson`: the public authoring API. A pack's steps.ts imports only from here.
-export { defineChapter, FORMAT_VERSION } from './lessons/define.ts';
+export { defineChapter, diagnosed, FORMAT_VERSION } from './lessons/define.ts';
 export type { ChapterDef, StepDef, StepContext, SolveContext, Mutant, Requirement, Probe } from './lessons/define.ts';
 export { kernelFs, tool, file, deviceMapperTarget, root, which } from './lessons/requires.ts';
 export { buildBusyboxRootfs, BUSYBOX, ROOTFS_DIRS } from './lessons/rootfs.ts';

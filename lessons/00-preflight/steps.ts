@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { defineChapter, defineCheck, pass, fail, fileExists, modifiedSince, runningInVm, runningAsRoot, ownedByRoot, which } from 'workshop/lesson';
+import { defineChapter, diagnosed, defineCheck, pass, fail, fileExists, modifiedSince, runningInVm, runningAsRoot, ownedByRoot, which } from 'workshop/lesson';
 
 /** What the later chapters run, and the Debian package of each. */
 const TOOLS: Record<string, string> = {
@@ -51,9 +51,9 @@ export default defineChapter({
       },
       hints: ['Ask systemd-detect-virt, with --vm, and keep its answer in vm.txt.', 'cd $(workshop path) && systemd-detect-virt --vm | tee vm.txt'],
       mutants: {
-        wrongAnswer: async ({ $ }) => {
+        wrongAnswer: diagnosed(async ({ $ }) => {
           await $`echo none > vm.txt`;
-        },
+        }, /holds what systemd-detect-virt --vm says[\s\S]*actual\s+"none"/),
       },
     },
     root: {
@@ -64,9 +64,9 @@ export default defineChapter({
       },
       hints: ['Become root with sudo -i (skip it if your prompt already ends in #), then write your uid to uid.txt.', 'As root: cd $(workshop path); id -u | tee uid.txt'],
       mutants: {
-        madeByAUser: async ({ $ }) => {
+        madeByAUser: diagnosed(async ({ $ }) => {
           await $`chown 65534 uid.txt`;
-        },
+        }, /owner uid \d+[\s\S]*root shell/),
       },
     },
     tools: {
@@ -76,9 +76,9 @@ export default defineChapter({
       },
       hints: ['command -v TOOL prints where a tool is.', `for t in ${Object.keys(TOOLS).join(' ')}; do command -v $t; done | tee tools.txt`],
       mutants: {
-        oneMissing: async ({ $ }) => {
+        oneMissing: diagnosed(async ({ $ }) => {
           await $`sed -i /getfattr/d tools.txt`;
-        },
+        }, /not listed: getfattr/),
       },
     },
   },

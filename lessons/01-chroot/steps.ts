@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { defineChapter, defineCheck, pass, fail, directoryExists, isStaticExecutable, isExecutableFile, symlinkTo, fileExists, fileContains, modifiedSince, pathAbsent, treeManifest, BUSYBOX, ROOTFS_DIRS, processesUnder, verdictOf, type CheckContext } from 'workshop/lesson';
+import { defineChapter, diagnosed, defineCheck, pass, fail, directoryExists, isStaticExecutable, isExecutableFile, symlinkTo, fileExists, fileContains, modifiedSince, pathAbsent, treeManifest, BUSYBOX, ROOTFS_DIRS, processesUnder, verdictOf, type CheckContext } from 'workshop/lesson';
 
 const ROOT = 'rootfs';
 const inRoot = (p: string) => `${ROOT}/${p}`;
@@ -54,9 +54,9 @@ export default defineChapter({
       },
       hints: ['mkdir -p makes a folder and its parents.', 'mkdir -p rootfs/bin rootfs/sbin rootfs/usr/bin rootfs/usr/sbin'],
       mutants: {
-        noUsrSbin: async ({ $ }) => {
+        noUsrSbin: diagnosed(async ({ $ }) => {
           await $`rmdir ${inRoot('usr/sbin')}`;
-        },
+        }, /rootfs\/usr\/sbin is a directory[\s\S]*nothing there/),
       },
     },
     busybox: {
@@ -67,12 +67,12 @@ export default defineChapter({
       },
       hints: ['Debian\'s busybox-static package installed a static busybox at /bin/busybox.', 'cp /bin/busybox rootfs/bin/busybox && chmod +x rootfs/bin/busybox'],
       mutants: {
-        dynamicBinary: async ({ $ }) => {
+        dynamicBinary: diagnosed(async ({ $ }) => {
           await $`cp /bin/ls ${inRoot('bin/busybox')}`;
-        },
-        notExecutable: async ({ $ }) => {
+        }, /dynamically linked, interpreter/),
+        notExecutable: diagnosed(async ({ $ }) => {
           await $`chmod -x ${inRoot('bin/busybox')}`;
-        },
+        }, /an execute bit \(x\)[\s\S]*chmod \+x/),
       },
     },
     symlinks: {
@@ -96,9 +96,9 @@ export default defineChapter({
           diagnosis: /the folder rootfs\/usr\/bin is missing \(missing: rootfs\/usr\/bin, rootfs\/usr\/sbin\)/,
         },
         // The seed's trap: without usr/bin, --install -s exits 0 and installs only /bin's applets.
-        onlyBin: async ({ $ }) => {
+        onlyBin: diagnosed(async ({ $ }) => {
           await $`find ${ROOT}/usr/bin ${ROOT}/usr/sbin ${ROOT}/sbin -type l -delete`;
-        },
+        }, /sbin\/ifconfig is a symlink to \/bin\/busybox[\s\S]*nothing there/),
       },
     },
     enter: {
@@ -108,9 +108,9 @@ export default defineChapter({
       },
       hints: ['Start busybox\'s shell inside the rootfs with chroot, and touch a file at its top.', 'PS1="C-$ " chroot rootfs /bin/busybox sh, then: touch HELLO.txt; exit'],
       mutants: {
-        stale: async ({ $ }) => {
+        stale: diagnosed(async ({ $ }) => {
           await $`touch -d 2001-01-01 ${inRoot('HELLO.txt')}`;
-        },
+        }, /before the chapter started/),
       },
     },
     mutable: {
@@ -120,9 +120,9 @@ export default defineChapter({
       },
       hints: ['Inside the chroot, write the nonce that this step shows into /HELLO.txt.', 'chroot rootfs /bin/busybox sh, then: echo <the nonce> > /HELLO.txt; exit'],
       mutants: {
-        wrongText: async ({ $ }) => {
+        wrongText: diagnosed(async ({ $ }) => {
           await $`echo hello > ${inRoot('HELLO.txt')}`;
-        },
+        }, /without it: "hello/),
       },
     },
     'cleanup-hello': {
@@ -139,6 +139,7 @@ export default defineChapter({
           revert: async ({ $ }) => {
             await $`rm -f ${inRoot('usr/notes.txt')}`;
           },
+          diagnosis: /also: usr\/notes\.txt/,
         },
       },
     },

@@ -1,7 +1,7 @@
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
-  defineChapter, defineCheck, pass, fail, verdictOf, buildBusyboxRootfs, readMountinfo, mountsUnder, mountsAt, findOverlayWithLower, overlaysWithLower,
+  defineChapter, diagnosed, defineCheck, pass, fail, verdictOf, buildBusyboxRootfs, readMountinfo, mountsUnder, mountsAt, findOverlayWithLower, overlaysWithLower,
   isWritableOverlay, overlayWithLowerMounted, isWhiteout, isOpaqueDir, isExecutableFile, processesUnder, kernelFs, file, tool,
   type CheckContext, type FoundOverlay, type Mutant, type SolveContext, type Verdict,
 } from 'workshop/lesson';
@@ -206,9 +206,11 @@ export default defineChapter({
       },
       hints: ['mount -t overlay takes lowerdir=, upperdir= and workdir= in its -o options.', 'mount -t overlay -o lowerdir=rootfs,upperdir=/tmp/$nonce/upper,workdir=/tmp/$nonce/workdir none /tmp/$nonce/overlay'],
       mutants: {
-        readOnly: remountAs((ctx, d) => `lowerdir=${d}/upper:${ctx.path(ROOTFS)}`),
-        lowerNotRootfs: remountAs((_ctx, d) => `lowerdir=${d}/decoy,upperdir=${d}/upper,workdir=${d}/workdir`),
-        upperElsewhere: remountAs((ctx, d) => `lowerdir=${ctx.path(ROOTFS)},upperdir=${d}/decoy,workdir=${d}/decoy-work`),
+        readOnly: diagnosed(remountAs((ctx, d) => `lowerdir=${d}/upper:${ctx.path(ROOTFS)}`), /read-only|no upperdir/),
+        lowerNotRootfs: diagnosed(remountAs((_ctx, d) => `lowerdir=${d}/decoy,upperdir=${d}/upper,workdir=${d}/workdir`), /no overlay uses rootfs; found overlay at \S+ \(lowerdir=\S*decoy/),
+        upperElsewhere: diagnosed(remountAs((ctx, d) => `lowerdir=${ctx.path(ROOTFS)},upperdir=${d}/decoy,workdir=${d}/decoy-work`), /actual\s+upperdir=\S*\/decoy/),
+        // A near-miss seen in class: the two folders given the other way round, so writes would land in rootfs.
+        lowerUpperSwapped: diagnosed(remountAs((ctx, d) => `lowerdir=${d}/upper,upperdir=${ctx.path(ROOTFS)},workdir=${d}/workdir`), /lower and upper are swapped/),
         bindMount: {
           apply: async (ctx) => {
             const d = seedDir(ctx);
@@ -216,6 +218,7 @@ export default defineChapter({
             await ctx.$`mount --bind ${ctx.path(ROOTFS)} ${d}/overlay`;
           },
           revert: async (ctx) => unmountAt(ctx, `${seedDir(ctx)}/overlay`),
+          diagnosis: /no overlay uses rootfs/,
         },
       },
     },
@@ -242,6 +245,7 @@ export default defineChapter({
             await ctx.$`rm -f ${ctx.path(ROOTFS, 'cow.txt')}`;
             await remountOverlay(ctx);
           },
+          diagnosis: /cow\.txt is not in rootfs[\s\S]*it is there/,
         },
       },
     },
@@ -266,6 +270,7 @@ export default defineChapter({
             await ctx.$`sh -c ${'echo "Welcome to the lower layer." > "$1"'} - ${ctx.path(ROOTFS, 'etc/motd')}`;
             await remountOverlay(ctx);
           },
+          diagnosis: /rootfs\/etc\/motd is still there[\s\S]*nothing there/,
         },
       },
     },
@@ -295,6 +300,7 @@ export default defineChapter({
             if (o) await ctx.$`setfattr -n trusted.overlay.opaque -v y ${upper(o, 'var/www')}`;
             await remountOverlay(ctx);
           },
+          diagnosis: /no opaque xattr/,
         },
       },
     },
@@ -307,12 +313,12 @@ export default defineChapter({
       },
       hints: ['Put the seed\'s commands in container.sh, with #!/bin/sh as its first line (Debian has no /bin/ash), and chmod +x it.', 'Copy the script of this step into container.sh, then: chmod +x container.sh; ./container.sh rootfs'],
       mutants: {
-        notExecutable: async ({ $ }) => {
+        notExecutable: diagnosed(async ({ $ }) => {
           await $`chmod -x container.sh`;
-        },
-        sameFolderEveryRun: async ({ $ }) => {
+        }, /an execute bit \(x\)/),
+        sameFolderEveryRun: diagnosed(async ({ $ }) => {
           await $`sed -i ${'s/^nonce=.*/nonce=ws-fixed-layer/'} container.sh`;
-        },
+        }, /a fresh overlay per run[\s\S]*1 mount point/),
       },
     },
     'proc-leak': {
@@ -361,6 +367,7 @@ export default defineChapter({
             await unmountAt(ctx, ctx.path('decoy-proc'));
             await ctx.$`rmdir ${ctx.path('decoy-proc')}`;
           },
+          diagnosis: /proc mounted at \S+\/overlay\/proc[\s\S]*nothing is mounted there/,
         },
       },
     },

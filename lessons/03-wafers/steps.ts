@@ -2,7 +2,7 @@ import { lstat, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import {
-  defineChapter, defineCheck, pass, fail, verdictOf, buildBusyboxRootfs, readMountinfo, mountsUnder, judgeOverlay, stackExpectation, readAncestry,
+  defineChapter, diagnosed, defineCheck, pass, fail, verdictOf, buildBusyboxRootfs, readMountinfo, mountsUnder, judgeOverlay, stackExpectation, readAncestry,
   waferStacked, overlayMounted, notMountedAt, isStaticExecutable, symlinkTo, isExecutableFile, fileContains, pathAbsent, directoryExists,
   processesUnder, kernelFs, file, tool, which, waferStackedAlone, ROOTFS_DIRS,
   type CheckContext, type Check, type Mutant, type SolveContext, type Verdict,
@@ -190,10 +190,10 @@ export default defineChapter({
       },
       hints: ['An overlay with archbase\'s data as lowerdir and archbase2\'s data as upperdir, mounted at machines/archbase2.', 'mkdir -p wafers/archbase2/work machines/archbase2; mount -t overlay overlay -o lowerdir=wafers/archbase/data,upperdir=wafers/archbase2/data,workdir=wafers/archbase2/work machines/archbase2'],
       mutants: {
-        parentMissing: restackAs((ctx) => {
+        parentMissing: diagnosed(restackAs((ctx) => {
           return { lower: [ctx.path(W, 'decoy', 'data')], upper: ctx.path(data(CHILD)) };
-        }),
-        upperIsParentData: restackAs((ctx) => ({ lower: [ctx.path(data(CHILD))], upper: ctx.path(data(BASE)) })),
+        }), /lowerdir is wafers\/decoy\/data, expected wafers\/archbase\/data/),
+        upperIsParentData: diagnosed(restackAs((ctx) => ({ lower: [ctx.path(data(CHILD))], upper: ctx.path(data(BASE)) })), /lower and upper are swapped/),
       },
     },
     change: {
@@ -213,6 +213,7 @@ export default defineChapter({
             await ctx.$`rm -f ${ctx.path(data(BASE), 'hello.txt')}`;
             await stackByHand(ctx, CHILD);
           },
+          diagnosis: /wafers\/archbase\/data\/hello\.txt is absent[\s\S]*a regular file/,
         },
       },
     },
@@ -230,10 +231,10 @@ export default defineChapter({
         'The chapter text has a complete script to compare with; it is about 40 lines.',
       ],
       mutants: {
-        wrongLowerOrder: scriptWith(LOWER_LINE, 'lower="$WAFERS/$w/data${lower:+:$lower}"'),
-        parentMissing: scriptWith(MOUNT_OPTS, '"lowerdir=${lower#*:},upperdir=$WAFERS/$name/data,workdir=$WAFERS/$name/work"'),
-        upperIsParentData: scriptWith(MOUNT_OPTS, '"lowerdir=$WAFERS/$name/data${lower#"${lower%%:*}"},upperdir=${lower%%:*},workdir=$WAFERS/$name/work"'),
-        forgetsTheParent: scriptWith('echo "$parent" > "$WAFERS/$name/parent"', 'true'),
+        wrongLowerOrder: diagnosed(scriptWith(LOWER_LINE, 'lower="$WAFERS/$w/data${lower:+:$lower}"'), /lowerdir order is/),
+        parentMissing: diagnosed(scriptWith(MOUNT_OPTS, '"lowerdir=${lower#*:},upperdir=$WAFERS/$name/data,workdir=$WAFERS/$name/work"'), /lowerdir is \S*ws-check-a\/data, expected \S*ws-check-b\/data:/),
+        upperIsParentData: diagnosed(scriptWith(MOUNT_OPTS, '"lowerdir=$WAFERS/$name/data${lower#"${lower%%:*}"},upperdir=${lower%%:*},workdir=$WAFERS/$name/work"'), /upperdir is \S*ws-check-b\/data, expected \S*ws-check-c\/data/),
+        forgetsTheParent: diagnosed(scriptWith('echo "$parent" > "$WAFERS/$name/parent"', 'true'), /a bind mount of \S*ws-check-c\/data \(\w+\), not an overlay/),
       },
     },
     unstack: {
@@ -248,6 +249,7 @@ export default defineChapter({
           revert: async (ctx) => {
             await ctx.$`sh -c ${'echo "$1" > "$2"'} - ${ctx.nonce} ${ctx.path(data(CHILD), 'hello.txt')}`;
           },
+          diagnosis: /archbase2\/data\/hello\.txt: nothing there/,
         },
       },
     },
@@ -265,6 +267,7 @@ export default defineChapter({
           revert: async (ctx) => {
             await ctx.$`sh -c ${'echo "$1" > "$2"'} - ${BASE} ${ctx.path(W, CHILD, 'parent')}`;
           },
+          diagnosis: /parent is missing or empty/,
         },
       },
     },
@@ -324,7 +327,7 @@ export default defineChapter({
           revert: async (ctx) => unmountAll(ctx, ctx.path(S, BASE)),
           diagnosis: /which is not wafers\/archbase\/data/,
         },
-        notMounted: { apply: async (ctx) => unmountAll(ctx, ctx.path(S, BASE)), diagnosis: /nothing is mounted at machines\/archbase/ },
+        notMounted: diagnosed({ apply: async (ctx) => unmountAll(ctx, ctx.path(S, BASE)), diagnosis: /nothing is mounted at machines\/archbase/ }, /nothing is mounted at machines\/archbase/),
         parentFileMade: {
           // A bottom wafer with a parent file would make the script trace a parent that is not there.
           apply: async (ctx) => {

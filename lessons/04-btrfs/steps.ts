@@ -1,6 +1,6 @@
 import { open, stat } from 'node:fs/promises';
 import {
-  defineChapter, defineCheck, verdictOf, buildBusyboxRootfs, readMountinfo, mountsUnder, mountsAt, processesUnder, runOk, parseLosetupJson,
+  defineChapter, diagnosed, defineCheck, verdictOf, buildBusyboxRootfs, readMountinfo, mountsUnder, mountsAt, processesUnder, runOk, parseLosetupJson,
   sparseImage, hasBtrfsSuperblock, loopMountOf, isSubvolume, subvolumeIsReadOnly, subvolumeIsWritable, snapshotOf, sendStreamOf, receivedFrom, receivedOnTopOf,
   muchSmallerThan, whyNotSubvolume, isStaticExecutable, symlinkTo, directoryExists, fileContains, pathAbsent,
   kernelFs, tool, file, which, BTRFS_MAGIC_OFFSET,
@@ -120,16 +120,16 @@ export default defineChapter({
       },
       hints: ['truncate makes a sparse file; mkfs.btrfs formats it.', 'truncate -s 1G store.img; mkfs.btrfs -f store.img; ls -ls store.img'],
       mutants: {
-        tooSmall: async ({ $ }) => {
+        tooSmall: diagnosed(async ({ $ }) => {
           await $`rm -f ${IMG}`;
           await $`truncate -s 200M ${IMG}`;
           await $`mkfs.btrfs -f ${IMG}`;
-        },
-        notSparse: async ({ $ }) => {
+        }, /too small for a store/),
+        notSparse: diagnosed(async ({ $ }) => {
           await $`rm -f ${IMG}`;
           await $`dd if=/dev/zero of=${IMG} bs=1M count=1024 status=none`;
           await $`mkfs.btrfs -f ${IMG}`;
-        },
+        }, /it is not sparse/),
       },
     },
     mount: {
@@ -150,6 +150,7 @@ export default defineChapter({
           revert: async (ctx) => {
             await ctx.$`umount ${ctx.path('ws-elsewhere')}`;
           },
+          diagnosis: /is already mounted elsewhere/,
         },
         alsoMountedAtMnt: {
           apply: async (ctx) => {
@@ -168,6 +169,7 @@ export default defineChapter({
           revert: async (ctx) => {
             await ctx.$`umount ${ctx.path(STORE)}`;
           },
+          diagnosis: /tmpfs is mounted there/,
         },
       },
     },
@@ -180,10 +182,10 @@ export default defineChapter({
       },
       hints: ['A subvolume looks like a folder, but mkdir does not make one. If a plain store/base is in the way, remove it first (rm -r store/base).', 'btrfs subvolume create store/base; btrfs subvolume list store'],
       mutants: {
-        plainDirectory: async (ctx) => {
+        plainDirectory: diagnosed(async (ctx) => {
           await removeAt(ctx, BASE);
           await ctx.$`mkdir -p ${BASE}`;
-        },
+        }, /a plain directory \(inode \d+, not 256\)[\s\S]*btrfs subvolume create/),
         anotherName: {
           // The seed's name, store/arch-base: a valid subvolume, at a path this chapter does not use.
           apply: async (ctx) => {
@@ -213,12 +215,12 @@ export default defineChapter({
         'btrfs subvolume snapshot -r store/base store/base-snapshot (or snapshot without -r, then btrfs property set -ts store/base-snapshot ro true)',
       ],
       mutants: {
-        writableSnapshot: snapshotMutant(async ({ $ }) => {
+        writableSnapshot: diagnosed(snapshotMutant(async ({ $ }) => {
           await $`btrfs subvolume snapshot ${BASE} ${SNAP}`;
-        }),
-        plainDirectory: snapshotMutant(async ({ $ }) => {
+        }), /the snapshot is writable/),
+        plainDirectory: diagnosed(snapshotMutant(async ({ $ }) => {
           await $`cp -a ${BASE} ${SNAP}`;
-        }),
+        }), /store\/base-snapshot: a plain directory[\s\S]*btrfs subvolume snapshot -r/),
         snapshotOfAnotherSource: {
           apply: snapshotMutant(async ({ $ }) => {
             await $`btrfs subvolume create store/ws-other`;
@@ -228,6 +230,7 @@ export default defineChapter({
             await removeAt(ctx, SNAP);
             await removeAt(ctx, 'store/ws-other');
           },
+          diagnosis: /a snapshot of another subvolume/,
         },
       },
     },
@@ -288,13 +291,13 @@ export default defineChapter({
       },
       hints: ['btrfs send writes a snapshot as one stream; btrfs receive turns it back into a subvolume.', 'btrfs send store/base-snapshot -f base-img; mkdir -p store/received; btrfs receive -f base-img store/received'],
       mutants: {
-        notAStream: async ({ $ }) => {
+        notAStream: diagnosed(async ({ $ }) => {
           await $`tar -cf ${STREAM} -C ${SNAP} .`;
-        },
-        copiedNotReceived: async (ctx) => {
+        }, /does not start with btrfs-stream/),
+        copiedNotReceived: diagnosed(async (ctx) => {
           await removeAt(ctx, `${RECEIVED}/base-snapshot`);
           await ctx.$`btrfs subvolume snapshot -r ${SNAP} ${RECEIVED}/base-snapshot`;
-        },
+        }, /no Received UUID: it was not made by btrfs receive/),
       },
     },
     incremental: {
@@ -331,10 +334,11 @@ export default defineChapter({
             await removeAt(ctx, `${RECEIVED}/base-snapshot2`);
             await ctx.$`rm -f ${INC}`;
           },
+          diagnosis: /a full stream of base-snapshot2: it repeats every file/,
         },
-        writableSecondSnapshot: async (ctx) => {
+        writableSecondSnapshot: diagnosed(async (ctx) => {
           await ctx.$`btrfs property set -ts ${SNAP2} ro false`;
-        },
+        }, /base-snapshot2 is read-only[\s\S]*the snapshot is writable/),
       },
     },
   },

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import {
-  defineChapter, defineCheck, pass, fail, buildBusyboxRootfs, file, tool, readMountinfo, mountsUnder, processesUnder, listPids, nsLinks, readStatus, ancestors,
+  defineChapter, diagnosed, defineCheck, pass, fail, buildBusyboxRootfs, file, tool, readMountinfo, mountsUnder, mountsAt, processesUnder, listPids, nsLinks, readStatus, ancestors,
   findContainers, processesRootedAt, processesWithBusyboxRoot, hostNamespaces, hostHostname, startedFrom, mountsOf, mountsOnlyInside, hostMountsVisible, procMountPidNs,
   idMapOf, mapId, interfacesOf, queuesIn, who, procRoot, procCwd, isPathUnder,
   type Container, type Check, type CheckContext, type NsProcess, type SolveContext, type Mutant, type Verdict,
@@ -281,14 +281,21 @@ const pivotChecks = (ctx: CheckContext): Check[] => {
 const procFixedChecks = (ctx: CheckContext): Check[] => {
   const obs = observe(ctx);
   const procAt = async (p: NsProcess) => ((await mountsOf(p.pid)) ?? []).some((m) => m.mountPoint === '/proc' && m.fsType === 'proc');
+  // A near-miss seen in class: proc mounted from the host's shell at rootfs/proc. That mount is in
+  // the host's mount namespace; the container, in its own, never sees it.
+  const noProc = async (p: NsProcess): Promise<Verdict> => {
+    const onHost = mountsAt(await readMountinfo(), ctx.path(ROOTFS, 'proc')).some((m) => m.fsType === 'proc');
+    return onHost
+      ? fail('a proc file system at /proc in the container', `${who(p)}: nothing at /proc; a proc is mounted at ${ROOTFS}/proc in the host's mount namespace, which the container does not see`, `umount ${ROOTFS}/proc, then inside the container: mount -t proc proc /proc`)
+      : fail('a proc file system at /proc in the container', `${who(p)}: nothing at /proc`, 'Inside the container: mount -t proc proc /proc');
+  };
   return [
-    aboutRooted('proc is mounted at /proc inside the container', obs, async (p) =>
-      (await procAt(p)) ? pass(`${who(p)} has proc at /proc`) : fail('a proc file system at /proc in the container', `${who(p)}: nothing at /proc`, 'Inside the container: mount -t proc proc /proc'),
-    ),
+    aboutRooted('proc is mounted at /proc inside the container', obs, async (p) => ((await procAt(p)) ? pass(`${who(p)} has proc at /proc`) : noProc(p))),
     aboutRooted("it shows only the container's processes", obs, async (p, s) => {
-      if (!(await procAt(p))) return fail('a proc file system at /proc in the container', `${who(p)}: nothing at /proc`, 'Inside the container: mount -t proc proc /proc');
+      if (!(await procAt(p))) return noProc(p);
       const procNs = await procMountPidNs(p.pid);
       if (procNs === s.host['pid']) return fail("a /proc of the container's own PID namespace", `${who(p)}'s /proc shows the host's PID namespace ${procNs}: the leak of chapter 02`, 'Start the container with unshare --pid --fork, then mount proc inside it.');
+      if (p.ns['pid'] === s.host['pid']) return fail("a /proc of the container's own PID namespace", `${who(p)} shares the host's PID namespace, so a proc it mounts lists the host's processes`, 'Start the container with unshare --pid --fork, then mount proc inside it.');
       return procNs === p.ns['pid'] ? pass(`${who(p)}: its /proc shows ${procNs}, its own`) : fail(`its /proc to show ${p.ns['pid'] ?? '?'}`, `it shows ${procNs ?? 'nothing'}`);
     }),
   ];
@@ -379,7 +386,7 @@ export default defineChapter({
       mutants: {
         // The host must keep its name, so a stand-in plays the renamed host: a UTS namespace
         // called "container", from which the container is started with a namespace of its own.
-        renamedHost: replacedBy(sh(['--uts'], named('unshare --uts sleep infinity & wait'))),
+        renamedHost: diagnosed(replacedBy(sh(['--uts'], named('unshare --uts sleep infinity & wait'))), /is called "container" too/),
       },
     },
     pid: {
@@ -387,8 +394,8 @@ export default defineChapter({
       solve: solveWith(pidChecks, sh(['--uts', '--pid', '--fork', '--mount-proc'], named('exec sleep infinity'))),
       hints: ['A new PID namespace needs a new process in it (--fork) and a /proc of its own (--mount-proc).', 'unshare --uts --pid --fork --mount-proc sh, then hostname container; echo $$; ps'],
       mutants: {
-        noFork: replacedBy(sh(['--uts', '--pid'], named('exec sleep infinity'))),
-        hostProc: replacedBy(sh(['--uts', '--pid', '--fork'], named('exec sleep infinity'))),
+        noFork: diagnosed(replacedBy(sh(['--uts', '--pid'], named('exec sleep infinity'))), /unshare --pid needs --fork/),
+        hostProc: diagnosed(replacedBy(sh(['--uts', '--pid', '--fork'], named('exec sleep infinity'))), /nothing is mounted at its \/proc[\s\S]*--mount-proc/),
       },
     },
     'mount-ns': {
@@ -396,10 +403,10 @@ export default defineChapter({
       solve: solveWith(mountNsChecks, sh(['--uts', '--mount'], named('mount -t tmpfs tmpfs /mnt && exec sleep infinity'))),
       hints: ['unshare --mount gives the shell a copy of the mount table; mount something in it.', 'unshare --uts --mount sh, then hostname container; mount -t tmpfs tmpfs /mnt; and outside: findmnt /mnt'],
       mutants: {
-        mountedOnTheHost: replacedBy(UTS, async (ctx) => {
+        mountedOnTheHost: diagnosed(replacedBy(UTS, async (ctx) => {
           await ctx.$`mkdir -p ${ctx.path('host-mnt')}`;
           await ctx.$`mount -t tmpfs tmpfs ${ctx.path('host-mnt')}`;
-        }),
+        }), /every container shares the host\'s[\s\S]*unshare --mount/),
       },
     },
     'pivot-root': {
@@ -407,8 +414,8 @@ export default defineChapter({
       solve: solveWith(pivotChecks, PIVOT),
       hints: ['pivot_root needs the new root to be a mount point: bind-mount rootfs on itself, inside a new mount namespace.', 'unshare --uts --pid --mount --fork sh; hostname container; mount --bind rootfs rootfs; cd rootfs; mkdir -p oldroot; pivot_root . oldroot; cd /; umount -l /oldroot'],
       mutants: {
-        oldRootMounted: replacedBy(sh(['--uts', '--pid', '--mount', '--fork'], pivotScript(''))),
-        chrootInstead: replacedBy(['chroot', ROOTFS, '/bin/sleep', 'infinity']),
+        oldRootMounted: diagnosed(replacedBy(sh(['--uts', '--pid', '--mount', '--fork'], pivotScript(''))), /host mounts visible[\s\S]*umount -l \/oldroot/),
+        chrootInstead: diagnosed(replacedBy(['chroot', ROOTFS, '/bin/sleep', 'infinity']), /that is a chroot/),
       },
     },
     'proc-fixed': {
@@ -416,7 +423,20 @@ export default defineChapter({
       solve: solveWith(procFixedChecks, PIVOT_WITH_PROC),
       hints: ['In the pivoted container, mount a proc file system at /proc; it belongs to the container\'s PID namespace.', 'Inside the container: mount -t proc proc /proc; ps'],
       mutants: {
-        hostPidNamespace: replacedBy(sh(['--uts', '--mount'], pivotScript('umount -l /oldroot; mount -t proc proc /proc; '))),
+        hostPidNamespace: diagnosed(replacedBy(sh(['--uts', '--mount'], pivotScript('umount -l /oldroot; mount -t proc proc /proc; '))), /shares the host\'s PID namespace/),
+        // A near-miss seen in class: proc mounted from the host's shell instead of inside the container.
+        procFromTheHost: {
+          apply: async (ctx) => {
+            await stopChapterProcesses(ctx);
+            await startContainer(ctx, PIVOT);
+            await ctx.$`mount -t proc proc ${ctx.path(ROOTFS, 'proc')}`;
+          },
+          revert: async (ctx) => {
+            await stopChapterProcesses(ctx);
+            await unmountUnder(ctx);
+          },
+          diagnosis: /in the host's mount namespace, which the container does not see/,
+        },
       },
     },
     ipc: {
@@ -424,7 +444,7 @@ export default defineChapter({
       solve: solveWith(ipcChecks, sh(['--uts', '--ipc'], named('ipcmk -Q && exec sleep infinity'))),
       hints: ['unshare --ipc gives the container its own System V queues, semaphores and shared memory.', 'unshare --uts --ipc sh, then hostname container; ipcmk -Q; ipcs -q; and outside: ipcs -q'],
       mutants: {
-        sharedIpc: replacedBy(UTS),
+        sharedIpc: diagnosed(replacedBy(UTS), /every container shares the host\'s[\s\S]*unshare --ipc/),
       },
     },
     user: {
@@ -432,7 +452,7 @@ export default defineChapter({
       solve: solveWith(userChecks, sh(['--user', '--map-root-user', '--uts'], named('exec sleep infinity'))),
       hints: ['unshare --user makes a user namespace; --map-root-user writes uid_map so that you are root inside.', 'unshare --user --map-root-user --uts sh, then hostname container; id; cat /proc/self/uid_map'],
       mutants: {
-        noUidMap: replacedBy(sh(['--uts'], named('exec unshare --user sleep infinity'))),
+        noUidMap: diagnosed(replacedBy(sh(['--uts'], named('exec unshare --user sleep infinity'))), /has an empty uid_map/),
       },
     },
     net: {
@@ -440,8 +460,8 @@ export default defineChapter({
       solve: solveWith(netChecks, sh(['--uts', '--net'], named('exec sleep infinity'))),
       hints: ['unshare --net gives the container a network stack of its own, with only a loopback device.', 'unshare --uts --net sh, then hostname container; ip link'],
       mutants: {
-        sharedNetwork: replacedBy(UTS),
-        extraLink: replacedBy(sh(['--uts', '--net'], named('ip link add ws-nsmut0 type veth peer name ws-nsmut1 && exec sleep infinity'))),
+        sharedNetwork: diagnosed(replacedBy(UTS), /every container shares the host\'s[\s\S]*unshare --net/),
+        extraLink: diagnosed(replacedBy(sh(['--uts', '--net'], named('ip link add ws-nsmut0 type veth peer name ws-nsmut1 && exec sleep infinity'))), /has lo, ws-nsmut1, ws-nsmut0|something added more/),
       },
     },
   },

@@ -1,5 +1,5 @@
 import {
-  defineChapter, defineCheck, pass, fail, tool, LAB, labUp, labDown, labStatus, netnsNames, readLinks, readAddrs, readRoutes, readBridgePorts,
+  defineChapter, diagnosed, defineCheck, pass, fail, tool, LAB, labUp, labDown, labStatus, netnsNames, readLinks, readAddrs, readRoutes, readBridgePorts,
   readNeighbours, neighbourAnswered, readSysctl, pingFrom, netnsUsable, readConntrack, readNatTable, masqueradeCovers, canonicalRule, inSubnet, cidrOf,
   type IpLink, type Mutant, type SolveContext, type Verdict, type IptRule,
 } from 'workshop/lesson';
@@ -116,9 +116,9 @@ export default defineChapter({
       },
       hints: ['Start the lab with `workshop lab up` and open `workshop shell host`; then make a bridge and give it the gateway address.', `ip link add ${BRIDGE} type bridge; ip addr add ${BRIDGE_ADDR} dev ${BRIDGE}; ip link set ${BRIDGE} up`],
       mutants: {
-        bridgeDown: async (ctx) => {
+        bridgeDown: diagnosed(async (ctx) => {
           await host(ctx, ['ip', 'link', 'set', BRIDGE, 'down']);
-        },
+        }, /br0 with the UP flag/),
       },
     },
     netns: {
@@ -165,10 +165,10 @@ export default defineChapter({
       },
       hints: ['A veth pair is a virtual cable: make it in the host, move one end into the container, plug the other into the bridge.', `ip link add veth0 type veth peer name veth1; ip link set veth1 netns ${BOX}; ip link set veth0 master ${BRIDGE} up`],
       mutants: {
-        noMaster: async (ctx) => {
+        noMaster: diagnosed(async (ctx) => {
           const end = (await containerVeth())?.host?.ifname ?? 'veth0';
           await host(ctx, ['ip', 'link', 'set', end, 'nomaster']);
-        },
+        }, /no master/),
       },
     },
     addr: {
@@ -198,7 +198,7 @@ export default defineChapter({
       mutants: {
         // Issue 12: the bridge's address typed on veth1 as well; addr passed with both, and
         // ping-bridge was a dead end two steps later.
-        gatewayOnVeth: gatewayTypedInside(),
+        gatewayOnVeth: diagnosed(gatewayTypedInside(), /it is the bridge\'s address, the container\'s gateway/),
       },
       hints: [`Inside ${BOX}, give the veth end an address of the bridge's network, and bring it and lo up.`, `ip netns exec ${BOX} ip link set lo up; ip netns exec ${BOX} ip addr add ${BOX_ADDR} dev veth1; ip netns exec ${BOX} ip link set veth1 up`],
     },
@@ -218,13 +218,13 @@ export default defineChapter({
       },
       hints: ['Everything that is not on 10.0.0.0/16 should go to the bridge, the host side.', `ip netns exec ${BOX} ip route add default via ${GATEWAY}`],
       mutants: {
-        noDefaultRoute: async (ctx) => {
+        noDefaultRoute: diagnosed(async (ctx) => {
           await box(ctx, ['ip', 'route', 'del', 'default']);
-        },
+        }, /no default route/),
         // The solution's `ip route replace` repairs it; the hint must not say `ip route add`.
-        wrongGateway: async (ctx) => {
+        wrongGateway: diagnosed(async (ctx) => {
           await box(ctx, ['ip', 'route', 'replace', 'default', 'via', '10.0.0.3']);
-        },
+        }, /expected\s+default via 10\.0\.0\.1\n\s+actual\s+default via 10\.0\.0\.3/),
       },
     },
     'ping-bridge': {
@@ -255,7 +255,7 @@ export default defineChapter({
         await box(ctx, ['ping', '-c', '1', '-W', '1', GATEWAY]);
       },
       mutants: {
-        gatewayOnVeth: gatewayTypedInside(),
+        gatewayOnVeth: diagnosed(gatewayTypedInside(), /answers itself and never reaches br0/),
       },
       hints: ['Ping the bridge from inside the container.', `ip netns exec ${BOX} ping -c 1 ${GATEWAY}; ip netns exec ${BOX} ip neigh`],
     },
@@ -272,9 +272,9 @@ export default defineChapter({
       },
       hints: ['The host must agree to route packets that are not its own; that is a sysctl.', 'sysctl -w net.ipv4.ip_forward=1'],
       mutants: {
-        ipForwardOff: async (ctx) => {
+        ipForwardOff: diagnosed(async (ctx) => {
           await host(ctx, ['sysctl', '-w', 'net.ipv4.ip_forward=0']);
-        },
+        }, /net\.ipv4\.ip_forward = 0/),
       },
     },
     nat: {
@@ -302,6 +302,7 @@ export default defineChapter({
           revert: async (ctx) => {
             await host(ctx, ['iptables', '-t', 'nat', '-D', 'POSTROUTING', '-s', '10.1.0.0/16', '-o', LAB.uplink, '-j', 'MASQUERADE']);
           },
+          diagnosis: /matches source 10\.1\.0\.0\/16, not 10\.0\.0\.0\/16/,
         },
         seedsEth0: {
           apply: async (ctx) => {
@@ -311,6 +312,7 @@ export default defineChapter({
           revert: async (ctx) => {
             await host(ctx, ['iptables', '-t', 'nat', '-D', 'POSTROUTING', '-o', 'eth0', '-j', 'MASQUERADE']);
           },
+          diagnosis: /output interface eth0, and the lab\'s uplink is ws-uplink/,
         },
       },
     },

@@ -1,6 +1,6 @@
 import { readFile, rmdir, stat } from 'node:fs/promises';
 import {
-  defineChapter, defineCheck, pass, fail, tool, kernelFs, detectLayout, describeLayout, readCgroupFile, parseFlatKeyed, parseLimit, pidsIn, cgroupsOf,
+  defineChapter, diagnosed, defineCheck, pass, fail, tool, kernelFs, detectLayout, describeLayout, readCgroupFile, parseFlatKeyed, parseLimit, pidsIn, cgroupsOf,
   cgroupPathOf, groupPath, controllersOf, findContainers, containerInit, hostNamespaces, nsLinks, listPids, processesUnder, readStatus, ancestors, who, MIB, CGROUP_ROOT,
   type Container, type CgroupLayout, type Check, type CheckContext, type Controller, type Mutant, type SolveContext, type Verdict,
 } from 'workshop/lesson';
@@ -277,6 +277,7 @@ export default defineChapter({
           revert: async (ctx) => {
             for (const d of dirsOf(await detectLayout())) if (await exists(`${d}2`)) await ctx.$`rmdir ${`${d}2`}`;
           },
+          diagnosis: /cgroup ws-demo exists[\s\S]*it does not exist/,
         },
       },
     },
@@ -285,11 +286,11 @@ export default defineChapter({
       solve: solvePids,
       hints: ['pids.max caps how many processes the group may hold; pids.events counts the refused forks.', 'v2: echo 20 > /sys/fs/cgroup/ws-demo/pids.max; sh -c \'echo $$ > /sys/fs/cgroup/ws-demo/cgroup.procs; for i in $(seq 30); do sleep 5 & done; wait\' (v1: /sys/fs/cgroup/pids/ws-demo instead)'],
       mutants: {
-        forkLoopOutside: workOutside('pids'),
-        limitTooHigh: async (ctx) => {
+        forkLoopOutside: diagnosed(workOutside('pids'), /no fork was ever refused in this cgroup/),
+        limitTooHigh: diagnosed(async (ctx) => {
           const l = await detectLayout();
           await writeFileCmd(ctx, '30', `${l.dir('pids', GROUP)}/${l.files.pidsMax}`);
-        },
+        }, /pids\.max = 30/),
       },
     },
     memory: {
@@ -297,14 +298,14 @@ export default defineChapter({
       solve: solveMemory,
       hints: ['The memory limit is in bytes (32M works too); memory.oom_control (v1) or memory.events (v2) count the OOM kills.', 'v2: echo 32M > /sys/fs/cgroup/ws-demo/memory.max; echo 0 > /sys/fs/cgroup/ws-demo/memory.swap.max; sh -c \'echo $$ > /sys/fs/cgroup/ws-demo/cgroup.procs; exec dd if=/dev/zero of=/dev/null bs=64M count=1\' (v1: memory.limit_in_bytes and memory.memsw.limit_in_bytes in /sys/fs/cgroup/memory/ws-demo)'],
       mutants: {
-        hogOutside: workOutside('memory'),
-        limitTooHigh: async (ctx) => {
+        hogOutside: diagnosed(workOutside('memory'), /nothing was killed in this cgroup/),
+        limitTooHigh: diagnosed(async (ctx) => {
           const l = await detectLayout();
           const dir = l.dir('memory', GROUP);
           // v1 refuses a memory limit above memory+swap's: raise that one first.
           if (l.version === 'v1' && (await exists(`${dir}/${MEMSW}`))) await writeFileCmd(ctx, String(64 * MIB), `${dir}/${MEMSW}`);
           await writeFileCmd(ctx, String(64 * MIB), `${dir}/${l.files.memoryMax}`);
-        },
+        }, /(memory\.limit_in_bytes|memory\.max) = 67108864/),
       },
     },
     attach: {
@@ -325,6 +326,7 @@ export default defineChapter({
             await startContainer(ctx);
           },
           revert: async (ctx) => killPids(ctx, await chapterContainers(ctx)),
+          diagnosis: /PID 1 of container container, is in pids:\//,
         },
         // Issue 15: CTHW's `pidof unshare` gives the wrapper, outside the PID namespace. With only
         // it in ws-demo, the container's PID 1 stays in the root cgroup and forks past pids.max.
@@ -340,6 +342,7 @@ export default defineChapter({
             await killIn(ctx, dirsOf(l));
             await killPids(ctx, await chapterContainers(ctx));
           },
+          diagnosis: /only its parent, PID \d+ \(unshare, outside the PID namespace\), is in ws-demo/,
         },
       },
     },

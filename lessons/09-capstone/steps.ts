@@ -2,7 +2,7 @@ import { readFile, readdir, rmdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  defineChapter, defineCheck, pass, fail, buildBusyboxRootfs, kernelFs, file, tool, LAB, labUp, labDown, readLinks, readStatus, nsLinks,
+  defineChapter, diagnosed, defineCheck, pass, fail, buildBusyboxRootfs, kernelFs, file, tool, LAB, labUp, labDown, readLinks, readStatus, nsLinks,
   processesUnder, readMountinfo, mountsUnder, parseOverlayOptions, parseIpAddrs, pingFrom, inSubnet, isExecutableFile,
   type CheckContext, type SolveContext, type Verdict, type Mutant,
 } from 'workshop/lesson';
@@ -229,9 +229,9 @@ export default defineChapter({
       },
       hints: ['Start ctr with its usage: two verbs, run and rm, and a NAME.', 'A shell script works: case "$1" in run) …;; rm) …;; *) echo "usage: ctr run NAME | ctr rm NAME" >&2; exit 2;; esac'],
       mutants: {
-        notExecutable: async ({ $ }) => {
+        notExecutable: diagnosed(async ({ $ }) => {
           await $`chmod -x ctr`;
-        },
+        }, /an execute bit \(x\)/),
       },
     },
     run: {
@@ -281,11 +281,11 @@ export default defineChapter({
         'The reference is ctr.ts next to this chapter\'s steps.ts (workshop solve installs it): read it part by part.',
       ],
       mutants: {
-        noPidNamespace: editCtr(' --pid --fork', ' --fork'),
-        oldRootStillMounted: editCtr('umount -l /.oldroot && rmdir /.oldroot && ', ''),
-        limitWithoutTheProcess: editCtr('echo $$ > ${cg}/cgroup.procs && ', ''),
-        vethWithoutMaster: editCtr("'master', BRIDGE, ", ''),
-        rmLeavesTheOverlay: editCtr("sh('umount', merged)", 'void merged'),
+        noPidNamespace: diagnosed(editCtr(' --pid --fork', ' --fork'), /shared with the host or the other container: pid/),
+        oldRootStillMounted: diagnosed(editCtr('umount -l /.oldroot && rmdir /.oldroot && ', ''), /still mounted: \/\.oldroot/),
+        limitWithoutTheProcess: diagnosed(editCtr('echo $$ > ${cg}/cgroup.procs && ', ''), /which has no pids\.max/),
+        vethWithoutMaster: diagnosed(editCtr("'master', BRIDGE, ", ''), /attached to br0 \(master br0\)/),
+        rmLeavesTheOverlay: diagnosed(editCtr("sh('umount', merged)", 'void merged'), /ctr rm leaves no residue[\s\S]*Device or resource busy/),
       },
     },
   },

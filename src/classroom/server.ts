@@ -126,6 +126,9 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     return reply.sendFile('dashboard.html');
   });
 
+  // Browsers ask for it; there is none, and a 404 would be noise in the console.
+  app.get('/favicon.ico', async (_req, reply) => reply.code(204).send());
+
   app.post<{ Body: { code: string; name: string } }>(
     '/api/join',
     { schema: { body: joinSchema }, config: { rateLimit: { max: 600, timeWindow: 60_000 } } },

@@ -42,6 +42,11 @@ export type Mutant =
   | ((ctx: SolveContext) => Promise<void>)
   | { apply(ctx: SolveContext): Promise<void>; revert?(ctx: SolveContext): Promise<void>; diagnosis?: RegExp };
 
+/** Gives a mutant written as a function (or made by a helper) the diagnosis its failure must name. */
+export function diagnosed(mutant: Mutant, diagnosis: RegExp): Mutant {
+  return typeof mutant === 'function' ? { apply: mutant, diagnosis } : { ...mutant, diagnosis };
+}
+
 export interface StepDef {
   /** the checks that prove the step: one fact each */
   verify(ctx: StepContext): readonly Check[];

@@ -1,0 +1,144 @@
+// The dashboard in a real browser: Debian's chromium driven by playwright-core (no browser
+// download). Two learners, real `workshop` CLIs with their own homes, work through preflight while
+// the page follows over SSE: the grid, a stuck learner, a failing check table, a common failure,
+// the CSV export, markup shown as text. The screenshot goes to test-results/classroom-dashboard.png.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { senderLockPath } from '../../src/classroom/outbox.ts';
+import { isRoot, REPO, sh, workshop } from '../helpers/workshop.ts';
+import { joinAs, post, report, serveProcess, sleep, type ServeProcess } from './harness.ts';
+import { STORES } from './stores.ts';
+
+const CHROMIUM = process.env['WORKSHOP_CHROMIUM'] ?? '/usr/bin/chromium';
+const SHOT = join(REPO, 'test-results', 'classroom-dashboard.png');
+const sqlite = STORES.find((s) => s.name === 'sqlite');
+// CI installs chromium (provision.sh) and must run this; elsewhere it runs when chromium is there.
+const run = isRoot && sqlite !== undefined && (existsSync(CHROMIUM) || process.env['CI'] === 'true');
+
+describe.runIf(run)('the dashboard in chromium', () => {
+  let server: ServeProcess;
+  let context: BrowserContext;
+  let page: Page;
+  const profile = mkdtempSync(join(tmpdir(), 'ws-chromium-'));
+  const ada = mkdtempSync(join(tmpdir(), 'ws-ada-'));
+  const bob = mkdtempSync(join(tmpdir(), 'ws-bob-'));
+  const problems: string[] = [];
+
+  const learner = (home: string) => ({
+    run: async (...args: string[]) => {
+      const r = await workshop(home, args);
+      if (r.code === null || r.code > 1) throw new Error(`workshop ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+      return r;
+    },
+    sh: async (script: string) => expect((await sh(join(home, 'chapters', 'preflight'), script)).code).toBe(0),
+  });
+
+  beforeAll(async () => {
+    if (!sqlite) return;
+    server = await serveProcess(await sqlite.freshDb(), 0, ['--stuck-attempts', '3']);
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1500, height: 1000 },
+      acceptDownloads: true,
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(m.text());
+    });
+    page.on('pageerror', (e) => problems.push(e.message));
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    for (const h of [ada, bob]) {
+      try {
+        process.kill(Number(readFileSync(senderLockPath(h), 'utf8').split('\n')[0]), 'SIGKILL');
+      } catch {
+        // its sender is done
+      }
+    }
+    await server?.stop();
+    for (const d of [profile, ada, bob]) rmSync(d, { recursive: true, force: true });
+    await sqlite?.cleanup();
+  });
+
+  const row = (name: string) => page.locator(`#grid tbody tr[data-learner="${name}"]`);
+  const cell = (name: string, step: string) => row(name).locator(`td[data-step="${step}"]`);
+
+  it('follows two learners live through preflight, with a failing table, a common failure and the CSV export', async () => {
+    await page.goto(`${server.origin}/?token=${server.token}`);
+    expect(new URL(page.url()).search).toBe(''); // the token left the address bar for a cookie
+    await page.locator('#live', { hasText: 'live' }).waitFor();
+
+    const a = learner(ada);
+    const b = learner(bob);
+    await a.run('classroom', 'join', server.origin, server.joinCode, '--name', 'ada');
+    await b.run('classroom', 'join', server.origin, server.joinCode, '--name', 'bob');
+    await page.locator('#grid tbody tr').nth(1).waitFor();
+
+    // both fail the first step: one group of two in Common failures
+    await a.run('next');
+    await b.run('next');
+    await page.locator('#common li', { hasText: '2 of 2' }).first().waitFor();
+    await expect.poll(() => cell('ada', 'preflight/vm').getAttribute('data-state')).toBe('failing');
+
+    // ada advances, live
+    await a.sh('systemd-detect-virt --vm > vm.txt || true');
+    await a.run('next');
+    await expect.poll(() => cell('ada', 'preflight/vm').getAttribute('data-state')).toBe('done');
+    await a.run('next'); // fails: no uid.txt yet
+    await expect.poll(() => cell('ada', 'preflight/root').getAttribute('data-state')).toBe('failing');
+
+    // bob follows, then fails the root step three times: stuck
+    await b.sh('systemd-detect-virt --vm > vm.txt || true');
+    await b.run('next');
+    await b.run('hint');
+    for (let i = 0; i < 3; i++) await b.run('next');
+    await expect.poll(() => row('bob').getAttribute('class'), { timeout: 15_000 }).toMatch(/stuck/);
+    const group = page.locator('#common li[data-step="preflight/root"]').first();
+    await expect.poll(() => group.textContent()).toMatch(/^2 of 2: /);
+    expect(await group.textContent()).toContain('ada, bob');
+
+    // markup from the network is text: a script posts a check named like an <img> tag
+    const script = await joinAs(server.origin, server.joinCode, 'script');
+    const xss = '<img src=x onerror="window.__xss=1">';
+    expect((await post(server.origin, script, report({ step: 'preflight/tools', rows: [{ check: xss, status: 'fail', expected: '<b>bold</b>', actual: 'x', hint: '' }] }))).status).toBe(201);
+    await page.locator('#common li', { hasText: xss }).waitFor();
+    expect(await page.locator('main img, main b').count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+
+    // click bob: his latest failing check table, as he saw it
+    await row('bob').click();
+    await page.locator('#detail-title', { hasText: 'Checks of bob' }).waitFor();
+    const table = (await page.locator('#detail').textContent()) ?? '';
+    expect(table).toContain('✘');
+    expect(table).toContain('expected');
+    expect(table).toContain('uid.txt');
+    expect(await row('bob').locator('td').nth(3).textContent()).toBe('3');
+
+    // the CSV export, from the page's button
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
+    const csv = readFileSync(await download.path(), 'utf8');
+    expect(csv.split('\r\n')[0]).toMatch(/^name,current,done,total,attempts/);
+    expect(csv).toMatch(/\r\nada,preflight\/root,1,/);
+    expect(csv).toMatch(/\r\nbob,preflight\/root,1,\d+,3,/);
+
+    mkdirSync(join(REPO, 'test-results'), { recursive: true });
+    await page.screenshot({ path: SHOT, fullPage: true });
+
+    // ada finishes the chapter, live
+    await a.sh('id -u > uid.txt');
+    await a.run('next');
+    await expect.poll(() => cell('ada', 'preflight/root').getAttribute('data-state')).toBe('done');
+    await a.sh('for t in busybox chroot mount findmnt unshare nsenter getfattr btrfs ip iptables systemd-nspawn; do command -v $t; done > tools.txt; true');
+    await a.run('next');
+    await expect.poll(() => cell('ada', 'preflight/tools').getAttribute('data-state')).toMatch(/done|failing/);
+    await sleep(200);
+    expect(problems).toEqual([]);
+  });
+});
