@@ -110,7 +110,7 @@ describe.runIf(run)('the dashboard in chromium', () => {
     expect((await post(server.origin, script, report({ step: 'preflight/tools', rows: [{ check: xss, status: 'fail', expected: '<b>bold</b>', actual: 'x', hint: '' }] }))).status).toBe(201);
     await page.locator('#common li', { hasText: xss }).waitFor();
     expect(await page.locator('main img, main b').count()).toBe(0);
-    expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+    expect(await page.evaluate(() => (globalThis as { __xss?: number }).__xss)).toBeUndefined();
 
     // click bob: his latest failing check table, as he saw it
     await row('bob').click();
