@@ -17,6 +17,53 @@ function wrap(text: string, width: number): string[] {
   return out;
 }
 
+/** A file error from Node (`ENOENT: no such file or directory, open '/x'`) in plain words. */
+const FS_ERRORS: ReadonlyArray<[string, (path: string) => string]> = [
+  ['ENOENT', (p) => `${p} does not exist. Make it first, as the step says`],
+  ['EACCES', (p) => `permission denied on ${p}; run workshop as root (sudo -i, then workshop)`],
+  ['EPERM', (p) => `the kernel refused to touch ${p}; run workshop as root (sudo -i, then workshop)`],
+  ['ENOTDIR', (p) => `a part of ${p} is a file, not a folder`],
+  ['EISDIR', (p) => `${p} is a folder, not a file`],
+  ['ELOOP', (p) => `${p} is a symlink loop: a link that points back to itself`],
+];
+
+/**
+ * Why a probe could not run, in words a learner can act on. The raw error is kept at the end in
+ * parentheses for whoever reports a bug. Pure; table-tested.
+ */
+export function explainError(error: string): string {
+  const spawn = /spawn (\S+) (ENOENT|EACCES)/.exec(error);
+  if (spawn?.[1] !== undefined) {
+    const cmd = spawn[1];
+    return spawn[2] === 'ENOENT'
+      ? `${cmd} could not be run: it does not exist${cmd.includes('/') ? ' (are you in the chapter folder?)' : ' on this machine (workshop doctor lists what is missing)'}`
+      : `${cmd} could not be run: it is not executable (chmod +x ${cmd})`;
+  }
+  const fs = /\b(E[A-Z]+): [^,]*, \w+ '([^']*)'/.exec(error);
+  const explain = FS_ERRORS.find(([code]) => code === fs?.[1])?.[1];
+  if (fs?.[2] !== undefined && explain !== undefined) return explain(fs[2]);
+  return `${error} (the probe itself could not run)`;
+}
+
+/**
+ * Values quote what they found with JSON.stringify. Text full of control bytes is a binary
+ * file read as text: say what it is instead of pasting "\u0000\u0000…".
+ */
+export function explainValue(value: string): string {
+  return value.replace(/"(?:[^"\\]|\\.)*"/g, (lit) => {
+    if (!/\\u00[01][0-9a-fA-F]/.test(lit)) return lit;
+    let text: unknown;
+    try {
+      text = JSON.parse(lit);
+    } catch {
+      return lit;
+    }
+    if (typeof text !== 'string') return lit;
+    const control = [...text].filter((c) => c < ' ' && c !== '\n' && c !== '\t' && c !== '\r').length;
+    return control * 10 >= text.length || control >= 4 ? `binary data (${Buffer.byteLength(text, 'latin1')} bytes)` : lit;
+  });
+}
+
 export function renderResults(results: readonly CheckResult[], color: boolean, width = process.stdout.columns ?? 100): string {
   const st = styler(color);
   const lines: string[] = [];
@@ -30,10 +77,10 @@ export function renderResults(results: readonly CheckResult[], color: boolean, w
     lines.push(`${mark} ${st('bold', r.check)}`);
     const field = (label: string, value: string) => wrap(value, w - 10).forEach((l, i) => lines.push(`      ${i === 0 ? st('dim', label.padEnd(9)) : ' '.repeat(9)} ${l}`));
     if (r.status === 'fail') {
-      field('expected', r.expected);
-      field('actual', r.actual);
+      field('expected', explainValue(r.expected));
+      field('actual', explainValue(r.actual));
       if (r.hint) field('hint', r.hint);
-    } else field('error', `${r.error} (the probe itself could not run)`);
+    } else field('error', explainError(r.error));
   }
   const passed = results.filter((r) => r.status === 'pass').length;
   lines.push('', `  ${passed}/${results.length} checks passed`);
