@@ -36,6 +36,12 @@ if [[ ${CI:-} == true || ${WORKSHOP_CLASSROOM_PG:-} == 1 ]]; then
   PACKAGES+=(postgresql nginx)
 fi
 
+# The classroom's browser test (test/classroom/dashboard.test.ts) drives Debian's chromium with
+# playwright-core, which downloads no browser. A learner's VM does not need 300 MB of browser.
+if [[ ${CI:-} == true || ${WORKSHOP_CLASSROOM_BROWSER:-} == 1 ]]; then
+  PACKAGES+=(chromium fonts-dejavu-core)
+fi
+
 started=$(date +%s%N)
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'provision: error: %s\n' "$*" >&2; exit 1; }

@@ -40,8 +40,8 @@ describe('set-up files', () => {
     const readme = readFileSync(path.join(repo, 'README.md'), 'utf8');
     expect(readme).toContain('sudo bash vagrant/provision.sh');
     expect(readme).toContain('sudo npm test');
-    expect(readme).toContain('`.ci/run` is `bash vagrant/provision.sh && npm test && npm run test:vm`');
-    expect(text).toMatch(/^bash vagrant\/provision\.sh && npm test && npm run test:vm$/m);
+    expect(readme).toContain('`.ci/run` is `bash vagrant/provision.sh && npm test && npm run test:classroom && npm run test:vm`');
+    expect(text).toMatch(/^bash vagrant\/provision\.sh && npm test && npm run test:classroom && npm run test:vm$/m);
   });
 
   it('Vagrantfile: the box, both providers and the provision script', () => {
