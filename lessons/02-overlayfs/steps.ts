@@ -207,7 +207,7 @@ export default defineChapter({
       hints: ['mount -t overlay takes lowerdir=, upperdir= and workdir= in its -o options.', 'mount -t overlay -o lowerdir=rootfs,upperdir=/tmp/$nonce/upper,workdir=/tmp/$nonce/workdir none /tmp/$nonce/overlay'],
       mutants: {
         readOnly: diagnosed(remountAs((ctx, d) => `lowerdir=${d}/upper:${ctx.path(ROOTFS)}`), /read-only|no upperdir/),
-        lowerNotRootfs: diagnosed(remountAs((_ctx, d) => `lowerdir=${d}/decoy,upperdir=${d}/upper,workdir=${d}/workdir`), /no overlay uses rootfs; found overlay at \S+ \(lowerdir=\S*decoy/),
+        lowerNotRootfs: diagnosed(remountAs((_ctx, d) => `lowerdir=${d}/decoy,upperdir=${d}/upper,workdir=${d}/workdir`), /no overlay uses rootfs; found [\s\S]*\(lowerdir=\S*\/decoy,/),
         upperElsewhere: diagnosed(remountAs((ctx, d) => `lowerdir=${ctx.path(ROOTFS)},upperdir=${d}/decoy,workdir=${d}/decoy-work`), /actual\s+upperdir=\S*\/decoy/),
         // A near-miss seen in class: the two folders given the other way round, so writes would land in rootfs.
         lowerUpperSwapped: diagnosed(remountAs((ctx, d) => `lowerdir=${d}/upper,upperdir=${ctx.path(ROOTFS)},workdir=${d}/workdir`), /lower and upper are swapped/),
@@ -367,7 +367,7 @@ export default defineChapter({
             await unmountAt(ctx, ctx.path('decoy-proc'));
             await ctx.$`rmdir ${ctx.path('decoy-proc')}`;
           },
-          diagnosis: /proc mounted at \S+\/overlay\/proc[\s\S]*nothing is mounted there/,
+          diagnosis: /proc is mounted inside the container[\s\S]*overlay\/proc: nothing is mounted there/,
         },
       },
     },
