@@ -395,7 +395,7 @@ export default defineChapter({
       hints: ['A new PID namespace needs a new process in it (--fork) and a /proc of its own (--mount-proc).', 'unshare --uts --pid --fork --mount-proc sh, then hostname container; echo $$; ps'],
       mutants: {
         noFork: diagnosed(replacedBy(sh(['--uts', '--pid'], named('exec sleep infinity'))), /unshare --pid needs --fork/),
-        hostProc: diagnosed(replacedBy(sh(['--uts', '--pid', '--fork'], named('exec sleep infinity'))), /nothing is mounted at its \/proc[\s\S]*--mount-proc/),
+        hostProc: diagnosed(replacedBy(sh(['--uts', '--pid', '--fork'], named('exec sleep infinity'))), /(nothing is mounted at its \/proc|its \/proc is the host's)[\s\S]*Add --mount-proc/),
       },
     },
     'mount-ns': {
@@ -423,7 +423,7 @@ export default defineChapter({
       solve: solveWith(procFixedChecks, PIVOT_WITH_PROC),
       hints: ['In the pivoted container, mount a proc file system at /proc; it belongs to the container\'s PID namespace.', 'Inside the container: mount -t proc proc /proc; ps'],
       mutants: {
-        hostPidNamespace: diagnosed(replacedBy(sh(['--uts', '--mount'], pivotScript('umount -l /oldroot; mount -t proc proc /proc; '))), /shares the host\'s PID namespace/),
+        hostPidNamespace: diagnosed(replacedBy(sh(['--uts', '--mount'], pivotScript('umount -l /oldroot; mount -t proc proc /proc; '))), /(shows|shares) the host's PID namespace/),
         // A near-miss seen in class: proc mounted from the host's shell instead of inside the container.
         procFromTheHost: {
           apply: async (ctx) => {
