@@ -85,11 +85,12 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const app = Fastify({ ...common, serverFactory: (handler) => (tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createHttpServer(handler)) });
 
   app.setErrorHandler((err: { statusCode?: number; validation?: unknown; validationContext?: string; message: string; code?: string }, _req, reply) => {
+    // An error that names its status (a 4xx here, the PostgreSQL store's 503) keeps its message.
     const status = err.statusCode ?? 500;
     let message = err.message;
     if (err.validation) message = `invalid request: ${err.message}`;
     else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') message = `the body is larger than ${LIMITS.bodyBytes / 1024} KiB`;
-    else if (status >= 500) {
+    else if (err.statusCode === undefined || status === 500) {
       process.stderr.write(`classroom: ${err.message}\n`);
       message = 'internal error';
     }
