@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../src/classroom/pg-schema.ts';
-import { openPgStore, StoreUnavailableError, type PgStore } from '../../src/classroom/store-pg.ts';
+import { EVENT_LOCK, openPgStore, StoreUnavailableError, type PgStore } from '../../src/classroom/store-pg.ts';
 import type { ClassEvent, Report } from '../../src/classroom/store.ts';
 import { WorkshopError } from '../../src/errors.ts';
 import { freePort, skipPg, startPg, type ThrowawayPg } from './pg.ts';
@@ -129,11 +129,34 @@ describe.skipIf(skipPg())('PostgreSQL store shared by two instances', () => {
     await until('the event on B', () => seen.some((e) => e.id === first.eventId), 1000);
     const latency = performance.now() - t0;
     expect(latency).toBeLessThan(1000);
-    // 200 reports at once, half through each instance: B's subscriber must see every one, in order.
-    await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 ? a : b).insertReport(j.learner.id, report({ attempts: i }))));
+    // 600 reports at once through four instances: B's subscriber must see every one, in order.
+    const [c, d] = await Promise.all([store(url), store(url)]);
+    const via = [a, b, c, d];
+    await Promise.all(Array.from({ length: 600 }, (_, i) => (via[i % 4] ?? a).insertReport(j.learner.id, report({ attempts: i }))));
     const all = (await a.eventsAfter(info.id, 0, 10_000)).map((e) => e.id);
-    await until('all 202 events on B', () => seen.length >= all.length);
+    await until('all 602 events on B', () => seen.length >= all.length);
     expect(seen.map((e) => e.id)).toEqual(all);
+  });
+
+  it("holds a class's event lock until the event commits, so that ids become visible in order", async () => {
+    const url = await db();
+    const a = await store(url);
+    const info = await a.openClass('default');
+    const j = await a.join(info.joinCode, 'ada');
+    if (!j) throw new Error('join failed');
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    try {
+      await other.query('SELECT pg_advisory_lock($1, $2)', [EVENT_LOCK, info.id]);
+      let done = false;
+      const pending = a.insertReport(j.learner.id, report()).then((r) => ((done = true), r));
+      await sleep(300);
+      expect(done).toBe(false);
+      await other.query('SELECT pg_advisory_unlock($1, $2)', [EVENT_LOCK, info.id]);
+      expect((await pending).stored).toBe(true);
+    } finally {
+      await other.end();
+    }
   });
 
   it('keeps delivering to a subscriber across PostgreSQL restarts, including what committed while it was reconnecting', async () => {
