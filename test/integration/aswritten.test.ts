@@ -137,3 +137,34 @@ describe.skipIf(!isRoot)('a scripted learner in chapter 02 (issue 12, item 4)', 
     expect(first.hint).toBe('mkdir -p /tmp/$nonce/overlay/proc; mount -t proc none /tmp/$nonce/overlay/proc');
   });
 });
+
+describe.skipIf(!isRoot)('a scripted learner in chapter 01 (issue 12, item 8)', () => {
+  it('names the missing folders when --install -s ran before they were made, and the hint makes them first', async () => {
+    const ws = await openWorkshop(join(tmpdir(), 'ws-it-aw-links-'), { allowHost: true });
+    try {
+      expect((await ws.cli(['goto', 'chroot'])).code).toBe(0);
+      // The seed's trap: only bin/ exists, so busybox installs /bin's links, prints errors, and exits 0.
+      const r = await ws.shell('chroot', 'mkdir -p rootfs/bin && cp /bin/busybox rootfs/bin/busybox && chroot rootfs /bin/busybox --install -s 2>/dev/null');
+      expect(r.code, r.stderr).toBe(0);
+      const c = await ws.cli(['--json', 'check', 'chroot/symlinks']);
+      const rows = (JSON.parse(c.stdout) as { results: CheckResult[] }).results;
+      expect(rows.map((x) => [x.check, x.status])).toEqual([
+        ['rootfs/bin/sh is a symlink to /bin/busybox', 'pass'],
+        ['rootfs/bin/ls is a symlink to /bin/busybox', 'pass'],
+        ['rootfs/sbin/ifconfig is a symlink to /bin/busybox', 'fail'],
+        ['rootfs/usr/bin/env is a symlink to /bin/busybox', 'fail'],
+        ['rootfs/usr/sbin/chroot is a symlink to /bin/busybox', 'fail'],
+      ]);
+      const env = rows[3];
+      expect(env?.status === 'fail' && [env.actual, env.hint]).toEqual([
+        'nothing there: the folder rootfs/usr/bin is missing (missing: rootfs/sbin, rootfs/usr/bin, rootfs/usr/sbin), so --install -s skipped every link that belongs in it',
+        'busybox cannot make folders. Create them, then install again: mkdir -p rootfs/sbin rootfs/usr/bin rootfs/usr/sbin; chroot rootfs /bin/busybox --install -s',
+      ]);
+      // The hint, followed, fixes it.
+      expect((await ws.shell('chroot', 'mkdir -p rootfs/sbin rootfs/usr/bin rootfs/usr/sbin; chroot rootfs /bin/busybox --install -s')).code).toBe(0);
+      expect((await ws.cli(['check', 'chroot/symlinks'])).code).toBe(0);
+    } finally {
+      await ws.dispose();
+    }
+  });
+});
