@@ -128,7 +128,8 @@ function scriptChecks(): Check[] {
   let facts: Promise<ScriptFacts> | undefined;
   const get = (ctx: CheckContext) => (facts ??= runScriptOnChain(ctx));
   const [a, b, c] = CHAIN;
-  const fact = (name: string, pick: (f: ScriptFacts) => Verdict) => defineCheck(name, async (ctx) => pick(await get(ctx)));
+  // The script runs up to four times, each with its own 10 s limit: the checks wait for all of them.
+  const fact = (name: string, pick: (f: ScriptFacts) => Verdict) => defineCheck(name, async (ctx) => pick(await get(ctx)), { timeoutMs: 60_000 });
   return [
     fact(`${SCRIPT} stack ${b} ${a} and stack ${c} ${b} succeed`, (f) => f.ran),
     fact(`the stack of ${c}: lowerdir ${b}:${a} (nearest parent first), upperdir and workdir of ${c}`, (f) => f.stacked),

@@ -160,7 +160,7 @@ export default defineChapter({
           revert: async (ctx) => {
             await ctx.$`umount ${ctx.path('mnt')}`;
           },
-          diagnosis: /it is also mounted at \S+\/mnt \(/,
+          diagnosis: /it is also mounted at mnt \(\/dev\/loop\d+\)/,
         },
         tmpfsInstead: {
           apply: async (ctx) => {

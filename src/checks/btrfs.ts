@@ -212,29 +212,31 @@ const loopBehind = (loops: readonly LoopDevice[], source: string): { loop: LoopD
  * a partition of one) backed by `image`, and the image's file system is mounted nowhere else
  * (a second mount of the same btrfs is the same file system twice: changes show up in both).
  */
-export function judgeLoopMount(entries: readonly MountEntry[], loops: readonly LoopDevice[], mountPoint: string, image: string): Verdict {
-  const expected = `btrfs at ${mountPoint} on a loop device backed by ${image}`;
+export function judgeLoopMount(entries: readonly MountEntry[], loops: readonly LoopDevice[], mountPoint: string, image: string, baseDir?: string): Verdict {
+  // Paths in the chapter folder are shown as the learner types them there (mnt, not /var/lib/…/mnt).
+  const rel = (p: string): string => (baseDir !== undefined && p.startsWith(baseDir + '/') ? p.slice(baseDir.length + 1) : p);
+  const expected = `btrfs at ${rel(mountPoint)} on a loop device backed by ${rel(image)}`;
   const top = mountsAt(entries, mountPoint).at(-1);
   const isOurs = (source: string): boolean => loopBehind(loops, source)?.loop.backFile === image;
   // Whole-file-system mounts of the image outside the store; bind mounts of a folder (root ≠ /) and mounts inside the store are fine.
   const elsewhere = entries.filter((e) => e.fsType === 'btrfs' && isOurs(e.source) && e.root === '/' && e.mountPoint !== mountPoint && !e.mountPoint.startsWith(mountPoint + '/'));
-  const at = elsewhere.map((e) => `${e.mountPoint} (${e.source})`).join(', ');
+  const at = elsewhere.map((e) => `${rel(e.mountPoint)} (${e.source})`).join(', ');
   if (top === undefined || top.fsType !== 'btrfs') {
-    if (elsewhere.length > 0) return fail(expected, `${image} is already mounted elsewhere: ${at}`, `umount ${elsewhere[0]?.mountPoint ?? ''}, then mount -o loop store.img store`);
+    if (elsewhere.length > 0) return fail(expected, `${rel(image)} is already mounted elsewhere: ${at}`, `umount ${rel(elsewhere[0]?.mountPoint ?? '')}, then mount -o loop store.img store`);
     return fail(expected, describeMountsAt(mountsAt(entries, mountPoint), mountPoint), 'mkdir -p store; mount -o loop store.img store');
   }
   const behind = loopBehind(loops, top.source);
   if (behind === undefined) return fail(expected, `btrfs from ${top.source}, which is not a loop device nor a partition of one`);
   const { loop, partition } = behind;
   if (loop.backFile !== image) return fail(expected, `btrfs from ${top.source}${partition ? `, a partition of ${loop.name}` : ''}, backed by ${loop.backFile ?? '(nothing)'}`);
-  if (elsewhere.length > 0) return fail(`${image} mounted only at ${mountPoint}`, `it is also mounted at ${at}`, `umount ${elsewhere[0]?.mountPoint ?? ''}: mount the image only once`);
+  if (elsewhere.length > 0) return fail(`${rel(image)} mounted only at ${rel(mountPoint)}`, `it is also mounted at ${at}`, `umount ${rel(elsewhere[0]?.mountPoint ?? '')}: mount the image only once`);
   return pass(partition ? `btrfs from ${top.source}, a partition of ${loop.name} (backed by ${image})` : `btrfs from ${loop.name} (backed by ${image})`);
 }
 
 export const loopMountOf = (mountPoint: string, image: string): Check =>
   defineCheck(`${mountPoint} is btrfs on a loop device backed by ${image}`, async (ctx) => {
     const [entries, text] = await Promise.all([readMountinfo(), runOk('losetup', ['-J', '-l'], { timeoutMs: 10_000 })]);
-    return judgeLoopMount(entries, parseLosetupJson(text), abs(ctx, mountPoint), abs(ctx, image));
+    return judgeLoopMount(entries, parseLosetupJson(text), abs(ctx, mountPoint), abs(ctx, image), ctx.dir);
   });
 
 /** How to make a missing subvolume: `btrfs subvolume create P` unless the step makes it another way (a snapshot, a receive). */

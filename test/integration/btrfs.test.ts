@@ -49,14 +49,56 @@ describe.skipIf(!isRoot)('chapter btrfs', () => {
       expect(r.stdout + r.stderr).toContain('too small for a store');
     });
 
+    /** `workshop --json next`: its failing rows, as the learner's table shows them. */
+    const failingRows = async (): Promise<Array<{ check: string; expected?: string; actual?: string; hint?: string }>> => {
+      const r = await ws.cli(['--json', 'next']);
+      expect(r.code).toBe(1);
+      const v = JSON.parse(r.stdout) as { results: Array<{ status: string; check: string; expected?: string; actual?: string; hint?: string }> };
+      return v.results.filter((x) => x.status !== 'pass').map(({ check, expected, actual, hint }) => ({ check, ...(expected === undefined ? {} : { expected }), ...(actual === undefined ? {} : { actual }), ...(hint === undefined ? {} : { hint }) }));
+    };
+
     it('accepts the seed\'s commands, with busybox for pacstrap and property set ro true for snapshot -r', async () => {
       expect((await typed('rm store.img; truncate -s 1G store.img; mkfs.btrfs -f store.img')).code).toBe(0);
-      expect((await typed('mkdir -p store; mount -o loop store.img store')).code).toBe(0);
-      expect((await typed('btrfs subvolume create store/base')).code).toBe(0);
+      // Issue 12, item 8: the image also mounted at mnt/ is rejected, with what to unmount.
+      await ws.shell('btrfs', 'mkdir -p store mnt; mount -o loop store.img store; mount -o loop store.img mnt');
+      expect(await failingRows()).toEqual([
+        {
+          check: 'store is btrfs on a loop device backed by store.img',
+          expected: 'store.img mounted only at store',
+          actual: expect.stringMatching(/^it is also mounted at mnt \(\/dev\/loop\d+\)$/) as unknown as string,
+          hint: 'umount mnt: mount the image only once',
+        },
+      ]);
+      expect((await typed('umount mnt')).code).toBe(0);
+      // Issue 12, item 7: a plain mkdir store/base gets a hint that removes it first, and the hint works.
+      await ws.shell('btrfs', 'mkdir store/base');
+      expect(await failingRows()).toEqual([
+        {
+          check: 'store/base is a btrfs subvolume (inode 256)',
+          expected: 'a subvolume',
+          actual: expect.stringMatching(/^store\/base: a plain directory \(inode \d+, not 256\)$/) as unknown as string,
+          hint: 'rmdir store/base (a plain folder, not a subvolume), then btrfs subvolume create store/base',
+        },
+      ]);
+      // The seed's own name: a valid subvolume elsewhere in the store is named, with the way to move it.
+      await ws.shell('btrfs', 'rmdir store/base; btrfs subvolume create store/arch-base');
+      expect(await failingRows()).toEqual([
+        {
+          check: 'store/base is a btrfs subvolume (inode 256)',
+          expected: 'a subvolume',
+          actual: 'store/base: nothing there; the store has the subvolume store/arch-base',
+          hint: 'This step wants it at store/base: mv store/arch-base store/base (a renamed subvolume stays a subvolume)',
+        },
+      ]);
+      expect((await typed('mv store/arch-base store/base')).code).toBe(0);
       expect((await typed('mkdir -p store/base/{bin,sbin,usr/bin,usr/sbin}; cp /bin/busybox store/base/bin/; chroot store/base /bin/busybox --install -s')).code).toBe(0);
       expect((await typed("systemd-nspawn -q -D store/base --register=no --keep-unit /bin/sh -c \"echo $WORKSHOP_NONCE > /ran.txt\"")).code).toBe(0);
       // A writable snapshot first, made read-only afterwards: the state is the same.
       expect((await typed('btrfs subvolume snapshot store/base store/base-snapshot; btrfs property set -ts store/base-snapshot ro true')).code).toBe(0);
+      // The container layer: a read-only snapshot is rejected with how to make it writable.
+      await ws.shell('btrfs', 'btrfs subvolume snapshot -r store/base-snapshot store/container');
+      expect((await failingRows()).map((r) => r.actual)).toContain('ro=true: the snapshot is read-only, so the container cannot write to it');
+      expect((await typed("btrfs property set -ts store/container ro false; systemd-nspawn -q -D store/container --register=no --keep-unit /bin/sh -c \"echo $WORKSHOP_NONCE > /hello.txt\"")).code).toBe(0);
       expect((await typed('btrfs send store/base-snapshot -f base-img; mkdir -p store/received; btrfs receive -f base-img store/received')).code).toBe(0);
     });
 

@@ -76,8 +76,22 @@ describe.skipIf(!isRoot)('chapter wafers', () => {
     };
 
     it('accepts the commands of each step as the chapter gives them, with `mount -t overlay none` and `overlay`', async () => {
-      // base: the seed's pacstrap replaced by busybox; child: by hand.
-      expect((await typed('mkdir -p wafers/archbase/data/{bin,sbin,usr/bin,usr/sbin}; cp /bin/busybox wafers/archbase/data/bin/; chroot wafers/archbase/data /bin/busybox --install -s')).code).toBe(0);
+      // base: the seed's pacstrap replaced by busybox. Issue 12, item 8: --install before the folders
+      // exits 0 with only bin/ filled; next names the missing folders, and its hint repairs it.
+      await ws.shell('wafers', 'mkdir -p wafers/archbase/data/bin; cp /bin/busybox wafers/archbase/data/bin/; chroot wafers/archbase/data /bin/busybox --install -s 2>/dev/null');
+      const half = await ws.cli(['--json', 'next']);
+      expect(half.code).toBe(1);
+      const rows = (JSON.parse(half.stdout) as { results: Array<{ status: string; check: string; actual?: string; hint?: string }> }).results.filter((r) => r.status !== 'pass');
+      expect(rows).toEqual([
+        {
+          status: 'fail',
+          check: 'wafers/archbase/data has the four folders and busybox\'s links in all of them',
+          expected: 'wafers/archbase/data/{bin,sbin,usr/bin,usr/sbin} before busybox --install -s',
+          actual: 'missing: wafers/archbase/data/sbin, wafers/archbase/data/usr/bin, wafers/archbase/data/usr/sbin: --install put only the links that go to bin/',
+          hint: 'mkdir -p wafers/archbase/data/{bin,sbin,usr/bin,usr/sbin}; chroot wafers/archbase/data /bin/busybox --install -s (running it again after the folders exist makes the rest)',
+        },
+      ]);
+      expect((await typed('mkdir -p wafers/archbase/data/{bin,sbin,usr/bin,usr/sbin}; chroot wafers/archbase/data /bin/busybox --install -s')).code).toBe(0);
       expect((await typed('mkdir -p $WAFERS/archbase2/data; echo archbase > $WAFERS/archbase2/parent')).code).toBe(0);
       // stack-by-hand with the source `none` and absolute paths from `workshop env`.
       const none = await typed('mkdir -p wafers/archbase2/work machines/archbase2; mount -t overlay none -o lowerdir=$WAFERS/archbase/data,upperdir=$WAFERS/archbase2/data,workdir=$WAFERS/archbase2/work $STACKS/archbase2');
@@ -89,6 +103,9 @@ describe.skipIf(!isRoot)('chapter wafers', () => {
       expect((await typed('bin/wafers unstack archbase2')).code).toBe(0);
       // restack by hand, with the source `overlay` and relative paths.
       expect((await typed('mount -t overlay overlay -o lowerdir=wafers/archbase/data,upperdir=wafers/archbase2/data,workdir=wafers/archbase2/work machines/archbase2')).code).toBe(0);
+      // nspawn on the stack (the seed's way in), then the bottom wafer stacked by itself.
+      expect((await typed('systemd-nspawn -q -D machines/archbase2 --register=no --keep-unit /bin/sh -c "echo $WORKSHOP_NONCE > /booted.txt"')).code).toBe(0);
+      expect((await typed('bin/wafers stack archbase')).code).toBe(0);
     });
 
     it('rejects a script that hangs, says so, and leaves no mount behind', async () => {
