@@ -120,3 +120,29 @@ export async function startLive(cmd: string, args: readonly string[], opts: { cw
     },
   };
 }
+
+/**
+ * Starts a long-running reporter (`findmnt --poll`) and calls onLine for each line it prints.
+ * Resolves to a stop function, or null when the command could not start.
+ */
+export async function followLines(cmd: string, args: readonly string[], onLine: (line: string) => void): Promise<(() => void) | null> {
+  const [{ spawn }, { Socket }] = await Promise.all([import('node:child_process'), import('node:net')]);
+  const child = spawn(cmd, [...args], { cwd: '/', stdio: ['ignore', 'pipe', 'ignore'] });
+  const started = await new Promise<boolean>((resolve) => {
+    child.once('spawn', () => resolve(true));
+    child.once('error', () => resolve(false));
+  });
+  if (!started) return null;
+  let rest = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    const lines = (rest + d).split('\n');
+    rest = lines.pop() ?? '';
+    for (const l of lines) onLine(l);
+  });
+  // It must not keep workshop alive, nor outlive it.
+  child.unref();
+  // The pipe is a socket; unref'd too, or its open read end would still hold the event loop.
+  const pipe: unknown = child.stdout;
+  if (pipe instanceof Socket) pipe.unref();
+  return () => child.kill('SIGTERM');
+}

@@ -166,3 +166,26 @@ export function mountedAt(path: string, opts: { fsType?: string } = {}): Check {
 export function notMountedAt(path: string): Check {
   return defineCheck(`nothing is mounted at ${path}`, async (ctx) => judgeNotMountedAt(await readMountinfo(), await checkPath(ctx, path)));
 }
+
+/**
+ * Calls onChange soon after any mount or unmount in our mount namespace. The kernel reports that
+ * by poll(2) on /proc/self/mountinfo, which fs.watch cannot do; `findmnt --poll` (util-linux)
+ * does it and prints a line per change. Without findmnt, mountinfo is re-read every 150 ms and
+ * compared. Returns the function that stops watching.
+ */
+export async function onMountChange(onChange: () => void): Promise<() => void> {
+  const { followLines } = await import('./exec.ts');
+  const stop = await followLines('findmnt', ['--poll', '--noheadings', '--output', 'ACTION,TARGET'], () => onChange());
+  if (stop !== null) return stop;
+  let last = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+  const timer = setInterval(() => {
+    void readFile('/proc/self/mountinfo', 'utf8').then((now) => {
+      if (now !== last) {
+        last = now;
+        onChange();
+      }
+    }, () => {});
+  }, 150);
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -2,11 +2,14 @@
 import type { CheckResult } from '../checks/check.ts';
 import { styler } from './style.ts';
 
-function wrap(text: string, width: number): string[] {
+/** Wraps at spaces; a word longer than the width (a path) is cut into pieces of the width. */
+export function wrap(text: string, width: number): string[] {
   const out: string[] = [];
+  const w = Math.max(10, width);
   for (const para of text.split('\n')) {
     let line = '';
-    for (const word of para.split(' ')) {
+    const words = para.split(' ').flatMap((word) => (word.length <= w ? [word] : (word.match(new RegExp(`.{1,${w}}`, 'gu')) ?? [word])));
+    for (const word of words) {
       if (line && line.length + 1 + word.length > width) {
         out.push(line);
         line = word;
@@ -67,14 +70,17 @@ export function explainValue(value: string): string {
 export function renderResults(results: readonly CheckResult[], color: boolean, width = process.stdout.columns ?? 100): string {
   const st = styler(color);
   const lines: string[] = [];
-  const w = Math.max(40, Math.min(width, 120)) - 6;
+  const w = Math.max(30, Math.min(width, 120)) - 6;
+  // A check's name is wrapped under itself, never cut by a narrow pane.
+  const name = (mark: string, text: string, style: (t: string) => string) =>
+    wrap(text, w + 2).forEach((l, i) => lines.push(`${i === 0 ? mark : '   '} ${style(l)}`));
   for (const r of results) {
     if (r.status === 'pass') {
-      lines.push(`${st('green', '  ✔')} ${r.check}`);
+      name(st('green', '  ✔'), r.check, (t) => t);
       continue;
     }
     const mark = r.status === 'fail' ? st('red', '  ✘') : st('yellow', '  !');
-    lines.push(`${mark} ${st('bold', r.check)}`);
+    name(mark, r.check, (t) => st('bold', t));
     const field = (label: string, value: string) => wrap(value, w - 10).forEach((l, i) => lines.push(`      ${i === 0 ? st('dim', label.padEnd(9)) : ' '.repeat(9)} ${l}`));
     if (r.status === 'fail') {
       field('expected', explainValue(r.expected));
