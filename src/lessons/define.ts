@@ -55,6 +55,12 @@ export interface StepDef {
   /** from a nudge to the full command */
   hints: readonly string[];
   mutants?: Readonly<Record<string, Mutant>>;
+  /**
+   * Earlier steps whose state this one undoes on purpose (`'*'`: all of them), e.g. a cleanup step
+   * that removes the file an earlier step made. When a step fails, `next` re-checks the earlier
+   * steps and names those that no longer hold; these are not re-checked.
+   */
+  undoes?: readonly string[] | '*';
 }
 
 export interface ChapterDef {

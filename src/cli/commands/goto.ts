@@ -1,7 +1,13 @@
-// `workshop goto <chapter|chapter/step>`: choose where to work.
+// `workshop goto <chapter|chapter/step> [--restore [--yes]]`: choose where to work; with --restore,
+// rewind the chapter to the start of that step by replaying the reference solutions before it.
+import { createInterface } from 'node:readline/promises';
+import { requireVm } from '../../engine/guard.ts';
+import type { Position } from '../../engine/journey.ts';
+import { planRestore, restore, type RestorePlan } from '../../engine/restore.ts';
 import { usageError } from '../../errors.ts';
 import { allStepAddresses } from '../../lessons/catalog.ts';
-import type { Position } from '../../engine/journey.ts';
+import { renderResults } from '../../render/table.ts';
+import { styler } from '../../render/style.ts';
 import type { Cli } from '../cli.ts';
 import { printStep } from '../verify.ts';
 
@@ -13,6 +19,65 @@ export async function moveTo(cli: Cli, pos: Position): Promise<number> {
   return 0;
 }
 
+/** What the restore will do, said before it runs. Pure. */
+export function describePlan(plan: RestorePlan): string[] {
+  const id = plan.target.chapter.id;
+  const lines = [`Restoring ${id}/${plan.target.step}: the cleanup of chapter ${id} runs first. It removes:`];
+  if (plan.removes.length === 0) lines.push('  (nothing of this chapter is there now)');
+  for (const i of plan.removes) lines.push(`  ${i.kind} ${i.id}: ${i.detail}`);
+  lines.push(
+    plan.replay.length === 0 ? 'Then the chapter starts again at its first step.' : `Then the reference solutions of ${plan.replay.map((p) => p.step).join(', ')} run, and each is verified.`,
+    'Your own files elsewhere in the workspace are kept.',
+  );
+  return lines;
+}
+
+async function confirmed(cli: Cli): Promise<boolean> {
+  if (cli.flags['yes'] === true) return true;
+  if (cli.json || !process.stdin.isTTY) throw usageError('goto --restore removes the objects listed above and has no terminal to ask', 'run it again with --yes');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question('Go ahead? [y/N] ')).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+async function restoreTo(cli: Cli, pos: Position): Promise<number> {
+  // Only the restore replays solutions as root: the same guard as solve.
+  await requireVm(cli.allowHost, 'restore a step');
+  const j = cli.journey();
+  const st = styler(cli.color);
+  const plan = await planRestore(j, pos);
+  for (const l of describePlan(plan)) cli.err(l);
+  if (!(await confirmed(cli))) {
+    cli.err('Nothing was changed.');
+    return 1;
+  }
+  const out = await restore(j, plan, {
+    log: (l) => cli.err(l),
+    verbose: !cli.json,
+    on: (e) => {
+      if (cli.json) return;
+      if (e.type === 'cleanup') cli.err(st('bold', `▶ cleaning up ${pos.chapter.id}`));
+      else if (e.type === 'solving') cli.err(st('bold', `▶ solving ${e.step.chapter.id}/${e.step.step}`));
+    },
+  });
+  const address = `${pos.chapter.id}/${pos.step}`;
+  if (cli.json) {
+    cli.emit(out.ok ? { restored: address, replayed: out.replayed, ms: out.ms } : { restored: null, failedAt: out.step, error: out.error, results: out.results, ms: out.ms });
+    return out.ok ? 0 : 1;
+  }
+  if (!out.ok) {
+    cli.out(`${st('red', '✘')} the restore stopped at ${out.step}: ${out.error}`);
+    if (out.results.length > 0) cli.out(renderResults(out.results, cli.color));
+    return 1;
+  }
+  cli.out(`${st('green', '✔')} restored to ${address} in ${(out.ms / 1000).toFixed(1)} s: ${out.replayed.length} earlier step(s) replayed and verified.\n`);
+  await printStep(cli, pos);
+  return 0;
+}
+
 export default async function goto(cli: Cli): Promise<number> {
   const j = cli.journey();
   const arg = cli.positionals[0];
@@ -20,5 +85,6 @@ export default async function goto(cli: Cli): Promise<number> {
     const all = allStepAddresses(j.cat);
     throw usageError('goto needs a chapter or a chapter/step', `for example: workshop goto ${all[1] ?? all[0] ?? 'chroot'}`);
   }
-  return moveTo(cli, j.find(arg));
+  const pos = j.find(arg);
+  return cli.flags['restore'] === true ? restoreTo(cli, pos) : moveTo(cli, pos);
 }

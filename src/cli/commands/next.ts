@@ -1,5 +1,6 @@
 // `workshop next`: verify the current step; on pass record it and show the next step.
 import { allPassed } from '../../checks/check.ts';
+import { describeBroken, earlierStepsBroken } from '../../engine/recheck.ts';
 import { renderClosing } from '../../render/step.ts';
 import { renderResults } from '../../render/table.ts';
 import { styler } from '../../render/style.ts';
@@ -15,10 +16,13 @@ export default async function next(cli: Cli): Promise<number> {
   const passed = allPassed(results);
   const st = styler(cli.color);
   if (!passed) {
-    if (cli.json) cli.emit({ step: address, passed, results, attempts: sp.attempts });
+    // An earlier step that no longer holds explains most mysterious failures: name it.
+    const broken = await earlierStepsBroken(started.loaded, started.place, pos, (step) => j.isDone({ chapter: pos.chapter, step, index: 0 }));
+    if (cli.json) cli.emit({ step: address, passed, results, attempts: sp.attempts, noLongerHold: broken.map((b) => ({ step: `${pos.chapter.id}/${b.step}`, failing: b.failing })) });
     else {
       cli.out(`${st('red', '✘')} ${address} is not done yet:\n`);
       cli.out(renderResults(results, cli.color));
+      if (broken.length > 0) cli.out(`\n${broken.map((b) => `${st('yellow', '!')} ${describeBroken(b)}`).join('\n')}`);
       cli.out(`\nFix what is marked ✘ and run \`workshop next\` again. Stuck? \`workshop hint\` (${sp.hintsShown} shown so far).`);
       if (started.loaded.def.state !== undefined) cli.out('see it: workshop state');
     }

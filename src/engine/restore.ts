@@ -1,0 +1,77 @@
+// `goto X --restore`: back to the start of a step in seconds. The chapter's cleanup runs, the
+// Journey resets the chapter (a fresh nonce, its setup), then the reference solution of every step
+// before X runs and is verified, and each is passed as `solve` would. Progress changes only through
+// the Journey's methods.
+import { isPathUnder } from '../checks/proc.ts';
+import { allPassed, type CheckResult } from '../checks/check.ts';
+import { stepIds } from '../lessons/catalog.ts';
+import { takeInventory, type ResidueItem } from './inventory.ts';
+import type { Journey, Position } from './journey.ts';
+import { cleanupChapter, describeFailure, solveStep, verifyStep } from './runner.ts';
+
+export interface RestorePlan {
+  target: Position;
+  /** the steps whose reference solutions run, in order */
+  replay: Position[];
+  /** what the chapter's cleanup will remove, as the inventory sees it now */
+  removes: ResidueItem[];
+}
+
+/**
+ * What of the residue inventory belongs to this chapter: things in its folder (mounts, loop
+ * devices, processes), and the ws* names a chapter makes outside it (netns, links, cgroups). The
+ * learner's files elsewhere in the workspace are never listed, and never removed.
+ */
+export function chapterItems(items: readonly ResidueItem[], dir: string): ResidueItem[] {
+  return items.filter((i) => {
+    if (i.kind === 'netns' || i.kind === 'link' || i.kind === 'cgroup' || i.kind === 'tmpdir') return true;
+    return isPathUnder(i.id, dir) || i.detail.includes(`${dir}/`) || i.detail.endsWith(dir);
+  });
+}
+
+export async function planRestore(j: Journey, target: Position): Promise<RestorePlan> {
+  const ids = stepIds(target.chapter);
+  const replay = ids.slice(0, target.index).map((step, index) => ({ chapter: target.chapter, step, index }));
+  const removes = chapterItems(await takeInventory(j.ws.home), j.ws.chapterDir(target.chapter.id));
+  return { target, replay, removes };
+}
+
+export type RestoreEvent =
+  | { type: 'cleanup' }
+  | { type: 'solving'; step: Position }
+  | { type: 'solved'; step: Position; results: CheckResult[] };
+
+export type RestoreOutcome =
+  | { ok: true; ms: number; replayed: string[] }
+  | { ok: false; ms: number; step: string; error: string; results: CheckResult[] };
+
+export async function restore(j: Journey, plan: RestorePlan, opts: { log: (line: string) => void; verbose: boolean; on: (e: RestoreEvent) => void }): Promise<RestoreOutcome> {
+  const t0 = performance.now();
+  const ms = () => Math.round(performance.now() - t0);
+  const entry = plan.target.chapter;
+  const loaded = await j.load(entry);
+  const old = j.place(entry.id);
+  opts.on({ type: 'cleanup' });
+  if (old) await cleanupChapter(loaded, old, opts.log, opts.verbose);
+  await j.resetChapter(entry);
+  const place = j.place(entry.id);
+  if (!place) throw new Error(`chapter ${entry.id} did not start again after its reset`);
+  const replayed: string[] = [];
+  for (const pos of plan.replay) {
+    const address = `${entry.id}/${pos.step}`;
+    opts.on({ type: 'solving', step: pos });
+    try {
+      await solveStep(loaded, pos.step, place, opts.log, opts.verbose);
+    } catch (err) {
+      return { ok: false, ms: ms(), step: address, error: describeFailure(err), results: [] };
+    }
+    const results = await verifyStep(loaded, pos.step, place);
+    j.recordSolve(pos, results);
+    opts.on({ type: 'solved', step: pos, results });
+    if (!allPassed(results)) return { ok: false, ms: ms(), step: address, error: 'its checks fail after the solution ran', results };
+    await j.pass(pos, 'solve');
+    replayed.push(address);
+  }
+  await j.goto(plan.target);
+  return { ok: true, ms: ms(), replayed };
+}
