@@ -95,3 +95,15 @@ describe('typedLines', () => {
     expect(kinds(["cat > c.sh <<'EOF'", 'C-$ not a prompt', 'exit', 'EOF', 'chmod +x c.sh']).map((k) => k[0])).toEqual(['type', 'type', 'type', 'type', 'type']);
   });
 });
+
+describe('blocksPerStep', () => {
+  it("gives the intro's blocks to the first step, each step its own, and never the closing section's", async () => {
+    const { blocksPerStep } = await import('../../src/engine/aswritten.ts');
+    const text = ['# T', '```bash', 'cd $(workshop path)', '```', '## One {#one}', '```bash', 'a', '```', '```bash norun', 'x', '```', '## Two {#two}', '```text', 'out', '```', '## What you built', '```bash', 'docker inspect c', '```'].join('\n');
+    const plan = blocksPerStep(text, [{ id: 'one', line: 5 }, { id: 'two', line: 12 }], 16);
+    expect(plan.map((s) => [s.id, s.blocks.map((b) => b.lines.join('|'))])).toEqual([
+      ['one', ['cd $(workshop path)', 'a']],
+      ['two', []],
+    ]);
+  });
+});
