@@ -3,7 +3,7 @@
 // no JSON for them ("output format json is unsupported"). Fixtures: test/fixtures/btrfs/.
 import { open, readdir, stat, statfs } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { parseLosetupJson, type LoopDevice } from './loop.ts';
+import { readLoopDevices, type LoopDevice } from './loop.ts';
 // Re-exported for chapters: a loop device's backing file is how a store image is found.
 import type { Check, CheckContext, Verdict } from './check.ts';
 import { defineCheck, fail, pass } from './check.ts';
@@ -235,8 +235,8 @@ export function judgeLoopMount(entries: readonly MountEntry[], loops: readonly L
 
 export const loopMountOf = (mountPoint: string, image: string): Check =>
   defineCheck(`${mountPoint} is btrfs on a loop device backed by ${image}`, async (ctx) => {
-    const [entries, text] = await Promise.all([readMountinfo(), runOk('losetup', ['-J', '-l'], { timeoutMs: 10_000 })]);
-    return judgeLoopMount(entries, parseLosetupJson(text), abs(ctx, mountPoint), abs(ctx, image), ctx.dir);
+    const [entries, loops] = await Promise.all([readMountinfo(), readLoopDevices()]);
+    return judgeLoopMount(entries, loops, abs(ctx, mountPoint), abs(ctx, image), ctx.dir);
   });
 
 /** How to make a missing subvolume: `btrfs subvolume create P` unless the step makes it another way (a snapshot, a receive). */

@@ -1,5 +1,6 @@
 // Loop devices: `losetup -J -l`, parsed purely. The inventory, the btrfs and lvm checks and their
 // chapters all read it.
+import { runOk } from './exec.ts';
 import { isRecord } from './lang.ts';
 
 export interface LoopDevice {
@@ -19,3 +20,6 @@ export function parseLosetupJson(text: string): LoopDevice[] {
     return { name: d['name'], backFile: back };
   });
 }
+
+/** The one reader of `losetup -J -l`: every loop device with its backing file. */
+export const readLoopDevices = async (): Promise<LoopDevice[]> => parseLosetupJson(await runOk('losetup', ['-J', '-l'], { timeoutMs: 10_000 }));

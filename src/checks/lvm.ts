@@ -6,7 +6,7 @@
 import type { Check, Verdict } from './check.ts';
 import { defineCheck, fail, pass } from './check.ts';
 import { run, runOk } from './exec.ts';
-import { parseLosetupJson } from './loop.ts';
+import { readLoopDevices } from './loop.ts';
 import { resolve } from 'node:path';
 import { isRecord } from './lang.ts';
 
@@ -184,6 +184,6 @@ export async function pvsOfVg(vg: string): Promise<string[]> {
 
 export const vgOnLoopImage = (vg: string, image: string): Check =>
   defineCheck(`${vg} lives on a loop device backed by ${image}`, async (ctx) => {
-    const [pvs, loops] = await Promise.all([pvsOfVg(vg), runOk('losetup', ['-J', '-l'], { timeoutMs: 10_000 })]);
-    return judgeVgOnImage(vg, pvs, parseLosetupJson(loops), resolve(ctx.dir, image));
+    const [pvs, loops] = await Promise.all([pvsOfVg(vg), readLoopDevices()]);
+    return judgeVgOnImage(vg, pvs, loops, resolve(ctx.dir, image));
   });

@@ -204,13 +204,16 @@ export function inSubnet(ip: string, cidr: string): boolean {
 
 // ---- readers: the only side effects of this family ----
 
-async function ipIn(ns: string, args: readonly string[]): Promise<string> {
-  const r = await run('ip', ['-n', ns, '-j', ...args], { timeoutMs: 10_000 });
-  if (r.code !== 0) throw new Error(`ip -n ${ns} -j ${args.join(' ')}: ${r.stderr.trim() || `exit ${r.code ?? 'signal'}`}`);
+/** The one `ip -j` runner: in the named netns, or the root one when `ns` is undefined. */
+async function ipIn(ns: string | undefined, args: readonly string[]): Promise<string> {
+  const argv = [...(ns === undefined ? [] : ['-n', ns]), '-j', ...args];
+  const r = await run('ip', argv, { timeoutMs: 10_000 });
+  if (r.code !== 0) throw new Error(`ip ${argv.join(' ')}: ${r.stderr.trim() || `exit ${r.code ?? 'signal'}`}`);
   return r.stdout;
 }
 
-export const readLinks = async (ns: string): Promise<IpLink[]> => parseIpLinks(await ipIn(ns, ['-d', 'link', 'show']));
+/** The links of a netns (the root one when `ns` is undefined). */
+export const readLinks = async (ns?: string): Promise<IpLink[]> => parseIpLinks(await ipIn(ns, ['-d', 'link', 'show']));
 export const readAddrs = async (ns: string): Promise<IpLinkAddresses[]> => parseIpAddrs(await ipIn(ns, ['addr', 'show']));
 export const readRoutes = async (ns: string): Promise<IpRoute[]> => parseIpRoutes(await ipIn(ns, ['route', 'show']));
 
@@ -222,12 +225,29 @@ export async function readBridgePorts(ns: string): Promise<BridgePort[]> {
   return parseBridgeLinks(r.stdout);
 }
 
-/** The named network namespaces (`ip netns list`), without ip's nsid noise on stderr. */
-export async function netnsNames(): Promise<string[]> {
-  const r = await run('ip', ['-j', 'netns', 'list'], { timeoutMs: 10_000 });
-  if (r.code !== 0) throw new Error(`ip -j netns list: ${r.stderr.trim()}`);
-  return jsonObjects(r.stdout, 'ip -j netns list').flatMap((n) => (typeof n.name === 'string' ? [n.name] : []));
+export interface NetnsEntry {
+  name: string;
+  /** the nsid the root namespace gave it; veths in the root namespace name their peer's by it */
+  id: number | null;
 }
+
+/** `ip -j netns list`. With no namespaces it prints nothing at all, not `[]` (recorded). */
+export function parseNetnsList(text: string): NetnsEntry[] {
+  return jsonObjects(text, 'ip -j netns list').map((n) => {
+    const name = str(n.name);
+    if (name === null) throw new Error('ip -j netns list: an entry without a name');
+    return { name, id: num(n.id) };
+  });
+}
+
+/** The named network namespaces (`ip netns list`), with their nsid, without ip's nsid noise on stderr. */
+export const readNetns = async (): Promise<NetnsEntry[]> => parseNetnsList(await ipIn(undefined, ['netns', 'list']));
+
+export const netnsNames = async (): Promise<string[]> => (await readNetns()).map((n) => n.name);
+
+/** The IPv4 addresses of one interface, as `10.0.0.1/16`. */
+export const inetAddrs = async (ns: string, ifname: string): Promise<string[]> =>
+  (await readAddrs(ns)).filter((l) => l.ifname === ifname).flatMap((l) => l.addrs.filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`));
 
 /**
  * Whether /run/netns/NAME really holds a namespace. `ip netns add` typed inside `ip netns exec`

@@ -132,12 +132,27 @@ export interface ProcessPlace {
   pid: number;
   root: string | null;
   cwd: string | null;
+  /**
+   * In a PID or UTS namespace other than ours: a container (`unshare --pid --fork`, `--uts`), never
+   * a learner's shell, which shares ours. Net and mount namespaces do not count: the lab shell
+   * (`workshop shell host`) has its own, and it is the learner's.
+   */
+  isolated?: boolean;
+}
+
+/** Whether a process lives in another PID or UTS namespace than this one; false when unreadable. */
+async function isolatedFromUs(pid: number): Promise<boolean> {
+  for (const ns of ['pid', 'uts']) {
+    const [mine, theirs] = await Promise.all([readlink(`/proc/self/ns/${ns}`).catch(() => null), readlink(`/proc/${pid}/ns/${ns}`).catch(() => null)]);
+    if (mine !== null && theirs !== null && mine !== theirs) return true;
+  }
+  return false;
 }
 
 /** Root and cwd of every process but PID 1 and ourselves. */
 export async function processPlaces(): Promise<ProcessPlace[]> {
   const pids = (await listPids()).filter((p) => p !== 1 && p !== process.pid);
-  return Promise.all(pids.map(async (pid) => ({ pid, root: await procRoot(pid), cwd: await procCwd(pid) })));
+  return Promise.all(pids.map(async (pid) => ({ pid, root: await procRoot(pid), cwd: await procCwd(pid), isolated: await isolatedFromUs(pid) })));
 }
 
 export const placeIsUnder = (place: ProcessPlace, dirs: readonly string[]): boolean =>

@@ -1,13 +1,15 @@
 // Tears down what takeInventory found, in the only order that works: processes hold mounts busy,
 // mounts hold loop devices, and cgroups can be removed only once their processes are gone.
 // Every action is logged as the command it amounts to; a failure is recorded and the rest goes on.
-import { readFile, readdir, rmdir } from 'node:fs/promises';
+import { readFile, readdir, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { run } from '../checks/exec.ts';
-import { readMountinfo } from '../checks/mounts.ts';
-import { ancestors, isPathUnder, procRoot } from '../checks/proc.ts';
-import { parseLosetupJson } from '../checks/loop.ts';
-import { parseLinkList, parseNetnsList, type ResidueItem } from './inventory.ts';
+import { readMountinfo, type MountEntry } from '../checks/mounts.ts';
+import { pidsIn } from '../checks/cgroup.ts';
+import { ancestors, isPathUnder, processPlaces } from '../checks/proc.ts';
+import { readLoopDevices } from '../checks/loop.ts';
+import type { ResidueItem } from './inventory.ts';
+import { deleteNetns } from './lab.ts';
 import { sleep } from '../checks/lang.ts';
 
 
@@ -25,10 +27,11 @@ async function processGone(pid: number): Promise<boolean> {
   return stat === null || /\) Z /.test(stat);
 }
 
-async function ipJson<T>(args: string[], parse: (text: string) => T): Promise<T> {
-  const r = await run('ip', ['-j', ...args]);
-  if (r.code !== 0) throw new Error(`${r.command}: ${r.stderr.trim()}`);
-  return parse(r.stdout);
+/** The mount point of the cgroup hierarchy that holds `dir` (v1: one per controller; v2: one). */
+function hierarchyRoot(mounts: readonly MountEntry[], dir: string): string | undefined {
+  return mounts
+    .filter((m) => (m.fsType === 'cgroup' || m.fsType === 'cgroup2') && isPathUnder(dir, m.mountPoint) && dir !== m.mountPoint)
+    .sort((x, y) => y.mountPoint.length - x.mountPoint.length)[0]?.mountPoint;
 }
 
 /** Sub-cgroups first: rmdir of a cgroup with children fails with EBUSY. */
@@ -55,15 +58,18 @@ export async function cleanResidue(home: string, items: readonly ResidueItem[], 
     log(`  failed: ${why}`);
   };
 
-  // 1. Processes: containers, whose / is in our places. PIDs are reused, so check again that this
-  // one's root still is; a process that only has its cwd there is the learner's and is spared,
-  // and so are this process and its parents (`workshop clean` run from a shell inside).
+  // 1. Processes: containers, whose / is in our places, or that live in a PID or UTS namespace
+  // of their own with their cwd there. PIDs are reused, so check again that this one still is; a
+  // process that only has its cwd there is the learner's and is spared, and so are this process
+  // and its parents (`workshop clean` run from a shell inside).
   const places = [path.resolve(home), ...of('mount').map((m) => m.id).filter((p) => p !== '/'), ...of('tmpdir').map((t) => t.id)];
+  const inPlaces = (p: string | null): boolean => p !== null && places.some((d) => isPathUnder(p.replace(/ \(deleted\)$/, ''), d));
   const self = await ancestors();
+  const now = new Map((await processPlaces()).map((p) => [p.pid, p]));
   for (const item of of('process')) {
     const pid = Number(item.id);
-    const root = await procRoot(pid);
-    if (self.has(pid) || root === null || !places.some((d) => isPathUnder(root, d))) continue;
+    const place = now.get(pid);
+    if (self.has(pid) || place === undefined || !(inPlaces(place.root) || (place.isolated === true && inPlaces(place.cwd)))) continue;
     log(`kill -KILL ${pid}`);
     try {
       process.kill(pid, 'SIGKILL');
@@ -86,7 +92,7 @@ export async function cleanResidue(home: string, items: readonly ResidueItem[], 
 
   // 3. Loop devices. One with autoclear has already gone with its last mount.
   if (of('loop').length > 0) {
-    const attached = new Set(parseLosetupJson((await run('losetup', ['-J', '-l'])).stdout).map((l) => l.name));
+    const attached = new Set((await readLoopDevices()).map((l) => l.name));
     for (const loop of of('loop').filter((l) => attached.has(l.id))) {
       const r = await cmd('losetup', ['-d', loop.id]);
       if (!r.ok) failed(`losetup -d ${loop.id}`, r.stderr);
@@ -101,31 +107,29 @@ export async function cleanResidue(home: string, items: readonly ResidueItem[], 
     else failed(`ip link del ${link.id}`, r.stderr);
   }
 
-  // 5. Namespaces. `ip netns del` returns before the kernel tears the namespace down (6-31 ms
-  // here), and until then veth peers in the root namespace still exist and their names are taken.
+  // 5. Namespaces, and the veth ends that go with them (deleteNetns waits for the kernel).
   for (const ns of of('netns')) {
     try {
-      const id = (await ipJson(['netns', 'list'], parseNetnsList)).find((n) => n.name === ns.id)?.id ?? null;
-      const peers = id === null ? [] : (await ipJson(['link', 'show'], parseLinkList)).filter((l) => l.linkNetnsId === id).map((l) => l.ifindex);
-      const r = await cmd('ip', ['netns', 'del', ns.id]);
-      if (!r.ok) {
-        failed(`ip netns del ${ns.id}`, r.stderr);
-        continue;
-      }
-      const gone = await waitFor(async () => {
-        const names = (await ipJson(['netns', 'list'], parseNetnsList)).map((n) => n.name);
-        const links = (await ipJson(['link', 'show'], parseLinkList)).map((l) => l.ifindex);
-        return !names.includes(ns.id) && !peers.some((p) => links.includes(p));
-      }, 5000);
-      if (!gone) failed(`ip netns del ${ns.id}`, 'the namespace or its links were still there after 5 s');
+      await deleteNetns([ns.id], log);
     } catch (err) {
-      failed(`netns ${ns.id}`, err instanceof Error ? err.message : String(err));
+      failed(`ip netns del ${ns.id}`, err instanceof Error ? err.message : String(err));
     }
   }
 
-  // 6. Cgroups: their processes were killed above, so an empty cgroup is all that is left.
+  // 6. Cgroups: the processes rooted in the workspace were killed above; any other is moved out.
+  const mountsNow = of('cgroup').length > 0 ? await readMountinfo('self') : [];
   for (const cg of of('cgroup')) {
     for (const dir of await cgroupTree(cg.id)) {
+      // A process still inside (one clean may not kill: its root is the host's, only its cwd is
+      // ours) is moved to the hierarchy's root, which harms nothing and frees the cgroup.
+      const root = hierarchyRoot(mountsNow, dir);
+      const procs = root === undefined ? undefined : path.join(root, 'cgroup.procs');
+      if (procs !== undefined) {
+        for (const pid of await pidsIn(dir)) {
+          log(`echo ${pid} > ${procs}`);
+          await writeFile(procs, `${pid}\n`).catch((err: unknown) => failed(`move ${pid} out of ${dir}`, err instanceof Error ? err.message : String(err)));
+        }
+      }
       log(`rmdir ${dir}`);
       await rmdir(dir).catch((err: unknown) => failed(`rmdir ${dir}`, err instanceof Error ? err.message : String(err)));
     }

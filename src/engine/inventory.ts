@@ -7,13 +7,11 @@ import { runOk } from '../checks/exec.ts';
 import { readMountinfo, type MountEntry } from '../checks/mounts.ts';
 import { parseOverlayOptions } from '../checks/overlay.ts';
 import { ancestors, isPathUnder, processGroup, processPlaces, readStatus, type ProcessPlace } from '../checks/proc.ts';
-import { parseLosetupJson, type LoopDevice } from '../checks/loop.ts';
+import { readLoopDevices, type LoopDevice } from '../checks/loop.ts';
+import { readLinks, readNetns, type IpLink, type NetnsEntry } from '../checks/net.ts';
 import { isRecord } from '../checks/lang.ts';
 import { workspace } from './workspace.ts';
 
-// clean.ts imports the parsers below back from here; the cycle is safe because neither module
-// uses the other while it is being evaluated, only inside functions.
-export { cleanResidue } from './clean.ts';
 
 export type ResidueItem = {
   kind: 'mount' | 'loop' | 'netns' | 'link' | 'cgroup' | 'process' | 'tmpdir';
@@ -21,33 +19,6 @@ export type ResidueItem = {
   id: string;
   detail: string;
 };
-
-export interface NetnsEntry { name: string; id: number | null }
-export interface LinkEntry { ifindex: number; ifname: string; linkNetnsId: number | null }
-
-function jsonArray(text: string, what: string): unknown[] {
-  const v: unknown = JSON.parse(text);
-  if (!Array.isArray(v)) throw new Error(`${what}: expected a JSON array`);
-  return v;
-}
-
-/** `ip -j netns list`. With no namespaces it prints nothing at all, not `[]` (recorded). */
-export function parseNetnsList(text: string): NetnsEntry[] {
-  if (text.trim() === '') return [];
-  return jsonArray(text, 'ip -j netns list').map((n) => {
-    if (!isRecord(n) || typeof n.name !== 'string') throw new Error('ip -j netns list: an entry without a name');
-    return { name: n.name, id: typeof n.id === 'number' ? n.id : null };
-  });
-}
-
-/** `ip -j link show`. link_netnsid is set when the peer of a veth lives in another netns. */
-export function parseLinkList(text: string): LinkEntry[] {
-  if (text.trim() === '') return [];
-  return jsonArray(text, 'ip -j link show').map((l) => {
-    if (!isRecord(l) || typeof l.ifname !== 'string' || typeof l.ifindex !== 'number') throw new Error('ip -j link: a link without ifname');
-    return { ifindex: l.ifindex, ifname: l.ifname, linkNetnsId: typeof l.link_netnsid === 'number' ? l.link_netnsid : null };
-  });
-}
 
 /** Lab resources are named ws-host, ws-net, ws-veth…: the `ws` prefix marks them as ours. */
 export const isWsName = (name: string): boolean => name.startsWith('ws');
@@ -59,7 +30,7 @@ export interface InventoryFacts {
   mounts: readonly MountEntry[];
   loops: readonly LoopDevice[];
   netns: readonly NetnsEntry[];
-  links: readonly LinkEntry[];
+  links: readonly IpLink[];
   cgroups: readonly string[];
   /** /tmp/<x> folders with the seed container.sh's shape */
   seedTmpDirs: readonly string[];
@@ -143,9 +114,10 @@ export function decideResidue(f: InventoryFacts): ResidueItem[] {
   const places = [f.home, ...f.seedTmpDirs, ...mounts.map(([m]) => m.mountPoint).filter((p) => p !== '/')];
   const inPlace = (p: string | null): boolean => p !== null && places.some((d) => isPathUnder(p, d));
   return [
-    // Only a process whose / is ours is a container to stop. One that merely has its cwd here
+    // Only a container is stopped: a process whose / is ours, or one in a PID or UTS namespace of
+    // its own started from here (an un-pivoted `unshare … sleep`). One that merely has its cwd here
     // is the learner's shell (cd $(workshop path)), or `workshop clean | less`: see visitorsOf.
-    ...f.processes.filter((p) => inPlace(p.root)).map((p) => ({ kind: 'process' as const, id: String(p.pid), detail: `root ${p.root ?? '?'}, cwd ${p.cwd ?? '?'}` })),
+    ...f.processes.filter((p) => inPlace(p.root) || (p.isolated === true && inPlace(p.cwd?.replace(/ \(deleted\)$/, '') ?? null))).map((p) => ({ kind: 'process' as const, id: String(p.pid), detail: `root ${p.root ?? '?'}, cwd ${p.cwd ?? '?'}` })),
     ...mounts.map(([m, why]) => ({ kind: 'mount' as const, id: m.mountPoint, detail: `${m.fsType} from ${m.source}: ${why}` })),
     ...loops.map((l) => ({ kind: 'loop' as const, id: l.name, detail: `backed by ${l.backFile ?? '?'}` })),
     ...f.links.filter((l) => isWsName(l.ifname)).map((l) => ({ kind: 'link' as const, id: l.ifname, detail: 'a link in the root network namespace' })),
@@ -234,9 +206,9 @@ export async function takeInventory(home: string): Promise<ResidueItem[]> {
   const chapterDirs = await subdirs(workspace(abs).chaptersDir);
   const [mounts, losetup, netns, links, cgroups, seedTmpDirs, places, skip] = await Promise.all([
     readMountinfo('self'),
-    runOk('losetup', ['-J', '-l']),
-    runOk('ip', ['-j', 'netns', 'list']),
-    runOk('ip', ['-j', 'link', 'show']),
+    readLoopDevices(),
+    readNetns(),
+    readLinks(),
     findWsCgroups(),
     findSeedTmpDirs(),
     processPlaces(),
@@ -248,9 +220,9 @@ export async function takeInventory(home: string): Promise<ResidueItem[]> {
     home: abs,
     chapterDirs,
     mounts,
-    loops: parseLosetupJson(losetup),
-    netns: parseNetnsList(netns),
-    links: parseLinkList(links),
+    loops: losetup,
+    netns,
+    links,
     cgroups,
     seedTmpDirs,
     existingPaths: new Set(candidates.filter((_, i) => exists[i])),

@@ -5,7 +5,7 @@
 //   ws-inet 198.51.100.1/24  <-veth->  ws-uplink 198.51.100.2/24  ...  br0 10.0.0.1/16 ... veth
 //                                      default via 198.51.100.1
 import { readFile, readlink } from 'node:fs/promises';
-import { netnsNames, readAddrs, readLinks, readRoutes, type IpLink } from '../checks/net.ts';
+import { inetAddrs, netnsNames, readLinks, readNetns, readRoutes, type IpLink } from '../checks/net.ts';
 import { run, runOk } from '../checks/exec.ts';
 import { listPids } from '../checks/proc.ts';
 import { sleep } from '../checks/lang.ts';
@@ -49,8 +49,6 @@ export function labProblems(f: { names: readonly string[]; hostLinks: readonly I
   return p;
 }
 
-const addrsOf = async (ns: string, ifname: string): Promise<string[]> =>
-  (await readAddrs(ns)).filter((l) => l.ifname === ifname).flatMap((l) => l.addrs.filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`));
 
 export async function labStatus(): Promise<LabStatus> {
   const names = await netnsNames();
@@ -59,8 +57,8 @@ export async function labStatus(): Promise<LabStatus> {
   const [hostLinks, netLinks, hostAddrs, netAddrs, routes] = await Promise.all([
     hasHost ? readLinks(LAB.host) : null,
     hasNet ? readLinks(LAB.net) : null,
-    hasHost ? addrsOf(LAB.host, LAB.uplink) : [],
-    hasNet ? addrsOf(LAB.net, LAB.inet) : [],
+    hasHost ? inetAddrs(LAB.host, LAB.uplink) : [],
+    hasNet ? inetAddrs(LAB.net, LAB.inet) : [],
     hasHost ? readRoutes(LAB.host) : [],
   ]);
   const hostDefault = routes.find((r) => r.dst === 'default')?.gateway ?? null;
@@ -128,15 +126,18 @@ async function processName(pid: number): Promise<string> {
  */
 export async function deleteNetns(names: readonly string[], log: (line: string) => void = () => {}, timeoutMs = 5000): Promise<void> {
   for (const name of names) {
-    if (!(await netnsNames()).includes(name)) continue;
+    const all = await readNetns();
+    const me = all.find((n) => n.name === name);
+    if (!me) continue;
     const inode = await netnsInode(name);
-    // The links of other lab namespaces whose peer lives in this one go with it.
-    const others = (await netnsNames()).filter((n) => n !== name && (Object.values(LAB) as unknown[]).includes(n));
-    const peerLinks: Array<{ ns: string; ifname: string }> = [];
+    // The veth ends whose peer lives in this namespace go with it: in the root namespace (they
+    // name it by its nsid) and in every other named namespace (they pair by ifindex).
     const mine = (await readLinks(name).catch(() => [])).filter((l) => l.kind === 'veth');
-    for (const ns of others) {
-      for (const l of await readLinks(ns).catch(() => [])) {
-        if (l.kind === 'veth' && l.linkNetnsId !== null && mine.some((m) => m.peerIndex === l.ifindex && l.peerIndex === m.ifindex)) peerLinks.push({ ns, ifname: l.ifname });
+    const peerLinks: Array<{ ns: string | undefined; ifname: string }> = [];
+    if (me.id !== null) for (const l of await readLinks().catch(() => [])) if (l.linkNetnsId === me.id) peerLinks.push({ ns: undefined, ifname: l.ifname });
+    for (const other of all.filter((n) => n.name !== name)) {
+      for (const l of await readLinks(other.name).catch(() => [])) {
+        if (l.kind === 'veth' && l.linkNetnsId !== null && mine.some((m) => m.peerIndex === l.ifindex && l.peerIndex === m.ifindex)) peerLinks.push({ ns: other.name, ifname: l.ifname });
       }
     }
     log(`ip netns del ${name}`);
@@ -144,11 +145,12 @@ export async function deleteNetns(names: readonly string[], log: (line: string) 
     const end = Date.now() + timeoutMs;
     for (;;) {
       const left: string[] = [];
+      const present = await netnsNames();
       for (const p of peerLinks) {
-        if (!(await netnsNames()).includes(p.ns)) continue;
-        if ((await readLinks(p.ns).catch(() => [])).some((l) => l.ifname === p.ifname)) left.push(`${p.ifname} in ${p.ns}`);
+        if (p.ns !== undefined && !present.includes(p.ns)) continue;
+        if ((await readLinks(p.ns).catch(() => [])).some((l) => l.ifname === p.ifname)) left.push(`${p.ifname} in ${p.ns ?? 'the root namespace'}`);
       }
-      if (left.length === 0 && !(await netnsNames()).includes(name)) break;
+      if (left.length === 0 && !present.includes(name)) break;
       if (Date.now() > end) {
         const holders = inode === null ? [] : await processesInNetns(inode);
         const who = await Promise.all(holders.map(async (pid) => `${pid} (${await processName(pid)})`));

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, runOk, type RunResult } from '../../src/checks/exec.ts';
 import { mountsUnder, readMountinfo } from '../../src/checks/mounts.ts';
 import { processesUnder } from '../../src/checks/proc.ts';
-import { cleanResidue, takeInventory, type ResidueItem } from '../../src/engine/inventory.ts';
+import { cleanResidue } from '../../src/engine/clean.ts';
+import { takeInventory, type ResidueItem } from '../../src/engine/inventory.ts';
 
 const NETNS = 'ws-inv-test';
 const CGROUP = '/sys/fs/cgroup/pids/ws-inv-test';

@@ -3,10 +3,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseMountinfo } from '../../src/checks/mounts.ts';
 import { parseLosetupJson } from '../../src/checks/loop.ts';
+import { parseIpLinks, parseNetnsList } from '../../src/checks/net.ts';
 import {
   decideResidue,
-  parseLinkList,
-  parseNetnsList,
   relativeLayerCandidates,
   type InventoryFacts,
   visitorsOf,
@@ -43,9 +42,9 @@ describe('ip -j parsers', () => {
     ]);
   });
   it('reads links and the netns of a veth peer', () => {
-    const links = parseLinkList(fixture('ip/link-show-root.json'));
+    const links = parseIpLinks(fixture('ip/link-show-root.json'));
     expect(links.map((l) => l.ifname)).toEqual(['lo', 'ifb0', 'ifb1', 'eth0', 'ws-h2A']);
-    expect(links.at(-1)).toEqual({ ifindex: 5, ifname: 'ws-h2A', linkNetnsId: 0 });
+    expect(links.at(-1)).toMatchObject({ ifindex: 5, ifname: 'ws-h2A', linkNetnsId: 0 });
   });
 });
 
@@ -58,7 +57,7 @@ const facts = (over: Partial<InventoryFacts> = {}): InventoryFacts => ({
   mounts: recorded,
   loops: parseLosetupJson(fixture('losetup/inventory-home.json')),
   netns: parseNetnsList(fixture('ip/netns-list-inventory.json')),
-  links: parseLinkList(fixture('ip/link-show-inventory.json')),
+  links: parseIpLinks(fixture('ip/link-show-inventory.json')),
   cgroups: ['/sys/fs/cgroup/pids/ws-h2-cg'],
   seedTmpDirs: ['/tmp/ws-h2-seedrec'],
   existingPaths: new Set([`${home}/chapters/overlayfs/rootfs`]),
@@ -105,7 +104,7 @@ describe('decideResidue on a recorded machine', () => {
   });
 
   it('finds the host clean', () => {
-    const host = facts({ home: '/var/lib/workshop', chapterDirs: [], mounts: parseMountinfo(fixture('mountinfo/host.txt')), loops: [], netns: [], links: parseLinkList(fixture('ip/link-show-root.json')).slice(0, 4), cgroups: [], seedTmpDirs: [], processes: [{ pid: 5, root: '/', cwd: '/root' }] });
+    const host = facts({ home: '/var/lib/workshop', chapterDirs: [], mounts: parseMountinfo(fixture('mountinfo/host.txt')), loops: [], netns: [], links: parseIpLinks(fixture('ip/link-show-root.json')).slice(0, 4), cgroups: [], seedTmpDirs: [], processes: [{ pid: 5, root: '/', cwd: '/root' }] });
     expect(decideResidue(host)).toEqual([]);
   });
 
@@ -139,6 +138,13 @@ describe('decideResidue on a recorded machine', () => {
     const f = facts();
     const visitors = visitorsOf(f.home, decideResidue(f), [...f.processes, { pid: 105, root: '/', cwd: `${home}/chapters/wafers (deleted)` }]);
     expect(visitors.map((p) => p.pid)).toEqual([101, 102, 105]);
+  });
+
+  it('stops a container started from the chapter folder (a PID or UTS namespace of its own), never a shell there', () => {
+    const f = facts({ processes: [{ pid: 201, root: '/', cwd: `${home}/chapters/cgroups`, isolated: true }, { pid: 202, root: '/', cwd: `${home}/chapters/cgroups`, isolated: false }, { pid: 203, root: '/', cwd: '/root', isolated: true }] });
+    const items = decideResidue(f);
+    expect(items.filter((i) => i.kind === 'process').map((i) => i.id)).toEqual(['201']);
+    expect(visitorsOf(f.home, items, f.processes).map((p) => p.pid)).toEqual([202]);
   });
 
   it('lists processes first and tmp dirs last, the order clean needs', () => {

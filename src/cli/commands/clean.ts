@@ -2,7 +2,8 @@
 // inventory before and after. It trusts no log: it looks at the kernel.
 import { rm } from 'node:fs/promises';
 import { workspace } from '../../engine/workspace.ts';
-import { cleanResidue, findVisitors, takeInventory, type ResidueItem, type Visitor } from '../../engine/inventory.ts';
+import { cleanResidue } from '../../engine/clean.ts';
+import { findVisitors, takeInventory, type ResidueItem, type Visitor } from '../../engine/inventory.ts';
 import { styler } from '../../render/style.ts';
 import type { Cli } from '../cli.ts';
 

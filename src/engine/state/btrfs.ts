@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { hasBtrfsSuperblock, parseSendStreamHead, parseSubvolumeList, showSubvolume, type SendStream } from '../../checks/btrfs.ts';
 import type { CheckContext } from '../../checks/check.ts';
 import { runOk } from '../../checks/exec.ts';
-import { parseLosetupJson } from '../../checks/loop.ts';
+import { readLoopDevices } from '../../checks/loop.ts';
 import { readMountinfo } from '../../checks/mounts.ts';
 import type { BtrfsPicture, BtrfsSubvolume } from '../../checks/picture.ts';
 
@@ -32,7 +32,7 @@ async function subvolumesOf(mountPoint: string): Promise<BtrfsSubvolume[]> {
 }
 
 export async function describeBtrfs(ctx: CheckContext): Promise<BtrfsPicture> {
-  const [names, loops, table] = await Promise.all([readdir(ctx.dir).catch(() => [] as string[]), runOk('losetup', ['-J', '-l'], { timeoutMs: 10_000 }).then(parseLosetupJson), readMountinfo()]);
+  const [names, loops, table] = await Promise.all([readdir(ctx.dir).catch(() => [] as string[]), readLoopDevices(), readMountinfo()]);
   const files = (await Promise.all(names.sort().map(async (n) => ({ file: join(ctx.dir, n), st: await stat(join(ctx.dir, n)).catch(() => null) })))).filter((f) => f.st?.isFile());
   const images: BtrfsPicture['images'] = [];
   const streams: BtrfsPicture['streams'] = [];

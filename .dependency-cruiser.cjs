@@ -1,0 +1,19 @@
+// The layer rule of DESIGN.md: cli -> engine -> lessons, render -> checks, and nothing points back
+// up. The classroom sits beside the engine: the cli opens it, it reads the engine's event types,
+// and the engine never knows it exists. Checked by test/unit/layers.test.ts (and `npx depcruise src`).
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    { name: 'no-circular', severity: 'error', comment: 'an import cycle', from: {}, to: { circular: true } },
+    { name: 'low-layers-stay-low', severity: 'error', comment: 'checks, lessons and render never import the engine, the classroom or the cli', from: { path: '^src/(checks|lessons|render)/' }, to: { path: '^src/(engine|classroom|cli)/' } },
+    { name: 'checks-are-the-floor', severity: 'error', comment: 'checks import only checks (and src/errors.ts)', from: { path: '^src/checks/' }, to: { path: '^src/(lessons|render)/' } },
+    { name: 'engine-below-cli', severity: 'error', comment: 'the engine never imports the cli or the classroom', from: { path: '^src/engine/' }, to: { path: '^src/(cli|classroom)/' } },
+    { name: 'classroom-below-cli', severity: 'error', comment: 'the classroom never imports the cli', from: { path: '^src/classroom/' }, to: { path: '^src/cli/' } },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    exclude: { path: '^(node_modules|dist)' },
+  },
+};
