@@ -1,0 +1,139 @@
+// `workshop state` through the built CLI, as root: for each family, after `solve --through` the
+// chapter's last step, the --json is compared with what the probes themselves report, and one
+// screen per family is drawn in a real terminal (tmux) and captured.
+import { spawnSync } from 'node:child_process';
+import { readdir, readlink, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseSubvolumeShow } from '../../src/checks/btrfs.ts';
+import { runOk } from '../../src/checks/exec.ts';
+import { parseLosetupJson } from '../../src/checks/loop.ts';
+import { readMountinfo } from '../../src/checks/mounts.ts';
+import { overlaysWithLower } from '../../src/checks/overlay.ts';
+import type { BtrfsPicture, ChrootPicture, NetworkingPicture, OverlayPicture, StateDocument, WafersPicture, NamespacesPicture, CgroupsPicture } from '../../src/checks/picture.ts';
+import { CLI, ESC, isRoot, LESSONS, NODE, openWorkshop, type Workshop } from '../helpers/workshop.ts';
+
+const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+let ws: Workshop;
+
+beforeAll(async () => {
+  ws = await openWorkshop('/tmp/ws-it-state-', { allowHost: true });
+});
+afterAll(async () => {
+  await ws.dispose();
+});
+
+async function solvedState<T>(chapter: string, last: string, family: string): Promise<{ doc: StateDocument; pic: T; dir: string }> {
+  expect((await ws.cli(['goto', chapter])).code).toBe(0);
+  const solved = await ws.cli(['solve', `${chapter}/${last}`, '--through']);
+  expect(solved.code, solved.stdout + solved.stderr).toBe(0);
+  const r = await ws.cli(['state', '--json']);
+  expect(r.code, r.stderr).toBe(0);
+  const doc = JSON.parse(r.stdout) as StateDocument;
+  const pic = doc.pictures.find((p) => p.family === family);
+  expect(pic, `a ${family} picture`).toBeDefined();
+  return { doc, pic: pic as T, dir: doc.dir };
+}
+
+/** Draws `workshop state` in a detached 100x60 tmux pane and returns the screen as text. */
+function tmuxScreen(): string {
+  const session = `ws-state-${process.pid}`;
+  const cmd = `${NODE} ${CLI} --lessons ${LESSONS} --home ${ws.home} --allow-host state; sleep 20`;
+  spawnSync('tmux', ['new-session', '-d', '-s', session, '-x', '100', '-y', '60', cmd], { env: { ...process.env, TERM: 'xterm-256color' } });
+  try {
+    for (let i = 0; i < 50; i++) {
+      const screen = spawnSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' }).stdout;
+      if (screen.includes('workshop state:') && screen.trim().split('\n').length > 3) {
+        spawnSync('sleep', ['0.3']);
+        return spawnSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' }).stdout;
+      }
+      spawnSync('sleep', ['0.2']);
+    }
+    throw new Error('workshop state never drew in tmux');
+  } finally {
+    spawnSync('tmux', ['kill-session', '-t', session]);
+  }
+}
+
+describe.skipIf(!isRoot)('workshop state, per family', () => {
+  it('chroot: the folders, a static busybox, as many applets as there are links', async () => {
+    const { pic, dir } = await solvedState<ChrootPicture>('chroot', 'cleanup-hello', 'chroot');
+    const links = (await runOk('find', [join(dir, 'rootfs'), '-xdev', '-type', 'l', '-lname', '/bin/busybox'])).trim().split('\n').length;
+    expect(pic).toMatchObject({ exists: true, applets: links, busybox: { present: true, executable: true, static: true }, hello: { present: false } });
+    expect(pic.folders.every((f) => f.present)).toBe(true);
+  });
+
+  it('overlayfs: the stack as mountinfo has it, with the upper counts of the steps', async () => {
+    const { pic, dir } = await solvedState<OverlayPicture>('overlayfs', 'proc-leak', 'overlayfs');
+    const table = await readMountinfo();
+    const real = overlaysWithLower(table, 'rootfs', dir);
+    expect(pic.stacks.map((s) => s.merged).sort()).toEqual(real.map((o) => o.mount.mountPoint).sort());
+    const s = pic.stacks[0];
+    expect(s?.lowerdirs).toEqual([join(dir, 'rootfs')]);
+    expect(s?.upper).toMatchObject({ whiteouts: 1, opaqueDirs: 1 });
+    expect(s?.inside.map((m) => m.fsType)).toContain('proc');
+    if (hasTmux) {
+      const screen = tmuxScreen();
+      expect(screen).not.toMatch(ESC);
+      const lines = screen.split('\n');
+      const at = (t: string) => lines.findIndex((l) => l.includes(t));
+      expect(at('┌ merged')).toBeGreaterThan(0);
+      expect(at('┌ merged')).toBeLessThan(at('├ upper'));
+      expect(at('├ upper')).toBeLessThan(at('└ lower 1'));
+    }
+  });
+
+  it('wafers: the ancestry from the parent files, and which stacks are mounted', async () => {
+    const { pic } = await solvedState<WafersPicture>('wafers', 'parentless', 'wafers');
+    expect(pic.wafers.find((w) => w.name === 'archbase2')).toMatchObject({ parent: 'archbase', hasData: true });
+    const mounted = (await readMountinfo()).filter((m) => m.mountPoint.startsWith(`${pic.stacksDir}/`)).map((m) => m.mountPoint);
+    expect(pic.wafers.filter((w) => w.stack).map((w) => w.stack?.merged).sort()).toEqual([...new Set(mounted)].sort());
+    if (hasTmux) expect(tmuxScreen()).toMatch(/└─ archbase[\s\S]*archbase2/);
+  });
+
+  it('btrfs: image → loop → mount as losetup says, subvolumes with the UUIDs btrfs shows, full and incremental streams', async () => {
+    const { pic, dir } = await solvedState<BtrfsPicture>('btrfs', 'incremental', 'btrfs');
+    const loops = parseLosetupJson(await runOk('losetup', ['-J', '-l'])).filter((l) => l.backFile === join(dir, 'store.img'));
+    const img = pic.images.find((i) => i.file === join(dir, 'store.img'));
+    expect(img?.loops.map((l) => l.device)).toEqual(loops.map((l) => l.name));
+    const st = await stat(join(dir, 'store.img'));
+    expect(img).toMatchObject({ apparentBytes: st.size, allocatedBytes: st.blocks * 512, btrfs: true });
+    const subs = pic.stores[0]?.subvolumes ?? [];
+    const snap = parseSubvolumeShow(await runOk('btrfs', ['subvolume', 'show', join(dir, 'store/base-snapshot')]));
+    const base = parseSubvolumeShow(await runOk('btrfs', ['subvolume', 'show', join(dir, 'store/base')]));
+    expect(subs.find((s) => s.path === 'base-snapshot')).toMatchObject({ readOnly: true, uuid: snap.uuid, parentUuid: base.uuid });
+    expect(subs.find((s) => s.path === 'received/base-snapshot')).toMatchObject({ receivedUuid: snap.uuid });
+    expect(pic.streams.map((s) => [s.file.split('/').pop(), s.kind])).toEqual([['base-img', 'full'], ['base-inc', 'incremental']]);
+    if (hasTmux) expect(tmuxScreen()).toMatch(/store\.img[\s\S]*loop\d+ → store[\s\S]*base-snapshot \[ro\]/);
+  });
+
+  it('namespaces: the container of the last step has its own net namespace and hostname', async () => {
+    const { pic } = await solvedState<NamespacesPicture>('namespaces', 'net', 'namespaces');
+    const row = pic.processes.find((p) => p.ns['net'] === 'own');
+    expect(row, JSON.stringify(pic.processes)).toMatchObject({ hostname: 'container' });
+    if (row) expect(await readlink(`/proc/${row.pid}/ns/net`)).not.toBe(await readlink('/proc/1/ns/net'));
+    if (hasTmux) expect(tmuxScreen()).toMatch(/PID\s+name\s+uts\s+pid\s+mnt/);
+  });
+
+  it('networking: every piece of the lab is there; a veth taken off the bridge is drawn as wrong', async () => {
+    const { pic } = await solvedState<NetworkingPicture>('networking', 'internet', 'networking');
+    const all = [...pic.internet, ...pic.uplink, ...pic.host, ...pic.veth, ...pic.box];
+    expect(all.filter((p) => p.status !== 'ok')).toEqual([]);
+    const end = pic.veth[0]?.name.split(' ')[0] ?? 'veth0';
+    expect((await ws.cli(['shell', 'host', '--', 'ip', 'link', 'set', end, 'nomaster'])).code).toBe(0);
+    const after = JSON.parse((await ws.cli(['state', '--json'])).stdout) as StateDocument;
+    const net = after.pictures.find((p) => p.family === 'networking') as NetworkingPicture;
+    expect(net.veth[0]).toMatchObject({ status: 'wrong', actual: expect.stringMatching(/no master/) });
+    if (hasTmux) expect(tmuxScreen()).toMatch(/✘ veth0 \(ws-host\): no master, UP \(expected master br0, UP\)/);
+  });
+
+  it('cgroups: ws-demo with the limits of the steps and the container in it', async () => {
+    const { pic } = await solvedState<CgroupsPicture>('cgroups', 'attach', 'cgroups');
+    const pids = pic.groups.find((g) => g.path.endsWith('ws-demo') && 'pids.max' in g.limits);
+    expect(pids?.limits['pids.max']).toBe('20');
+    const procs = (await readdir(pids?.path ?? '/nonexistent').catch(() => [] as string[])).includes('cgroup.procs');
+    expect(procs).toBe(true);
+    expect(pids?.pids.length).toBeGreaterThan(0);
+    if (hasTmux) expect(tmuxScreen()).toMatch(/ws-demo \(v[12]\)[\s\S]*pids\.max=20/);
+  });
+});

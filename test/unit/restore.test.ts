@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import type { ResidueItem } from '../../src/engine/inventory.ts';
+import { describeBroken, stepsToRecheck } from '../../src/engine/recheck.ts';
+import { chapterItems } from '../../src/engine/restore.ts';
+import type { ChapterEntry } from '../../src/lessons/catalog.ts';
+import type { LoadedChapter } from '../../src/lessons/load.ts';
+import type { StepDef } from '../../src/lessons/define.ts';
+import { parseChapterMd } from '../../src/lessons/markdown.ts';
+
+const md = '# T\n\nintro\n\n## Make {#make}\n\na\n\n## Mount {#mount}\n\nb\n\n## Write {#write}\n\nc\n\n## Clean {#clean}\n\nd\n';
+const entry = { id: 'demo', order: 1, dir: '/l/01-demo', mdPath: '/l/01-demo/chapter.md', stepsPath: '/l/01-demo/steps.ts', text: parseChapterMd(md) } satisfies ChapterEntry;
+const step = (undoes?: StepDef['undoes']): StepDef => ({ verify: () => [], solve: async () => {}, hints: ['h'], ...(undoes === undefined ? {} : { undoes }) });
+const chapter = (steps: Record<string, StepDef>): LoadedChapter => ({ entry, def: { formatVersion: 1, id: 'demo', title: 'T', steps, cleanup: async () => {} } });
+const at = (s: string, index: number) => ({ chapter: entry, step: s, index });
+
+describe('which earlier steps next re-checks', () => {
+  it('re-checks every earlier step that was done', () => {
+    const ch = chapter({ make: step(), mount: step(), write: step(), clean: step() });
+    expect(stepsToRecheck(ch, at('write', 2), () => true)).toEqual(['make', 'mount']);
+  });
+
+  it('skips a step never done (the learner jumped ahead with goto)', () => {
+    const ch = chapter({ make: step(), mount: step(), write: step(), clean: step() });
+    expect(stepsToRecheck(ch, at('write', 2), (s) => s !== 'mount')).toEqual(['make']);
+  });
+
+  it('skips what a later step, or the current one, undoes on purpose', () => {
+    const ch = chapter({ make: step(), mount: step(), write: step(), clean: step(['write', 'mount']) });
+    expect(stepsToRecheck(ch, at('clean', 3), () => true)).toEqual(['make']);
+    expect(stepsToRecheck(chapter({ make: step(), mount: step('*'), write: step(), clean: step() }), at('write', 2), () => true)).toEqual(['mount']);
+  });
+});
+
+describe('the line that names a broken step', () => {
+  it('says its number, id and the first failing check', () => {
+    const line = describeBroken({ step: 'mount', number: 2, title: 'Mount', failing: [{ status: 'fail', check: 'an overlay uses rootfs', expected: 'x', actual: 'no overlay uses rootfs' }, { status: 'error', check: 'b', error: 'e' }] });
+    expect(line).toBe('step 2 (mount) no longer holds: an overlay uses rootfs: no overlay uses rootfs (and 1 more)');
+  });
+});
+
+describe('what a restore says it will remove', () => {
+  const dir = '/var/lib/workshop/chapters/btrfs';
+  const items: ResidueItem[] = [
+    { kind: 'mount', id: `${dir}/store`, detail: 'btrfs from /dev/loop0: mounted under home' },
+    { kind: 'loop', id: '/dev/loop0', detail: `backed by ${dir}/store.img` },
+    { kind: 'mount', id: '/var/lib/workshop/chapters/overlayfs/c-1/overlay', detail: 'overlay from none: mounted under home' },
+    { kind: 'netns', id: 'ws-host', detail: 'a named network namespace' },
+  ];
+  it("lists the chapter's mounts and loops and the ws* names, never another chapter's things", () => {
+    expect(chapterItems(items, dir).map((i) => i.id)).toEqual([`${dir}/store`, '/dev/loop0', 'ws-host']);
+  });
+});
