@@ -1,9 +1,14 @@
 // Live events between servers that share one PostgreSQL database. Every committed event sends a
 // NOTIFY (inside its transaction, so it is delivered only if it commits); each server LISTENs on a
-// dedicated connection and then reads the events after the last id it delivered. The notification
-// is only a wake-up: the events themselves always come from the table, in id order. So when the
-// LISTEN connection drops (PostgreSQL restarts), a reconnect followed by one read catches up with
-// everything committed meanwhile, and a subscriber misses nothing.
+// dedicated connection.
+//
+// The table is the truth; a notification is a shortcut. PostgreSQL delivers notifications in
+// commit order, and an event of a class commits in id order (the store's event lock), so while a
+// class's pump is up to date, an event carried whole in its notification can be delivered as it
+// comes. Whenever the pump may be behind (it was just created, the LISTEN connection dropped, a
+// read failed, or a notification carried only the id because the event was too big), it reads
+// the events after the last id it delivered from the table instead. So a reconnect after a
+// PostgreSQL restart catches up with everything committed meanwhile, and a subscriber misses nothing.
 import pg from 'pg';
 import type { ClassEvent } from './store.ts';
 
@@ -20,12 +25,23 @@ interface Pump {
   subs: Set<Subscriber>;
   running: boolean;
   again: boolean;
+  /** lastId may be behind the table: read before delivering a notification's event */
+  stale: boolean;
+}
+
+/** What a notification says: an event of a class, carried whole or only by its id. */
+export interface Notified {
+  classId: number;
+  id: number;
+  event?: ClassEvent;
 }
 
 export interface FanoutOptions {
   url: string;
   eventsAfter: (classId: number, afterId: number, limit: number) => Promise<ClassEvent[]>;
   maxEventId: (classId: number) => Promise<number>;
+  /** the payload of a NOTIFY on CHANNEL; undefined if it is not one of ours */
+  decode: (payload: string) => Notified | undefined;
   /** a subscriber threw; the others still get the event */
   onListenerError?: (err: unknown) => void;
   /** also read every this many ms, as a safety net for a connection that died silently */
@@ -56,12 +72,13 @@ export class PgFanout {
     await this.#ensureListening();
     const from = await this.#opts.maxEventId(classId);
     let pump = this.#pumps.get(classId);
-    if (!pump) {
-      pump = { lastId: from, subs: new Set(), running: false, again: false };
-      this.#pumps.set(classId, pump);
-    }
     const sub: Subscriber = { listener, from };
-    pump.subs.add(sub);
+    if (!pump) {
+      // A notification that came while no pump existed was dropped: read once from `from`.
+      pump = { lastId: from, subs: new Set([sub]), running: false, again: false, stale: true };
+      this.#pumps.set(classId, pump);
+      this.poke(classId);
+    } else pump.subs.add(sub);
     const p = pump;
     return () => {
       p.subs.delete(sub);
@@ -69,11 +86,25 @@ export class PgFanout {
     };
   }
 
-  /** Something of this class may have committed: read and deliver what is new. */
-  poke(classId: number, eventId?: number): void {
+  /** Something of this class committed: deliver it, or read what is new from the table. */
+  poke(classId: number, eventId?: number, event?: ClassEvent): void {
     const pump = this.#pumps.get(classId);
     if (!pump || (eventId !== undefined && eventId <= pump.lastId)) return;
-    void this.#drain(classId, pump);
+    if (event && !pump.running && !pump.stale) this.#deliver(pump, event);
+    else void this.#drain(classId, pump);
+  }
+
+  #deliver(pump: Pump, e: ClassEvent): void {
+    if (e.id <= pump.lastId) return;
+    pump.lastId = e.id;
+    for (const s of pump.subs) {
+      if (e.id <= s.from) continue;
+      try {
+        s.listener(e);
+      } catch (err) {
+        (this.#opts.onListenerError ?? ((x) => process.emitWarning(String(x))))(err);
+      }
+    }
   }
 
   async close(): Promise<void> {
@@ -97,23 +128,14 @@ export class PgFanout {
         pump.again = false;
         for (;;) {
           const events = await this.#opts.eventsAfter(classId, pump.lastId, BATCH);
-          for (const e of events) {
-            if (e.id <= pump.lastId) continue;
-            pump.lastId = e.id;
-            for (const s of pump.subs) {
-              if (e.id <= s.from) continue;
-              try {
-                s.listener(e);
-              } catch (err) {
-                (this.#opts.onListenerError ?? ((x) => process.emitWarning(String(x))))(err);
-              }
-            }
-          }
+          for (const e of events) this.#deliver(pump, e);
           if (events.length < BATCH || this.#closed) break;
         }
       } while (pump.again && !this.#closed);
+      pump.stale = false;
     } catch {
       // The database is unreachable for now: try again soon; lastId still marks what was delivered.
+      pump.stale = true;
       if (!this.#closed) setTimeout(() => this.poke(classId), 250).unref();
     } finally {
       pump.running = false;
@@ -121,7 +143,10 @@ export class PgFanout {
   }
 
   #pokeAll(): void {
-    for (const id of this.#pumps.keys()) this.poke(id);
+    for (const [id, pump] of this.#pumps) {
+      pump.stale = true;
+      this.poke(id);
+    }
   }
 
   async #ensureListening(): Promise<void> {
@@ -148,6 +173,8 @@ export class PgFanout {
       gone = true;
       if (this.#client === client) this.#client = undefined;
       client.removeAllListeners('notification');
+      // Notifications are lost until we listen again: every pump reads before trusting one.
+      for (const pump of this.#pumps.values()) pump.stale = true;
       client.end().catch(() => undefined);
       this.#scheduleReconnect();
     };
@@ -155,8 +182,8 @@ export class PgFanout {
     client.on('error', lost);
     client.on('end', lost);
     client.on('notification', (n) => {
-      const [cls, id] = (n.payload ?? '').split(':').map(Number);
-      if (cls !== undefined && Number.isInteger(cls)) this.poke(cls, id !== undefined && Number.isInteger(id) ? id : undefined);
+      const m = n.channel === CHANNEL ? this.#opts.decode(n.payload ?? '') : undefined;
+      if (m) this.poke(m.classId, m.id, m.event);
     });
     if (this.#closed) {
       await client.end().catch(() => undefined);

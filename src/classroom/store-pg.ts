@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { envError } from '../errors.ts';
-import { PgFanout, CHANNEL } from './pg-fanout.ts';
+import { PgFanout, CHANNEL, type Notified } from './pg-fanout.ts';
 import { migrate } from './pg-schema.ts';
 import { newJoinCode, type ClassEvent, type ClassInfo, type ClassSnapshot, type Learner, type Report, type Store } from './store.ts';
 
@@ -83,6 +83,31 @@ async function guarded<T>(p: Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * A NOTIFY payload must stay under 8000 bytes. A report that fits travels whole:
+ * `class:id\n{"learner","at"}\nbody`; a bigger one (up to 64 KiB) sends `class:id` only, and the
+ * listeners read it from the table.
+ */
+const NOTIFY_ROOM = 7600;
+
+export function decodeNotify(payload: string): Notified | undefined {
+  const nl = payload.indexOf('\n');
+  const head = /^(\d+):(\d+)$/.exec(nl < 0 ? payload : payload.slice(0, nl));
+  if (!head) return undefined;
+  const classId = Number(head[1]);
+  const id = Number(head[2]);
+  if (nl < 0) return { classId, id };
+  const nl2 = payload.indexOf('\n', nl + 1);
+  if (nl2 < 0) return { classId, id };
+  try {
+    const meta = JSON.parse(payload.slice(nl + 1, nl2)) as { learner?: unknown; at?: unknown };
+    if (typeof meta.learner !== 'string' || typeof meta.at !== 'string') return { classId, id };
+    return { classId, id, event: { id, type: 'report', learner: meta.learner, receivedAt: meta.at, report: JSON.parse(payload.slice(nl2 + 1)) as Report } };
+  } catch {
+    return { classId, id }; // unreadable: read it from the table
+  }
+}
+
 /** The URL without its password, for messages. */
 export const redactUrl = (url: string): string => url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:…@');
 
@@ -133,6 +158,7 @@ export class PgStore implements Store {
     this.#fanout = new PgFanout({
       url,
       eventsAfter: (c, a, l) => this.eventsAfter(c, a, l),
+      decode: decodeNotify,
       maxEventId: async (c) => Number((await pool.query<{ m: string }>('SELECT coalesce(max(id), 0) AS m FROM events WHERE class_id = $1', [c])).rows[0]?.m ?? 0),
       ...(pollMs !== undefined ? { pollMs } : {}),
     });
@@ -174,7 +200,7 @@ export class PgStore implements Store {
   async #event(c: pg.PoolClient, classId: number, learnerId: number, report: Report | undefined): Promise<number | undefined> {
     await c.query('SELECT pg_advisory_xact_lock($1, $2)', [EVENT_LOCK, classId]);
     const r = await c.query<{ id: string }>(
-      `INSERT INTO events (class_id, learner_id, type, report_id, body, received_at) VALUES ($1, $2, $3, $4, $5, now())
+      `INSERT INTO events (class_id, learner_id, type, report_id, body, received_at) VALUES ($1, $2, $3, $4, $5, date_trunc('milliseconds', now()))
        ON CONFLICT (report_id) DO NOTHING RETURNING id`,
       [classId, learnerId, report ? 'report' : 'joined', report?.id ?? null, report ? JSON.stringify(report) : null],
     );
@@ -202,7 +228,7 @@ export class PgStore implements Store {
     const out = await this.#tx(async (c) => {
       const cls = (await c.query<{ id: number }>('SELECT id FROM classes WHERE join_code = $1', [joinCode])).rows[0];
       if (!cls) return undefined;
-      await c.query('INSERT INTO learners (class_id, name, joined_at) VALUES ($1, $2, now()) ON CONFLICT (class_id, name) DO NOTHING', [cls.id, name]);
+      await c.query("INSERT INTO learners (class_id, name, joined_at) VALUES ($1, $2, date_trunc('milliseconds', now())) ON CONFLICT (class_id, name) DO NOTHING", [cls.id, name]);
       const row = (await c.query<LearnerRow>('SELECT * FROM learners WHERE class_id = $1 AND name = $2', [cls.id, name])).rows[0];
       if (!row) throw new Error('learner row missing after insert');
       const token = randomBytes(24).toString('base64url');
@@ -232,24 +258,30 @@ export class PgStore implements Store {
   async insertReport(learnerId: number, report: Report): Promise<{ stored: boolean; eventId: number }> {
     // One statement, so one round trip and its own transaction: the event lock is held only for
     // the insert and the commit, which is what bounds the reports per second of one class.
-    // The lock's CTE feeds the INSERT, so the lock is taken before the id is drawn.
+    // The lock's CTE feeds the INSERT, so the lock is taken before the id is drawn. The NOTIFY
+    // carries the whole event when it fits (see encodeNotify), so the other servers need not
+    // read it back.
     const r = await this.#query<{ id: string; class_id: number }>(
-      `WITH l AS (SELECT class_id, pg_advisory_xact_lock($1, class_id) FROM learners WHERE id = $2),
+      `WITH l AS (SELECT class_id, name, pg_advisory_xact_lock($1, class_id) FROM learners WHERE id = $2),
        ins AS (
          INSERT INTO events (class_id, learner_id, type, report_id, body, received_at)
-         SELECT l.class_id, $2, 'report', $3, $4, now() FROM l
+         SELECT l.class_id, $2, 'report', $3, $4, date_trunc('milliseconds', now()) FROM l
          ON CONFLICT (report_id) DO NOTHING
-         RETURNING id, class_id
+         RETURNING id, class_id, body, received_at
        )
-       SELECT id, class_id, pg_notify($5, class_id || ':' || id) FROM ins`,
+       SELECT ins.id, ins.class_id, pg_notify($5,
+         CASE WHEN octet_length(ins.body) + octet_length(l.name) < ${NOTIFY_ROOM}
+           THEN ins.class_id || ':' || ins.id || chr(10)
+             || json_build_object('learner', l.name, 'at', to_char(ins.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))::text
+             || chr(10) || ins.body
+           ELSE ins.class_id || ':' || ins.id END)
+       FROM ins, l`,
       [EVENT_LOCK, learnerId, report.id, JSON.stringify(report), CHANNEL],
       'ws_insert_report',
     );
     const row = r.rows[0];
-    if (row) {
-      this.#fanout.poke(row.class_id, Number(row.id));
-      return { stored: true, eventId: Number(row.id) };
-    }
+    // No poke here: this server's own LISTEN gets the NOTIFY too, in commit order with the others'.
+    if (row) return { stored: true, eventId: Number(row.id) };
     const dup = (await this.#query<{ id: string }>('SELECT id FROM events WHERE report_id = $1', [report.id])).rows[0];
     if (dup) return { stored: false, eventId: Number(dup.id) };
     throw new Error(`no learner ${learnerId}`);

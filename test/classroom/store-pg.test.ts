@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../src/classroom/pg-schema.ts';
-import { EVENT_LOCK, openPgStore, StoreUnavailableError, type PgStore } from '../../src/classroom/store-pg.ts';
+import { decodeNotify, EVENT_LOCK, openPgStore, StoreUnavailableError, type PgStore } from '../../src/classroom/store-pg.ts';
 import type { ClassEvent, Report } from '../../src/classroom/store.ts';
 import { WorkshopError } from '../../src/errors.ts';
 import { freePort, skipPg, startPg, type ThrowawayPg } from './pg.ts';
@@ -157,6 +157,31 @@ describe.skipIf(skipPg())('PostgreSQL store shared by two instances', () => {
     } finally {
       await other.end();
     }
+  });
+
+  it('delivers the same event whether it came whole in the NOTIFY or, too big for one, from the table', async () => {
+    const url = await db();
+    const [a, b] = await Promise.all([store(url), store(url)]);
+    const info = await a.openClass('default');
+    const j = await a.join(info.joinCode, 'ada');
+    if (!j) throw new Error('join failed');
+    const seen: ClassEvent[] = [];
+    await b.subscribe(info.id, (e) => seen.push(e));
+    const small = report();
+    const big = report({ rows: Array.from({ length: 50 }, (_, i) => ({ check: `check ${i} ✔ "quoted"`, status: 'fail' as const, expected: 'e'.repeat(400), actual: 'a'.repeat(400), hint: 'h'.repeat(400) })) });
+    expect(JSON.stringify(big).length).toBeGreaterThan(8000);
+    const ids = [(await a.insertReport(j.learner.id, small)).eventId, (await a.insertReport(j.learner.id, big)).eventId, (await a.insertReport(j.learner.id, report())).eventId];
+    await until('three events on B', () => seen.length >= 3);
+    expect(seen.map((e) => e.id)).toEqual(ids);
+    expect(seen).toEqual(await a.eventsAfter(info.id, (ids[0] ?? 1) - 1, 10));
+    expect(seen[1]?.type === 'report' ? seen[1].report : undefined).toEqual(big);
+  });
+
+  it('reads notifications it does not understand as "look in the table"', () => {
+    expect(decodeNotify('nonsense')).toBeUndefined();
+    expect(decodeNotify('3:41')).toEqual({ classId: 3, id: 41 });
+    expect(decodeNotify('3:41\n{broken\n{}')).toEqual({ classId: 3, id: 41 });
+    expect(decodeNotify('3:41\n{"learner":"ada","at":"2026-12-01T23:00:00.000Z"}\n{"id":"x"}')).toMatchObject({ classId: 3, id: 41, event: { id: 41, type: 'report', learner: 'ada', report: { id: 'x' } } });
   });
 
   it('keeps delivering to a subscriber across PostgreSQL restarts, including what committed while it was reconnecting', async () => {
