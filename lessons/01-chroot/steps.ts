@@ -126,6 +126,8 @@ export default defineChapter({
       },
     },
     'cleanup-hello': {
+      // HELLO.txt goes, on purpose: enter and mutable no longer hold after this step.
+      undoes: ['enter', 'mutable'],
       verify: () => [pathAbsent(inRoot('HELLO.txt')), rootfsPristine()],
       solve: async ({ $ }) => {
         await $`${inChroot('rm -f /HELLO.txt')}`;

@@ -239,6 +239,8 @@ export default defineChapter({
       },
     },
     unstack: {
+      // The stack goes, on purpose, and with it what the change step saw through it.
+      undoes: ['stack-by-hand', 'change'],
       verify: () => [notMountedAt(`${S}/${CHILD}`), holdsNonce(`${data(CHILD)}/hello.txt`)],
       solve: async (ctx) => unmountAll(ctx, ctx.path(S, CHILD)),
       hints: ['Your script can do it: unstack unmounts.', 'bin/wafers unstack archbase2; ls wafers/archbase2/data'],
@@ -255,6 +257,7 @@ export default defineChapter({
       },
     },
     restack: {
+      undoes: ['unstack'],
       verify: () => [waferStacked(S, W, CHILD), holdsNonce(`${S}/${CHILD}/hello.txt`)],
       solve: async (ctx) => {
         if (!(await isStackedRight(ctx, CHILD))) await stackByHand(ctx, CHILD);

@@ -168,6 +168,7 @@ export function judgeSparse(file: string, size: number, allocated: number, minBy
   return pass(`${gib(size)} apparent, ${(allocated / 2 ** 20).toFixed(1)} MiB on disk`);
 }
 
+/** `p` is a sparse file (apparent size larger than what is allocated) of at least `minBytes`. */
 export const sparseImage = (p: string, minBytes: number): Check =>
   defineCheck(`${p} is a sparse file of at least ${minBytes / 2 ** 30} GiB`, async (ctx) => {
     const st = await stat(abs(ctx, p)).catch((err: unknown) => (missing(err) ? null : Promise.reject(err)));
@@ -178,6 +179,7 @@ export const sparseImage = (p: string, minBytes: number): Check =>
 /** The btrfs superblock lives at 64 KiB; its magic `_BHRfS_M` is 64 bytes into it. */
 export const BTRFS_MAGIC_OFFSET = 0x10040;
 
+/** The file (an image, a device) starts with a btrfs superblock: its magic `_BHRfS_M` at 64 KiB + 64 bytes. */
 export const hasBtrfsSuperblock = (p: string): Check =>
   defineCheck(`${p} holds a btrfs file system`, async (ctx) => {
     const fh = await open(abs(ctx, p), 'r').catch((err: unknown) => (missing(err) ? null : Promise.reject(err)));
@@ -233,6 +235,7 @@ export function judgeLoopMount(entries: readonly MountEntry[], loops: readonly L
   return pass(partition ? `btrfs from ${top.source}, a partition of ${loop.name} (backed by ${image})` : `btrfs from ${loop.name} (backed by ${image})`);
 }
 
+/** `mountPoint` is a btrfs mount whose device is a loop device (or a partition of one) backed by `image`. */
 export const loopMountOf = (mountPoint: string, image: string): Check =>
   defineCheck(`${mountPoint} is btrfs on a loop device backed by ${image}`, async (ctx) => {
     const [entries, loops] = await Promise.all([readMountinfo(), readLoopDevices()]);
@@ -264,6 +267,7 @@ export function otherSubvolumes(list: readonly SubvolumeListEntry[], storeDir: s
   };
 }
 
+/** A btrfs subvolume is at `p` (the root of a subvolume has inode 256); the failure says what is there instead (a plain folder made with mkdir, nothing). */
 export const isSubvolume = (p: string, how: SubvolumeHow = {}): Check =>
   defineCheck(`${p} is a btrfs subvolume (inode ${SUBVOLUME_ROOT_INODE})`, async (ctx) => {
     const at = abs(ctx, p);
@@ -308,6 +312,7 @@ const subvolumeOrFail = async (ctx: CheckContext, p: string): Promise<SubvolumeI
   return why === null ? showSubvolume(abs(ctx, p)) : `${p}: ${why}`;
 };
 
+/** Subvolume `snap` is a snapshot of `source`: its Parent UUID is the UUID of `source`. */
 export const snapshotOf = (snap: string, source: string): Check =>
   defineCheck(`${snap} is a snapshot of ${source}`, async (ctx) => {
     const [s, src] = await Promise.all([subvolumeOrFail(ctx, snap), subvolumeOrFail(ctx, source)]);
@@ -323,6 +328,7 @@ export function judgeReceivedFrom(received: SubvolumeInfo, sent: SubvolumeInfo, 
   return received.receivedUuid === sent.uuid ? pass(`Received UUID ${received.receivedUuid}`) : fail(expected, `Received UUID ${received.receivedUuid}: received from another snapshot`);
 }
 
+/** Subvolume `received` was made by `btrfs receive` of `sent`: its Received UUID is the UUID of `sent`. */
 export const receivedFrom = (received: string, sent: string): Check =>
   defineCheck(`${received} was received from ${sent}`, async (ctx) => {
     const [r, s] = await Promise.all([subvolumeOrFail(ctx, received), subvolumeOrFail(ctx, sent)]);
@@ -353,6 +359,7 @@ export function judgeSendStream(s: SendStream | null, file: string, snap: Subvol
   return s.parentUuid === parent.uuid ? pass(`an incremental stream ${parent.name} -> ${s.path}`) : fail(expected, `an incremental stream from another parent (${s.parentUuid})`);
 }
 
+/** File `file` is a btrfs send stream of snapshot `snap` (it starts with the stream magic); with `parent`, an incremental one from `parent`. */
 export const sendStreamOf = (file: string, snap: string, parent?: string): Check =>
   defineCheck(parent === undefined ? `${file} is a send stream of ${snap}` : `${file} is an incremental stream from ${parent} to ${snap}`, async (ctx) => {
     const [s, sn, par] = await Promise.all([readSendStream(abs(ctx, file)), subvolumeOrFail(ctx, snap), parent === undefined ? undefined : subvolumeOrFail(ctx, parent)]);
@@ -367,6 +374,7 @@ export function judgeMuchSmaller(small: number, big: number, factor: number, nam
   return small * factor <= big ? pass(`${small} bytes against ${big}: ${(big / Math.max(small, 1)).toFixed(0)}× smaller`) : fail(expected, `${small} bytes`, 'An incremental stream carries only what changed between the two snapshots.');
 }
 
+/** File `small` is at most 1/`factor` of the size of `big` (an incremental send stream against a full one). */
 export const muchSmallerThan = (small: string, big: string, factor: number): Check =>
   defineCheck(`${small} is much smaller than ${big}`, async (ctx) => {
     const [a, b] = await Promise.all([stat(abs(ctx, small)), stat(abs(ctx, big))]);

@@ -6,10 +6,12 @@
 import { readFile, statfs } from 'node:fs/promises';
 import path from 'node:path';
 
+/** Where the cgroup file systems are mounted (v1: one hierarchy per controller below it; v2: the unified tree itself). */
 export const CGROUP_ROOT = '/sys/fs/cgroup';
 const CGROUP2_MAGIC = 0x63677270;
 
 export type CgroupVersion = 'v1' | 'v2';
+/** The controllers the chapters limit. */
 export type Controller = 'pids' | 'memory';
 
 /** Where each controller's files of one group live, and in which layout. */
@@ -48,6 +50,7 @@ export async function detectLayout(root = CGROUP_ROOT): Promise<CgroupLayout> {
   return layoutFor(fs.type === CGROUP2_MAGIC ? 'v2' : 'v1', root);
 }
 
+/** The layout in words, for messages. */
 export const describeLayout = (l: CgroupLayout): string =>
   l.version === 'v2' ? 'cgroup v2 (one unified tree)' : 'cgroup v1 (one hierarchy per controller)';
 
@@ -106,6 +109,7 @@ export function groupPath(layout: CgroupLayout, controller: Controller, dir: str
   return `/${path.relative(base, dir)}`;
 }
 
+/** One file of a cgroup (`pids.max`, `memory.events` …); null when it does not exist. */
 export const readCgroupFile = (dir: string, file: string): Promise<string | null> => readFile(path.join(dir, file), 'utf8').catch(() => null);
 
 /** PIDs in a group (its cgroup.procs), empty when it does not exist. */
@@ -117,6 +121,7 @@ export async function pidsIn(dir: string): Promise<number[]> {
     .map(Number);
 }
 
+/** The cgroups of a process (`/proc/PID/cgroup`, parsed); null when the process is gone. */
 export async function cgroupsOf(pid: number): Promise<ProcCgroupLine[] | null> {
   const text = await readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => null);
   return text === null ? null : parseProcCgroup(text);
@@ -127,4 +132,5 @@ export async function controllersOf(dir: string): Promise<string[]> {
   return ((await readCgroupFile(dir, 'cgroup.controllers')) ?? '').trim().split(/\s+/).filter((c) => c !== '');
 }
 
+/** One mebibyte, for memory limits. */
 export const MIB = 1024 * 1024;

@@ -3,6 +3,7 @@
 import { abandoned } from '../errors.ts';
 import type { RunOptions, RunResult } from './exec.ts';
 
+/** What a check found: a pass, a fail with what was expected and what is there, or an error when the probe itself could not run. */
 export type CheckResult =
   | { status: 'pass'; check: string; actual: string }
   | { status: 'fail'; check: string; expected: string; actual: string; hint?: string }
@@ -26,6 +27,7 @@ export interface CheckContext {
   run(cmd: string, args?: readonly string[], opts?: RunOptions): Promise<RunResult>;
 }
 
+/** One fact about the system, and how to find out whether it holds. Build one with {@link defineCheck}. */
 export interface Check {
   readonly name: string;
   /** how long its probe may take before it is reported as an error (default CHECK_TIMEOUT_MS) */
@@ -39,11 +41,14 @@ export interface Check {
  */
 export const CHECK_TIMEOUT_MS = 10_000;
 
+/** What a probe of {@link defineCheck} returns: build it with {@link pass} or {@link fail}. */
 export type Verdict =
   | { ok: true; actual: string }
   | { ok: false; expected: string; actual: string; hint?: string };
 
+/** The fact holds; `actual` says what was found (shown in `workshop check`). */
 export const pass = (actual: string): Verdict => ({ ok: true, actual });
+/** The fact does not hold: what was `expected`, what is `actual`ly there, and a `hint` that fits this state (a command that fixes it). */
 export const fail = (expected: string, actual: string, hint?: string): Verdict =>
   hint === undefined ? { ok: false, expected, actual } : { ok: false, expected, actual, hint };
 

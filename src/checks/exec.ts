@@ -1,6 +1,7 @@
 // The only file that runs processes for checks, probes and the engine. execa is imported
 // lazily: it costs tens of milliseconds, and `workshop status` must not pay for it.
 
+/** Options of {@link run}. */
 export interface RunOptions {
   /**
    * Where the command runs; `/` when not given. Never the caller's cwd: the learner runs
@@ -13,6 +14,7 @@ export interface RunOptions {
   env?: Record<string, string>;
 }
 
+/** What {@link run} returns: it never throws for a non-zero exit. */
 export interface RunResult {
   /** the exit code; null when the process was killed by a signal or could not start */
   code: number | null;

@@ -99,6 +99,7 @@ async function describe(p: string): Promise<string> {
   }
 }
 
+/** `p` (relative to the chapter folder, or absolute) is a directory. */
 export const directoryExists = (p: string): Check =>
   defineCheck(`${p} is a directory`, async (ctx) => {
     const abs = resolve(ctx, p);
@@ -106,6 +107,7 @@ export const directoryExists = (p: string): Check =>
     return st?.isDirectory() ? pass(`${abs} is a directory`) : fail('a directory', `${abs}: ${await describe(abs)}`);
   });
 
+/** `p` is a regular file. */
 export const fileExists = (p: string): Check =>
   defineCheck(`${p} is a file`, async (ctx) => {
     const abs = resolve(ctx, p);
@@ -113,6 +115,7 @@ export const fileExists = (p: string): Check =>
     return st?.isFile() ? pass(`${abs} (${st.size} bytes)`) : fail('a regular file', `${abs}: ${await describe(abs)}`);
   });
 
+/** Nothing is at `p`. */
 export const pathAbsent = (p: string): Check =>
   defineCheck(`${p} is absent`, async (ctx) => {
     const abs = resolve(ctx, p);
@@ -120,6 +123,7 @@ export const pathAbsent = (p: string): Check =>
     return what === 'nothing there' ? pass(`nothing at ${abs}`) : fail(`nothing at ${abs}`, what);
   });
 
+/** `p` is a regular file with an execute bit set. */
 export const isExecutableFile = (p: string): Check =>
   defineCheck(`${p} is an executable file`, async (ctx) => {
     const abs = resolve(ctx, p);
@@ -129,6 +133,7 @@ export const isExecutableFile = (p: string): Check =>
     return st.mode & 0o111 ? pass(`mode ${mode}`) : fail('an execute bit (x) in its mode', `mode ${mode}`, `chmod +x ${p}`);
   });
 
+/** `p` is an ELF executable with no program interpreter (statically linked), read from its ELF header. */
 export const isStaticExecutable = (p: string): Check =>
   defineCheck(`${p} is a statically linked executable`, async (ctx) => {
     const abs = resolve(ctx, p);
@@ -163,6 +168,7 @@ export const symlinkTo = (link: string, target: string, opts: { root?: string } 
     return got === want ? pass(`${link} -> ${raw}`) : fail(`a symlink to ${target}`, `a symlink to ${raw}`);
   });
 
+/** `p` is a file whose content includes `text`. */
 export const fileContains = (p: string, text: string): Check =>
   defineCheck(`${p} contains "${text}"`, async (ctx) => {
     const abs = resolve(ctx, p);
@@ -177,6 +183,7 @@ export const fileContains = (p: string, text: string): Check =>
 // (4 ms at HZ=250), so a file written just after the chapter started can look a little older.
 const CLOCK_SLACK_MS = 50;
 
+/** `p` was modified after the chapter started (`ctx.startedAt`): it was made during this chapter, not left over. */
 export const modifiedSince = (p: string): Check =>
   defineCheck(`${p} was modified during this chapter`, async (ctx) => {
     const abs = resolve(ctx, p);
@@ -243,6 +250,7 @@ export function diffManifests(
 
 const few = (list: readonly string[]): string => (list.length > 3 ? `${list.slice(0, 3).join(', ')}, …` : list.join(', '));
 
+/** The tree at `dir` equals the manifest `expected` (from {@link treeManifest}); the failure names what was added, removed or changed. */
 export const treeMatches = (dir: string, expected: ReadonlyMap<string, ManifestEntry>): Check =>
   defineCheck(`${dir} is unchanged`, async (ctx) => {
     const d = diffManifests(expected, await treeManifest(resolve(ctx, dir)));

@@ -26,12 +26,14 @@ export async function detectVm(): Promise<VmVerdict> {
   return decideVm(detect, cpuinfo);
 }
 
+/** This machine is a VM (`systemd-detect-virt --vm`, else the cpuinfo hypervisor flag). */
 export const runningInVm = (): Check =>
   defineCheck('this machine is a VM', async () => {
     const v = await detectVm();
     return v.vm ? pass(v.how) : fail('a VM (systemd-detect-virt --vm, or the cpuinfo hypervisor flag)', v.how, 'Run the workshop in its VM: vagrant up, vagrant ssh, sudo -i.');
   });
 
+/** workshop itself runs as uid 0. */
 export const runningAsRoot = (): Check =>
   defineCheck('workshop runs as root', () => {
     const uid = process.getuid?.() ?? -1;

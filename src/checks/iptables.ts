@@ -11,6 +11,7 @@ export interface Negatable {
   negated: boolean;
 }
 
+/** One rule of `iptables-save`, in a canonical form that compares equal however it was typed. */
 export interface IptRule {
   chain: string;
   source: Negatable | null;

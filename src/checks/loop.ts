@@ -3,6 +3,7 @@
 import { runOk } from './exec.ts';
 import { isRecord } from './lang.ts';
 
+/** A loop device and its backing file (null when it has none). */
 export interface LoopDevice {
   name: string;
   backFile: string | null;

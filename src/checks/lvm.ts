@@ -60,6 +60,7 @@ export function parseLvsReport(text: string): LogicalVolume[] {
 
 export const isThinPool = (lv: LogicalVolume): boolean => lv.attr[0] === 't';
 export const isThinVolume = (lv: LogicalVolume): boolean => lv.attr[0] === 'V';
+/** Pure: the LV is read-only (`r` or `R` at position 2 of lv_attr). */
 export const isReadOnlyLv = (lv: LogicalVolume): boolean => lv.attr[1] === 'r' || lv.attr[1] === 'R';
 export const isActiveLv = (lv: LogicalVolume): boolean => lv.attr[4] === 'a';
 export const skipsActivation = (lv: LogicalVolume): boolean => lv.attr[9] === 'k';
@@ -144,6 +145,7 @@ export function judgeLayerGrew(lvs: readonly LogicalVolume[], vg: string, layer:
 
 // --- probes -----------------------------------------------------------------------------------
 
+/** The LVs of a volume group, from `lvs --reportformat json`; empty when the VG does not exist. */
 export async function readLvs(vg: string): Promise<LogicalVolume[]> {
   const out = await runOk('lvs', ['--config', LVM_NO_UDEV_CONFIG, '--reportformat', 'json', '-o', LVS_FIELDS, vg], { timeoutMs: 20_000 }).catch((err: unknown) => {
     // lvs exits 5 for a VG that does not exist; that is an empty report, not a broken probe.
@@ -155,14 +157,22 @@ export async function readLvs(vg: string): Promise<LogicalVolume[]> {
 
 const lvmCheck = (name: string, judge: (lvs: LogicalVolume[]) => Verdict, vg: string): Check => defineCheck(name, async () => judge(await readLvs(vg)));
 
+/** A thin pool `vg/pool` exists. */
 export const thinPoolExists = (vg: string, pool: string): Check => lvmCheck(`${vg}/${pool} is a thin pool`, (l) => judgeThinPool(l, vg, pool), vg);
+/** A thin LV `vg/name` exists in the pool `pool`. */
 export const thinVolumeIn = (vg: string, name: string, pool: string): Check => lvmCheck(`${vg}/${name} is a thin LV in ${pool}`, (l) => judgeThinVolume(l, vg, name, pool), vg);
+/** The LV `vg/name` is read-only (`lvchange -p r`). */
 export const lvIsReadOnly = (vg: string, name: string): Check => lvmCheck(`${vg}/${name} is read-only`, (l) => judgeReadOnly(l, vg, name, true), vg);
+/** The LV `vg/name` is writable. */
 export const lvIsWritable = (vg: string, name: string): Check => lvmCheck(`${vg}/${name} is writable`, (l) => judgeReadOnly(l, vg, name, false), vg);
+/** The LV `vg/name` is active (position 5 of lv_attr). */
 export const lvIsActive = (vg: string, name: string): Check => lvmCheck(`${vg}/${name} is active`, (l) => judgeActive(l, vg, name), vg);
+/** The LV `vg/layer` is a thin snapshot whose origin is `base`. */
 export const lvIsSnapshotOf = (vg: string, layer: string, base: string): Check => lvmCheck(`${vg}/${layer} is a thin snapshot of ${base}`, (l) => judgeSnapshotOfLv(l, vg, layer, base), vg);
+/** The thin layer `layer` holds at least `minExtraPercent` points of the pool more than `base`: what was written to it landed in it. */
 export const layerGrewBeyond = (vg: string, layer: string, base: string, minExtraPercent: number): Check =>
   lvmCheck(`${vg}/${layer} grew beyond ${base} by what was written`, (l) => judgeLayerGrew(l, vg, layer, base, minExtraPercent), vg);
+/** The thin layer `layer` holds at most `maxExtraPercent` points more than `base`: only what changed. */
 export const layerIsSparse = (vg: string, layer: string, base: string, maxExtraPercent: number): Check =>
   lvmCheck(`${vg}/${layer} holds only what changed since ${base}`, (l) => judgeLayerSparse(l, vg, layer, base, maxExtraPercent), vg);
 
@@ -177,11 +187,13 @@ export function judgeVgOnImage(vg: string, pvs: readonly string[], loops: Readon
   return foreign.length === 0 ? pass(`${vg} on ${pvs.join(', ')}`) : fail(expected, `${vg} has PVs that are not ${image}: ${foreign.join(', ')}`);
 }
 
+/** The physical volumes of a volume group (`pvs`); empty when it does not exist. */
 export async function pvsOfVg(vg: string): Promise<string[]> {
   const r = await run('pvs', ['--config', LVM_NO_UDEV_CONFIG, '--noheadings', '-o', 'pv_name', '--select', `vg_name=${vg}`], { timeoutMs: 20_000 });
   return r.code === 0 ? parsePvNames(r.stdout) : [];
 }
 
+/** The volume group `vg` lives on a loop device backed by `image`. */
 export const vgOnLoopImage = (vg: string, image: string): Check =>
   defineCheck(`${vg} lives on a loop device backed by ${image}`, async (ctx) => {
     const [pvs, loops] = await Promise.all([pvsOfVg(vg), readLoopDevices()]);

@@ -4,6 +4,7 @@
 import { run, runInNetns } from './exec.ts';
 import { isRecord } from './lang.ts';
 
+/** One link of `ip -j -d link show`. */
 export interface IpLink {
   ifindex: number;
   ifname: string;
@@ -214,11 +215,15 @@ async function ipIn(ns: string | undefined, args: readonly string[]): Promise<st
 
 /** The links of a netns (the root one when `ns` is undefined). */
 export const readLinks = async (ns?: string): Promise<IpLink[]> => parseIpLinks(await ipIn(ns, ['-d', 'link', 'show']));
+/** The addresses of every link in a named netns (`ip -n NS -j addr show`). */
 export const readAddrs = async (ns: string): Promise<IpLinkAddresses[]> => parseIpAddrs(await ipIn(ns, ['addr', 'show']));
+/** The main routing table of a named netns (`ip -n NS -j route show`). */
 export const readRoutes = async (ns: string): Promise<IpRoute[]> => parseIpRoutes(await ipIn(ns, ['route', 'show']));
 
+/** The neighbour (ARP) table of a named netns (`ip -n NS -j neigh show`). */
 export const readNeighbours = async (ns: string): Promise<IpNeighbour[]> => parseIpNeigh(await ipIn(ns, ['neigh', 'show']));
 
+/** The ports of the bridges in a named netns (`bridge -j link show`). */
 export async function readBridgePorts(ns: string): Promise<BridgePort[]> {
   const r = await runInNetns(ns, 'bridge', ['-j', 'link', 'show'], { timeoutMs: 10_000 });
   if (r.code !== 0) throw new Error(`bridge -j link show in ${ns}: ${r.stderr.trim()}`);
@@ -243,6 +248,7 @@ export function parseNetnsList(text: string): NetnsEntry[] {
 /** The named network namespaces (`ip netns list`), with their nsid, without ip's nsid noise on stderr. */
 export const readNetns = async (): Promise<NetnsEntry[]> => parseNetnsList(await ipIn(undefined, ['netns', 'list']));
 
+/** The names of the named network namespaces (`ip netns list`). */
 export const netnsNames = async (): Promise<string[]> => (await readNetns()).map((n) => n.name);
 
 /** The IPv4 addresses of one interface, as `10.0.0.1/16`. */
@@ -278,6 +284,7 @@ export async function pingFrom(ns: string, target: string): Promise<PingResult> 
   return r.code === 0 ? { ok: true, summary: stats.trim() } : { ok: false, summary: stats.trim() };
 }
 
+/** Connection-tracking entries in a named netns (`conntrack -L` with a filter such as `-p icmp`). */
 export async function readConntrack(ns: string, filter: readonly string[]): Promise<ConntrackEntry[]> {
   const r = await runInNetns(ns, 'conntrack', ['-L', ...filter], { timeoutMs: 10_000 });
   if (r.code !== 0) throw new Error(`conntrack -L in ${ns}: ${r.stderr.trim()}`);

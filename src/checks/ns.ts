@@ -12,6 +12,7 @@ import { listPids, nsLinks, readStatus, type ProcStatus } from './proc.ts';
 export const NS_TYPES = ['uts', 'pid', 'mnt', 'ipc', 'net', 'user', 'cgroup'] as const;
 export type NsType = (typeof NS_TYPES)[number];
 
+/** A process with its status and namespace links, as the namespace checks see it. */
 export interface NsProcess {
   pid: number;
   status: ProcStatus;
@@ -247,11 +248,13 @@ export async function mountsOf(pid: number): Promise<MountEntry[] | null> {
 /** The PID namespace of the proc file system mounted at the container's /proc (its PID 1's), or null. */
 export const procMountPidNs = (pid: number): Promise<string | null> => readlink(`/proc/${pid}/root/proc/1/ns/pid`).catch(() => null);
 
+/** The uid (or gid) map of a process (`/proc/PID/uid_map`); null when it is gone. */
 export async function idMapOf(pid: number, kind: 'uid' | 'gid' = 'uid'): Promise<IdMapping[] | null> {
   const text = await readFile(`/proc/${pid}/${kind}_map`, 'utf8').catch(() => null);
   return text === null ? null : parseIdMap(text);
 }
 
+/** The network interfaces a process sees (`/proc/PID/net/dev`); null when it is gone. */
 export async function interfacesOf(pid: number): Promise<string[] | null> {
   const text = await readFile(`/proc/${pid}/net/dev`, 'utf8').catch(() => null);
   return text === null ? null : parseNetDev(text);

@@ -103,6 +103,7 @@ export function resolveLayers(layers: OverlayLayers, baseDir: string): OverlayLa
   return out;
 }
 
+/** An overlay mount with its layers resolved to absolute paths. */
 export interface FoundOverlay {
   mount: MountEntry;
   /** absolute, normalized */
@@ -122,6 +123,7 @@ export function findOverlays(entries: readonly MountEntry[], baseDir: string): F
   });
 }
 
+/** Pure: every overlay in `entries` with `lowerPath` among its lowerdirs, relative layers resolved from `baseDir`. */
 export function overlaysWithLower(entries: readonly MountEntry[], lowerPath: string, baseDir: string): FoundOverlay[] {
   const want = resolve(baseDir, lowerPath);
   return findOverlays(entries, baseDir).filter((o) => o.layers.lowerdirs.includes(want));
@@ -144,6 +146,7 @@ export function pickOverlayWithLower(entries: readonly MountEntry[], lower: stri
   return overlaysWithLower(entries, lower, baseDir).reduce<FoundOverlay | undefined>((best, o) => (best === undefined || rank(o) >= rank(best) ? o : best), undefined);
 }
 
+/** The newest overlay (in /proc/self/mountinfo) with `lower` among its lowerdirs; a relative layer typed from the chapter folder counts. */
 export async function findOverlayWithLower(ctx: CheckContext, lower: string): Promise<FoundOverlay | undefined> {
   return pickOverlayWithLower(await readMountinfo(), ctxPath(ctx, lower), ctx.dir);
 }

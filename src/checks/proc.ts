@@ -64,6 +64,7 @@ async function orNull<T>(p: Promise<T>): Promise<T | null> {
   }
 }
 
+/** Every PID in /proc. */
 export async function listPids(): Promise<number[]> {
   const names = await readdir('/proc');
   return names
@@ -72,6 +73,7 @@ export async function listPids(): Promise<number[]> {
     .sort((a, b) => a - b);
 }
 
+/** `/proc/PID/status`, parsed (Name, NSpid, Uid …); null when the process is gone. */
 export const readStatus = async (pid: number): Promise<ProcStatus | null> => {
   const text = await orNull(readFile(`/proc/${pid}/status`, 'utf8'));
   return text === null ? null : parseStatus(text);
@@ -109,6 +111,7 @@ export async function procRoot(pid: number): Promise<string | null> {
   if (root === undefined) return link;
   return rootInOurNamespace(root, parseMountinfo(await readFile('/proc/self/mountinfo', 'utf8'))) ?? link;
 }
+/** The cwd of a process (`/proc/PID/cwd`); null when it is gone. */
 export const procCwd = (pid: number): Promise<string | null> => orNull(readlink(`/proc/${pid}/cwd`));
 
 /** `{ mnt: 'mnt:[4026531841]', net: 'net:[4026531840]', … }`; empty when the process is gone. */
@@ -128,6 +131,7 @@ export function isPathUnder(p: string, dir: string): boolean {
   return p === d || p.startsWith(d === '/' ? '/' : `${d}/`);
 }
 
+/** Where a process lives: its root and cwd (null when unreadable), and whether it is in namespaces of its own. */
 export interface ProcessPlace {
   pid: number;
   root: string | null;

@@ -73,10 +73,10 @@ function writeDurably(path: string, text: string): void {
 }
 
 /** Queues a report; false (and the drop is counted) when the outbox is full. */
-export function enqueue(home: string, report: Report): boolean {
+export function enqueue(home: string, report: Report, limit: number = OUTBOX_LIMIT): boolean {
   const dir = outboxDir(home);
   if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
-  else if (queued(home).length >= OUTBOX_LIMIT) {
+  else if (queued(home).length >= limit) {
     writeFileSync(droppedPath(home), String(droppedCount(home) + 1));
     return false;
   }

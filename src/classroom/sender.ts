@@ -50,7 +50,7 @@ function lock(home: string): boolean {
     } catch {
       continue; // it was just released
     }
-    if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder)) return false;
+    if (Number.isInteger(holder) && holder > 0 && alive(holder)) return false;
     try {
       unlinkSync(path);
     } catch {
@@ -80,8 +80,9 @@ async function post(m: Membership, body: string): Promise<Outcome> {
       signal: AbortSignal.timeout(10_000),
     });
   } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code;
-    return { kind: 'retry', why: `cannot reach ${m.url}${cause ? ` (${cause})` : ''}` };
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    const why = cause?.code ?? cause?.message;
+    return { kind: 'retry', why: `cannot reach ${m.url}${why ? ` (${why})` : ''}` };
   }
   const text = await res.text().catch(() => '');
   let message = text.slice(0, 300);

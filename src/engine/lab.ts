@@ -10,6 +10,7 @@ import { run, runOk } from '../checks/exec.ts';
 import { listPids } from '../checks/proc.ts';
 import { sleep } from '../checks/lang.ts';
 
+/** The names and addresses of the lab network that the network chapters run in. */
 export const LAB = {
   host: 'ws-host',
   net: 'ws-net',
@@ -50,6 +51,7 @@ export function labProblems(f: { names: readonly string[]; hostLinks: readonly I
 }
 
 
+/** Whether the lab is up, and what is missing or wrong if not. */
 export async function labStatus(): Promise<LabStatus> {
   const names = await netnsNames();
   const hasHost = names.includes(LAB.host);

@@ -4,6 +4,7 @@ import type { Shell } from 'zx';
 import type { Check, CheckContext } from '../checks/check.ts';
 import type { StateSpec } from '../checks/picture.ts';
 
+/** The lesson format this workshop reads; `defineChapter({ formatVersion })` must equal it. */
 export const FORMAT_VERSION = 1;
 
 /** What a step's verify, solve, mutants and the chapter's hooks receive. */
@@ -19,6 +20,7 @@ export interface SolveContext extends StepContext {
   readonly $: Shell;
 }
 
+/** The answer of a {@link Requirement}. */
 export type Probe = { ok: true } | { ok: false; reason: string };
 
 /** Something a chapter needs from the machine; `doctor` and `test` skip the chapter with `reason` when it is unmet. */
@@ -47,6 +49,7 @@ export function diagnosed(mutant: Mutant, diagnosis: RegExp): Mutant {
   return typeof mutant === 'function' ? { apply: mutant, diagnosis } : { ...mutant, diagnosis };
 }
 
+/** One step: the checks that prove it, its reference solution, its hints and the near-miss states it must reject. */
 export interface StepDef {
   /** the checks that prove the step: one fact each */
   verify(ctx: StepContext): readonly Check[];
@@ -63,6 +66,7 @@ export interface StepDef {
   undoes?: readonly string[] | '*';
 }
 
+/** A chapter: its id (the folder is `NN-id`), what it needs from the machine, its steps in the order of chapter.md, and the cleanup that removes what they make. */
 export interface ChapterDef {
   formatVersion: number;
   id: string;
@@ -83,6 +87,7 @@ export interface ChapterDef {
   state?: StateSpec;
 }
 
+/** Declares a chapter: steps.ts does `export default defineChapter({ … })`. An identity function that exists for its types; `workshop lint` validates the value. */
 export function defineChapter<const T extends ChapterDef>(chapter: T): T {
   return chapter;
 }

@@ -95,6 +95,7 @@ export function deviceMapperTarget(target: string): Requirement {
   };
 }
 
+/** The chapter needs workshop to run as root. */
 export function root(): Requirement {
   return {
     describe: 'running as root',

@@ -4,7 +4,9 @@ import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SolveContext } from './define.ts';
 
+/** Debian's static busybox (package busybox-static), which the rootfs of the chapters is built from. */
 export const BUSYBOX = '/bin/busybox';
+/** The folders `busybox --install -s` needs before it runs (it fails silently for the applets of a missing one). */
 export const ROOTFS_DIRS = ['bin', 'sbin', 'usr/bin', 'usr/sbin'] as const;
 
 async function exists(p: string): Promise<boolean> {

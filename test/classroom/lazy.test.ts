@@ -29,7 +29,7 @@ async function loaded(args: readonly string[], home: string): Promise<{ code: nu
 /** A home that has joined a class at an address where nothing listens. */
 function joinedHome(): string {
   const home = tmp('ws-lazy-');
-  writeFileSync(join(home, 'classroom.json'), JSON.stringify({ url: 'http://127.0.0.1:9', name: 'lazy', token: 'unreachable', joinedAt: '' }), { mode: 0o600 });
+  writeFileSync(join(home, 'classroom.json'), JSON.stringify({ url: 'http://127.0.0.1:47', name: 'lazy', token: 'unreachable', joinedAt: '' }), { mode: 0o600 });
   return home;
 }
 
@@ -42,7 +42,7 @@ describe('lazy loading of the class server', () => {
     const home = joinedHome();
     const r = await loaded(['status'], home);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('class: http://127.0.0.1:9 (0 queued)');
+    expect(r.stdout).toContain('class: http://127.0.0.1:47 (0 queued)');
     expect(r.packages).toEqual([]);
   });
 
