@@ -10,6 +10,37 @@ const ROOTFS = 'rootfs';
 const NAME = 'container';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** When a process started, in clock ticks since boot (field 22 of /proc/PID/stat); 0 when gone. */
+const startTime = async (pid: number): Promise<number> => {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? 0) || 0;
+};
+/** The boot time, in seconds since the epoch (the btime line of /proc/stat). */
+const bootTime = async (): Promise<number> => Number(/^btime (\d+)$/m.exec(await readFile('/proc/stat', 'utf8'))?.[1] ?? 0);
+// USER_HZ: the unit of /proc/PID/stat's times, 100 on every Linux architecture workshop runs on.
+const TICKS_PER_SECOND = 100;
+/** btime is whole seconds: a container started this close before the chapter still counts. */
+const START_SLACK_MS = 2000;
+
+/**
+ * The containers started since the chapter did, and the older ones: a container left running by
+ * someone or something else before the chapter began is stale state, and proves nothing.
+ */
+async function sinceStart<T extends NsProcess>(ps: readonly T[], startedAt: number): Promise<{ fresh: T[]; stale: T[] }> {
+  const boot = await bootTime();
+  const at = await Promise.all(ps.map(async (p) => (boot + (await startTime(p.pid)) / TICKS_PER_SECOND) * 1000));
+  return { fresh: ps.filter((_, i) => (at[i] ?? 0) >= startedAt - START_SLACK_MS), stale: ps.filter((_, i) => (at[i] ?? 0) < startedAt - START_SLACK_MS) };
+}
+
+/**
+ * Newest first: with several containers running, the one the learner just started is the one
+ * meant. By start time, not PID: PIDs wrap around.
+ */
+async function newestFirst<T extends NsProcess>(ps: readonly T[]): Promise<T[]> {
+  const times = new Map(await Promise.all(ps.map(async (p) => [p.pid, await startTime(p.pid)] as const)));
+  return [...ps].sort((a, b) => (times.get(b.pid) ?? 0) - (times.get(a.pid) ?? 0) || b.pid - a.pid);
+}
+
 /** What a step's checks share: the containers are looked up once per verify, not once per check. */
 interface Seen {
   host: Record<string, string>;
@@ -17,6 +48,8 @@ interface Seen {
   containers: Container[];
   /** processes whose / is a root of their own that holds a working BusyBox */
   rooted: NsProcess[];
+  /** containers that were running before the chapter started: not counted */
+  stale: Container[];
 }
 
 function observe(ctx: CheckContext): () => Promise<Seen> {
@@ -24,16 +57,22 @@ function observe(ctx: CheckContext): () => Promise<Seen> {
   return () =>
     (seen ??= (async () => {
       const [host, containers, rooted] = await Promise.all([hostNamespaces(), findContainers(), processesWithBusyboxRoot()]);
-      return { host, containers, rooted };
+      const [c, r] = await Promise.all([sinceStart(containers, ctx.startedAt), sinceStart(rooted, ctx.startedAt)]);
+      return { host, containers: await newestFirst(c.fresh), rooted: await newestFirst(r.fresh), stale: c.stale };
     })());
 }
 
 const own = (p: NsProcess, host: Record<string, string>, type: string) => p.ns[type] !== undefined && p.ns[type] !== host[type];
 const listed = (ps: readonly NsProcess[]) => (ps.length === 0 ? 'none' : ps.slice(0, 4).map(who).join(', ') + (ps.length > 4 ? ', …' : ''));
-const noContainer = (): Verdict =>
-  fail(`a container: a process in a UTS namespace of its own, renamed inside (hostname ${NAME})`, 'none is running', `Leave the container running in a second terminal (or end its command with sleep infinity), and set its hostname inside it: hostname ${NAME}`);
+const noContainer = (s?: Seen): Verdict =>
+  fail(`a container: a process in a UTS namespace of its own, renamed inside (hostname ${NAME})`, s !== undefined && s.stale.length > 0 ? `none started since this chapter began; older ones do not count (${[...new Map(s.stale.map((q) => [q.ns['uts'], q])).values()].slice(0, 3).map(named_).join('; ')})` : 'none is running', `Leave the container running in a second terminal (or end its command with sleep infinity), and set its hostname inside it: hostname ${NAME}`);
 /** `PID 4711 (sh), hostname littlebox`: the learner's own name for it is how they recognise it. */
 const named_ = (p: Container) => `${who(p)}, hostname ${p.hostname}`;
+/** The other containers running, one per UTS namespace, so that a learner sees which one a check took. */
+const alsoFound = (p: Container, s: Seen): string => {
+  const others = [...new Map(s.containers.filter((q) => q.ns['uts'] !== p.ns['uts']).map((q) => [q.ns['uts'], q])).values()];
+  return others.length === 0 ? '' : `; also running: ${others.slice(0, 3).map(named_).join('; ')}${others.length > 3 ? ', …' : ''}`;
+};
 
 /** A check about the first container that `pick` accepts; `none` explains why none did. */
 function aboutContainer(
@@ -45,7 +84,7 @@ function aboutContainer(
 ): Check {
   return defineCheck(name, async () => {
     const s = await obs();
-    if (s.containers.length === 0) return noContainer();
+    if (s.containers.length === 0) return noContainer(s);
     for (const p of s.containers) if (await pick(p, s)) return judge(p, s);
     return none(s);
   });
@@ -175,12 +214,12 @@ const utsChecks = (ctx: CheckContext): Check[] => {
       `a process has a hostname of its own ("${NAME}" here) in a UTS namespace of its own`,
       obs,
       () => true,
-      (p, s) => pass(`${named_(p)}: ${p.ns['uts'] ?? '?'}, the host (${hostHostname()}) has ${s.host['uts'] ?? '?'}`),
-      () => noContainer(),
+      (p, s) => pass(`${named_(p)}: ${p.ns['uts'] ?? '?'}, the host (${hostHostname()}) has ${s.host['uts'] ?? '?'}${alsoFound(p, s)}`),
+      (s) => noContainer(s),
     ),
     defineCheck(`the place the container was started from has another name`, async () => {
       const s = await obs();
-      if (s.containers.length === 0) return noContainer();
+      if (s.containers.length === 0) return noContainer(s);
       const byNs = new Map(s.containers.map((p) => [p.ns['uts'], p]));
       for (const p of byNs.values()) {
         const from = await startedFrom(p);
@@ -267,7 +306,11 @@ const hostMountsOf = async (p: NsProcess): Promise<string[]> => hostMountsVisibl
 const pivotChecks = (ctx: CheckContext): Check[] => {
   const obs = observe(ctx);
   return [
-    aboutRooted("a container's / is a root of its own that holds a working BusyBox", obs, async (p) => pass(`${who(p)}: / is ${(await procRoot(p.pid)) ?? '?'}, and its /bin/busybox runs`)),
+    aboutRooted("a container's / is a root of its own that holds a working BusyBox", obs, async (p, s) => {
+      // Every distinct root, so that the learner sees theirs among others (a chroot of chapter 01…).
+      const roots = [...new Set(await Promise.all(s.rooted.map(async (q) => (await procRoot(q.pid)) ?? '?')))];
+      return pass(`${who(p)}: / is ${(await procRoot(p.pid)) ?? '?'}, and its /bin/busybox runs${roots.length > 1 ? `; roots of their own: ${roots.slice(0, 4).join(', ')}` : ''}`);
+    }),
     aboutRooted('no host mount is visible inside (the old root is unmounted)', obs, async (p, s) => {
       if (!own(p, s.host, 'mnt')) return fail('a container in a mount namespace of its own, after pivot_root', `${who(p)} shares the host's mount table: that is a chroot`, 'unshare --mount first, then pivot_root; chroot only changes the root folder.');
       const visible = await hostMountsOf(p);

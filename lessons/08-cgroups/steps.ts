@@ -98,14 +98,17 @@ const containerAttached = () =>
     const inits = await containerInits();
     if (inits.length === 0) return noContainer();
     for (const p of inits.filter(hasOwnPidNs)) if ((await placeOf(p.pid, l)).inAll) return pass(`${who(p)}, PID 1 of container ${p.hostname}, is in ${dirsOf(l).join(' and ')}`);
-    const first = inits.find(hasOwnPidNs);
+    // The most telling diagnosis first: a container whose unshare was moved instead of it.
+    const parentIn = async (p: Container) => p.status.ppid > 1 && (await placeOf(p.status.ppid, l)).inAll;
+    const owned = inits.filter(hasOwnPidNs);
+    const flags = await Promise.all(owned.map(parentIn));
+    const first = owned.find((_, i) => flags[i]) ?? owned[0];
     if (first === undefined) return fail(`a container that is PID 1 of a PID namespace of its own`, `${inits.map((p) => `${who(p)}, hostname ${p.hostname}`).join('; ')}: no PID namespace of its own`, 'Start it with unshare --uts --pid --fork --mount-proc sh, as the step shows.');
     const { where } = await placeOf(first.pid, l);
     const parent = first.status.ppid;
-    const parentIn = parent > 1 && (await placeOf(parent, l)).inAll;
     return fail(
       `PID 1 of the container in ${GROUP}`,
-      `${who(first)}, PID 1 of container ${first.hostname}, is in ${where}${parentIn ? `; only its parent, PID ${parent} (unshare, outside the PID namespace), is in ${GROUP}` : ''}`,
+      `${who(first)}, PID 1 of container ${first.hostname}, is in ${where}${(await parentIn(first)) ? `; only its parent, PID ${parent} (unshare, outside the PID namespace), is in ${GROUP}` : ''}`,
       `echo ${first.pid} | tee ${dirsOf(l).map((d) => `${d}/cgroup.procs`).join(' ')}`,
     );
   });
@@ -326,7 +329,7 @@ export default defineChapter({
             await startContainer(ctx);
           },
           revert: async (ctx) => killPids(ctx, await chapterContainers(ctx)),
-          diagnosis: /PID 1 of container container, is in pids:\//,
+          diagnosis: /PID 1 of container container, is in (pids:)?\//,
         },
         // Issue 15: CTHW's `pidof unshare` gives the wrapper, outside the PID namespace. With only
         // it in ws-demo, the container's PID 1 stays in the root cgroup and forks past pids.max.
