@@ -78,7 +78,9 @@ function senderRunning(home: string): boolean {
  */
 export function startSender(home: string, cliPath: string): void {
   if (senderRunning(home)) return;
-  const child = spawn(process.execPath, [cliPath, 'classroom', '__send', '--home', home], { detached: true, stdio: 'ignore', env: process.env });
+  // cwd /: the learner may be inside a mount that a later step unmounts (EBUSY), and `workshop
+  // clean` names every process whose cwd is in the workspace.
+  const child = spawn(process.execPath, [cliPath, 'classroom', '__send', '--home', home], { cwd: '/', detached: true, stdio: 'ignore', env: process.env });
   child.on('error', () => {
     // the next command starts another; the reports stay queued
   });

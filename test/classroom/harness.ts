@@ -94,6 +94,8 @@ export interface ServeProcess {
   token: string;
   joinCode: string;
   home: string;
+  /** what it wrote to stderr so far */
+  stderr(): string;
   kill9(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -131,6 +133,7 @@ export async function serveProcess(db: string, port = 0, extra: readonly string[
     token: info.instructorToken,
     joinCode: info.joinCode,
     home,
+    stderr: () => err,
     kill9: async () => {
       if (alive()) {
         child.kill('SIGKILL');

@@ -1,0 +1,101 @@
+// `workshop classroom …` through the built CLI: help, usage errors, serve --json, join, status,
+// export, leave, and TLS with a self-signed certificate.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { workshop } from '../helpers/workshop.ts';
+import { serveProcess, type ServeProcess } from './harness.ts';
+import { STORES } from './stores.ts';
+
+const sqlite = STORES.find((s) => s.name === 'sqlite');
+const dirs: string[] = [];
+const servers: ServeProcess[] = [];
+const tmp = (p: string): string => {
+  const d = mkdtempSync(join(tmpdir(), p));
+  dirs.push(d);
+  return d;
+};
+
+describe.runIf(sqlite)('workshop classroom', () => {
+  afterAll(async () => {
+    for (const s of servers) await s.stop();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    await sqlite?.cleanup();
+  });
+
+  it('--help names every subcommand and its options', async () => {
+    const r = await workshop(tmp('ws-cli-'), ['classroom', '--help']);
+    expect(r.code).toBe(0);
+    for (const s of ['classroom serve', 'classroom status', 'classroom export', 'classroom join URL CODE --name NAME', 'classroom leave', '--stuck-after', '--tls-cert', '--format']) expect(r.stdout).toContain(s);
+    expect(r.stdout).not.toContain('__send');
+  });
+
+  it.each([
+    [['classroom'], 2, /which classroom command\?/],
+    [['classroom', 'teach'], 2, /unknown classroom command "teach"/],
+    [['classroom', 'serve', '--stuck-after', '10x'], 2, /--stuck-after 10x: not a duration/],
+    [['classroom', 'serve', '--port', '70000'], 2, /--port 70000: expected a whole number from 0 to 65535/],
+    [['classroom', 'serve', '--tls-cert', 'a.pem'], 2, /--tls-cert and --tls-key go together/],
+    [['classroom', 'join', 'http://127.0.0.1:47', 'ABCDEF'], 2, /--name NAME is missing/],
+    [['classroom', 'join', 'http://127.0.0.1:47', 'ABCDEF', '--name', '<b>'], 2, /use 1 to 64 letters/],
+    [['classroom', 'join', 'ftp://x', 'ABCDEF', '--name', 'ada'], 2, /only http:\/\/ and https:\/\//],
+    [['classroom', 'join', 'http://127.0.0.1:47', 'ABCDEF', '--name', 'ada'], 3, /cannot reach the class server at http:\/\/127\.0\.0\.1:47/],
+    [['classroom', 'status'], 2, /which class\? no server runs from this home/],
+  ])('%j exits %i with a clear message', async (args, code, message) => {
+    const r = await workshop(tmp('ws-cli-'), args);
+    expect(r.code, r.stderr).toBe(code);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/at .*\.js:\d+/); // no stack
+  });
+
+  it('serve --json prints one line; join, status, export and leave work against it', async () => {
+    if (!sqlite) return;
+    const s = await serveProcess(await sqlite.freshDb());
+    servers.push(s);
+    const learner = tmp('ws-cli-learner-');
+    const j = await workshop(learner, ['classroom', 'join', s.origin, s.joinCode.toLowerCase(), '--name', 'Ada L.']);
+    expect(j.code, j.stderr).toBe(0);
+    expect(j.stdout).toContain(`Joined the class at ${s.origin} as Ada L.`);
+    expect(execFileSync('stat', ['-c', '%a', join(learner, 'classroom.json')], { encoding: 'utf8' }).trim()).toBe('600');
+
+    const status = await workshop(s.home, ['classroom', 'status']);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/Class default \(join code [A-Z2-9]{6}\): 1 learners, 0 stuck/);
+    expect(status.stdout).toMatch(/Ada L\.\s+preflight\/vm\s+0\/\d+/);
+    const json = await workshop(tmp('ws-cli-'), ['classroom', 'status', '--json', '--url', `${s.origin}/?token=${s.token}`]);
+    expect(JSON.parse(json.stdout)).toMatchObject({ class: { name: 'default' }, learners: [{ name: 'Ada L.', current: 'preflight/vm' }] });
+    const bad = await workshop(tmp('ws-cli-'), ['classroom', 'status', '--url', s.origin, '--token', 'wrong']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/refused the instructor token/);
+
+    const csv = await workshop(s.home, ['classroom', 'export']);
+    expect(csv.stdout).toMatch(/^name,current,done,total/);
+    expect(csv.stdout).toContain('\r\nAda L.,preflight/vm,0,');
+    const exported = await workshop(s.home, ['classroom', 'export', '--format', 'json']);
+    expect(JSON.parse(exported.stdout)).toMatchObject({ class: 'default', learners: [{ name: 'Ada L.' }] });
+
+    const leave = await workshop(learner, ['classroom', 'leave']);
+    expect(leave.stdout).toContain(`Left the class at ${s.origin}.`);
+    expect(existsSync(join(learner, 'classroom.json'))).toBe(false);
+    expect((await workshop(learner, ['status'])).stdout).not.toContain('class:');
+  });
+
+  it('serves https with --tls-cert/--tls-key, without the clear-text warning; a learner trusts it with NODE_EXTRA_CA_CERTS', async () => {
+    if (!sqlite) return;
+    const d = tmp('ws-tls-');
+    const cert = join(d, 'cert.pem');
+    const key = join(d, 'key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    const s = await serveProcess(await sqlite.freshDb(), 0, ['--tls-cert', cert, '--tls-key', key]);
+    servers.push(s);
+    const origin = `https://127.0.0.1:${s.port}`;
+    const learner = tmp('ws-tls-learner-');
+    const untrusted = await workshop(learner, ['classroom', 'join', origin, s.joinCode, '--name', 'ada']);
+    expect(untrusted.code).toBe(3);
+    const j = await workshop(learner, ['classroom', 'join', origin, s.joinCode, '--name', 'ada'], { env: { NODE_EXTRA_CA_CERTS: cert } });
+    expect(j.code, j.stderr).toBe(0);
+    expect(s.stderr()).not.toMatch(/no TLS/);
+  });
+});
