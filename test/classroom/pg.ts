@@ -13,8 +13,7 @@ import pg from 'pg';
 const run = promisify(execFile);
 
 /** Debian installs each major under /usr/lib/postgresql/N/bin; prefer 15 (bookworm's), then the newest. */
-function findBinDir(): string | undefined {
-  const root = '/usr/lib/postgresql';
+function findBinDir(root: string): string | undefined {
   if (!existsSync(root)) return undefined;
   const majors = readdirSync(root)
     .filter((d) => /^\d+$/.test(d))
@@ -33,22 +32,21 @@ export type PgSupport = { ok: true; bin: string } | { ok: false; reason: string 
  * Whether the PostgreSQL tests can run here. On a learner's machine without PostgreSQL they are
  * skipped with this reason; on CI (CI=true) provision.sh installs it, so its absence is a failure.
  */
-export function pgSupport(): PgSupport {
-  const bin = findBinDir();
+export function pgSupport(root = '/usr/lib/postgresql'): PgSupport {
+  const bin = findBinDir(root);
   if (bin !== undefined) return { ok: true, bin };
   return {
     ok: false,
     reason:
-      'PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb): the PostgreSQL classroom tests are skipped. ' +
+      `PostgreSQL is not installed (no ${root}/*/bin/initdb): the PostgreSQL classroom tests are skipped. ` +
       'Install it with: sudo WORKSHOP_CLASSROOM_PG=1 bash vagrant/provision.sh',
   };
 }
 
 /** True when the PG suite must be skipped; on CI a missing PostgreSQL fails instead (see startPg). */
-export function skipPg(): boolean {
-  const s = pgSupport();
+export function skipPg(s: PgSupport = pgSupport(), env: NodeJS.ProcessEnv = process.env): boolean {
   if (s.ok) return false;
-  if (process.env['CI'] === 'true') return false; // startPg throws, and the suite fails loudly
+  if (env['CI'] === 'true') return false; // startPg throws, and the suite fails loudly
   console.warn(`skip: ${s.reason}`);
   return true;
 }
