@@ -1,6 +1,6 @@
 import { access, readFile, writeFile, mkdir } from 'node:fs/promises';
 import {
-  defineChapter, defineCheck, pass, fail, buildBusyboxRootfs, readMountinfo, mountsUnder, processesUnder, runOk, parseLosetupJson,
+  defineChapter, diagnosed, defineCheck, pass, fail, buildBusyboxRootfs, readMountinfo, mountsUnder, processesUnder, runOk, parseLosetupJson,
   LVM_NO_UDEV_CONFIG, readLvs, pvsOfVg, vgOnLoopImage, thinPoolExists, thinVolumeIn, lvIsReadOnly, lvIsWritable, lvIsActive, lvIsSnapshotOf,
   layerIsSparse, layerGrewBeyond, isReadOnlyLv, deviceMapperTarget, kernelFs, tool, file,
   type Check, type SolveContext,
@@ -199,7 +199,7 @@ export default defineChapter({
         'lvcreate -V 512M -T HostVG/pool -n Base-0; mkfs.ext4 /dev/HostVG/Base-0; mkdir -p mnt/Base-0; mount /dev/HostVG/Base-0 mnt/Base-0; mkdir -p mnt/Base-0/{bin,sbin,usr/bin,usr/sbin,etc}; cp /bin/busybox mnt/Base-0/bin/; chroot mnt/Base-0 /bin/busybox --install -s; umount mnt/Base-0; lvchange -p r HostVG/Base-0',
       ],
       mutants: {
-        baseLeftWritable: async (ctx) => lvm(ctx, 'lvchange', ['-p', 'rw', `${VG}/Base-0`]),
+        baseLeftWritable: diagnosed(async (ctx) => lvm(ctx, 'lvchange', ['-p', 'rw', `${VG}/Base-0`]), /writable: the base can still be changed/),
       },
     },
     layer: {
@@ -207,11 +207,11 @@ export default defineChapter({
       solve: async (ctx) => makeLayer(ctx, 'Base-0', 'Base-0.1'),
       hints: ['A thin snapshot (lvcreate -s) of a thin LV needs no size; it is not activated by default.', 'lvcreate -s HostVG/Base-0 -n Base-0.1; lvchange -ay -K HostVG/Base-0.1'],
       mutants: {
-        notASnapshot: async (ctx) => {
+        notASnapshot: diagnosed(async (ctx) => {
           await lvm(ctx, 'lvremove', ['-f', `${VG}/Base-0.1`]);
           await lvm(ctx, 'lvcreate', ['-V', '512M', '-T', `${VG}/${POOL}`, '-n', 'Base-0.1']);
-        },
-        inactive: async (ctx) => lvm(ctx, 'lvchange', ['-an', `${VG}/Base-0.1`]),
+        }, /it has no origin: a new volume, not a snapshot/),
+        inactive: diagnosed(async (ctx) => lvm(ctx, 'lvchange', ['-an', `${VG}/Base-0.1`]), /HostVG\/Base-0\.1 is active[\s\S]*: inactive/),
       },
     },
     'second-layer': {
@@ -292,11 +292,11 @@ export default defineChapter({
         "lvcreate -V 512M -T HostVG/pool -n Base-1; mkfs.ext4 /dev/HostVG/Base-1; mkdir -p mnt/Base-1; mount /dev/HostVG/Base-1 mnt/Base-1; mkdir -p mnt/Base-1/{bin,sbin,usr/bin,usr/sbin,etc}; cp /bin/busybox mnt/Base-1/bin/; chroot mnt/Base-1 /bin/busybox --install -s; umount mnt/Base-1; lvchange -p r HostVG/Base-1; lvcreate -s HostVG/Base-1 -n Base-1.1; lvchange -ay -K HostVG/Base-1.1; sed 's/Base-0.1/Base-1.1/g' boot/loader/entries/Base-0.1.conf > boot/loader/entries/Base-1.1.conf",
       ],
       mutants: {
-        layerOfTheOldBase: async (ctx) => {
+        layerOfTheOldBase: diagnosed(async (ctx) => {
           await lvm(ctx, 'lvremove', ['-f', `${VG}/Base-1.1`]);
           await lvm(ctx, 'lvcreate', ['-s', `${VG}/Base-0`, '-n', 'Base-1.1']);
           await lvm(ctx, 'lvchange', ['-ay', '-K', `${VG}/Base-1.1`]);
-        },
+        }, /Base-1\.1 is a thin snapshot of Base-1[\s\S]*its origin is Base-0/),
       },
     },
     persist: {
@@ -358,6 +358,7 @@ export default defineChapter({
               await unmount(ctx, mnt('Base-1.1'));
             }
           },
+          diagnosis: /Base-1\.1 holds only what changed since Base-1[\s\S]*points more/,
         },
       },
     },
