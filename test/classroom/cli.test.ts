@@ -43,6 +43,8 @@ describe.runIf(sqlite)('workshop classroom', () => {
     [['classroom', 'join', 'ftp://x', 'ABCDEF', '--name', 'ada'], 2, /only http:\/\/ and https:\/\//],
     [['classroom', 'join', 'http://127.0.0.1:47', 'ABCDEF', '--name', 'ada'], 3, /cannot reach the class server at http:\/\/127\.0\.0\.1:47/],
     [['classroom', 'status'], 2, /which class\? no server runs from this home/],
+    [['classroom', 'serve', '--home', '/dev/null/class'], 3, /cannot write to \/dev\/null\/class \(ENOTDIR\)/],
+    [['classroom', 'join', 'http://127.0.0.1:47', 'ABCDEF', '--name', 'ada', '--home', '/dev/null/class'], 3, /cannot reach|cannot write/],
   ])('%j exits %i with a clear message', async (args, code, message) => {
     const r = await workshop(tmp('ws-cli-'), args);
     expect(r.code, r.stderr).toBe(code);
@@ -80,6 +82,15 @@ describe.runIf(sqlite)('workshop classroom', () => {
     expect(leave.stdout).toContain(`Left the class at ${s.origin}.`);
     expect(existsSync(join(learner, 'classroom.json'))).toBe(false);
     expect((await workshop(learner, ['status'])).stdout).not.toContain('class:');
+  });
+
+  it('says so when the port is taken', async () => {
+    if (!sqlite) return;
+    const s = await serveProcess(await sqlite.freshDb());
+    servers.push(s);
+    const r = await workshop(tmp('ws-cli-'), ['classroom', 'serve', '--host', '127.0.0.1', '--port', String(s.port)]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(`port ${s.port} on 127.0.0.1 is in use`);
   });
 
   it('serves https with --tls-cert/--tls-key, without the clear-text warning; a learner trusts it with NODE_EXTRA_CA_CERTS', async () => {

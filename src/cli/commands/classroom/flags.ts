@@ -1,5 +1,6 @@
-// Flag values of the classroom subcommands, parsed and checked.
-import { usageError } from '../../../errors.ts';
+// Flag values of the classroom subcommands, parsed and checked, and the home they write to.
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { envError, usageError } from '../../../errors.ts';
 
 /** `10m`, `90s`, `1h`, `1h30m`, or a bare number of minutes, in milliseconds. */
 export function parseDuration(flag: string, v: string): number {
@@ -25,4 +26,14 @@ export function parseOrigin(v: string): string {
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw usageError(`${v}: only http:// and https:// servers`);
   return u.origin;
+}
+
+/** The class lives under WORKSHOP_HOME; an instructor on a laptop is often not root. */
+export function writableHome(home: string): void {
+  try {
+    mkdirSync(home, { recursive: true });
+    accessSync(home, constants.W_OK);
+  } catch (err) {
+    throw envError(`cannot write to ${home} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, 'run as root, or keep the class elsewhere: --home ~/class (or WORKSHOP_HOME=~/class)');
+  }
 }

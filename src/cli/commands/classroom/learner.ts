@@ -1,11 +1,11 @@
 // `workshop classroom join URL CODE --name NAME`, `leave`, and the internal `__send` that the
 // reporter starts detached. Joining is the one learner command that talks to the server itself.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { envError, usageError } from '../../../errors.ts';
 import { membershipPath, outboxDir, queued, readMembership, senderStatePath } from '../../../classroom/outbox.ts';
 import { drain } from '../../../classroom/sender.ts';
 import { flagString, type Cli } from '../../cli.ts';
-import { parseOrigin } from './flags.ts';
+import { parseOrigin, writableHome } from './flags.ts';
 
 const NAME = /^(?=.*[A-Za-z0-9])[A-Za-z0-9 ._-]{1,64}$/;
 
@@ -26,7 +26,7 @@ async function join(cli: Cli, args: string[]): Promise<number> {
   const body = (await res.json().catch(() => ({}))) as { token?: string; error?: string };
   if (res.status === 403) throw usageError(`the server does not know the join code ${code}`, 'ask the instructor for the code that `workshop classroom serve` printed');
   if (!res.ok || typeof body.token !== 'string') throw envError(`the class server refused to join: ${body.error ?? res.status}`);
-  mkdirSync(cli.home, { recursive: true });
+  writableHome(cli.home);
   // The token is this learner's identity in the class: only root (the learner) may read it.
   writeFileSync(membershipPath(cli.home), `${JSON.stringify({ url, name, token: body.token, joinedAt: new Date().toISOString() })}\n`, { mode: 0o600 });
   if (cli.json) cli.emit({ joined: url, name });

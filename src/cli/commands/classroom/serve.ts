@@ -1,14 +1,14 @@
 // `workshop classroom serve`: the class server for the lesson pack, until Ctrl-C. It prints the
 // instructor URL (with the token) and the join code, and leaves them in
 // WORKSHOP_HOME/classroom-server.json (mode 0600) for `classroom status` and `export`.
-import { readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { envError, usageError } from '../../../errors.ts';
 import { defaultDbPath, openStore } from '../../../classroom/open-store.ts';
 import { readPack } from '../../../classroom/pack.ts';
 import { flagString, projectRoot, type Cli } from '../../cli.ts';
-import { parseCount, parseDuration } from './flags.ts';
+import { parseCount, parseDuration, writableHome } from './flags.ts';
 
 export const serverInfoPath = (home: string): string => join(home, 'classroom-server.json');
 
@@ -40,6 +40,7 @@ export default async function serve(cli: Cli, args: string[]): Promise<number> {
   if ((certPath === undefined) !== (keyPath === undefined)) throw usageError('--tls-cert and --tls-key go together');
   const tls = certPath !== undefined && keyPath !== undefined ? { cert: readFile('tls-cert', certPath), key: readFile('tls-key', keyPath) } : undefined;
   const pack = readPack(cli.lessonsDir);
+  writableHome(cli.home);
 
   const store = await openStore(db);
   const { startServer } = await import('../../../classroom/server.ts');
@@ -68,7 +69,6 @@ export default async function serve(cli: Cli, args: string[]): Promise<number> {
   const shownHost = wildcard ? (lan[0] ?? '127.0.0.1') : host.includes(':') ? `[${host}]` : host;
   const origin = `${scheme}://${shownHost}:${server.port}`;
   const url = `${origin}/?token=${server.info.instructorToken}`;
-  mkdirSync(cli.home, { recursive: true });
   writeFileSync(serverInfoPath(cli.home), `${JSON.stringify({ url, origin, localOrigin: wildcard ? `${scheme}://127.0.0.1:${server.port}` : origin, instructorToken: server.info.instructorToken, joinCode: server.info.joinCode, port: server.port, pid: process.pid })}\n`, { mode: 0o600 });
 
   if (cli.json) process.stdout.write(`${JSON.stringify({ url, instructorToken: server.info.instructorToken, joinCode: server.info.joinCode, port: server.port })}\n`);
