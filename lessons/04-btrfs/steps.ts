@@ -1,6 +1,6 @@
 import { open, stat } from 'node:fs/promises';
 import {
-  defineChapter, diagnosed, defineCheck, verdictOf, buildBusyboxRootfs, readMountinfo, mountsUnder, mountsAt, processesUnder, runOk, parseLosetupJson,
+  defineChapter, diagnosed, defineCheck, pass, verdictOf, buildBusyboxRootfs, readMountinfo, mountsUnder, mountsAt, processesUnder, runOk, parseLosetupJson,
   sparseImage, hasBtrfsSuperblock, loopMountOf, isSubvolume, subvolumeIsReadOnly, subvolumeIsWritable, snapshotOf, sendStreamOf, receivedFrom, receivedOnTopOf,
   muchSmallerThan, whyNotSubvolume, isStaticExecutable, symlinkTo, directoryExists, fileContains, pathAbsent,
   kernelFs, tool, file, which, BTRFS_MAGIC_OFFSET,
@@ -85,9 +85,21 @@ async function runIn(ctx: SolveContext, root: string, script: string): Promise<v
   if (nspawn === null || nspawn.exitCode !== 0) await ctx.$`chroot ${root} /bin/sh -c ${script}`;
 }
 
+/**
+ * The container layer's parent is the image: the read-only store/base-snapshot, or store/base
+ * itself, which is what Container the Hard Way snapshots (its img/alpine subvolume).
+ */
+const layerOfTheImage = (layer: string): Check =>
+  defineCheck(`${layer} is a snapshot of the image (${SNAP}, or ${BASE} as CTHW does)`, async (ctx) => {
+    const ofSnap = await verdictOf(snapshotOf(layer, SNAP), ctx);
+    if (ofSnap.ok) return ofSnap;
+    const ofBase = await verdictOf(snapshotOf(layer, BASE), ctx);
+    return ofBase.ok ? pass(`${ofBase.actual} = ${BASE}`) : ofSnap;
+  });
+
 /** The container layer: a writable snapshot of the image snapshot, with the container's note in it. */
 async function makeContainerLayer(ctx: SolveContext): Promise<void> {
-  const right = (await passes(snapshotOf(CONTAINER, SNAP), ctx)) && (await passes(subvolumeIsWritable(CONTAINER), ctx));
+  const right = (await passes(layerOfTheImage(CONTAINER), ctx)) && (await passes(subvolumeIsWritable(CONTAINER), ctx));
   if (!right) {
     await removeAt(ctx, CONTAINER);
     await ctx.$`btrfs subvolume snapshot ${SNAP} ${CONTAINER}`;
@@ -238,7 +250,7 @@ export default defineChapter({
       verify: () => [
         isSubvolume(CONTAINER, { make: `btrfs subvolume snapshot ${SNAP} ${CONTAINER}` }),
         subvolumeIsWritable(CONTAINER),
-        snapshotOf(CONTAINER, SNAP),
+        layerOfTheImage(CONTAINER),
         holdsNonce(`${CONTAINER}/hello.txt`),
         pathAbsent(`${BASE}/hello.txt`),
       ],
@@ -255,14 +267,18 @@ export default defineChapter({
           },
           diagnosis: /ro=true: the snapshot is read-only/,
         },
-        layerOfTheWorkingCopy: {
-          // A snapshot of store/base, not of the image: it would change whenever base does before it is taken.
+        layerOfAnotherImage: {
           apply: async (ctx) => {
             await removeAt(ctx, CONTAINER);
-            await ctx.$`btrfs subvolume snapshot ${BASE} ${CONTAINER}`;
+            await ctx.$`btrfs subvolume create store/ws-other`;
+            await ctx.$`btrfs subvolume snapshot store/ws-other ${CONTAINER}`;
             await ctx.$`sh -c ${'echo "$1" > "$2"'} - ${ctx.nonce} ${ctx.path(CONTAINER, 'hello.txt')}`;
           },
-          diagnosis: /store\/container is a snapshot of store\/base-snapshot[\s\S]*a snapshot of another subvolume/,
+          revert: async (ctx) => {
+            await removeAt(ctx, CONTAINER);
+            await removeAt(ctx, 'store/ws-other');
+          },
+          diagnosis: /store\/container is a snapshot of the image[\s\S]*a snapshot of another subvolume/,
         },
         writtenIntoTheImage: {
           apply: async (ctx) => {
