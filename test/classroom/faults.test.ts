@@ -4,15 +4,13 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { outboxDir, queued, senderLockPath } from '../../src/classroom/outbox.ts';
 import type { Report } from '../../src/classroom/store.ts';
 import { isRoot, sh, workshop } from '../helpers/workshop.ts';
 import { joinAs, post, report, serveProcess, sleep, until, type ServeProcess } from './harness.ts';
-import { STORES } from './stores.ts';
+import { STORES, type StoreFactory } from './stores.ts';
 
-const sqlite = STORES.find((s) => s.name === 'sqlite');
 const homes: string[] = [];
 const servers: ServeProcess[] = [];
 
@@ -22,14 +20,14 @@ function newHome(): string {
   return h;
 }
 
-/** The reports a database holds, in event order, with their learner. */
-function storedReports(db: string): Array<{ learner: string; report: Report }> {
-  const d = new DatabaseSync(db, { readOnly: true });
+/** The reports a database holds, in event order, with their learner (read through the store, so for every store). */
+async function storedReports(factory: StoreFactory, db: string): Promise<Array<{ learner: string; report: Report }>> {
+  const store = await factory.open(db);
   try {
-    const rows = d.prepare("SELECT l.name AS learner, e.body AS body FROM events e JOIN learners l ON l.id = e.learner_id WHERE e.type = 'report' ORDER BY e.id").all() as Array<{ learner: string; body: string }>;
-    return rows.map((r) => ({ learner: r.learner, report: JSON.parse(r.body) as Report }));
+    const info = await store.openClass('default'); // the class `serve` opens
+    return (await store.snapshot(info.id)).events.flatMap((e) => (e.type === 'report' ? [{ learner: e.learner, report: e.report }] : []));
   } finally {
-    d.close();
+    await store.close();
   }
 }
 
@@ -47,17 +45,16 @@ async function stopSenders(): Promise<void> {
   }
 }
 
-describe.runIf(sqlite && isRoot)('faults (sqlite, real CLIs)', () => {
+describe.each(isRoot ? STORES : [])('faults ($name, real CLIs)', (factory) => {
   afterAll(async () => {
     await stopSenders();
     for (const s of servers) await s.stop();
     for (const h of homes) rmSync(h, { recursive: true, force: true });
-    await sqlite?.cleanup();
+    await factory.cleanup();
   });
 
   it('a learner does 5 steps while the server is down: all 5 arrive, in order, once it is back', async () => {
-    if (!sqlite) return;
-    const db = await sqlite.freshDb();
+    const db = await factory.freshDb();
     const first = await serveProcess(db);
     servers.push(first);
     const home = newHome();
@@ -92,15 +89,14 @@ describe.runIf(sqlite && isRoot)('faults (sqlite, real CLIs)', () => {
         return true;
       }
     }, 10_000);
-    const stored = storedReports(db);
+    const stored = await storedReports(factory, db);
     expect(stored.map((s) => s.report.id)).toEqual(order);
     expect(stored.map((s) => s.report.kind)).toContain('passed');
     expect((await workshop(home, ['status'])).stdout).toContain('(0 queued)');
   });
 
   it('kill -9 of the server while learners report, then a restart: nothing acknowledged is lost, nothing twice, the queues drain', async () => {
-    if (!sqlite) return;
-    const db = await sqlite.freshDb();
+    const db = await factory.freshDb();
     let server = await serveProcess(db);
     servers.push(server);
     const port = server.port;
@@ -138,7 +134,7 @@ describe.runIf(sqlite && isRoot)('faults (sqlite, real CLIs)', () => {
     await Promise.all([work, poster]);
     for (const l of learners) await until(`${l.name}'s outbox to drain`, () => queued(l.home).length === 0, 40_000);
 
-    const stored = storedReports(db);
+    const stored = await storedReports(factory, db);
     const ids = stored.map((s) => s.report.id);
     expect(new Set(ids).size).toBe(ids.length);
     expect(ackedAtKill).toBeGreaterThan(10);
