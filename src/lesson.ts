@@ -1,26 +1,63 @@
-// `workshop/lesson`: the public authoring API. A pack's steps.ts imports only from here.
-export { defineChapter, diagnosed, FORMAT_VERSION } from './lessons/define.ts';
-export type { ChapterDef, StepDef, StepContext, SolveContext, Mutant, Requirement, Probe } from './lessons/define.ts';
-export { kernelFs, tool, file, deviceMapperTarget, root, which } from './lessons/requires.ts';
-export { buildBusyboxRootfs, BUSYBOX, ROOTFS_DIRS } from './lessons/rootfs.ts';
+// `workshop/lesson`: the public authoring API, and only what is listed here. A pack's steps.ts
+// imports only from this module; docs/lesson-api.md is generated from it (npm run docs).
 
-export { defineCheck, pass, fail, verdictOf } from './checks/check.ts';
-export type { Check, CheckResult, CheckContext, Verdict } from './checks/check.ts';
-export { run, runOk, runInNetns } from './checks/exec.ts';
-export type { RunResult, RunOptions } from './checks/exec.ts';
-
-export * from './checks/fs.ts';
-export * from './checks/mounts.ts';
-export * from './checks/overlay.ts';
-export * from './checks/proc.ts';
-export * from './checks/host.ts';
-export * from './checks/loop.ts';
-export * from './checks/btrfs.ts';
-export * from './checks/lvm.ts';
-export * from './checks/stacks.ts';
-export * from './checks/net.ts';
-export * from './checks/iptables.ts';
-export { LAB, labUp, labDown, labStatus, deleteNetns } from './engine/lab.ts';
+// Defining a chapter
+export { FORMAT_VERSION, defineChapter, diagnosed } from './lessons/define.ts';
+export type { ChapterDef, Mutant, Probe, Requirement, SolveContext, StepContext, StepDef } from './lessons/define.ts';
+// What a chapter needs from the machine
+export { deviceMapperTarget, file, kernelFs, root, tool, which } from './lessons/requires.ts';
+// The busybox rootfs the chapters start from
+export { BUSYBOX, ROOTFS_DIRS, buildBusyboxRootfs } from './lessons/rootfs.ts';
+// The check model: one check is one fact
+export { defineCheck, fail, pass, verdictOf } from './checks/check.ts';
+export type { Check, CheckContext, CheckResult, Verdict } from './checks/check.ts';
+// Running commands (never throws for a non-zero exit)
+export { run, runInNetns, runOk } from './checks/exec.ts';
+export type { RunOptions, RunResult } from './checks/exec.ts';
+// Small helpers
+export { isRecord, once, sleep } from './checks/lang.ts';
+// Files and folders
+export { directoryExists, fileContains, fileExists, isExecutableFile, isStaticExecutable, modifiedSince, pathAbsent, symlinkTo, treeManifest, treeMatches } from './checks/fs.ts';
+export type { ManifestEntry } from './checks/fs.ts';
+// The machine
+export { ownedByRoot, runningAsRoot, runningInVm } from './checks/host.ts';
+// Mounts (/proc/PID/mountinfo)
+export { mountedAt, mountsAt, mountsUnder, notMountedAt, readMountinfo } from './checks/mounts.ts';
+export type { MountEntry } from './checks/mounts.ts';
+// overlayfs
+export { findOverlayWithLower, isWritableOverlay, judgeOverlay, overlayMounted, overlayWithLowerMounted, overlaysWithLower, parseOverlayOptions } from './checks/overlay.ts';
+export type { FoundOverlay, OverlayExpectation, OverlayLayers } from './checks/overlay.ts';
+// overlayfs: what the upper layer holds
+export { isOpaqueDir, isWhiteout } from './checks/overlay-upper.ts';
+// Processes
+export { ancestors, isPathUnder, listPids, nsLinks, procCwd, procRoot, processesUnder, readStatus } from './checks/proc.ts';
+export type { ProcStatus, ProcessPlace } from './checks/proc.ts';
+// Loop devices
+export { parseLosetupJson, readLoopDevices } from './checks/loop.ts';
+export type { LoopDevice } from './checks/loop.ts';
+// btrfs
+export { BTRFS_MAGIC_OFFSET, hasBtrfsSuperblock, isSubvolume, loopMountOf, muchSmallerThan, receivedFrom, receivedOnTopOf, sendStreamOf, snapshotOf, sparseImage, subvolumeIsReadOnly, subvolumeIsWritable, whyNotSubvolume } from './checks/btrfs.ts';
+export type { SubvolumeHow } from './checks/btrfs.ts';
+// LVM thin provisioning
+export { LVM_NO_UDEV_CONFIG, isReadOnlyLv, layerGrewBeyond, layerIsSparse, lvIsActive, lvIsReadOnly, lvIsSnapshotOf, lvIsWritable, pvsOfVg, readLvs, thinPoolExists, thinVolumeIn, vgOnLoopImage } from './checks/lvm.ts';
+export type { LogicalVolume } from './checks/lvm.ts';
+// Wafer stacks
+export { readAncestry, stackExpectation, waferStacked, waferStackedAlone } from './checks/stacks.ts';
+export type { Ancestry } from './checks/stacks.ts';
+// Network namespaces, links, addresses, routes (ip -j)
+export { cidrOf, inSubnet, inetAddrs, neighbourAnswered, netnsNames, netnsUsable, parseIpAddrs, pingFrom, readAddrs, readBridgePorts, readConntrack, readLinks, readNeighbours, readNetns, readRoutes, readSysctl } from './checks/net.ts';
+export type { BridgePort, ConntrackEntry, IpAddress, IpLink, IpLinkAddresses, IpNeighbour, IpRoute, NetnsEntry, PingResult } from './checks/net.ts';
+// NAT (iptables-save in canonical form)
+export { canonicalRule, masqueradeCovers, readNatTable } from './checks/iptables.ts';
+export type { IptChain, IptRule, IptTable, Negatable } from './checks/iptables.ts';
+// Namespaces and containers
+export { containerInit, findContainers, hostHostname, hostMountsVisible, hostNamespaces, idMapOf, interfacesOf, mapId, mountsOf, mountsOnlyInside, procMountPidNs, processesRootedAt, processesWithBusyboxRoot, queuesIn, startedFrom, who } from './checks/ns.ts';
+export type { Container, IdMapping, NsProcess, SysvQueue } from './checks/ns.ts';
+// cgroups (v1 and v2)
+export { CGROUP_ROOT, MIB, cgroupPathOf, cgroupsOf, controllersOf, describeLayout, detectLayout, groupPath, parseFlatKeyed, parseLimit, pidsIn, readCgroupFile } from './checks/cgroup.ts';
+export type { CgroupLayout, CgroupVersion, Controller, ProcCgroupLine } from './checks/cgroup.ts';
+// What `workshop state` draws for a chapter
+export type { StateFamily, StateSpec, StateView } from './checks/picture.ts';
+// The lab network of the network chapters
+export { LAB, deleteNetns, labDown, labStatus, labUp } from './engine/lab.ts';
 export type { LabStatus } from './engine/lab.ts';
-export * from './checks/ns.ts';
-export * from './checks/cgroup.ts';

@@ -10,6 +10,7 @@ import path from 'node:path';
 export const CGROUP_ROOT = '/sys/fs/cgroup';
 const CGROUP2_MAGIC = 0x63677270;
 
+/** cgroup v1 (one hierarchy per controller) or v2 (one unified tree). */
 export type CgroupVersion = 'v1' | 'v2';
 /** The controllers the chapters limit. */
 export type Controller = 'pids' | 'memory';
@@ -77,6 +78,7 @@ export function parseLimit(text: string): number | 'max' {
   return n >= 2 ** 62 ? 'max' : n;
 }
 
+/** One line of `/proc/PID/cgroup`: hierarchy id, controllers and path. */
 export interface ProcCgroupLine {
   /** hierarchy id; 0 for the v2 tree */
   id: number;

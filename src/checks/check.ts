@@ -32,6 +32,7 @@ export interface Check {
   readonly name: string;
   /** how long its probe may take before it is reported as an error (default CHECK_TIMEOUT_MS) */
   readonly timeoutMs?: number;
+  /** runs the probe; never throws (a probe that cannot run is an `error` result) */
   run(ctx: CheckContext): Promise<CheckResult>;
 }
 

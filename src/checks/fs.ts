@@ -196,6 +196,7 @@ export const modifiedSince = (p: string): Check =>
       : fail(`modified after ${since}`, `last modified at ${at}, before the chapter started`, 'It was made before this chapter started; redo the step.');
   });
 
+/** One entry of a tree manifest ({@link treeManifest}): a file with its mode, size and hash, a symlink with its target, or a directory. */
 export type ManifestEntry =
   | { type: 'file'; mode: number; size: number; sha256: string | null }
   | { type: 'dir'; mode: number }

@@ -6,6 +6,7 @@
 import { inSubnet, ipv4ToNumber } from './net.ts';
 import { runInNetns } from './exec.ts';
 
+/** A match that `!` may negate, such as `! -o br0`. */
 export interface Negatable {
   value: string;
   negated: boolean;
@@ -27,12 +28,14 @@ export interface IptRule {
   packets: number | null;
 }
 
+/** A chain of a table and its policy (`-` for a user chain). */
 export interface IptChain {
   name: string;
   /** ACCEPT/DROP for a built-in chain, `-` for a user chain */
   policy: string;
 }
 
+/** One table of `iptables-save`: its chains with their policies, and its rules. */
 export interface IptTable {
   name: string;
   chains: IptChain[];

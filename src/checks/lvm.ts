@@ -19,6 +19,7 @@ export const LVS_FIELDS = 'lv_name,vg_name,lv_attr,pool_lv,origin,data_percent';
 export const LVM_NO_UDEV_CONFIG =
   'activation { udev_sync=0 udev_rules=0 monitoring=0 } devices { obtain_device_list_from_udev=0 } global { use_lvmpolld=0 }';
 
+/** One LV of `lvs --reportformat json`. */
 export interface LogicalVolume {
   name: string;
   vg: string;

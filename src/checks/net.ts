@@ -24,12 +24,14 @@ export interface IpLink {
   linkNetnsId: number | null;
 }
 
+/** One address of a link. */
 export interface IpAddress {
   family: 'inet' | 'inet6';
   local: string;
   prefixlen: number;
 }
 
+/** A link with its addresses (`ip -j addr show`). */
 export interface IpLinkAddresses {
   ifindex: number;
   ifname: string;
@@ -37,6 +39,7 @@ export interface IpLinkAddresses {
   addrs: IpAddress[];
 }
 
+/** One route of `ip -j route show`. */
 export interface IpRoute {
   /** `default` or a CIDR such as `10.0.0.0/16` */
   dst: string;
@@ -44,6 +47,7 @@ export interface IpRoute {
   dev: string | null;
 }
 
+/** A port of a bridge (`bridge -j link show`). */
 export interface BridgePort {
   ifname: string;
   master: string | null;
@@ -230,6 +234,7 @@ export async function readBridgePorts(ns: string): Promise<BridgePort[]> {
   return parseBridgeLinks(r.stdout);
 }
 
+/** A named network namespace (`ip -j netns list`). */
 export interface NetnsEntry {
   name: string;
   /** the nsid the root namespace gave it; veths in the root namespace name their peer's by it */
@@ -272,6 +277,7 @@ export async function readSysctl(ns: string, key: string): Promise<string> {
   return r.stdout.trim();
 }
 
+/** What {@link pingFrom} saw: replies, or why there were none. */
 export type PingResult = { ok: true; summary: string } | { ok: false; summary: string };
 
 /** One ping with a 1 s timeout, sent from inside `ns` (a netns name, or `pid:N` for a process's). */

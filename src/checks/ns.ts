@@ -58,6 +58,7 @@ export function parseNetDev(text: string): string[] {
     .filter((n): n is string => n !== undefined);
 }
 
+/** A System V message queue (`/proc/sysvipc/msg`), to tell IPC namespaces apart. */
 export interface SysvQueue {
   key: number;
   msqid: number;

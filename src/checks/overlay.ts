@@ -11,6 +11,7 @@ export { isOpaqueDir, isWhiteout, judgeOpaqueDir, judgeWhiteout, parseGetfattr }
 export type { FileKind } from './overlay-upper.ts';
 import { checkPath, ctxPath, decodeOctal, describeMount, isReadOnly, mountsAt, readMountinfo } from './mounts.ts';
 
+/** The layers of an overlay mount, as absolute paths. */
 export interface OverlayLayers {
   /** topmost first */
   lowerdirs: string[];
@@ -151,6 +152,7 @@ export async function findOverlayWithLower(ctx: CheckContext, lower: string): Pr
   return pickOverlayWithLower(await readMountinfo(), ctxPath(ctx, lower), ctx.dir);
 }
 
+/** What an overlay mount must be: its lowerdirs in order (nearest first), upperdir, workdir, and whether it accepts writes. */
 export interface OverlayExpectation {
   lower?: string[];
   upper?: string;

@@ -3,6 +3,7 @@
 import { readFile, readdir, readlink } from 'node:fs/promises';
 import { parseMountinfo, type MountEntry } from './mounts.ts';
 
+/** The fields of `/proc/PID/status` the checks use. */
 export interface ProcStatus {
   name: string;
   pid: number;

@@ -15,6 +15,7 @@ export function parseParentFile(text: string): string | null {
   return line === undefined ? null : line;
 }
 
+/** A wafer's parents, nearest first, read from the `parent` files; or why the chain is broken. */
 export type Ancestry = { ok: true; chain: string[] } | { ok: false; reason: string; chain: string[] };
 
 /** NAME, its parent, its grandparent… as the parent files say. A loop is an error, not a hang. Pure. */

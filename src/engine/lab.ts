@@ -23,6 +23,7 @@ export const LAB = {
   prefix: 24,
 } as const;
 
+/** Whether the lab network is up, what is wrong if not, and which lab namespaces exist. */
 export interface LabStatus {
   up: boolean;
   /** what is missing or wrong; empty when up */

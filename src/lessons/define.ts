@@ -26,6 +26,7 @@ export type Probe = { ok: true } | { ok: false; reason: string };
 /** Something a chapter needs from the machine; `doctor` and `test` skip the chapter with `reason` when it is unmet. */
 export interface Requirement {
   readonly describe: string;
+  /** finds out whether the machine has it */
   probe(): Promise<Probe>;
 }
 
@@ -42,7 +43,14 @@ export interface Requirement {
  */
 export type Mutant =
   | ((ctx: SolveContext) => Promise<void>)
-  | { apply(ctx: SolveContext): Promise<void>; revert?(ctx: SolveContext): Promise<void>; diagnosis?: RegExp };
+  | {
+      /** makes the near-miss state */
+      apply(ctx: SolveContext): Promise<void>;
+      /** undoes it before the engine re-solves, where the solution alone cannot */
+      revert?(ctx: SolveContext): Promise<void>;
+      /** what the failing rows (expected, actual, hint) must say, so the learner is told the mistake */
+      diagnosis?: RegExp;
+    };
 
 /** Gives a mutant written as a function (or made by a helper) the diagnosis its failure must name. */
 export function diagnosed(mutant: Mutant, diagnosis: RegExp): Mutant {
