@@ -11,7 +11,7 @@ import Fastify, { type FastifyRequest } from 'fastify';
 import { classCsv, classJson } from './export.ts';
 import { applyEvent, classView, emptyModel, type Pack, type Thresholds } from './model.ts';
 import { eventsQuerySchema, joinSchema, LIMITS, pageQuerySchema, reportSchema } from './schemas.ts';
-import type { ClassEvent, ClassInfo, Report, Store } from './store.ts';
+import type { ClassEvent, ClassInfo, Learner, Report, Store } from './store.ts';
 
 export interface ServerOptions {
   store: Store;
@@ -141,6 +141,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   );
 
   const perSecond = o.reportsPerSecond ?? 20;
+  const knownTokens = new Map<string, Learner>();
   app.post<{ Body: Report }>(
     '/api/reports',
     {
@@ -151,7 +152,12 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       },
       preValidation: async (req: FastifyRequest) => {
         const t = bearer(req);
-        const learner = t === undefined ? undefined : await o.store.learnerByToken(t);
+        // A token is never revoked, so the learner it names is looked up once per server.
+        let learner = t === undefined ? undefined : knownTokens.get(t);
+        if (t !== undefined && !learner) {
+          learner = await o.store.learnerByToken(t);
+          if (learner && knownTokens.size < 100_000) knownTokens.set(t, learner);
+        }
         if (!learner || learner.classId !== info.id) throw new HttpError(401, 'the learner token is missing or unknown: run `workshop classroom join URL CODE --name NAME` again');
         (req as FastifyRequest & { learnerId?: number }).learnerId = learner.id;
       },

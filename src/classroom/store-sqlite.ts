@@ -4,7 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { newJoinCode, type ClassEvent, type ClassInfo, type ClassSnapshot, type Learner, type Report, type Store } from './store.ts';
 
 const SCHEMA = `
@@ -87,6 +87,18 @@ export class SqliteStore implements Store {
     this.#db.exec(SCHEMA);
   }
 
+  readonly #statements = new Map<string, StatementSync>();
+
+  /** Prepared once per SQL text: preparing on every request costs more than running. */
+  #q(sql: string): StatementSync {
+    let st = this.#statements.get(sql);
+    if (!st) {
+      st = this.#db.prepare(sql);
+      this.#statements.set(sql, st);
+    }
+    return st;
+  }
+
   #tx<T>(fn: () => T): T {
     this.#db.exec('BEGIN IMMEDIATE');
     try {
@@ -104,21 +116,21 @@ export class SqliteStore implements Store {
   }
 
   #event(id: number): ClassEvent {
-    const r = this.#db.prepare(`SELECT ${EVENT_COLUMNS} FROM events e JOIN learners l ON l.id = e.learner_id WHERE e.id = ?`).get(id) as EventRow | undefined;
+    const r = this.#q(`SELECT ${EVENT_COLUMNS} FROM events e JOIN learners l ON l.id = e.learner_id WHERE e.id = ?`).get(id) as EventRow | undefined;
     if (!r) throw new Error(`event ${id} vanished`);
     return toEvent(r);
   }
 
   async openClass(name: string): Promise<ClassInfo> {
     return this.#tx(() => {
-      const found = this.#db.prepare('SELECT * FROM classes WHERE name = ?').get(name) as ClassRow | undefined;
+      const found = this.#q('SELECT * FROM classes WHERE name = ?').get(name) as ClassRow | undefined;
       if (found) return toInfo(found);
       const now = new Date().toISOString();
       for (;;) {
         const code = newJoinCode((n) => randomBytes(n));
-        if (this.#db.prepare('SELECT 1 FROM classes WHERE join_code = ?').get(code)) continue;
+        if (this.#q('SELECT 1 FROM classes WHERE join_code = ?').get(code)) continue;
         const token = randomBytes(24).toString('base64url');
-        const r = this.#db.prepare('INSERT INTO classes (name, join_code, instructor_token, created_at) VALUES (?, ?, ?, ?)').run(name, code, token, now);
+        const r = this.#q('INSERT INTO classes (name, join_code, instructor_token, created_at) VALUES (?, ?, ?, ?)').run(name, code, token, now);
         return { id: Number(r.lastInsertRowid), name, joinCode: code, instructorToken: token, createdAt: now };
       }
     });
@@ -126,15 +138,15 @@ export class SqliteStore implements Store {
 
   async join(joinCode: string, name: string): Promise<{ learner: Learner; token: string } | undefined> {
     const out = this.#tx(() => {
-      const cls = this.#db.prepare('SELECT id FROM classes WHERE join_code = ?').get(joinCode) as { id: number } | undefined;
+      const cls = this.#q('SELECT id FROM classes WHERE join_code = ?').get(joinCode) as { id: number } | undefined;
       if (!cls) return undefined;
       const now = new Date().toISOString();
-      this.#db.prepare('INSERT INTO learners (class_id, name, joined_at) VALUES (?, ?, ?) ON CONFLICT (class_id, name) DO NOTHING').run(cls.id, name, now);
-      const row = this.#db.prepare('SELECT * FROM learners WHERE class_id = ? AND name = ?').get(cls.id, name) as LearnerRow | undefined;
+      this.#q('INSERT INTO learners (class_id, name, joined_at) VALUES (?, ?, ?) ON CONFLICT (class_id, name) DO NOTHING').run(cls.id, name, now);
+      const row = this.#q('SELECT * FROM learners WHERE class_id = ? AND name = ?').get(cls.id, name) as LearnerRow | undefined;
       if (!row) throw new Error('learner row missing after insert');
       const token = randomBytes(24).toString('base64url');
-      this.#db.prepare('INSERT INTO tokens (hash, learner_id) VALUES (?, ?)').run(tokenHash(token), row.id);
-      const ev = this.#db.prepare("INSERT INTO events (class_id, learner_id, type, received_at) VALUES (?, ?, 'joined', ?)").run(cls.id, row.id, now);
+      this.#q('INSERT INTO tokens (hash, learner_id) VALUES (?, ?)').run(tokenHash(token), row.id);
+      const ev = this.#q("INSERT INTO events (class_id, learner_id, type, received_at) VALUES (?, ?, 'joined', ?)").run(cls.id, row.id, now);
       return { learner: toLearner(row), token, eventId: Number(ev.lastInsertRowid) };
     });
     if (!out) return undefined;
@@ -143,39 +155,38 @@ export class SqliteStore implements Store {
   }
 
   async learnerByToken(token: string): Promise<Learner | undefined> {
-    const r = this.#db.prepare('SELECT l.* FROM tokens t JOIN learners l ON l.id = t.learner_id WHERE t.hash = ?').get(tokenHash(token)) as LearnerRow | undefined;
+    const r = this.#q('SELECT l.* FROM tokens t JOIN learners l ON l.id = t.learner_id WHERE t.hash = ?').get(tokenHash(token)) as LearnerRow | undefined;
     return r ? toLearner(r) : undefined;
   }
 
   async insertReport(learnerId: number, report: Report): Promise<{ stored: boolean; eventId: number }> {
     const out = this.#tx(() => {
-      const dup = this.#db.prepare('SELECT id FROM events WHERE report_id = ?').get(report.id) as { id: number } | undefined;
-      if (dup) return { stored: false, eventId: dup.id, classId: 0 };
-      const l = this.#db.prepare('SELECT class_id FROM learners WHERE id = ?').get(learnerId) as { class_id: number } | undefined;
+      const dup = this.#q('SELECT id FROM events WHERE report_id = ?').get(report.id) as { id: number } | undefined;
+      if (dup) return { stored: false, eventId: dup.id, classId: 0, learner: '', receivedAt: '' };
+      const l = this.#q('SELECT class_id, name FROM learners WHERE id = ?').get(learnerId) as { class_id: number; name: string } | undefined;
       if (!l) throw new Error(`no learner ${learnerId}`);
-      const r = this.#db
-        .prepare("INSERT INTO events (class_id, learner_id, type, report_id, body, received_at) VALUES (?, ?, 'report', ?, ?, ?)")
-        .run(l.class_id, learnerId, report.id, JSON.stringify(report), new Date().toISOString());
-      return { stored: true, eventId: Number(r.lastInsertRowid), classId: l.class_id };
+      const receivedAt = new Date().toISOString();
+      const r = this.#q("INSERT INTO events (class_id, learner_id, type, report_id, body, received_at) VALUES (?, ?, 'report', ?, ?, ?)")
+        .run(l.class_id, learnerId, report.id, JSON.stringify(report), receivedAt);
+      return { stored: true, eventId: Number(r.lastInsertRowid), classId: l.class_id, learner: l.name, receivedAt };
     });
-    if (out.stored) this.#emit(out.classId, this.#event(out.eventId));
+    if (out.stored) this.#emit(out.classId, { id: out.eventId, type: 'report', learner: out.learner, receivedAt: out.receivedAt, report });
     return { stored: out.stored, eventId: out.eventId };
   }
 
   async eventsAfter(classId: number, afterId: number, limit: number): Promise<ClassEvent[]> {
-    const rows = this.#db
-      .prepare(`SELECT ${EVENT_COLUMNS} FROM events e JOIN learners l ON l.id = e.learner_id WHERE e.class_id = ? AND e.id > ? ORDER BY e.id LIMIT ?`)
+    const rows = this.#q(`SELECT ${EVENT_COLUMNS} FROM events e JOIN learners l ON l.id = e.learner_id WHERE e.class_id = ? AND e.id > ? ORDER BY e.id LIMIT ?`)
       .all(classId, afterId, limit) as unknown as EventRow[];
     return rows.map(toEvent);
   }
 
   async snapshot(classId: number): Promise<ClassSnapshot> {
     return this.#tx(() => {
-      const info = this.#db.prepare('SELECT * FROM classes WHERE id = ?').get(classId) as ClassRow | undefined;
+      const info = this.#q('SELECT * FROM classes WHERE id = ?').get(classId) as ClassRow | undefined;
       if (!info) throw new Error(`no class ${classId}`);
-      const learners = (this.#db.prepare('SELECT * FROM learners WHERE class_id = ? ORDER BY id').all(classId) as unknown as LearnerRow[]).map(toLearner);
+      const learners = (this.#q('SELECT * FROM learners WHERE class_id = ? ORDER BY id').all(classId) as unknown as LearnerRow[]).map(toLearner);
       const events = (
-        this.#db.prepare(`SELECT ${EVENT_COLUMNS} FROM events e JOIN learners l ON l.id = e.learner_id WHERE e.class_id = ? ORDER BY e.id`).all(classId) as unknown as EventRow[]
+        this.#q(`SELECT ${EVENT_COLUMNS} FROM events e JOIN learners l ON l.id = e.learner_id WHERE e.class_id = ? ORDER BY e.id`).all(classId) as unknown as EventRow[]
       ).map(toEvent);
       return { info: toInfo(info), learners, events };
     });
