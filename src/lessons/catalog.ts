@@ -1,6 +1,6 @@
 // The lesson index: chapters and their steps, read from chapter.md alone. No steps module is
 // imported here, so `workshop status` and `list` stay fast.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseChapterMd, type ChapterText } from './markdown.ts';
 
@@ -30,19 +30,44 @@ export interface Catalog {
 
 const FOLDER = /^(\d+)-([a-z0-9][a-z0-9-]*)$/;
 
+/** Why a lesson file cannot be read, by its error code: "missing" only when it is missing. */
+function unreadable(err: unknown, name: string): string {
+  const code = err instanceof Error && 'code' in err ? String(err.code) : '';
+  if (code === 'ENOENT') return `missing ${name}`;
+  if (code === 'ELOOP') return `${name} is a symlink loop: it points back to itself`;
+  if (code === 'EACCES' || code === 'EPERM') return `cannot read ${name}: permission denied`;
+  if (code === 'EISDIR') return `${name} is a folder, not a file`;
+  return `cannot read ${name}: ${err instanceof Error ? err.message : String(err)}`;
+}
+
+/** Control bytes other than tab, CR, LF and form feed: a binary file, not markdown. */
+const BINARY = /[\u0000-\u0008\u000e-\u001a\u001c-\u001f]/;
+
 function readEntry(dir: string, order: number, id: string, problems: LessonProblem[]): ChapterEntry | undefined {
   const mdPath = join(dir, 'chapter.md');
   const stepsPath = join(dir, 'steps.ts');
   let md: string;
   try {
     md = readFileSync(mdPath, 'utf8');
-  } catch {
-    problems.push({ file: mdPath, line: 1, message: 'missing chapter.md' });
+  } catch (err) {
+    problems.push({ file: mdPath, line: 1, message: unreadable(err, 'chapter.md') });
     return undefined;
   }
-  if (!existsSync(stepsPath)) problems.push({ file: stepsPath, line: 1, message: 'missing steps.ts next to chapter.md' });
+  try {
+    statSync(stepsPath);
+  } catch (err) {
+    problems.push({ file: stepsPath, line: 1, message: unreadable(err, 'steps.ts next to chapter.md') });
+  }
+  const binary = BINARY.exec(md);
+  if (binary) {
+    const line = md.slice(0, binary.index).split('\n').length;
+    problems.push({ file: mdPath, line, message: `chapter.md is not text (binary data, ${Buffer.byteLength(md)} bytes): it must be markdown` });
+    return undefined;
+  }
   const text = parseChapterMd(md);
   for (const p of text.problems) problems.push({ file: mdPath, ...p });
+  // A chapter without a step cannot be worked on; its file:line problems say why (an empty file).
+  if (text.steps.length === 0) return undefined;
   return { id, order, dir, mdPath, stepsPath, text };
 }
 
@@ -66,7 +91,13 @@ export function readCatalog(lessonsDir: string): Catalog {
   }
   for (const name of names.sort()) {
     const m = FOLDER.exec(name);
-    if (!m?.[2]) continue;
+    if (!m?.[2]) {
+      // `01-Greeting` looks like a chapter but is not one: say so rather than skip it silently.
+      if (/^\d+-/.test(name) && existsSync(join(dir, name, 'chapter.md'))) {
+        problems.push({ file: join(dir, name), line: 1, message: `"${name}" is not a chapter folder name: use NN-slug with lowercase letters, digits and dashes (${name.toLowerCase().replace(/[^a-z0-9-]/g, '-')})` });
+      }
+      continue;
+    }
     const e = readEntry(join(dir, name), Number(m[1]), m[2], problems);
     if (!e) continue;
     const dup = chapters.find((c) => c.id === e.id);

@@ -22,6 +22,9 @@ export interface ChapterText {
 const H2 = /^##\s+(.+?)\s*$/;
 const ID = /\s*\{#([^}]*)\}\s*$/;
 export const STEP_ID = /^[a-z0-9][a-z0-9-]*$/;
+/** The id of a section whose id was refused: neither a step nor the closing section. */
+const BAD = '\u0000refused';
+const clipId = (id: string): string => (id.length > 40 ? `${id.slice(0, 40)}…` : id);
 
 export function parseChapterMd(text: string): ChapterText {
   const lines = text.replace(/\r\n/g, '\n').split('\n');
@@ -56,27 +59,45 @@ export function parseChapterMd(text: string): ChapterText {
     const id = ID.exec(h[1])?.[1];
     const closingBefore = sections.find((s) => s.id === undefined);
     if (closingBefore) problems.push({ line: n, message: `a section follows the closing section "${closingBefore.title}" (line ${closingBefore.line}); the closing section (an H2 without {#id}) must come last` });
+    // A step with a bad or repeated id is reported and left out: lint refuses it, and so do
+    // status, goto and check, which resolve steps through this list (one ▶ per step in list).
+    let usable = true;
     if (id !== undefined) {
-      if (!STEP_ID.test(id)) problems.push({ line: n, message: `step id "${id}" must be lowercase letters, digits and dashes` });
+      if (!STEP_ID.test(id)) {
+        problems.push({ line: n, message: `step id "${clipId(id)}" must be lowercase letters, digits and dashes` });
+        usable = false;
+      }
       const dup = sections.find((s) => s.id === id);
-      if (dup) problems.push({ line: n, message: `duplicate step id "${id}" (first at line ${dup.line})` });
+      if (dup) {
+        problems.push({ line: n, message: `duplicate step id "${clipId(id)}" (first at line ${dup.line})` });
+        usable = false;
+      }
     }
     body = [];
-    sections.push({ id, title: h[1].replace(ID, '').trim(), line: n, body });
+    sections.push({ id: usable ? id : BAD, title: h[1].replace(ID, '').trim(), line: n, body });
   });
   if (!title) problems.push({ line: 1, message: 'chapter.md must start with "# Title"' });
-  const steps = sections.flatMap((s) => (s.id === undefined ? [] : [{ id: s.id, title: s.title, line: s.line, body: s.body.join('\n').trim() }]));
+  const steps = sections.flatMap((s) => (s.id === undefined || s.id === BAD ? [] : [{ id: s.id, title: s.title, line: s.line, body: s.body.join('\n').trim() }]));
   if (steps.length === 0) problems.push({ line: titleLine || 1, message: 'no steps: add "## Step title {#step-id}" sections' });
   const c = sections.find((s) => s.id === undefined);
   const closing = c ? { title: c.title, line: c.line, body: c.body.join('\n').trim() } : undefined;
   return { title, titleLine, intro: intro.join('\n').trim(), steps, closing, problems };
 }
 
-/** Replaces {{nonce}} and {{dir}} in learner text. */
+/** What a nonce looks like (engine/progress newNonce); anything else is never pasted into a command. */
+const NONCE = /^[A-Za-z0-9_-]{1,64}$/;
+/** A folder that can be pasted into a shell command as it is. */
+const PLAIN_PATH = /^\/[A-Za-z0-9_.\/-]*$/;
+
+/**
+ * Replaces {{nonce}} and {{dir}} in learner text. The text is copied into a shell, and state.json
+ * may have been edited by hand: a nonce of another shape is not pasted (the placeholder says how
+ * to get one), and a folder with spaces or shell characters is single-quoted.
+ */
 export function fillPlaceholders(text: string, vars: { nonce?: string | undefined; dir?: string | undefined }): string {
-  return text
-    .replaceAll('{{nonce}}', vars.nonce ?? '<the nonce: run `workshop next` to start the chapter>')
-    .replaceAll('{{dir}}', vars.dir ?? '$(workshop path)');
+  const nonce = vars.nonce !== undefined && NONCE.test(vars.nonce) ? vars.nonce : '<the nonce: run `workshop next` to start the chapter>';
+  const dir = vars.dir === undefined || /[\u0000-\u001f]/.test(vars.dir) ? '$(workshop path)' : PLAIN_PATH.test(vars.dir) ? vars.dir : `'${vars.dir.replaceAll("'", "'\\''")}'`;
+  return text.replaceAll('{{nonce}}', nonce).replaceAll('{{dir}}', dir);
 }
 
 // ── The as-written convention: which code blocks a learner types, and into which shell ──────

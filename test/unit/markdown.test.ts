@@ -89,3 +89,14 @@ describe('scanStepKeys', () => {
     ]);
   });
 });
+
+describe('fillPlaceholders never pastes an unsafe value into a command', () => {
+  it('fills a nonce of the right shape, and refuses any other', () => {
+    expect(fillPlaceholders('echo {{nonce}}', { nonce: 'k3J9xQ2mZ0' })).toBe('echo k3J9xQ2mZ0');
+    expect(fillPlaceholders('echo {{nonce}}', { nonce: '$(touch /tmp/x)' })).toBe('echo <the nonce: run `workshop next` to start the chapter>');
+  });
+  it('quotes a folder with spaces or shell characters', () => {
+    expect(fillPlaceholders('cd {{dir}}', { dir: '/var/lib/workshop/chapters/x' })).toBe('cd /var/lib/workshop/chapters/x');
+    expect(fillPlaceholders('cd {{dir}}', { dir: "/tmp/my home/it's" })).toBe("cd '/tmp/my home/it'\\''s'");
+  });
+});
