@@ -75,6 +75,11 @@ export function validateChapter(entry: ChapterEntry, value: unknown, source: str
     if (!isFn(step['solve'])) problems.push(at(line, `step "${id}" has no solve(ctx)`));
     const hints = step['hints'];
     if (!Array.isArray(hints) || hints.length === 0 || !hints.every((h) => typeof h === 'string')) problems.push(at(line, `step "${id}" needs hints: a non-empty list of strings, from a nudge to the full command`));
+    const undoes = step['undoes'];
+    if (undoes !== undefined && undoes !== '*') {
+      if (!Array.isArray(undoes) || !undoes.every((u) => typeof u === 'string')) problems.push(at(line, `step "${id}": undoes must be '*' or a list of earlier step ids`));
+      else for (const u of undoes) if (!defIds.slice(0, defIds.indexOf(id)).includes(u)) problems.push(at(line, `step "${id}" undoes "${u}", which is not an earlier step of this chapter`));
+    }
     const mutants = step['mutants'];
     if (mutants !== undefined) {
       if (!isObj(mutants)) problems.push(at(line, `step "${id}": mutants must be an object`));
