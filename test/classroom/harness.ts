@@ -94,6 +94,8 @@ export interface ServeProcess {
   token: string;
   joinCode: string;
   home: string;
+  /** the --db it serves */
+  db: string;
   /** what it wrote to stderr so far */
   stderr(): string;
   kill9(): Promise<void>;
@@ -133,6 +135,7 @@ export async function serveProcess(db: string, port = 0, extra: readonly string[
     token: info.instructorToken,
     joinCode: info.joinCode,
     home,
+    db,
     stderr: () => err,
     kill9: async () => {
       if (alive()) {

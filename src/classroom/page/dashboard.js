@@ -162,7 +162,13 @@ function render() {
 
 async function refresh() {
   timer = null;
-  const r = await fetch('/api/class', { credentials: 'same-origin', cache: 'no-store' });
+  let r;
+  try {
+    r = await fetch('/api/class', { credentials: 'same-origin', cache: 'no-store' });
+  } catch {
+    // the server is down: the EventSource reconnects, and its first event redraws the page
+    return view;
+  }
   if (r.status === 401) {
     document.getElementById('live').textContent = 'not signed in: open the instructor URL again';
     return;
