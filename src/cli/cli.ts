@@ -20,6 +20,8 @@ export interface Cli {
   err(text?: string): void;
   /** the one JSON document of --json */
   emit(value: unknown): void;
+  /** raw text to stdout, even with --json: the JSON lines of a streaming command, terminal control */
+  stream(text: string): void;
   /** the learner's progress and the lesson index, opened on first use */
   journey(): Journey;
 }

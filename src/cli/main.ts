@@ -192,6 +192,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       emitted = true;
       process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
     },
+    stream: (t) => void process.stdout.write(t),
     journey: () => (journey ??= openJourney({ home, lessonsDir, allowHost, command: verb, log: err, verbose: !json })),
   };
   const needs = spec.needs ?? {};

@@ -21,21 +21,21 @@ const SETTLE_MS = 150;
  * The terminal of a live watch: the alternate screen (as less and top use), redrawn in place, so
  * that frames never pile up in the scrollback; the last frame is printed again on leaving it.
  */
-function liveScreen(): { draw(frame: string): void; leave(): void } {
+function liveScreen(write: (text: string) => void): { draw(frame: string): void; leave(): void } {
   let last = '';
   let left = false;
-  process.stdout.write('\u001b[?1049h\u001b[H\u001b[2J');
+  write('\u001b[?1049h\u001b[H\u001b[2J');
   return {
     draw(frame) {
       last = frame;
       // Home, each line cleared to its end, then the rest of the screen: no flicker, no residue.
-      process.stdout.write(`\u001b[H${frame.split('\n').join('\u001b[K\n')}\u001b[K\u001b[J`);
+      write(`\u001b[H${frame.split('\n').join('\u001b[K\n')}\u001b[K\u001b[J`);
     },
     leave() {
       if (left) return;
       left = true;
-      process.stdout.write('\u001b[?1049l');
-      if (last) process.stdout.write(`${last}\n`);
+      write('\u001b[?1049l');
+      if (last) write(`${last}\n`);
     },
   };
 }
@@ -69,7 +69,7 @@ export default async function watch(cli: Cli): Promise<number> {
     settle = setTimeout(fire, SETTLE_MS);
   };
   const live = !once && !cli.json && process.stdout.isTTY === true;
-  const screen = live ? liveScreen() : undefined;
+  const screen = live ? liveScreen(cli.stream) : undefined;
   const stopMounts = once ? undefined : await onMountChange(changed);
   let notes: string[] = [];
   process.once('SIGINT', onSignal);
@@ -83,7 +83,7 @@ export default async function watch(cli: Cli): Promise<number> {
       const passed = allPassed(results);
       const shown = JSON.stringify(results);
       if (cli.json) {
-        if (shown !== last || once) process.stdout.write(`${JSON.stringify({ step: `${pos.chapter.id}/${pos.step}`, passed, results })}\n`);
+        if (shown !== last || once) cli.stream(`${JSON.stringify({ step: `${pos.chapter.id}/${pos.step}`, passed, results })}\n`);
       } else if (shown !== last) {
         const frame = [
           `watching ${pos.chapter.id}/${pos.step} (every ${interval} s, on changes in ${j.ws.chapterDir(pos.chapter.id)} and on mounts; Ctrl-C stops)`,
