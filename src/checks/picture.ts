@@ -82,8 +82,10 @@ export interface Wafer {
   /** from its `parent` file; null for a base */
   parent: string | null;
   hasData: boolean;
-  /** the stack mounted at STACKS/NAME, if any */
+  /** the stack mounted at STACKS/NAME, if it is an overlay */
   stack: OverlayStack | null;
+  /** what is mounted at STACKS/NAME: an overlay stack, or a bind mount for a wafer without a parent */
+  mounted: { at: string; fsType: string; bind: boolean } | null;
 }
 
 export interface WafersPicture {

@@ -56,7 +56,11 @@ function wafers(p: WafersPicture, dir: string, st: St): string[] {
     kids.forEach((w, i) => {
       seen.add(w.name);
       const last = i === kids.length - 1;
-      const mounted = w.stack ? st('green', `stacked at ${rel(w.stack.merged, dir)}`) : st('dim', 'not stacked');
+      const mounted = w.stack
+        ? st('green', `stacked at ${rel(w.stack.merged, dir)}`)
+        : w.mounted
+          ? st('green', `mounted at ${rel(w.mounted.at, dir)} (${w.mounted.bind ? 'a bind mount' : w.mounted.fsType})`)
+          : st('dim', 'not stacked');
       const orphan = w.parent !== null && !p.wafers.some((x) => x.name === w.parent) ? st('red', ` (parent ${w.parent} is missing)`) : '';
       lines.push(`${prefix}${last ? '└─' : '├─'} ${w.name}${w.hasData ? '' : st('red', ' (no data/)')}${orphan}  ${mounted}`);
       walk(w.name, `${prefix}${last ? '   ' : '│  '}`, seen);

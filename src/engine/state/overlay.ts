@@ -4,7 +4,7 @@
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CheckContext } from '../../checks/check.ts';
-import { isReadOnly, mountsUnder, readMountinfo, type MountEntry } from '../../checks/mounts.ts';
+import { isReadOnly, mountsAt, mountsUnder, readMountinfo, type MountEntry } from '../../checks/mounts.ts';
 import { findOverlays, judgeWhiteout, type FoundOverlay } from '../../checks/overlay.ts';
 import { run } from '../../checks/exec.ts';
 import { judgeOpaqueDir, parseGetfattr } from '../../checks/overlay-upper.ts';
@@ -89,9 +89,13 @@ export async function describeWafers(ctx: CheckContext, wafersRel = 'wafers', st
     names.map(async (name) => {
       const text = await readFile(join(wafersDir, name, 'parent'), 'utf8').catch(() => null);
       const hasData = (await lstat(join(wafersDir, name, 'data')).catch(() => null))?.isDirectory() === true;
-      // The topmost overlay at STACKS/NAME is the one a process sees.
-      const o = overlays.filter((x) => x.mount.mountPoint === join(stacksDir, name)).at(-1);
-      return { name, parent: text === null ? null : parseParentFile(text), hasData, stack: o ? await stackOf(o, table) : null };
+      // The topmost mount at STACKS/NAME is the one a process sees: an overlay, or a bind mount of
+      // the wafer's data when it has no parent.
+      const at = join(stacksDir, name);
+      const top = mountsAt(table, at).at(-1);
+      const o = overlays.filter((x) => x.mount.mountPoint === at && x.mount.id === top?.id).at(-1);
+      const mounted = top ? { at, fsType: top.fsType, bind: top.fsType !== 'overlay' && top.root !== '/' } : null;
+      return { name, parent: text === null ? null : parseParentFile(text), hasData, stack: o ? await stackOf(o, table) : null, mounted };
     }),
   );
   return { family: 'wafers', wafersDir, stacksDir, wafers };
