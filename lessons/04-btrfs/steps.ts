@@ -91,11 +91,10 @@ async function runIn(ctx: SolveContext, root: string, script: string): Promise<v
  */
 const layerOfTheImage = (layer: string): Check =>
   defineCheck(`${layer} is a snapshot of the image (${SNAP}, or ${BASE} as CTHW does)`, async (ctx) => {
-    const ofSnap = await verdictOf(snapshotOf(layer, SNAP), ctx);
+    const [ofSnap, ofBase] = await Promise.all([verdictOf(snapshotOf(layer, SNAP), ctx), verdictOf(snapshotOf(layer, BASE), ctx)]);
     if (ofSnap.ok) return ofSnap;
-    const ofBase = await verdictOf(snapshotOf(layer, BASE), ctx);
     return ofBase.ok ? pass(`${ofBase.actual} = ${BASE}`) : ofSnap;
-  });
+  }, { timeoutMs: 30_000 });
 
 /** The container layer: a writable snapshot of the image snapshot, with the container's note in it. */
 async function makeContainerLayer(ctx: SolveContext): Promise<void> {

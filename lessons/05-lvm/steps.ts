@@ -321,7 +321,7 @@ export default defineChapter({
       hints: ['Mount both layers, change a file in Base-0.1, copy it into Base-1.1, unmount.', 'mount /dev/HostVG/Base-0.1 mnt/Base-0.1; echo {{nonce}} > mnt/Base-0.1/etc/workshop.conf; mount /dev/HostVG/Base-1.1 mnt/Base-1.1; cp -a mnt/Base-0.1/etc/workshop.conf mnt/Base-1.1/etc/; umount mnt/Base-0.1 mnt/Base-1.1'],
     },
     sparse: {
-      verify: () => [layerGrewBeyond(VG, 'Base-0.1', 'Base-0', 2), layerIsSparse(VG, 'Base-1.1', 'Base-1', 1)],
+      verify: () => [layerGrewBeyond(VG, 'Base-0.1', 'Base-0', 2), layerIsSparse(VG, 'Base-1.1', 'Base-1', 2)],
       solve: async (ctx) => {
         if (await passes(layerGrewBeyond(VG, 'Base-0.1', 'Base-0', 2), ctx)) return;
         await ctx.$`mkdir -p ${mnt('Base-0.1')}`;

@@ -10,6 +10,14 @@ import { defineCheck, fail, pass } from './check.ts';
 import { runOk } from './exec.ts';
 import { describeMountsAt, mountsAt, readMountinfo, type MountEntry } from './mounts.ts';
 
+/**
+ * btrfs-progs calls are fast (100-200 ms for a step's checks, also in the qemu guest), but a check
+ * of btrfs/snapshot once waited more than 10 s there, under TCG while the as-written run was busy.
+ * Checks that call btrfs-progs get 30 s, each call 25 s, so that a slow machine is not a failure.
+ */
+const BTRFS_PROGS_MS = 25_000;
+const BTRFS_CHECK = { timeoutMs: 30_000 };
+
 /** The inode number of every subvolume's top directory (BTRFS_FIRST_FREE_OBJECTID). */
 export const SUBVOLUME_ROOT_INODE = 256;
 /** statfs f_type of btrfs (BTRFS_SUPER_MAGIC). */
@@ -133,7 +141,7 @@ const abs = (ctx: CheckContext, p: string): string => resolve(ctx.dir, p);
 const missing = (err: unknown): boolean => err instanceof Error && 'code' in err && (err.code === 'ENOENT' || err.code === 'ENOTDIR');
 
 export async function showSubvolume(path: string): Promise<SubvolumeInfo> {
-  return parseSubvolumeShow(await runOk('btrfs', ['subvolume', 'show', path], { timeoutMs: 10_000 }));
+  return parseSubvolumeShow(await runOk('btrfs', ['subvolume', 'show', path], { timeoutMs: BTRFS_PROGS_MS }));
 }
 
 /** Why `path` is not a subvolume, or null when it is one. */
@@ -277,12 +285,12 @@ export const isSubvolume = (p: string, how: SubvolumeHow = {}): Check =>
     if (why === 'nothing there' && how.nameOthers === true) {
       const store = dirname(p);
       const onBtrfs = await statfs(abs(ctx, store)).then((s) => s.type === BTRFS_SUPER_MAGIC, () => false);
-      const others = onBtrfs ? otherSubvolumes(parseSubvolumeList(await runOk('btrfs', ['subvolume', 'list', abs(ctx, store)], { timeoutMs: 10_000 })), store, p) : null;
+      const others = onBtrfs ? otherSubvolumes(parseSubvolumeList(await runOk('btrfs', ['subvolume', 'list', abs(ctx, store)], { timeoutMs: BTRFS_PROGS_MS })), store, p) : null;
       if (others !== null) return fail('a subvolume', others.actual, others.hint);
     }
     const emptyDir = why.startsWith('a plain directory') && (await readdir(at).then((names) => names.length === 0, () => false));
     return fail('a subvolume', `${p}: ${why}`, subvolumeHint(p, why, make, emptyDir));
-  });
+  }, BTRFS_CHECK);
 
 /** Read-only, as `btrfs property get ro` says: set by `snapshot -r` or by `property set ro true`. */
 export const subvolumeIsReadOnly = (p: string): Check => subvolumeRo(p, true);
@@ -293,12 +301,12 @@ const subvolumeRo = (p: string, want: boolean): Check =>
   defineCheck(`${p} is ${want ? 'read-only' : 'writable'}`, async (ctx) => {
     const why = await whyNotSubvolume(abs(ctx, p));
     if (why !== null) return fail(`a ${want ? 'read-only' : 'writable'} subvolume`, `${p}: ${why}`);
-    const ro = parsePropertyRo(await runOk('btrfs', ['property', 'get', '-ts', abs(ctx, p), 'ro'], { timeoutMs: 10_000 }));
+    const ro = parsePropertyRo(await runOk('btrfs', ['property', 'get', '-ts', abs(ctx, p), 'ro'], { timeoutMs: BTRFS_PROGS_MS }));
     if (ro === want) return pass(`ro=${String(ro)}`);
     return want
       ? fail('ro=true', 'ro=false: the snapshot is writable', `btrfs property set -ts ${p} ro true (or take it again with btrfs subvolume snapshot -r)`)
       : fail('ro=false', 'ro=true: the snapshot is read-only, so the container cannot write to it', `btrfs property set -ts ${p} ro false (or take it again without -r)`);
-  });
+  }, BTRFS_CHECK);
 
 /** Pure decision of `snapshotOf`. */
 export function judgeSnapshotOf(snap: SubvolumeInfo, source: SubvolumeInfo, names: { snap: string; source: string }): Verdict {
@@ -319,7 +327,7 @@ export const snapshotOf = (snap: string, source: string): Check =>
     if (typeof s === 'string') return fail(`a snapshot of ${source}`, s);
     if (typeof src === 'string') return fail(`a snapshot of ${source}`, src);
     return judgeSnapshotOf(s, src, { snap, source });
-  });
+  }, BTRFS_CHECK);
 
 /** Pure decision of `receivedFrom`. */
 export function judgeReceivedFrom(received: SubvolumeInfo, sent: SubvolumeInfo, names: { received: string; sent: string }): Verdict {
@@ -335,7 +343,7 @@ export const receivedFrom = (received: string, sent: string): Check =>
     if (typeof r === 'string') return fail(`a subvolume received from ${sent}`, r, `btrfs receive -f FILE ${received.split('/').slice(0, -1).join('/') || '.'}`);
     if (typeof s === 'string') return fail(`a subvolume received from ${sent}`, s);
     return judgeReceivedFrom(r, s, { received, sent });
-  });
+  }, BTRFS_CHECK);
 
 /** An incremental receive makes a snapshot of the earlier received copy: its Parent UUID is that copy's UUID. */
 export const receivedOnTopOf = (received: string, base: string): Check =>
@@ -346,7 +354,7 @@ export const receivedOnTopOf = (received: string, base: string): Check =>
     return judgeSnapshotOf(r, b, { snap: received, source: base }).ok
       ? pass(`Parent UUID ${r.parentUuid ?? ''} = ${base}`)
       : fail(`Parent UUID of ${received} = UUID of ${base} (${b.uuid ?? '-'})`, r.parentUuid === null ? 'no Parent UUID: it was received from a full stream' : `Parent UUID ${r.parentUuid}`, 'Send with -p: btrfs send -p OLD NEW -f FILE');
-  });
+  }, BTRFS_CHECK);
 
 /** Pure decision of `sendStreamOf`: a stream of `snap` (full), or from `parent` to `snap` (incremental). */
 export function judgeSendStream(s: SendStream | null, file: string, snap: SubvolumeInfo, parent?: SubvolumeInfo): Verdict {
@@ -366,7 +374,7 @@ export const sendStreamOf = (file: string, snap: string, parent?: string): Check
     if (typeof sn === 'string') return fail(`a send stream of ${snap}`, sn);
     if (typeof par === 'string') return fail(`a stream from ${parent ?? ''}`, par);
     return judgeSendStream(s, file, sn, par);
-  });
+  }, BTRFS_CHECK);
 
 /** Pure decision of `muchSmallerThan`. */
 export function judgeMuchSmaller(small: number, big: number, factor: number, names: { small: string; big: string }): Verdict {
