@@ -58,6 +58,10 @@ function tmuxScreen(chapter: string): string {
 }
 
 describe.skipIf(!isRoot)('workshop state, per family', () => {
+  it.skipIf(!process.env['CI'])('has tmux in CI, so that every screen below is really drawn', () => {
+    expect(hasTmux).toBe(true);
+  });
+
   it('chroot: the folders, a static busybox, as many applets as there are links', async () => {
     const { pic, dir } = await solvedState<ChrootPicture>('chroot', 'cleanup-hello', 'chroot');
     const links = (await runOk('find', [join(dir, 'rootfs'), '-xdev', '-type', 'l', '-lname', '/bin/busybox'])).trim().split('\n').length;
