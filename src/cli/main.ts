@@ -19,6 +19,8 @@ export interface Needs {
   vm?: string;
   /** hold the workspace lock for the whole command (it changes the system, not only progress) */
   lock?: true;
+  /** run in a mount namespace with empty /tmp and /var/tmp of its own (engine/private-tmp.ts) */
+  privateTmp?: true;
 }
 
 interface CommandSpec {
@@ -57,7 +59,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   reset: { summary: "clean a chapter's resources and mark its steps undone", usage: 'reset [chapter]', maxArgs: 1, needs: { root: true, vm: 'reset a chapter', lock: true }, load: () => import('./commands/reset.ts') },
   clean: { summary: 'remove everything workshop or you created for it; print the residue before and after', usage: 'clean', maxArgs: 0, needs: { root: true, vm: 'clean up', lock: true }, load: () => import('./commands/clean.ts') },
   doctor: { summary: 'check the VM, root, kernel features and tools per chapter', usage: 'doctor', maxArgs: 0, load: () => import('./commands/doctor.ts') },
-  test: { summary: 'the author self-test: fail-first, solve, pass, idempotent, mutants, no residue', usage: 'test [--as-written] [--chapter ID]...', maxArgs: 0, needs: { root: true, vm: 'run the self-test', lock: true }, flags: { ...chapterFlag, 'as-written': { type: 'boolean', describe: "type each step's own code blocks from chapter.md as a learner does, then `next` must pass at once" }, 'require-diagnosis': { type: 'boolean', describe: 'every mutant must declare its diagnosis (always on for the built-in lessons)' } }, load: () => import('./commands/test.ts') },
+  test: { summary: 'the author self-test: fail-first, solve, pass, idempotent, mutants, no residue', usage: 'test [--as-written] [--chapter ID]...', maxArgs: 0, needs: { root: true, vm: 'run the self-test', lock: true, privateTmp: true }, flags: { ...chapterFlag, 'as-written': { type: 'boolean', describe: "type each step's own code blocks from chapter.md as a learner does, then `next` must pass at once" }, 'require-diagnosis': { type: 'boolean', describe: 'every mutant must declare its diagnosis (always on for the built-in lessons)' } }, load: () => import('./commands/test.ts') },
   lint: { summary: 'validate a lesson pack (ids, pairing, verify/solve), with file:line errors', usage: 'lint [DIR]', maxArgs: 1, load: () => import('./commands/lint.ts') },
   state: { summary: "draw what you have really built in a chapter: overlay stacks, subvolumes, namespaces, the lab network…", usage: 'state [chapter]', maxArgs: 1, needs: { root: true }, load: () => import('./commands/state.ts') },
   path: { summary: "print the current chapter's folder (cd $(workshop path))", usage: 'path [chapter]', maxArgs: 1, load: () => import('./commands/path.ts') },
@@ -198,6 +200,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   const needs = spec.needs ?? {};
   if (needs.root) requireRoot(cli.line);
   if (needs.vm) await requireVm(allowHost, needs.vm);
+  if (needs.privateTmp && process.env['WORKSHOP_PRIVATE_TMP'] !== '1') {
+    const { rerunWithPrivateTmp } = await import('../engine/private-tmp.ts');
+    const code = await rerunWithPrivateTmp(argv, [home, lessonsDir, projectRoot()]);
+    if (code !== null) return code;
+  }
   const { default: command } = await spec.load();
   try {
     return needs.lock ? await withLock(workspace(home).lockPath, verb, () => command(cli), { onWait: (o) => err(`waiting for workshop ${o.command} (pid ${o.pid})…`) }) : await command(cli);

@@ -1,0 +1,60 @@
+// The self-test runs in a mount namespace of its own with fresh, empty /tmp and /var/tmp, so that
+// every entry that appears there during a chapter is that chapter's: the residue check then
+// blames a chapter only for its own files, never for another process's (seen: a concurrent
+// test's /tmp folder failed overlayfs and capstone). What workshop itself needs from the old
+// /tmp (the home, the lesson pack, the project) is bound back in at the same paths.
+import { realpath } from 'node:fs/promises';
+import path from 'node:path';
+import { runAttached } from '../checks/exec.ts';
+import { isPathUnder } from '../checks/proc.ts';
+import { which } from '../lessons/requires.ts';
+
+/** Set inside the namespace: the command runs there instead of starting it again. */
+export const PRIVATE_TMP_ENV = 'WORKSHOP_PRIVATE_TMP';
+
+export const inPrivateTmp = (): boolean => process.env[PRIVATE_TMP_ENV] === '1';
+
+// Runs as root inside `unshare --mount --propagation private`, so none of these mounts is seen
+// outside, and all of them end with the namespace. $1… is the command to exec at the end.
+const SCRIPT = `set -eu
+fresh() { # fresh BASE KEEP...: an empty tmpfs over BASE, with each KEEP folder bound back
+  base=$1; shift
+  old=$(mktemp -d /run/workshop-oldtmp.XXXXXX)
+  mount --bind "$base" "$old"
+  mount -t tmpfs -o mode=1777 workshop-private-tmp "$base"
+  for rel in "$@"; do mkdir -p "$base/$rel"; mount --bind "$old/$rel" "$base/$rel"; done
+  umount "$old"
+  rmdir "$old"
+}
+IFS='
+'
+fresh /tmp $WS_KEEP_TMP
+fresh /var/tmp $WS_KEEP_VARTMP
+unset IFS WS_KEEP_TMP WS_KEEP_VARTMP
+exec "$@"`;
+
+/** The folders of `keep` that lie in `base`, relative to it (deduplicated, parents only). */
+export function keptUnder(base: string, keep: readonly string[]): string[] {
+  const inside = [...new Set(keep.filter((p) => p !== base && isPathUnder(p, base)).map((p) => path.relative(base, p)))];
+  return inside.filter((p) => !inside.some((q) => q !== p && isPathUnder(p, q))).sort();
+}
+
+/**
+ * Runs this same command line again inside the private namespace and returns its exit code, or
+ * null when that cannot be done here (no unshare), and the command should run as it is.
+ */
+export async function rerunWithPrivateTmp(argv: readonly string[], keep: readonly string[]): Promise<number | null> {
+  const given = process.argv[1];
+  if (given === undefined || (await which('unshare')) === undefined) return null;
+  // Node runs the realpath of its script; a symlinked path (node_modules -> elsewhere) under /tmp
+  // would not exist inside.
+  const script = await realpath(given).catch(() => path.resolve(given));
+  const real = await Promise.all([...keep, path.dirname(script)].map((p) => realpath(p).catch(() => path.resolve(p))));
+  return runAttached('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', SCRIPT, 'sh', process.execPath, ...process.execArgv, script, ...argv], {
+    env: {
+      [PRIVATE_TMP_ENV]: '1',
+      WS_KEEP_TMP: keptUnder('/tmp', real).join('\n'),
+      WS_KEEP_VARTMP: keptUnder('/var/tmp', real).join('\n'),
+    },
+  });
+}
