@@ -31,6 +31,11 @@ PACKAGES=(
 if [[ ${CI:-} == true || ${WORKSHOP_VM_TOOLS:-} == 1 ]]; then
   PACKAGES+=(qemu-system-x86 debootstrap)
 fi
+# The set-up test runs `vagrant validate` on the Vagrantfile (ruby -c is its fallback). Debian's
+# vagrant (2.3.4 on Debian 12) needs no provider for that; a learner's VM has no use for it.
+if [[ ${CI:-} == true ]]; then
+  PACKAGES+=(vagrant)
+fi
 # The classroom's PostgreSQL tests (test/classroom/) start a throwaway PostgreSQL 15 cluster and
 # an nginx in front of two servers; a learner's VM needs neither, so they come on CI or when asked.
 if [[ ${CI:-} == true || ${WORKSHOP_CLASSROOM_PG:-} == 1 ]]; then
