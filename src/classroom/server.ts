@@ -97,7 +97,11 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     void reply.code(status).send({ error: message });
   });
   app.setNotFoundHandler((_req, reply) => void reply.code(404).send({ error: 'no such page' }));
-  app.addHook('onSend', async (_req, reply) => {
+  const started = new WeakMap<FastifyRequest, number>();
+  app.addHook('onRequest', async (req) => void started.set(req, performance.now()));
+  app.addHook('onSend', async (req, reply) => {
+    // Server-Timing: how long the server itself took, apart from the network and the client
+    void reply.header('server-timing', `app;dur=${(performance.now() - (started.get(req) ?? performance.now())).toFixed(2)}`);
     void reply.header('content-security-policy', CSP).header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer').header('cache-control', 'no-store');
   });
 

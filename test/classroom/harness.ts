@@ -68,7 +68,7 @@ export async function joinAs(origin: string, code: string, name: string): Promis
   return body.token;
 }
 
-export async function post(origin: string, token: string | undefined, body: unknown, raw = false): Promise<{ status: number; body: { error?: string; stored?: boolean; eventId?: number } }> {
+export async function post(origin: string, token: string | undefined, body: unknown, raw = false): Promise<{ status: number; body: { error?: string; stored?: boolean; eventId?: number }; serverMs: number }> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
   const res = await fetch(`${origin}/api/reports`, { method: 'POST', headers, body: raw ? String(body) : JSON.stringify(body) });
@@ -79,7 +79,8 @@ export async function post(origin: string, token: string | undefined, body: unkn
   } catch {
     parsed = { error: text };
   }
-  return { status: res.status, body: parsed };
+  const serverMs = Number(/app;dur=([\d.]+)/.exec(res.headers.get('server-timing') ?? '')?.[1] ?? Number.NaN);
+  return { status: res.status, body: parsed, serverMs };
 }
 
 export async function getJson<T>(origin: string, path: string, token: string): Promise<T> {
