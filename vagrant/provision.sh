@@ -24,6 +24,7 @@ PACKAGES=(
   systemd-container util-linux attr iputils-ping conntrack hyperfine kmod file psmisc procps
   ruby # only for `ruby -c Vagrantfile` in the tests
   e2fsprogs # mkfs.ext4 and debugfs for the lvm chapter; a debootstrapped Debian 13 has none
+  fdisk # chapter 04 accepts Container the Hard Way's partitioned store (fdisk on store.img); its test types it
   tmux # test/integration/state.test.ts draws each picture of `workshop state` in a real terminal
 )
 # `npm run test:vm` boots a Debian 13 guest (test/vm/). CI runs it; a learner's VM does not need

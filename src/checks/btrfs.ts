@@ -188,15 +188,43 @@ export const sparseImage = (p: string, minBytes: number): Check =>
 export const BTRFS_MAGIC_OFFSET = 0x10040;
 
 /** The file (an image, a device) starts with a btrfs superblock: its magic `_BHRfS_M` at 64 KiB + 64 bytes. */
+/**
+ * The partitions of a DOS (MBR) partition table in the first 512 bytes: start and size in bytes.
+ * Container the Hard Way partitions its disk with fdisk first, so its btrfs starts at the first
+ * partition (sector 2048 by default, recorded in test/fixtures/btrfs/mbr-one-partition.bin). Pure.
+ */
+export function parseMbrPartitions(sector0: Buffer): Array<{ index: number; start: number; size: number }> {
+  if (sector0.length < 512 || sector0.readUInt16LE(510) !== 0xaa55) return [];
+  const parts = [];
+  for (let i = 0; i < 4; i++) {
+    const e = 446 + 16 * i;
+    const type = sector0[e + 4] ?? 0;
+    const startLba = sector0.readUInt32LE(e + 8);
+    const sectors = sector0.readUInt32LE(e + 12);
+    // 0xee is GPT's protective entry: its partitions are elsewhere, not read here.
+    if (type !== 0 && type !== 0xee && sectors > 0) parts.push({ index: i + 1, start: startLba * 512, size: sectors * 512 });
+  }
+  return parts;
+}
+
 export const hasBtrfsSuperblock = (p: string): Check =>
   defineCheck(`${p} holds a btrfs file system`, async (ctx) => {
     const fh = await open(abs(ctx, p), 'r').catch((err: unknown) => (missing(err) ? null : Promise.reject(err)));
     if (fh === null) return fail('a btrfs superblock', `${p}: nothing there`);
     try {
-      const buf = Buffer.alloc(8);
-      const { bytesRead } = await fh.read(buf, 0, 8, BTRFS_MAGIC_OFFSET);
-      const magic = buf.subarray(0, bytesRead).toString('latin1');
-      return magic === '_BHRfS_M' ? pass('btrfs magic _BHRfS_M at 64 KiB + 64') : fail('the btrfs magic _BHRfS_M at offset 0x10040', bytesRead < 8 ? 'the file is too short' : `${JSON.stringify(magic)} there`, `mkfs.btrfs -f ${p}`);
+      const magicAt = async (offset: number): Promise<string> => {
+        const buf = Buffer.alloc(8);
+        const { bytesRead } = await fh.read(buf, 0, 8, offset);
+        return buf.subarray(0, bytesRead).toString('latin1');
+      };
+      const magic = await magicAt(BTRFS_MAGIC_OFFSET);
+      if (magic === '_BHRfS_M') return pass('btrfs magic _BHRfS_M at 64 KiB + 64');
+      const sector0 = Buffer.alloc(512);
+      await fh.read(sector0, 0, 512, 0);
+      for (const part of parseMbrPartitions(sector0)) {
+        if ((await magicAt(part.start + BTRFS_MAGIC_OFFSET)) === '_BHRfS_M') return pass(`btrfs in partition ${part.index} (from byte ${part.start}), as after fdisk`);
+      }
+      return fail('the btrfs magic _BHRfS_M at offset 0x10040 (or in a partition)', magic.length < 8 ? 'the file is too short' : `${JSON.stringify(magic)} there`, `mkfs.btrfs -f ${p}`);
     } finally {
       await fh.close();
     }
@@ -240,7 +268,7 @@ export function judgeLoopMount(entries: readonly MountEntry[], loops: readonly L
   const { loop, partition } = behind;
   if (loop.backFile !== image) return fail(expected, `btrfs from ${top.source}${partition ? `, a partition of ${loop.name}` : ''}, backed by ${loop.backFile ?? '(nothing)'}`);
   if (elsewhere.length > 0) return fail(`${rel(image)} mounted only at ${rel(mountPoint)}`, `it is also mounted at ${at}`, `umount ${rel(elsewhere[0]?.mountPoint ?? '')}: mount the image only once`);
-  return pass(partition ? `btrfs from ${top.source}, a partition of ${loop.name} (backed by ${image})` : `btrfs from ${loop.name} (backed by ${image})`);
+  return pass(partition ? `btrfs from ${top.source}, a partition of ${loop.name} (backed by ${rel(image)})` : `btrfs from ${loop.name} (backed by ${rel(image)})`);
 }
 
 /** `mountPoint` is a btrfs mount whose device is a loop device (or a partition of one) backed by `image`. */

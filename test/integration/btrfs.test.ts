@@ -111,6 +111,35 @@ describe.skipIf(!isRoot)('chapter btrfs', () => {
       expect(inc.code).toBe(0);
     });
 
+    it('accepts Container the Hard Way\'s partitioned disk: fdisk, mkfs.btrfs on /dev/loopNp1, mounted from the partition', async () => {
+      const cthw = await openWorkshop('/tmp/ws-fs3-cthw-', { cli: built.cliJs });
+      try {
+        expect((await cthw.cli(['goto', 'btrfs/image'])).code).toBe(0);
+        // CTHW docs/01: fdisk n p 1 <enter> <enter> w, then mkfs.btrfs on the partition. Here the disk is a
+        // loop device with partition scanning (-P); without udev, partx -a and the sysfs numbers make the node.
+        const made = await cthw.shell('btrfs', [
+          'truncate -s 1G store.img',
+          "printf 'n\\np\\n1\\n\\n\\nw\\n' | fdisk store.img >/dev/null",
+          'L=$(losetup -fP --show store.img)',
+          'partx -a $L 2>/dev/null || true',
+          'for i in 1 2 3 4 5 6 7 8 9 10; do [ -b ${L}p1 ] && break; sleep 0.2; done',
+          '[ -b ${L}p1 ] || { d=$(cat /sys/block/${L#/dev/}/${L#/dev/}p1/dev); mknod ${L}p1 b ${d%:*} ${d#*:}; }',
+          'mkfs.btrfs -q -f ${L}p1 && mkdir -p store && mount ${L}p1 store',
+          'echo $L',
+        ].join('\n'));
+        expect(made.code).toBe(0);
+        const loop = made.stdout.trim().split('\n').at(-1) ?? '';
+        const image = await cthw.cli(['--json', 'next']);
+        expect(JSON.parse(image.stdout)).toMatchObject({ step: 'btrfs/image', passed: true });
+        const mount = JSON.parse((await cthw.cli(['--json', 'next'])).stdout) as { step: string; passed: boolean; results: Array<{ actual: string }> };
+        expect(mount).toMatchObject({ step: 'btrfs/mount', passed: true });
+        expect(mount.results[0]?.actual).toBe(`btrfs from ${loop}p1, a partition of ${loop} (backed by store.img)`);
+      } finally {
+        await cthw.dispose();
+        for (const l of parseLosetupJson(await runOk('losetup', ['-J', '-l'])).filter((x) => x.backFile?.startsWith(cthw.home))) await runOk('losetup', ['-d', l.name]).catch(() => '');
+      }
+    });
+
     it('`workshop clean` unmounts the store and detaches its loop device', async () => {
       await ws.shell('btrfs', 'mkdir -p store/base/proc; mount -t proc proc store/base/proc');
       expect((await ws.cli(['clean'])).code).toBe(0);

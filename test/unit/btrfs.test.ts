@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  judgeLoopMount, judgeMuchSmaller, judgeReceivedFrom, judgeSendStream, judgeSnapshotOf, judgeSparse, loopOfPartition, otherSubvolumes, parsePropertyRo,
+  judgeLoopMount, judgeMuchSmaller, judgeReceivedFrom, judgeSendStream, judgeSnapshotOf, judgeSparse, loopOfPartition, otherSubvolumes, parseMbrPartitions, parsePropertyRo,
   parseSendStreamHead, parseSubvolumeList, parseSubvolumeShow, subvolumeHint,
 } from '../../src/checks/btrfs.ts';
 import { parseLosetupJson } from '../../src/checks/loop.ts';
@@ -207,5 +207,15 @@ describe('hints for a path that is not a subvolume yet', () => {
       hint: 'This step wants it at store/base: mv store/arch-base store/base (a renamed subvolume stays a subvolume)',
     });
     expect(otherSubvolumes([], 'store', 'store/base')).toBeNull();
+  });
+});
+
+describe('a partitioned store image (CTHW runs fdisk first)', () => {
+  it('reads the one partition fdisk made: from sector 2048 to the end of the 1 GiB image (recorded MBR)', () => {
+    expect(parseMbrPartitions(bytes('mbr-one-partition.bin'))).toEqual([{ index: 1, start: 2048 * 512, size: 2095104 * 512 }]);
+  });
+
+  it('finds no partitions without the 0x55AA signature (a btrfs image starts with zeros)', () => {
+    expect(parseMbrPartitions(Buffer.alloc(512))).toEqual([]);
   });
 });
