@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import {
   defineChapter, diagnosed, defineCheck, pass, fail, buildBusyboxRootfs, file, tool, readMountinfo, mountsUnder, mountsAt, processesUnder, listPids, nsLinks, readStatus, ancestors,
-  findContainers, processesRootedAt, processesWithBusyboxRoot, hostNamespaces, hostHostname, startedFrom, mountsOf, mountsOnlyInside, hostMountsVisible, procMountPidNs,
+  findContainers, processesRootedAt, processesWithBusyboxRoot, hostNamespaces, requireHostNamespaces, hostHostname, startedFrom, mountsOf, mountsOnlyInside, hostMountsVisible, procMountPidNs,
   idMapOf, mapId, interfacesOf, queuesIn, who, procRoot, procCwd, isPathUnder,
   type Container, type Check, type CheckContext, type NsProcess, type SolveContext, type Mutant, type Verdict,
 } from 'workshop/lesson';
@@ -113,7 +113,7 @@ async function chapterProcesses(ctx: CheckContext): Promise<number[]> {
   const [host, skip, under, rooted] = await Promise.all([hostNamespaces(), ancestors(), processesUnder([ctx.dir]), processesRootedAt(ctx.path(ROOTFS)).catch(() => [])]);
   const types = ['uts', 'pid', 'mnt', 'ipc', 'net', 'user'];
   // Without the host's links every process would look namespaced: kill nothing rather than all.
-  if (types.some((t) => host[t] === undefined)) throw new Error("cannot read the host's namespaces in /proc/1/ns or /proc/self/ns");
+  requireHostNamespaces(host, types);
   const proven = new Set<number>(rooted.map((p) => p.pid));
   const theirs = new Set<string>();
   for (const pid of under) {

@@ -99,11 +99,26 @@ export function mountsOnlyInside(inside: readonly MountEntry[], host: readonly M
 
 /**
  * The host's namespaces: PID 1's. Where PID 1's links cannot be read (this build machine's init,
- * process_api, answers EACCES even to root), workshop's own: it runs on the host.
+ * process_api, answers EACCES even to root), workshop's own: it runs on the host. The mount
+ * namespace is always workshop's own: `workshop test` runs in a private one (a /tmp of its own,
+ * engine/private-tmp.ts), and what the chapter starts without `unshare -m` lives in that one.
+ * `read` is injectable, to test a host whose links cannot be read.
  */
-export async function hostNamespaces(): Promise<Record<string, string>> {
-  const init = await nsLinks(1);
-  return Object.keys(init).length > 0 ? init : nsLinks(process.pid);
+export async function hostNamespaces(read: (pid: number) => Promise<Record<string, string>> = nsLinks): Promise<Record<string, string>> {
+  const [init, own] = await Promise.all([read(1), read(process.pid)]);
+  if (Object.keys(init).length === 0) return own;
+  const { mnt, ...rest } = init;
+  const ownMnt = own['mnt'] ?? mnt;
+  return ownMnt === undefined ? rest : { ...rest, mnt: ownMnt };
+}
+
+/**
+ * Refuses to go on without the host's link for each of `types`: without them every process would
+ * look namespaced, and a cleanup that kills "the container's processes" would kill them all.
+ */
+export function requireHostNamespaces(host: Readonly<Record<string, string>>, types: readonly string[]): void {
+  const missing = types.filter((t) => host[t] === undefined);
+  if (missing.length > 0) throw new Error(`cannot read the host's namespaces (${missing.join(', ')}) in /proc/1/ns or /proc/self/ns: nothing is killed`);
 }
 
 /** The types whose link differs from the host's: the namespaces this process does not share. Pure. */
