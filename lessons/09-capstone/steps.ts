@@ -62,6 +62,9 @@ const wsCgroups = async (): Promise<string[]> => {
  */
 async function forceClean(ctx: CheckContext, cgroupsBefore: readonly string[] = []): Promise<void> {
   for (const pid of await processesUnder([ctx.path('containers')])) await ctx.run('kill', ['-9', String(pid)]);
+  // Wait until they are gone: a dying container found by the next trial has no mount table left
+  // (open /proc/PID/mountinfo fails with EINVAL), which would read as a broken container.
+  for (let i = 0; i < 300 && (await processesUnder([ctx.path('containers')])).length > 0; i++) await new Promise((r) => setTimeout(r, 10));
   for (const m of mountsUnder(await readMountinfo(), ctx.path('containers')).reverse()) await ctx.run('umount', ['-l', m.mountPoint]);
   for (const cg of (await wsCgroups()).filter((c) => c.includes('ws-ctr') && !cgroupsBefore.includes(c))) {
     for (let i = 0; i < 50; i++) if (await rmdir(cg).then(() => true, () => false)) break; else await new Promise((r) => setTimeout(r, 20));
@@ -112,7 +115,8 @@ async function inspect(ctx: CheckContext, name: string, run: Box['run'], pids: r
   box.hostname = name;
   box.ns = await nsLinks(pid);
   box.nspid = (await readStatus(pid))?.nspid ?? [];
-  const theirs = await readMountinfo(pid);
+  // EINVAL when the process is exiting: its mount namespace is already gone.
+  const theirs = await readMountinfo(pid).catch(() => []);
   const root = theirs.filter((m) => m.mountPoint === '/').at(-1);
   box.rootFs = root?.fsType ?? '';
   box.lowerdirs = root?.fsType === 'overlay' ? parseOverlayOptions(root.superOptions).lowerdirs : [];
@@ -154,8 +158,10 @@ async function runTrial(ctx: CheckContext): Promise<Trial> {
       const r = await ctx.run('./ctr', ['rm', name], { cwd: ctx.dir, timeoutMs: TIMEOUT_MS });
       rm.push({ name, code: r.code, timedOut: r.timedOut, stderr: r.stderr.trim() });
     }
+    // A container's root lies under containers/; the learner's own shell, whose cwd is the
+    // chapter folder (cd $(workshop path)), is not residue.
     const residue = [
-      ...(await processesUnder([ctx.dir])).map((p) => `process ${p}`),
+      ...(await processesUnder([ctx.path('containers')])).map((p) => `process ${p}`),
       ...mountsUnder(await readMountinfo(), ctx.dir).map((m) => `mount ${m.mountPoint}`),
       ...(await wsCgroups()).filter((c) => !cgroupsBefore.includes(c)).map((c) => `cgroup ${c}`),
       ...(await readLinks(LAB.host).catch(() => [])).filter((l) => !linksBefore.includes(l.ifname)).map((l) => `link ${l.ifname} in ${LAB.host}`),

@@ -52,9 +52,13 @@ export async function processGroup(pid: number): Promise<number | null> {
   return pgrp === undefined ? null : Number(pgrp);
 }
 
-/** Errors that mean "this process is gone, or not ours to read". */
+/**
+ * Errors that mean "this process is gone, or not ours to read". EINVAL: an exiting process has no
+ * mount namespace left, and opening its /proc/PID/mountinfo fails so (seen while a killed
+ * container of the capstone was being reaped).
+ */
 const isGone = (err: unknown): boolean =>
-  err instanceof Error && 'code' in err && ['ENOENT', 'ESRCH', 'EACCES', 'EPERM', 'ENOTDIR'].includes(String(err.code));
+  err instanceof Error && 'code' in err && ['ENOENT', 'ESRCH', 'EACCES', 'EPERM', 'ENOTDIR', 'EINVAL'].includes(String(err.code));
 
 async function orNull<T>(p: Promise<T>): Promise<T | null> {
   try {
