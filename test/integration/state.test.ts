@@ -67,6 +67,7 @@ describe.skipIf(!isRoot)('workshop state, per family', () => {
     const links = (await runOk('find', [join(dir, 'rootfs'), '-xdev', '-type', 'l', '-lname', '/bin/busybox'])).trim().split('\n').length;
     expect(pic).toMatchObject({ exists: true, applets: links, busybox: { present: true, executable: true, static: true }, hello: { present: false } });
     expect(pic.folders.every((f) => f.present)).toBe(true);
+    if (hasTmux) expect(tmuxScreen('chroot')).toMatch(new RegExp(`✔ ${links} applets linked to /bin/busybox`));
   });
 
   it('overlayfs: the stack as mountinfo has it, with the upper counts of the steps', async () => {
