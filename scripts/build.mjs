@@ -3,24 +3,110 @@
 // lazily; the heavy packages (marked-terminal, execa, zx, inquirer) stay in node_modules and are
 // imported only by the commands that need them.
 import { build } from 'esbuild';
-import { chmod, rm } from 'node:fs/promises';
+import { chmod, readFile, rm } from 'node:fs/promises';
+import { relative, resolve } from 'node:path';
 
 // An other output folder (`node scripts/build.mjs /tmp/x`) lets several people build at once;
 // such a build finds the lessons with --lessons.
 const outdir = process.argv[2] ?? 'dist';
-await rm(outdir, { recursive: true, force: true });
-await build({
-  entryPoints: { cli: 'src/cli/bin.ts', lesson: 'src/lesson.ts' },
-  outdir,
+const MAIN = resolve('src/cli/main.ts');
+/**
+ * The commands a learner types all day go into the core chunk with main.ts, so that each of them
+ * loads no chunk of its own (issue 14: status ≤ 1.3x `node -e 0`).
+ */
+const HOT = ['status', 'next', 'show', 'hint', 'list', 'doctor'].map((c) => resolve(`src/cli/commands/${c}.ts`));
+
+const common = {
   bundle: true,
-  splitting: true,
   format: 'esm',
   platform: 'node',
   target: 'node24',
   packages: 'external',
-  chunkNames: 'chunk-[hash]',
-  sourcemap: false,
   legalComments: 'none',
   logLevel: 'warning',
+};
+const entryPoints = { cli: 'src/cli/bin.ts', lesson: 'src/lesson.ts' };
+
+/**
+ * esbuild puts each module in the chunk of the set of entries (dynamic imports count as entries)
+ * that reach it, never knowing that every command runs after main.ts has loaded. So the modules
+ * main.ts shares with some commands and not others land in a dozen small chunks, and `workshop
+ * status` loaded 20 files. Every lazily imported module and the lesson API are therefore made to
+ * import main.ts too (a no-op at run time: main.ts is loaded first and has no side effects; a
+ * module that main.ts itself reaches only closes a cycle, which ESM allows); then everything
+ * main.ts needs is reached by the same set of entries and becomes one chunk.
+ */
+async function lazyModules() {
+  const r = await build({ ...common, entryPoints, outdir, splitting: true, write: false, metafile: true });
+  const lazy = new Set([resolve('src/lesson.ts')]);
+  for (const input of Object.values(r.metafile.inputs)) {
+    for (const i of input.imports) if (!i.external && i.kind === 'dynamic-import') lazy.add(resolve(i.path));
+  }
+  lazy.delete(MAIN);
+  return lazy;
+}
+
+const lazy = await lazyModules();
+const mainSpecifier = (from) => {
+  const rel = relative(resolve(from, '..'), MAIN);
+  return rel.startsWith('.') ? rel : `./${rel}`;
+};
+/** Appends the import of main.ts to each lazy module, and of the hot commands to main.ts. */
+const oneCore = {
+  name: 'one-core-chunk',
+  setup(b) {
+    b.onLoad({ filter: /\/src\/.*\.ts$/ }, async (args) => {
+      const isMain = args.path === MAIN;
+      if (!isMain && !lazy.has(args.path)) return undefined;
+      const source = await readFile(args.path, 'utf8');
+      const extra = isMain ? HOT.map((h) => `import ${JSON.stringify(`./${relative(resolve(MAIN, '..'), h)}`)};`) : [`import ${JSON.stringify(mainSpecifier(args.path))};`];
+      return { contents: `${source}\n${extra.join('\n')}\n`, loader: 'ts' };
+    });
+  },
+};
+
+/**
+ * `import { readFileSync } from 'node:fs'` in an ES module costs ~61M instructions (callgrind; a
+ * whole `node -e 0` is ~94M): Node builds an ESM facade of the module, which reads every export,
+ * and fs.promises is a getter that loads fs/promises, streams and readline. The built-ins that
+ * the hot path imports are therefore taken from process.getBuiltinModule, which builds no facade.
+ * Their named exports are listed here at build time, without the getters (import node:fs/promises,
+ * not fs.promises: a build that asks for a getter fails).
+ */
+const VIA_GETBUILTIN = new Set(['node:fs', 'node:fs/promises', 'node:path', 'node:url', 'node:module', 'node:os']);
+const IDENT = /^[A-Za-z_$][\w$]*$/;
+const builtins = {
+  name: 'builtins-without-facade',
+  setup(b) {
+    b.onResolve({ filter: /^node:/ }, (args) => (VIA_GETBUILTIN.has(args.path) ? { path: args.path, namespace: 'builtin' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'builtin' }, async (args) => {
+      const mod = await import(args.path);
+      // A getter (fs.promises, fs.ReadStream, …) loads more modules when it is read: left out.
+      const accessors = new Set(Object.entries(Object.getOwnPropertyDescriptors(mod.default)).flatMap(([k, d]) => (d.get ? [k] : [])));
+      const names = Object.keys(mod).filter((k) => k !== 'default' && IDENT.test(k) && !accessors.has(k));
+      const id = JSON.stringify(args.path);
+      if (args.path === 'node:fs/promises') {
+        // Many checks import it, and they share the core chunk with `status`, which never reads a
+        // file asynchronously: each function fetches the module on its first call (~26M instructions).
+        const fns = names.filter((k) => typeof mod[k] === 'function');
+        const rest = names.filter((k) => typeof mod[k] !== 'function');
+        const lines = fns.map((k) => `export function ${k}(...a) { return process.getBuiltinModule(${id}).${k}(...a); }`);
+        lines.push(`export const { ${rest.join(', ')} } = process.getBuiltinModule('node:fs');`, `export default new Proxy({}, { get: (_, k) => process.getBuiltinModule(${id})[k] });`);
+        return { contents: `${lines.join('\n')}\n`, loader: 'js' };
+      }
+      return { contents: `const m = process.getBuiltinModule(${id});\nexport default m;\nexport const { ${names.join(', ')} } = m;\n`, loader: 'js' };
+    });
+  },
+};
+
+await rm(outdir, { recursive: true, force: true });
+await build({
+  ...common,
+  entryPoints,
+  outdir,
+  splitting: true,
+  chunkNames: 'chunk-[hash]',
+  sourcemap: false,
+  plugins: [oneCore, builtins],
 });
 await chmod(`${outdir}/cli.js`, 0o755);

@@ -9,6 +9,7 @@ import { withLock } from '../engine/lock.ts';
 import { resolveHome, workspace } from '../engine/workspace.ts';
 import { openJourney } from './journey.ts';
 import { GLOBAL_FLAGS, parseArgv, type FlagTable } from './args.ts';
+import { writeErr, writeOut } from './output.ts';
 import { flagString, projectRoot, type Cli, type Command } from './cli.ts';
 
 /** What main.ts does before a command runs, so that no command file repeats it. */
@@ -58,7 +59,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   list: { summary: 'chapters and steps: done, current, todo, skipped', usage: 'list', maxArgs: 0, load: () => import('./commands/list.ts') },
   reset: { summary: "clean a chapter's resources and mark its steps undone", usage: 'reset [chapter]', maxArgs: 1, needs: { root: true, vm: 'reset a chapter', lock: true }, load: () => import('./commands/reset.ts') },
   clean: { summary: 'remove everything workshop or you created for it; print the residue before and after', usage: 'clean', maxArgs: 0, needs: { root: true, vm: 'clean up', lock: true }, load: () => import('./commands/clean.ts') },
-  doctor: { summary: 'check the VM, root, kernel features and tools per chapter', usage: 'doctor', maxArgs: 0, load: () => import('./commands/doctor.ts') },
+  doctor: { summary: 'check the VM, root, kernel features and tools per chapter', usage: 'doctor [--fresh]', maxArgs: 0, flags: { fresh: { type: 'boolean', describe: 'probe everything again (the answers are otherwise kept until the next boot, an install or a changed steps.ts)' } }, load: () => import('./commands/doctor.ts') },
   test: { summary: 'the author self-test: fail-first, solve, pass, idempotent, mutants, no residue', usage: 'test [--as-written] [--chapter ID]...', maxArgs: 0, needs: { root: true, vm: 'run the self-test', lock: true, privateTmp: true }, flags: { ...chapterFlag, 'as-written': { type: 'boolean', describe: "type each step's own code blocks from chapter.md as a learner does, then `next` must pass at once" }, 'require-diagnosis': { type: 'boolean', describe: 'every mutant must declare its diagnosis (always on for the built-in lessons)' } }, load: () => import('./commands/test.ts') },
   lint: { summary: 'validate a lesson pack (ids, pairing, verify/solve), with file:line errors', usage: 'lint [DIR]', maxArgs: 1, load: () => import('./commands/lint.ts') },
   state: { summary: "draw what you have really built in a chapter: overlay stacks, subvolumes, namespaces, the lab network…", usage: 'state [chapter]', maxArgs: 1, needs: { root: true }, load: () => import('./commands/state.ts') },
@@ -145,13 +146,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     flags['help'] = true;
   }
   if (flags['version']) {
-    process.stdout.write(json ? `${JSON.stringify({ version: version() })}\n` : `${version()}\n`);
+    writeOut(json ? `${JSON.stringify({ version: version() })}\n` : `${version()}\n`);
     return EXIT.ok;
   }
   // `workshop --help` is the whole command list, as `workshop help` is; only a named verb narrows it
   if (flags['help'] && (verb === undefined || COMMANDS[verb])) {
     const text = helpText(verb);
-    process.stdout.write(json ? `${JSON.stringify(verb ? { command: verb, usage: COMMANDS[verb]?.usage, help: text } : { commands: Object.keys(COMMANDS), help: text }, null, 2)}\n` : `${text}\n`);
+    writeOut(json ? `${JSON.stringify(verb ? { command: verb, usage: COMMANDS[verb]?.usage, help: text } : { commands: Object.keys(COMMANDS), help: text }, null, 2)}\n` : `${text}\n`);
     return EXIT.ok;
   }
   verb ??= 'status';
@@ -174,7 +175,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const home = resolveHome(flagString(flags, 'home'));
   const allowHost = flags['allow-host'] === true || process.env['WORKSHOP_ALLOW_HOST'] === '1';
   const lessonsDir = lessons ? resolve(lessons) : join(projectRoot(), 'lessons');
-  const err = (t = '') => void process.stderr.write(`${t}\n`);
+  const err = (t = '') => writeErr(`${t}\n`);
   const cli: Cli = {
     verb,
     positionals,
@@ -186,15 +187,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     lessonsDir,
     line: argv.join(' '),
     out: (t = '') => {
-      if (!json) process.stdout.write(`${t}\n`);
+      if (!json) writeOut(`${t}\n`);
     },
     err,
     emit: (v) => {
       if (emitted) throw new Error('a command emitted two JSON documents');
       emitted = true;
-      process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+      writeOut(`${JSON.stringify(v, null, 2)}\n`);
     },
-    stream: (t) => void process.stdout.write(t),
+    stream: (t) => writeOut(t),
     journey: () => (journey ??= openJourney({ home, lessonsDir, allowHost, command: verb, log: err, verbose: !json })),
   };
   const needs = spec.needs ?? {};
@@ -216,23 +217,20 @@ export async function main(argv: readonly string[]): Promise<number> {
 function report(err: unknown, json: boolean): number {
   const debug = (process.env['DEBUG'] ?? '').split(',').includes('workshop');
   if (err instanceof WorkshopError) {
-    if (json) process.stdout.write(`${JSON.stringify({ error: { kind: err.kind, message: err.message, hint: err.hint ?? null } }, null, 2)}\n`);
-    process.stderr.write(`error: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
-    if (debug) process.stderr.write(`${err.stack ?? ''}\n`);
+    if (json) writeOut(`${JSON.stringify({ error: { kind: err.kind, message: err.message, hint: err.hint ?? null } }, null, 2)}\n`);
+    writeErr(`error: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
+    if (debug) writeErr(`${err.stack ?? ''}\n`);
     return err.exitCode;
   }
   const e = err instanceof Error ? err : new Error(String(err));
-  if (json) process.stdout.write(`${JSON.stringify({ error: { kind: 'internal', message: e.message, hint: null } }, null, 2)}\n`);
-  process.stderr.write(`error: ${e.message}\n${debug ? `${e.stack ?? ''}\n` : 'hint: this is a bug in workshop; DEBUG=workshop shows the stack\n'}`);
+  if (json) writeOut(`${JSON.stringify({ error: { kind: 'internal', message: e.message, hint: null } }, null, 2)}\n`);
+  writeErr(`error: ${e.message}\n${debug ? `${e.stack ?? ''}\n` : 'hint: this is a bug in workshop; DEBUG=workshop shows the stack\n'}`);
   return 70;
 }
 
 export async function runMain(argv: readonly string[]): Promise<void> {
-  // `workshop list | head` closes the pipe early: that is the reader's choice, not an error.
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw err;
-  });
+  // `workshop list | head` closes the pipe early: that is the reader's choice, not an error
+  // (output.ts ends quietly on EPIPE; process.stdout is not touched here, as building it is slow).
   let code: number;
   try {
     code = await main(argv);

@@ -1,6 +1,5 @@
 // Progress is a cache of what the kernel cannot tell us: which steps were passed, attempts,
 // hints shown and each chapter's nonce. Only the Journey calls these: it is the one owner.
-import { randomBytes } from 'node:crypto';
 import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { envError, WorkshopError } from '../errors.ts';
@@ -29,7 +28,9 @@ export interface State {
 
 export const emptyState = (): State => ({ formatVersion: STATE_FORMAT, current: null, chapters: {} });
 
-export const newNonce = (): string => randomBytes(6).toString('hex');
+// node:crypto costs ~65M instructions to load (callgrind), more than the rest of `workshop status`:
+// only a chapter's start needs it.
+export const newNonce = (): string => process.getBuiltinModule('node:crypto').randomBytes(6).toString('hex');
 
 /** A nonce is pasted into commands shown to the learner, so only plain tokens are accepted. */
 export const NONCE = /^[a-z0-9]{4,32}$/;

@@ -6,6 +6,7 @@ import type { ClassView } from '../../../classroom/model.ts';
 import { flagString, type Cli } from '../../cli.ts';
 import { parseOrigin } from './flags.ts';
 import { serverInfoPath } from './serve.ts';
+import { writeOut } from '../../output.ts';
 
 function target(cli: Cli): { origin: string; token: string } {
   const url = flagString(cli.flags, 'url');
@@ -66,7 +67,7 @@ export default async function instructor(cli: Cli, args: string[]): Promise<numb
     const format = flagString(cli.flags, 'format') ?? 'csv';
     if (format !== 'csv' && format !== 'json') throw usageError(`--format ${format}: csv or json`);
     const res = await get(cli, `/api/export.${format}`);
-    process.stdout.write(await res.text());
+    writeOut(await res.text());
     return 0;
   }
   const v = (await (await get(cli, '/api/class')).json()) as ClassView & { class: { name: string; joinCode: string } };

@@ -9,6 +9,7 @@ import { defaultDbPath, openStore } from '../../../classroom/open-store.ts';
 import { readPack } from '../../../classroom/pack.ts';
 import { flagString, projectRoot, type Cli } from '../../cli.ts';
 import { parseCount, parseDuration, writableHome } from './flags.ts';
+import { writeOut } from '../../output.ts';
 
 export const serverInfoPath = (home: string): string => join(home, 'classroom-server.json');
 
@@ -71,7 +72,7 @@ export default async function serve(cli: Cli, args: string[]): Promise<number> {
   const url = `${origin}/?token=${server.info.instructorToken}`;
   writeFileSync(serverInfoPath(cli.home), `${JSON.stringify({ url, origin, localOrigin: wildcard ? `${scheme}://127.0.0.1:${server.port}` : origin, instructorToken: server.info.instructorToken, joinCode: server.info.joinCode, port: server.port, pid: process.pid })}\n`, { mode: 0o600 });
 
-  if (cli.json) process.stdout.write(`${JSON.stringify({ url, instructorToken: server.info.instructorToken, joinCode: server.info.joinCode, port: server.port })}\n`);
+  if (cli.json) writeOut(`${JSON.stringify({ url, instructorToken: server.info.instructorToken, joinCode: server.info.joinCode, port: server.port })}\n`);
   else {
     cli.out(`Class server: ${pack.steps.length} steps of ${cli.lessonsDir}, database ${db.replace(/\/\/[^@/]*@/, '//…@')}`);
     cli.out('');

@@ -1,0 +1,45 @@
+// Writes the CLI's own output straight to fd 1 and 2. Touching process.stdout or process.stderr
+// builds a stream (SyncWriteStream for a file, a net.Socket for a pipe, tty.WriteStream for a
+// terminal): ~31M instructions under callgrind for a file, about a third of what `workshop
+// status` costs over `node -e 0`. A synchronous write is also what Node does for files and pipes
+// on Linux, so nothing changes in ordering or in what a pipe sees.
+import { writeSync } from 'node:fs';
+
+/** What {@link writeOut} does when the reader of stdout has gone (`workshop list | head`). */
+export const onClosedPipe = (): never => process.exit(process.exitCode ?? 0);
+
+/**
+ * Writes all of `text` to `fd`. A descriptor left non-blocking by another program (EAGAIN) gets
+ * the rest through Node's stream, which waits; EPIPE on stdout ends workshop quietly, as the
+ * reader chose; on stderr it is dropped (there is no one to tell).
+ */
+export function writeFd(fd: 1 | 2, text: string, closed: () => void = onClosedPipe): void {
+  const buf = Buffer.from(text, 'utf8');
+  let off = 0;
+  while (off < buf.length) {
+    try {
+      off += writeSync(fd, buf, off);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') {
+        const stream = fd === 1 ? process.stdout : process.stderr;
+        if (fd === 1 && stream.listenerCount('error') === 0) {
+          stream.on('error', (err: NodeJS.ErrnoException) => {
+            if (err.code === 'EPIPE') closed();
+            else throw err;
+          });
+        }
+        stream.write(buf.subarray(off));
+        return;
+      }
+      if (code === 'EPIPE') {
+        if (fd === 1) closed();
+        return;
+      }
+      throw e;
+    }
+  }
+}
+
+export const writeOut = (text: string): void => writeFd(1, text);
+export const writeErr = (text: string): void => writeFd(2, text);
