@@ -1,27 +1,20 @@
 // `workshop doctor`: can this machine run the workshop, and which chapters will be skipped, and why.
-import { detectVm } from '../../checks/host.ts';
 import { isRoot } from '../../engine/guard.ts';
-import { formatProblem, type LessonProblem } from '../../lessons/catalog.ts';
-import { loadChapter } from '../../lessons/load.ts';
-import { unmet } from '../../lessons/requires.ts';
+import { cachePath, readiness } from '../../engine/readiness.ts';
 import { styler } from '../../render/style.ts';
 import type { Cli } from '../cli.ts';
 
 export default async function doctor(cli: Cli): Promise<number> {
   const j = cli.journey();
-  const [vm, chapters] = await Promise.all([
-    detectVm(),
-    Promise.all(
-      j.cat.chapters.map(async (c) => {
-        const problems: LessonProblem[] = [];
-        const loaded = await loadChapter(c, problems);
-        if (!loaded) return { id: c.id, ready: false, missing: problems.map(formatProblem) };
-        const reqs = loaded.def.requires ?? [];
-        const missing = await unmet(reqs);
-        return { id: c.id, ready: missing.length === 0, needs: reqs.map((r) => r.describe), missing };
-      }),
-    ),
-  ]);
+  // The VM verdict and each chapter's requirements are probed once per boot (engine/readiness.ts)
+  // unless --fresh asks for every probe again.
+  const ready = await readiness(j.cat.chapters, { cache: cachePath(cli.home), fresh: cli.flags['fresh'] === true, vm: true });
+  const chapters = j.cat.chapters.map((c, i) => {
+    const r = ready.chapters[i];
+    if (r === undefined || r.kind === 'broken') return { id: c.id, ready: false, missing: r?.problems ?? [] };
+    return { id: c.id, ready: r.missing.length === 0, needs: r.needs, missing: r.missing };
+  });
+  const vm = ready.vm ?? { vm: false, how: 'not detected' };
   const root = isRoot();
   const vmOk = vm.vm || cli.allowHost;
   const code = root && vmOk ? 0 : 3;

@@ -1,8 +1,6 @@
 // `workshop list`: chapters and steps: done, current, todo, skipped (with the reason).
 import { isDone } from '../../engine/progress.ts';
-import { formatProblem, type LessonProblem } from '../../lessons/catalog.ts';
-import { loadChapter } from '../../lessons/load.ts';
-import { unmet } from '../../lessons/requires.ts';
+import { cachePath, readiness } from '../../engine/readiness.ts';
 import { styler } from '../../render/style.ts';
 import type { Cli } from '../cli.ts';
 
@@ -11,19 +9,18 @@ type StepStatus = 'done' | 'current' | 'todo' | 'skipped';
 export default async function list(cli: Cli): Promise<number> {
   const j = cli.journey();
   const cur = j.current();
-  const chapters = await Promise.all(
-    j.cat.chapters.map(async (c) => {
-      const problems: LessonProblem[] = [];
-      const loaded = await loadChapter(c, problems);
-      const reasons = loaded ? await unmet(loaded.def.requires ?? []) : [`broken lesson: ${problems.map(formatProblem).join('; ')}`];
-      const skipped = reasons.length > 0 ? reasons.join('; ') : undefined;
-      const steps = c.text.steps.map((st) => {
-        const status: StepStatus = isDone(j.state, c.id, st.id) ? 'done' : c === cur.chapter && st.id === cur.step ? 'current' : skipped ? 'skipped' : 'todo';
-        return { id: st.id, title: st.title, status };
-      });
-      return { id: c.id, title: c.text.title, skipped, steps };
-    }),
-  );
+  // what each chapter needs is probed once per boot (engine/readiness.ts); doctor --fresh re-probes
+  const ready = await readiness(j.cat.chapters, { cache: cachePath(cli.home) });
+  const chapters = j.cat.chapters.map((c, i) => {
+    const r = ready.chapters[i];
+    const reasons = r === undefined ? [] : r.kind === 'loaded' ? r.missing : [`broken lesson: ${r.problems.join('; ')}`];
+    const skipped = reasons.length > 0 ? reasons.join('; ') : undefined;
+    const steps = c.text.steps.map((st) => {
+      const status: StepStatus = isDone(j.state, c.id, st.id) ? 'done' : c === cur.chapter && st.id === cur.step ? 'current' : skipped ? 'skipped' : 'todo';
+      return { id: st.id, title: st.title, status };
+    });
+    return { id: c.id, title: c.text.title, skipped, steps };
+  });
   if (cli.json) {
     cli.emit({ current: `${cur.chapter.id}/${cur.step}`, chapters: chapters.map((c) => ({ ...c, skipped: c.skipped ?? null })) });
     return 0;
