@@ -5,10 +5,15 @@
 #   doctor.json  `workshop doctor --json`            doctor.rc
 #   test.json    `workshop test --json`              test.rc
 #   clean.json   `workshop clean --json`             clean.rc
+#   aswritten.json  `workshop test --as-written --json` (after the self-test): the chapters' own
+#                text typed as a learner types it       aswritten.rc, aswritten.err
+#   aswritten-clean.json  `workshop clean --json` after it                aswritten-clean.rc
+#   facts.txt    facts the text quotes, measured here (mount's version and its error message)
 #   residue.txt  what is left: loop devices, device-mapper devices, LVM, netns, ws* links and
 #                cgroups, mounts under the workspace or /tmp/ws*; empty when clean
 #   guest-timings  seconds per phase, measured in the guest
-# Exit 0 only when the test passed, clean said clean and residue.txt is empty.
+# Exit 0 only when the test passed, clean said clean, residue.txt is empty, and every chapter not
+# in ASWRITTEN_PENDING passed as written.
 set -u
 out=${WS_VM_SHARE:?run me through test/vm/run.sh}
 home=${WORKSHOP_HOME:-/var/lib/workshop}
@@ -16,6 +21,9 @@ step() { printf 'ws-vm-test: %s\n' "$*" >&2; }
 t() { date +%s%N; }
 dt() { local d=$(($2 - $1)); printf '%d.%01d' $((d / 1000000000)) $((d / 100000000 % 10)); }
 export NO_COLOR=1
+# Chapters whose text is not yet proven as written in this guest: their as-written result is
+# reported but does not fail the harness. Remove a chapter here once it passes (issue 15).
+ASWRITTEN_PENDING=${WORKSHOP_VM_ASWRITTEN_PENDING-wafers btrfs lvm namespaces networking cgroups capstone}
 
 {
   printf 'kernel %s\n' "$(uname -r)"
@@ -52,6 +60,24 @@ step "workshop test: exit $(cat "$out/test.rc") in $(dt "$t1" "$t2") s; workshop
 workshop clean --json >"$out/clean.json" 2>"$out/clean.err"
 echo $? >"$out/clean.rc"
 t3=$(t)
+step "workshop test --as-written --json ${chapter_args[*]:-(all chapters)}"
+workshop test --as-written --json "${chapter_args[@]}" >"$out/aswritten.json" 2>"$out/aswritten.err"
+echo $? >"$out/aswritten.rc"
+step "workshop test --as-written: exit $(cat "$out/aswritten.rc") in $(dt "$t3" "$(t)") s; workshop clean"
+workshop clean --json >"$out/aswritten-clean.json" 2>"$out/aswritten-clean.err"
+echo $? >"$out/aswritten-clean.rc"
+
+# Facts that chapter 02 quotes: mount's version, and what it prints for a lowerdir it cannot resolve.
+{
+  mount --version | head -1
+  f=$(mktemp -d /tmp/ws-vm-facts-XXXXXX)
+  mkdir -p "$f/u" "$f/w" "$f/m"
+  (cd / && mount -t overlay -o "lowerdir=rootfs,upperdir=$f/u,workdir=$f/w" none "$f/m" 2>&1 | sed "s|$f|/tmp/…|")
+  dmesg 2>/dev/null | grep -a "failed to resolve" | tail -1 | sed 's/^\[[^]]*\] *//'
+  rm -rf -- "$f"
+} >"$out/facts.txt" 2>&1
+sed 's/^/ws-vm-test: fact: /' "$out/facts.txt" >&2
+t3b=$(t)
 
 step "looking for residue"
 {
@@ -66,7 +92,7 @@ step "looking for residue"
   find /tmp /var/tmp -mindepth 1 -maxdepth 1 -name 'ws*' 2>/dev/null | sed 's/^/tmp /'
 } >"$out/residue.txt" 2>&1
 t4=$(t)
-printf 'doctor_s=%s\ntest_s=%s\nclean_s=%s\nresidue_s=%s\n' "$(dt "$t0" "$t1")" "$(dt "$t1" "$t2")" "$(dt "$t2" "$t3")" "$(dt "$t3" "$t4")" >"$out/guest-timings"
+printf 'doctor_s=%s\ntest_s=%s\nclean_s=%s\naswritten_s=%s\nresidue_s=%s\n' "$(dt "$t0" "$t1")" "$(dt "$t1" "$t2")" "$(dt "$t2" "$t3")" "$(dt "$t3" "$t3b")" "$(dt "$t3b" "$t4")" >"$out/guest-timings"
 
 rc=0
 [[ $(cat "$out/test.rc") == 0 ]] || { step "workshop test failed (exit $(cat "$out/test.rc"))"; rc=1; }
@@ -77,6 +103,16 @@ if grep -q '"status": "skipped"' "$out/test.json"; then
   rc=1
 fi
 [[ $(cat "$out/clean.rc") == 0 ]] || { step "workshop clean left residue (exit $(cat "$out/clean.rc"))"; rc=1; }
+[[ $(cat "$out/aswritten-clean.rc") == 0 ]] || { step "workshop clean after --as-written left residue (exit $(cat "$out/aswritten-clean.rc"))"; rc=1; }
+# The text is proven here, on the learner's Debian 13: a chapter that is not pending must pass.
+failed_aw=$(node_bin=/opt/workshop/node_modules/.bin/node; "$node_bin" -e '
+  const r = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
+  console.log(r.chapters.filter((c) => c.status === "fail").map((c) => c.id).join(" "));
+' "$out/aswritten.json" 2>/dev/null || echo "no-aswritten-report")
+for c in $failed_aw; do
+  if [[ " $ASWRITTEN_PENDING " == *" $c "* ]]; then step "as written: $c fails (pending, see aswritten.json)"
+  else step "as written: $c FAILS"; rc=1; fi
+done
 if [[ -s $out/residue.txt ]]; then
   step "residue after clean:"
   sed 's/^/ws-vm-test:   /' "$out/residue.txt" >&2
