@@ -1,8 +1,6 @@
 // The learner's side of the class: a Journey listener that turns each event into a report, queues
 // it in the outbox and wakes a detached sender. The learner's command does no network I/O, so
 // `next` is as fast with a class joined as without, whether the server is up or not.
-import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { CheckResult } from '../checks/check.ts';
 import type { JourneyEvent, JourneyListener } from '../engine/events.ts';
@@ -37,7 +35,7 @@ export function rowOf(r: CheckResult): ReportRow {
 const rowsOf = (results: readonly CheckResult[]): ReportRow[] => results.slice(0, MAX_ROWS).map(rowOf);
 
 /** What is sent for one Journey event: the step, the outcome, the rows; no commands, no files. */
-export function reportOf(e: JourneyEvent, id: string = randomUUID()): Report {
+export function reportOf(e: JourneyEvent, id: string = process.getBuiltinModule('node:crypto').randomUUID()): Report {
   const base = { id, at: e.at, command: '', next: null, outcome: null, rows: [], attempts: 0, hints: 0 } as const;
   switch (e.type) {
     case 'started':
@@ -80,6 +78,9 @@ export function startSender(home: string, cliPath: string): void {
   if (senderRunning(home)) return;
   // cwd /: the learner may be inside a mount that a later step unmounts (EBUSY), and `workshop
   // clean` names every process whose cwd is in the workspace.
+  // node:child_process and node:crypto are fetched on first use (synchronously, so enqueue stays
+  // synchronous): together they cost `workshop status` ~120M instructions (callgrind) otherwise.
+  const { spawn } = process.getBuiltinModule('node:child_process');
   const child = spawn(process.execPath, [cliPath, 'classroom', '__send', '--home', home], { cwd: '/', detached: true, stdio: 'ignore', env: process.env });
   child.on('error', () => {
     // the next command starts another; the reports stay queued
@@ -89,9 +90,11 @@ export function startSender(home: string, cliPath: string): void {
 
 /**
  * The Journey listener of a home that joined a class; undefined (after one read of a small file)
- * when it has not. It queues each event and starts the sender after the first one.
+ * when it has not. It queues each event and starts the sender after the first one. `cliPath` is
+ * the built CLI that runs `classroom __send` (null: queue only, start no sender). No default: the
+ * running script is not always the CLI, and a script that is started as its own sender forks on.
  */
-export function classReporter(home: string, cliPath: string | undefined = process.argv[1]): JourneyListener | undefined {
+export function classReporter(home: string, cliPath: string | null): JourneyListener | undefined {
   if (!readMembership(home)) return undefined;
   let woken = false;
   // Reports left from an earlier command (the server was down, or the sender gave up): this

@@ -1,7 +1,7 @@
 // The detached sender (`workshop classroom __send`): drains the outbox in order, one report at a
 // time, and deletes each file only after the server acknowledged it. While the server is down it
 // retries with backoff; one sender runs per home (a lock file holding its pid).
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, watch, writeSync, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { outboxDir, queued, readMembership, readSenderState, rejectedDir, senderLockPath, writeSenderState, type Membership } from './outbox.ts';
 
@@ -68,6 +68,30 @@ function unlock(home: string): void {
   }
 }
 
+/** Resolves when the outbox changes (inotify through fs.watch) or after `ms`, whichever is first. */
+function outboxWatcher(home: string): ((ms: number) => Promise<void>) & { close(): void } {
+  let poke: (() => void) | undefined;
+  let watcher: FSWatcher | undefined;
+  try {
+    mkdirSync(outboxDir(home), { recursive: true, mode: 0o700 });
+    watcher = watch(outboxDir(home), () => poke?.());
+    watcher.on('error', () => watcher?.close());
+  } catch {
+    watcher = undefined; // no inotify: the timeout polls
+  }
+  const wait = (ms: number): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(t);
+        poke = undefined;
+        resolve();
+      }
+      poke = done;
+    });
+  return Object.assign(wait, { close: () => watcher?.close() });
+}
+
 type Outcome = { kind: 'sent' } | { kind: 'rejected'; why: string } | { kind: 'retry'; why: string; afterMs?: number } | { kind: 'stop'; why: string };
 
 async function post(m: Membership, body: string): Promise<Outcome> {
@@ -100,24 +124,35 @@ async function post(m: Membership, body: string): Promise<Outcome> {
 
 /** Sends every queued report, oldest first. Returns when the outbox stays empty, or it must stop. */
 export async function drain(home: string, o: DrainOptions = {}): Promise<DrainResult> {
-  const idleMs = o.idleMs ?? 1000;
+  // A sender that stays a while means most commands only queue: starting a process costs the
+  // learner's command more (measured 20 ms under load) than writing the report.
+  const idleMs = o.idleMs ?? 10 * 60_000;
   const giveUpMs = o.giveUpMs ?? 10 * 60_000;
   const maxBackoff = o.maxBackoffMs ?? 5000;
   const result: DrainResult = { sent: 0, rejected: 0, left: 0, stopped: null };
-  const m = readMembership(home);
+  let m = readMembership(home);
   if (!m) return { ...result, left: queued(home).length, stopped: 'not joined' };
   if (!lock(home)) return { ...result, left: queued(home).length, stopped: 'busy' };
+  const wake = outboxWatcher(home);
   const state = readSenderState(home);
   let backoff = 250;
   let failingSince: number | null = null;
   let idleSince: number | null = null;
   try {
     for (;;) {
+      // read every time: `leave` ends the sender, a new `join` points it at the new class
+      const now = readMembership(home);
+      if (!now) {
+        result.stopped = 'not joined';
+        break;
+      }
+      m = now;
       const next = queued(home)[0];
       if (next === undefined) {
         idleSince ??= Date.now();
-        if (Date.now() - idleSince < idleMs) {
-          await sleep(50);
+        const left = idleMs - (Date.now() - idleSince);
+        if (left > 0) {
+          await wake(Math.min(left, 1000));
           continue;
         }
         // Release, then look once more: a report queued after the last look, by a command that saw
@@ -170,6 +205,7 @@ export async function drain(home: string, o: DrainOptions = {}): Promise<DrainRe
       backoff = Math.min(maxBackoff, backoff * 2);
     }
   } finally {
+    wake.close();
     unlock(home);
     if (result.sent > 0 || result.rejected > 0 || result.stopped) writeSenderState(home, state);
   }

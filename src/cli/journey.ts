@@ -6,7 +6,7 @@ import { Journey, type JourneyOptions } from '../engine/journey.ts';
 export function openJourney(opts: JourneyOptions): Journey {
   const journey = Journey.open(opts);
   // One read of WORKSHOP_HOME/classroom.json; no network I/O in the learner's command.
-  const reporter = classReporter(opts.home);
+  const reporter = classReporter(opts.home, process.argv[1] ?? null);
   if (reporter) journey.on(reporter);
   return journey;
 }

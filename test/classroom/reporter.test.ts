@@ -73,13 +73,13 @@ describe('a report', () => {
 
 describe('the outbox', () => {
   it('is not there until a class is joined: classReporter is undefined', () => {
-    expect(classReporter(home(), undefined)).toBeUndefined();
+    expect(classReporter(home(), null)).toBeUndefined();
   });
 
   it('queues each event of a joined home in order, and status counts them', async () => {
     const h = home();
     join_(h, 'http://127.0.0.1:47', 't');
-    const listener = classReporter(h, undefined);
+    const listener = classReporter(h, null);
     if (!listener) throw new Error('no listener for a joined home');
     for (let i = 1; i <= 30; i++) await listener({ type: 'hinted', at: AT, step: 'a/b', hintsShown: i, total: 99 });
     const files = queued(h);
