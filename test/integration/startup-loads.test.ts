@@ -1,0 +1,55 @@
+// Issue 14: `workshop status` starts close to `node -e 0`, so it must load none of the heavy
+// packages and none of the built-ins it does not use. Watched on the built CLI with a module
+// resolve hook and Node's own list of loaded built-ins; `doctor --fresh`, which runs a probe
+// through execa, shows that the recorder sees a package when one is loaded.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CLI, NODE, spawnCollect } from '../helpers/workshop.ts';
+
+const HOOK = join(import.meta.dirname, '..', 'fixtures', 'record-loads.mjs');
+const HEAVY = ['fastify', 'pg', 'playwright-core', 'playwright', 'marked', 'marked-terminal', 'execa', 'zx', '@inquirer/prompts', 'inquirer', 'wrap-ansi'];
+/** built-ins that only some commands need: status needs none of them */
+const SLOW_BUILTINS = ['crypto', 'child_process', 'net', 'dgram', 'tty', 'fs/promises', 'http', 'https', 'readline'];
+const dirs: string[] = [];
+const tmp = (prefix: string): string => {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(d);
+  return d;
+};
+
+async function loads(args: readonly string[]): Promise<{ code: number | null; packages: string[]; builtins: string[] }> {
+  const home = tmp('ws-loads-home-');
+  const log = join(tmp('ws-loads-'), 'log');
+  const r = await spawnCollect(NODE, ['--import', HOOK, CLI, ...args], { env: { WORKSHOP_HOME: home, WORKSHOP_LOAD_LOG: log, NO_COLOR: '1' } });
+  const lines = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+  const packages = [...new Set(lines.flatMap((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.[1] ?? []))];
+  const builtins = lines.flatMap((l) => (l.startsWith('builtin:') ? [l.slice('builtin:'.length)] : []));
+  return { code: r.code, packages, builtins };
+}
+
+describe('what workshop status loads', () => {
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('loads no heavy package', async () => {
+    const r = await loads(['status']);
+    expect(r.code).toBe(0);
+    expect(r.packages.filter((p) => HEAVY.includes(p))).toEqual([]);
+    expect(r.packages).toEqual([]);
+  });
+
+  it('loads none of crypto, child_process, net, tty or fs/promises', async () => {
+    const r = await loads(['status']);
+    expect(r.builtins.length).toBeGreaterThan(20); // the list is really read
+    expect(r.builtins.filter((b) => SLOW_BUILTINS.includes(b))).toEqual([]);
+  });
+
+  it('sees a package when a command loads one (doctor --fresh probes through execa)', async () => {
+    const r = await loads(['doctor', '--fresh', '--allow-host']);
+    expect(r.packages).toContain('execa');
+    expect(r.builtins).toContain('child_process');
+  });
+});
