@@ -26,6 +26,7 @@ PACKAGES=(
   e2fsprogs # mkfs.ext4 and debugfs for the lvm chapter; a debootstrapped Debian 13 has none
   fdisk # chapter 04 accepts Container the Hard Way's partitioned store (fdisk on store.img); its test types it
   tmux # test/integration/state.test.ts draws each picture of `workshop state` in a real terminal
+  time # bench/run reads each command's peak RSS with /usr/bin/time -f %M
 )
 # `npm run test:vm` boots a Debian 13 guest (test/vm/). CI runs it; a learner's VM does not need
 # the 60 MB of qemu, so it comes only on CI or when asked for.
