@@ -108,6 +108,26 @@ export function decodeNotify(payload: string): Notified | undefined {
   }
 }
 
+/**
+ * A report in one statement: the class's event lock, the insert (once per UUID) and the NOTIFY.
+ * The lock's CTE feeds the INSERT, so the lock is taken before the id is drawn.
+ */
+const INSERT_REPORT = `WITH l AS (SELECT class_id, name, pg_advisory_xact_lock($1, class_id) FROM learners WHERE id = $2),
+       ins AS (
+         INSERT INTO events (class_id, learner_id, type, report_id, body, received_at)
+         SELECT l.class_id, $2, 'report', $3, $4, date_trunc('milliseconds', now()) FROM l
+         ON CONFLICT (report_id) DO NOTHING
+         RETURNING id, class_id, body, received_at
+       )
+       SELECT ins.id, ins.class_id, pg_notify($5,
+         CASE WHEN octet_length(ins.body) + octet_length(l.name) < ${NOTIFY_ROOM}
+           THEN ins.class_id || ':' || ins.id || chr(10)
+             || json_build_object('learner', l.name, 'at', to_char(ins.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))::text
+             || chr(10) || ins.body
+           ELSE ins.class_id || ':' || ins.id END)
+       FROM ins, l`;
+const TOKEN_LEARNER = 'SELECT l.* FROM tokens t JOIN learners l ON l.id = t.learner_id WHERE t.hash = $1';
+
 /** The URL without its password, for messages. */
 export const redactUrl = (url: string): string => url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:…@');
 
@@ -134,8 +154,15 @@ export async function openPgStore(url: string, opts: { poolSize?: number; pollMs
   }
   client.release();
   // Open a few connections now, so that the first learners' reports do not wait for PostgreSQL
-  // to start backends (measured: the first reports of a class took 100-170 ms instead of ~5).
-  const warm = await Promise.all(Array.from({ length: Math.min(4, opts.poolSize ?? 10) }, () => pool.connect()));
+  // to start backends (measured: the first reports of a class took 100-500 ms instead of ~5).
+  // EXPLAIN (which runs nothing) of the hot statements loads each backend's catalog caches too.
+  const warm = await Promise.all(Array.from({ length: Math.min(5, opts.poolSize ?? 10) }, () => pool.connect()));
+  await Promise.all(
+    warm.map(async (c) => {
+      await c.query(`EXPLAIN ${INSERT_REPORT}`, [EVENT_LOCK, 0, '', '', CHANNEL]);
+      await c.query(`EXPLAIN ${TOKEN_LEARNER}`, ['']);
+    }),
+  );
   for (const c of warm) c.release();
   return new PgStore(url, pool, opts.pollMs);
 }
@@ -246,7 +273,7 @@ export class PgStore implements Store {
     const hash = tokenHash(token);
     const known = this.#tokens.get(hash);
     if (known) return known;
-    const r = await this.#query<LearnerRow>('SELECT l.* FROM tokens t JOIN learners l ON l.id = t.learner_id WHERE t.hash = $1', [hash], 'ws_learner_by_token');
+    const r = await this.#query<LearnerRow>(TOKEN_LEARNER, [hash], 'ws_learner_by_token');
     const row = r.rows[0];
     if (!row) return undefined;
     if (this.#tokens.size >= TOKEN_CACHE) this.#tokens.clear();
@@ -262,20 +289,7 @@ export class PgStore implements Store {
     // carries the whole event when it fits (see encodeNotify), so the other servers need not
     // read it back.
     const r = await this.#query<{ id: string; class_id: number }>(
-      `WITH l AS (SELECT class_id, name, pg_advisory_xact_lock($1, class_id) FROM learners WHERE id = $2),
-       ins AS (
-         INSERT INTO events (class_id, learner_id, type, report_id, body, received_at)
-         SELECT l.class_id, $2, 'report', $3, $4, date_trunc('milliseconds', now()) FROM l
-         ON CONFLICT (report_id) DO NOTHING
-         RETURNING id, class_id, body, received_at
-       )
-       SELECT ins.id, ins.class_id, pg_notify($5,
-         CASE WHEN octet_length(ins.body) + octet_length(l.name) < ${NOTIFY_ROOM}
-           THEN ins.class_id || ':' || ins.id || chr(10)
-             || json_build_object('learner', l.name, 'at', to_char(ins.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))::text
-             || chr(10) || ins.body
-           ELSE ins.class_id || ':' || ins.id END)
-       FROM ins, l`,
+      INSERT_REPORT,
       [EVENT_LOCK, learnerId, report.id, JSON.stringify(report), CHANNEL],
       'ws_insert_report',
     );

@@ -3,7 +3,7 @@
 // loses no event for a subscriber that stays. The Store contract itself is store.test.ts.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../src/classroom/pg-schema.ts';
 import { decodeNotify, EVENT_LOCK, openPgStore, StoreUnavailableError, type PgStore } from '../../src/classroom/store-pg.ts';
 import type { ClassEvent, Report } from '../../src/classroom/store.ts';
@@ -50,8 +50,11 @@ describe.skipIf(skipPg())('PostgreSQL store shared by two instances', () => {
   beforeAll(async () => {
     server = await startPg();
   });
-  afterAll(async () => {
+  // Each test's instances end with it, so that pools do not pile up on the one server.
+  afterEach(async () => {
     for (const s of open.splice(0)) await s.close().catch(() => undefined);
+  });
+  afterAll(async () => {
     await server?.destroy();
   });
 
