@@ -30,7 +30,7 @@ export type { FoundOverlay, OverlayExpectation, OverlayLayers } from './checks/o
 // overlayfs: what the upper layer holds
 export { isOpaqueDir, isWhiteout } from './checks/overlay-upper.ts';
 // Processes
-export { ancestors, isPathUnder, listPids, nsLinks, procCwd, procRoot, processesUnder, readStatus } from './checks/proc.ts';
+export { ancestors, containersUnder, isPathUnder, listPids, nsLinks, procCwd, procRoot, processesUnder, readStatus } from './checks/proc.ts';
 export type { ProcStatus, ProcessPlace } from './checks/proc.ts';
 // Loop devices
 export { parseLosetupJson, readLoopDevices } from './checks/loop.ts';
@@ -51,7 +51,7 @@ export type { BridgePort, ConntrackEntry, IpAddress, IpLink, IpLinkAddresses, Ip
 export { canonicalRule, masqueradeCovers, readNatTable } from './checks/iptables.ts';
 export type { IptChain, IptRule, IptTable, Negatable } from './checks/iptables.ts';
 // Namespaces and containers
-export { containerInit, findContainers, hostHostname, hostMountsVisible, hostNamespaces, requireHostNamespaces, idMapOf, interfacesOf, mapId, mountsOf, mountsOnlyInside, procMountPidNs, processesRootedAt, processesWithBusyboxRoot, queuesIn, startedFrom, who } from './checks/ns.ts';
+export { containerInit, findContainers, hostHostname, hostMountsVisible, hostNamespaces, idMapOf, interfacesOf, mapId, mountsOf, mountsOnlyInside, procMountPidNs, processesRootedAt, processesWithBusyboxRoot, queuesIn, requireHostNamespaces, startedFrom, who } from './checks/ns.ts';
 export type { Container, IdMapping, NsProcess, SysvQueue } from './checks/ns.ts';
 // cgroups (v1 and v2)
 export { CGROUP_ROOT, MIB, cgroupPathOf, cgroupsOf, controllersOf, describeLayout, detectLayout, groupPath, parseFlatKeyed, parseLimit, pidsIn, readCgroupFile } from './checks/cgroup.ts';

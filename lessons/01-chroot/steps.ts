@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { defineChapter, diagnosed, defineCheck, pass, fail, directoryExists, isStaticExecutable, isExecutableFile, symlinkTo, fileExists, fileContains, modifiedSince, pathAbsent, treeManifest, BUSYBOX, ROOTFS_DIRS, processesUnder, verdictOf, type CheckContext } from 'workshop/lesson';
+import { defineChapter, diagnosed, defineCheck, pass, fail, directoryExists, isStaticExecutable, isExecutableFile, symlinkTo, fileExists, fileContains, modifiedSince, pathAbsent, treeManifest, BUSYBOX, ROOTFS_DIRS, containersUnder, verdictOf, type CheckContext } from 'workshop/lesson';
 
 const ROOT = 'rootfs';
 const inRoot = (p: string) => `${ROOT}/${p}`;
@@ -148,7 +148,7 @@ export default defineChapter({
   },
   cleanup: async ({ $, path }) => {
     // A shell the learner left inside the chroot would keep rootfs busy.
-    for (const pid of await processesUnder(path(ROOT))) await $`kill -9 ${pid}`.nothrow();
+    for (const pid of await containersUnder(path(ROOT))) await $`kill -9 ${pid}`.nothrow();
     await $`rm -rf ${path(ROOT)}`;
   },
 });

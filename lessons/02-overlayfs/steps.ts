@@ -2,7 +2,7 @@ import { readdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
   defineChapter, diagnosed, defineCheck, pass, fail, verdictOf, buildBusyboxRootfs, readMountinfo, mountsUnder, mountsAt, findOverlayWithLower, overlaysWithLower,
-  isWritableOverlay, overlayWithLowerMounted, isWhiteout, isOpaqueDir, isExecutableFile, processesUnder, kernelFs, file, tool,
+  isWritableOverlay, overlayWithLowerMounted, isWhiteout, isOpaqueDir, isExecutableFile, containersUnder, kernelFs, file, tool,
   type CheckContext, type FoundOverlay, type Mutant, type SolveContext, type Verdict,
 } from 'workshop/lesson';
 
@@ -377,7 +377,7 @@ export default defineChapter({
     // Processes first (a shell left in the chroot keeps the mounts busy), then every overlay on
     // rootfs with what is mounted inside it, deepest first, then the seed folders in /tmp.
     const overlays = overlaysWithLower(await readMountinfo(), ROOTFS, ctx.dir);
-    for (const pid of await processesUnder([layer, ...overlays.map((o) => o.mount.mountPoint)])) await ctx.$`kill -9 ${pid}`.nothrow();
+    for (const pid of await containersUnder([layer, ...overlays.map((o) => o.mount.mountPoint)])) await ctx.$`kill -9 ${pid}`.nothrow();
     await removeScriptMounts(ctx, new Set());
     for (const p of [ctx.path('decoy-proc')]) if (mountsAt(await readMountinfo(), p).length > 0) await unmountAt(ctx, p);
   },

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import {
   defineChapter, diagnosed, defineCheck, pass, fail, verdictOf, buildBusyboxRootfs, readMountinfo, mountsUnder, judgeOverlay, stackExpectation, readAncestry,
   waferStacked, overlayMounted, notMountedAt, isStaticExecutable, symlinkTo, isExecutableFile, fileContains, pathAbsent, directoryExists,
-  processesUnder, kernelFs, file, tool, which, waferStackedAlone, ROOTFS_DIRS,
+  containersUnder, kernelFs, file, tool, which, waferStackedAlone, ROOTFS_DIRS,
   type CheckContext, type Check, type Mutant, type SolveContext, type Verdict,
 } from 'workshop/lesson';
 
@@ -347,7 +347,7 @@ export default defineChapter({
   },
   cleanup: async (ctx) => {
     const places = [ctx.path(S), ctx.path('.wafers-check')];
-    for (const pid of await processesUnder(places)) await ctx.$`kill -9 ${pid}`.nothrow();
+    for (const pid of await containersUnder(places)) await ctx.$`kill -9 ${pid}`.nothrow();
     for (const p of places) await unmountAll(ctx, p);
     await ctx.$`rm -rf ${ctx.path('.wafers-check')}`;
   },

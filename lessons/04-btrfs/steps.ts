@@ -1,6 +1,6 @@
 import { open, stat } from 'node:fs/promises';
 import {
-  defineChapter, diagnosed, defineCheck, pass, verdictOf, buildBusyboxRootfs, readMountinfo, mountsUnder, mountsAt, processesUnder, runOk, parseLosetupJson,
+  defineChapter, diagnosed, defineCheck, pass, verdictOf, buildBusyboxRootfs, readMountinfo, mountsUnder, mountsAt, containersUnder, runOk, parseLosetupJson,
   sparseImage, hasBtrfsSuperblock, loopMountOf, isSubvolume, subvolumeIsReadOnly, subvolumeIsWritable, snapshotOf, sendStreamOf, receivedFrom, receivedOnTopOf,
   muchSmallerThan, whyNotSubvolume, isStaticExecutable, symlinkTo, directoryExists, fileContains, pathAbsent,
   kernelFs, tool, file, which, BTRFS_MAGIC_OFFSET,
@@ -362,8 +362,9 @@ export default defineChapter({
     // chapter folder, deepest first (store/…, then store, then a second mount of the image),
     // then loop devices that still point into the folder (mount -o loop sets autoclear, but a
     // learner may have run losetup by hand).
-    for (const pid of await processesUnder([ctx.dir])) if (pid !== process.pid) await ctx.$`kill -9 ${pid}`.nothrow();
-    for (const m of mountsUnder(await readMountinfo(), ctx.dir)) await ctx.$`umount ${m.mountPoint}`;
+    // A learner's shell with its cwd in store/ is not killed: the mount is detached lazily instead.
+    for (const pid of await containersUnder([ctx.dir])) await ctx.$`kill -9 ${pid}`.nothrow();
+    for (const m of mountsUnder(await readMountinfo(), ctx.dir)) if ((await ctx.$`umount ${m.mountPoint}`.nothrow()).exitCode !== 0) await ctx.$`umount -l ${m.mountPoint}`;
     for (const loop of await ourLoops(ctx)) await ctx.$`losetup -d ${loop}`.nothrow();
   },
 });

@@ -1,6 +1,6 @@
 import { access, readFile, writeFile, mkdir } from 'node:fs/promises';
 import {
-  defineChapter, diagnosed, defineCheck, pass, fail, buildBusyboxRootfs, readMountinfo, mountsUnder, processesUnder, runOk, parseLosetupJson,
+  defineChapter, diagnosed, defineCheck, pass, fail, buildBusyboxRootfs, readMountinfo, mountsUnder, containersUnder, runOk, parseLosetupJson,
   LVM_NO_UDEV_CONFIG, readLvs, pvsOfVg, vgOnLoopImage, thinPoolExists, thinVolumeIn, lvIsReadOnly, lvIsWritable, lvIsActive, lvIsSnapshotOf,
   layerIsSparse, layerGrewBeyond, isReadOnlyLv, deviceMapperTarget, kernelFs, tool, file,
   type Check, type SolveContext,
@@ -398,7 +398,7 @@ export default defineChapter({
     },
   },
   cleanup: async (ctx) => {
-    for (const pid of await processesUnder([ctx.path('mnt')])) await ctx.$`kill -9 ${pid}`.nothrow();
+    for (const pid of await containersUnder([ctx.path('mnt')])) await ctx.$`kill -9 ${pid}`.nothrow();
     for (const m of mountsUnder(await readMountinfo(), ctx.dir)) await ctx.$`umount ${m.mountPoint}`;
     const loops = await ourLoops(ctx);
     const pvs = await pvsOfVg(VG);

@@ -167,7 +167,25 @@ export async function processPlaces(): Promise<ProcessPlace[]> {
 export const placeIsUnder = (place: ProcessPlace, dirs: readonly string[]): boolean =>
   dirs.some((d) => (place.root !== null && isPathUnder(place.root, d)) || (place.cwd !== null && isPathUnder(place.cwd, d)));
 
-/** PIDs whose root or cwd is at or under one of dirs (PID 1 and this process excluded). */
+/**
+ * Pure: a process that a cleanup may stop. Its root is in one of dirs (a chroot, a pivoted
+ * container), or it lives in a PID or UTS namespace of its own and was started from there (an
+ * un-pivoted `unshare … sleep`). A process that only has its cwd there is the learner's shell or
+ * pager, never a container: it is left alone.
+ */
+export function isContainerUnder(place: ProcessPlace, dirs: readonly string[]): boolean {
+  const under = (p: string | null): boolean => p !== null && dirs.some((d) => isPathUnder(p.replace(/ \(deleted\)$/, ''), d));
+  return under(place.root) || (place.isolated === true && under(place.cwd));
+}
+
+/** PIDs of the containers under dirs ({@link isContainerUnder}), never this process or its parents: what a cleanup kills. */
+export async function containersUnder(dirs: string | readonly string[]): Promise<number[]> {
+  const list = typeof dirs === 'string' ? [dirs] : dirs;
+  const [places, self] = await Promise.all([processPlaces(), ancestors()]);
+  return places.filter((p) => !self.has(p.pid) && isContainerUnder(p, list)).map((p) => p.pid);
+}
+
+/** PIDs whose root or cwd is at or under one of dirs (PID 1 and this process excluded); to find, never to kill: see {@link containersUnder}. */
 export async function processesUnder(dirs: string | readonly string[]): Promise<number[]> {
   const list = typeof dirs === 'string' ? [dirs] : dirs;
   return (await processPlaces()).filter((p) => placeIsUnder(p, list)).map((p) => p.pid);

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { run } from '../checks/exec.ts';
 import { readMountinfo, type MountEntry } from '../checks/mounts.ts';
 import { pidsIn } from '../checks/cgroup.ts';
-import { ancestors, isPathUnder, processPlaces } from '../checks/proc.ts';
+import { ancestors, isContainerUnder, isPathUnder, processPlaces } from '../checks/proc.ts';
 import { readLoopDevices } from '../checks/loop.ts';
 import type { ResidueItem } from './inventory.ts';
 import { deleteNetns } from './lab.ts';
@@ -63,13 +63,12 @@ export async function cleanResidue(home: string, items: readonly ResidueItem[], 
   // process that only has its cwd there is the learner's and is spared, and so are this process
   // and its parents (`workshop clean` run from a shell inside).
   const places = [path.resolve(home), ...of('mount').map((m) => m.id).filter((p) => p !== '/'), ...of('tmpdir').map((t) => t.id)];
-  const inPlaces = (p: string | null): boolean => p !== null && places.some((d) => isPathUnder(p.replace(/ \(deleted\)$/, ''), d));
   const self = await ancestors();
   const now = new Map((await processPlaces()).map((p) => [p.pid, p]));
   for (const item of of('process')) {
     const pid = Number(item.id);
     const place = now.get(pid);
-    if (self.has(pid) || place === undefined || !(inPlaces(place.root) || (place.isolated === true && inPlaces(place.cwd)))) continue;
+    if (self.has(pid) || place === undefined || !isContainerUnder(place, places)) continue;
     log(`kill -KILL ${pid}`);
     try {
       process.kill(pid, 'SIGKILL');

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { runOk } from '../checks/exec.ts';
 import { readMountinfo, type MountEntry } from '../checks/mounts.ts';
 import { parseOverlayOptions } from '../checks/overlay.ts';
-import { ancestors, isPathUnder, processGroup, processPlaces, readStatus, type ProcessPlace } from '../checks/proc.ts';
+import { ancestors, isContainerUnder, isPathUnder, processGroup, processPlaces, readStatus, type ProcessPlace } from '../checks/proc.ts';
 import { readLoopDevices, type LoopDevice } from '../checks/loop.ts';
 import { readLinks, readNetns, type IpLink, type NetnsEntry } from '../checks/net.ts';
 import { isRecord } from '../checks/lang.ts';
@@ -112,12 +112,11 @@ export function decideResidue(f: InventoryFacts): ResidueItem[] {
   // Deepest first; at equal depth the later mount first, since it sits on top.
   const mounts = [...ours].sort(([a], [b]) => depth(b.mountPoint) - depth(a.mountPoint) || (order.get(b) ?? 0) - (order.get(a) ?? 0));
   const places = [f.home, ...f.seedTmpDirs, ...mounts.map(([m]) => m.mountPoint).filter((p) => p !== '/')];
-  const inPlace = (p: string | null): boolean => p !== null && places.some((d) => isPathUnder(p, d));
   return [
     // Only a container is stopped: a process whose / is ours, or one in a PID or UTS namespace of
     // its own started from here (an un-pivoted `unshare … sleep`). One that merely has its cwd here
     // is the learner's shell (cd $(workshop path)), or `workshop clean | less`: see visitorsOf.
-    ...f.processes.filter((p) => inPlace(p.root) || (p.isolated === true && inPlace(p.cwd?.replace(/ \(deleted\)$/, '') ?? null))).map((p) => ({ kind: 'process' as const, id: String(p.pid), detail: `root ${p.root ?? '?'}, cwd ${p.cwd ?? '?'}` })),
+    ...f.processes.filter((p) => isContainerUnder(p, places)).map((p) => ({ kind: 'process' as const, id: String(p.pid), detail: `root ${p.root ?? '?'}, cwd ${p.cwd ?? '?'}` })),
     ...mounts.map(([m, why]) => ({ kind: 'mount' as const, id: m.mountPoint, detail: `${m.fsType} from ${m.source}: ${why}` })),
     ...loops.map((l) => ({ kind: 'loop' as const, id: l.name, detail: `backed by ${l.backFile ?? '?'}` })),
     ...f.links.filter((l) => isWsName(l.ifname)).map((l) => ({ kind: 'link' as const, id: l.ifname, detail: 'a link in the root network namespace' })),
