@@ -46,6 +46,12 @@ const gatewayInsideVerdict = (hits: ReadonlyArray<{ ifname: string; cidr: string
     hits.map((h) => `ip netns exec ${BOX} ip addr del ${h.cidr} dev ${h.ifname}`).join('; '),
   );
 
+/**
+ * Reading links in two namespaces (ip -j, twice, plus nsenter) took over the default 10 s in the
+ * Debian 13 guest under TCG on a loaded host; it does not hang, it is slow.
+ */
+const SLOW_PROBE_MS = 30_000;
+
 /** Checks that need the container's veth; they fail with one clear reason when it is not there. */
 const aboutContainerVeth = (name: string, judge: (v: { box: IpLink; host: IpLink | null }) => Promise<Verdict> | Verdict) =>
   defineCheck(name, async () => {
@@ -53,7 +59,7 @@ const aboutContainerVeth = (name: string, judge: (v: { box: IpLink; host: IpLink
     const v = await containerVeth();
     if (!v?.box) return fail(`a veth in ${BOX} whose peer is in ${HOST}`, `${BOX} has no veth`, `ip link add veth0 type veth peer name veth1; ip link set veth1 netns ${BOX}`);
     return judge({ box: v.box, host: v.host });
-  });
+  }, { timeoutMs: SLOW_PROBE_MS });
 
 /** The bridge's address on the container's veth, next to its own: what a learner typed by mistake. */
 const gatewayTypedInside = (): Mutant => ({

@@ -13,6 +13,13 @@ const NAMESPACES = ['uts', 'pid', 'mnt', 'ipc', 'net'] as const;
 const GATEWAY = '10.0.0.1';
 const SUBNET = '10.0.0.0/16';
 const TIMEOUT_MS = 15_000;
+/**
+ * The time limit of each run check: they share one trial (two ctr run, a fork loop in each, four
+ * pings, two ctr rm), which takes ~5 s here and much longer in a TCG guest: far past the default.
+ */
+const TRIAL_CHECK_MS = 4 * TIMEOUT_MS + 60_000;
+/** ./ctr with no arguments: Node starting ctr.ts takes seconds in a slow guest (5 s was too few). */
+const USAGE_MS = 20_000;
 const USAGE_TS = `// ctr: a mini container runtime. Step 1: only the usage.
 const [verb, name] = process.argv.slice(2);
 if ((verb !== 'run' && verb !== 'rm') || name === undefined) {
@@ -197,7 +204,7 @@ const eachBox = (name: string, trial: () => Promise<Trial>, judge: (b: Box, t: T
       verdicts.push(`${b.name}: ${v.actual}`);
     }
     return pass(verdicts.join('; '));
-  });
+  }, { timeoutMs: TRIAL_CHECK_MS });
 
 /** A mutant that edits one line of the installed ctr.ts; re-solving writes the reference back. */
 function editCtr(from: string, to: string): Mutant {
@@ -223,11 +230,11 @@ export default defineChapter({
       verify: () => [
         isExecutableFile('ctr'),
         defineCheck('./ctr without arguments prints its usage and fails', async (ctx) => {
-          const r = await ctx.run('./ctr', [], { cwd: ctx.dir, timeoutMs: 5000 });
-          if (r.timedOut) return fail('./ctr to exit at once', 'it hung for 5 s and was killed');
+          const r = await ctx.run('./ctr', [], { cwd: ctx.dir, timeoutMs: USAGE_MS });
+          if (r.timedOut) return fail('./ctr to exit at once', `it hung for ${USAGE_MS / 1000} s and was killed`);
           const text = `${r.stderr}${r.stdout}`;
           return r.code !== 0 && /usage/i.test(text) ? pass(`exit ${r.code ?? 'signal'}: ${text.trim().split('\n')[0] ?? ''}`) : fail('a non-zero exit and a usage line', `exit ${r.code ?? 'signal'}: ${text.trim().slice(0, 120) || '(no output)'}`, 'Print "usage: ctr run NAME | ctr rm NAME" and exit 2.');
-        }),
+        }, { timeoutMs: USAGE_MS + 5000 }),
       ],
       solve: async (ctx) => {
         if ((await readFile(ctx.path('ctr.ts'), 'utf8').catch(() => '')).includes('function run(')) return;
@@ -249,7 +256,7 @@ export default defineChapter({
             const bad = t.boxes.find((b) => b.pid === null);
             if (bad) return fail(`a process with hostname ${bad.name}, rooted in this folder`, bad.run.timedOut ? `./ctr run ${bad.name} hung for ${TIMEOUT_MS / 1000} s and was killed: it must start the container in the background and return` : `none (ctr run exit ${bad.run.code ?? 'signal'}${bad.run.stderr ? `: ${bad.run.stderr}` : ''})`, 'ctr run must return once the container runs; the container goes on in the background.');
             return pass(t.boxes.map((b) => `${b.name}: PID ${b.pid ?? '?'}`).join(', '));
-          }),
+          }, { timeoutMs: TRIAL_CHECK_MS }),
           eachBox('each has its own uts, pid, mnt, ipc and net namespace', trial, (b, t) => {
             const shared = NAMESPACES.filter((n) => b.ns[n] === undefined || b.ns[n] === t.hostNs[n] || t.boxes.some((o) => o !== b && o.ns[n] === b.ns[n]));
             return shared.length === 0 ? pass('5 namespaces of its own') : fail('its own uts, pid, mnt, ipc and net namespaces', `shared with the host or the other container: ${shared.join(', ')}`, 'unshare --uts --pid --fork --mount --ipc --net');
@@ -269,13 +276,13 @@ export default defineChapter({
             if (noAddr) return fail(`${noAddr.name} with an address in ${SUBNET}`, 'none', 'Add a veth: one end in br0 of ws-host, the other in the container, with an address from 10.0.0.0/16.');
             const lost = t.pings.filter((p) => !p.ok);
             return lost.length === 0 && t.pings.length === 4 ? pass(t.pings.map((p) => `${p.from} -> ${p.to}`).join(', ')) : fail('4 replies', lost.map((p) => `${p.from} -> ${p.to}: ${p.summary}`).join('; '), 'Is the host end attached to br0 (master br0) and up, and is there a default route?');
-          }),
+          }, { timeoutMs: TRIAL_CHECK_MS }),
           defineCheck('./ctr rm leaves no residue', async () => {
             const t = await trial();
             const bad = t.rm.find((r) => r.code !== 0);
             if (bad) return fail(`./ctr rm ${bad.name} to exit 0`, bad.timedOut ? `it hung for ${TIMEOUT_MS / 1000} s and was killed` : `exit ${bad.code ?? 'signal'}: ${bad.stderr}`);
             return t.residue.length === 0 ? pass('no process, mount, cgroup or link left') : fail('nothing left', t.residue.join(', '), 'rm must kill the container, unmount its overlay, remove its cgroup and its veth.');
-          }),
+          }, { timeoutMs: TRIAL_CHECK_MS }),
         ];
       },
       solve: async (ctx) => {
