@@ -30,7 +30,7 @@ export type { FoundOverlay, OverlayExpectation, OverlayLayers } from './checks/o
 // overlayfs: what the upper layer holds
 export { isOpaqueDir, isWhiteout } from './checks/overlay-upper.ts';
 // Processes
-export { ancestors, containersUnder, isPathUnder, listPids, nsLinks, procCwd, procRoot, processesUnder, readStatus } from './checks/proc.ts';
+export { ancestors, containersUnder, isContainerUnder, isPathUnder, listPids, nsLinks, procCwd, procRoot, processesUnder, readStatus } from './checks/proc.ts';
 export type { ProcStatus, ProcessPlace } from './checks/proc.ts';
 // Loop devices
 export { parseLosetupJson, readLoopDevices } from './checks/loop.ts';

@@ -207,6 +207,7 @@ export function parseMbrPartitions(sector0: Buffer): Array<{ index: number; star
   return parts;
 }
 
+/** The file (an image, a device, a partition of one) holds a btrfs file system: its superblock magic `_BHRfS_M` at 64 KiB + 64 bytes. */
 export const hasBtrfsSuperblock = (p: string): Check =>
   defineCheck(`${p} holds a btrfs file system`, async (ctx) => {
     const fh = await open(abs(ctx, p), 'r').catch((err: unknown) => (missing(err) ? null : Promise.reject(err)));
