@@ -369,7 +369,8 @@ export class Journey {
       const shown = Math.min(before + 1, total);
       return { shown, exhausted: before >= total, saved: false };
     }
-    await this.start(pos.chapter);
+    // A started chapter needs no steps.ts: `workshop hint` reads its hints from a cache (issue 14).
+    if (!this.place(pos.chapter.id)) await this.start(pos.chapter);
     const r = await this.#change((state) => {
       const sp = stepIn(state, pos);
       const exhausted = sp.hintsShown >= total;

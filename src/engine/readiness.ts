@@ -3,8 +3,8 @@
 // on every run, for answers that only a reboot, an install or an edited steps.ts can change. So
 // the answers are cached in WORKSHOP_HOME, keyed by what they depend on; `doctor --fresh` probes
 // again and rewrites the cache.
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { detectVm, type VmVerdict } from '../checks/host.ts';
 import { isRecord } from '../checks/lang.ts';
 import { formatProblem, type ChapterEntry, type LessonProblem } from '../lessons/catalog.ts';
@@ -53,10 +53,33 @@ export function machineFacts(): Machine {
   return { bootId, uid: process.getuid?.() ?? -1, path: process.env['PATH'] ?? '', dpkg: statKey('/var/lib/dpkg/status') };
 }
 
-/** The key of a chapter's steps.ts: editing it (or replacing it) changes the key. */
-export const stepsKey = (entry: ChapterEntry): string => statKey(entry.stepsPath);
+/**
+ * The key of a chapter's code: steps.ts and the other .ts files next to it (a steps.ts may import
+ * a helper). Editing or replacing any of them changes the key.
+ */
+export function stepsKey(entry: ChapterEntry): string {
+  let names: string[] = [];
+  try {
+    names = readdirSync(entry.dir).filter((n) => n.endsWith('.ts') && n !== basename(entry.stepsPath)).sort();
+  } catch {
+    // no folder: steps.ts alone decides
+  }
+  return [statKey(entry.stepsPath), ...names.map((n) => `${n}=${statKey(join(entry.dir, n))}`)].join(' ');
+}
 
 export const cachePath = (home: string): string => join(home, 'cache', 'readiness.json');
+
+/** Writes a cache file whole (a reader never sees half of it), or not at all. */
+export function writeCacheFile(path: string, value: unknown): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    const tmp = `${path}.${process.pid}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify(value)}\n`);
+    renameSync(tmp, path);
+  } catch {
+    // a learner without root cannot write the home: they just read the lesson every time
+  }
+}
 
 const sameMachine = (a: Machine, b: Machine): boolean => a.bootId !== 'unknown' && a.bootId === b.bootId && a.uid === b.uid && a.path === b.path && a.dpkg === b.dpkg;
 
@@ -68,17 +91,6 @@ function readCache(path: string, machine: Machine): CacheFile | undefined {
     return sameMachine(c.machine, machine) ? c : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function writeCache(path: string, cache: CacheFile): void {
-  try {
-    mkdirSync(dirname(path), { recursive: true });
-    const tmp = `${path}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(cache)}\n`);
-    renameSync(tmp, path);
-  } catch {
-    // a learner without root cannot write the home: they just probe every time
   }
 }
 
@@ -131,6 +143,6 @@ export async function readiness(chapters: readonly ChapterEntry[], opts: Readine
     ),
   ]);
   if (vm) next.vm = vm;
-  if (opts.cache && changed) writeCache(opts.cache, next);
+  if (opts.cache && changed) writeCacheFile(opts.cache, next);
   return { chapters: results, vm };
 }

@@ -1,10 +1,11 @@
 // `workshop hint`: the next hint of the current step, remembered in state.json.
+import { hintsCachePath, stepHints } from '../../engine/hints.ts';
 import type { Cli } from '../cli.ts';
 
 export default async function hint(cli: Cli): Promise<number> {
   const j = cli.journey();
   const pos = j.current();
-  const hints = (await j.load(pos.chapter)).def.steps[pos.step]?.hints ?? [];
+  const hints = await stepHints(pos.chapter, pos.step, hintsCachePath(cli.home), () => j.load(pos.chapter));
   const { shown: n, exhausted, saved } = await j.showHint(pos, hints.length);
   if (cli.json) {
     cli.emit({ step: `${pos.chapter.id}/${pos.step}`, shown: n, total: hints.length, hints: hints.slice(0, n), exhausted, saved });
