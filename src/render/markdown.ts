@@ -1,5 +1,6 @@
 // Markdown for the terminal. On a TTY with colour, marked + marked-terminal (imported lazily:
 // they cost most of a command's start-up). Otherwise plain text that reads well in a pipe or log.
+import { stdoutColumns } from './style.ts';
 
 export function plainMarkdown(md: string): string {
   const out: string[] = [];
@@ -62,7 +63,7 @@ function wrapLine(line: string, width: number, wrapAnsi: (s: string, w: number, 
 export async function renderMarkdown(md: string, color: boolean): Promise<string> {
   if (!color) return plainMarkdown(md);
   const [{ Marked }, { markedTerminal }, { default: wrapAnsi }] = await Promise.all([import('marked'), import('marked-terminal'), import('wrap-ansi')]);
-  const width = Math.min(process.stdout.columns ?? 80, 100);
+  const width = Math.min(stdoutColumns() ?? 80, 100);
   const marked = new Marked();
   // No reflow by marked-terminal (see wrapLine): a paragraph becomes one line, wrapped below. And
   // no reset code around paragraphs, which ended a blockquote's style after "Warning: …".
