@@ -30,10 +30,10 @@ export type { FoundOverlay, OverlayExpectation, OverlayLayers } from './checks/o
 // overlayfs: what the upper layer holds
 export { isOpaqueDir, isWhiteout } from './checks/overlay-upper.ts';
 // Processes
-export { ancestors, containersUnder, isContainerUnder, isPathUnder, listPids, nsLinks, procCwd, procRoot, processesUnder, readStatus } from './checks/proc.ts';
+export { ancestors, containersUnder, isContainerUnder, isPathUnder, listPids, nsLinks, parseStatStart, procCwd, procRoot, processStart, processesUnder, readStatus } from './checks/proc.ts';
 export type { ProcStatus, ProcessPlace } from './checks/proc.ts';
 // Loop devices
-export { parseLosetupJson, readLoopDevices } from './checks/loop.ts';
+export { readLoopDevices } from './checks/loop.ts';
 export type { LoopDevice } from './checks/loop.ts';
 // btrfs
 export { BTRFS_MAGIC_OFFSET, hasBtrfsSuperblock, isSubvolume, loopMountOf, muchSmallerThan, receivedFrom, receivedOnTopOf, sendStreamOf, snapshotOf, sparseImage, subvolumeIsReadOnly, subvolumeIsWritable, whyNotSubvolume } from './checks/btrfs.ts';

@@ -1,6 +1,6 @@
 import { open, stat } from 'node:fs/promises';
 import {
-  defineChapter, diagnosed, defineCheck, pass, verdictOf, buildBusyboxRootfs, readMountinfo, mountsUnder, mountsAt, containersUnder, runOk, parseLosetupJson,
+  defineChapter, diagnosed, defineCheck, pass, verdictOf, buildBusyboxRootfs, readMountinfo, mountsUnder, mountsAt, containersUnder, runOk, readLoopDevices,
   sparseImage, hasBtrfsSuperblock, loopMountOf, isSubvolume, subvolumeIsReadOnly, subvolumeIsWritable, snapshotOf, sendStreamOf, receivedFrom, receivedOnTopOf,
   muchSmallerThan, whyNotSubvolume, isStaticExecutable, symlinkTo, directoryExists, fileContains, pathAbsent,
   kernelFs, tool, file, which, BTRFS_MAGIC_OFFSET,
@@ -36,7 +36,7 @@ async function hasMagic(p: string): Promise<boolean> {
 
 /** Loop devices backed by files in the chapter folder (store.img, or a copy a learner made). */
 async function ourLoops(ctx: SolveContext): Promise<string[]> {
-  const loops = parseLosetupJson(await runOk('losetup', ['-J', '-l']));
+  const loops = await readLoopDevices();
   return loops.filter((l) => l.backFile !== null && l.backFile.startsWith(ctx.dir + '/')).map((l) => l.name);
 }
 

@@ -1,6 +1,6 @@
 import { access, readFile, writeFile, mkdir } from 'node:fs/promises';
 import {
-  defineChapter, diagnosed, defineCheck, pass, fail, buildBusyboxRootfs, readMountinfo, mountsUnder, containersUnder, runOk, parseLosetupJson,
+  defineChapter, diagnosed, defineCheck, pass, fail, buildBusyboxRootfs, readMountinfo, mountsUnder, containersUnder, runOk, readLoopDevices,
   LVM_NO_UDEV_CONFIG, readLvs, pvsOfVg, vgOnLoopImage, thinPoolExists, thinVolumeIn, lvIsReadOnly, lvIsWritable, lvIsActive, lvIsSnapshotOf,
   layerIsSparse, layerGrewBeyond, isReadOnlyLv, deviceMapperTarget, kernelFs, tool, file,
   type Check, type SolveContext,
@@ -32,7 +32,7 @@ const passes = async (c: Check, ctx: SolveContext): Promise<boolean> => (await c
 const lvExists = async (lv: string): Promise<boolean> => (await readLvs(VG)).some((l) => l.name === lv);
 
 async function ourLoops(ctx: SolveContext): Promise<string[]> {
-  const loops = parseLosetupJson(await runOk('losetup', ['-J', '-l']));
+  const loops = await readLoopDevices();
   return loops.filter((l) => l.backFile === ctx.path(IMG)).map((l) => l.name);
 }
 

@@ -3,18 +3,14 @@ import {
   defineChapter, diagnosed, defineCheck, pass, fail, buildBusyboxRootfs, file, tool, readMountinfo, mountsUnder, mountsAt, processesUnder, listPids, nsLinks, readStatus, ancestors,
   findContainers, processesRootedAt, processesWithBusyboxRoot, hostNamespaces, requireHostNamespaces, hostHostname, startedFrom, mountsOf, mountsOnlyInside, hostMountsVisible, procMountPidNs,
   idMapOf, mapId, interfacesOf, queuesIn, who, procRoot, procCwd, isPathUnder,
-  type Container, type Check, type CheckContext, type NsProcess, type SolveContext, type Mutant, type Verdict,
+  type Container, type Check, type CheckContext, type NsProcess, type SolveContext, type Mutant, type Verdict, sleep, processStart,
 } from 'workshop/lesson';
 
 const ROOTFS = 'rootfs';
 const NAME = 'container';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** When a process started, in clock ticks since boot (field 22 of /proc/PID/stat); 0 when gone. */
-const startTime = async (pid: number): Promise<number> => {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? 0) || 0;
-};
+const startTime = async (pid: number): Promise<number> => processStart(pid) ?? 0;
 /** The boot time, in seconds since the epoch (the btime line of /proc/stat). */
 const bootTime = async (): Promise<number> => Number(/^btime (\d+)$/m.exec(await readFile('/proc/stat', 'utf8'))?.[1] ?? 0);
 // USER_HZ: the unit of /proc/PID/stat's times, 100 on every Linux architecture workshop runs on.

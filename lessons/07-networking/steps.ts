@@ -1,7 +1,7 @@
 import {
   defineChapter, diagnosed, defineCheck, pass, fail, tool, LAB, labUp, labDown, labStatus, netnsNames, readLinks, readAddrs, readRoutes, readBridgePorts,
   readNeighbours, neighbourAnswered, readSysctl, pingFrom, netnsUsable, readConntrack, readNatTable, masqueradeCovers, canonicalRule, inSubnet, cidrOf,
-  type IpLink, type Mutant, type SolveContext, type Verdict, type IptRule,
+  type IpLink, type Mutant, type SolveContext, type Verdict, type IptRule, once,
 } from 'workshop/lesson';
 
 const HOST = LAB.host;
@@ -77,12 +77,6 @@ const box = (ctx: SolveContext, args: readonly string[]) => ctx.$`ip netns exec 
 
 const natRules = async (): Promise<IptRule[]> => (await readNatTable(HOST, { counters: true })).rules;
 const goodNat = (r: IptRule): boolean => masqueradeCovers(r, { subnet: SUBNET, uplink: LAB.uplink }).ok;
-
-/** Runs at most once per verify, so that checks sharing it see the same trial. */
-function once<T>(fn: () => Promise<T>): () => Promise<T> {
-  let p: Promise<T> | undefined;
-  return () => (p ??= fn());
-}
 
 export default defineChapter({
   formatVersion: 1,

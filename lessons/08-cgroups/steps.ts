@@ -2,7 +2,7 @@ import { readFile, rmdir, stat } from 'node:fs/promises';
 import {
   defineChapter, diagnosed, defineCheck, pass, fail, tool, kernelFs, detectLayout, describeLayout, readCgroupFile, parseFlatKeyed, parseLimit, pidsIn, cgroupsOf,
   cgroupPathOf, groupPath, controllersOf, findContainers, containerInit, hostNamespaces, nsLinks, listPids, processesUnder, readStatus, ancestors, who, MIB, CGROUP_ROOT,
-  type Container, type CgroupLayout, type Check, type CheckContext, type Controller, type Mutant, type SolveContext, type Verdict,
+  type Container, type CgroupLayout, type Check, type CheckContext, type Controller, type Mutant, type SolveContext, type Verdict, sleep,
 } from 'workshop/lesson';
 
 const GROUP = 'ws-demo';
@@ -10,7 +10,6 @@ const PIDS_MAX = 20;
 const MEMORY_MAX = 32 * MIB;
 /** v1's memory+swap limit; only there when the kernel accounts swap (CONFIG_MEMCG_SWAP). */
 const MEMSW = 'memory.memsw.limit_in_bytes';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const exists = (p: string) => stat(p).then(() => true, () => false);
 
 /** The folders of ws-demo that hold each controller: two in v1, one in v2. */

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import {
   defineChapter, diagnosed, defineCheck, pass, fail, buildBusyboxRootfs, kernelFs, file, tool, LAB, labUp, labDown, readLinks, readStatus, nsLinks,
   processesUnder, readMountinfo, mountsUnder, parseOverlayOptions, parseIpAddrs, pingFrom, inSubnet, isExecutableFile,
-  type CheckContext, type SolveContext, type Verdict, type Mutant,
+  type CheckContext, type SolveContext, type Verdict, type Mutant, once,
 } from 'workshop/lesson';
 
 const LESSON_DIR = dirname(fileURLToPath(import.meta.url));
@@ -185,11 +185,6 @@ async function labWithBridge(ctx: SolveContext): Promise<void> {
   if (!(await readLinks(LAB.host)).some((l) => l.ifname === 'br0')) await ctx.$`ip netns exec ${LAB.host} ip link add br0 type bridge`;
   await ctx.$`ip netns exec ${LAB.host} ip addr replace 10.0.0.1/16 dev br0`;
   await ctx.$`ip netns exec ${LAB.host} ip link set br0 up`;
-}
-
-function once<T>(fn: () => Promise<T>): () => Promise<T> {
-  let p: Promise<T> | undefined;
-  return () => (p ??= fn());
 }
 
 /** A check about each started container; fails with the reason when one did not start. */

@@ -1,5 +1,6 @@
 // Processes, read from /proc. Processes come and go while we read, so every per-PID read
 // treats a vanished PID as "no answer" instead of an error.
+import { readFileSync } from 'node:fs';
 import { readFile, readdir, readlink } from 'node:fs/promises';
 import { parseMountinfo, type MountEntry } from './mounts.ts';
 
@@ -202,4 +203,22 @@ export async function ancestors(): Promise<Set<number>> {
     pid = (await readStatus(pid))?.ppid ?? 0;
   }
   return out;
+}
+
+/** Pure: the start time (field 22) from the text of /proc/PID/stat. The comm field may hold spaces and parentheses. */
+export function parseStatStart(stat: string): number | null {
+  const close = stat.lastIndexOf(')');
+  if (close < 0) return null;
+  // after ") " come the fields from 3 (state) on; start time is field 22
+  const fields = stat.slice(close + 2).split(' ');
+  const v = Number(fields[22 - 3]);
+  return Number.isInteger(v) ? v : null;
+}
+
+export function processStart(pid: number): number | null {
+  try {
+    return parseStatStart(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return null;
+  }
 }

@@ -5,6 +5,7 @@
 // (solve, reset, clean) can call the Journey, whose methods take it too.
 import { linkSync, mkdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { processStart } from '../checks/proc.ts';
 import { envError } from '../errors.ts';
 import { sleep } from '../checks/lang.ts';
 
@@ -14,24 +15,6 @@ export interface LockOwner {
   start: number | null;
   command: string;
   at: string;
-}
-
-/** Pure: the start time (field 22) from the text of /proc/PID/stat. The comm field may hold spaces and parentheses. */
-export function parseStatStart(stat: string): number | null {
-  const close = stat.lastIndexOf(')');
-  if (close < 0) return null;
-  // after ") " come the fields from 3 (state) on; start time is field 22
-  const fields = stat.slice(close + 2).split(' ');
-  const v = Number(fields[22 - 3]);
-  return Number.isInteger(v) ? v : null;
-}
-
-export function processStart(pid: number): number | null {
-  try {
-    return parseStatStart(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return null;
-  }
 }
 
 function alive(pid: number): boolean {
