@@ -217,7 +217,9 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     };
     const heartbeat = setInterval(() => res.write(': ping\n\n'), o.heartbeatMs ?? 15_000);
     let off = (): void => {};
+    let closed = false;
     const done = (): void => {
+      closed = true;
       clearInterval(heartbeat);
       off();
       streams.delete(res);
@@ -226,6 +228,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     // Live events are held while the database replays what the client missed, then flushed.
     void (async () => {
       off = await o.store.subscribe(info.id, (e) => (replaying ? held.push(e) : send(e)));
+      // a client that left while we subscribed must not leave its subscription behind
+      if (closed) return off();
       for (;;) {
         const page = await o.store.eventsAfter(info.id, sent, 1000);
         for (const e of page) send(e);
