@@ -1,7 +1,7 @@
 // The check model: one check is one fact about the kernel or the file system.
 // A check never throws; a probe that cannot run becomes an `error` result.
 import { abandoned } from '../errors.ts';
-import type { RunOptions, RunResult } from './exec.ts';
+import { timeScale, type RunOptions, type RunResult } from './exec.ts';
 
 /** What a check found: a pass, a fail with what was expected and what is there, or an error when the probe itself could not run. */
 export type CheckResult =
@@ -83,7 +83,7 @@ const seconds = (ms: number): string => `${Math.round(ms / 100) / 10} s`;
  * the check's name, so `check` and `next` always finish (and release the lock) instead of hanging.
  */
 export async function runCheck(check: Check, ctx: CheckContext): Promise<CheckResult> {
-  const limit = check.timeoutMs ?? CHECK_TIMEOUT_MS;
+  const limit = (check.timeoutMs ?? CHECK_TIMEOUT_MS) * timeScale();
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<CheckResult>((resolve) => {
     timer = setTimeout(() => {

@@ -25,6 +25,16 @@ export interface RunResult {
   command: string;
 }
 
+/**
+ * How much slower than a real VM this machine is: every time limit (a check's, a command's) is
+ * multiplied by WORKSHOP_TIME_SCALE (1 to 20, default 1). The limits catch what never finishes;
+ * under qemu's software emulation a probe that takes 1 s on a VM takes 5 to 10.
+ */
+export function timeScale(env: NodeJS.ProcessEnv = process.env): number {
+  const v = Number(env['WORKSHOP_TIME_SCALE'] ?? '1');
+  return Number.isFinite(v) ? Math.min(20, Math.max(1, v)) : 1;
+}
+
 /** Runs a command without a shell. Never throws for a non-zero exit or a missing binary. */
 export async function run(cmd: string, args: readonly string[] = [], opts: RunOptions = {}): Promise<RunResult> {
   const { execa } = await import('execa');
@@ -32,7 +42,7 @@ export async function run(cmd: string, args: readonly string[] = [], opts: RunOp
     reject: false,
     stripFinalNewline: false,
     cwd: opts.cwd ?? '/',
-    ...(opts.timeoutMs === undefined ? {} : { timeout: opts.timeoutMs, forceKillAfterDelay: 1000 }),
+    ...(opts.timeoutMs === undefined ? {} : { timeout: opts.timeoutMs * timeScale(), forceKillAfterDelay: 1000 }),
     ...(opts.input === undefined ? { stdin: 'ignore' as const } : { input: opts.input }),
     ...(opts.env === undefined ? {} : { env: opts.env }),
   });

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CHECK_TIMEOUT_MS, defineCheck, pass, runChecks, type CheckContext } from '../../src/checks/check.ts';
+import { timeScale } from '../../src/checks/exec.ts';
 
 const ctx = {} as CheckContext;
 const never = () => new Promise<never>(() => {});
@@ -27,5 +28,27 @@ describe('the time limit of a check', () => {
     expect(settled).toBe(false);
     await vi.advanceTimersByTimeAsync(1);
     expect((await r)[0]).toMatchObject({ status: 'error', check: 'hangs', error: expect.stringContaining('within 10 s') });
+  });
+
+  it('stretches every limit by WORKSHOP_TIME_SCALE, for a slow machine such as a TCG guest', async () => {
+    vi.stubEnv('WORKSHOP_TIME_SCALE', '3');
+    try {
+      const t0 = Date.now();
+      const r = await runChecks([defineCheck('hangs', never, { timeoutMs: 50 })], ctx);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(140);
+      expect(r[0]).toMatchObject({ status: 'error', error: 'the check did not finish within 0.2 s: its probe hangs' });
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
+  it.each([
+    [undefined, 1],
+    ['4', 4],
+    ['0.5', 1],
+    ['100', 20],
+    ['fast', 1],
+  ])('reads WORKSHOP_TIME_SCALE=%s as %d', (v, want) => {
+    expect(timeScale(v === undefined ? {} : { WORKSHOP_TIME_SCALE: v })).toBe(want);
   });
 });
