@@ -215,6 +215,7 @@ export function parseStatStart(stat: string): number | null {
   return Number.isInteger(v) ? v : null;
 }
 
+/** When a process started (field 22 of /proc/PID/stat), or null when it is gone: a PID and its start time name one process. */
 export function processStart(pid: number): number | null {
   try {
     return parseStatStart(readFileSync(`/proc/${pid}/stat`, 'utf8'));
