@@ -1,0 +1,53 @@
+// The lesson index keeps the parsed chapter.md files in the home, so `workshop status` does not
+// parse 111 kB of markdown on every run; an edited chapter.md is parsed again.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readCatalog } from '../../src/lessons/catalog.ts';
+
+let dir: string;
+const md = (title: string) => `# ${title}\n\nIntro.\n\n## First step {#first}\n\nDo it.\n`;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ws-catalog-'));
+  mkdirSync(join(dir, 'pack', '01-one'), { recursive: true });
+  writeFileSync(join(dir, 'pack', '01-one', 'chapter.md'), md('One'));
+  writeFileSync(join(dir, 'pack', '01-one', 'steps.ts'), 'export default {};\n');
+  mkdirSync(join(dir, 'home'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('the parsed chapter.md cache', () => {
+  it('writes the parsed texts, and reads them back instead of parsing', () => {
+    const cache = join(dir, 'home', 'cache', 'catalog.json');
+    const first = readCatalog(join(dir, 'pack'), { cache });
+    expect(first.chapters[0]?.text.title).toBe('One');
+    expect(existsSync(cache)).toBe(true);
+    // the cached text wins while chapter.md is unchanged: proof that it is read, not re-parsed
+    const file = JSON.parse(readFileSync(cache, 'utf8')) as { texts: Record<string, { text: { title: string } }> };
+    for (const t of Object.values(file.texts)) t.text.title = 'From the cache';
+    writeFileSync(cache, JSON.stringify(file));
+    expect(readCatalog(join(dir, 'pack'), { cache }).chapters[0]?.text.title).toBe('From the cache');
+  });
+
+  it('parses chapter.md again when it changes', () => {
+    const cache = join(dir, 'home', 'cache', 'catalog.json');
+    readCatalog(join(dir, 'pack'), { cache });
+    const mdPath = join(dir, 'pack', '01-one', 'chapter.md');
+    writeFileSync(mdPath, md('One, edited'));
+    utimesSync(mdPath, new Date(), new Date(Date.now() + 5000));
+    expect(readCatalog(join(dir, 'pack'), { cache }).chapters[0]?.text.title).toBe('One, edited');
+  });
+
+  it('does not make a home that does not exist (reading writes no home)', () => {
+    const cache = join(dir, 'nohome', 'cache', 'catalog.json');
+    expect(readCatalog(join(dir, 'pack'), { cache }).chapters[0]?.text.title).toBe('One');
+    expect(existsSync(join(dir, 'nohome'))).toBe(false);
+  });
+
+  it('reads the same catalog with and without the cache', () => {
+    const cache = join(dir, 'home', 'cache', 'catalog.json');
+    readCatalog(join(dir, 'pack'), { cache });
+    expect(readCatalog(join(dir, 'pack'), { cache })).toEqual(readCatalog(join(dir, 'pack')));
+  });
+});
