@@ -196,7 +196,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       writeOut(`${JSON.stringify(v, null, 2)}\n`);
     },
     stream: (t) => writeOut(t),
-    journey: () => (journey ??= openJourney({ home, lessonsDir, allowHost, command: verb, log: err, verbose: !json })),
+    // the parsed chapter.md files are kept beside V8's compile cache (bin.ts), in the project
+    journey: () => (journey ??= openJourney({ home, lessonsDir, allowHost, command: verb, log: err, verbose: !json, catalogCache: join(projectRoot(), 'node_modules', '.cache', 'workshop-lessons.json') })),
   };
   const needs = spec.needs ?? {};
   if (needs.root) requireRoot(cli.line);

@@ -88,6 +88,8 @@ export interface JourneyOptions {
   log: (line: string) => void;
   /** print the commands a chapter's setup runs */
   verbose: boolean;
+  /** a file that keeps the parsed chapter.md files between runs (lessons/catalog.ts); not in the home, which reading never writes */
+  catalogCache?: string;
 }
 
 export class Journey {
@@ -109,7 +111,7 @@ export class Journey {
 
   /** Reads the lesson index and the progress, read-only: nothing is written until a change. */
   static open(opts: JourneyOptions): Journey {
-    const cat = readCatalog(opts.lessonsDir);
+    const cat = readCatalog(opts.lessonsDir, opts.catalogCache === undefined ? {} : { cache: opts.catalogCache });
     if (cat.chapters.length === 0) throw lessonError(`no lessons in ${opts.lessonsDir}:\n  ${cat.problems.map(formatProblem).join('\n  ')}`, 'check --lessons, or run `workshop lint DIR`');
     const j = new Journey(opts, cat, emptyState());
     const { state, warnings } = readState(j.ws.statePath, false);

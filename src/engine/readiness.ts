@@ -3,7 +3,7 @@
 // on every run, for answers that only a reboot, an install or an edited steps.ts can change. So
 // the answers are cached in WORKSHOP_HOME, keyed by what they depend on; `doctor --fresh` probes
 // again and rewrites the cache.
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { detectVm, type VmVerdict } from '../checks/host.ts';
 import { isRecord } from '../checks/lang.ts';
@@ -72,7 +72,8 @@ export const cachePath = (home: string): string => join(home, 'cache', 'readines
 /** Writes a cache file whole (a reader never sees half of it), or not at all. */
 export function writeCacheFile(path: string, value: unknown): void {
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    // the cache folder only: a home that does not exist yet is not made by reading
+    if (!existsSync(dirname(path))) mkdirSync(dirname(path));
     const tmp = `${path}.${process.pid}.tmp`;
     writeFileSync(tmp, `${JSON.stringify(value)}\n`);
     renameSync(tmp, path);

@@ -1,7 +1,7 @@
 // The lesson index: chapters and their steps, read from chapter.md alone. No steps module is
 // imported here, so `workshop status` and `list` stay fast.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseChapterMd, type ChapterText } from './markdown.ts';
 
 export interface LessonProblem {
@@ -43,7 +43,59 @@ function unreadable(err: unknown, name: string): string {
 /** Control bytes other than tab, CR, LF and form feed: a binary file, not markdown. */
 const BINARY = /[\u0000-\u0008\u000e-\u001a\u001c-\u001f]/;
 
-function readEntry(dir: string, order: number, id: string, problems: LessonProblem[]): ChapterEntry | undefined {
+/**
+ * Parsed chapter.md files by path, keyed by mtime, size and inode: parsing the ten chapters
+ * (111 kB) was ~14M instructions of `workshop status`, reading the JSON back ~1M (callgrind).
+ */
+interface TextCache {
+  texts: Record<string, { key: string; text: ChapterText }>;
+  /** a text was parsed: write the file back */
+  dirty: boolean;
+}
+
+function readTextCache(path: string): TextCache {
+  try {
+    const v = JSON.parse(readFileSync(path, 'utf8')) as { format?: unknown; texts?: unknown } | null;
+    if (v?.format === 1 && typeof v.texts === 'object' && v.texts !== null) return { texts: v.texts as TextCache['texts'], dirty: false };
+  } catch {
+    // none yet, or unreadable: parse everything
+  }
+  return { texts: {}, dirty: false };
+}
+
+function writeTextCache(path: string, cache: TextCache): void {
+  try {
+    // the cache's folder only, never its parents (a home or a project that is not there)
+    if (!existsSync(dirname(path))) mkdirSync(dirname(path));
+    const tmp = `${path}.${process.pid}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify({ format: 1, texts: cache.texts })}\n`);
+    renameSync(tmp, path);
+  } catch {
+    // a learner without root cannot write the home: they parse every time
+  }
+}
+
+function parsed(mdPath: string, md: string, cache: TextCache | undefined): ChapterText {
+  let key: string | undefined;
+  if (cache) {
+    try {
+      const st = statSync(mdPath);
+      key = `${st.mtimeMs}:${st.size}:${st.ino}`;
+    } catch {
+      key = undefined;
+    }
+  }
+  const hit = key === undefined ? undefined : cache?.texts[mdPath];
+  if (hit && hit.key === key) return hit.text;
+  const text = parseChapterMd(md);
+  if (cache && key !== undefined) {
+    cache.texts[mdPath] = { key, text };
+    cache.dirty = true;
+  }
+  return text;
+}
+
+function readEntry(dir: string, order: number, id: string, problems: LessonProblem[], cache?: TextCache): ChapterEntry | undefined {
   const mdPath = join(dir, 'chapter.md');
   const stepsPath = join(dir, 'steps.ts');
   let md: string;
@@ -64,21 +116,31 @@ function readEntry(dir: string, order: number, id: string, problems: LessonProbl
     problems.push({ file: mdPath, line, message: `chapter.md is not text (binary data, ${Buffer.byteLength(md)} bytes): it must be markdown` });
     return undefined;
   }
-  const text = parseChapterMd(md);
+  const text = parsed(mdPath, md, cache);
   for (const p of text.problems) problems.push({ file: mdPath, ...p });
   // A chapter without a step cannot be worked on; its file:line problems say why (an empty file).
   if (text.steps.length === 0) return undefined;
   return { id, order, dir, mdPath, stepsPath, text };
 }
 
-/** Reads a lesson pack: a folder of NN-slug chapter folders, or one chapter folder itself. */
-export function readCatalog(lessonsDir: string): Catalog {
+/**
+ * Reads a lesson pack: a folder of NN-slug chapter folders, or one chapter folder itself.
+ * `opts.cache` is a file that keeps the parsed chapter.md files between runs.
+ */
+export function readCatalog(lessonsDir: string, opts: { cache?: string } = {}): Catalog {
+  const cache = opts.cache === undefined ? undefined : readTextCache(opts.cache);
+  const cat = readPack(lessonsDir, cache);
+  if (opts.cache !== undefined && cache?.dirty) writeTextCache(opts.cache, cache);
+  return cat;
+}
+
+function readPack(lessonsDir: string, cache: TextCache | undefined): Catalog {
   const dir = resolve(lessonsDir);
   const problems: LessonProblem[] = [];
   const chapters: ChapterEntry[] = [];
   if (existsSync(join(dir, 'chapter.md'))) {
     const m = FOLDER.exec(basename(dir));
-    const e = readEntry(dir, m ? Number(m[1]) : 0, m?.[2] ?? basename(dir), problems);
+    const e = readEntry(dir, m ? Number(m[1]) : 0, m?.[2] ?? basename(dir), problems, cache);
     if (e) chapters.push(e);
     return { dir, chapters, problems };
   }
@@ -98,7 +160,7 @@ export function readCatalog(lessonsDir: string): Catalog {
       }
       continue;
     }
-    const e = readEntry(join(dir, name), Number(m[1]), m[2], problems);
+    const e = readEntry(join(dir, name), Number(m[1]), m[2], problems, cache);
     if (!e) continue;
     const dup = chapters.find((c) => c.id === e.id);
     if (dup) problems.push({ file: e.mdPath, line: 1, message: `duplicate chapter id "${e.id}" (also ${dup.dir})` });
