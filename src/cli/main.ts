@@ -168,7 +168,10 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   const color = !json && flags['no-color'] !== true && !process.env['NO_COLOR'] && process.stdout.isTTY === true && process.env['TERM'] !== 'dumb';
   // zx and marked-terminal colour through chalk, which reads FORCE_COLOR when they are imported.
+  // Our decision is the one that counts: chalk's own guess turns colour off wherever CI is set (a
+  // learner's tmux in a CI job printed no bold), so a terminal we colour is forced on for chalk too.
   if (!color && (json || flags['no-color'] === true || process.env['NO_COLOR'] || !process.stderr.isTTY)) process.env['FORCE_COLOR'] = '0';
+  else if (color && process.env['FORCE_COLOR'] === undefined) process.env['FORCE_COLOR'] = '1';
   const lessons = flagString(flags, 'lessons');
   let emitted = false;
   let journey: Journey | undefined;
