@@ -1,5 +1,5 @@
 import { readFile, readdir, rmdir, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   defineChapter, diagnosed, defineCheck, pass, fail, buildBusyboxRootfs, kernelFs, file, tool, LAB, labUp, labDown, readLinks, readStatus, nsLinks,
@@ -261,6 +261,8 @@ export default defineChapter({
           eachBox('the old root is gone (pivot_root)', trial, (b) => (b.oldRootMounts.length === 0 ? pass("no mount of the host's root file system inside") : fail("no mount of the host's root inside", `still mounted: ${b.oldRootMounts.join(', ')}`, 'After pivot_root . .oldroot, umount -l /.oldroot'))),
           eachBox('pids.max holds inside the container', trial, (b) => {
             if (b.cgroup === null || b.pidsMax === null) return fail('a pids cgroup with pids.max', `the container is in ${b.cgroup ?? 'no pids cgroup'}, which has no pids.max`, 'Write the container\'s PID (or the shell before it execs unshare) into cgroup.procs.');
+            // systemd puts every session in a scope with a pids.max of its own (TasksMax): a limit, but not ctr's
+            if (!basename(b.cgroup).startsWith('ws')) return fail('a pids cgroup of its own (ws-ctr-NAME)', `the container is in ${b.cgroup}, not in a cgroup of its own; that pids.max (${b.pidsMax}) is not ctr's`, 'Write the container\'s PID (or the shell before it execs unshare) into its cgroup.procs.');
             if (b.pidsMax === 'max') return fail('a number in pids.max', 'max (no limit)');
             return b.forkStopped ? pass(`${b.cgroup}: pids.max ${b.pidsMax}; fork stopped: ${b.forkOutput}`) : fail(`fork stopped at pids.max ${b.pidsMax}`, `forking past it worked: ${b.forkOutput || 'no error'}`);
           }),
@@ -291,7 +293,7 @@ export default defineChapter({
       mutants: {
         noPidNamespace: diagnosed(editCtr(' --pid --fork', ' --fork'), /shared with the host or the other container: pid/),
         oldRootStillMounted: diagnosed(editCtr('umount -l /.oldroot && rmdir /.oldroot && ', ''), /still mounted: \/\.oldroot/),
-        limitWithoutTheProcess: diagnosed(editCtr('echo $$ > ${cg}/cgroup.procs && ', ''), /which has no pids\.max/),
+        limitWithoutTheProcess: diagnosed(editCtr('echo $$ > ${cg}/cgroup.procs && ', ''), /which has no pids\.max|not in a cgroup of its own/),
         vethWithoutMaster: diagnosed(editCtr("'master', BRIDGE, ", ''), /attached to br0 \(master br0\)/),
         rmLeavesTheOverlay: diagnosed(editCtr("sh('umount', merged)", 'void merged'), /ctr rm leaves no residue[\s\S]*Device or resource busy/),
       },
