@@ -153,7 +153,8 @@ export async function whyNotSubvolume(path: string): Promise<string | null> {
   return st.ino === SUBVOLUME_ROOT_INODE ? null : `a plain directory (inode ${st.ino}, not ${SUBVOLUME_ROOT_INODE})`;
 }
 
-const readSendStream = async (path: string): Promise<SendStream | null> => {
+/** The first command of a send stream at `path` (its first 256 bytes), or null when there is no such file. */
+export const readSendStream = async (path: string): Promise<SendStream | null> => {
   const fh = await open(path, 'r').catch((err: unknown) => (missing(err) ? null : Promise.reject(err)));
   if (fh === null) return null;
   try {

@@ -223,3 +223,13 @@ export function processStart(pid: number): number | null {
     return null;
   }
 }
+
+/** A process with this PID exists (signal 0; EPERM means it exists but is not ours to signal). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

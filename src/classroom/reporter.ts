@@ -6,6 +6,7 @@ import type { CheckResult } from '../checks/check.ts';
 import type { JourneyEvent, JourneyListener } from '../engine/events.ts';
 import { enqueue, queued, readMembership, senderLockPath } from './outbox.ts';
 import type { Report, ReportRow } from './store.ts';
+import { processAlive } from '../checks/proc.ts';
 
 /** The server's limits (schemas.ts), kept here as numbers so this module stays light. */
 const MAX_ROWS = 50;
@@ -61,13 +62,7 @@ function senderRunning(home: string): boolean {
   } catch {
     return false;
   }
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return Number.isInteger(pid) && pid > 0 && processAlive(pid);
 }
 
 /**

@@ -4,6 +4,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, watch, writeSync, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { outboxDir, queued, readMembership, readSenderState, rejectedDir, senderLockPath, writeSenderState, type Membership } from './outbox.ts';
+import { processAlive } from '../checks/proc.ts';
 
 export interface DrainOptions {
   /** keep watching an empty outbox this long for reports the command is still writing */
@@ -23,15 +24,6 @@ export interface DrainResult {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Takes the per-home sender lock; false if a live sender holds it. A dead holder's lock is taken over. */
 function lock(home: string): boolean {
   const path = senderLockPath(home);
@@ -50,7 +42,7 @@ function lock(home: string): boolean {
     } catch {
       continue; // it was just released
     }
-    if (Number.isInteger(holder) && holder > 0 && alive(holder)) return false;
+    if (Number.isInteger(holder) && holder > 0 && processAlive(holder)) return false;
     try {
       unlinkSync(path);
     } catch {

@@ -5,7 +5,7 @@
 // (solve, reset, clean) can call the Journey, whose methods take it too.
 import { linkSync, mkdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { processStart } from '../checks/proc.ts';
+import { processAlive, processStart } from '../checks/proc.ts';
 import { envError } from '../errors.ts';
 import { sleep } from '../checks/lang.ts';
 
@@ -15,15 +15,6 @@ export interface LockOwner {
   start: number | null;
   command: string;
   at: string;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function cmdline(pid: number): string | null {
@@ -41,7 +32,7 @@ export interface ProcessProbe {
 }
 
 /** Pure apart from the process table: does the recorded owner still hold the lock? */
-export function ownerIsLive(owner: LockOwner, probe: ProcessProbe = { alive, start: processStart, cmdline }): boolean {
+export function ownerIsLive(owner: LockOwner, probe: ProcessProbe = { alive: processAlive, start: processStart, cmdline }): boolean {
   if (!probe.alive(owner.pid)) return false;
   if (owner.start === null) {
     // a lock from before start times were recorded: a live PID counts only if it is workshop

@@ -1,25 +1,14 @@
 // The btrfs picture: image file (apparent vs allocated) → loop device → mount, then each store's
 // subvolume tree (ro, parent UUID, received UUID) and the send streams in the chapter folder.
-import { open, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hasBtrfsSuperblock, parseSendStreamHead, parseSubvolumeList, showSubvolume, type SendStream } from '../../checks/btrfs.ts';
+import { hasBtrfsSuperblock, parseSubvolumeList, readSendStream, showSubvolume } from '../../checks/btrfs.ts';
 import type { CheckContext } from '../../checks/check.ts';
 import { runOk } from '../../checks/exec.ts';
 import { readLoopDevices } from '../../checks/loop.ts';
 import { readMountinfo } from '../../checks/mounts.ts';
 import type { BtrfsPicture, BtrfsSubvolume } from '../../checks/picture.ts';
 
-/** The first command of a send stream, from its first 256 bytes (parseSendStreamHead decides). */
-async function streamHead(file: string): Promise<SendStream> {
-  const fh = await open(file, 'r');
-  try {
-    const buf = Buffer.alloc(256);
-    const { bytesRead } = await fh.read(buf, 0, 256, 0);
-    return parseSendStreamHead(buf.subarray(0, bytesRead));
-  } finally {
-    await fh.close();
-  }
-}
 
 async function subvolumesOf(mountPoint: string): Promise<BtrfsSubvolume[]> {
   const list = parseSubvolumeList(await runOk('btrfs', ['subvolume', 'list', mountPoint], { timeoutMs: 10_000 }));
@@ -50,7 +39,7 @@ export async function describeBtrfs(ctx: CheckContext): Promise<BtrfsPicture> {
       });
       continue;
     }
-    const s = await streamHead(file).catch(() => null);
+    const s = await readSendStream(file).catch(() => null);
     if (s && s.kind !== 'not-a-stream') streams.push({ file, bytes: st.size, kind: s.kind, uuid: s.uuid, parentUuid: s.kind === 'incremental' ? s.parentUuid : null });
   }
   const points = [...new Set(images.flatMap((i) => i.loops.flatMap((l) => l.mountPoints)))];
