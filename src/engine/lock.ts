@@ -97,6 +97,11 @@ function takeOver(path: string, stale: LockOwner | undefined): void {
     return;
   }
   try {
+    // While the file is there, no one else can create the lock, and only a taker (who needs this
+    // guard) removes a stale one: what is re-read here is what is removed. A lock that is gone is
+    // never "removed": a command may create it between the re-read and the removal (a lost
+    // update, seen once in 10 trials of the concurrency test).
+    if (!statSync(path, { throwIfNoEntry: false })) return;
     const now = readOwner(path);
     const same = stale === undefined ? now === undefined : now !== undefined && now.pid === stale.pid && now.start === stale.start && now.at === stale.at;
     if (same) rmSync(path, { force: true });
@@ -155,8 +160,11 @@ export async function acquireLock(path: string, command: string, opts: WaitOptio
   for (;;) {
     if (tryCreate(path, me)) break;
     const owner = readOwner(path);
+    const st = owner === undefined ? statSync(path, { throwIfNoEntry: false }) : undefined;
+    // released just now: try again at once
+    if (owner === undefined && !st) continue;
     // garbage (from an older workshop, or a disk error) is stale once it is a second old
-    const garbage = owner === undefined && Date.now() - (statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0) > 1000;
+    const garbage = st !== undefined && Date.now() - st.mtimeMs > 1000;
     if (garbage || (owner !== undefined && owner.pid !== process.pid && !ownerIsLive(owner))) {
       takeOver(path, owner);
       continue;
