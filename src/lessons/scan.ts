@@ -45,36 +45,91 @@ function skip(src: string, i: number): number {
   return i;
 }
 
-/** Keys at depth 1 of the object literal after `steps:`; [] when there is none. */
+/** Index just past the regex literal starting at i (a `/` where an operand goes), or i. */
+function skipRegex(src: string, i: number): number {
+  let inClass = false;
+  for (let j = i + 1; j < src.length; j++) {
+    const d = src[j];
+    if (d === '\\') j++;
+    else if (d === '\n') return i; // no regex spans lines: it was a division after all
+    else if (inClass) inClass = d !== ']';
+    else if (d === '[') inClass = true;
+    else if (d === '/') {
+      for (j++; j < src.length && /[a-z]/i.test(src[j] ?? ''); j++);
+      return j;
+    }
+  }
+  return i;
+}
+
+/** After these a `/` starts a regex literal; after an operand (a name, a number, `)`, `]`), it divides. */
+const BEFORE_REGEX = new Set(['', '(', ',', '=', ':', '[', '!', '&', '|', '?', '{', '}', ';', '+', '-', '*', '%', '<', '>', '~', '^']);
+const KEYWORD_BEFORE = /(?:^|[^\w$])(?:return|typeof|case|void|in|of|yield|await|delete|throw|new|else|do)$/;
+/** Whether the `/` at i starts a regex literal, by the code before it. */
+function regexStartsAt(src: string, i: number): boolean {
+  let j = i - 1;
+  while (j >= 0 && /\s/.test(src[j] ?? '')) j--;
+  const prev = src[j] ?? '';
+  return BEFORE_REGEX.has(prev) || (/[\w$]/.test(prev) && KEYWORD_BEFORE.test(src.slice(Math.max(0, j - 11), j + 1)));
+}
+
+const COLON_AT = /\s*:/y;
+const matchesAt = (re: RegExp, source: string, i: number): RegExpExecArray | null => {
+  re.lastIndex = i;
+  return re.exec(source);
+};
+/** What matters at depth 1: names (keys), strings (quoted keys), commas, brackets, and anything else that ends a key's place. */
+const AT_TOP = /[A-Za-z_$][\w$]*|\S/g;
+/** What matters deeper: only what opens or closes a bracket, a string, a comment or a regex. */
+const DEEPER = /["'`/{}()[\]]/g;
+
+/**
+ * Keys at depth 1 of the object literal after `steps:`; [] when there is none. One pass, led by
+ * regexes (with lines counted as it goes): `next` validates the chapter it loads, so this runs on
+ * every `next`, cold. Regex literals are skipped as such: a `(` or a quote inside one
+ * (`/found [\s\S]*\(lowerdir=/`) used to end the scan early, and the later steps had no line.
+ */
 export function scanStepKeys(source: string): KeyAt[] {
   const m = /\bsteps\s*:\s*\{/.exec(source);
   if (!m) return [];
   const keys: KeyAt[] = [];
+  let counted = 0;
+  let line = 1;
+  const lineAt = (index: number): number => {
+    for (; counted < index; counted++) if (source.charCodeAt(counted) === 10) line++;
+    return line;
+  };
   let depth = 1;
   let i = m.index + m[0].length;
   let expectKey = true;
   while (i < source.length && depth > 0) {
-    const j = skip(source, i);
+    const re = depth === 1 ? AT_TOP : DEEPER;
+    re.lastIndex = i;
+    const t = re.exec(source);
+    if (!t) break;
+    const token = t[0];
+    i = t.index;
+    const c = token[0] ?? '';
+    if (token.length > 1 || /[A-Za-z_$]/.test(c)) {
+      // a name at depth 1
+      if (expectKey && matchesAt(COLON_AT, source, i + token.length)) keys.push({ key: token, line: lineAt(i) });
+      expectKey = false;
+      i += token.length;
+      continue;
+    }
+    let j = skip(source, i);
+    if (j === i && c === '/' && regexStartsAt(source, i)) j = skipRegex(source, i);
     if (j !== i) {
-      if (depth === 1 && expectKey && (source[i] === '"' || source[i] === "'")) {
-        const rest = source.slice(j).match(/^\s*:/);
-        if (rest) keys.push({ key: source.slice(i + 1, j - 1), line: lineOf(source, i) });
+      if (depth === 1 && expectKey && (c === '"' || c === "'")) {
+        if (matchesAt(COLON_AT, source, j)) keys.push({ key: source.slice(i + 1, j - 1), line: lineAt(i) });
         expectKey = false;
-      }
+      } else if (depth === 1 && source[i + 1] !== '/' && source[i + 1] !== '*') expectKey = false;
       i = j;
       continue;
     }
-    const c = source[i] ?? '';
     if (c === '{' || c === '(' || c === '[') depth++;
     else if (c === '}' || c === ')' || c === ']') depth--;
-    else if (depth === 1 && c === ',') expectKey = true;
-    else if (depth === 1 && expectKey && /[A-Za-z_$]/.test(c)) {
-      const id = /^[A-Za-z_$][\w$]*/.exec(source.slice(i))?.[0] ?? c;
-      if (/^\s*:/.test(source.slice(i + id.length))) keys.push({ key: id, line: lineOf(source, i) });
-      expectKey = false;
-      i += id.length;
-      continue;
-    } else if (depth === 1 && !/\s/.test(c)) expectKey = false;
+    else if (depth === 1) expectKey = c === ',';
     i++;
   }
   return keys;

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fillPlaceholders, parseChapterMd } from '../../src/lessons/markdown.ts';
 import { plainMarkdown } from '../../src/render/markdown.ts';
 import { scanStepKeys } from '../../src/lessons/scan.ts';
@@ -87,6 +89,30 @@ describe('scanStepKeys', () => {
       { key: 'd-e', line: 6 },
       { key: 'a', line: 9 },
     ]);
+  });
+
+  it("skips regex literals, whose ( or quote once ended the scan (overlayfs's mutants), and still divides", () => {
+    const src = [
+      'export default defineChapter({',
+      '  steps: {',
+      "    mount: { mutants: { m: diagnosed(f, /found [\\s\\S]*\\(lowerdir=\\S*\\/decoy,/) } },",
+      "    quote: { hints: [x.replace(/'/g, '')], half: a / 2, n: (b) / c },",
+      '    klass: { re: /[/(]/, words: typeof x === "y" ? [] : [] },',
+      '    last: {},',
+      '  },',
+      '});',
+    ].join('\n');
+    expect(scanStepKeys(src).map((k) => `${k.key}:${k.line}`)).toEqual(['mount:3', 'quote:4', 'klass:5', 'last:6']);
+  });
+
+  it("finds every step of the built-in chapters, in chapter.md's order", () => {
+    const lessons = join(import.meta.dirname, '..', '..', 'lessons');
+    const chapters = readdirSync(lessons).filter((d) => /^\d+-/.test(d));
+    expect(chapters.length).toBeGreaterThanOrEqual(10);
+    for (const d of chapters) {
+      const ids = parseChapterMd(readFileSync(join(lessons, d, 'chapter.md'), 'utf8')).steps.map((s) => s.id);
+      expect(scanStepKeys(readFileSync(join(lessons, d, 'steps.ts'), 'utf8')).map((k) => k.key), d).toEqual(ids);
+    }
   });
 });
 
