@@ -3,8 +3,9 @@
 // lazily; the heavy packages (marked-terminal, execa, zx, inquirer) stay in node_modules and are
 // imported only by the commands that need them.
 import { build } from 'esbuild';
-import { chmod, readFile, rm } from 'node:fs/promises';
+import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
+import { fsPromisesLite } from './fs-promises-lite.mjs';
 
 // An other output folder (`node scripts/build.mjs /tmp/x`) lets several people build at once;
 // such a build finds the lessons with --lessons.
@@ -85,15 +86,7 @@ const builtins = {
       const accessors = new Set(Object.entries(Object.getOwnPropertyDescriptors(mod.default)).flatMap(([k, d]) => (d.get ? [k] : [])));
       const names = Object.keys(mod).filter((k) => k !== 'default' && IDENT.test(k) && !accessors.has(k));
       const id = JSON.stringify(args.path);
-      if (args.path === 'node:fs/promises') {
-        // Many checks import it, and they share the core chunk with `status`, which never reads a
-        // file asynchronously: each function fetches the module on its first call (~26M instructions).
-        const fns = names.filter((k) => typeof mod[k] === 'function');
-        const rest = names.filter((k) => typeof mod[k] !== 'function');
-        const lines = fns.map((k) => `export function ${k}(...a) { return process.getBuiltinModule(${id}).${k}(...a); }`);
-        lines.push(`export const { ${rest.join(', ')} } = process.getBuiltinModule('node:fs');`, `export default new Proxy({}, { get: (_, k) => process.getBuiltinModule(${id})[k] });`);
-        return { contents: `${lines.join('\n')}\n`, loader: 'js' };
-      }
+      if (args.path === 'node:fs/promises') return { contents: fsPromisesLite(mod, names), loader: 'js' };
       return { contents: `const m = process.getBuiltinModule(${id});\nexport default m;\nexport const { ${names.join(', ')} } = m;\n`, loader: 'js' };
     });
   },
@@ -110,3 +103,7 @@ await build({
   plugins: [oneCore, builtins],
 });
 await chmod(`${outdir}/cli.js`, 0o755);
+// The same node:fs/promises for lesson code (steps.ts imports it; src/lessons/load.ts points the
+// import there): a `next` then loads no fs/promises at all.
+const fsPromises = await import('node:fs/promises');
+await writeFile(`${outdir}/fs-promises.js`, fsPromisesLite(fsPromises, Object.keys(fsPromises).filter((k) => k !== 'default' && IDENT.test(k))));

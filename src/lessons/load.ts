@@ -26,9 +26,14 @@ function hookLessonApi(): void {
   hooked = true;
   const api = new URL('./lesson.js', import.meta.url);
   if (!import.meta.url.endsWith('.js') || !existsSync(fileURLToPath(api))) return;
+  // The build's node:fs/promises on callback fs (scripts/build.mjs): the real module costs a
+  // `next` ~26M instructions to load. Only for lesson code, never for a package's.
+  const fsPromises = new URL('./fs-promises.js', import.meta.url);
+  const lite = existsSync(fileURLToPath(fsPromises));
   registerHooks({
     resolve(specifier, context, next) {
       if (specifier === 'workshop/lesson') return { url: api.href, shortCircuit: true };
+      if (lite && specifier === 'node:fs/promises' && context.parentURL?.startsWith('file:') && !context.parentURL.includes('/node_modules/')) return { url: fsPromises.href, shortCircuit: true };
       return next(specifier, context);
     },
   });

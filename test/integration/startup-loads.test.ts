@@ -2,11 +2,11 @@
 // packages and none of the built-ins it does not use. Watched on the built CLI with a module
 // resolve hook and Node's own list of loaded built-ins; `doctor --fresh`, which runs a probe
 // through execa, shows that the recorder sees a package when one is loaded.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI, NODE, spawnCollect } from '../helpers/workshop.ts';
+import { CLI, NODE, isRoot, spawnCollect } from '../helpers/workshop.ts';
 
 const HOOK = join(import.meta.dirname, '..', 'fixtures', 'record-loads.mjs');
 const HEAVY = ['fastify', 'pg', 'playwright-core', 'playwright', 'marked', 'marked-terminal', 'execa', 'zx', '@inquirer/prompts', 'inquirer', 'wrap-ansi'];
@@ -19,14 +19,13 @@ const tmp = (prefix: string): string => {
   return d;
 };
 
-async function loads(args: readonly string[]): Promise<{ code: number | null; packages: string[]; builtins: string[] }> {
-  const home = tmp('ws-loads-home-');
+async function loads(args: readonly string[], home = tmp('ws-loads-home-')): Promise<{ code: number | null; packages: string[]; builtins: string[]; urls: string[] }> {
   const log = join(tmp('ws-loads-'), 'log');
   const r = await spawnCollect(NODE, ['--import', HOOK, CLI, ...args], { env: { WORKSHOP_HOME: home, WORKSHOP_LOAD_LOG: log, NO_COLOR: '1' } });
   const lines = readFileSync(log, 'utf8').split('\n').filter(Boolean);
   const packages = [...new Set(lines.flatMap((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.[1] ?? []))];
   const builtins = lines.flatMap((l) => (l.startsWith('builtin:') ? [l.slice('builtin:'.length)] : []));
-  return { code: r.code, packages, builtins };
+  return { code: r.code, packages, builtins, urls: lines.filter((l) => !l.startsWith('builtin:')) };
 }
 
 describe('what workshop status loads', () => {
@@ -45,6 +44,21 @@ describe('what workshop status loads', () => {
     const r = await loads(['status']);
     expect(r.builtins.length).toBeGreaterThan(20); // the list is really read
     expect(r.builtins.filter((b) => SLOW_BUILTINS.includes(b))).toEqual([]);
+  });
+
+  // The lesson's own `import { stat } from 'node:fs/promises'` goes to the build's fs-promises.js,
+  // and the engine's checks use callback fs: a passing `next` loads neither fs/promises nor the
+  // readline it pulls in (~26M instructions).
+  it.skipIf(!isRoot)('a passing next loads no fs/promises, even though its steps.ts imports it', async () => {
+    const home = tmp('ws-loads-next-');
+    const goto = await spawnCollect(NODE, [CLI, 'goto', 'chroot/rootfs-dirs'], { env: { WORKSHOP_HOME: home, NO_COLOR: '1' } });
+    expect(goto.code).toBe(0);
+    for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin']) mkdirSync(join(home, 'chapters', 'chroot', 'rootfs', d), { recursive: true });
+    expect(readFileSync(join(import.meta.dirname, '..', '..', 'lessons', '01-chroot', 'steps.ts'), 'utf8')).toContain("from 'node:fs/promises'");
+    const r = await loads(['next'], home);
+    expect(r.code).toBe(0);
+    expect(r.urls.some((u) => u.endsWith('/lessons/01-chroot/steps.ts'))).toBe(true);
+    expect(r.builtins.filter((b) => ['fs/promises', 'readline', 'crypto', 'child_process'].includes(b))).toEqual([]);
   });
 
   it('sees a package when a command loads one (doctor --fresh probes through execa)', async () => {
