@@ -3,7 +3,6 @@
 // Containers are found without the learner's help: by a hostname of their own (read inside their
 // UTS namespace), or by a root of their own that holds a working BusyBox.
 import { readFile, readlink, stat } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { run } from './exec.ts';
 import { parseMountinfo, type MountEntry } from './mounts.ts';
 import { listPids, nsLinks, readStatus, type ProcStatus } from './proc.ts';
@@ -133,7 +132,7 @@ export async function hostnameIn(pid: number): Promise<string | null> {
 }
 
 /** The host's own hostname (this process runs in the host's UTS namespace). */
-export const hostHostname = (): string => hostname();
+export const hostHostname = (): string => process.getBuiltinModule('node:os').hostname();
 
 async function describe(pid: number): Promise<NsProcess | null> {
   const [status, ns] = await Promise.all([readStatus(pid), nsLinks(pid)]);

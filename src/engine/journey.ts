@@ -76,6 +76,8 @@ export interface Passed {
   closing: { title: string; body: string } | undefined;
   /** false when another command had already moved the learner on */
   advanced: boolean;
+  /** the step's attempts, counting the one that passed when `next` gave it */
+  attempts: number;
 }
 
 export interface JourneyOptions {
@@ -321,8 +323,12 @@ export class Journey {
    * The step passed. It is marked done; if the learner is still on it, they move to the next step
    * (past chapters this machine cannot run) and its chapter starts. If another command moved them
    * on already, they stay where they are. Advancing is written here and only here.
+   *
+   * `next` gives the passing `attempt`: it is counted in the same write (one lock and one fsync'd
+   * save per `next`, not two) and reported before the pass.
    */
-  async pass(pos: Position, by: 'learner' | 'solve'): Promise<Passed> {
+  async pass(pos: Position, by: 'learner' | 'solve', attempt?: readonly CheckResult[]): Promise<Passed> {
+    if (attempt) await this.start(pos.chapter);
     const skipped: Array<{ chapter: string; reason: string }> = [];
     const known = new Map<string, string>();
     let to: Position | undefined;
@@ -339,12 +345,14 @@ export class Journey {
       // where the learner is, before this pass (with no current step, that is the first one not done)
       const here = currentPosition(this.cat.chapters, state);
       const sp = stepIn(state, pos);
+      if (attempt) sp.attempts++;
       sp.done ??= { at: now(), by };
       const onIt = here.chapter === pos.chapter && here.step === pos.step;
       if (onIt && target) state.current = { chapter: target.chapter.id, step: target.step };
       return { advanced: onIt, sp: { ...sp } };
     });
     const at = advanced ? (target ?? null) : this.current();
+    if (attempt) this.#emit({ type: 'attempted', at: now(), step: addressOf(pos), command: 'next', status: outcomeOf(attempt), results: attempt, attempts: sp.attempts, hintsShown: sp.hintsShown });
     this.#emit({ type: 'passed', at: now(), step: addressOf(pos), by, attempts: sp.attempts, hintsShown: sp.hintsShown, next: at ? addressOf(at) : null });
     if (advanced && target && target.chapter !== pos.chapter) await this.start(target.chapter);
     return {
@@ -352,6 +360,7 @@ export class Journey {
       skipped: advanced ? skipped : [],
       closing: advanced && target?.chapter !== pos.chapter ? pos.chapter.text.closing : undefined,
       advanced,
+      attempts: sp.attempts,
     };
   }
 

@@ -12,10 +12,10 @@ export default async function next(cli: Cli): Promise<number> {
   const pos = j.current();
   const address = `${pos.chapter.id}/${pos.step}`;
   const { results, started } = await verifyAt(j, pos, (l) => cli.err(l));
-  const sp = await j.recordAttempt(pos, results);
   const passed = allPassed(results);
   const st = styler(cli.color);
   if (!passed) {
+    const sp = await j.recordAttempt(pos, results);
     // An earlier step that no longer holds explains most mysterious failures: name it.
     const broken = await earlierStepsBroken(started.loaded, started.place, pos, (step) => j.isDone({ chapter: pos.chapter, step, index: 0 }));
     if (cli.json) cli.emit({ step: address, passed, results, attempts: sp.attempts, noLongerHold: broken.map((b) => ({ step: `${pos.chapter.id}/${b.step}`, failing: b.failing })) });
@@ -28,10 +28,10 @@ export default async function next(cli: Cli): Promise<number> {
     }
     return 1;
   }
-  const moved = await j.pass(pos, 'learner');
+  const moved = await j.pass(pos, 'learner', results);
   const to = moved.to;
   if (cli.json) {
-    cli.emit({ step: address, passed, results, attempts: sp.attempts, next: to ? `${to.chapter.id}/${to.step}` : null, skipped: moved.skipped });
+    cli.emit({ step: address, passed, results, attempts: moved.attempts, next: to ? `${to.chapter.id}/${to.step}` : null, skipped: moved.skipped });
     return 0;
   }
   cli.out(renderResults(results, cli.color));
