@@ -10,6 +10,7 @@ import { resolveHome, workspace } from '../engine/workspace.ts';
 import { openJourney } from './journey.ts';
 import { GLOBAL_FLAGS, parseArgv, type FlagTable } from './args.ts';
 import { writeErr, writeOut } from './output.ts';
+import { isTerminal } from '../render/style.ts';
 import { flagString, projectRoot, type Cli, type Command } from './cli.ts';
 
 /** What main.ts does before a command runs, so that no command file repeats it. */
@@ -166,11 +167,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     throw new WorkshopError('usage', `too many arguments: ${extra.length > 60 ? `${extra.slice(0, 60)}…` : extra}`, `usage: workshop ${spec.usage}`);
   }
 
-  const color = !json && flags['no-color'] !== true && !process.env['NO_COLOR'] && process.stdout.isTTY === true && process.env['TERM'] !== 'dumb';
+  const color = !json && flags['no-color'] !== true && !process.env['NO_COLOR'] && isTerminal(1) && process.env['TERM'] !== 'dumb';
   // zx and marked-terminal colour through chalk, which reads FORCE_COLOR when they are imported.
   // Our decision is the one that counts: chalk's own guess turns colour off wherever CI is set (a
   // learner's tmux in a CI job printed no bold), so a terminal we colour is forced on for chalk too.
-  if (!color && (json || flags['no-color'] === true || process.env['NO_COLOR'] || !process.stderr.isTTY)) process.env['FORCE_COLOR'] = '0';
+  if (!color && (json || flags['no-color'] === true || process.env['NO_COLOR'] || !isTerminal(2))) process.env['FORCE_COLOR'] = '0';
   else if (color && process.env['FORCE_COLOR'] === undefined) process.env['FORCE_COLOR'] = '1';
   const lessons = flagString(flags, 'lessons');
   let emitted = false;
