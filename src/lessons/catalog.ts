@@ -70,7 +70,10 @@ function writeTextCache(path: string, cache: TextCache): void {
     const tmp = `${path}.${process.pid}.tmp`;
     // Written as ASCII (\uXXXX escapes): V8 parses a one-byte JSON text in a third of the time
     // of a text with ✔ or … in it, which it holds as two-byte (~3M of status's instructions).
-    const json = JSON.stringify({ format: 1, texts: cache.texts }).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    // Texts of files that are gone (the packs of finished tests, a renamed chapter) are dropped:
+    // every command that reads the index parses the whole file.
+    const texts = Object.fromEntries(Object.entries(cache.texts).filter(([p]) => existsSync(p)));
+    const json = JSON.stringify({ format: 1, texts }).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
     writeFileSync(tmp, `${json}\n`);
     renameSync(tmp, path);
   } catch {

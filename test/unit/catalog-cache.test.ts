@@ -45,6 +45,24 @@ describe('the parsed chapter.md cache', () => {
     expect(existsSync(join(dir, 'nohome'))).toBe(false);
   });
 
+  it('is ASCII, and drops the texts of files that are gone when it is written again', () => {
+    const cache = join(dir, 'home', 'cache', 'catalog.json');
+    mkdirSync(join(dir, 'other', '01-two'), { recursive: true });
+    writeFileSync(join(dir, 'other', '01-two', 'chapter.md'), md('Two ✔ …'));
+    writeFileSync(join(dir, 'other', '01-two', 'steps.ts'), 'export default {};\n');
+    readCatalog(join(dir, 'other'), { cache });
+    readCatalog(join(dir, 'pack'), { cache });
+    const text = readFileSync(cache, 'utf8');
+    expect(text).toMatch(/^[\x00-\x7f]*$/);
+    expect(Object.keys((JSON.parse(text) as { texts: object }).texts)).toHaveLength(2);
+    expect(readCatalog(join(dir, 'other'), { cache }).chapters[0]?.text.title).toBe('Two ✔ …');
+    rmSync(join(dir, 'other'), { recursive: true });
+    writeFileSync(join(dir, 'pack', '01-one', 'chapter.md'), md('One, edited'));
+    utimesSync(join(dir, 'pack', '01-one', 'chapter.md'), new Date(), new Date(Date.now() + 5000));
+    readCatalog(join(dir, 'pack'), { cache });
+    expect(Object.keys((JSON.parse(readFileSync(cache, 'utf8')) as { texts: object }).texts)).toEqual([join(dir, 'pack', '01-one', 'chapter.md')]);
+  });
+
   it('reads the same catalog with and without the cache', () => {
     const cache = join(dir, 'home', 'cache', 'catalog.json');
     readCatalog(join(dir, 'pack'), { cache });
