@@ -11,6 +11,7 @@ import { fsPromisesLite } from './fs-promises-lite.mjs';
 // such a build finds the lessons with --lessons.
 const outdir = process.argv[2] ?? 'dist';
 const MAIN = resolve('src/cli/main.ts');
+const QUICK = resolve('src/cli/quick.ts');
 /**
  * The commands a learner types all day go into the core chunk with main.ts, so that each of them
  * loads no chunk of its own (issue 14: status ≤ 1.3x `node -e 0`).
@@ -44,6 +45,8 @@ async function lazyModules() {
     for (const i of input.imports) if (!i.external && i.kind === 'dynamic-import') lazy.add(resolve(i.path));
   }
   lazy.delete(MAIN);
+  // the quick status must not load main.ts: that is what it is for
+  lazy.delete(QUICK);
   return lazy;
 }
 

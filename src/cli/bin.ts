@@ -2,8 +2,14 @@
 // Node's compile cache keeps V8's code and, for lesson steps.ts files, the result of type
 // stripping (35 ms per chapter otherwise, measured). It lives in the project, which workshop
 // owns, not in /tmp; where it cannot be written (a learner without root) Node just skips it.
-import { enableCompileCache } from 'node:module';
-
+// node:module is taken from getBuiltinModule: an import would make it a chunk of its own, one
+// more file for every command to load.
+const { enableCompileCache } = process.getBuiltinModule('node:module');
 enableCompileCache(new URL('../node_modules/.cache/workshop-compile/', import.meta.url).pathname);
-const { runMain } = await import('./main.ts');
-await runMain(process.argv.slice(2));
+const argv = process.argv.slice(2);
+// `workshop` and `workshop status` without flags need no engine: src/cli/quick.ts
+const quick = argv.length <= 1 && (argv[0] ?? 'status') === 'status' && (await import('./quick.ts')).quickStatus(argv);
+if (!quick) {
+  const { runMain } = await import('./main.ts');
+  await runMain(argv);
+}
