@@ -7,6 +7,7 @@ import type { JourneyEvent, JourneyListener } from '../engine/events.ts';
 import { enqueue, queued, readMembership, senderLockPath } from './outbox.ts';
 import type { Report, ReportRow } from './store.ts';
 import { processAlive } from '../checks/proc.ts';
+import { randomUuid } from '../checks/lang.ts';
 
 /** The server's limits (schemas.ts), kept here as numbers so this module stays light. */
 const MAX_ROWS = 50;
@@ -36,7 +37,7 @@ export function rowOf(r: CheckResult): ReportRow {
 const rowsOf = (results: readonly CheckResult[]): ReportRow[] => results.slice(0, MAX_ROWS).map(rowOf);
 
 /** What is sent for one Journey event: the step, the outcome, the rows; no commands, no files. */
-export function reportOf(e: JourneyEvent, id: string = process.getBuiltinModule('node:crypto').randomUUID()): Report {
+export function reportOf(e: JourneyEvent, id: string = randomUuid()): Report {
   const base = { id, at: e.at, command: '', next: null, outcome: null, rows: [], attempts: 0, hints: 0 } as const;
   switch (e.type) {
     case 'started':

@@ -3,7 +3,7 @@
 import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { envError, WorkshopError } from '../errors.ts';
-import { isRecord } from '../checks/lang.ts';
+import { isRecord, randomBytes } from '../checks/lang.ts';
 
 export const STATE_FORMAT = 1;
 
@@ -30,7 +30,7 @@ export const emptyState = (): State => ({ formatVersion: STATE_FORMAT, current: 
 
 // node:crypto costs ~65M instructions to load (callgrind), more than the rest of `workshop status`:
 // only a chapter's start needs it.
-export const newNonce = (): string => process.getBuiltinModule('node:crypto').randomBytes(6).toString('hex');
+export const newNonce = (): string => randomBytes(6).toString('hex');
 
 /** A nonce is pasted into commands shown to the learner, so only plain tokens are accepted. */
 export const NONCE = /^[a-z0-9]{4,32}$/;
