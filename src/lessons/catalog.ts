@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseChapterMd, type ChapterText } from './markdown.ts';
+import { scanStepKeys, type KeyAt } from './scan.ts';
 
 export interface LessonProblem {
   file: string;
@@ -20,6 +21,8 @@ export interface ChapterEntry {
   mdPath: string;
   stepsPath: string;
   text: ChapterText;
+  /** steps.ts's step keys with their lines (scan.ts), from the cache, and the file key they are of */
+  stepKeys?: { key: string; keys: KeyAt[] };
 }
 
 export interface Catalog {
@@ -49,18 +52,20 @@ const BINARY = /[\u0000-\u0008\u000e-\u001a\u001c-\u001f]/;
  */
 interface TextCache {
   texts: Record<string, { key: string; text: ChapterText }>;
+  /** steps.ts's step keys by path: scanning a 29 kB steps.ts cost each `next` ~18M instructions */
+  keys: Record<string, { key: string; keys: KeyAt[] }>;
   /** a text was parsed: write the file back */
   dirty: boolean;
 }
 
 function readTextCache(path: string): TextCache {
   try {
-    const v = JSON.parse(readFileSync(path, 'utf8')) as { format?: unknown; texts?: unknown } | null;
-    if (v?.format === 1 && typeof v.texts === 'object' && v.texts !== null) return { texts: v.texts as TextCache['texts'], dirty: false };
+    const v = JSON.parse(readFileSync(path, 'utf8')) as { format?: unknown; texts?: unknown; keys?: unknown } | null;
+    if (v?.format === 1 && typeof v.texts === 'object' && v.texts !== null) return { texts: v.texts as TextCache['texts'], keys: typeof v.keys === 'object' && v.keys !== null ? (v.keys as TextCache['keys']) : {}, dirty: false };
   } catch {
     // none yet, or unreadable: parse everything
   }
-  return { texts: {}, dirty: false };
+  return { texts: {}, keys: {}, dirty: false };
 }
 
 function writeTextCache(path: string, cache: TextCache): void {
@@ -73,7 +78,8 @@ function writeTextCache(path: string, cache: TextCache): void {
     // Texts of files that are gone (the packs of finished tests, a renamed chapter) are dropped:
     // every command that reads the index parses the whole file.
     const texts = Object.fromEntries(Object.entries(cache.texts).filter(([p]) => existsSync(p)));
-    const json = JSON.stringify({ format: 1, texts }).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    const keys = Object.fromEntries(Object.entries(cache.keys).filter(([p]) => existsSync(p)));
+    const json = JSON.stringify({ format: 1, texts, keys }).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
     writeFileSync(tmp, `${json}\n`);
     renameSync(tmp, path);
   } catch {
@@ -81,15 +87,15 @@ function writeTextCache(path: string, cache: TextCache): void {
   }
 }
 
-/** The cache's key of a chapter.md: its mtime, size and inode; undefined when it cannot be stat'ed. */
-function textKey(mdPath: string): string | undefined {
+/** The cache's key of a lesson file: its mtime, size and inode; undefined when it cannot be stat'ed. */
+export function textKey(path: string): string | undefined {
   try {
-    const st = statSync(mdPath);
-    return `${st.mtimeMs}:${st.size}:${st.ino}`;
+    return fileKey(statSync(path));
   } catch {
     return undefined;
   }
 }
+export const fileKey = (st: { mtimeMs: number; size: number; ino: number }): string => `${st.mtimeMs}:${st.size}:${st.ino}`;
 
 function parsed(mdPath: string, md: string, cache: TextCache | undefined, key: string | undefined): ChapterText {
   const text = parseChapterMd(md);
@@ -103,11 +109,28 @@ function parsed(mdPath: string, md: string, cache: TextCache | undefined, key: s
 function readEntry(dir: string, order: number, id: string, problems: LessonProblem[], cache?: TextCache): ChapterEntry | undefined {
   const mdPath = join(dir, 'chapter.md');
   const stepsPath = join(dir, 'steps.ts');
+  let stepKeys: ChapterEntry['stepKeys'];
   const statSteps = (): void => {
+    let key: string;
     try {
-      statSync(stepsPath);
+      key = fileKey(statSync(stepsPath));
     } catch (err) {
       problems.push({ file: stepsPath, line: 1, message: unreadable(err, 'steps.ts next to chapter.md') });
+      return;
+    }
+    if (!cache) return;
+    const had = cache.keys[stepsPath];
+    if (had?.key === key) {
+      stepKeys = had;
+      return;
+    }
+    // steps.ts is new or changed: its keys are scanned once here, for every later `next`
+    try {
+      stepKeys = { key, keys: scanStepKeys(readFileSync(stepsPath, 'utf8')) };
+      cache.keys[stepsPath] = stepKeys;
+      cache.dirty = true;
+    } catch {
+      // unreadable: the loader says so
     }
   };
   // A cached text was read, found to be text and parsed while the file had this key: it is not read again.
@@ -137,7 +160,7 @@ function readEntry(dir: string, order: number, id: string, problems: LessonProbl
     for (const p of text.problems) problems.push({ file: mdPath, ...p });
     // A chapter without a step cannot be worked on; its file:line problems say why (an empty file).
     if (text.steps.length === 0) return undefined;
-    return { id, order, dir, mdPath, stepsPath, text };
+    return { id, order, dir, mdPath, stepsPath, text, ...(stepKeys ? { stepKeys } : {}) };
   }
 }
 

@@ -5,9 +5,9 @@ import { registerHooks } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { abandoned, lessonError } from '../errors.ts';
 import type { ChapterEntry, LessonProblem } from './catalog.ts';
-import { formatProblem } from './catalog.ts';
+import { formatProblem, textKey } from './catalog.ts';
 import { FORMAT_VERSION, type ChapterDef } from './define.ts';
-import { propertyLine, scanStepKeys } from './scan.ts';
+import { propertyLine, scanStepKeys, type KeyAt } from './scan.ts';
 import { isRecord } from '../checks/lang.ts';
 
 export interface LoadedChapter {
@@ -42,8 +42,14 @@ function hookLessonApi(): void {
 const isFn = (v: unknown): v is (...a: unknown[]) => unknown => typeof v === 'function';
 const isObj = isRecord;
 
+/** The lesson index's scan of steps.ts, if it is of the file as it is now; else a scan of it. */
+function keysOf(entry: ChapterEntry): KeyAt[] | undefined {
+  const cached = entry.stepKeys;
+  return cached !== undefined && textKey(entry.stepsPath) === cached.key ? cached.keys : undefined;
+}
+
 /** Checks a chapter definition against its chapter.md; pure apart from reading steps.ts's text. */
-export function validateChapter(entry: ChapterEntry, value: unknown, source: string): LessonProblem[] {
+export function validateChapter(entry: ChapterEntry, value: unknown, source: string, keys?: readonly KeyAt[]): LessonProblem[] {
   const file = entry.stepsPath;
   const at = (line: number, message: string): LessonProblem => ({ file, line, message });
   if (!isObj(value)) return [at(1, 'steps.ts must `export default defineChapter({ … })`')];
@@ -56,7 +62,7 @@ export function validateChapter(entry: ChapterEntry, value: unknown, source: str
   const steps = value['steps'];
   if (!isObj(steps)) return [...problems, at(propertyLine(source, 'steps'), 'steps must be an object of step definitions')];
 
-  const scanned = scanStepKeys(source);
+  const scanned = keys ?? scanStepKeys(source);
   const lineOfKey = (k: string) => scanned.find((s) => s.key === k)?.line ?? propertyLine(source, 'steps');
   scanned.forEach((s, i) => {
     const first = scanned.findIndex((t) => t.key === s.key);
@@ -190,7 +196,7 @@ export async function loadChapter(entry: ChapterEntry, problems?: LessonProblem[
       found.push(importProblem(entry.stepsPath, source, err));
     }
   }
-  if (mod) found.push(...validateChapter(entry, mod['default'], source));
+  if (mod) found.push(...validateChapter(entry, mod['default'], source, keysOf(entry)));
   if (found.length === 0 && mod) return { entry, def: mod['default'] as ChapterDef };
   if (problems) {
     problems.push(...found);

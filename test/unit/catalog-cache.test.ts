@@ -63,9 +63,28 @@ describe('the parsed chapter.md cache', () => {
     expect(Object.keys((JSON.parse(readFileSync(cache, 'utf8')) as { texts: object }).texts)).toEqual([join(dir, 'pack', '01-one', 'chapter.md')]);
   });
 
-  it('reads the same catalog with and without the cache', () => {
+  it('reads the same catalog with and without the cache, which adds the scan of steps.ts', () => {
     const cache = join(dir, 'home', 'cache', 'catalog.json');
     readCatalog(join(dir, 'pack'), { cache });
-    expect(readCatalog(join(dir, 'pack'), { cache })).toEqual(readCatalog(join(dir, 'pack')));
+    const cached = readCatalog(join(dir, 'pack'), { cache });
+    expect(cached.chapters.map(({ stepKeys: _, ...c }) => c)).toEqual(readCatalog(join(dir, 'pack')).chapters);
+    expect(cached.chapters[0]?.stepKeys?.keys).toEqual([]);
+  });
+
+  it('keeps the step keys of steps.ts, scanned again when steps.ts changes', () => {
+    const cache = join(dir, 'home', 'cache', 'catalog.json');
+    const steps = join(dir, 'pack', '01-one', 'steps.ts');
+    writeFileSync(steps, "export default defineChapter({\n  steps: {\n    first: {},\n  },\n});\n");
+    expect(readCatalog(join(dir, 'pack'), { cache }).chapters[0]?.stepKeys?.keys).toEqual([{ key: 'first', line: 3 }]);
+    // read back from the cache, not scanned: proof by a doctored entry
+    const file = JSON.parse(readFileSync(cache, 'utf8')) as { keys: Record<string, { key: string; keys: Array<{ key: string; line: number }> }> };
+    const entry = file.keys[steps];
+    if (!entry) throw new Error('no keys cached for steps.ts');
+    entry.keys = [{ key: 'from-the-cache', line: 9 }];
+    writeFileSync(cache, JSON.stringify({ format: 1, ...file }));
+    expect(readCatalog(join(dir, 'pack'), { cache }).chapters[0]?.stepKeys?.keys).toEqual([{ key: 'from-the-cache', line: 9 }]);
+    writeFileSync(steps, "export default defineChapter({\n  steps: {\n    first: {},\n    second: {},\n  },\n});\n");
+    utimesSync(steps, new Date(), new Date(Date.now() + 5000));
+    expect(readCatalog(join(dir, 'pack'), { cache }).chapters[0]?.stepKeys?.keys.map((k) => k.key)).toEqual(['first', 'second']);
   });
 });
