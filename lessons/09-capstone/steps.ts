@@ -136,7 +136,10 @@ async function inspect(ctx: CheckContext, name: string, run: Box['run'], pids: r
   if (box.cgroup !== null && Number.isInteger(limit) && limit > 0 && limit <= 256) {
     // A process joins the container's cgroup and its PID namespace and forks past the limit. It
     // keeps the host's file system: busybox sh cannot start a background job without /dev/null.
-    const loop = `i=0; while [ $i -lt ${limit + 4} ]; do sleep 0.5 & i=$((i+1)); done; wait`;
+    // The sleeps are long, so that they are all alive at once however slow the machine (with 0.5 s
+    // sleeps, a guest under qemu's TCG started them slower than they ended and never reached the
+    // limit); the shell kills them when it ends, also when dash gives up at the refused fork.
+    const loop = `trap "kill \\$p 2>/dev/null" EXIT; p=; i=0; while [ $i -lt ${limit + 4} ]; do sleep 30 & p="$p $!"; i=$((i+1)); done`;
     const r = await ctx.run('sh', ['-c', `echo $$ > ${box.cgroup}/cgroup.procs && exec nsenter -t ${pid} -p sh -c '${loop}'`], { timeoutMs: 10_000 });
     box.forkOutput = `${r.stderr}${r.stdout}`.trim().split('\n').slice(-1)[0] ?? '';
     box.forkStopped = /can't fork|Resource temporarily unavailable|Cannot fork/i.test(`${r.stderr}${r.stdout}`);

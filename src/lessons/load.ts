@@ -26,7 +26,7 @@ function hookLessonApi(): void {
   hooked = true;
   const api = new URL('./lesson.js', import.meta.url);
   if (!import.meta.url.endsWith('.js') || !existsSync(fileURLToPath(api))) return;
-  // The build's node:fs/promises on callback fs (scripts/build.mjs): the real module costs a
+  // The build's node:fs/promises on callback fs (scripts/fs-promises-lite.mjs): the real one costs a
   // `next` ~26M instructions to load. Only for lesson code, never for a package's.
   const fsPromises = new URL('./fs-promises.js', import.meta.url);
   const lite = existsSync(fileURLToPath(fsPromises));
