@@ -138,8 +138,9 @@ async function inspect(ctx: CheckContext, name: string, run: Box['run'], pids: r
     // keeps the host's file system: busybox sh cannot start a background job without /dev/null.
     // The sleeps are long, so that they are all alive at once however slow the machine (with 0.5 s
     // sleeps, a guest under qemu's TCG started them slower than they ended and never reached the
-    // limit); the shell kills them when it ends, also when dash gives up at the refused fork.
-    const loop = `trap "kill \\$p 2>/dev/null" EXIT; p=; i=0; while [ $i -lt ${limit + 4} ]; do sleep 30 & p="$p $!"; i=$((i+1)); done`;
+    // limit); the shell kills them when it ends, also when dash gives up at the refused fork, and
+    // they do not hold the run's pipes open (rm kills whatever is left with the PID namespace).
+    const loop = `trap "kill \\$p 2>/dev/null" EXIT; p=; i=0; while [ $i -lt ${limit + 4} ]; do sleep 30 >/dev/null 2>&1 & p="$p $!"; i=$((i+1)); done`;
     const r = await ctx.run('sh', ['-c', `echo $$ > ${box.cgroup}/cgroup.procs && exec nsenter -t ${pid} -p sh -c '${loop}'`], { timeoutMs: 10_000 });
     box.forkOutput = `${r.stderr}${r.stdout}`.trim().split('\n').slice(-1)[0] ?? '';
     box.forkStopped = /can't fork|Resource temporarily unavailable|Cannot fork/i.test(`${r.stderr}${r.stdout}`);
