@@ -21,7 +21,8 @@ export interface StatusView {
   class: ReturnType<typeof outboxStatus> | null;
 }
 
-export function statusView(cat: Catalog, state: State, home: string): StatusView {
+/** Where the learner is, as both the JSON view and the lines need it. */
+function where(cat: Catalog, state: State) {
   const pos = currentPosition(cat.chapters, state);
   const all = cat.chapters.flatMap((c) => stepIds(c).map((id) => ({ c: c.id, id })));
   const done = all.filter((x) => isDone(state, x.c, x.id)).length;
@@ -33,6 +34,11 @@ export function statusView(cat: Catalog, state: State, home: string): StatusView
       : stepDone
         ? 'this step is done: `workshop next` moves on'
         : 'read it with `workshop show`, do it, then `workshop next`';
+  return { pos, ids, done, total: all.length, stepDone, next };
+}
+
+export function statusView(cat: Catalog, state: State, home: string): StatusView {
+  const { pos, ids, done, total, next } = where(cat, state);
   return {
     chapter: pos.chapter.id,
     chapterTitle: pos.chapter.text.title,
@@ -42,25 +48,23 @@ export function statusView(cat: Catalog, state: State, home: string): StatusView
     stepCount: ids.length,
     chapterDone: ids.filter((id) => isDone(state, pos.chapter.id, id)).length,
     done,
-    total: all.length,
+    total,
     current: `${pos.chapter.id}/${pos.step}`,
     next,
     class: outboxStatus(home) ?? null,
   };
 }
 
-/** The lines `workshop status` prints. */
+/** The lines `workshop status` prints (the class line reads the outbox once, as outboxLine). */
 export function statusLines(cat: Catalog, state: State, home: string, color: boolean): string[] {
-  const v = statusView(cat, state, home);
+  const { pos, ids, done, total, stepDone, next } = where(cat, state);
   const st = styler(color);
-  const n = cat.chapters.findIndex((c) => c.id === v.chapter) + 1;
-  const title = cat.chapters[n - 1]?.text.steps[v.stepNumber - 1]?.title ?? v.step;
-  const stepDone = isDone(state, v.chapter, v.step);
+  const n = cat.chapters.indexOf(pos.chapter) + 1;
   const lines = [
-    `${st('bold', `Chapter ${n}/${cat.chapters.length}: ${v.chapterTitle}`)} ${st('dim', `(${v.chapter})`)}`,
-    `Step ${v.stepNumber}/${v.stepCount}: ${title} ${st('dim', `(${v.current})`)}${stepDone ? st('green', ' ✔ done') : ''}`,
-    `Progress ${progressBar(v.done, v.total)}`,
-    `Next: ${v.next}`,
+    `${st('bold', `Chapter ${n}/${cat.chapters.length}: ${pos.chapter.text.title}`)} ${st('dim', `(${pos.chapter.id})`)}`,
+    `Step ${pos.index + 1}/${ids.length}: ${pos.chapter.text.steps[pos.index]?.title ?? pos.step} ${st('dim', `(${pos.chapter.id}/${pos.step})`)}${stepDone ? st('green', ' ✔ done') : ''}`,
+    `Progress ${progressBar(done, total)}`,
+    `Next: ${next}`,
   ];
   const cls = outboxLine(home);
   if (cls) lines.push(st('dim', cls));
