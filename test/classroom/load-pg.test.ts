@@ -100,8 +100,11 @@ describe.skipIf(skipPg())('load on PostgreSQL, two instances', () => {
       const to = k % 2 === 0 ? sa : sb;
       const token = tokens[k] ?? '';
       for (let i = 0; ; i++) {
-        const due = t0 + (k * PERIOD_MS) / LEARNERS + i * PERIOD_MS;
-        if (due - t0 >= DURATION_MS) return;
+        // The offset is compared, not due - t0: t0 + 60000 - t0 can round to 59999.99…, and
+        // learner 0 would then send a 31st report.
+        const offset = (k * PERIOD_MS) / LEARNERS + i * PERIOD_MS;
+        if (offset >= DURATION_MS) return;
+        const due = t0 + offset;
         const wait = due - performance.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         const r = report(i);
