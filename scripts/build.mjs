@@ -3,7 +3,7 @@
 // lazily; the heavy packages (marked-terminal, execa, zx, inquirer) stay in node_modules and are
 // imported only by the commands that need them.
 import { build } from 'esbuild';
-import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 import { fsPromisesLite } from './fs-promises-lite.mjs';
 
@@ -110,3 +110,13 @@ await chmod(`${outdir}/cli.js`, 0o755);
 // import there): a `next` then loads no fs/promises at all.
 const fsPromises = await import('node:fs/promises');
 await writeFile(`${outdir}/fs-promises.js`, fsPromisesLite(fsPromises, Object.keys(fsPromises).filter((k) => k !== 'default' && IDENT.test(k))));
+
+// One non-ASCII character anywhere in a chunk (a regex of box-drawing characters did it) makes V8
+// hold the whole file as UTF-16 and Node re-encode it for its compile cache: 2M instructions on
+// every `next` (issue 14). Write such characters as \u escapes.
+for (const name of await readdir(outdir)) {
+  if (!name.endsWith('.js')) continue;
+  const lines = (await readFile(`${outdir}/${name}`, 'utf8')).split('\n');
+  const at = lines.findIndex((l) => /[^\x00-\x7f]/.test(l));
+  if (at >= 0) throw new Error(`${outdir}/${name}:${at + 1}: a non-ASCII character in the bundle; write it as a \\u escape in the source:\n  ${lines[at]?.trim()}`);
+}

@@ -114,7 +114,7 @@ export function decideResidue(f: InventoryFacts): ResidueItem[] {
   const places = [f.home, ...f.seedTmpDirs, ...mounts.map(([m]) => m.mountPoint).filter((p) => p !== '/')];
   return [
     // Only a container is stopped: a process whose / is ours, or one in a PID or UTS namespace of
-    // its own started from here (an un-pivoted `unshare … sleep`). One that merely has its cwd here
+    // its own started from here (an un-pivoted `unshare ... sleep`). One that merely has its cwd here
     // is the learner's shell (cd $(workshop path)), or `workshop clean | less`: see visitorsOf.
     ...f.processes.filter((p) => isContainerUnder(p, places)).map((p) => ({ kind: 'process' as const, id: String(p.pid), detail: `root ${p.root ?? '?'}, cwd ${p.cwd ?? '?'}` })),
     ...mounts.map(([m, why]) => ({ kind: 'mount' as const, id: m.mountPoint, detail: `${m.fsType} from ${m.source}: ${why}` })),

@@ -1,6 +1,6 @@
 // The lesson index: chapters and their steps, read from chapter.md alone. No steps module is
 // imported here, so `workshop status` and `list` stay fast.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseChapterMd, type ChapterText } from './markdown.ts';
 import { scanStepKeys, type KeyAt } from './scan.ts';
@@ -51,22 +51,95 @@ const BINARY = /[\u0000-\u0008\u000e-\u001a\u001c-\u001f]/;
  * (111 kB) was ~14M instructions of `workshop status`, reading the JSON back ~1M (callgrind).
  */
 interface TextCache {
+  /** the index: each text without its bodies (intro, steps' and closing's), which lie in `bodiesDir` */
   texts: Record<string, { key: string; text: ChapterText }>;
+  /** one file per chapter.md, with its bodies: status reads none, next and show the one they print */
+  bodiesDir: string;
+  /** texts parsed in this run, whose bodies are written with the index */
+  fresh: Record<string, ChapterText>;
   /** steps.ts's step keys by path: scanning a 29 kB steps.ts cost each `next` ~18M instructions */
   keys: Record<string, { key: string; keys: KeyAt[] }>;
   /** a text was parsed: write the file back */
   dirty: boolean;
 }
 
+/** 2: the bodies moved out of the index (the index was 124 kB, 2M instructions of every command) */
+const FORMAT = 2;
+
 function readTextCache(path: string): TextCache {
+  const bodiesDir = `${path.replace(/\.json$/, '')}.bodies`;
   try {
     const v = JSON.parse(readFileSync(path, 'utf8')) as { format?: unknown; texts?: unknown; keys?: unknown } | null;
-    if (v?.format === 1 && typeof v.texts === 'object' && v.texts !== null) return { texts: v.texts as TextCache['texts'], keys: typeof v.keys === 'object' && v.keys !== null ? (v.keys as TextCache['keys']) : {}, dirty: false };
+    if (v?.format === FORMAT && typeof v.texts === 'object' && v.texts !== null) return { texts: v.texts as TextCache['texts'], bodiesDir, fresh: {}, keys: typeof v.keys === 'object' && v.keys !== null ? (v.keys as TextCache['keys']) : {}, dirty: false };
   } catch {
     // none yet, or unreadable: parse everything
   }
-  return { texts: {}, keys: {}, dirty: false };
+  return { texts: {}, bodiesDir, fresh: {}, keys: {}, dirty: false };
 }
+
+/** The bodies of one chapter.md, as its own file holds them. */
+interface Bodies {
+  key: string;
+  intro: string;
+  steps: string[];
+  closing: string | null;
+}
+
+/** A file name for a chapter.md's bodies: FNV-1a of its path (no node:crypto on this path). */
+function bodiesFile(dir: string, mdPath: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < mdPath.length; i++) h = Math.imul(h ^ mdPath.charCodeAt(i), 0x01000193);
+  return join(dir, `${(h >>> 0).toString(16).padStart(8, '0')}.json`);
+}
+
+/** The text without its bodies, as the index keeps it. */
+function summaryOf(text: ChapterText): ChapterText {
+  return { ...text, intro: '', steps: text.steps.map((st) => ({ ...st, body: '' })), closing: text.closing && { ...text.closing, body: '' } };
+}
+
+/**
+ * The index's text of `mdPath` with its bodies read on first use from their own file. A file that
+ * is missing or of another version of chapter.md is replaced by a parse of chapter.md as it is.
+ */
+function withLazyBodies(summary: ChapterText, mdPath: string, key: string, dir: string): ChapterText {
+  let bodies: Bodies | undefined;
+  const load = (): Bodies => {
+    if (bodies) return bodies;
+    try {
+      const b = JSON.parse(readFileSync(bodiesFile(dir, mdPath), 'utf8')) as Bodies | null;
+      if (b?.key === key && Array.isArray(b.steps) && b.steps.length === summary.steps.length) return (bodies = b);
+    } catch {
+      // gone or unreadable: parse chapter.md again
+    }
+    let text: ChapterText | undefined;
+    try {
+      text = parseChapterMd(readFileSync(mdPath, 'utf8'));
+    } catch {
+      // chapter.md went away since the index was read: no bodies
+    }
+    return (bodies = { key, intro: text?.intro ?? '', steps: summary.steps.map((st) => text?.steps.find((t) => t.id === st.id)?.body ?? ''), closing: text?.closing?.body ?? null });
+  };
+  return {
+    ...summary,
+    get intro() {
+      return load().intro;
+    },
+    steps: summary.steps.map((st, i) => ({
+      ...st,
+      get body() {
+        return load().steps[i] ?? '';
+      },
+    })),
+    closing: summary.closing && {
+      ...summary.closing,
+      get body() {
+        return load().closing ?? '';
+      },
+    },
+  };
+}
+
+const ascii = (json: string): string => json.replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 function writeTextCache(path: string, cache: TextCache): void {
   try {
@@ -79,8 +152,19 @@ function writeTextCache(path: string, cache: TextCache): void {
     // every command that reads the index parses the whole file.
     const texts = Object.fromEntries(Object.entries(cache.texts).filter(([p]) => existsSync(p)));
     const keys = Object.fromEntries(Object.entries(cache.keys).filter(([p]) => existsSync(p)));
-    const json = JSON.stringify({ format: 1, texts, keys }).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-    writeFileSync(tmp, `${json}\n`);
+    // the bodies first: an index never names a text whose bodies were not written
+    const wanted = new Set(Object.keys(texts).map((p) => bodiesFile(cache.bodiesDir, p)));
+    if (Object.keys(cache.fresh).length > 0 && !existsSync(cache.bodiesDir)) mkdirSync(cache.bodiesDir);
+    for (const [p, text] of Object.entries(cache.fresh)) {
+      const key = texts[p]?.key;
+      if (key === undefined) continue;
+      const file = bodiesFile(cache.bodiesDir, p);
+      const b: Bodies = { key, intro: text.intro, steps: text.steps.map((st) => st.body), closing: text.closing?.body ?? null };
+      writeFileSync(`${file}.${process.pid}.tmp`, `${ascii(JSON.stringify(b))}\n`);
+      renameSync(`${file}.${process.pid}.tmp`, file);
+    }
+    if (existsSync(cache.bodiesDir)) for (const name of readdirSync(cache.bodiesDir)) if (!wanted.has(join(cache.bodiesDir, name))) rmSync(join(cache.bodiesDir, name), { force: true });
+    writeFileSync(tmp, `${ascii(JSON.stringify({ format: FORMAT, texts, keys }))}\n`);
     renameSync(tmp, path);
   } catch {
     // a learner without root cannot write the home: they parse every time
@@ -100,7 +184,8 @@ export const fileKey = (st: { mtimeMs: number; size: number; ino: number }): str
 function parsed(mdPath: string, md: string, cache: TextCache | undefined, key: string | undefined): ChapterText {
   const text = parseChapterMd(md);
   if (cache && key !== undefined) {
-    cache.texts[mdPath] = { key, text };
+    cache.texts[mdPath] = { key, text: summaryOf(text) };
+    cache.fresh[mdPath] = text;
     cache.dirty = true;
   }
   return text;
@@ -136,9 +221,9 @@ function readEntry(dir: string, order: number, id: string, problems: LessonProbl
   // A cached text was read, found to be text and parsed while the file had this key: it is not read again.
   const key = cache ? textKey(mdPath) : undefined;
   const hit = key === undefined ? undefined : cache?.texts[mdPath];
-  if (hit && hit.key === key) {
+  if (hit && hit.key === key && key !== undefined && cache) {
     statSteps();
-    return entryOf(hit.text);
+    return entryOf(withLazyBodies(hit.text, mdPath, key, cache.bodiesDir));
   }
   let md: string;
   try {

@@ -36,7 +36,8 @@ const ANSI = /\u001b\[[0-9;]*m/g;
  */
 function wrapLine(line: string, width: number, wrapAnsi: (s: string, w: number, o: { hard: boolean; trim: boolean }) => string): string[] {
   const plain = line.replace(ANSI, '');
-  if (plain.length <= width || /[│┌└├┬┴┼]/.test(plain)) return [line];
+  // a table's box drawing (│┌└├┬┴┼), escaped: one non-ASCII character makes V8 hold the whole chunk as UTF-16
+  if (plain.length <= width || /[\u2502\u250c\u2514\u251c\u252c\u2534\u253c]/.test(plain)) return [line];
   // The lead: leading spaces and a bullet ("* ", "1. "), with any escape codes among them kept for the body.
   let i = 0;
   let codes = '';

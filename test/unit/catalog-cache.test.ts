@@ -1,6 +1,6 @@
 // The lesson index keeps the parsed chapter.md files in the home, so `workshop status` does not
 // parse 111 kB of markdown on every run; an edited chapter.md is parsed again.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -86,5 +86,41 @@ describe('the parsed chapter.md cache', () => {
     writeFileSync(steps, "export default defineChapter({\n  steps: {\n    first: {},\n    second: {},\n  },\n});\n");
     utimesSync(steps, new Date(), new Date(Date.now() + 5000));
     expect(readCatalog(join(dir, 'pack'), { cache }).chapters[0]?.stepKeys?.keys.map((k) => k.key)).toEqual(['first', 'second']);
+  });
+
+  it('keeps the bodies out of the index, one file per chapter.md, read only when a body is used', () => {
+    const cache = join(dir, 'home', 'cache', 'catalog.json');
+    const bodies = join(dir, 'home', 'cache', 'catalog.bodies');
+    expect(readCatalog(join(dir, 'pack'), { cache }).chapters[0]?.text.steps[0]?.body).toBe('Do it.');
+    expect(readFileSync(cache, 'utf8')).not.toContain('Do it.');
+    const [file, ...more] = readdirSync(bodies);
+    expect(more).toEqual([]);
+    if (!file) throw new Error('no bodies file');
+    // the titles come from the index alone: with the bodies file gone they are still there, and a
+    // body is then parsed from chapter.md
+    const saved = readFileSync(join(bodies, file), 'utf8');
+    rmSync(join(bodies, file));
+    const text = readCatalog(join(dir, 'pack'), { cache }).chapters[0]?.text;
+    expect(text?.steps.map((s) => s.title)).toEqual(['First step']);
+    expect(text?.intro).toBe('Intro.');
+    expect(text?.steps[0]?.body).toBe('Do it.');
+    // read from its file, not parsed: proof by a doctored body
+    writeFileSync(join(bodies, file), saved.replace('Do it.', 'From the bodies file'));
+    expect(readCatalog(join(dir, 'pack'), { cache }).chapters[0]?.text.steps[0]?.body).toBe('From the bodies file');
+    // a bodies file of another version of chapter.md is not used
+    writeFileSync(join(bodies, file), saved.replace('Do it.', 'Stale').replace(/"key":"[^"]*"/, '"key":"0:0:0"'));
+    expect(readCatalog(join(dir, 'pack'), { cache }).chapters[0]?.text.steps[0]?.body).toBe('Do it.');
+    // an edited chapter.md gets its new bodies, and the old file is dropped
+    writeFileSync(join(dir, 'pack', '01-one', 'chapter.md'), md('One').replace('Do it.', 'Do it again.'));
+    utimesSync(join(dir, 'pack', '01-one', 'chapter.md'), new Date(), new Date(Date.now() + 5000));
+    expect(readCatalog(join(dir, 'pack'), { cache }).chapters[0]?.text.steps[0]?.body).toBe('Do it again.');
+    expect(readCatalog(join(dir, 'pack'), { cache }).chapters[0]?.text.steps[0]?.body).toBe('Do it again.');
+    rmSync(join(dir, 'pack', '01-one'), { recursive: true });
+    mkdirSync(join(dir, 'pack', '02-two'));
+    writeFileSync(join(dir, 'pack', '02-two', 'chapter.md'), md('Two'));
+    writeFileSync(join(dir, 'pack', '02-two', 'steps.ts'), 'export default {};\n');
+    readCatalog(join(dir, 'pack'), { cache });
+    expect(readdirSync(bodies)).toHaveLength(1);
+    expect(readdirSync(bodies)).not.toContain(file);
   });
 });
