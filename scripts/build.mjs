@@ -90,7 +90,10 @@ const builtins = {
       const names = Object.keys(mod).filter((k) => k !== 'default' && IDENT.test(k) && !accessors.has(k));
       const id = JSON.stringify(args.path);
       if (args.path === 'node:fs/promises') return { contents: fsPromisesLite(mod, names), loader: 'js' };
-      return { contents: `const m = process.getBuiltinModule(${id});\nexport default m;\nexport const { ${names.join(', ')} } = m;\n`, loader: 'js' };
+      // One pure export per name, so that esbuild drops the names that no module imports: reading
+      // fs.Dir loads node:internal/fs/dir (1.5M instructions of `workshop status`).
+      const exports = names.map((n) => `export const ${n} = /* @__PURE__ */ (() => m.${n})();`);
+      return { contents: `const m = process.getBuiltinModule(${id});\nexport default m;\n${exports.join('\n')}\n`, loader: 'js' };
     });
   },
 };
