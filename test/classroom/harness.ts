@@ -209,3 +209,24 @@ export function mergeLoadRow(file: string, row: { store: string } & Record<strin
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(rows, null, 2)}\n`);
 }
+
+/**
+ * The machine's CPU from now until the returned function is called, from /proc/stat's first line:
+ * how busy all cores were (steal apart) and how much the hypervisor took (steal), in percent. A load figure that
+ * misses its goal says with these whether the machine or the server was slow.
+ */
+export function cpuMeter(): () => { busyPct: number; stealPct: number } {
+  const read = (): { total: number; idle: number; steal: number } => {
+    const f = (readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '').trim().split(/\s+/).slice(1, 9).map(Number);
+    const at = (i: number): number => f[i] ?? 0;
+    return { total: f.reduce((a, b) => a + b, 0), idle: at(3) + at(4), steal: at(7) };
+  };
+  const first = read();
+  return () => {
+    const now = read();
+    const total = Math.max(1, now.total - first.total);
+    const pct = (x: number): number => Math.round((1000 * x) / total) / 10;
+    const steal = now.steal - first.steal;
+    return { busyPct: pct(total - (now.idle - first.idle) - steal), stealPct: pct(steal) };
+  };
+}
