@@ -38,6 +38,15 @@ function alive(pid: number): boolean {
   }
 }
 
+/** SIGKILL; a process that ended between the check and the kill (ESRCH) is what was wanted. */
+function kill(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
+
 /** cgroup v2 has cgroup.controllers at the top; v1 (and hybrid) has one tree per controller. */
 function cgroupDir(name: string): string {
   return existsSync('/sys/fs/cgroup/cgroup.controllers') ? `/sys/fs/cgroup/ws-ctr-${name}` : `/sys/fs/cgroup/pids/ws-ctr-${name}`;
@@ -116,10 +125,10 @@ function rm(name: string): void {
   // Killing PID 1 of a PID namespace kills every process in it; the cgroup tells when all are gone.
   const pidFile = join(dir, 'pid');
   const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0;
-  if (pid > 0 && alive(pid)) process.kill(pid, 'SIGKILL');
+  if (pid > 0 && alive(pid)) kill(pid);
   const procs = (): string[] => (existsSync(cg) ? readFileSync(join(cg, 'cgroup.procs'), 'utf8').trim().split('\n').filter(Boolean) : []);
   for (let i = 0; i < 500 && procs().some((p) => alive(Number(p))); i++) {
-    for (const p of procs()) if (alive(Number(p))) process.kill(Number(p), 'SIGKILL');
+    for (const p of procs()) if (alive(Number(p))) kill(Number(p));
     sleep(10);
   }
   // The veth goes with the container's network namespace; a leftover host end is removed.
