@@ -1,6 +1,7 @@
 // `workshop test`: rustlings' `dev check` for workshops. For every step, in order: verify fails
 // (fail-first), solve, verify passes, solve again and verify still passes (idempotent), then each
-// mutant is applied and must be rejected, and is undone by re-solving. At the end the chapter's
+// control (a valid state the solution does not make) is applied and must be accepted, then each
+// mutant is applied and must be rejected; both are undone by re-solving. At the end the chapter's
 // cleanup runs and the residue inventory must equal the one taken before.
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -51,6 +52,8 @@ export interface ChapterReport {
   durationMs: number;
   /** absent for a skipped chapter */
   mutants?: MutantCount;
+  /** how many controls the chapter declares, and how many verify accepted; absent for a skipped chapter */
+  controls?: { total: number; accepted: number };
 }
 
 export interface TestReport {
@@ -104,6 +107,7 @@ export async function testChapter(ch: LoadedChapter, home: string, log: (line: s
   // A diagnosis that fails leaves the state as it was, so the test goes on and reports them all.
   let undiagnosed = false;
   const count: MutantCount = { total: 0, diagnosed: 0 };
+  const controls = { total: 0, accepted: 0 };
   const setup = await timed(async () => (await setupChapter(ch, place, quiet, false), undefined));
   if (setup.status === 'fail') broken = true;
 
@@ -124,6 +128,23 @@ export async function testChapter(ch: LoadedChapter, home: string, log: (line: s
         ['solveAgain', async () => (await solveStep(ch, report.id, place, quiet, false), undefined)],
         ['passAgain', mustPass],
       ];
+      for (const [name, control] of Object.entries(def.controls ?? {})) {
+        controls.total++;
+        phases.push([
+          `control:${name}`,
+          async () => {
+            const ctx = await solveContext(place, report.id, quiet, false);
+            await control.apply(ctx);
+            const r = await verify();
+            await control.revert?.(ctx);
+            await solveStep(ch, report.id, place, quiet, false);
+            if (!allPassed(r)) return `control "${name}" was rejected: verify failed on a valid state: ${summarize(r)}`;
+            controls.accepted++;
+            const after = await verify();
+            return allPassed(after) ? undefined : `re-solving after control "${name}" did not restore the step: ${summarize(after)}`;
+          },
+        ]);
+      }
       const outputs = new Map<string, string>();
       for (const [name, mutant] of Object.entries(def.mutants ?? {})) {
         count.total++;
@@ -182,7 +203,7 @@ export async function testChapter(ch: LoadedChapter, home: string, log: (line: s
   const after = await snapshot(home);
   const residue = [...after].filter((x) => !before.has(x) && !x.startsWith(`file:${dir}`));
   const failed = broken || undiagnosed || residue.length > 0 || steps.some((s) => s.status !== 'pass');
-  const report: ChapterReport = { id, status: failed ? 'fail' : 'pass', steps, residue, durationMs: Math.round(performance.now() - t0), mutants: count };
+  const report: ChapterReport = { id, status: failed ? 'fail' : 'pass', steps, residue, durationMs: Math.round(performance.now() - t0), mutants: count, controls };
   if (setup.status === 'fail') report.reason = `setup failed: ${setup.detail ?? ''}`;
   return report;
 }

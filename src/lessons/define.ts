@@ -57,6 +57,24 @@ export function diagnosed(mutant: Mutant, diagnosis: RegExp): Mutant {
   return typeof mutant === 'function' ? { apply: mutant, diagnosis } : { ...mutant, diagnosis };
 }
 
+/**
+ * A valid state that verify must accept, though the reference solution does not make it: another
+ * way to the same result that learners take (a real image's dynamically linked BusyBox instead of
+ * the static one, the tutorial's own names). `workshop test` applies it after the step passes,
+ * verifies (every check must pass), runs `revert`, and re-solves: a control that is rejected fails
+ * the step, as an accepted mutant does.
+ *
+ * ```ts
+ * controls: { dynamicBusybox: { apply: async (ctx) => { … }, revert: async (ctx) => { … } } }
+ * ```
+ */
+export interface Control {
+  /** makes the valid state */
+  apply(ctx: SolveContext): Promise<void>;
+  /** undoes it before the engine re-solves, where the solution alone cannot */
+  revert?(ctx: SolveContext): Promise<void>;
+}
+
 /** One step: the checks that prove it, its reference solution, its hints and the near-miss states it must reject. */
 export interface StepDef {
   /** the checks that prove the step: one fact each */
@@ -66,6 +84,8 @@ export interface StepDef {
   /** from a nudge to the full command */
   hints: readonly string[];
   mutants?: Readonly<Record<string, Mutant>>;
+  /** valid states the reference solution does not make, which verify must accept (see {@link Control}) */
+  controls?: Readonly<Record<string, Control>>;
   /**
    * Earlier steps whose state this one undoes on purpose (`'*'`: all of them), e.g. a cleanup step
    * that removes the file an earlier step made. When a step fails, `next` re-checks the earlier

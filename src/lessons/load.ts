@@ -101,6 +101,14 @@ export function validateChapter(entry: ChapterEntry, value: unknown, source: str
           else if (isObj(fn) && fn['diagnosis'] !== undefined && !(fn['diagnosis'] instanceof RegExp)) problems.push(at(line, `step "${id}": mutant "${m}": diagnosis must be a RegExp, e.g. /read-only|no upperdir/`));
         }
     }
+    const controls = step['controls'];
+    if (controls !== undefined) {
+      if (!isObj(controls)) problems.push(at(line, `step "${id}": controls must be an object`));
+      else
+        for (const [c, v] of Object.entries(controls)) {
+          if (!isObj(v) || !isFn(v['apply']) || (v['revert'] !== undefined && !isFn(v['revert']))) problems.push(at(line, `step "${id}": control "${c}" must be { apply, revert? }`));
+        }
+    }
   }
   return problems;
 }

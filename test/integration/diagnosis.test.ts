@@ -34,6 +34,8 @@ describe.skipIf(!isRoot)('verified diagnoses', () => {
     expect(p['freeze/mutant:groupWritable']).toMatchObject({ status: 'pass' });
     expect(p['freeze/diagnosis:groupWritable']).toBeUndefined();
     expect(report.chapters[0]?.mutants).toEqual({ total: 2, diagnosed: 1 });
+    expect(p['greet/control:noNewline']).toMatchObject({ status: 'pass' });
+    expect(report.chapters[0]?.controls).toEqual({ total: 1, accepted: 1 });
   });
 
   it('fails a chapter whose bare mutant has no diagnosis when diagnoses are required', async () => {
@@ -49,5 +51,14 @@ describe.skipIf(!isRoot)('verified diagnoses', () => {
     expect(code).toBe(1);
     expect(phases(report)['greet/diagnosis:wrongWords']).toMatchObject({ status: 'fail', diagnosed: false, detail: expect.stringMatching(/does not match \/the wrong words\/: .*goodbye/) });
     expect(report.chapters[0]?.mutants).toEqual({ total: 2, diagnosed: 0 });
+  });
+
+  it('fails a control that verify rejects: a valid state must pass', async () => {
+    const file = join(pack, '01-greeting/steps.ts');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('printf %s ${`hello ${nonce}`}', 'printf %s ${`hallo ${nonce}`}'));
+    const { code, report } = await run([]);
+    expect(code).toBe(1);
+    expect(phases(report)['greet/control:noNewline']).toMatchObject({ status: 'fail', detail: expect.stringMatching(/control "noNewline" was rejected: verify failed on a valid state: .*hallo/) });
+    expect(report.chapters[0]?.controls).toEqual({ total: 1, accepted: 0 });
   });
 });

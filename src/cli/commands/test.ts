@@ -26,7 +26,7 @@ export default async function test(cli: Cli): Promise<number> {
     if (!cli.json) {
       const phases = r.steps.reduce((n, x) => n + Object.keys(x.phases).length, 0);
       const head = r.status === 'pass' ? st('green', 'pass') : r.status === 'skipped' ? st('yellow', 'skipped') : st('red', 'FAIL');
-      cli.out(`${head} ${entry.id}: ${r.status === 'skipped' ? r.reason ?? '' : `${r.steps.length} steps, ${phases} phases, ${r.mutants ? `${r.mutants.diagnosed}/${r.mutants.total} mutants diagnosed, ` : ''}${(r.durationMs / 1000).toFixed(1)} s`}`);
+      cli.out(`${head} ${entry.id}: ${r.status === 'skipped' ? r.reason ?? '' : `${r.steps.length} steps, ${phases} phases, ${r.mutants ? `${r.mutants.diagnosed}/${r.mutants.total} mutants diagnosed, ` : ''}${r.controls && r.controls.total > 0 ? `${r.controls.accepted}/${r.controls.total} controls accepted, ` : ''}${(r.durationMs / 1000).toFixed(1)} s`}`);
       for (const x of r.residue) cli.out(`  residue: ${x}`);
       if (r.reason && r.status === 'fail') cli.out(`  ${r.reason}`);
     }
