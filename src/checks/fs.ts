@@ -18,6 +18,11 @@ export class ElfTruncatedError extends Error {
 
 const PT_INTERP = 3;
 const ELF_TYPES = { 1: 'rel', 2: 'exec', 3: 'dyn', 4: 'core' } as const;
+/** e_machine values of the architectures a workshop VM may run on (elf(5), <elf.h>). */
+const ELF_MACHINES: Readonly<Record<number, string>> = { 3: 'x86', 40: 'arm', 62: 'x86-64', 183: 'aarch64', 243: 'riscv', 258: 'loongarch' };
+
+/** Pure: the architecture an ELF e_machine names, as `file` says it ("x86-64", "aarch64"), or its number. */
+export const elfMachineName = (machine: number): string => ELF_MACHINES[machine] ?? `machine ${machine}`;
 
 /** Reads the ELF header and program headers; PT_INTERP is what makes a binary dynamically linked. */
 export function parseElf(buf: Buffer): ElfInfo {
@@ -146,7 +151,8 @@ export const isStaticExecutable = (p: string): Check =>
     if (elf.interpreter !== null)
       return fail(expected, `dynamically linked, interpreter ${elf.interpreter}`, 'A chroot without its shared libraries cannot run it; busybox-static ships a static busybox.');
     if (elf.type !== 'exec' && elf.type !== 'dyn') return fail(expected, `an ELF ${elf.type} file, not an executable`);
-    return pass(`statically linked ${elf.bits}-bit ELF${elf.type === 'dyn' ? ' (static-pie)' : ''}`);
+    // Static on any architecture: the machine is named, not judged (qemu-user or Rosetta may run a foreign one).
+    return pass(`statically linked ${elf.bits}-bit ${elfMachineName(elf.machine)} ELF${elf.type === 'dyn' ? ' (static-pie)' : ''}`);
   });
 
 /**

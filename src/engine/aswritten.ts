@@ -63,15 +63,28 @@ export function blocksPerStep(markdown: string, steps: ReadonlyArray<{ id: strin
 
 const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** read(2)'s number in /proc/PID/syscall */
-const READ_NR = process.arch === 'arm64' ? '63' : '0';
+/**
+ * read(2)'s number as /proc/PID/syscall prints it (decimal): x86-64 has a table of its own, while
+ * arm64, riscv64 and loongarch64 share the kernel's generic one (include/uapi/asm-generic/unistd.h).
+ */
+export const READ_SYSCALL: Readonly<Partial<Record<NodeJS.Architecture, string>>> = { x64: '0', arm64: '63', riscv64: '63', loong64: '63' };
 
-/** True when the process is blocked in read(0, …): a shell waiting for its next line. */
+/**
+ * Pure: whether a /proc/PID/syscall line says the process is blocked in read(0, …), a shell waiting
+ * for its next line ("NR ARG0 … SP PC"; "running" or "-1 SP PC" when it is not in a system call).
+ * undefined when the architecture's number for read is not known here.
+ */
+export function blockedInStdinRead(syscallLine: string, arch: NodeJS.Architecture): boolean | undefined {
+  const nr = READ_SYSCALL[arch];
+  if (nr === undefined) return undefined;
+  const [n, fd] = syscallLine.trim().split(' ');
+  return n === nr && fd === '0x0';
+}
+
+/** True when the process is blocked in read(0, …); undefined when it is gone or cannot be told. */
 async function readingStdin(pid: number): Promise<boolean | undefined> {
   const text = await readFile(`/proc/${pid}/syscall`, 'utf8').catch(() => undefined);
-  if (text === undefined) return undefined;
-  const [nr, fd] = text.trim().split(' ');
-  return nr === READ_NR && fd === '0x0';
+  return text === undefined ? undefined : blockedInStdinRead(text, process.arch);
 }
 
 class BlockFailure extends Error {}
