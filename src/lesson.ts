@@ -7,7 +7,7 @@ export type { ChapterDef, Control, Mutant, Probe, Requirement, SolveContext, Ste
 // What a chapter needs from the machine
 export { deviceMapperTarget, file, kernelFs, root, tool, which } from './lessons/requires.ts';
 // The busybox rootfs the chapters start from
-export { BUSYBOX, ROOTFS_DIRS, buildBusyboxRootfs } from './lessons/rootfs.ts';
+export { BUSYBOX, CONTROL_DEBS, ROOTFS_DIRS, buildBusyboxRootfs, buildDynamicBusyboxRootfs, type LoaderPlace } from './lessons/rootfs.ts';
 // The check model: one check is one fact
 export { defineCheck, fail, pass, verdictOf } from './checks/check.ts';
 export type { Check, CheckContext, CheckResult, Verdict } from './checks/check.ts';
@@ -17,7 +17,7 @@ export type { RunOptions, RunResult } from './checks/exec.ts';
 // Small helpers
 export { isRecord, once, sleep } from './checks/lang.ts';
 // Files and folders
-export { directoryExists, fileContains, fileExists, isExecutableFile, isStaticExecutable, modifiedSince, pathAbsent, symlinkTo, treeManifest, treeMatches } from './checks/fs.ts';
+export { directoryExists, fileContains, fileExists, isExecutableFile, isStaticExecutable, modifiedSince, pathAbsent, shellRunsUnderChroot, symlinkTo, treeManifest, treeMatches } from './checks/fs.ts';
 export type { ManifestEntry } from './checks/fs.ts';
 // The machine
 export { ownedByRoot, runningAsRoot, runningInVm } from './checks/host.ts';

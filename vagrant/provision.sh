@@ -6,7 +6,8 @@
 #
 # Steps, each skipped when there is nothing to do:
 #   1. apt-get install the tools the chapters use (apt-get update only when lists are stale or an
-#      install fails), plus nodejs + npm only if there is no npm at all;
+#      install fails), plus nodejs + npm only if there is no npm at all; and Debian's dynamically
+#      linked busybox package kept in /var/cache/workshop/debs for the self-test's controls;
 #   2. npm ci (system npm) when node_modules is missing or older than package-lock.json;
 #   3. npm run build (the npm scripts run on the project's own Node 24, node_modules/.bin/node);
 #   4. /usr/local/bin/workshop, a wrapper that execs that Node 24 on dist/cli.js.
@@ -98,6 +99,20 @@ else
   fi
 fi
 command -v npm >/dev/null 2>&1 || die "npm is still missing after the apt step"
+
+# Debian's dynamically linked busybox, as a package file only (it conflicts with busybox-static):
+# `workshop test` builds real-image roots from it, which chapters 04 and 06 must accept
+# (src/lessons/rootfs.ts, CONTROL_DEBS). 0.5 MB.
+control_debs=/var/cache/workshop/debs
+if compgen -G "$control_debs/busybox_*.deb" >/dev/null; then
+  say "apt: Debian's busybox package is in $control_debs"
+else
+  say "apt: apt-get download busybox into $control_debs (for the self-test's controls)"
+  mkdir -p "$control_debs"
+  (cd "$control_debs" && apt-get download -qq -o APT::Sandbox::User=root busybox) ||
+    { apt-get update -qq && (cd "$control_debs" && apt-get download -qq -o APT::Sandbox::User=root busybox); } ||
+    die "apt-get download busybox failed"
+fi
 
 # ---- 2. npm ci ---------------------------------------------------------------------------------
 cd -- "$REPO"

@@ -1,10 +1,10 @@
 import { open, stat } from 'node:fs/promises';
 import {
-  defineChapter, diagnosed, defineCheck, pass, verdictOf, buildBusyboxRootfs, readMountinfo, mountsUnder, mountsAt, containersUnder, runOk, readLoopDevices,
+  defineChapter, diagnosed, defineCheck, pass, verdictOf, buildBusyboxRootfs, buildDynamicBusyboxRootfs, readMountinfo, mountsUnder, mountsAt, containersUnder, runOk, readLoopDevices,
   sparseImage, hasBtrfsSuperblock, loopMountOf, isSubvolume, subvolumeIsReadOnly, subvolumeIsWritable, snapshotOf, sendStreamOf, receivedFrom, receivedOnTopOf,
-  muchSmallerThan, whyNotSubvolume, isStaticExecutable, symlinkTo, directoryExists, fileContains, pathAbsent,
+  muchSmallerThan, whyNotSubvolume, shellRunsUnderChroot, directoryExists, fileContains, pathAbsent,
   kernelFs, tool, file, which, BTRFS_MAGIC_OFFSET,
-  type Check, type Mutant, type SolveContext,
+  type Check, type Control, type LoaderPlace, type SolveContext,
 } from 'workshop/lesson';
 
 const GiB = 2 ** 30;
@@ -106,6 +106,14 @@ async function makeContainerLayer(ctx: SolveContext): Promise<void> {
   await ctx.$`rm -f ${ctx.path(BASE, 'hello.txt')}`;
   if (!(await passes(holdsNonce(`${CONTAINER}/hello.txt`), ctx))) await runIn(ctx, CONTAINER, `echo ${ctx.nonce} > /hello.txt`);
 }
+
+/** A real image's root in store/base instead of the static BusyBox (a control): reverted by emptying it for the solution. */
+const realImage = (loader: LoaderPlace): Control => ({
+  apply: async (ctx) => buildDynamicBusyboxRootfs(ctx, ctx.path(BASE), loader),
+  revert: async (ctx) => {
+    await ctx.$`find ${BASE} -mindepth 1 -delete`;
+  },
+});
 
 const snapshotMutant = (make: (ctx: SolveContext) => Promise<void>) => async (ctx: SolveContext): Promise<void> => {
   await removeAt(ctx, SNAP);
@@ -209,9 +217,32 @@ export default defineChapter({
       },
     },
     populate: {
-      verify: () => [isStaticExecutable(`${BASE}/bin/busybox`), symlinkTo(`${BASE}/bin/sh`, '/bin/busybox', { root: BASE }), directoryExists(`${BASE}/usr/bin`)],
+      // A real image passes too: its root is judged by running its shell, not by how it is linked.
+      verify: () => [shellRunsUnderChroot(BASE), directoryExists(`${BASE}/usr/bin`)],
       solve: async (ctx) => buildBusyboxRootfs(ctx, ctx.path(BASE)),
       hints: ['The same busybox rootfs as in chapter 01, built inside the subvolume.', 'mkdir -p store/base/{bin,sbin,usr/bin,usr/sbin}; cp /bin/busybox store/base/bin/; chroot store/base /bin/busybox --install -s'],
+      mutants: {
+        // The host's /bin/sh (dash) copied in without its loader and libraries.
+        hostShellCopied: {
+          apply: async (ctx) => {
+            await ctx.$`rm -f ${BASE}/bin/sh`;
+            await ctx.$`cp -L /bin/sh ${BASE}/bin/sh`;
+          },
+          revert: async (ctx) => {
+            await ctx.$`rm -f ${BASE}/bin/sh`;
+          },
+          diagnosis: /store\/base\/bin\/sh is dynamically linked: its loader \S+ is not in store\/base[\s\S]*ldd/,
+        },
+        noSymlinks: diagnosed(async (ctx) => {
+          await ctx.$`find ${BASE} -type l -delete`;
+        }, /the BusyBox symlinks are not installed[\s\S]*--install -s/),
+      },
+      controls: {
+        // Debian's busybox package: linked against glibc, with its loader and libraries inside.
+        dynamicBusybox: realImage('as-packaged'),
+        // Its loader renamed, so that only the root has it: as Alpine's BusyBox (musl) on this host.
+        loaderOnlyInside: realImage('inside-only'),
+      },
     },
     run: {
       verify: () => [holdsNonce(`${BASE}/ran.txt`)],
@@ -247,7 +278,7 @@ export default defineChapter({
     },
     container: {
       verify: () => [
-        isSubvolume(CONTAINER, { make: `btrfs subvolume snapshot ${SNAP} ${CONTAINER}` }),
+        isSubvolume(CONTAINER, { make: `btrfs subvolume snapshot ${SNAP} ${CONTAINER}`, snapshotsOf: { sources: [SNAP, BASE], except: [SNAP, SNAP2] } }),
         subvolumeIsWritable(CONTAINER),
         layerOfTheImage(CONTAINER),
         holdsNonce(`${CONTAINER}/hello.txt`),
@@ -258,7 +289,31 @@ export default defineChapter({
         'The container layer is a snapshot of the image snapshot, without -r, so that the container can write to it.',
         "btrfs subvolume snapshot store/base-snapshot store/container; systemd-nspawn -D store/container --register=no --keep-unit /bin/sh -c 'echo {{nonce}} > /hello.txt'",
       ],
+      controls: {
+        // Container the Hard Way's layer: a writable snapshot of the image itself (its
+        // img/alpine), holding a real image's root whose loader only the root has, as Alpine's;
+        // the note is written by that root's own sh.
+        realImageLayer: {
+          apply: async (ctx) => {
+            await removeAt(ctx, CONTAINER);
+            await ctx.$`btrfs subvolume snapshot ${BASE} ${CONTAINER}`;
+            await buildDynamicBusyboxRootfs(ctx, ctx.path(CONTAINER), 'inside-only');
+            await ctx.$`chroot ${ctx.path(CONTAINER)} /bin/sh -c ${`echo ${ctx.nonce} > /hello.txt`}`;
+          },
+          revert: async (ctx) => removeAt(ctx, CONTAINER),
+        },
+      },
       mutants: {
+        // The tutorial's name: a layer made right, at store/run/littlebox.
+        tutorialsName: {
+          apply: async (ctx) => {
+            await removeAt(ctx, CONTAINER);
+            await ctx.$`mkdir -p store/run`;
+            await ctx.$`btrfs subvolume snapshot ${BASE} store/run/littlebox`;
+          },
+          revert: async (ctx) => removeAt(ctx, 'store/run/littlebox'),
+          diagnosis: /the store has store\/run\/littlebox, a snapshot of store\/base[\s\S]*mv store\/run\/littlebox store\/container/,
+        },
         readOnlyLayer: {
           apply: async (ctx) => {
             await removeAt(ctx, CONTAINER);

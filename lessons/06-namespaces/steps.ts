@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import {
-  defineChapter, diagnosed, defineCheck, pass, fail, buildBusyboxRootfs, file, tool, readMountinfo, mountsUnder, mountsAt, processesUnder, listPids, nsLinks, readStatus, ancestors,
+  defineChapter, diagnosed, defineCheck, pass, fail, buildBusyboxRootfs, buildDynamicBusyboxRootfs, file, tool, readMountinfo, mountsUnder, mountsAt, processesUnder, listPids, nsLinks, readStatus, ancestors,
   findContainers, processesRootedAt, processesWithBusyboxRoot, hostNamespaces, requireHostNamespaces, hostHostname, startedFrom, mountsOf, mountsOnlyInside, hostMountsVisible, procMountPidNs,
   idMapOf, mapId, interfacesOf, queuesIn, who, procRoot, procCwd, isPathUnder,
-  type Container, type Check, type CheckContext, type NsProcess, type SolveContext, type Mutant, type Verdict, sleep, processStart,
+  type Container, type Check, type CheckContext, type Control, type LoaderPlace, type NsProcess, type SolveContext, type Mutant, type Verdict, sleep, processStart,
 } from 'workshop/lesson';
 
 const ROOTFS = 'rootfs';
@@ -170,11 +170,32 @@ async function startContainer(ctx: SolveContext, argv: readonly string[]): Promi
 const sh = (flags: readonly string[], script: string): string[] => ['unshare', ...flags, 'sh', '-c', script];
 const named = (rest: string) => `hostname ${NAME}; ${rest}`;
 
-/** pivot_root into rootfs; `inside` runs in the new root (busybox sh) before the final sleep. */
-const pivotScript = (inside: string) =>
-  named(`mount --bind ${ROOTFS} ${ROOTFS} && cd ${ROOTFS} && mkdir -p oldroot && pivot_root . oldroot && cd / && exec /bin/busybox sh -c '${inside}exec sleep infinity'`);
+/** pivot_root into `root` (rootfs); `inside` runs in the new root (busybox sh) before the final sleep. */
+const pivotScript = (inside: string, root = ROOTFS) =>
+  named(`mount --bind ${root} ${root} && cd ${root} && mkdir -p oldroot && pivot_root . oldroot && cd / && exec /bin/busybox sh -c '${inside}exec sleep infinity'`);
 const PIVOT = sh(['--uts', '--pid', '--mount', '--fork'], pivotScript('umount -l /oldroot; '));
-const PIVOT_WITH_PROC = sh(['--uts', '--pid', '--mount', '--fork'], pivotScript('umount -l /oldroot; mount -t proc proc /proc; '));
+const WITH_PROC = 'umount -l /oldroot; mount -t proc proc /proc; ';
+const PIVOT_WITH_PROC = sh(['--uts', '--pid', '--mount', '--fork'], pivotScript(WITH_PROC));
+
+/** Where a control's real-image root is built, beside the chapter's rootfs. */
+const REAL_ROOT = 'ws-real-image';
+/**
+ * The reference container, pivoted into a real image's root instead: Debian's dynamically linked
+ * BusyBox with its loader and libraries (as packaged, or with a loader only the root has, as
+ * Alpine's musl one is on this host). A control: the checks judge the root from inside it.
+ */
+const pivotedIntoRealImage = (loader: LoaderPlace, inside: string): Control => ({
+  apply: async (ctx) => {
+    await stopChapterProcesses(ctx);
+    await buildDynamicBusyboxRootfs(ctx, ctx.path(REAL_ROOT), loader);
+    await startContainer(ctx, sh(['--uts', '--pid', '--mount', '--fork'], pivotScript(inside, REAL_ROOT)));
+  },
+  revert: async (ctx) => {
+    await stopChapterProcesses(ctx);
+    await unmountUnder(ctx);
+    await ctx.$`rm -rf ${REAL_ROOT}`;
+  },
+});
 
 /** The reference solution of a step: nothing to do when the step already passes; otherwise start its container. */
 const solveWith = (checks: (ctx: CheckContext) => readonly Check[], argv: readonly string[]) => async (ctx: SolveContext) => {
@@ -451,6 +472,10 @@ export default defineChapter({
     'pivot-root': {
       verify: pivotChecks,
       solve: solveWith(pivotChecks, PIVOT),
+      controls: {
+        dynamicBusybox: pivotedIntoRealImage('as-packaged', 'umount -l /oldroot; '),
+        loaderOnlyInside: pivotedIntoRealImage('inside-only', 'umount -l /oldroot; '),
+      },
       hints: ['pivot_root needs the new root to be a mount point: bind-mount rootfs on itself, inside a new mount namespace.', 'unshare --uts --pid --mount --fork sh; hostname container; mount --bind rootfs rootfs; cd rootfs; mkdir -p oldroot; pivot_root . oldroot; cd /; umount -l /oldroot'],
       mutants: {
         oldRootMounted: diagnosed(replacedBy(sh(['--uts', '--pid', '--mount', '--fork'], pivotScript(''))), /host mounts visible[\s\S]*umount -l \/oldroot/),
@@ -461,8 +486,11 @@ export default defineChapter({
       verify: procFixedChecks,
       solve: solveWith(procFixedChecks, PIVOT_WITH_PROC),
       hints: ['In the pivoted container, mount a proc file system at /proc; it belongs to the container\'s PID namespace.', 'Inside the container: mount -t proc proc /proc; ps'],
+      controls: {
+        loaderOnlyInside: pivotedIntoRealImage('inside-only', WITH_PROC),
+      },
       mutants: {
-        hostPidNamespace: diagnosed(replacedBy(sh(['--uts', '--mount'], pivotScript('umount -l /oldroot; mount -t proc proc /proc; '))), /(shows|shares) the host's PID namespace/),
+        hostPidNamespace: diagnosed(replacedBy(sh(['--uts', '--mount'], pivotScript(WITH_PROC))), /(shows|shares) the host's PID namespace/),
         // A near-miss seen in class: proc mounted from the host's shell instead of inside the container.
         procFromTheHost: {
           apply: async (ctx) => {

@@ -208,28 +208,40 @@ export function parseMbrPartitions(sector0: Buffer): Array<{ index: number; star
   return parts;
 }
 
+/** Where a file holds its btrfs: the whole file, a partition of its MBR (after fdisk), or none (with what is at the magic's place). */
+export type BtrfsPlace = { in: 'whole' } | { in: 'partition'; index: number; start: number } | { in: 'none'; magic: string };
+
+/** Reads where the file at `p` holds a btrfs; null when there is no such file. */
+export async function btrfsPlace(p: string): Promise<BtrfsPlace | null> {
+  const fh = await open(p, 'r').catch((err: unknown) => (missing(err) ? null : Promise.reject(err)));
+  if (fh === null) return null;
+  try {
+    const magicAt = async (offset: number): Promise<string> => {
+      const buf = Buffer.alloc(8);
+      const { bytesRead } = await fh.read(buf, 0, 8, offset);
+      return buf.subarray(0, bytesRead).toString('latin1');
+    };
+    const magic = await magicAt(BTRFS_MAGIC_OFFSET);
+    if (magic === '_BHRfS_M') return { in: 'whole' };
+    const sector0 = Buffer.alloc(512);
+    await fh.read(sector0, 0, 512, 0);
+    for (const part of parseMbrPartitions(sector0)) {
+      if ((await magicAt(part.start + BTRFS_MAGIC_OFFSET)) === '_BHRfS_M') return { in: 'partition', index: part.index, start: part.start };
+    }
+    return { in: 'none', magic };
+  } finally {
+    await fh.close();
+  }
+}
+
 /** The file (an image, a device, a partition of one) holds a btrfs file system: its superblock magic `_BHRfS_M` at 64 KiB + 64 bytes. */
 export const hasBtrfsSuperblock = (p: string): Check =>
   defineCheck(`${p} holds a btrfs file system`, async (ctx) => {
-    const fh = await open(abs(ctx, p), 'r').catch((err: unknown) => (missing(err) ? null : Promise.reject(err)));
-    if (fh === null) return fail('a btrfs superblock', `${p}: nothing there`);
-    try {
-      const magicAt = async (offset: number): Promise<string> => {
-        const buf = Buffer.alloc(8);
-        const { bytesRead } = await fh.read(buf, 0, 8, offset);
-        return buf.subarray(0, bytesRead).toString('latin1');
-      };
-      const magic = await magicAt(BTRFS_MAGIC_OFFSET);
-      if (magic === '_BHRfS_M') return pass('btrfs magic _BHRfS_M at 64 KiB + 64');
-      const sector0 = Buffer.alloc(512);
-      await fh.read(sector0, 0, 512, 0);
-      for (const part of parseMbrPartitions(sector0)) {
-        if ((await magicAt(part.start + BTRFS_MAGIC_OFFSET)) === '_BHRfS_M') return pass(`btrfs in partition ${part.index} (from byte ${part.start}), as after fdisk`);
-      }
-      return fail('the btrfs magic _BHRfS_M at offset 0x10040 (or in a partition)', magic.length < 8 ? 'the file is too short' : `${JSON.stringify(magic)} there`, `mkfs.btrfs -f ${p}`);
-    } finally {
-      await fh.close();
-    }
+    const place = await btrfsPlace(abs(ctx, p));
+    if (place === null) return fail('a btrfs superblock', `${p}: nothing there`);
+    if (place.in === 'whole') return pass('btrfs magic _BHRfS_M at 64 KiB + 64');
+    if (place.in === 'partition') return pass(`btrfs in partition ${place.index} (from byte ${place.start}), as after fdisk`);
+    return fail('the btrfs magic _BHRfS_M at offset 0x10040 (or in a partition)', place.magic.length < 8 ? 'the file is too short' : `${JSON.stringify(place.magic)} there`, `mkfs.btrfs -f ${p}`);
   });
 
 /** `/dev/loop0p1` -> `/dev/loop0`: a partition of a loop device (after fdisk and `losetup -P`, as CTHW does). Pure. */
@@ -248,11 +260,37 @@ const loopBehind = (loops: readonly LoopDevice[], source: string): { loop: LoopD
 };
 
 /**
+ * How the image is laid out, for a hint that works on it: where its btrfs is (the whole file, or a
+ * partition after fdisk, as Container the Hard Way does), and the partition devices that the loop
+ * devices backed by it have now (`/dev/loop1p1`, after `losetup -P`).
+ */
+export interface StoreLayout {
+  btrfs: BtrfsPlace['in'];
+  /** the MBR partition that holds the btrfs, when `btrfs` is 'partition' */
+  partition?: number;
+  partitionDevices: readonly string[];
+}
+
+/**
+ * The command that mounts the image at the store, for its layout. `mount -o loop store.img store`
+ * fails on a partitioned image ("wrong fs type, bad option, bad superblock"): its btrfs starts at
+ * the partition, so the partition's device is mounted instead. `via`: the device it is mounted
+ * from elsewhere now (still attached after that umount, unless mount -o loop made it). Pure.
+ */
+export function mountCommand(mountPoint: string, image: string, layout: StoreLayout, via?: string): string {
+  if (via !== undefined && loopOfPartition(via) !== null) return `mount ${via} ${mountPoint}`;
+  if (layout.btrfs !== 'partition') return `mount -o loop ${image} ${mountPoint}`;
+  const wanted = layout.partitionDevices.find((d) => d.endsWith(`p${layout.partition ?? 1}`)) ?? layout.partitionDevices[0];
+  return wanted !== undefined ? `mount ${wanted} ${mountPoint}` : `losetup -fP --show ${image} (it prints /dev/loopN), then mount /dev/loopNp${layout.partition ?? 1} ${mountPoint}`;
+}
+
+/**
  * Pure decision of `loopMountOf`: the visible mount at `mountPoint` is btrfs on a loop device (or
  * a partition of one) backed by `image`, and the image's file system is mounted nowhere else
  * (a second mount of the same btrfs is the same file system twice: changes show up in both).
+ * `layout` makes the hints fit a partitioned image.
  */
-export function judgeLoopMount(entries: readonly MountEntry[], loops: readonly LoopDevice[], mountPoint: string, image: string, baseDir?: string): Verdict {
+export function judgeLoopMount(entries: readonly MountEntry[], loops: readonly LoopDevice[], mountPoint: string, image: string, baseDir?: string, layout: StoreLayout = { btrfs: 'whole', partitionDevices: [] }): Verdict {
   // Paths in the chapter folder are shown as the learner types them there (mnt, not /var/lib/…/mnt).
   const rel = (p: string): string => (baseDir !== undefined && p.startsWith(baseDir + '/') ? p.slice(baseDir.length + 1) : p);
   const expected = `btrfs at ${rel(mountPoint)} on a loop device backed by ${rel(image)}`;
@@ -262,8 +300,9 @@ export function judgeLoopMount(entries: readonly MountEntry[], loops: readonly L
   const elsewhere = entries.filter((e) => e.fsType === 'btrfs' && isOurs(e.source) && e.root === '/' && e.mountPoint !== mountPoint && !e.mountPoint.startsWith(mountPoint + '/'));
   const at = elsewhere.map((e) => `${rel(e.mountPoint)} (${e.source})`).join(', ');
   if (top === undefined || top.fsType !== 'btrfs') {
-    if (elsewhere.length > 0) return fail(expected, `${rel(image)} is already mounted elsewhere: ${at}`, `umount ${rel(elsewhere[0]?.mountPoint ?? '')}, then mount -o loop store.img store`);
-    return fail(expected, describeMountsAt(mountsAt(entries, mountPoint), mountPoint), 'mkdir -p store; mount -o loop store.img store');
+    const first = elsewhere[0];
+    if (first !== undefined) return fail(expected, `${rel(image)} is already mounted elsewhere: ${at}`, `umount ${rel(first.mountPoint)}, then ${mountCommand(rel(mountPoint), rel(image), layout, first.source)}`);
+    return fail(expected, describeMountsAt(mountsAt(entries, mountPoint), mountPoint), `mkdir -p ${rel(mountPoint)}; ${mountCommand(rel(mountPoint), rel(image), layout)}`);
   }
   const behind = loopBehind(loops, top.source);
   if (behind === undefined) return fail(expected, `btrfs from ${top.source}, which is not a loop device nor a partition of one`);
@@ -276,15 +315,49 @@ export function judgeLoopMount(entries: readonly MountEntry[], loops: readonly L
 /** `mountPoint` is a btrfs mount whose device is a loop device (or a partition of one) backed by `image`. */
 export const loopMountOf = (mountPoint: string, image: string): Check =>
   defineCheck(`${mountPoint} is btrfs on a loop device backed by ${image}`, async (ctx) => {
-    const [entries, loops] = await Promise.all([readMountinfo(), readLoopDevices()]);
-    return judgeLoopMount(entries, loops, abs(ctx, mountPoint), abs(ctx, image), ctx.dir);
+    const [entries, loops, place] = await Promise.all([readMountinfo(), readLoopDevices(), btrfsPlace(abs(ctx, image))]);
+    const ours = loops.filter((l) => l.backFile === abs(ctx, image));
+    const partitionDevices = (await Promise.all(ours.map((l) => loopPartitions(l.name)))).flat();
+    const layout: StoreLayout = place?.in === 'partition' ? { btrfs: 'partition', partition: place.index, partitionDevices } : { btrfs: place?.in ?? 'none', partitionDevices };
+    return judgeLoopMount(entries, loops, abs(ctx, mountPoint), abs(ctx, image), ctx.dir, layout);
   });
+
+/** The partition devices of a loop device (`/dev/loop1p1` …), as sysfs lists them: only after `losetup -P` or `partx -a`. */
+export async function loopPartitions(loop: string): Promise<string[]> {
+  const name = loop.replace(/^\/dev\//, '');
+  const entries = await readdir(`/sys/block/${name}`).catch(() => []);
+  return entries.filter((e) => new RegExp(`^${name}p\\d+$`).test(e)).sort().map((e) => `/dev/${e}`);
+}
 
 /** How to make a missing subvolume: `btrfs subvolume create P` unless the step makes it another way (a snapshot, a receive). */
 export interface SubvolumeHow {
   make?: string;
   /** when nothing is at the path, name the subvolumes that are in the store (the learner may have used another name) */
   nameOthers?: boolean;
+  /**
+   * When nothing is at the path, offer to move a snapshot of one of these subvolumes that lies
+   * elsewhere in the store, except at the paths given (the chapter's own): a tutorial's name for
+   * the same thing, such as Container the Hard Way's `run/littlebox` for the container layer.
+   */
+  snapshotsOf?: { sources: readonly string[]; except?: readonly string[] };
+}
+
+/**
+ * Pure: the first snapshot of `sources` (their `btrfs subvolume show` lists, paths from the top
+ * of the file system mounted at `storeDir`) that lies elsewhere than `p` and `except`: the way
+ * to move it to `p`.
+ */
+export function snapshotElsewhere(shown: ReadonlyArray<{ source: string; info: SubvolumeInfo }>, storeDir: string, p: string, except: readonly string[] = []): { actual: string; hint: string } | null {
+  for (const { source, info } of shown) {
+    const found = info.snapshots.map((s) => `${storeDir}/${s}`).find((s) => s !== p && !except.includes(s));
+    if (found !== undefined) {
+      return {
+        actual: `${p}: nothing there; the store has ${found}, a snapshot of ${source}`,
+        hint: `This step wants it at ${p}: mv ${found} ${p} (a renamed subvolume stays a subvolume)`,
+      };
+    }
+  }
+  return null;
 }
 
 /** Pure: the hint for a path that is not a subvolume yet. A plain folder in the way goes first (`btrfs subvolume create` would answer "target path already exists"). */
@@ -317,6 +390,13 @@ export const isSubvolume = (p: string, how: SubvolumeHow = {}): Check =>
       const onBtrfs = await statfs(abs(ctx, store)).then((s) => s.type === BTRFS_SUPER_MAGIC, () => false);
       const others = onBtrfs ? otherSubvolumes(parseSubvolumeList(await runOk('btrfs', ['subvolume', 'list', abs(ctx, store)], { timeoutMs: BTRFS_PROGS_MS })), store, p) : null;
       if (others !== null) return fail('a subvolume', others.actual, others.hint);
+    }
+    if (why === 'nothing there' && how.snapshotsOf !== undefined) {
+      const { sources, except } = how.snapshotsOf;
+      const shown = [];
+      for (const source of sources) if ((await whyNotSubvolume(abs(ctx, source))) === null) shown.push({ source, info: await showSubvolume(abs(ctx, source)) });
+      const found = snapshotElsewhere(shown, dirname(p), p, except);
+      if (found !== null) return fail('a subvolume', found.actual, found.hint);
     }
     const emptyDir = why.startsWith('a plain directory') && (await readdir(at).then((names) => names.length === 0, () => false));
     return fail('a subvolume', `${p}: ${why}`, subvolumeHint(p, why, make, emptyDir));

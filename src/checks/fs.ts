@@ -149,11 +149,77 @@ export const isStaticExecutable = (p: string): Check =>
       return fail(expected, `not an ELF file (${start})`);
     }
     if (elf.interpreter !== null)
-      return fail(expected, `dynamically linked, interpreter ${elf.interpreter}`, 'A chroot without its shared libraries cannot run it; busybox-static ships a static busybox.');
+      return fail(
+        expected,
+        `dynamically linked, interpreter ${elf.interpreter}`,
+        `This step is about the static binary: a dynamic one runs in a chroot only with its loader ${elf.interpreter} and its libraries copied in (a real image such as Alpine's ships them). cp /bin/busybox from busybox-static.`,
+      );
     if (elf.type !== 'exec' && elf.type !== 'dyn') return fail(expected, `an ELF ${elf.type} file, not an executable`);
     // Static on any architecture: the machine is named, not judged (qemu-user or Rosetta may run a foreign one).
     return pass(`statically linked ${elf.bits}-bit ${elfMachineName(elf.machine)} ELF${elf.type === 'dyn' ? ' (static-pie)' : ''}`);
   });
+
+/**
+ * Where `p` (absolute, as a process chrooted at `root` names it) leads inside `root`: its symlinks
+ * followed the way that process sees them (an absolute target starts again at `root`). Null when
+ * something on the way is missing; a loop stops after 16 links.
+ */
+export async function resolveInRoot(root: string, p: string): Promise<string | null> {
+  let rel = path.posix.normalize(`/${p}`);
+  for (let hops = 0; hops < 16; hops++) {
+    const st = await lstat(path.join(root, rel)).catch(() => null);
+    if (st === null) return null;
+    if (!st.isSymbolicLink()) return path.join(root, rel);
+    const target = await readlink(path.join(root, rel));
+    // normalize clamps `..` at the root, as the kernel does at a chroot's /
+    rel = path.posix.normalize(target.startsWith('/') ? target : `${path.posix.dirname(rel)}/${target}`);
+  }
+  return null;
+}
+
+/** Why `/bin/sh` of `root` (a folder) does not run under chroot, told from the files: the learner's next move is in the hint. */
+async function whyNoShell(root: string, shown: string, ran: { code: number | null; stderr: string }): Promise<{ actual: string; hint?: string }> {
+  const st = await stat(root).catch(() => null);
+  if (!st?.isDirectory()) return { actual: `${shown}: ${await describe(root)}` };
+  const sh = await resolveInRoot(root, '/bin/sh');
+  if (sh === null) {
+    const busybox = await resolveInRoot(root, '/bin/busybox');
+    return busybox === null
+      ? { actual: `${shown} has no /bin/sh and no /bin/busybox`, hint: `cp /bin/busybox ${shown}/bin/; chroot ${shown} /bin/busybox --install -s` }
+      : { actual: `${shown}/bin/sh: nothing there (the BusyBox symlinks are not installed)`, hint: `chroot ${shown} /bin/busybox --install -s` };
+  }
+  const elf = await readElf(sh).catch(() => null);
+  const interp = elf?.kind === 'elf' ? elf.interpreter : null;
+  if (interp !== null && (await resolveInRoot(root, interp)) === null) {
+    return {
+      actual: `${shown}/bin/sh is dynamically linked: its loader ${interp} is not in ${shown} (the host's loader and libraries are outside the chroot)`,
+      hint: `Copy the loader and the libraries that ldd lists into ${shown} at the same paths, or use the static /bin/busybox of busybox-static.`,
+    };
+  }
+  const said = ran.stderr.trim().split('\n').at(-1) ?? '';
+  return { actual: `chroot ${shown} /bin/sh exited ${ran.code ?? 'on a signal'}${said ? `: ${said}` : ''}` };
+}
+
+/**
+ * `root` is a root file system whose `/bin/sh` runs under chroot: the way to judge a real image,
+ * whatever its shell is and however it is linked (Debian's busybox-static, Alpine's BusyBox
+ * linked against musl with its loader inside, a Debian image's dash). Runs `chroot ROOT /bin/sh
+ * -c 'exit 0'` as root: the learner's own root, which the next step runs anyway.
+ */
+export const shellRunsUnderChroot = (root: string): Check =>
+  defineCheck(`${root} is a root whose /bin/sh runs under chroot`, async (ctx) => {
+    const abs = resolve(ctx, root);
+    const ran = await ctx.run('chroot', [abs, '/bin/sh', '-c', 'exit 0'], { timeoutMs: 5000 });
+    if (ran.code === 0) {
+      const sh = await resolveInRoot(abs, '/bin/sh');
+      const elf = sh === null ? null : await readElf(sh).catch(() => null);
+      const how = elf?.kind !== 'elf' ? '' : elf.interpreter === null ? ', statically linked' : `, dynamically linked (its loader ${elf.interpreter} is inside)`;
+      const target = sh === null ? '' : sh.slice(abs.length) || '/';
+      return pass(`chroot ${root} /bin/sh -c 'exit 0' exits 0 (/bin/sh is ${target}${how})`);
+    }
+    const why = await whyNoShell(abs, root, ran);
+    return fail(`chroot ${root} /bin/sh to run`, why.actual, why.hint);
+  }, { timeoutMs: 15_000 });
 
 /**
  * The link's own target, compared lexically. With `root`, absolute targets (of the link, and the

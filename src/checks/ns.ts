@@ -198,7 +198,10 @@ export function containerInit<T extends NsProcess>(members: readonly T[]): T | u
 /**
  * Processes whose `/` is not the host's (a chroot or a pivot_root) and holds a BusyBox that runs:
  * the chapter's rootfs, chapter 04's container layer (a btrfs subvolume or snapshot), or any other
- * root a learner made. BusyBox is run through /proc/PID/root, which reaches that root from here.
+ * root a learner made. BusyBox is run chrooted into /proc/PID/root, which reaches that root from
+ * here, also in another mount namespace: judged from inside, a BusyBox linked dynamically finds
+ * its loader and libraries where the container does. Run from the host it did not: Alpine's,
+ * linked against musl, exited 127 here, where there is no /lib/ld-musl-x86_64.so.1 (issue 25).
  */
 export async function processesWithBusyboxRoot(): Promise<NsProcess[]> {
   const ours = await stat('/');
@@ -218,7 +221,7 @@ export async function processesWithBusyboxRoot(): Promise<NsProcess[]> {
   const working = await Promise.all(
     [...byRoot.values()].map(async (members) => {
       for (const p of members) {
-        const r = await run(`/proc/${p}/root/bin/busybox`, ['true'], { timeoutMs: 5000 });
+        const r = await run('chroot', [`/proc/${p}/root`, '/bin/busybox', 'true'], { timeoutMs: 5000 });
         if (r.code === 0) return members;
       }
       return [];

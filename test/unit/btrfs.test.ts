@@ -2,8 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  judgeLoopMount, judgeMuchSmaller, judgeReceivedFrom, judgeSendStream, judgeSnapshotOf, judgeSparse, loopOfPartition, otherSubvolumes, parseMbrPartitions, parsePropertyRo,
-  parseSendStreamHead, parseSubvolumeList, parseSubvolumeShow, subvolumeHint,
+  judgeLoopMount, mountCommand, judgeMuchSmaller, judgeReceivedFrom, judgeSendStream, judgeSnapshotOf, judgeSparse, loopOfPartition, otherSubvolumes, parseMbrPartitions, parsePropertyRo,
+  parseSendStreamHead, parseSubvolumeList, parseSubvolumeShow, snapshotElsewhere, subvolumeHint,
 } from '../../src/checks/btrfs.ts';
 import { parseLosetupJson } from '../../src/checks/loop.ts';
 import { parseMountinfo } from '../../src/checks/mounts.ts';
@@ -184,9 +184,44 @@ describe('a store on a partition of a loop device, or mounted twice (recorded)',
     });
   });
 
+  // Issue 25: the hint said `mount -o loop store.img store`, which fails on a partitioned image
+  // ("wrong fs type, bad option, bad superblock on /dev/loop1", rc 32).
+  it('gives the partition to mount when the partitioned image is mounted elsewhere (CTHW: /var/lib/containers)', () => {
+    const moved = partition.entries.map((e) => (e.mountPoint === '/tmp/ws-h15p/store' ? { ...e, mountPoint: '/var/lib/containers' } : e));
+    const layout = { btrfs: 'partition' as const, partition: 1, partitionDevices: ['/dev/loop0p1'] };
+    expect(judgeLoopMount(moved, partition.loops, '/tmp/ws-h15p/store', '/tmp/ws-h15p/store.img', '/tmp/ws-h15p', layout)).toEqual({
+      ok: false,
+      expected: 'btrfs at store on a loop device backed by store.img',
+      actual: 'store.img is already mounted elsewhere: /var/lib/containers (/dev/loop0p1)',
+      hint: 'umount /var/lib/containers, then mount /dev/loop0p1 store',
+    });
+  });
+
+  it('mounts a partitioned image by its partition, and attaches it with -P first when no loop device has it', () => {
+    const partitioned = { btrfs: 'partition' as const, partition: 1, partitionDevices: [] };
+    expect(mountCommand('store', 'store.img', { btrfs: 'whole', partitionDevices: [] })).toBe('mount -o loop store.img store');
+    expect(mountCommand('store', 'store.img', { ...partitioned, partitionDevices: ['/dev/loop3p1'] })).toBe('mount /dev/loop3p1 store');
+    expect(mountCommand('store', 'store.img', partitioned)).toBe('losetup -fP --show store.img (it prints /dev/loopN), then mount /dev/loopNp1 store');
+    expect(mountCommand('store', 'store.img', partitioned, '/dev/loop2p1')).toBe('mount /dev/loop2p1 store');
+    expect(judgeLoopMount([], partition.loops, '/tmp/ws-h15p/store', '/tmp/ws-h15p/store.img', '/tmp/ws-h15p', { ...partitioned, partitionDevices: ['/dev/loop0p1'] })).toMatchObject({ ok: false, hint: 'mkdir -p store; mount /dev/loop0p1 store' });
+  });
+
   it('does not count a bind mount of a folder of the store as a second mount', () => {
     const bind = twice.entries.map((e) => (e.mountPoint === '/tmp/ws-h15p/mnt' ? { ...e, root: '/container' } : e));
     expect(judgeLoopMount(bind, twice.loops, '/tmp/ws-h15p/store', '/tmp/ws-h15p/store.img').ok).toBe(true);
+  });
+});
+
+describe("the container layer under the tutorial's name", () => {
+  // Issue 25: Container the Hard Way's layer is run/littlebox; the hint offered a fresh snapshot.
+  const base = parseSubvolumeShow(text('show-base.txt'));
+  it('offers the mv of a snapshot of the image that lies elsewhere, not of the chapter\'s own snapshots', () => {
+    const withLayer = { ...base, snapshots: ['base-snapshot', 'run/littlebox'] };
+    expect(snapshotElsewhere([{ source: 'store/base', info: withLayer }], 'store', 'store/container', ['store/base-snapshot'])).toEqual({
+      actual: 'store/container: nothing there; the store has store/run/littlebox, a snapshot of store/base',
+      hint: 'This step wants it at store/container: mv store/run/littlebox store/container (a renamed subvolume stays a subvolume)',
+    });
+    expect(snapshotElsewhere([{ source: 'store/base', info: base }], 'store', 'store/container', ['store/base-snapshot'])).toBeNull();
   });
 });
 
