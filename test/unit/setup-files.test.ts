@@ -83,11 +83,73 @@ describe('set-up files', () => {
     expect(readFileSync(path.join(repo, 'vagrant/provision.sh'), 'utf8')).toMatch(/CI:-\} == true[^\n]*\n(?:\s*#.*\n)*\s*PACKAGES\+=\([^)]*\bvagrant\b/);
   });
 
-  it('Vagrantfile: the box, both providers and the provision script', () => {
+  it('Vagrantfile: the boxes, the providers and the provision script', () => {
     const text = readFileSync(path.join(repo, 'Vagrantfile'), 'utf8');
     expect(text).toContain('"debian/trixie64"');
-    expect(text).toContain('provider "virtualbox"');
-    expect(text).toContain('provider "libvirt"');
+    // arm64 hosts (Apple Silicon) and the providers debian/trixie64 lacks take Bento's Debian 13 box
+    expect(text).toMatch(/BENTO_BOX = "bento\/debian-13"/);
+    expect(text).toMatch(/config\.vm\.box = ARM_HOST \? BENTO_BOX : "debian\/trixie64"/);
+    for (const p of ['virtualbox', 'libvirt', 'vmware_desktop', 'parallels', 'hyperv']) expect(text).toContain(`provider "${p}"`);
+    for (const p of ['vmware_desktop', 'parallels', 'hyperv']) expect(text).toMatch(new RegExp(`provider "${p}" do \\|\\w+, override\\|\\n\\s*override\\.vm\\.box = BENTO_BOX`));
     expect(text).toContain('vagrant/provision.sh');
+  });
+
+  it('Vagrantfile: vagrant validate takes the arm64 branch too', (ctx) => {
+    ctx.skip(!hasVagrant, 'vagrant is not installed (vagrant/provision.sh installs it on CI)');
+    const text = readFileSync(path.join(repo, 'Vagrantfile'), 'utf8');
+    const arm = vagrantValidate(text.replace(/^ARM_HOST = .*$/m, 'ARM_HOST = true'));
+    expect(arm.out).toContain('Vagrantfile validated successfully.');
+    expect(arm.code).toBe(0);
+  }, 60_000);
+});
+
+/**
+ * lima/workshop.yaml, checked without Lima: Lima publishes its JSON schema only as a release
+ * artifact (`limactl generate-jsonschema`), not in a registry, so the fields are checked against
+ * the names of Lima's LimaYAML type (pkg/limatype/lima_yaml.go, Lima 2.x).
+ */
+describe('lima/workshop.yaml', () => {
+  const LIMA_KEYS = ['base', 'minimumLimaVersion', 'vmType', 'vmOpts', 'os', 'arch', 'images', 'cpuType', 'cpus', 'memory', 'disk', 'additionalDisks', 'mounts', 'mountTypesUnsupported', 'mountType', 'mountInotify', 'ssh', 'firmware', 'audio', 'video', 'provision', 'upgradePackages', 'containerd', 'guestInstallPrefix', 'probes', 'portForwards', 'copyToHost', 'message', 'networks', 'env', 'param', 'dns', 'hostResolver', 'propagateProxyEnv', 'caCerts', 'rosetta', 'plain', 'timezone', 'nestedVirtualization', 'user', 'tpm', 'osOpts'];
+  const text = readFileSync(path.join(repo, 'lima/workshop.yaml'), 'utf8');
+  const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const list = (v: unknown): Record<string, unknown>[] => (Array.isArray(v) ? v.filter(isRecord) : []);
+
+  it('parses as YAML, with only fields Lima knows', async () => {
+    const { parse } = await import('yaml');
+    const t: unknown = parse(text);
+    expect(isRecord(t)).toBe(true);
+    expect(Object.keys(isRecord(t) ? t : {}).filter((k) => !LIMA_KEYS.includes(k))).toEqual([]);
+  });
+
+  it('has Debian 13 for arm64 and x86_64, the first of each checked by a sha512 digest', async () => {
+    const { parse } = await import('yaml');
+    const images = list((parse(text) as Record<string, unknown>)['images']);
+    for (const arch of ['aarch64', 'x86_64']) {
+      const mine = images.filter((i) => i['arch'] === arch);
+      expect(mine.length, arch).toBeGreaterThan(0);
+      expect(String(mine[0]?.['location'])).toMatch(/^https:\/\/cloud\.debian\.org\/images\/cloud\/trixie\/.*debian-13-.*\.qcow2$/);
+      expect(String(mine[0]?.['digest'])).toMatch(/^sha512:[0-9a-f]{128}$/);
+      for (const i of mine) expect(Object.keys(i).filter((k) => !['location', 'arch', 'digest', 'variant', 'kernel', 'initrd'].includes(k))).toEqual([]);
+    }
+  });
+
+  it("provisions with the repository's own vagrant/provision.sh, from a read-only mount, and waits for it", async () => {
+    const { parse } = await import('yaml');
+    const t = parse(text) as Record<string, unknown>;
+    const provision = list(t['provision']);
+    expect(provision.map((p) => p['mode'])).toEqual(['system']);
+    expect(String(provision[0]?.['script'])).toMatch(/^#!\/bin\/bash\n/);
+    expect(String(provision[0]?.['script'])).toContain('bash /opt/workshop/vagrant/provision.sh');
+    expect(list(t['mounts'])).toEqual([{ location: '{{.Param.repo}}', mountPoint: '/mnt/workshop-host', writable: false }]);
+    expect(t['containerd']).toEqual({ system: false, user: false });
+    expect(String(list(t['probes'])[0]?.['script'])).toContain('/run/workshop-provisioned');
+  });
+
+  it('its provisioning script is bash that parses', async () => {
+    const { parse } = await import('yaml');
+    const script = String(list((parse(text) as Record<string, unknown>)['provision'])[0]?.['script']);
+    const r = spawnSync('bash', ['-n'], { input: script, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
   });
 });
