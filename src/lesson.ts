@@ -45,13 +45,13 @@ export type { LogicalVolume } from './checks/lvm.ts';
 export { readAncestry, stackExpectation, waferStacked, waferStackedAlone } from './checks/stacks.ts';
 export type { Ancestry } from './checks/stacks.ts';
 // Network namespaces, links, addresses, routes (ip -j)
-export { cidrOf, inSubnet, inetAddrs, neighbourAnswered, netnsNames, netnsUsable, parseIpAddrs, pingFrom, readAddrs, readBridgePorts, readConntrack, readLinks, readNeighbours, readNetns, readRoutes, readSysctl } from './checks/net.ts';
+export { cidrOf, inSubnet, inetAddrs, neighbourAnswered, netnsNames, netnsUsable, parseIpAddrs, pingFrom, readAddrs, readBridgePorts, readConntrack, readLinks, readLinksOfProcess, readNeighbours, readNetns, readRoutes, readSysctl } from './checks/net.ts';
 export type { BridgePort, ConntrackEntry, IpAddress, IpLink, IpLinkAddresses, IpNeighbour, IpRoute, NetnsEntry, PingResult } from './checks/net.ts';
 // NAT (iptables-save in canonical form)
 export { canonicalRule, masqueradeCovers, readNatTable } from './checks/iptables.ts';
 export type { IptChain, IptRule, IptTable, Negatable } from './checks/iptables.ts';
 // Namespaces and containers
-export { containerInit, findContainers, hostHostname, hostMountsVisible, hostNamespaces, idMapOf, interfacesOf, mapId, mountsOf, mountsOnlyInside, procMountPidNs, processesRootedAt, processesWithBusyboxRoot, queuesIn, requireHostNamespaces, startedFrom, who } from './checks/ns.ts';
+export { containerInit, findContainers, hostHostname, hostMountsVisible, hostNamespaces, idMapOf, interfacesOf, mapId, mountsOf, mountsOnlyInside, netnsHolders, procMountPidNs, processesRootedAt, processesWithBusyboxRoot, queuesIn, requireHostNamespaces, startedFrom, who } from './checks/ns.ts';
 export type { Container, IdMapping, NsProcess, SysvQueue } from './checks/ns.ts';
 // cgroups (v1 and v2)
 export { CGROUP_ROOT, MIB, cgroupPathOf, cgroupsOf, controllersOf, describeLayout, detectLayout, groupPath, parseFlatKeyed, parseLimit, pidsIn, readCgroupFile } from './checks/cgroup.ts';

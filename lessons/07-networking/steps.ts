@@ -1,5 +1,6 @@
+import { stat } from 'node:fs/promises';
 import {
-  defineChapter, diagnosed, defineCheck, pass, fail, tool, LAB, labUp, labDown, labStatus, netnsNames, readLinks, readAddrs, readRoutes, readBridgePorts,
+  defineChapter, diagnosed, defineCheck, pass, fail, tool, LAB, labUp, labDown, labStatus, netnsNames, readLinks, readLinksOfProcess, netnsHolders, hostNamespaces, readAddrs, readRoutes, readBridgePorts,
   readNeighbours, neighbourAnswered, readSysctl, pingFrom, netnsUsable, readConntrack, readNatTable, masqueradeCovers, canonicalRule, inSubnet, cidrOf,
   type IpLink, type Mutant, type SolveContext, type Verdict, type IptRule, once,
 } from 'workshop/lesson';
@@ -16,7 +17,38 @@ const INTERNET = LAB.netAddr;
 const nsExists = async (ns: string): Promise<boolean> => (await netnsNames()).includes(ns) && (await netnsUsable(ns));
 const linkIn = async (ns: string, name: string): Promise<IpLink | undefined> => ((await nsExists(ns)) ? (await readLinks(ns)).find((l) => l.ifname === name) : undefined);
 const labDownVerdict = (): Verdict => fail(`the lab (netns ${HOST})`, 'it is not up', 'Run `workshop lab up`, then `workshop shell host`.');
-const noBox = (): Verdict => fail(`netns ${BOX}`, 'it does not exist', `In the host shell: ip netns add ${BOX}`);
+
+/**
+ * A veth of ws-host whose other end is in a network namespace without a name, and the process
+ * that holds it: Container the Hard Way moves c$CPID into `unshare`'s namespace (`ip link set
+ * c$CPID netns $CPID`), and a new, empty ws-box cannot hold that end. One spawn per such namespace.
+ */
+async function peerInUnnamedNetns(): Promise<{ pid: number; host: IpLink; peer: IpLink } | null> {
+  if (!(await nsExists(HOST))) return null;
+  const veths = (await readLinks(HOST)).filter((l) => l.kind === 'veth' && l.linkNetnsId !== null && l.ifname !== LAB.uplink);
+  if (veths.length === 0) return null;
+  const named = await Promise.all((await netnsNames()).map((n) => stat(`/run/netns/${n}`).then((st) => `net:[${st.ino}]`, () => '')));
+  const root = (await hostNamespaces())['net'] ?? '';
+  for (const { pid } of await netnsHolders([...named, root])) {
+    const links = await readLinksOfProcess(pid).catch(() => []);
+    for (const host of veths) {
+      const peer = links.find((l) => l.kind === 'veth' && l.ifindex === host.peerIndex && l.peerIndex === host.ifindex);
+      if (peer) return { pid, host, peer };
+    }
+  }
+  return null;
+}
+
+/** ws-box is missing: name the namespace that already holds the container's end, or make one. */
+async function noBox(): Promise<Verdict> {
+  const held = await peerInUnnamedNetns();
+  if (held === null) return fail(`netns ${BOX}`, 'it does not exist', `In the host shell: ip netns add ${BOX}`);
+  return fail(
+    `netns ${BOX}`,
+    `it does not exist; ${held.peer.ifname}, the other end of ${held.host.ifname}, is in the network namespace of PID ${held.pid}, which has no name`,
+    `In the host shell, name that namespace: ip netns attach ${BOX} ${held.pid}`,
+  );
+}
 
 /** The container's end of the veth: a veth in ws-box whose peer is a port of br0 in ws-host. */
 async function containerVeth(): Promise<{ box: IpLink; host: IpLink } | { box: IpLink | null; host: null } | null> {
@@ -57,7 +89,11 @@ const aboutContainerVeth = (name: string, judge: (v: { box: IpLink; host: IpLink
   defineCheck(name, async () => {
     if (!(await nsExists(BOX))) return noBox();
     const v = await containerVeth();
-    if (!v?.box) return fail(`a veth in ${BOX} whose peer is in ${HOST}`, `${BOX} has no veth`, `ip link add veth0 type veth peer name veth1; ip link set veth1 netns ${BOX}`);
+    if (!v?.box) {
+      const held = await peerInUnnamedNetns();
+      if (held !== null) return fail(`a veth in ${BOX} whose peer is in ${HOST}`, `${BOX} has no veth; ${held.peer.ifname}, the other end of ${held.host.ifname}, is in the network namespace of PID ${held.pid}, which has no name`, `In the host shell, give ${BOX} to that namespace instead: ip netns del ${BOX}; ip netns attach ${BOX} ${held.pid}`);
+      return fail(`a veth in ${BOX} whose peer is in ${HOST}`, `${BOX} has no veth`, `ip link add veth0 type veth peer name veth1; ip link set veth1 netns ${BOX}`);
+    }
     return judge({ box: v.box, host: v.host });
   }, { timeoutMs: SLOW_PROBE_MS });
 

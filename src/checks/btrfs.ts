@@ -301,7 +301,7 @@ export function judgeLoopMount(entries: readonly MountEntry[], loops: readonly L
   const at = elsewhere.map((e) => `${rel(e.mountPoint)} (${e.source})`).join(', ');
   if (top === undefined || top.fsType !== 'btrfs') {
     const first = elsewhere[0];
-    if (first !== undefined) return fail(expected, `${rel(image)} is already mounted elsewhere: ${at}`, `umount ${rel(first.mountPoint)}, then ${mountCommand(rel(mountPoint), rel(image), layout, first.source)}`);
+    if (first !== undefined) return fail(expected, `${rel(image)} is already mounted elsewhere: ${at}`, `umount ${rel(first.mountPoint)}, then mkdir -p ${rel(mountPoint)}; ${mountCommand(rel(mountPoint), rel(image), layout, first.source)}`);
     return fail(expected, describeMountsAt(mountsAt(entries, mountPoint), mountPoint), `mkdir -p ${rel(mountPoint)}; ${mountCommand(rel(mountPoint), rel(image), layout)}`);
   }
   const behind = loopBehind(loops, top.source);

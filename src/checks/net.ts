@@ -219,6 +219,15 @@ async function ipIn(ns: string | undefined, args: readonly string[]): Promise<st
 
 /** The links of a netns (the root one when `ns` is undefined). */
 export const readLinks = async (ns?: string): Promise<IpLink[]> => parseIpLinks(await ipIn(ns, ['-d', 'link', 'show']));
+/**
+ * The links of a process's network namespace, which may have no name (`unshare --net`): read with
+ * `nsenter -t PID -n ip -j -d link show`.
+ */
+export async function readLinksOfProcess(pid: number): Promise<IpLink[]> {
+  const r = await run('nsenter', ['-t', String(pid), '-n', 'ip', '-j', '-d', 'link', 'show'], { timeoutMs: 10_000 });
+  if (r.code !== 0) throw new Error(`ip -j -d link show in the network namespace of PID ${pid}: ${r.stderr.trim() || `exit ${r.code ?? 'signal'}`}`);
+  return parseIpLinks(r.stdout);
+}
 /** The addresses of every link in a named netns (`ip -n NS -j addr show`). */
 export const readAddrs = async (ns: string): Promise<IpLinkAddresses[]> => parseIpAddrs(await ipIn(ns, ['addr', 'show']));
 /** The main routing table of a named netns (`ip -n NS -j route show`). */

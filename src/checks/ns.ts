@@ -5,7 +5,7 @@
 import { readFile, readlink, stat } from 'node:fs/promises';
 import { run } from './exec.ts';
 import { parseMountinfo, type MountEntry } from './mounts.ts';
-import { listPids, nsLinks, readStatus, type ProcStatus } from './proc.ts';
+import { listPids, nsLinks, processStart, readStatus, type ProcStatus } from './proc.ts';
 
 /** The namespace types a container runtime unshares, as named in /proc/PID/ns. */
 export const NS_TYPES = ['uts', 'pid', 'mnt', 'ipc', 'net', 'user', 'cgroup'] as const;
@@ -228,6 +228,26 @@ export async function processesWithBusyboxRoot(): Promise<NsProcess[]> {
     }),
   );
   return (await Promise.all(working.flat().map(describe))).filter(present);
+}
+
+/**
+ * One process for each network namespace that has none of the names given (as `net:[inode]`
+ * links): its oldest, which for `unshare --net …` is `unshare` itself, the PID Container the Hard
+ * Way's `pidof unshare` gives. To find a namespace that has no name yet, and name it with
+ * `ip netns attach NAME PID`.
+ */
+export async function netnsHolders(except: readonly string[]): Promise<Array<{ ns: string; pid: number }>> {
+  const pids = (await listPids()).filter((p) => p !== process.pid);
+  const links = await Promise.all(pids.map((p) => readlink(`/proc/${p}/ns/net`).catch(() => null)));
+  const oldest = new Map<string, { pid: number; start: number }>();
+  pids.forEach((pid, i) => {
+    const ns = links[i];
+    if (ns === null || ns === undefined || except.includes(ns)) return;
+    const start = processStart(pid) ?? Number.MAX_SAFE_INTEGER;
+    const seen = oldest.get(ns);
+    if (seen === undefined || start < seen.start) oldest.set(ns, { pid, start });
+  });
+  return [...oldest].map(([ns, { pid }]) => ({ ns, pid }));
 }
 
 /** Processes whose `/` is `dir` itself (same device and inode): a chroot or a pivot_root into it. */

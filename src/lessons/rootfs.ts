@@ -68,9 +68,9 @@ export function insideOnlyLoader(interp: string): string {
  * Makes `dir` a root file system with Debian's dynamically linked BusyBox (from its package in
  * {@link CONTROL_DEBS}), its loader and its libraries, and the applet symlinks: a real image's
  * kind of root, which runs under chroot as the static one does. Whatever `dir` held is replaced;
- * `dir` itself stays (a subvolume stays a subvolume).
+ * `dir` itself stays (a subvolume stays a subvolume). The package is unpacked in the chapter folder.
  */
-export async function buildDynamicBusyboxRootfs({ $, dir: chapterDir }: SolveContext, dir: string, loader: LoaderPlace): Promise<void> {
+export async function buildDynamicBusyboxRootfs({ $, dir: chapterDir }: Pick<SolveContext, '$' | 'dir'>, dir: string, loader: LoaderPlace): Promise<void> {
   const deb = (await readdir(CONTROL_DEBS).catch(() => [])).filter((n) => /^busybox_.*\.deb$/.test(n)).sort().at(-1);
   if (deb === undefined) throw new Error(`no Debian busybox package in ${CONTROL_DEBS}: vagrant/provision.sh keeps one there for the self-test's controls (apt-get download busybox)`);
   const unpacked = await mkdtemp(join(chapterDir, '.ws-busybox-deb-'));

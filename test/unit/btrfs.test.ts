@@ -193,7 +193,7 @@ describe('a store on a partition of a loop device, or mounted twice (recorded)',
       ok: false,
       expected: 'btrfs at store on a loop device backed by store.img',
       actual: 'store.img is already mounted elsewhere: /var/lib/containers (/dev/loop0p1)',
-      hint: 'umount /var/lib/containers, then mount /dev/loop0p1 store',
+      hint: 'umount /var/lib/containers, then mkdir -p store; mount /dev/loop0p1 store',
     });
   });
 
