@@ -1,9 +1,15 @@
-// Container the Hard Way (seeds/003; its docs/03-05) typed as literally as Debian allows, against
-// chapters 06, 07 and 08 through the built CLI. Its container layer is a writable btrfs snapshot
-// of an image subvolume (chapter 04's container layer), its hostname is `littlebox`, its veth
-// names come from `pidof unshare`, and `ip netns attach ws-box $CPID` names its network namespace.
+// Container the Hard Way (seeds/003; its docs/01-05) typed as literally as Debian allows, against
+// chapters 04, 06, 07 and 08 through the built CLI. Its disk is partitioned and mounted at
+// /var/lib/containers, its image is img/alpine, its container layer run/littlebox is a writable
+// btrfs snapshot of it, its hostname is `littlebox`, its veth names come from `pidof unshare`, and
+// `ip netns attach ws-box $CPID` names its network namespace.
+// Its image is Alpine's minirootfs, whose BusyBox is linked dynamically against musl; this machine
+// has no musl loader, and Debian packages no musl-linked BusyBox. The stand-in is Debian's dynamic
+// busybox with its loader and libraries, the loader renamed so that only the root has it (issue 25):
+// from the host it does not run, inside the root it does, as Alpine's.
 // What differs from the seed, and why:
 //   - /var/lib/containers and /littlebox live under the test's home, not in the machine's /;
+//   - the disk is a loop device of store.img in chapter 04's folder, not a second disk;
 //   - `hash -r` after pivot_root: bash remembers the host's /usr/bin/mount (issue 15);
 //   - `ping -c 1`, since the seed's ping runs until Ctrl-C;
 //   - `-o ws-uplink` after the seed's `-o eth0` is rejected: the lab's host has no eth0.
@@ -11,6 +17,9 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { $ } from 'zx';
+import { parseLosetupJson } from '../../src/checks/loop.ts';
+import { buildDynamicBusyboxRootfs } from '../../src/lessons/rootfs.ts';
 import { isRoot, openWorkshop, spawnCollect, type Ran, type Workshop } from '../helpers/workshop.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -54,6 +63,7 @@ interface Row {
   check: string;
   status: string;
   actual?: string;
+  hint?: string;
 }
 /** The rows of `workshop check STEP --json`. */
 async function rows(w: Workshop, step: string): Promise<Row[]> {
@@ -75,15 +85,18 @@ describe.skipIf(!isRoot)("Container the Hard Way's own commands", () => {
     root = path.join(w.home, 'seed-root');
     containers = path.join(root, 'var/lib/containers');
     await mkdir(containers, { recursive: true });
-    // docs/01-03: a btrfs volume, an image subvolume, and the container layer as its writable snapshot.
+    // docs/01-03: a btrfs volume, an image subvolume with a real image's root, and the container
+    // layer as its writable snapshot.
     await sh(`truncate -s 1G ${root}/disk.img && mkfs.btrfs -q ${root}/disk.img && mount -o loop ${root}/disk.img ${containers}
       mkdir -p ${containers}/img ${containers}/run
-      btrfs subvolume create ${containers}/img/busybox
-      mkdir -p ${containers}/img/busybox/{bin,sbin,usr/bin,usr/sbin,proc,etc,tmp}
-      cp /bin/busybox ${containers}/img/busybox/bin/busybox
-      chroot ${containers}/img/busybox /bin/busybox --install -s
-      btrfs subvol snapshot ${containers}/img/busybox ${containers}/run/littlebox
+      btrfs subvolume create ${containers}/img/alpine`);
+    await buildDynamicBusyboxRootfs({ $, dir: w.home }, `${containers}/img/alpine`, 'inside-only');
+    await sh(`mkdir -p ${containers}/img/alpine/etc
+      btrfs subvol snapshot ${containers}/img/alpine ${containers}/run/littlebox
       echo "CONTAINER DATA" >> ${containers}/run/littlebox/THIS_IS_OUR_CONTAINER_DATA`);
+    // The stand-in is what it stands for: its BusyBox does not run from the host, and does inside.
+    expect((await spawnCollect(`${containers}/run/littlebox/bin/busybox`, ['true'])).code).not.toBe(0);
+    expect((await spawnCollect('chroot', [`${containers}/run/littlebox`, 'sh', '-c', 'cat /THIS_IS_OUR_CONTAINER_DATA'])).stdout).toBe('CONTAINER DATA\n');
     const dir = (await w.cli(['path', 'namespaces'])).stdout.trim();
     expect(dir).not.toBe('');
     t = new Terminal(dir);
@@ -179,8 +192,15 @@ describe.skipIf(!isRoot)("Container the Hard Way's own commands", () => {
       ip link add name h$CPID type veth peer name c\${CPID}
       ip link set c\${CPID} netns \${CPID}
       ip link set h\${CPID} up
-      ip link set h$CPID master br0 up
-      ip netns attach ws-box $CPID`);
+      ip link set h$CPID master br0 up`);
+    // Issue 25: the hint said `ip netns add ws-box`, and a new, empty ws-box cannot hold c$CPID.
+    const netns = await rows(w, 'networking/netns');
+    expect(netns[0]).toMatchObject({ status: 'fail', actual: expect.stringContaining(`c${cpid}, the other end of h${cpid}, is in the network namespace of PID ${cpid}`), hint: `In the host shell, name that namespace: ip netns attach ws-box ${cpid}` });
+    // Followed anyway, the old hint leads to an empty ws-box: the veth step says how to undo it.
+    await host('ip netns add ws-box');
+    const veth = await rows(w, 'networking/veth');
+    expect(veth.find((r) => r.check === 'its peer is in ws-box')).toMatchObject({ status: 'fail', hint: `In the host shell, give ws-box to that namespace instead: ip netns del ws-box; ip netns attach ws-box ${cpid}` });
+    await host(`ip netns del ws-box; ip netns attach ws-box ${cpid}`);
     // In the container's terminal: busybox's ip, after hash -r.
     const inside = await t.run([
       'ip link set lo up',
@@ -201,3 +221,87 @@ describe.skipIf(!isRoot)("Container the Hard Way's own commands", () => {
     expect(failedRows(await rows(w, 'networking/internet'))).toEqual([]);
   });
 });
+
+describe.skipIf(!isRoot)("Container the Hard Way's docs/01-03 against chapter 04, with a real image", () => {
+  let w: Workshop;
+  let containers = ''; // the seed's /var/lib/containers
+  let loop = '';
+
+  beforeAll(async () => {
+    w = await openWorkshop('/tmp/ws-cthw-btrfs-', { allowHost: true });
+    containers = path.join(w.home, 'seed-root/var/lib/containers');
+    expect((await w.cli(['goto', 'btrfs/image'])).code).toBe(0);
+  });
+
+  afterAll(async () => {
+    await spawnCollect('umount', [containers]);
+    await w.dispose();
+    // losetup -P devices do not autoclear: detach what the test attached.
+    const loops = parseLosetupJson((await spawnCollect('losetup', ['-J', '-l'])).stdout);
+    for (const l of loops.filter((x) => x.backFile?.startsWith(w.home))) await spawnCollect('losetup', ['-d', l.name]);
+  });
+
+  const inChapter = async (script: string): Promise<Ran> => {
+    const r = await w.shell('btrfs', script);
+    expect(r.code, `${script}\n${r.stderr}`).toBe(0);
+    return r;
+  };
+
+  it('docs/01: the partitioned disk mounted at /var/lib/containers; the hint remounts it by its partition', async () => {
+    // fdisk n p 1 <enter> <enter> w, mkfs.btrfs on the partition. Without udev, partx -a and the sysfs numbers make the node.
+    const made = await inChapter([
+      'truncate -s 1G store.img',
+      "printf 'n\\np\\n1\\n\\n\\nw\\n' | fdisk store.img >/dev/null",
+      'L=$(losetup -fP --show store.img)',
+      'partx -a $L 2>/dev/null || true',
+      'for i in 1 2 3 4 5 6 7 8 9 10; do [ -b ${L}p1 ] && break; sleep 0.2; done',
+      '[ -b ${L}p1 ] || { d=$(cat /sys/block/${L#/dev/}/${L#/dev/}p1/dev); mknod ${L}p1 b ${d%:*} ${d#*:}; }',
+      'mkfs.btrfs -q -f ${L}p1',
+      `mkdir -p ${containers} && mount \${L}p1 ${containers} && mount --make-rprivate ${containers}`,
+      'echo $L',
+    ].join('\n'));
+    loop = made.stdout.trim().split('\n').at(-1) ?? '';
+    expect(loop).toMatch(/^\/dev\/loop\d+$/);
+    expect(failedRows(await rows(w, 'btrfs/image'))).toEqual([]);
+    // Issue 25: the hint was `mount -o loop store.img store`, which fails on this image (rc 32).
+    const mount = await rows(w, 'btrfs/mount');
+    expect(mount[0]).toMatchObject({ status: 'fail', hint: `umount ${containers}, then mkdir -p store; mount ${loop}p1 store` });
+    await inChapter(`umount ${containers}; mkdir -p store; mount ${loop}p1 store`);
+    expect(failedRows(await rows(w, 'btrfs/mount'))).toEqual([]);
+  });
+
+  it('docs/02: img/alpine is moved to store/base as the hint says, and its real image populates it', async () => {
+    await inChapter('mkdir -p store/img && btrfs subvolume create store/img/alpine');
+    const sub = await rows(w, 'btrfs/subvolume');
+    expect(sub[0]).toMatchObject({ status: 'fail', hint: expect.stringContaining('mv store/img/alpine store/base') });
+    await inChapter('mv store/img/alpine store/base');
+    expect(failedRows(await rows(w, 'btrfs/subvolume'))).toEqual([]);
+    // The minirootfs unpacked: a BusyBox linked dynamically, with a loader only the image has.
+    const dir = (await w.cli(['path', 'btrfs'])).stdout.trim();
+    await buildDynamicBusyboxRootfs({ $, dir }, path.join(dir, 'store/base'), 'inside-only');
+    const populate = await rows(w, 'btrfs/populate');
+    expect(failedRows(populate)).toEqual([]);
+    expect(populate[0]?.actual).toMatch(/dynamically linked \(its loader \/lib\S*\/ld-wsbox-\S+ is inside\)/);
+  });
+
+  it('docs/03: the layer run/littlebox is offered as a mv, and then accepted as the container layer', async () => {
+    const out = await inChapter([
+      'mkdir -p store/run',
+      'btrfs subvol snapshot store/base store/run/littlebox >/dev/null',
+      'echo "CONTAINER DATA" >> store/run/littlebox/THIS_IS_OUR_CONTAINER_DATA',
+      "chroot store/run/littlebox sh -c 'cat /THIS_IS_OUR_CONTAINER_DATA'",
+    ].join('\n'));
+    expect(out.stdout).toBe('CONTAINER DATA\n');
+    // Issue 25: the hint offered a fresh snapshot of store/base-snapshot.
+    const container = await rows(w, 'btrfs/container');
+    expect(container[0]).toMatchObject({
+      status: 'fail',
+      actual: 'store/container: nothing there; the store has store/run/littlebox, a snapshot of store/base',
+      hint: 'This step wants it at store/container: mv store/run/littlebox store/container (a renamed subvolume stays a subvolume)',
+    });
+    await inChapter('mv store/run/littlebox store/container');
+    // Only workshop's own marker is missing: hello.txt with the chapter's nonce, which the seed never writes.
+    expect(failedRows(await rows(w, 'btrfs/container'))).toEqual([expect.stringMatching(/^store\/container\/hello\.txt holds the chapter nonce: .*: nothing there$/)]);
+  });
+});
+
