@@ -32,7 +32,12 @@ PACKAGES=(
 # `npm run test:vm` boots a Debian 13 guest (test/vm/). CI runs it; a learner's VM does not need
 # the 60 MB of qemu, so it comes only on CI or when asked for.
 if [[ ${CI:-} == true || ${WORKSHOP_VM_TOOLS:-} == 1 ]]; then
-  PACKAGES+=(qemu-system-x86 debootstrap)
+  PACKAGES+=(qemu-system-x86 qemu-utils debootstrap)
+fi
+# `npm run test:vm:arm64` builds an arm64 guest on an x86 machine (qemu-user-static through
+# binfmt_misc) and boots it with qemu-system-aarch64; `workshop lab image build --arch arm64` too.
+if [[ ${WORKSHOP_VM_ARM64:-} == 1 ]]; then
+  PACKAGES+=(qemu-system-arm qemu-user-static binfmt-support)
 fi
 # The set-up test runs `vagrant validate` on the Vagrantfile (ruby -c is its fallback). Debian's
 # vagrant (2.3.4 on Debian 12) needs no provider for that; a learner's VM has no use for it.

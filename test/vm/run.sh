@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Boots the Debian 13 guest of test/vm/build-image.sh headless under qemu (TCG), runs one bash
+# Boots the Debian 13 guest of test/vm/build-image.sh (x86 or arm64) headless under qemu (TCG), runs one bash
 # script in it (from /opt/workshop, as root, under the guest's own systemd), and brings back its
 # stdout, stderr and exit code through a virtio-9p share.
 #
@@ -11,7 +11,8 @@
 #   --out DIR            keep the results there: cmd, stdout, stderr, rc, console.log, timings, and
 #                        whatever the script writes to $WS_VM_SHARE (default: a temporary folder)
 #   --timeout SEC        limit for the whole run, boot included (default $WORKSHOP_VM_TIMEOUT or 1800)
-#   --boot-timeout SEC   limit until the guest runs the script (default 300)
+#   --boot-timeout SEC   limit until the guest runs the script (default 300; 900 for arm64, whose
+#                        instructions qemu translates on this x86 machine)
 # Exit: the script's exit code; 124 on a time-out; 125 when the guest did not boot or died;
 #       3 when qemu is missing or this is not root.
 # The guest's disk is the cached image in snapshot mode: writes go to a temporary file in the
@@ -22,7 +23,7 @@ set -euo pipefail
 here=$(cd -- "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")" && pwd)
 CACHE=${WORKSHOP_VM_CACHE:-/var/cache/workshop-vm}
 timeout=${WORKSHOP_VM_TIMEOUT:-1800}
-boot_timeout=300
+boot_timeout=''
 image='' out='' cmd='' script=''
 
 say() { printf '==> vm: %s\n' "$*" >&2; }
@@ -44,18 +45,38 @@ while (($#)); do
 done
 [[ -n $cmd || -n $script ]] || die "nothing to run: give a SCRIPT or -c 'COMMANDS' (see --help)" 2
 [[ -z $script || -f $script ]] || die "no such script: $script" 2
-[[ $timeout =~ ^[0-9]+$ && $boot_timeout =~ ^[0-9]+$ ]] || die "--timeout and --boot-timeout take seconds" 2
+[[ $timeout =~ ^[0-9]+$ && $boot_timeout =~ ^[0-9]*$ ]] || die "--timeout and --boot-timeout take seconds" 2
 
 [[ $EUID -eq 0 ]] || die "run me as root: sudo bash $0" 3
-QEMU=$(command -v qemu-system-x86_64 || true)
-[[ -n $QEMU ]] || die "qemu is not installed: apt-get install qemu-system-x86 (or: sudo WORKSHOP_VM_TOOLS=1 bash vagrant/provision.sh; CI gets it from provision.sh)" 3
 
 if [[ -z $image ]]; then
   image=$(bash "$here/build-image.sh")
 fi
-for f in vmlinuz initrd.img disk.img; do
+[[ -f $image/image.json ]] || die "$image/image.json is missing: is $image an image folder of build-image.sh?" 2
+# What to boot comes from the image's manifest (docs/image-builder.md).
+node=$here/../../node_modules/.bin/node
+[[ -x $node ]] || node=node
+mapfile -t m < <("$node" -e '
+  const m = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
+  for (const v of [m.arch, m.qemu.binary, m.qemu.machine, m.cmdline, m.disk, m.diskFormat, m.kernel, m.initrd]) console.log(v);
+' "$image/image.json")
+((${#m[@]} == 8)) || die "$image/image.json cannot be read" 2
+arch=${m[0]} qemu_bin=${m[1]} machine=${m[2]} cmdline=${m[3]} disk=${m[4]} disk_format=${m[5]} kernel=${m[6]} initrd=${m[7]}
+for f in "$kernel" "$initrd" "$disk"; do
   [[ -f $image/$f ]] || die "$image/$f is missing: is $image an image folder of build-image.sh?" 2
 done
+QEMU=$(command -v "$qemu_bin" || true)
+case $arch in
+  arm64)
+    [[ -n $QEMU ]] || die "qemu for arm64 is not installed: apt-get install qemu-system-arm (or: sudo WORKSHOP_VM_TOOLS=1 WORKSHOP_VM_ARM64=1 bash vagrant/provision.sh)" 3
+    # pauth-impdef: the CPU's own pointer-authentication hash instead of QARMA, which TCG computes slowly.
+    cpu=max,pauth-impdef=on
+    boot_timeout=${boot_timeout:-900} ;;
+  *)
+    [[ -n $QEMU ]] || die "qemu is not installed: apt-get install qemu-system-x86 (or: sudo WORKSHOP_VM_TOOLS=1 bash vagrant/provision.sh; CI gets it from provision.sh)" 3
+    cpu=max ;;
+esac
+boot_timeout=${boot_timeout:-300}
 
 # ---- the run folder, the lock, and the trap that always kills qemu -------------------------------
 run=$(mktemp -d /tmp/ws-vm-run-XXXXXX)
@@ -98,17 +119,25 @@ fi
 if [[ -n $script ]]; then cp -- "$script" "$share/cmd"; else printf '%s\n' "$cmd" >"$share/cmd"; fi
 
 console=$run/console.log
-# A hang must not leave the run folder unlimited: the snapshot file lives in it (TMPDIR).
+# The cache is never written: a raw disk runs in snapshot mode (its writes go to a temporary file in
+# the run folder: TMPDIR, so that a hang cannot fill another place), a qcow2 one gets a copy-on-write
+# overlay there, as each hosted lab does.
+if [[ $disk_format == qcow2 ]]; then
+  qemu-img create -q -f qcow2 -b "$image/$disk" -F qcow2 "$run/overlay.qcow2" || die "qemu-img create of the overlay failed" 3
+  drive="file=$run/overlay.qcow2,format=qcow2,if=virtio,cache=unsafe"
+else
+  drive="file=$image/$disk,format=raw,if=virtio,snapshot=on,cache=unsafe"
+fi
 t0=$(now)
 TMPDIR=$run nice -n 10 "$QEMU" \
-  -accel tcg -cpu max -m 2048 -smp 2 -nographic -nic none -no-reboot \
-  -kernel "$image/vmlinuz" -initrd "$image/initrd.img" \
-  -append "console=ttyS0 root=/dev/vda rw rootfstype=ext4 panic=-1 net.ifnames=0 systemd.show_status=1" \
-  -drive "file=$image/disk.img,format=raw,if=virtio,snapshot=on,cache=unsafe" \
+  -M "$machine" -accel tcg -cpu "$cpu" -m 2048 -smp 2 -nographic -nic none -no-reboot \
+  -kernel "$image/$kernel" -initrd "$image/$initrd" \
+  -append "$cmdline panic=-1 systemd.show_status=1" \
+  -drive "$drive" \
   -virtfs "local,path=$share,mount_tag=wsvm,security_model=none,id=wsvm" \
   </dev/null >"$console" 2>&1 &
 qemu_pid=$!
-say "qemu $qemu_pid started (TCG, 2 vCPU, 2 GiB; limit ${timeout} s, boot ${boot_timeout} s)"
+say "qemu $qemu_pid started ($arch, TCG, 2 vCPU, 2 GiB; limit ${timeout} s, boot ${boot_timeout} s)"
 
 tail_console() {
   say "the last console lines:"

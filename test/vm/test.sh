@@ -8,7 +8,8 @@
 #   3. here: the JSON report, a summary per chapter, and the timings.
 # Exit 0 only if every chapter passed or was skipped for a stated reason, clean left nothing, and
 # no residue was found; 3 if qemu or debootstrap is missing; otherwise the runner's code.
-# Environment: WORKSHOP_VM_CACHE, WORKSHOP_VM_TIMEOUT (s, default 3600: the self-test took 1391 s
+# Environment: WORKSHOP_VM_ARCH (amd64 or arm64: `npm run test:vm:arm64` builds and boots an arm64
+# guest on this x86 machine), WORKSHOP_VM_CACHE, WORKSHOP_VM_TIMEOUT (s, default 3600, 9000 for arm64: the self-test took 1391 s
 # under TCG and --as-written follows it), WORKSHOP_VM_RESULTS (a
 # folder to keep the guest's results in; by default they are shown, then removed),
 # WORKSHOP_VM_CHAPTERS (chapter ids, space-separated: only these), WORKSHOP_VM_MODPROBE (kernel
@@ -23,8 +24,18 @@ now() { date +%s%N; }
 secs() { local d=$(($2 - $1)); printf '%d.%01d' $((d / 1000000000)) $((d / 100000000 % 10)); }
 
 [[ $EUID -eq 0 ]] || die "run me as root: sudo npm run test:vm" 3
-command -v qemu-system-x86_64 >/dev/null 2>&1 ||
-  die "qemu is not installed: apt-get install qemu-system-x86 (or: sudo WORKSHOP_VM_TOOLS=1 bash vagrant/provision.sh; CI gets it from provision.sh)" 3
+case ${WORKSHOP_VM_ARCH:-} in
+  arm64)
+    for t in qemu-system-aarch64:qemu-system-arm qemu-aarch64-static:qemu-user-static update-binfmts:binfmt-support; do
+      command -v "${t%%:*}" >/dev/null 2>&1 || die "${t%%:*} is missing: apt-get install ${t#*:} (or: sudo WORKSHOP_VM_TOOLS=1 WORKSHOP_VM_ARM64=1 bash vagrant/provision.sh)" 3
+    done
+    # Every instruction of the guest is translated on this x86 machine: a full run takes longer.
+    export WORKSHOP_VM_TIMEOUT=${WORKSHOP_VM_TIMEOUT:-9000} ;;
+  '' | amd64)
+    command -v qemu-system-x86_64 >/dev/null 2>&1 ||
+      die "qemu is not installed: apt-get install qemu-system-x86 (or: sudo WORKSHOP_VM_TOOLS=1 bash vagrant/provision.sh; CI gets it from provision.sh)" 3 ;;
+  *) die "WORKSHOP_VM_ARCH must be amd64 or arm64, not $WORKSHOP_VM_ARCH" 2 ;;
+esac
 command -v debootstrap >/dev/null 2>&1 ||
   die "debootstrap is not installed: apt-get install debootstrap (or: sudo WORKSHOP_VM_TOOLS=1 bash vagrant/provision.sh; CI gets it from provision.sh)" 3
 
@@ -94,7 +105,7 @@ if [[ -s $res/aswritten.json ]]; then
     const r = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
     for (const c of r.chapters) {
       const ok = c.steps.filter((s) => s.status === "pass").length;
-      console.log(`  ${c.id.padEnd(14)} ${c.status === "skipped" ? `skipped: ${c.reason ?? ""}` : `${c.status}: ${ok}/${c.steps.length} steps on the first try`}` +
+      console.log(`  ${c.id.padEnd(14)} ${c.status === "skipped" ? `skipped: ${c.reason ?? ""}` : `${c.status}: ${ok}/${c.steps.length} steps on the first try, ${(c.durationMs / 1000).toFixed(1)} s`}` +
         (c.reason && c.status === "fail" ? ` (${c.reason})` : "") + (c.residue.length ? `; residue: ${c.residue.join(", ")}` : ""));
       for (const s of c.steps.filter((s) => s.status === "fail")) {
         for (const [p, v] of Object.entries(s.phases)) if (v.status === "fail") console.log(`      ${s.id}/${p}: ${(v.detail ?? "").slice(0, 400)}`);
