@@ -84,6 +84,17 @@ export async function runAttached(cmd: string, args: readonly string[] = [], opt
   return sig === undefined ? 1 : 128 + sig;
 }
 
+/**
+ * Runs a long command whose progress the user should see: its stderr goes to the user's stderr as
+ * it comes, its stdout (the result) is collected. Never throws for a non-zero exit or a missing binary.
+ */
+export async function runShowingProgress(cmd: string, args: readonly string[] = [], opts: { env?: Record<string, string> } = {}): Promise<RunResult> {
+  const { execa } = await import('execa');
+  const r = await execa(cmd, args, { reject: false, stripFinalNewline: false, cwd: '/', stdin: 'ignore', stdout: 'pipe', stderr: 'inherit', ...(opts.env === undefined ? {} : { env: opts.env }) });
+  const failedToStart = r.exitCode === undefined && r.signal === undefined;
+  return { code: r.exitCode ?? null, stdout: typeof r.stdout === 'string' ? r.stdout : '', stderr: failedToStart ? (r.shortMessage ?? '') : '', timedOut: false, command: r.command };
+}
+
 /** A long-lived process that is fed on stdin, such as the learner's shell of `workshop test --as-written`. */
 export interface LiveProcess {
   readonly pid: number;

@@ -33,6 +33,8 @@ interface CommandSpec {
   maxArgs: number;
   /** more help text, after the summary (subcommands) */
   details?: string;
+  /** subcommands with a --help of their own, by their words ("image build") */
+  subcommands?: Readonly<Record<string, { usage: string; summary: string }>>;
   needs?: Needs;
   load: () => Promise<{ default: Command }>;
 }
@@ -66,7 +68,25 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   state: { summary: "draw what you have really built in a chapter: overlay stacks, subvolumes, namespaces, the lab network…", usage: 'state [chapter]', maxArgs: 1, needs: { root: true }, load: () => import('./commands/state.ts') },
   path: { summary: "print the current chapter's folder (cd $(workshop path))", usage: 'path [chapter]', maxArgs: 1, load: () => import('./commands/path.ts') },
   env: { summary: "print export lines for the chapter's variables (eval $(workshop env))", usage: 'env [chapter]', maxArgs: 1, load: () => import('./commands/env.ts') },
-  lab: { summary: 'the lab network of the network chapters: up, down or status', usage: 'lab up|down|status', maxArgs: 1, needs: { root: true }, load: () => import('./commands/lab.ts') },
+  lab: {
+    summary: "the lab network of the network chapters (up, down, status); the hosted labs' VM image (image build)",
+    usage: 'lab up|down|status | lab image build ...',
+    details: 'subcommands:\n  lab up|down|status   the lab network (ws-host, ws-net) of chapter 07\n  lab image build      the hosted labs\' VM image (workshop lab image build --help)',
+    maxArgs: 2,
+    needs: { root: true },
+    flags: {
+      arch: { type: 'string', value: 'amd64|arm64', describe: "image build: the guest's architecture (default: this machine's)" },
+      format: { type: 'string', value: 'qcow2|raw', describe: 'image build: the disk format (default qcow2, a base for copy-on-write overlays)' },
+      out: { type: 'string', value: 'FILE', describe: 'image build: also copy the disk to FILE (with FILE.vmlinuz, FILE.initrd.img, FILE.json)' },
+    },
+    subcommands: {
+      'image build': {
+        usage: 'lab image build [--lessons DIR] [--arch amd64|arm64] [--format qcow2|raw] [--out FILE]',
+        summary: "build (or find in the cache) the hosted labs' base image: Debian 13 with its kernel, workshop and the lesson pack (default: the built-in lessons). Needs root, debootstrap and qemu-utils (qemu-user-static for a foreign --arch); takes minutes the first time, seconds from the cache",
+      },
+    },
+    load: () => import('./commands/lab.ts'),
+  },
   shell: { summary: 'a shell, or one command, inside a lab namespace (host, net or box)', usage: 'shell host|net|box [-- CMD...]', maxArgs: Number.POSITIVE_INFINITY, needs: { root: true }, load: () => import('./commands/shell.ts') },
   classroom: {
     summary: 'a class: serve the live dashboard (instructor), or join one (learner)',
@@ -113,8 +133,10 @@ function flagLines(table: FlagTable): string[] {
   });
 }
 
-function helpText(verb: string | undefined): string {
+function helpText(verb: string | undefined, positionals: readonly string[] = []): string {
   const spec = verb ? COMMANDS[verb] : undefined;
+  const sub = spec?.subcommands?.[positionals.join(' ')];
+  if (spec && sub) return [`usage: workshop ${sub.usage}`, '', sub.summary, ...(spec.flags ? ['', 'options:', ...flagLines(spec.flags)] : []), '', 'global options:', ...flagLines(GLOBAL_FLAGS)].join('\n');
   if (verb && spec) {
     return [`usage: workshop ${spec.usage}`, '', spec.summary, ...(spec.details ? ['', spec.details] : []), ...(spec.flags ? ['', 'options:', ...flagLines(spec.flags)] : []), '', 'global options:', ...flagLines(GLOBAL_FLAGS)].join('\n');
   }
@@ -152,7 +174,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   // `workshop --help` is the whole command list, as `workshop help` is; only a named verb narrows it
   if (flags['help'] && (verb === undefined || COMMANDS[verb])) {
-    const text = helpText(verb);
+    const text = helpText(verb, positionals);
     writeOut(json ? `${JSON.stringify(verb ? { command: verb, usage: COMMANDS[verb]?.usage, help: text } : { commands: Object.keys(COMMANDS), help: text }, null, 2)}\n` : `${text}\n`);
     return EXIT.ok;
   }

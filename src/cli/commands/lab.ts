@@ -1,11 +1,12 @@
 // `workshop lab up|down|status`: the lab network of the network chapters (ws-host plays the VM
 // host, ws-net the internet). Deciding is here; building and tearing down is engine/lab.ts.
+// `workshop lab image build` (the hosted labs' VM image) lives in lab-image.ts.
 import { LAB, labDown, labStatus, labUp, type LabStatus } from '../../engine/lab.ts';
 import { requireRoot, requireVm } from '../../engine/guard.ts';
 import { didYouMean, usageError } from '../../errors.ts';
 import type { Cli } from '../cli.ts';
 
-const ACTIONS = ['up', 'down', 'status'] as const;
+const ACTIONS = ['up', 'down', 'status', 'image'] as const;
 type Action = (typeof ACTIONS)[number];
 
 /** Pure: which action the arguments ask for. */
@@ -13,7 +14,7 @@ export function labAction(positionals: readonly string[]): Action {
   const a = positionals[0] ?? 'status';
   if ((ACTIONS as readonly string[]).includes(a)) return a as Action;
   const guess = didYouMean(a, ACTIONS);
-  throw usageError(`unknown lab action "${a}"`, `${guess ? `did you mean "workshop lab ${guess}"? ` : ''}usage: workshop lab up|down|status`);
+  throw usageError(`unknown lab action "${a}"`, `${guess ? `did you mean "workshop lab ${guess}"? ` : ''}usage: workshop lab up|down|status, or workshop lab image build`);
 }
 
 function describe(st: LabStatus): string[] {
@@ -30,6 +31,8 @@ function describe(st: LabStatus): string[] {
 export default async function lab(cli: Cli): Promise<number> {
   const action = labAction(cli.positionals);
   requireRoot(cli.line);
+  if (action === 'image') return (await import('./lab-image.ts')).default(cli);
+  if (cli.positionals.length > 1) throw usageError(`too many arguments: ${cli.positionals.slice(1).join(' ')}`, `usage: workshop lab ${action}`);
   if (action !== 'status') await requireVm(cli.allowHost, `take the lab ${action}`);
   const log = (l: string) => {
     if (!cli.json) cli.err(`$ ${l}`);

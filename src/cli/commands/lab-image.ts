@@ -1,0 +1,69 @@
+// `workshop lab image build [--lessons DIR] [--arch amd64|arm64] [--format qcow2|raw] [--out FILE]`:
+// the hosted labs' base image, a Debian 13 disk with the kernel, workshop and the pack. The pack is
+// linted first (a build takes minutes); building is engine/image.ts's.
+import { dirname, resolve } from 'node:path';
+import { buildImage, debianArch, humanBytes, IMAGE_ARCHES, IMAGE_FORMATS, type BuiltImage, type ImageArch, type ImageFormat, type ImageRequest } from '../../engine/image.ts';
+import { readCatalog, formatProblem, type LessonProblem } from '../../lessons/catalog.ts';
+import { loadChapter } from '../../lessons/load.ts';
+import { lessonError, usageError } from '../../errors.ts';
+import { flagString, projectRoot, type Cli } from '../cli.ts';
+import type { FlagValues } from '../args.ts';
+
+export const IMAGE_BUILD_USAGE = 'lab image build [--lessons DIR] [--arch amd64|arm64] [--format qcow2|raw] [--out FILE]';
+
+function oneOf<T extends string>(value: string, allowed: readonly T[], flag: string): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw usageError(`--${flag} must be ${allowed.join(' or ')}, not "${value}"`, `usage: workshop ${IMAGE_BUILD_USAGE}`);
+}
+
+/** Pure: the request the flags make; the architecture defaults to this machine's. */
+export function imageRequest(flags: FlagValues, lessonsDir: string, nodeArch: string): ImageRequest {
+  const archFlag = flagString(flags, 'arch');
+  const host = debianArch(nodeArch);
+  if (archFlag === undefined && host === undefined) throw usageError(`this machine is ${nodeArch}: say which image to build with --arch amd64 or --arch arm64`);
+  const arch: ImageArch = archFlag === undefined ? (host ?? 'amd64') : oneOf(archFlag, IMAGE_ARCHES, 'arch');
+  const format: ImageFormat = oneOf(flagString(flags, 'format') ?? 'qcow2', IMAGE_FORMATS, 'format');
+  const out = flagString(flags, 'out');
+  return { arch, format, lessons: lessonsDir, ...(out === undefined ? {} : { out: resolve(out) }) };
+}
+
+/** Pure: what the command prints about the image. */
+export function describeImage(img: BuiltImage, out: string | undefined): string[] {
+  const m = img.manifest;
+  const disk = out ?? img.diskPath;
+  const file = (name: string) => (out ? `${out}.${name === m.kernel ? 'vmlinuz' : 'initrd.img'}` : `${img.dir}/${name}`);
+  return [
+    `image: ${disk}`,
+    `  ${m.diskFormat}, ${m.arch}, ${humanBytes(img.virtualBytes)} for the guest, ${humanBytes(img.allocatedBytes)} on this disk`,
+    `  key ${m.key} (Debian ${m.suite}, kernel ${m.kernelVersion}, workshop ${m.workshopVersion})`,
+    `  lessons ${m.lessons}, in the guest at ${m.guestLessons}`,
+    `  kernel ${file(m.kernel)}`,
+    `  initrd ${file(m.initrd)}`,
+    ...(out ? [`  manifest ${out}.json`] : [`  manifest ${img.dir}/image.json`]),
+    '',
+    'A learner\'s disk is a copy-on-write overlay on it, booted with the kernel above:',
+    ...(m.diskFormat === 'qcow2' ? [`  qemu-img create -f qcow2 -b ${disk} -F qcow2 learner.qcow2`] : []),
+    `  ${m.qemu.binary} -M ${m.qemu.machine} -cpu ${m.qemu.cpu} -m 1024 -nographic -nic none -kernel ${file(m.kernel)} -initrd ${file(m.initrd)} \\`,
+    `    -append "${m.cmdline}" -drive file=${m.diskFormat === 'qcow2' ? 'learner.qcow2,format=qcow2' : `${disk},format=raw,snapshot=on`},if=virtio`,
+  ];
+}
+
+async function lintPack(dir: string): Promise<void> {
+  const cat = readCatalog(dir);
+  const problems: LessonProblem[] = [...cat.problems];
+  for (const c of cat.chapters) await loadChapter(c, problems);
+  if (cat.chapters.length === 0 && problems.length === 0) throw lessonError(`${dir} holds no chapter (NN-id/ folders)`, 'give the pack with --lessons DIR');
+  if (problems.length > 0) throw lessonError(`the pack ${dir} has ${problems.length} problem(s):\n${problems.map(formatProblem).join('\n')}`, `fix them first (workshop lint ${dir}); the image would carry them`);
+}
+
+export default async function labImage(cli: Cli): Promise<number> {
+  const [, sub, ...rest] = cli.positionals;
+  if (sub !== 'build' || rest.length > 0) throw usageError(sub === undefined ? 'which lab image command?' : `unknown lab image command "${[sub, ...rest].join(' ')}"`, `usage: workshop ${IMAGE_BUILD_USAGE}`);
+  const req = imageRequest(cli.flags, cli.lessonsDir, process.arch);
+  await lintPack(req.lessons);
+  if (req.out) cli.err(`building into the cache, then copying to ${req.out} (in ${dirname(req.out)})`);
+  const img = await buildImage(projectRoot(), req);
+  if (cli.json) cli.emit({ image: req.out ?? img.diskPath, dir: img.dir, virtualBytes: img.virtualBytes, allocatedBytes: img.allocatedBytes, manifest: img.manifest });
+  else for (const l of describeImage(img, req.out)) cli.out(l);
+  return 0;
+}
