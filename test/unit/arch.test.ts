@@ -13,10 +13,29 @@ describe('ELF headers of both architectures', () => {
   it.each([
     ['busybox-static.bin', { bits: 64, type: 'exec', machine: 62, interpreter: null }, 'x86-64'],
     ['ls-dynamic.bin', { bits: 64, type: 'dyn', machine: 62, interpreter: '/lib64/ld-linux-x86-64.so.2' }, 'x86-64'],
+    ['busybox-static-arm64.bin', { bits: 64, type: 'exec', machine: 183, interpreter: null }, 'aarch64'],
+    ['ls-dynamic-arm64.bin', { bits: 64, type: 'dyn', machine: 183, interpreter: '/lib/ld-linux-aarch64.so.1' }, 'aarch64'],
   ])('reads %s', (name, expected, machine) => {
     const elf = parseElf(fixture('elf', name));
     expect(elf).toMatchObject({ kind: 'elf', ...expected });
     expect(elf.kind === 'elf' ? elfMachineName(elf.machine) : '').toBe(machine);
+  });
+
+  it("accepts arm64's static busybox and names its loader when it is dynamic, as on x86", async () => {
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { checkContext } = await import('../../src/engine/context.ts');
+    const { isStaticExecutable } = await import('../../src/checks/fs.ts');
+    const dir = await mkdtemp(path.join(tmpdir(), 'ws-arch-'));
+    try {
+      await writeFile(path.join(dir, 'busybox'), fixture('elf', 'busybox-static-arm64.bin'));
+      await writeFile(path.join(dir, 'ls'), fixture('elf', 'ls-dynamic-arm64.bin'));
+      const ctx = checkContext({ chapter: 't', dir, home: dir, nonce: 'n', startedAt: 0 });
+      expect(await isStaticExecutable('busybox').run(ctx)).toMatchObject({ status: 'pass', actual: 'statically linked 64-bit aarch64 ELF' });
+      expect(await isStaticExecutable('ls').run(ctx)).toMatchObject({ status: 'fail', actual: 'dynamically linked, interpreter /lib/ld-linux-aarch64.so.1' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('names a machine it does not know by its number', () => {
