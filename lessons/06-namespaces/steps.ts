@@ -307,7 +307,7 @@ const mountNsChecks = (ctx: CheckContext): Check[] => {
 function aboutRooted(name: string, obs: () => Promise<Seen>, want: (p: NsProcess, s: Seen) => Promise<Verdict>): Check {
   return defineCheck(name, async (ctx) => {
     const s = await obs();
-    if (s.rooted.length === 0) return fail(`a process whose / is a root of its own with a working BusyBox (${ctx.path(ROOTFS)}, or chapter 04's container layer)`, "none: every process has the host's root, or one without /bin/busybox", 'pivot_root . oldroot, run from inside rootfs (see the step).');
+    if (s.rooted.length === 0) return fail(`a process whose / is a root of its own with a working BusyBox (${ctx.path(ROOTFS)}, or chapter 04's container layer)`, "none: every process has the host's root, or one where /bin/busybox does not run (chroot ROOT /bin/busybox true)", 'pivot_root . oldroot, run from inside rootfs (see the step).');
     let first: Verdict | undefined;
     for (const p of s.rooted) {
       const v = await want(p, s);
@@ -532,6 +532,8 @@ export default defineChapter({
       },
     },
   },
+  // Container the Hard Way moves the container's root to the machine's /littlebox (docs/04).
+  madeOutside: [{ path: '/littlebox', madeBy: "Container the Hard Way's docs/04 (mkdir -p /littlebox)", remove: 'rmdir /littlebox' }],
   cleanup: async (ctx) => {
     // Processes first: they hold their namespaces, and with them the container's own mounts.
     await stopChapterProcesses(ctx);

@@ -143,3 +143,17 @@ export async function selfTest(prefix: string, chapters: readonly string[], opts
 /** Every phase that did not pass, as `chapter/step/phase: detail`, so a failing test says which. */
 export const failedPhases = (report: TestJson): string[] =>
   report.chapters.flatMap((c) => c.steps.flatMap((s) => Object.entries(s.phases).filter(([, p]) => p.status !== 'pass').map(([n, p]) => `${c.id}/${s.id}/${n}: ${p.detail ?? ''}`)));
+
+/**
+ * Container the Hard Way's docs/01 on a loop file: store.img partitioned by fdisk (n p 1 <enter>
+ * <enter> w), attached with partition scanning; `$L` is then its loop device and `${L}p1` the
+ * partition. Without udev, partx -a and the sysfs numbers make the node. Lines of a bash script.
+ */
+export const PARTITIONED_STORE_IMG: readonly string[] = [
+  'truncate -s 1G store.img',
+  "printf 'n\\np\\n1\\n\\n\\nw\\n' | fdisk store.img >/dev/null",
+  'L=$(losetup -fP --show store.img)',
+  'partx -a $L 2>/dev/null || true',
+  'for i in 1 2 3 4 5 6 7 8 9 10; do [ -b ${L}p1 ] && break; sleep 0.2; done',
+  '[ -b ${L}p1 ] || { d=$(cat /sys/block/${L#/dev/}/${L#/dev/}p1/dev); mknod ${L}p1 b ${d%:*} ${d#*:}; }',
+];

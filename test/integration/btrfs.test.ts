@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runOk } from '../../src/checks/exec.ts';
 import { parseLosetupJson } from '../../src/checks/loop.ts';
 import { mountsUnder, readMountinfo } from '../../src/checks/mounts.ts';
-import { buildCli, failedPhases, openWorkshop, selfTest, type Workshop, isRoot } from '../helpers/workshop.ts';
+import { buildCli, failedPhases, openWorkshop, PARTITIONED_STORE_IMG, selfTest, type Workshop, isRoot } from '../helpers/workshop.ts';
 
 
 describe.skipIf(!isRoot)('chapter btrfs', () => {
@@ -115,15 +115,9 @@ describe.skipIf(!isRoot)('chapter btrfs', () => {
       const cthw = await openWorkshop('/tmp/ws-fs3-cthw-', { cli: built.cliJs });
       try {
         expect((await cthw.cli(['goto', 'btrfs/image'])).code).toBe(0);
-        // CTHW docs/01: fdisk n p 1 <enter> <enter> w, then mkfs.btrfs on the partition. Here the disk is a
-        // loop device with partition scanning (-P); without udev, partx -a and the sysfs numbers make the node.
+        // CTHW docs/01: fdisk, then mkfs.btrfs on the partition of a loop device with partition scanning (-P).
         const made = await cthw.shell('btrfs', [
-          'truncate -s 1G store.img',
-          "printf 'n\\np\\n1\\n\\n\\nw\\n' | fdisk store.img >/dev/null",
-          'L=$(losetup -fP --show store.img)',
-          'partx -a $L 2>/dev/null || true',
-          'for i in 1 2 3 4 5 6 7 8 9 10; do [ -b ${L}p1 ] && break; sleep 0.2; done',
-          '[ -b ${L}p1 ] || { d=$(cat /sys/block/${L#/dev/}/${L#/dev/}p1/dev); mknod ${L}p1 b ${d%:*} ${d#*:}; }',
+          ...PARTITIONED_STORE_IMG,
           'mkfs.btrfs -q -f ${L}p1 && mkdir -p store && mount ${L}p1 store',
           'echo $L',
         ].join('\n'));

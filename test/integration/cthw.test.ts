@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { $ } from 'zx';
 import { parseLosetupJson } from '../../src/checks/loop.ts';
 import { buildDynamicBusyboxRootfs } from '../../src/lessons/rootfs.ts';
-import { isRoot, openWorkshop, spawnCollect, type Ran, type Workshop } from '../helpers/workshop.ts';
+import { isRoot, openWorkshop, PARTITIONED_STORE_IMG, spawnCollect, type Ran, type Workshop } from '../helpers/workshop.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -248,14 +248,8 @@ describe.skipIf(!isRoot)("Container the Hard Way's docs/01-03 against chapter 04
   };
 
   it('docs/01: the partitioned disk mounted at /var/lib/containers; the hint remounts it by its partition', async () => {
-    // fdisk n p 1 <enter> <enter> w, mkfs.btrfs on the partition. Without udev, partx -a and the sysfs numbers make the node.
     const made = await inChapter([
-      'truncate -s 1G store.img',
-      "printf 'n\\np\\n1\\n\\n\\nw\\n' | fdisk store.img >/dev/null",
-      'L=$(losetup -fP --show store.img)',
-      'partx -a $L 2>/dev/null || true',
-      'for i in 1 2 3 4 5 6 7 8 9 10; do [ -b ${L}p1 ] && break; sleep 0.2; done',
-      '[ -b ${L}p1 ] || { d=$(cat /sys/block/${L#/dev/}/${L#/dev/}p1/dev); mknod ${L}p1 b ${d%:*} ${d#*:}; }',
+      ...PARTITIONED_STORE_IMG,
       'mkfs.btrfs -q -f ${L}p1',
       `mkdir -p ${containers} && mount \${L}p1 ${containers} && mount --make-rprivate ${containers}`,
       'echo $L',
