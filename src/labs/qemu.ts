@@ -29,6 +29,8 @@ export interface BaseImage {
   initrd: string;
   /** the kernel command line; the root is the first virtio disk */
   append?: string;
+  /** from the image's manifest; x86's pc machine by default */
+  qemu?: { binary: string; machine: string; cpu: string };
 }
 
 export interface QemuOptions {
@@ -49,6 +51,8 @@ export class QemuDriver implements LabDriver {
   private readonly root: string;
   private readonly image: BaseImage;
   private readonly qemu: string;
+  private readonly machine: string;
+  private readonly tcgCpu: string;
   private readonly runAs: string | null;
   private accel: Accel | undefined;
   private readonly accelWanted: Accel | 'auto';
@@ -56,7 +60,9 @@ export class QemuDriver implements LabDriver {
   constructor(o: QemuOptions) {
     this.root = resolve(o.stateDir, 'vms');
     this.image = { ...o.image, disk: resolve(o.image.disk), kernel: resolve(o.image.kernel), initrd: resolve(o.image.initrd) };
-    this.qemu = o.qemu ?? 'qemu-system-x86_64';
+    this.qemu = o.qemu ?? o.image.qemu?.binary ?? 'qemu-system-x86_64';
+    this.machine = o.image.qemu?.machine ?? 'pc';
+    this.tcgCpu = o.image.qemu?.cpu ?? 'max';
     this.runAs = o.runAs === undefined ? (process.getuid?.() === 0 ? 'nobody' : null) : o.runAs;
     this.accelWanted = o.accel ?? 'auto';
     mkdirSync(resolve(o.stateDir), { recursive: true, mode: 0o700 });
@@ -67,10 +73,14 @@ export class QemuDriver implements LabDriver {
     return `qemu (${this.accel ?? (this.accelWanted === 'auto' ? 'kvm or tcg' : this.accelWanted)})`;
   }
 
-  /** KVM or TCG, decided once: by trying KVM on a 512-byte guest, since /dev/kvm may exist and fail. */
+  /**
+   * KVM or TCG, decided once: by trying KVM on a 512-byte x86 guest, since /dev/kvm may exist and
+   * fail. The probe is x86's; elsewhere 'auto' means TCG until someone proves KVM there (--accel kvm).
+   */
   async accelerator(): Promise<Accel> {
     if (this.accel) return this.accel;
-    this.accel = this.accelWanted !== 'auto' ? this.accelWanted : (await kvmWorks(this.qemu, this.root)) ? 'kvm' : 'tcg';
+    if (this.accelWanted !== 'auto') this.accel = this.accelWanted;
+    else this.accel = this.qemu.endsWith('x86_64') && (await kvmWorks(this.qemu, this.root)) ? 'kvm' : 'tcg';
     return this.accel;
   }
 
@@ -99,7 +109,7 @@ export class QemuDriver implements LabDriver {
       '-name', `workshop-lab-${id},process=workshop-lab-${id}`,
       '-daemonize', '-pidfile', join(dir, 'qemu.pid'),
       '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
-      '-machine', 'pc', '-accel', accel, '-cpu', accel === 'kvm' ? 'host' : 'max',
+      '-machine', this.machine, '-accel', accel, '-cpu', accel === 'kvm' ? 'host' : this.tcgCpu,
       '-m', String(spec.memoryMiB), '-smp', String(spec.cpus),
       '-nic', 'none',
       '-serial', `file:${join(dir, 'console.log')}`,
