@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeImage, imageRequest } from '../../src/cli/commands/lab-image.ts';
 import { builderArgs, debianArch, humanBytes, parseManifest, type BuiltImage } from '../../src/engine/image.ts';
-import { REPO } from '../helpers/workshop.ts';
+import { CLI, NODE, REPO, spawnCollect } from '../helpers/workshop.ts';
 
 const fixture = (name: string): string => readFileSync(path.join(REPO, 'test/fixtures/image', name), 'utf8');
 const builder = path.join(REPO, 'src/image/build-image.sh');
@@ -116,5 +116,32 @@ describe('the builder script', () => {
     expect(text).toContain('src/image/build-image.sh');
     expect(text).toMatch(/--format raw\s[\s\S]*--overlay "\$here\/guest" --enable workshop-vm\.service/);
     for (const u of ['serial-getty@ttyS0.service', 'serial-getty@ttyAMA0.service']) expect(text).toContain(`--mask ${u}`);
+  });
+});
+
+describe('`workshop lab image build` through the built binary', () => {
+  const ws = (...args: string[]) => spawnCollect(NODE, [CLI, ...args], { timeoutMs: 30_000 });
+
+  it('has a --help of its own', async () => {
+    const r = await ws('lab', 'image', 'build', '--help');
+    expect(r.stdout).toMatch(/^usage: workshop lab image build \[--lessons DIR\] \[--arch amd64\|arm64\] \[--format qcow2\|raw\] \[--out FILE\]/);
+    expect(r.stdout).toContain('--arch amd64|arm64');
+    expect(r.code).toBe(0);
+  });
+
+  it.runIf(process.getuid?.() === 0)('refuses a wrong architecture or subcommand as usage errors, with the usage as the hint', async () => {
+    const bad = await ws('lab', 'image', 'build', '--arch', 'sparc');
+    expect(bad.stderr).toContain('error: --arch must be amd64 or arm64, not "sparc"');
+    expect(bad.stderr).toContain('hint: usage: workshop lab image build');
+    expect(bad.code).toBe(2);
+    const sub = await ws('lab', 'image', 'make');
+    expect(sub.stderr).toContain('unknown lab image command "make"');
+    expect(sub.code).toBe(2);
+  });
+
+  it.runIf(process.getuid?.() === 0)('lints the pack before it builds anything: a folder without chapters is a lesson error', async () => {
+    const r = await ws('--lessons', path.join(REPO, 'docs'), 'lab', 'image', 'build');
+    expect(r.stderr).toMatch(/error: the pack .*docs has 1 problem\(s\):\n.*docs:1: no chapters/);
+    expect(r.code).toBe(4);
   });
 });
