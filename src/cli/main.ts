@@ -76,13 +76,12 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     needs: { root: true },
     flags: {
       arch: { type: 'string', value: 'amd64|arm64', describe: "image build: the guest's architecture (default: this machine's)" },
-      format: { type: 'string', value: 'qcow2|raw', describe: 'image build: the disk format (default qcow2, a base for copy-on-write overlays)' },
       out: { type: 'string', value: 'FILE', describe: 'image build: also copy the disk to FILE (with FILE.vmlinuz, FILE.initrd.img, FILE.json)' },
     },
     subcommands: {
       'image build': {
-        usage: 'lab image build [--lessons DIR] [--arch amd64|arm64] [--format qcow2|raw] [--out FILE]',
-        summary: "build (or find in the cache) the hosted labs' base image: Debian 13 with its kernel, workshop and the lesson pack (default: the built-in lessons). Needs root, debootstrap and qemu-utils (qemu-user-static for a foreign --arch); takes minutes the first time, seconds from the cache",
+        usage: 'lab image build [--lessons DIR] [--arch amd64|arm64] [--out FILE]',
+        summary: "build (or find in the cache) the hosted labs' base image: a qcow2 Debian 13 disk with its kernel, workshop, the lesson pack (default: the built-in lessons) and the labs' guest agent. Needs root, debootstrap and qemu-utils (qemu-user-static for a foreign --arch); takes minutes the first time, seconds from the cache",
       },
     },
     load: () => import('./commands/lab.ts'),

@@ -125,10 +125,11 @@ export const builderPath = (projectRoot: string): string => join(projectRoot, 's
 
 /**
  * Builds the image (or finds it in the cache): the builder's progress goes to stderr as it comes.
+ * `hookArgs` are the builder's --overlay/--enable/--mask for guest-side pieces (the labs' agent).
  * Its exit code 2 is a usage error and 3 a missing tool, as for workshop itself.
  */
-export async function buildImage(projectRoot: string, req: ImageRequest): Promise<BuiltImage> {
-  const r = await runShowingProgress('bash', [builderPath(projectRoot), ...builderArgs(req)]);
+export async function buildImage(projectRoot: string, req: ImageRequest, hookArgs: readonly string[] = []): Promise<BuiltImage> {
+  const r = await runShowingProgress('bash', [builderPath(projectRoot), ...builderArgs(req), ...hookArgs]);
   if (r.code === 2) throw usageError('the image builder refused its arguments (see above)', 'workshop lab image build --help');
   if (r.code !== 0) throw envError(`the image build failed (exit ${r.code ?? 'by a signal'})${r.stderr ? `: ${r.stderr}` : ''}`, 'the lines above say where it stopped; the logs are in the cache folder it names');
   const dir = r.stdout.trim().split('\n').at(-1) ?? '';

@@ -1,30 +1,31 @@
-// `workshop lab image build [--lessons DIR] [--arch amd64|arm64] [--format qcow2|raw] [--out FILE]`:
-// the hosted labs' base image, a Debian 13 disk with the kernel, workshop and the pack. The pack is
-// linted first (a build takes minutes); building is engine/image.ts's.
+// `workshop lab image build [--lessons DIR] [--arch amd64|arm64] [--out FILE]`: the hosted labs'
+// base image, a qcow2 Debian 13 disk with the kernel, workshop, the pack and the labs' guest agent
+// (src/labs/image.ts's hook). The pack is linted first (a build takes minutes); building is
+// engine/image.ts's.
 import { resolve } from 'node:path';
-import { buildImage, debianArch, humanBytes, IMAGE_ARCHES, IMAGE_FORMATS, type BuiltImage, type ImageArch, type ImageFormat, type ImageRequest } from '../../engine/image.ts';
+import { buildImage, debianArch, humanBytes, IMAGE_ARCHES, type BuiltImage, type ImageArch, type ImageRequest } from '../../engine/image.ts';
+import { labBuilderArgs } from '../../labs/image.ts';
 import { readCatalog, formatProblem, type LessonProblem } from '../../lessons/catalog.ts';
 import { loadChapter } from '../../lessons/load.ts';
 import { lessonError, usageError } from '../../errors.ts';
 import { flagString, projectRoot, type Cli } from '../cli.ts';
 import type { FlagValues } from '../args.ts';
 
-export const IMAGE_BUILD_USAGE = 'lab image build [--lessons DIR] [--arch amd64|arm64] [--format qcow2|raw] [--out FILE]';
+export const IMAGE_BUILD_USAGE = 'lab image build [--lessons DIR] [--arch amd64|arm64] [--out FILE]';
 
 function oneOf<T extends string>(value: string, allowed: readonly T[], flag: string): T {
   if ((allowed as readonly string[]).includes(value)) return value as T;
   throw usageError(`--${flag} must be ${allowed.join(' or ')}, not "${value}"`, `usage: workshop ${IMAGE_BUILD_USAGE}`);
 }
 
-/** Pure: the request the flags make; the architecture defaults to this machine's. */
+/** Pure: the request the flags make; the architecture defaults to this machine's, and a lab's disk is always qcow2 (an overlay's base). */
 export function imageRequest(flags: FlagValues, lessonsDir: string, nodeArch: string): ImageRequest {
   const archFlag = flagString(flags, 'arch');
   const host = debianArch(nodeArch);
   if (archFlag === undefined && host === undefined) throw usageError(`this machine is ${nodeArch}: say which image to build with --arch amd64 or --arch arm64`);
   const arch: ImageArch = archFlag === undefined ? (host ?? 'amd64') : oneOf(archFlag, IMAGE_ARCHES, 'arch');
-  const format: ImageFormat = oneOf(flagString(flags, 'format') ?? 'qcow2', IMAGE_FORMATS, 'format');
   const out = flagString(flags, 'out');
-  return { arch, format, lessons: lessonsDir, ...(out === undefined ? {} : { out: resolve(out) }) };
+  return { arch, format: 'qcow2', lessons: lessonsDir, ...(out === undefined ? {} : { out: resolve(out) }) };
 }
 
 /** Pure: what the command prints about the image. */
@@ -61,7 +62,7 @@ export default async function labImage(cli: Cli): Promise<number> {
   const req = imageRequest(cli.flags, cli.lessonsDir, process.arch);
   await lintPack(req.lessons);
   if (req.out) cli.err(`building into the cache, then copying to ${req.out}`);
-  const img = await buildImage(projectRoot(), req);
+  const img = await buildImage(projectRoot(), req, labBuilderArgs(projectRoot()));
   if (cli.json) cli.emit({ image: req.out ?? img.diskPath, dir: img.dir, virtualBytes: img.virtualBytes, allocatedBytes: img.allocatedBytes, manifest: img.manifest });
   else for (const l of describeImage(img, req.out)) cli.out(l);
   return 0;
