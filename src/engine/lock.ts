@@ -3,10 +3,11 @@
 // unrelated live process is seen as stale and taken over. A second command waits (bounded)
 // instead of failing at once. The lock is re-entrant within a process: a command that holds it
 // (solve, reset, clean) can call the Journey, whose methods take it too.
-import { linkSync, mkdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { linkSync, lstatSync, mkdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { processAlive, processStart } from '../checks/proc.ts';
-import { envError } from '../errors.ts';
+import { envError, WorkshopError } from '../errors.ts';
+import { readRegularFile } from './progress.ts';
 import { sleep } from '../checks/lang.ts';
 
 export interface LockOwner {
@@ -43,15 +44,34 @@ export function ownerIsLive(owner: LockOwner, probe: ProcessProbe = { alive: pro
   return now === null || now === owner.start;
 }
 
-function readOwner(path: string): LockOwner | undefined {
+type Read = { kind: 'owner'; owner: LockOwner } | { kind: 'garbage'; stat: Stats } | { kind: 'gone' };
+
+/** What is at the lock path now: an owner, something that is not one (stale once it stays), or nothing. */
+function readLock(path: string): Read {
+  let text: string;
   try {
-    const v = JSON.parse(readFileSync(path, 'utf8')) as Partial<LockOwner>;
-    if (typeof v.pid !== 'number') return undefined;
-    return { pid: v.pid, start: typeof v.start === 'number' ? v.start : null, command: String(v.command ?? '?'), at: String(v.at ?? '') };
-  } catch {
-    return undefined; // half-written or garbage: stale
+    // a FIFO, a device or a socket is refused (exit 3): reading it would block or never end
+    text = readRegularFile(path);
+  } catch (err) {
+    if (err instanceof WorkshopError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { kind: 'gone' };
+    throw lockFsError(path, err as NodeJS.ErrnoException);
   }
+  try {
+    const v = JSON.parse(text) as Partial<LockOwner>;
+    if (typeof v.pid === 'number') return { kind: 'owner', owner: { pid: v.pid, start: typeof v.start === 'number' ? v.start : null, command: String(v.command ?? '?'), at: String(v.at ?? '') } };
+  } catch {
+    // half-written by an older workshop, or garbage
+  }
+  const stat = statSync(path, { throwIfNoEntry: false });
+  return stat === undefined ? { kind: 'gone' } : { kind: 'garbage', stat };
 }
+
+const ownerOf = (path: string): LockOwner | undefined => {
+  const r = readLock(path);
+  return r.kind === 'owner' ? r.owner : undefined;
+};
 
 /** Filesystem errors on the home or the lock are the machine's state, not a bug: exit 3 with what to do. */
 function lockFsError(path: string, err: NodeJS.ErrnoException): Error {
@@ -62,8 +82,13 @@ function lockFsError(path: string, err: NodeJS.ErrnoException): Error {
         ? 'it is a directory'
         : err.code === 'EROFS'
           ? 'the file system is read-only'
-          : (err.code ?? err.message);
-  return envError(`cannot take the lock ${path}: ${why}`, err.code === 'EISDIR' ? `remove the directory: rmdir ${path}` : `check ${dirname(path)}: it must be a writable folder (run as root; chattr -i if it was made immutable)`);
+          : err.code === 'ENOSPC'
+            ? 'the disk is full'
+            : (err.code ?? err.message);
+  return envError(
+    `cannot take the lock ${path}: ${why}`,
+    err.code === 'EISDIR' ? `remove the directory: rmdir ${path}` : err.code === 'ENOSPC' ? `free some space on the disk of ${dirname(path)} (df -h ${dirname(path)})` : `check ${dirname(path)}: it must be a writable folder (run as root; chattr -i if it was made immutable)`,
+  );
 }
 
 const held = new Map<string, number>();
@@ -76,35 +101,59 @@ export interface WaitOptions {
   noticeMs?: number;
 }
 
+/**
+ * How long a file has been seen as it is. Ages are measured on this process's monotonic clock
+ * from the first sighting, never from the file's mtime alone: an mtime in the future (a clock that
+ * stepped back, `touch -d 2030`) would otherwise never grow old, and the wait would never end.
+ * An mtime that is already old enough counts at once.
+ */
+class Sightings {
+  readonly #first = new Map<string, { key: string; at: number }>();
+  olderThan(path: string, st: Stats, ms: number): boolean {
+    const key = `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+    const t = performance.now();
+    const seen = this.#first.get(path);
+    if (seen === undefined || seen.key !== key) this.#first.set(path, { key, at: t });
+    const age = Date.now() - st.mtimeMs;
+    return age >= ms || t - (this.#first.get(path)?.at ?? t) >= ms;
+  }
+}
 
 /**
  * Removes a stale lock without racing another waiter that is doing the same: a short-lived
  * `lock.takeover` folder (mkdir is atomic) guards the re-read and the removal, so a lock that a
- * third process created in between is never removed.
+ * third process created in between is never removed. Returns whether the lock was removed.
  */
-function takeOver(path: string, stale: LockOwner | undefined): void {
+function takeOver(path: string, stale: Read, seen: Sightings): boolean {
   const guard = `${path}.takeover`;
   try {
     mkdirSync(guard);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    // a guard older than 5 s belongs to a waiter that died between two syscalls
-    try {
-      if (Date.now() - statSync(guard).mtimeMs > 5000) rmdirSync(guard);
-    } catch {
-      // gone already
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST') throw lockFsError(guard, err as NodeJS.ErrnoException);
+    // a guard seen for 5 s belongs to a waiter that died between two syscalls
+    const st = lstatSync(guard, { throwIfNoEntry: false });
+    if (st !== undefined && seen.olderThan(guard, st, 5000)) {
+      try {
+        if (st.isDirectory()) rmdirSync(guard);
+        else rmSync(guard, { force: true });
+      } catch {
+        // gone already, or not empty: the wait's deadline names it
+      }
     }
-    return;
+    return false;
   }
   try {
-    // While the file is there, no one else can create the lock, and only a taker (who needs this
+    // While the guard is there, no one else can remove the lock, and only a taker (who needs this
     // guard) removes a stale one: what is re-read here is what is removed. A lock that is gone is
     // never "removed": a command may create it between the re-read and the removal (a lost
     // update, seen once in 10 trials of the concurrency test).
-    if (!statSync(path, { throwIfNoEntry: false })) return;
-    const now = readOwner(path);
-    const same = stale === undefined ? now === undefined : now !== undefined && now.pid === stale.pid && now.start === stale.start && now.at === stale.at;
+    const now = readLock(path);
+    const same =
+      (stale.kind === 'garbage' && now.kind === 'garbage' && now.stat.ino === stale.stat.ino && now.stat.mtimeMs === stale.stat.mtimeMs && now.stat.size === stale.stat.size) ||
+      (stale.kind === 'owner' && now.kind === 'owner' && now.owner.pid === stale.owner.pid && now.owner.start === stale.owner.start && now.owner.at === stale.owner.at);
     if (same) rmSync(path, { force: true });
+    return same;
   } finally {
     rmdirSync(guard);
   }
@@ -113,23 +162,26 @@ function takeOver(path: string, stale: LockOwner | undefined): void {
 /**
  * Creates the lock with its content already in place: the owner is written to a temp file that is
  * then hard-linked to the lock path (link(2) fails if the path exists). A lock file is therefore
- * never seen empty or half-written by a waiter, which would take it for stale.
+ * never seen empty or half-written by a waiter, which would take it for stale. The temp file goes
+ * whatever happens (a full disk leaves it empty otherwise, once per attempt).
  */
 function tryCreate(path: string, owner: LockOwner): boolean {
   const tmp = `${path}.${process.pid}.new`;
   try {
-    writeFileSync(tmp, JSON.stringify(owner), { mode: 0o644 });
-  } catch (err) {
-    throw lockFsError(path, err as NodeJS.ErrnoException);
-  }
-  try {
-    linkSync(tmp, path);
-    return true;
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code !== 'EEXIST') throw lockFsError(path, e);
-    if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw lockFsError(path, Object.assign(new Error('is a directory'), { code: 'EISDIR' }));
-    return false;
+    try {
+      writeFileSync(tmp, JSON.stringify(owner), { mode: 0o644 });
+    } catch (err) {
+      throw lockFsError(path, err as NodeJS.ErrnoException);
+    }
+    try {
+      linkSync(tmp, path);
+      return true;
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code !== 'EEXIST') throw lockFsError(path, e);
+      if (lstatSync(path, { throwIfNoEntry: false })?.isDirectory()) throw lockFsError(path, Object.assign(new Error('is a directory'), { code: 'EISDIR' }));
+      return false;
+    }
   } finally {
     rmSync(tmp, { force: true });
   }
@@ -139,7 +191,7 @@ export interface Lock {
   release(): void;
 }
 
-/** Takes the lock, waiting for a live owner up to `timeoutMs`. */
+/** Takes the lock, waiting for a live owner up to `timeoutMs`; every wait ends (exit 3) by then. */
 export async function acquireLock(path: string, command: string, opts: WaitOptions = {}): Promise<Lock> {
   const depth = held.get(path);
   if (depth !== undefined) {
@@ -154,32 +206,24 @@ export async function acquireLock(path: string, command: string, opts: WaitOptio
   const me: LockOwner = { pid: process.pid, start: processStart(process.pid), command, at: new Date().toISOString() };
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const noticeMs = opts.noticeMs ?? 500;
-  const t0 = Date.now();
+  // the monotonic clock: a wall clock that steps back must not make the wait endless
+  const t0 = performance.now();
+  const seen = new Sightings();
   let noticed = false;
   let pause = 10;
   for (;;) {
     if (tryCreate(path, me)) break;
-    const owner = readOwner(path);
-    const st = owner === undefined ? statSync(path, { throwIfNoEntry: false }) : undefined;
+    const now = readLock(path);
     // released just now: try again at once
-    if (owner === undefined && !st) continue;
-    // garbage (from an older workshop, or a disk error) is stale once it is a second old
-    const garbage = st !== undefined && Date.now() - st.mtimeMs > 1000;
-    if (garbage || (owner !== undefined && owner.pid !== process.pid && !ownerIsLive(owner))) {
-      takeOver(path, owner);
-      continue;
-    }
-    const waited = Date.now() - t0;
-    if (owner === undefined) {
-      await sleep(pause);
-      continue;
-    }
-    if (waited >= timeoutMs) {
-      throw envError(`another workshop command is running (pid ${owner.pid}: workshop ${owner.command}), and it still held the lock after ${Math.round(waited / 1000)} s`, `wait for it to finish, or stop it; the lock is ${path}`);
-    }
-    if (!noticed && waited >= noticeMs) {
+    if (now.kind === 'gone') continue;
+    // garbage (from an older workshop, or a disk error) is stale once it has stayed a second
+    const stale = now.kind === 'garbage' ? seen.olderThan(path, now.stat, 1000) : now.owner.pid !== process.pid && !ownerIsLive(now.owner);
+    if (stale && takeOver(path, now, seen)) continue;
+    const waited = performance.now() - t0;
+    if (waited >= timeoutMs) throw waitedTooLong(path, now, waited);
+    if (now.kind === 'owner' && !stale && !noticed && waited >= noticeMs) {
       noticed = true;
-      opts.onWait?.(owner);
+      opts.onWait?.(now.owner);
     }
     await sleep(pause);
     pause = Math.min(pause * 2, 100);
@@ -193,11 +237,24 @@ export async function acquireLock(path: string, command: string, opts: WaitOptio
         return;
       }
       held.delete(path);
-      // only remove a lock that is still ours
-      const now = readOwner(path);
+      // only remove a lock that is still ours; one replaced by something else is left for the next waiter to judge
+      let now: LockOwner | undefined;
+      try {
+        now = ownerOf(path);
+      } catch {
+        now = undefined;
+      }
       if (now && now.pid === me.pid && now.at === me.at) rmSync(path, { force: true });
     },
   };
+}
+
+function waitedTooLong(path: string, now: Read, waited: number): Error {
+  const s = Math.round(waited / 1000);
+  if (now.kind === 'owner' && ownerIsLive(now.owner)) {
+    return envError(`another workshop command is running (pid ${now.owner.pid}: workshop ${now.owner.command}), and it still held the lock after ${s} s`, `wait for it to finish, or stop it (kill ${now.owner.pid}); the lock is ${path}`);
+  }
+  return envError(`cannot take the lock ${path} after ${s} s: it is not a lock this workshop can take over, or ${path}.takeover is in the way`, `if no other workshop command is running, remove them: rm -rf ${path}.takeover; rm -f ${path}`);
 }
 
 export async function withLock<T>(path: string, command: string, fn: () => Promise<T>, opts: WaitOptions = {}): Promise<T> {
