@@ -1,12 +1,12 @@
 // The entry point: parse argv, dispatch lazily, and the single place that prints an uncaught
 // error or exits. A user mistake prints `error: …` and a hint; a stack only with DEBUG=workshop.
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { abandoned, didYouMean, WorkshopError, EXIT } from '../errors.ts';
+import { join } from 'node:path';
+import { abandoned, didYouMean, usageError, WorkshopError, EXIT } from '../errors.ts';
 import { requireRoot, requireVm } from '../engine/guard.ts';
 import type { Journey } from '../engine/journey.ts';
 import { withLock } from '../engine/lock.ts';
-import { resolveHome, workspace } from '../engine/workspace.ts';
+import { absolute, resolveHome, workspace } from '../engine/workspace.ts';
 import { openJourney } from './journey.ts';
 import { GLOBAL_FLAGS, parseArgv, type FlagTable } from './args.ts';
 import { writeErr, writeOut } from './output.ts';
@@ -60,8 +60,15 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     load: () => import('./commands/goto.ts'),
   },
   list: { summary: 'chapters and steps: done, current, todo, skipped', usage: 'list', maxArgs: 0, load: () => import('./commands/list.ts') },
-  reset: { summary: "clean a chapter's resources and mark its steps undone", usage: 'reset [chapter]', maxArgs: 1, needs: { root: true, vm: 'reset a chapter', lock: true }, load: () => import('./commands/reset.ts') },
-  clean: { summary: 'remove everything workshop or you created for it; print the residue before and after', usage: 'clean', maxArgs: 0, needs: { root: true, vm: 'clean up', lock: true }, load: () => import('./commands/clean.ts') },
+  reset: {
+    summary: "clean a chapter's resources and mark its steps undone; --all forgets all progress",
+    usage: 'reset [chapter | --all] [--yes]',
+    maxArgs: 1,
+    needs: { root: true, vm: 'reset a chapter', lock: true },
+    flags: { all: { type: 'boolean', describe: "every chapter: run each one's cleanup and forget all progress (without a terminal it needs --yes)" }, yes: { type: 'boolean', short: 'y', describe: 'do not ask first (a terminal asks, listing what will go)' } },
+    load: () => import('./commands/reset.ts'),
+  },
+  clean: { summary: 'remove everything workshop or you created for it, keep your progress; print the residue before and after', usage: 'clean', maxArgs: 0, needs: { root: true, vm: 'clean up', lock: true }, load: () => import('./commands/clean.ts') },
   doctor: { summary: 'check the VM, root, kernel features and tools per chapter', usage: 'doctor [--fresh]', maxArgs: 0, flags: { fresh: { type: 'boolean', describe: 'probe everything again (the answers are otherwise kept until the next boot, an install or a changed steps.ts)' } }, load: () => import('./commands/doctor.ts') },
   test: { summary: 'the author self-test: fail-first, solve, pass, idempotent, mutants, no residue', usage: 'test [--as-written] [--chapter ID]...', maxArgs: 0, needs: { root: true, vm: 'run the self-test', lock: true, privateTmp: true }, flags: { ...chapterFlag, 'as-written': { type: 'boolean', describe: "type each step's own code blocks from chapter.md as a learner does, then `next` must pass at once" }, 'require-diagnosis': { type: 'boolean', describe: 'every mutant must declare its diagnosis (always on for the built-in lessons)' } }, load: () => import('./commands/test.ts') },
   lint: { summary: 'validate a lesson pack (ids, pairing, verify/solve), with file:line errors', usage: 'lint [DIR]', maxArgs: 1, load: () => import('./commands/lint.ts') },
@@ -195,11 +202,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (!color && (json || flags['no-color'] === true || process.env['NO_COLOR'] || !isTerminal(2))) process.env['FORCE_COLOR'] = '0';
   else if (color && process.env['FORCE_COLOR'] === undefined) process.env['FORCE_COLOR'] = '1';
   const lessons = flagString(flags, 'lessons');
+  // as for --home: an empty value is a mistake (an unset variable), not a wish for the default
+  if (lessons === '') throw usageError('--lessons needs a folder, not an empty value', 'leave it out for the built-in lessons, or give the folder of a lesson pack');
   let emitted = false;
   let journey: Journey | undefined;
   const home = resolveHome(flagString(flags, 'home'));
   const allowHost = flags['allow-host'] === true || process.env['WORKSHOP_ALLOW_HOST'] === '1';
-  const lessonsDir = lessons ? resolve(lessons) : join(projectRoot(), 'lessons');
+  const lessonsDir = lessons === undefined ? join(projectRoot(), 'lessons') : absolute(lessons, '--lessons');
   const err = (t = '') => writeErr(`${t}\n`);
   const cli: Cli = {
     verb,
@@ -229,7 +238,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (needs.vm) await requireVm(allowHost, needs.vm);
   if (needs.privateTmp && process.env['WORKSHOP_PRIVATE_TMP'] !== '1') {
     const { rerunWithPrivateTmp } = await import('../engine/private-tmp.ts');
-    const code = await rerunWithPrivateTmp(argv, [home, lessonsDir, projectRoot()]);
+    const code = await rerunWithPrivateTmp(argv, [home, lessonsDir, projectRoot()], [home]);
     if (code !== null) return code;
   }
   const { default: command } = await spec.load();
@@ -240,17 +249,37 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+/** Best effort: the error being reported may be that stdout cannot be written (`> /dev/full`). */
+function tryWrite(write: (t: string) => void, text: string): void {
+  try {
+    write(text);
+  } catch {
+    // nowhere left to say it; the exit code still does
+  }
+}
+
+/**
+ * Errors of the machine that reach here from any command: a relative path after the current
+ * folder was deleted (`process.cwd()` fails in Node's own path code). They are exit 3, not a bug.
+ */
+function environmental(err: unknown): unknown {
+  if (err instanceof Error && 'syscall' in err && err.syscall === 'uv_cwd') {
+    return new WorkshopError('environment', 'the current folder no longer exists (it was deleted), so a relative path cannot be resolved', 'cd to a folder that exists (cd ~), or give the path as an absolute one');
+  }
+  return err;
+}
+
 function report(err: unknown, json: boolean): number {
   const debug = (process.env['DEBUG'] ?? '').split(',').includes('workshop');
   if (err instanceof WorkshopError) {
-    if (json) writeOut(`${JSON.stringify({ error: { kind: err.kind, message: err.message, hint: err.hint ?? null } }, null, 2)}\n`);
-    writeErr(`error: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
-    if (debug) writeErr(`${err.stack ?? ''}\n`);
+    if (json) tryWrite(writeOut, `${JSON.stringify({ error: { kind: err.kind, message: err.message, hint: err.hint ?? null } }, null, 2)}\n`);
+    tryWrite(writeErr, `error: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
+    if (debug) tryWrite(writeErr, `${err.stack ?? ''}\n`);
     return err.exitCode;
   }
   const e = err instanceof Error ? err : new Error(String(err));
-  if (json) writeOut(`${JSON.stringify({ error: { kind: 'internal', message: e.message, hint: null } }, null, 2)}\n`);
-  writeErr(`error: ${e.message}\n${debug ? `${e.stack ?? ''}\n` : 'hint: this is a bug in workshop; DEBUG=workshop shows the stack\n'}`);
+  if (json) tryWrite(writeOut, `${JSON.stringify({ error: { kind: 'internal', message: e.message, hint: null } }, null, 2)}\n`);
+  tryWrite(writeErr, `error: ${e.message}\n${debug ? `${e.stack ?? ''}\n` : 'hint: this is a bug in workshop; DEBUG=workshop shows the stack\n'}`);
   return 70;
 }
 
@@ -261,7 +290,7 @@ export async function runMain(argv: readonly string[]): Promise<void> {
   try {
     code = await main(argv);
   } catch (err) {
-    code = report(err, argv.includes('--json'));
+    code = report(environmental(err), argv.includes('--json'));
   }
   process.exitCode = code;
   // Lesson code that timed out may keep the event loop alive for ever. stdout and stderr are

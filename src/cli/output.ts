@@ -4,6 +4,7 @@
 // status` costs over `node -e 0`. A synchronous write is also what Node does for files and pipes
 // on Linux, so nothing changes in ordering or in what a pipe sees.
 import { writeSync } from 'node:fs';
+import { envError } from '../errors.ts';
 
 /** What {@link writeOut} does when the reader of stdout has gone (`workshop list | head`). */
 export const onClosedPipe = (): never => process.exit(process.exitCode ?? 0);
@@ -11,7 +12,9 @@ export const onClosedPipe = (): never => process.exit(process.exitCode ?? 0);
 /**
  * Writes all of `text` to `fd`. A descriptor left non-blocking by another program (EAGAIN) gets
  * the rest through Node's stream, which waits; EPIPE on stdout ends workshop quietly, as the
- * reader chose; on stderr it is dropped (there is no one to tell).
+ * reader chose; on stderr it is dropped (there is no one to tell). Any other failure of stdout
+ * (`> /dev/full`, a full disk, an I/O error) is the machine's state: exit 3 with what happened.
+ * A failing stderr is dropped too: the exit code still tells.
  */
 export function writeFd(fd: 1 | 2, text: string, closed: () => void = onClosedPipe): void {
   const buf = Buffer.from(text, 'utf8');
@@ -36,9 +39,15 @@ export function writeFd(fd: 1 | 2, text: string, closed: () => void = onClosedPi
         if (fd === 1) closed();
         return;
       }
-      throw e;
+      if (fd === 2) return;
+      throw outputError(code ?? (e as Error).message);
     }
   }
+}
+
+function outputError(code: string): Error {
+  const why = code === 'ENOSPC' ? 'no space is left on the device' : code === 'EDQUOT' ? 'the disk quota is used up' : code === 'EFBIG' ? 'the file is too large' : code === 'EIO' ? 'an I/O error' : code;
+  return envError(`cannot write the output: ${why} (${code})`, 'free some space, or send the output elsewhere (a file on another disk, or a pipe)');
 }
 
 export const writeOut = (text: string): void => writeFd(1, text);

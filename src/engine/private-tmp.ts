@@ -3,7 +3,8 @@
 // blames a chapter only for its own files, never for another process's (seen: a concurrent
 // test's /tmp folder failed overlayfs and capstone). What workshop itself needs from the old
 // /tmp (the home, the lesson pack, the project) is bound back in at the same paths.
-import { realpath } from 'node:fs/promises';
+import { mkdir, realpath } from 'node:fs/promises';
+import { envError } from '../errors.ts';
 import path from 'node:path';
 import { runAttached } from '../checks/exec.ts';
 import { isPathUnder } from '../checks/proc.ts';
@@ -15,16 +16,31 @@ export const PRIVATE_TMP_ENV = 'WORKSHOP_PRIVATE_TMP';
 export const inPrivateTmp = (): boolean => process.env[PRIVATE_TMP_ENV] === '1';
 
 // Runs as root inside `unshare --mount --propagation private`, so none of these mounts is seen
-// outside, and all of them end with the namespace. $1… is the command to exec at the end.
-const SCRIPT = `set -eu
+// outside, and all of them end with the namespace. The folder in /run is on the real file system,
+// so it is removed on every path, and a failure is exit 3 with what failed (never mount's own
+// exit code 32). $1… is the command to exec at the end.
+const SCRIPT = `set -u
+fail() {
+  printf 'error: cannot give the self-test a private /tmp and /var/tmp: %s\\n' "$1" >&2
+  printf 'hint: workshop binds its home, the lessons and itself back into them; check that they exist and that /run is writable\\n' >&2
+  exit 3
+}
+bindback() { # bindback OLD BASE KEEP...
+  o=$1 b=$2; shift 2
+  for rel in "$@"; do
+    [ -d "$o/$rel" ] || { echo "$b/$rel is not a folder"; return 1; }
+    mkdir -p "$b/$rel" && mount --bind "$o/$rel" "$b/$rel" || return 1
+  done
+}
 fresh() { # fresh BASE KEEP...: an empty tmpfs over BASE, with each KEEP folder bound back
   base=$1; shift
-  old=$(mktemp -d /run/workshop-oldtmp.XXXXXX)
-  mount --bind "$base" "$old"
-  mount -t tmpfs -o mode=1777 workshop-private-tmp "$base"
-  for rel in "$@"; do mkdir -p "$base/$rel"; mount --bind "$old/$rel" "$base/$rel"; done
-  umount "$old"
-  rmdir "$old"
+  old=$(mktemp -d /run/workshop-oldtmp.XXXXXX) || fail "mktemp -d /run/workshop-oldtmp.XXXXXX failed"
+  if ! why=$( { mount --bind "$base" "$old" && mount -t tmpfs -o mode=1777 workshop-private-tmp "$base" && bindback "$old" "$base" "$@"; } 2>&1 ); then
+    umount "$old" 2>/dev/null
+    rmdir "$old"
+    fail "$why"
+  fi
+  umount "$old" && rmdir "$old" || fail "cannot remove $old"
 }
 IFS='
 '
@@ -43,9 +59,17 @@ export function keptUnder(base: string, keep: readonly string[]): string[] {
  * Runs this same command line again inside the private namespace and returns its exit code, or
  * null when that cannot be done here (no unshare), and the command should run as it is.
  */
-export async function rerunWithPrivateTmp(argv: readonly string[], keep: readonly string[]): Promise<number | null> {
+export async function rerunWithPrivateTmp(argv: readonly string[], keep: readonly string[], create: readonly string[] = []): Promise<number | null> {
   const given = process.argv[1];
   if (given === undefined || (await which('unshare')) === undefined) return null;
+  // a home that does not exist yet is made now, as the command would make it: only what exists can be bound back
+  for (const dir of create) {
+    try {
+      await mkdir(dir, { recursive: true });
+    } catch (err) {
+      throw envError(`cannot create ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'give --home a folder that can be created (run as root)');
+    }
+  }
   // Node runs the realpath of its script; a symlinked path (node_modules -> elsewhere) under /tmp
   // would not exist inside.
   const script = await realpath(given).catch(() => path.resolve(given));

@@ -1,6 +1,5 @@
 // `workshop goto <chapter|chapter/step> [--restore [--yes]]`: choose where to work; with --restore,
 // rewind the chapter to the start of that step by replaying the reference solutions before it.
-import { createInterface } from 'node:readline/promises';
 import { requireVm } from '../../engine/guard.ts';
 import type { Position } from '../../engine/journey.ts';
 import { planRestore, restore, type RestorePlan } from '../../engine/restore.ts';
@@ -10,6 +9,7 @@ import { renderResults } from '../../render/table.ts';
 import { styler } from '../../render/style.ts';
 import type { Cli } from '../cli.ts';
 import { printStep } from '../verify.ts';
+import { confirmed } from '../confirm.ts';
 
 export async function moveTo(cli: Cli, pos: Position): Promise<number> {
   const j = cli.journey();
@@ -32,17 +32,6 @@ export function describePlan(plan: RestorePlan): string[] {
   return lines;
 }
 
-async function confirmed(cli: Cli): Promise<boolean> {
-  if (cli.flags['yes'] === true) return true;
-  if (cli.json || !process.stdin.isTTY) throw usageError('goto --restore removes the objects listed above and has no terminal to ask', 'run it again with --yes');
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return /^y(es)?$/i.test((await rl.question('Go ahead? [y/N] ')).trim());
-  } finally {
-    rl.close();
-  }
-}
-
 async function restoreTo(cli: Cli, pos: Position): Promise<number> {
   // Only the restore replays solutions as root: the same guard as solve.
   await requireVm(cli.allowHost, 'restore a step');
@@ -50,7 +39,7 @@ async function restoreTo(cli: Cli, pos: Position): Promise<number> {
   const st = styler(cli.color);
   const plan = await planRestore(j, pos);
   for (const l of describePlan(plan)) cli.err(l);
-  if (!(await confirmed(cli))) {
+  if (!(await confirmed(cli, 'refuse', 'goto --restore'))) {
     cli.err('Nothing was changed.');
     return 1;
   }
