@@ -149,6 +149,7 @@ export default defineChapter({
   cleanup: async ({ $, path }) => {
     // A shell the learner left inside the chroot would keep rootfs busy.
     for (const pid of await containersUnder(path(ROOT))) await $`kill -9 ${pid}`.nothrow();
-    await $`rm -rf ${path(ROOT)}`;
+    // never through a mount the learner left inside (a proc, a bind mount): clean unmounts it
+    await $`rm -rf --one-file-system ${path(ROOT)}`;
   },
 });

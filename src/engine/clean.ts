@@ -1,15 +1,17 @@
 // Tears down what takeInventory found, in the only order that works: processes hold mounts busy,
 // mounts hold loop devices, and cgroups can be removed only once their processes are gone.
 // Every action is logged as the command it amounts to; a failure is recorded and the rest goes on.
-import { readFile, readdir, rmdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { run } from '../checks/exec.ts';
 import { readMountinfo, type MountEntry } from '../checks/mounts.ts';
 import { pidsIn } from '../checks/cgroup.ts';
 import { ancestors, isContainerUnder, isPathUnder, processPlaces } from '../checks/proc.ts';
 import { readLoopDevices } from '../checks/loop.ts';
-import type { ResidueItem } from './inventory.ts';
+import { containerPlaces, isProtectedPath, isWsName, type ResidueItem } from './inventory.ts';
 import { deleteNetns } from './lab.ts';
+import type { Journey } from './journey.ts';
+import { cleanupChapter, describeFailure } from './runner.ts';
 import { sleep } from '../checks/lang.ts';
 
 
@@ -42,27 +44,57 @@ async function cgroupTree(dir: string): Promise<string[]> {
 }
 
 /**
+ * Pure: whether clean may act on an item, checked again at the moment it acts, whatever the
+ * inventory that handed it over says (defence in depth): a mount point that is protected (`/`, a
+ * system folder, the home or what holds it), a loop that is not /dev/loopN, a link, namespace or
+ * cgroup without the ws prefix, a /tmp folder that is not directly in /tmp. Null when it may.
+ */
+export function refusal(item: ResidueItem, home: string): string | null {
+  switch (item.kind) {
+    case 'mount':
+      return isProtectedPath(item.id, home) ? `${item.id} is a protected path (the root, a system folder, or the home itself)` : null;
+    case 'loop':
+      return /^\/dev\/loop\d+$/.test(item.id) ? null : `${item.id} is not a loop device`;
+    case 'link':
+    case 'netns':
+      return isWsName(item.id) ? null : `${item.id} does not carry the workshop's ws prefix`;
+    case 'cgroup':
+      return isPathUnder(item.id, '/sys/fs/cgroup') && item.id !== '/sys/fs/cgroup' && isWsName(path.basename(item.id)) ? null : `${item.id} is not a ws* cgroup`;
+    case 'tmpdir':
+      return /^\/tmp\/[^/]+$/.test(item.id) && !isProtectedPath(item.id, home) ? null : `${item.id} is not a folder directly in /tmp`;
+    case 'process':
+      return /^\d+$/.test(item.id) && Number(item.id) > 1 ? null : `${item.id} is not a process clean may stop`;
+  }
+}
+
+/**
  * Removes the items, logging each command; returns what could not be done ("umount /x: target is
  * busy"), so that one stuck item never stops the others. Empty means every action succeeded.
  */
-export async function cleanResidue(home: string, items: readonly ResidueItem[], log: (line: string) => void): Promise<string[]> {
+export async function cleanResidue(home: string, given: readonly ResidueItem[], log: (line: string) => void): Promise<string[]> {
   const errors: string[] = [];
+  const failed = (what: string, why: string): void => {
+    errors.push(`${what}: ${why}`);
+    log(`  failed: ${why}`);
+  };
+  const items = given.filter((i) => {
+    const why = refusal(i, home);
+    if (why !== null) failed(`${i.kind} ${i.id}`, `refused: ${why}`);
+    return why === null;
+  });
   const of = (kind: ResidueItem['kind']): ResidueItem[] => items.filter((i) => i.kind === kind);
   const cmd = async (c: string, args: string[]): Promise<{ ok: boolean; stderr: string }> => {
     log([c, ...args].join(' '));
     const r = await run(c, args, { timeoutMs: 30_000 });
     return { ok: r.code === 0, stderr: r.stderr.trim() };
   };
-  const failed = (what: string, why: string): void => {
-    errors.push(`${what}: ${why}`);
-    log(`  failed: ${why}`);
-  };
 
   // 1. Processes: containers, whose / is in our places, or that live in a PID or UTS namespace
   // of their own with their cwd there. PIDs are reused, so check again that this one still is; a
   // process that only has its cwd there is the learner's and is spared, and so are this process
-  // and its parents (`workshop clean` run from a shell inside).
-  const places = [path.resolve(home), ...of('mount').map((m) => m.id).filter((p) => p !== '/'), ...of('tmpdir').map((t) => t.id)];
+  // and its parents (`workshop clean` run from a shell inside). The places are the workshop's
+  // folders and the mounts that passed the check above, never the home as a whole.
+  const places = containerPlaces(path.resolve(home), of('tmpdir').map((t) => t.id), of('mount').map((m) => m.id));
   const self = await ancestors();
   const now = new Map((await processPlaces()).map((p) => [p.pid, p]));
   for (const item of of('process')) {
@@ -135,19 +167,57 @@ export async function cleanResidue(home: string, items: readonly ResidueItem[], 
   }
 
   // 7. container.sh's /tmp folders, only once nothing is mounted in them: rm would otherwise
-  // reach into a bind mount. --one-file-system is the second guard.
-  if (of('tmpdir').length > 0) {
-    const left = await readMountinfo('self');
-    for (const t of of('tmpdir')) {
-      const busy = left.find((m) => isPathUnder(m.mountPoint, t.id));
-      if (busy !== undefined) {
-        failed(`rm -rf ${t.id}`, `${busy.mountPoint} is still mounted`);
-        continue;
-      }
-      const r = await cmd('rm', ['-rf', '--one-file-system', t.id]);
-      if (!r.ok) failed(`rm -rf ${t.id}`, r.stderr);
-    }
+  // reach into a bind mount.
+  for (const t of of('tmpdir')) {
+    const why = await removeTree(t.id, log);
+    if (why !== null) failed(`rm -rf ${t.id}`, why);
   }
 
   return errors;
+}
+
+/**
+ * Removes a folder of the workspace, but only once nothing is mounted inside it: a recursive rm
+ * would otherwise reach into a mount that clean could not remove (and through a bind mount, into
+ * someone else's files). `--one-file-system` is the second guard. Returns why not, or null.
+ */
+export async function removeTree(dir: string, log: (line: string) => void): Promise<string | null> {
+  const busy = (await readMountinfo('self')).find((m) => isPathUnder(m.mountPoint, dir));
+  if (busy !== undefined) return `${busy.mountPoint} is still mounted inside it`;
+  if (!(await stat(dir).then(() => true, () => false))) return null;
+  log(`rm -rf --one-file-system ${dir}`);
+  const r = await run('rm', ['-rf', '--one-file-system', dir], { timeoutMs: 120_000 });
+  return r.code === 0 ? null : r.stderr.trim() || `rm exited ${r.code ?? 'on a signal'}`;
+}
+
+export type CleanupOutcome =
+  | { chapter: string; status: 'ok' }
+  | { chapter: string; status: 'failed'; error: string }
+  /** progress or a folder in the home, of a chapter the lessons in use do not have */
+  | { chapter: string; status: 'unknown' };
+
+/**
+ * Runs the own cleanup of every chapter that has state in the home (progress in state.json, or a
+ * folder in chapters/), built-in or from a pack, the last chapter first: a chapter knows things
+ * that discovery cannot (a PID file of a background process, a lab it started). A cleanup that
+ * fails is reported, and the next one still runs.
+ */
+export async function runChapterCleanups(j: Journey, log: (line: string) => void, verbose: boolean): Promise<CleanupOutcome[]> {
+  const folders = (await readdir(j.ws.chaptersDir, { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory()).map((d) => d.name);
+  const ids = new Set([...Object.keys(j.state.chapters), ...folders]);
+  const out: CleanupOutcome[] = [];
+  for (const id of ids) if (!j.cat.chapters.some((c) => c.id === id)) out.push({ chapter: id, status: 'unknown' });
+  for (const entry of [...j.cat.chapters].reverse().filter((c) => ids.has(c.id))) {
+    const place = j.place(entry.id) ?? { chapter: entry.id, dir: j.ws.chapterDir(entry.id), home: j.ws.home, nonce: '', startedAt: 0 };
+    if (verbose) log(`▶ the cleanup of chapter ${entry.id}`);
+    try {
+      await cleanupChapter(await j.load(entry), place, log, verbose);
+      out.push({ chapter: entry.id, status: 'ok' });
+    } catch (err) {
+      const error = describeFailure(err);
+      log(`  failed: ${error}`);
+      out.push({ chapter: entry.id, status: 'failed', error });
+    }
+  }
+  return out;
 }

@@ -10,7 +10,7 @@ import { ancestors, isContainerUnder, isPathUnder, processGroup, processPlaces, 
 import { readLoopDevices, type LoopDevice } from '../checks/loop.ts';
 import { readLinks, readNetns, type IpLink, type NetnsEntry } from '../checks/net.ts';
 import { isRecord } from '../checks/lang.ts';
-import { workspace } from './workspace.ts';
+import { SYSTEM_DIRS, workspace } from './workspace.ts';
 
 
 export type ResidueItem = {
@@ -41,6 +41,22 @@ export interface InventoryFacts {
 
 const bases = (f: Pick<InventoryFacts, 'home' | 'chapterDirs'>): string[] => [f.home, ...f.chapterDirs];
 
+/**
+ * Pure: a path that clean must never unmount, kill in or remove, whatever an inventory says: `/`,
+ * a system folder or one that holds one, the home or one that holds it, the workshop's own
+ * folders themselves (only what is inside them is residue), and the kernel's own trees.
+ */
+export function isProtectedPath(p: string, home: string): boolean {
+  const abs = path.resolve(p);
+  if (abs === '/' || isPathUnder(home, abs)) return true;
+  if (SYSTEM_DIRS.some((d) => isPathUnder(d, abs))) return true;
+  if (['/proc', '/sys', '/dev'].some((d) => isPathUnder(abs, d))) return true;
+  return workspace(home).ownedDirs.includes(abs);
+}
+
+/** Pure: p lies strictly inside one of the workshop's folders of the home (chapters/, selftest/, …). */
+export const inOwnedDir = (p: string, home: string): boolean => workspace(home).ownedDirs.some((d) => p !== d && isPathUnder(p, d));
+
 function overlayLayers(m: MountEntry): string[] {
   if (m.fsType !== 'overlay') return [];
   const l = parseOverlayOptions(m.superOptions);
@@ -60,17 +76,23 @@ function homeInFs(mounts: readonly MountEntry[], home: string): { majorMinor: st
   return { majorMinor: holder.majorMinor, root: path.join(holder.root, path.relative(holder.mountPoint, home)) };
 }
 
-/** Why a mount is ours, or null. */
+/**
+ * Why a mount is ours, or null. "Under home" means inside the workshop's own folders of the home
+ * (chapters/, selftest/, aswritten/, lab/): a mount elsewhere in the home, or a mount whose source
+ * or layers lie elsewhere in it, is someone else's and is never touched.
+ */
 function mountReason(m: MountEntry, f: InventoryFacts, ourLoops: ReadonlySet<string>, bindOf: ReturnType<typeof homeInFs>): string | null {
-  const under = (p: string): boolean => isPathUnder(p, f.home);
-  // Strictly under: home itself may be a mount (a tmpfs, a disk), and it holds state.json.
-  if (m.mountPoint !== f.home && under(m.mountPoint)) return 'mounted under home';
+  const under = (p: string): boolean => inOwnedDir(p, f.home);
+  if (under(m.mountPoint)) return 'mounted under home';
   const tmp = f.seedTmpDirs.find((d) => isPathUnder(m.mountPoint, d));
   if (tmp !== undefined) return `mounted in ${tmp}`;
   if (path.isAbsolute(m.source) && under(m.source)) return 'its source is under home';
   if (ourLoops.has(m.source)) return `its source ${m.source} is backed by a file under home`;
   // A bind mount's source is the device; its `root` field says which folder of it is mounted.
-  if (bindOf !== null && m.majorMinor === bindOf.majorMinor && m.root !== '/' && isPathUnder(m.root, bindOf.root)) return 'a bind mount of a folder under home';
+  if (bindOf !== null && m.majorMinor === bindOf.majorMinor && m.root !== '/') {
+    const inFs = (p: string): string => path.join(bindOf.root, path.relative(f.home, p));
+    if (workspace(f.home).ownedDirs.some((d) => m.root !== inFs(d) && isPathUnder(m.root, inFs(d)))) return 'a bind mount of a folder under home';
+  }
   for (const layer of overlayLayers(m)) {
     if (path.isAbsolute(layer)) {
       if (under(layer)) return `overlay layer ${layer} is under home`;
@@ -87,7 +109,7 @@ const depth = (p: string): number => (p === '/' ? 0 : p.split('/').length);
 
 /** Pure: everything in the facts that is ours, in the order clean handles it. */
 export function decideResidue(f: InventoryFacts): ResidueItem[] {
-  const loops = f.loops.filter((l) => l.backFile !== null && isPathUnder(l.backFile, f.home));
+  const loops = f.loops.filter((l) => l.backFile !== null && inOwnedDir(l.backFile, f.home));
   const ourLoops = new Set(loops.map((l) => l.name));
   const bindOf = homeInFs(f.mounts, f.home);
   const ours = new Map<MountEntry, string>();
@@ -111,7 +133,7 @@ export function decideResidue(f: InventoryFacts): ResidueItem[] {
   }
   // Deepest first; at equal depth the later mount first, since it sits on top.
   const mounts = [...ours].sort(([a], [b]) => depth(b.mountPoint) - depth(a.mountPoint) || (order.get(b) ?? 0) - (order.get(a) ?? 0));
-  const places = [f.home, ...f.seedTmpDirs, ...mounts.map(([m]) => m.mountPoint).filter((p) => p !== '/')];
+  const places = containerPlaces(f.home, f.seedTmpDirs, mounts.map(([m]) => m.mountPoint));
   return [
     // Only a container is stopped: a process whose / is ours, or one in a PID or UTS namespace of
     // its own started from here (an un-pivoted `unshare ... sleep`). One that merely has its cwd here
@@ -126,11 +148,19 @@ export function decideResidue(f: InventoryFacts): ResidueItem[] {
   ];
 }
 
-/** The places the residue occupies: home, container.sh's /tmp folders and our mount points. */
-const placesOf = (home: string, items: readonly ResidueItem[]): string[] => [
-  home,
-  ...items.filter((i) => (i.kind === 'tmpdir' || i.kind === 'mount') && i.id !== '/').map((i) => i.id),
+/**
+ * Pure: where a process must live to be one of ours: the workshop's folders of the home,
+ * container.sh's /tmp folders, and our mount points, never a protected path (`/`, a system folder,
+ * what holds the home). clean decides with it, and checks again with it before it kills.
+ */
+export const containerPlaces = (home: string, tmpDirs: readonly string[], mountPoints: readonly string[]): string[] => [
+  ...workspace(home).ownedDirs,
+  ...[...tmpDirs, ...mountPoints].filter((p) => !isProtectedPath(p, home)),
 ];
+
+/** The places the residue occupies: the workshop's folders, container.sh's /tmp folders and our mount points. */
+const placesOf = (home: string, items: readonly ResidueItem[]): string[] =>
+  containerPlaces(home, items.filter((i) => i.kind === 'tmpdir').map((i) => i.id), items.filter((i) => i.kind === 'mount').map((i) => i.id));
 
 /**
  * Pure: processes whose cwd (not their root) lies in one of the residue's places. They are the
@@ -157,14 +187,20 @@ export interface Visitor {
 /**
  * The processes of visitorsOf, with their names. The shell that runs `workshop clean` is one
  * (that is where learners type it); the rest of our own pipeline (`workshop clean | less`) is not
- * named, since it ends with us.
+ * named, since it ends with us. A pipeline's commands are our siblings: the same parent (the
+ * shell) and our process group. A script runs every command in one group, so a process of our
+ * group with another parent (a background `sleep` that an earlier `workshop solve` left) is named.
  */
 export async function findVisitors(home: string, items: readonly ResidueItem[]): Promise<Visitor[]> {
   const [places, parents, ourGroup] = await Promise.all([processPlaces(), ancestors(), processGroup(process.pid)]);
-  const groups = await Promise.all(places.map((p) => processGroup(p.pid)));
-  const pipeline = new Set(places.filter((p, i) => ourGroup !== null && groups[i] === ourGroup && !parents.has(p.pid)).map((p) => p.pid));
-  const found = visitorsOf(home, items, places.filter((p) => !pipeline.has(p.pid)));
-  return Promise.all(found.map(async (p) => ({ pid: p.pid, name: (await readStatus(p.pid).catch(() => null))?.name ?? '?', cwd: p.cwd ?? '?' })));
+  const found = await Promise.all(
+    visitorsOf(home, items, places).map(async (p) => {
+      const [st, group] = await Promise.all([readStatus(p.pid).catch(() => null), processGroup(p.pid)]);
+      const pipeline = ourGroup !== null && group === ourGroup && !parents.has(p.pid) && st?.ppid === process.ppid;
+      return pipeline ? [] : [{ pid: p.pid, name: st?.name ?? '?', cwd: p.cwd ?? '?' }];
+    }),
+  );
+  return found.flat();
 }
 
 const isDir = (p: string): Promise<boolean> => stat(p).then((s) => s.isDirectory(), () => false);

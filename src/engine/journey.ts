@@ -3,6 +3,7 @@
 // back, so two commands at once (watch --advance in one pane, next and hint in another) never
 // lose each other's progress. Commands read through it and never touch the state object.
 // Each change emits a typed event; the classroom reporter is one subscriber.
+import { existsSync } from 'node:fs';
 import type { CheckResult } from '../checks/check.ts';
 import { formatProblem, readCatalog, stepIds, type Catalog, type ChapterEntry } from '../lessons/catalog.ts';
 import { loadChapter, type LoadedChapter } from '../lessons/load.ts';
@@ -210,17 +211,21 @@ export class Journey {
 
   /**
    * Starts a chapter if it has not started: its nonce, its start time, its folder and its setup
-   * (which needs the VM guard). A setup that fails leaves the chapter unstarted.
+   * (which needs the VM guard). A setup that fails leaves the chapter unstarted. A started chapter
+   * whose folder is gone (after `workshop clean`, or an `rm -rf`) is set up again, with its nonce
+   * and its progress kept: the learner carries on where they were.
    */
   async start(entry: ChapterEntry): Promise<Started> {
     const loaded = await this.load(entry);
     const known = this.place(entry.id);
-    if (known) return { loaded, place: known };
+    if (known && existsSync(known.dir)) return { loaded, place: known };
     let created = false;
     await this.#change(async (state) => {
-      if (state.chapters[entry.id]) return;
-      const progress = { nonce: newNonce(), startedAt: Date.now(), steps: {} };
-      const place = { chapter: entry.id, dir: this.ws.chapterDir(entry.id), home: this.ws.home, nonce: progress.nonce, startedAt: progress.startedAt };
+      const was = state.chapters[entry.id];
+      const dir = this.ws.chapterDir(entry.id);
+      if (was && existsSync(dir)) return;
+      const progress = was ?? { nonce: newNonce(), startedAt: Date.now(), steps: {} };
+      const place = { chapter: entry.id, dir, home: this.ws.home, nonce: progress.nonce, startedAt: progress.startedAt };
       if (loaded.def.setup) await requireVm(this.#opts.allowHost, `set up chapter ${entry.id}`);
       try {
         await setupChapter(loaded, place, this.#opts.log, this.#opts.verbose);
@@ -228,7 +233,7 @@ export class Journey {
         throw envError(`the setup of chapter ${entry.id} failed: ${describeFailure(err)}`, 'run `workshop doctor` to see what this machine is missing');
       }
       state.chapters[entry.id] = progress;
-      created = true;
+      created = was === undefined;
     });
     const place = this.place(entry.id);
     if (!place) throw new Error(`chapter ${entry.id} did not start`);
@@ -242,7 +247,8 @@ export class Journey {
    * nothing where it cannot (not root, outside a VM with a setup to run, a setup that fails).
    */
   async arrive(entry: ChapterEntry): Promise<void> {
-    if (this.place(entry.id) || process.getuid?.() !== 0) return;
+    const known = this.place(entry.id);
+    if ((known && existsSync(known.dir)) || process.getuid?.() !== 0) return;
     try {
       await this.start(entry);
     } catch (err) {
@@ -362,11 +368,15 @@ export class Journey {
     return { chapter: entry, step: first, index: 0 };
   }
 
-  /** Every chapter's progress is forgotten (after `workshop clean`); the learner's position is kept. */
-  async forget(): Promise<void> {
-    await this.#change((state) => {
+  /** Every chapter's progress is forgotten (`workshop reset --all`; their cleanup is the caller's), and the learner starts again at the first step. */
+  async forgetAll(): Promise<void> {
+    const ids = await this.#change((state) => {
+      const had = Object.keys(state.chapters);
       state.chapters = {};
+      state.current = null;
+      return had;
     });
+    for (const id of ids) this.#emit({ type: 'reset', at: now(), chapter: id });
   }
 
   /** Whether this process holds the lock now (for tests and assertions). */

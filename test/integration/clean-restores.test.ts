@@ -55,8 +55,10 @@ describe.skipIf(!isRoot)('workshop clean', () => {
     expect(during.netns).toEqual(expect.arrayContaining(['ws-host', 'ws-net', 'ws-box']));
     expect(during.mounts.length).toBeGreaterThan(before.mounts.length);
     const r = await workshop(home, ['clean', '--json']);
-    const report = JSON.parse(r.stdout) as { before: Array<{ kind: string }>; after: unknown[] };
-    expect(new Set(report.before.map((i) => i.kind))).toEqual(new Set(['mount', 'loop', 'netns', 'cgroup', 'process']));
+    const report = JSON.parse(r.stdout) as { cleanups: Array<{ chapter: string; status: string }>; after: unknown[] };
+    // each chapter's own cleanup runs first; discovery then takes whatever they left
+    expect(report.cleanups.filter((c) => c.status !== 'ok')).toEqual([]);
+    expect(report.cleanups.map((c) => c.chapter)).toEqual(expect.arrayContaining(['overlayfs', 'btrfs', 'namespaces', 'cgroups', 'networking']));
     expect(report.after).toEqual([]);
     expect(r.code).toBe(0);
     expect(machine()).toEqual(before);

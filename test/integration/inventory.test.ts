@@ -48,9 +48,10 @@ beforeAll(async () => {
   await runOk('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=rootfs,upperdir=${out}/upper,workdir=${out}/work`, `${out}/merged`], { cwd: ch });
   // What the seed's container.sh leaves behind.
   await runOk('mount', ['-t', 'overlay', 'none', '-o', `lowerdir=${ch}/rootfs,upperdir=${seed}/upper,workdir=${seed}/workdir`, `${seed}/overlay`]);
-  await writeFile(path.join(home, 'store.img'), '');
-  await truncate(path.join(home, 'store.img'), 8 << 20);
-  loop = (await runOk('losetup', ['-f', '--show', path.join(home, 'store.img')])).trim();
+  await mkdir(path.join(home, 'chapters/btrfs'));
+  await writeFile(path.join(home, 'chapters/btrfs/store.img'), '');
+  await truncate(path.join(home, 'chapters/btrfs/store.img'), 8 << 20);
+  loop = (await runOk('losetup', ['-f', '--show', path.join(home, 'chapters/btrfs/store.img')])).trim();
   await runOk('ip', ['netns', 'add', NETNS]);
   await runOk('ip', ['link', 'add', 'ws-invA', 'type', 'veth', 'peer', 'name', 'ws-invB', 'netns', NETNS]);
   await mkdir(CGROUP);

@@ -80,9 +80,16 @@ describe('decideResidue on a recorded machine', () => {
       '/tmp/ws-h2-seedrec/overlay/proc',
       '/tmp/ws-h2-relout/m',
       '/tmp/ws-h2-seedrec/overlay',
-      `${home}/store`,
       '/tmp/ws-h2-bindout',
     ]);
+  });
+
+  it('takes nothing that is in the home but outside its workshop folders (chapters/, selftest/, aswritten/, lab/)', () => {
+    // recorded: store.img directly in the home, on /dev/loop0, mounted at home/store
+    const f = facts({ processes: [{ pid: 300, root: `${home}/jail`, cwd: '/' }, { pid: 301, root: '/', cwd: `${home}/data`, isolated: true }] });
+    const items = decideResidue(f);
+    expect(items.filter((i) => i.id === `${home}/store` || i.id === '/dev/loop0' || i.kind === 'process')).toEqual([]);
+    expect(visitorsOf(f.home, items, [{ pid: 302, root: '/', cwd: `${home}/data` }])).toEqual([]);
   });
 
   it('says why each mount is ours', () => {
@@ -114,15 +121,17 @@ describe('decideResidue on a recorded machine', () => {
         `60 27 0:50 / ${home} rw - tmpfs tmpfs rw`,
         '61 27 0:51 / /mnt rw - tmpfs tmpfs rw',
         '62 27 0:52 / /mnt/old rw - tmpfs tmpfs rw',
-        `63 61 0:53 / /mnt rw - overlay overlay rw,lowerdir=${home}/rootfs,upperdir=/mnt/u,workdir=/mnt/w`,
+        `63 61 0:53 / /mnt rw - overlay overlay rw,lowerdir=${home}/chapters/overlayfs/rootfs,upperdir=/mnt/u,workdir=/mnt/w`,
         '64 63 0:54 / /mnt/proc rw - proc proc rw',
       ].join('\n'),
     );
     expect(ids(facts({ mounts: m, seedTmpDirs: [] }), 'mount')).toEqual(['/mnt/proc', '/mnt']);
   });
 
+  const chapterLoop = { loops: [{ name: '/dev/loop0', backFile: `${home}/chapters/btrfs/store.img` }] };
+
   it('finds loops backed under home, ws* links, netns and the given cgroups and tmp dirs', () => {
-    expect(ids(facts(), 'loop')).toEqual(['/dev/loop0']);
+    expect(ids(facts(chapterLoop), 'loop')).toEqual(['/dev/loop0']);
     expect(ids(facts(), 'link')).toEqual(['ws-h2cA', 'ws-h2dB', 'ws-h2dA']);
     expect(ids(facts(), 'netns')).toEqual(['ws-h2-cl']);
     expect(ids(facts(), 'cgroup')).toEqual(['/sys/fs/cgroup/pids/ws-h2-cg']);
@@ -148,6 +157,6 @@ describe('decideResidue on a recorded machine', () => {
   });
 
   it('lists processes first and tmp dirs last, the order clean needs', () => {
-    expect([...new Set(decideResidue(facts()).map((i) => i.kind))]).toEqual(['process', 'mount', 'loop', 'link', 'netns', 'cgroup', 'tmpdir']);
+    expect([...new Set(decideResidue(facts(chapterLoop)).map((i) => i.kind))]).toEqual(['process', 'mount', 'loop', 'link', 'netns', 'cgroup', 'tmpdir']);
   });
 });

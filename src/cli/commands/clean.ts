@@ -1,43 +1,84 @@
-// `workshop clean`: discover what workshop or the learner made for it, remove it, and show the
-// inventory before and after. It trusts no log: it looks at the kernel.
-import { rm } from 'node:fs/promises';
-import { workspace } from '../../engine/workspace.ts';
-import { cleanResidue } from '../../engine/clean.ts';
+// `workshop clean`: run each chapter's own cleanup, then discover what workshop or the learner
+// made for it, remove it, and show the inventory before and after. It trusts no log: it looks at
+// the kernel. Progress is kept: forgetting it is `workshop reset --all`.
+import { cleanResidue, removeTree, runChapterCleanups, type CleanupOutcome } from '../../engine/clean.ts';
 import { findVisitors, takeInventory, type ResidueItem, type Visitor } from '../../engine/inventory.ts';
+import type { Journey } from '../../engine/journey.ts';
+import { workspace } from '../../engine/workspace.ts';
+import { WorkshopError } from '../../errors.ts';
 import { styler } from '../../render/style.ts';
 import type { Cli } from '../cli.ts';
 
-/** A shell with its cwd in the workspace is the learner's: named, never killed. */
-const visitorLines = (vs: readonly Visitor[]): string[] =>
-  vs.map((v) => `  ${v.name} (PID ${v.pid}) is inside ${v.cwd}; cd out of it (cd ~). workshop leaves your shells alone.`);
+/** Shells are the learner's (cd $(workshop path)): named, never stopped, and not residue. */
+const SHELLS = new Set(['bash', 'sh', 'dash', 'zsh', 'fish', 'ksh', 'mksh', 'ash', 'tcsh', 'csh', 'busybox']);
+const isShell = (v: Visitor): boolean => SHELLS.has(v.name);
+
+/**
+ * A process with only its cwd in the workspace is never stopped: it is not in a container. A
+ * shell is the learner's; anything else (a pack's background `sleep`, an editor) is named as what
+ * it is, and counts as left.
+ */
+const visitorLine = (v: Visitor): string =>
+  isShell(v)
+    ? `  your shell ${v.name} (PID ${v.pid}) is inside ${v.cwd}; cd out of it (cd ~). workshop leaves your shells alone.`
+    : `  ${v.name} (PID ${v.pid}) runs inside ${v.cwd}; workshop does not stop it, as it is not in a container. Stop it if it is yours: kill ${v.pid}`;
 
 function listItems(items: readonly ResidueItem[]): string[] {
   return items.length === 0 ? ['  (nothing)'] : items.map((i) => `  ${i.kind.padEnd(8)} ${i.id}${i.detail ? `  (${i.detail})` : ''}`);
 }
 
+/** The lessons and the progress, when they can be read: clean must work with a broken pack or state file too. */
+function openJourney(cli: Cli): { journey: Journey } | { error: string } {
+  try {
+    return { journey: cli.journey() };
+  } catch (err) {
+    if (err instanceof WorkshopError) return { error: err.message };
+    throw err;
+  }
+}
+
+const doneSteps = (j: Journey): number => Object.values(j.state.chapters).reduce((n, c) => n + Object.values(c.steps).filter((s) => s.done !== undefined).length, 0);
+
 export default async function clean(cli: Cli): Promise<number> {
   const ws = workspace(cli.home);
   const home = ws.home;
-  const before = await takeInventory(home);
   const actions: string[] = [];
   const log = (l: string) => {
     actions.push(l);
     if (!cli.json) cli.err(`  ${l}`);
   };
   const st = styler(cli.color);
+
+  // 1. Each chapter's own cleanup first: it knows what discovery cannot see.
+  const opened = openJourney(cli);
+  let cleanups: CleanupOutcome[] = [];
+  if ('journey' in opened) cleanups = await runChapterCleanups(opened.journey, (l) => (cli.json ? actions.push(l) : cli.err(l)), !cli.json);
+  else if (!cli.json) cli.err(`(the chapters' own cleanups cannot run: ${opened.error}; clean goes on with what it finds)`);
+  const errors = cleanups.flatMap((c) => (c.status === 'failed' ? [`the cleanup of chapter ${c.chapter}: ${c.error}`] : []));
+  for (const c of cleanups) if (c.status === 'unknown' && !cli.json) cli.err(`(chapter ${c.chapter} has state in ${home} but is not in these lessons, so its own cleanup cannot run: give the --lessons it came from)`);
+
+  // 2. Then what is there, found in the kernel.
+  const before = await takeInventory(home);
   if (!cli.json) cli.out([st('bold', 'Found:'), ...listItems(before)].join('\n'));
   const visitors = await findVisitors(home, before);
-  if (!cli.json && visitors.length > 0) cli.out(visitorLines(visitors).join('\n'));
-  const errors = await cleanResidue(home, before, log);
-  // The workspace folders go too; state.json keeps only the learner's position.
-  for (const d of [ws.chaptersDir, ws.selftestDir]) await rm(d, { recursive: true, force: true });
-  await cli.journey().forget();
-  const after = await takeInventory(home);
-  if (cli.json) cli.emit({ before, visitors, actions, errors, after, clean: after.length === 0 });
-  else {
-    cli.out([st('bold', 'Left after cleaning:'), ...listItems(after)].join('\n'));
-    for (const e of errors) cli.err(`  ${st('red', 'could not')} ${e}`);
-    cli.out(after.length === 0 ? st('green', 'Clean: nothing of the workshop is left on this machine.') : st('red', `${after.length} item(s) are left; see above.`));
+  if (!cli.json && visitors.length > 0) cli.out(visitors.map(visitorLine).join('\n'));
+  errors.push(...(await cleanResidue(home, before, log)));
+
+  // 3. The workspace's folders; state.json (the progress) stays.
+  for (const d of [ws.chaptersDir, ws.selftestDir, ws.aswrittenDir]) {
+    const why = await removeTree(d, log);
+    if (why !== null) errors.push(`rm -rf ${d}: ${why}`);
   }
-  return after.length === 0 ? 0 : 1;
+  const after = await takeInventory(home);
+  const still = (await findVisitors(home, after)).filter((v) => !isShell(v));
+  const done = 'journey' in opened ? doneSteps(opened.journey) : null;
+  const nothingLeft = after.length === 0 && still.length === 0;
+  if (cli.json) cli.emit({ cleanups, before, visitors, actions, errors, after, running: still, progress: { kept: true, done }, clean: nothingLeft });
+  else {
+    cli.out([st('bold', 'Left after cleaning:'), ...listItems(after), ...still.map(visitorLine)].join('\n'));
+    for (const e of errors) cli.err(`  ${st('red', 'could not')} ${e}`);
+    cli.out(nothingLeft ? st('green', 'Clean: nothing of the workshop is left on this machine.') : st('red', `${after.length + still.length} item(s) are left; see above.`));
+    if (done !== null) cli.out(`progress kept: ${done} step${done === 1 ? '' : 's'} done; \`workshop goto <step> --restore\` rebuilds a chapter, and \`workshop reset --all\` forgets the progress.`);
+  }
+  return nothingLeft ? 0 : 1;
 }

@@ -1,6 +1,7 @@
 // `workshop solve [step] [--through]`: run the reference solution (printing each command), then verify.
 import { allPassed } from '../../checks/check.ts';
 import type { Position } from '../../engine/journey.ts';
+import { earlierStepsBroken } from '../../engine/recheck.ts';
 import { describeFailure, solveStep, verifyStep } from '../../engine/runner.ts';
 import { stepIds } from '../../lessons/catalog.ts';
 import { renderClosing } from '../../render/step.ts';
@@ -15,9 +16,11 @@ export default async function solve(cli: Cli): Promise<number> {
   const { loaded, place } = await j.start(target.chapter);
   const st = styler(cli.color);
   const ids = stepIds(target.chapter);
-  const todo: Position[] = (cli.flags['through'] ? ids.slice(0, target.index + 1) : [target.step])
-    .map((step) => ({ chapter: target.chapter, step, index: ids.indexOf(step) }))
-    .filter((p) => p.step === target.step || !j.isDone(p));
+  const at = (step: string): Position => ({ chapter: target.chapter, step, index: ids.indexOf(step) });
+  // --through also replays an earlier step that is done but no longer holds: `workshop clean` keeps
+  // the progress and removes what the steps built
+  const broken = cli.flags['through'] ? new Set((await earlierStepsBroken(loaded, place, target, (s) => j.isDone(at(s)))).map((b) => b.step)) : new Set<string>();
+  const todo: Position[] = (cli.flags['through'] ? ids.slice(0, target.index + 1) : [target.step]).map(at).filter((p) => p.step === target.step || !j.isDone(p) || broken.has(p.step));
   const report: Array<{ step: string; passed: boolean; results: unknown; error?: string }> = [];
   let next: string | null = null;
   for (const pos of todo) {
