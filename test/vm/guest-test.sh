@@ -2,6 +2,7 @@
 # Runs INSIDE the guest (test/vm/test.sh hands it to run.sh): the whole curriculum's self-test,
 # then `workshop clean`, then an independent look for residue. Everything lands in $WS_VM_SHARE:
 #   env.txt      kernel, virtualization, cgroup file system, tool versions
+#   trust.txt    guest-trust.sh: harmful homes refused, clean beside unrelated things   trust.rc
 #   doctor.json  `workshop doctor --json`            doctor.rc
 #   test.json    `workshop test --json`              test.rc
 #   clean.json   `workshop clean --json`             clean.rc
@@ -12,8 +13,8 @@
 #   residue.txt  what is left: loop devices, device-mapper devices, LVM, netns, ws* links and
 #                cgroups, mounts under the workspace or /tmp/ws*; empty when clean
 #   guest-timings  seconds per phase, measured in the guest
-# Exit 0 only when the test passed, clean said clean, residue.txt is empty, and every chapter not
-# in ASWRITTEN_PENDING passed as written (none is pending now).
+# Exit 0 only when guest-trust.sh held, the test passed, clean said clean, residue.txt is empty,
+# and every chapter not in ASWRITTEN_PENDING passed as written (none is pending now).
 set -u
 out=${WS_VM_SHARE:?run me through test/vm/run.sh}
 home=${WORKSHOP_HOME:-/var/lib/workshop}
@@ -50,6 +51,12 @@ if [[ -n ${WORKSHOP_VM_MODPROBE:-} ]]; then
   # shellcheck disable=SC2086 # a list of module names
   modprobe -a $WORKSHOP_VM_MODPROBE >&2 || step "modprobe failed"
 fi
+# Issue 19: harmful homes are refused, and clean spares what is not the workshop's (guest-trust.sh).
+step "guest-trust.sh: harmful homes, and clean beside unrelated mounts and processes"
+tt0=$(t)
+bash /opt/workshop/test/vm/guest-trust.sh >"$out/trust.txt" 2>"$out/trust.err"
+echo $? >"$out/trust.rc"
+step "guest-trust.sh: exit $(cat "$out/trust.rc") in $(dt "$tt0" "$(t)") s; $(tail -1 "$out/trust.txt")"
 chapter_args=()
 for c in ${WORKSHOP_VM_CHAPTERS:-}; do chapter_args+=(--chapter "$c"); done
 
@@ -101,6 +108,7 @@ t4=$(t)
 printf 'doctor_s=%s\ntest_s=%s\nclean_s=%s\naswritten_s=%s\nresidue_s=%s\n' "$(dt "$t0" "$t1")" "$(dt "$t1" "$t2")" "$(dt "$t2" "$t3")" "$(dt "$t3" "$t3b")" "$(dt "$t3b" "$t4")" >"$out/guest-timings"
 
 rc=0
+[[ $(cat "$out/trust.rc") == 0 ]] || { step "guest-trust.sh failed:"; grep '^FAIL' "$out/trust.txt" | sed 's/^/ws-vm-test:   /' >&2; rc=1; }
 [[ $(cat "$out/test.rc") == 0 ]] || { step "workshop test failed (exit $(cat "$out/test.rc"))"; rc=1; }
 # The guest is the learner's machine: every chapter must run there. A skip (lvm without
 # device-mapper, say) is a pass for `workshop test` but a failure of this harness.

@@ -115,6 +115,10 @@ if [[ -s $res/aswritten.json ]]; then
     }
   ' "$res/aswritten.json" || true
 fi
+if [[ -f $res/trust.txt ]]; then
+  echo "---- guest-trust.sh (in the guest): harmful homes, clean beside unrelated things ----"
+  grep -v '^ok ' "$res/trust.txt" | sed 's/^/  /'
+fi
 [[ -f $res/facts.txt ]] && sed 's/^/  guest fact: /' "$res/facts.txt"
 if [[ -f $res/residue.txt ]]; then
   if [[ -s $res/residue.txt ]]; then echo "  residue in the guest after clean:"; sed 's/^/    /' "$res/residue.txt"; else echo "  residue in the guest after clean: none"; fi
