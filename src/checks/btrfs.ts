@@ -46,10 +46,12 @@ export function parseSubvolumeShow(text: string): SubvolumeInfo {
   let inSnapshots = false;
   for (const line of text.split('\n').slice(1)) {
     if (line.trim() === '') continue;
-    if (inSnapshots) {
+    // Snapshots are indented deeper than the fields; btrfs-progs 6.14 prints `Quota group:` after them.
+    if (inSnapshots && /^\t\t/.test(line)) {
       snapshots.push(line.trim());
       continue;
     }
+    inSnapshots = false;
     const m = /^\t([^:]+):\s*(.*)$/.exec(line);
     if (!m || m[1] === undefined) continue;
     if (m[1] === 'Snapshot(s)') inSnapshots = true;

@@ -38,6 +38,10 @@ describe('parseSubvolumeShow', () => {
     expect(received).toMatchObject({ name: 'base-snapshot', receivedUuid: snap.uuid, parentUuid: null, readOnly: true });
   });
 
+  it("ends the snapshot list at the next field: btrfs-progs 6.14 (Debian 13) prints 'Quota group' after it", () => {
+    expect(parseSubvolumeShow(text('show-snapshot-ro-6.14.txt'))).toMatchObject({ name: 'base-snapshot', readOnly: true, id: 257, snapshots: ['run/littlebox'] });
+  });
+
   it('throws on output that is not subvolume show', () => {
     expect(() => parseSubvolumeShow('ERROR: Not a Btrfs subvolume: Invalid argument\n')).toThrow(/no Name or Subvolume ID/);
   });
