@@ -94,6 +94,20 @@ export interface StepDef {
   undoes?: readonly string[] | '*';
 }
 
+/**
+ * A well-known path outside the workspace that a chapter's text, or a tutorial it follows, makes:
+ * Container the Hard Way's `/littlebox`. `workshop clean` lists it, when it exists, for the
+ * learner to remove, and never removes it: it lies outside the workspace, and may be the learner's.
+ */
+export interface OutsidePath {
+  /** absolute, e.g. `/littlebox` */
+  path: string;
+  /** what makes it, as the learner would recognise it: "Container the Hard Way's docs/04 (mkdir -p /littlebox)" */
+  madeBy: string;
+  /** the command that removes it, e.g. `rmdir /littlebox` */
+  remove: string;
+}
+
 /** A chapter: its id (the folder is `NN-id`), what it needs from the machine, its steps in the order of chapter.md, and the cleanup that removes what they make. */
 export interface ChapterDef {
   formatVersion: number;
@@ -108,6 +122,8 @@ export interface ChapterDef {
   steps: Readonly<Record<string, StepDef>>;
   /** removes what the steps and the learner created, in reverse order; must be idempotent */
   cleanup(ctx: SolveContext): Promise<void>;
+  /** paths outside the workspace that the text or its tutorial makes: `workshop clean` names them for the learner (see {@link OutsidePath}) */
+  madeOutside?: readonly OutsidePath[];
   /**
    * What `workshop state` draws for this chapter: `'overlayfs'`, `{ family: 'lvm', vg: 'HostVG' }`,
    * or a list of them. A chapter without it has no picture.

@@ -2,6 +2,7 @@
 // Every problem is reported as file:line.
 import { existsSync, readFileSync } from 'node:fs';
 import { registerHooks } from 'node:module';
+import { posix } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { abandoned, lessonError } from '../errors.ts';
 import type { ChapterEntry, LessonProblem } from './catalog.ts';
@@ -48,6 +49,18 @@ function keysOf(entry: ChapterEntry): KeyAt[] | undefined {
   return cached !== undefined && textKey(entry.stepsPath) === cached.key ? cached.keys : undefined;
 }
 
+/** What is wrong with a chapter's `madeOutside`: a list of { path, madeBy, remove }, each path absolute and not `/`. Pure. */
+export function outsideProblems(v: unknown): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) return ['madeOutside must be a list of { path, madeBy, remove }'];
+  return v.flatMap((o: unknown, i) => {
+    if (!isObj(o) || typeof o['path'] !== 'string' || typeof o['madeBy'] !== 'string' || typeof o['remove'] !== 'string' || o['madeBy'] === '' || o['remove'] === '') return [`madeOutside[${i}] must be { path, madeBy, remove }, each a non-empty string`];
+    const p = o['path'];
+    if (!p.startsWith('/') || p === '/' || p !== posix.normalize(p) || p.endsWith('/')) return [`madeOutside[${i}]: path ${JSON.stringify(p)} must be an absolute path other than /, written as normalize writes it`];
+    return [];
+  });
+}
+
 /** Checks a chapter definition against its chapter.md; pure apart from reading steps.ts's text. */
 export function validateChapter(entry: ChapterEntry, value: unknown, source: string, keys?: readonly KeyAt[]): LessonProblem[] {
   const file = entry.stepsPath;
@@ -59,6 +72,7 @@ export function validateChapter(entry: ChapterEntry, value: unknown, source: str
   if (typeof value['title'] !== 'string' || !value['title']) problems.push(at(propertyLine(source, 'title'), 'title must be a non-empty string'));
   if (!isFn(value['cleanup'])) problems.push(at(propertyLine(source, 'cleanup'), 'missing cleanup(ctx): every chapter must remove what its steps create'));
   for (const hook of ['setup', 'env'] as const) if (value[hook] !== undefined && !isFn(value[hook])) problems.push(at(propertyLine(source, hook), `${hook} must be a function`));
+  problems.push(...outsideProblems(value['madeOutside']).map((m) => at(propertyLine(source, 'madeOutside'), m)));
   const steps = value['steps'];
   if (!isObj(steps)) return [...problems, at(propertyLine(source, 'steps'), 'steps must be an object of step definitions')];
 

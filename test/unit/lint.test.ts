@@ -27,6 +27,7 @@ describe('lint', () => {
         '01-greeting/chapter.md:7: step "orphan" has no definition in steps.ts',
         '01-greeting/steps.ts:13: step "only-in-code" has no "## … {#only-in-code}" section in chapter.md',
         '01-greeting/steps.ts:13: step "only-in-code": control "bare" must be { apply, revert? }',
+        '01-greeting/steps.ts:25: madeOutside[0]: path "littlebox" must be an absolute path other than /, written as normalize writes it',
         '01-greeting/steps.ts:19: duplicate step id "greet" (first at line 9); JavaScript keeps only the last one',
         '01-greeting/steps.ts:5: unknown formatVersion 99: this workshop reads formatVersion 1',
         '01-greeting/steps.ts:9: step "greet" has no solve(ctx)',

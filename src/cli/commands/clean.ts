@@ -4,6 +4,7 @@
 import { cleanResidue, removeTree, runChapterCleanups, type CleanupOutcome } from '../../engine/clean.ts';
 import { findVisitors, takeInventory, type ResidueItem, type Visitor } from '../../engine/inventory.ts';
 import type { Journey } from '../../engine/journey.ts';
+import { declaredOutside, outsideLeftovers, outsideLines } from '../../engine/outside.ts';
 import { workspace } from '../../engine/workspace.ts';
 import { WorkshopError } from '../../errors.ts';
 import { styler } from '../../render/style.ts';
@@ -73,9 +74,11 @@ export default async function clean(cli: Cli): Promise<number> {
   const still = (await findVisitors(home, after)).filter((v) => !isShell(v));
   const done = 'journey' in opened ? doneSteps(opened.journey) : null;
   const nothingLeft = after.length === 0 && still.length === 0;
-  if (cli.json) cli.emit({ cleanups, before, visitors, actions, errors, after, running: still, progress: { kept: true, done }, clean: nothingLeft });
+  // 4. What a chapter's tutorial made outside the workspace: named for the learner, never removed.
+  const outside = 'journey' in opened ? await outsideLeftovers(await declaredOutside(opened.journey)) : [];
+  if (cli.json) cli.emit({ cleanups, before, visitors, actions, errors, after, running: still, outside, progress: { kept: true, done }, clean: nothingLeft });
   else {
-    cli.out([st('bold', 'Left after cleaning:'), ...listItems(after), ...still.map(visitorLine)].join('\n'));
+    cli.out([st('bold', 'Left after cleaning:'), ...listItems(after), ...still.map(visitorLine), ...outsideLines(outside)].join('\n'));
     for (const e of errors) cli.err(`  ${st('red', 'could not')} ${e}`);
     cli.out(nothingLeft ? st('green', 'Clean: nothing of the workshop is left on this machine.') : st('red', `${after.length + still.length} item(s) are left; see above.`));
     if (done !== null) cli.out(`progress kept: ${done} step${done === 1 ? '' : 's'} done; \`workshop goto <step> --restore\` rebuilds a chapter, and \`workshop reset --all\` forgets the progress.`);
