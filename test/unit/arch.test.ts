@@ -47,13 +47,15 @@ describe('a shell waiting for its next line, in /proc/PID/syscall', () => {
   it.each([
     ['syscall-read-stdin-x86_64.txt', 'x64', true],
     ['syscall-pselect-x86_64.txt', 'x64', false],
+    ['syscall-read-stdin-aarch64.txt', 'arm64', true],
   ] as const)('%s on %s: %s', (name, arch, waiting) => {
     expect(blockedInStdinRead(text('proc', name), arch)).toBe(waiting);
   });
 
   it("is not a read on another architecture's table", () => {
-    // x86-64's read is 0; on arm64, 0 is io_setup and read is 63
+    // x86-64's read is 0; on arm64, 0 is io_setup and read is 63 (63 is readv on x86-64)
     expect(blockedInStdinRead(text('proc', 'syscall-read-stdin-x86_64.txt'), 'arm64')).toBe(false);
+    expect(blockedInStdinRead(text('proc', 'syscall-read-stdin-aarch64.txt'), 'x64')).toBe(false);
   });
 
   it('says nothing for an architecture whose number it does not know, or for a running process', () => {
