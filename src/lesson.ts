@@ -3,7 +3,7 @@
 
 // Defining a chapter
 export { FORMAT_VERSION, defineChapter, diagnosed } from './lessons/define.ts';
-export type { ChapterDef, Control, Mutant, OutsidePath, Probe, Requirement, SolveContext, StepContext, StepDef } from './lessons/define.ts';
+export type { ChapterDef, Control, Mutant, MutantRecovery, OutsidePath, Probe, Requirement, SolveContext, StepContext, StepDef } from './lessons/define.ts';
 // What a chapter needs from the machine
 export { deviceMapperTarget, file, kernelFs, root, tool, which } from './lessons/requires.ts';
 // The busybox rootfs the chapters start from

@@ -1,7 +1,7 @@
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
-  defineChapter, diagnosed, defineCheck, pass, fail, verdictOf, buildBusyboxRootfs, readMountinfo, mountsUnder, mountsAt, findOverlayWithLower, overlaysWithLower,
+  defineChapter, diagnosed, defineCheck, pass, fail, verdictOf, buildBusyboxRootfs, readMountinfo, mountsUnder, mountsAt, findOverlayWithLower, overlaysWithLower, parseOverlayOptions,
   isWritableOverlay, overlayWithLowerMounted, isWhiteout, isOpaqueDir, isExecutableFile, containersUnder, kernelFs, file, tool,
   type CheckContext, type FoundOverlay, type Mutant, type SolveContext, type Verdict,
 } from 'workshop/lesson';
@@ -9,25 +9,51 @@ import {
 const ROOTFS = 'rootfs';
 const exists = (p: string) => stat(p).then(() => true, () => false);
 
-/** The reference solution keeps the seed's layout (upper, workdir, overlay side by side) in the chapter folder. */
-const seedDir = (ctx: CheckContext) => ctx.path(`c-${ctx.nonce}`);
+/**
+ * Where the reference solution builds, which is where the text says: the learner's own
+ * /tmp/$nonce when they made it (the newest, made during this chapter), else /tmp/<the chapter's
+ * nonce>. So after `workshop solve` the learner's `$nonce` still names the overlay, and after a
+ * restore `workshop` prints the `nonce=…` line that makes the text work again (shellVars below).
+ */
+async function seedDir(ctx: CheckContext): Promise<string> {
+  const mine = (await seedDirsMadeSince(ctx)).filter((d) => dirname(d) === '/tmp');
+  return mine.at(-1) ?? `/tmp/${ctx.nonce}`;
+}
 
-const noOverlay = (): Verdict => fail('an overlay whose lowerdir is rootfs', 'none is mounted', 'Do the mount step again: mount -t overlay -o lowerdir=rootfs,upperdir=…,workdir=… none /tmp/$nonce/overlay');
+/** How to leave a state that the step's solution cannot repair: the image itself was changed. */
+const restoreTo = (ctx: CheckContext, step: string) => `workshop goto ${ctx.chapter}/${step} --restore`;
+
+/**
+ * No overlay has rootfs as a lower layer: say what is mounted instead (the layers swapped, an
+ * overlay on something else, or nothing), never only "none".
+ */
+async function noOverlay(ctx: CheckContext): Promise<Verdict> {
+  const expected = 'an overlay whose lowerdir is rootfs';
+  const again = 'mount -t overlay -o lowerdir=rootfs,upperdir=/tmp/$nonce/upper,workdir=/tmp/$nonce/workdir none /tmp/$nonce/overlay';
+  const table = await readMountinfo();
+  const overlays = table.filter((m) => m.fsType === 'overlay').map((m) => ({ m, layers: parseOverlayOptions(m.superOptions) }));
+  const rootfs = ctx.path(ROOTFS);
+  const swapped = overlays.find((o) => o.layers.upperdir !== undefined && ctx.path(o.layers.upperdir) === rootfs);
+  if (swapped) return fail(expected, `the overlay at ${swapped.m.mountPoint} has rootfs as its upperdir: lower and upper are swapped`, `umount ${swapped.m.mountPoint}, then: ${again}`);
+  const ours = overlays.filter((o) => o.m.mountPoint.startsWith('/tmp/') || o.m.mountPoint.startsWith(`${ctx.dir}/`));
+  if (ours.length > 0) return fail(expected, `${ours.map((o) => `${o.m.mountPoint} (lowerdir=${o.layers.lowerdirs.join(':')})`).join('; ')}: none uses rootfs`, `umount it, then: ${again}`);
+  return fail(expected, 'no overlay is mounted', `Do the mount step again: ${again}`);
+}
 
 /** A check about the learner's overlay, found by its lower layer: the learner never says where it is. */
 const aboutOverlay = (name: string, judge: (o: FoundOverlay, ctx: CheckContext) => Promise<Verdict> | Verdict) =>
   defineCheck(name, async (ctx) => {
     const o = await findOverlayWithLower(ctx, ROOTFS);
-    return o ? judge(o, ctx) : noOverlay();
+    return o ? judge(o, ctx) : noOverlay(ctx);
   });
 
 const upperOf = (o: FoundOverlay) => o.layers.upperdir ?? '(no upperdir)';
 
-const present = (label: string, path: (o: FoundOverlay, ctx: CheckContext) => string, want: boolean) =>
+const present = (label: string, path: (o: FoundOverlay, ctx: CheckContext) => string, want: boolean, hint?: (ctx: CheckContext) => string) =>
   aboutOverlay(label, async (o, ctx) => {
     const p = path(o, ctx);
     const there = await exists(p);
-    return there === want ? pass(`${p}: ${there ? 'there' : 'absent'}`) : fail(`${p} ${want ? 'exists' : 'is absent'}`, there ? 'it is there' : 'nothing there');
+    return there === want ? pass(`${p}: ${there ? 'there' : 'absent'}`) : fail(`${p} ${want ? 'exists' : 'is absent'}`, there ? 'it is there' : 'nothing there', hint?.(ctx));
   });
 
 const merged = (o: FoundOverlay, rel: string) => join(o.mount.mountPoint, rel);
@@ -57,22 +83,17 @@ async function mountSeedOverlay({ $ }: SolveContext, d: string, opts: string): P
 function remountAs(options: (ctx: CheckContext, d: string) => string): Mutant {
   return {
     apply: async (ctx) => {
-      const d = seedDir(ctx);
+      const d = await seedDir(ctx);
       await unmountAt(ctx, `${d}/overlay`);
-      await ctx.$`mkdir -p ${d}/decoy ${d}/decoy-work`;
+      await ctx.$`mkdir -p ${d}/decoy ${d}/decoy-work ${ctx.path('ws-swapped-work')}`;
       await mountSeedOverlay(ctx, d, options(ctx, d));
-    },
-    revert: async (ctx) => {
-      const d = seedDir(ctx);
-      await unmountAt(ctx, `${d}/overlay`);
-      await ctx.$`rm -rf ${d}/decoy ${d}/decoy-work`;
     },
   };
 }
 
 /**
  * Changing a layer under a mounted overlay is undefined behaviour: the overlay keeps what it
- * cached. Mutants that do it mount the overlay afresh when they are reverted.
+ * cached. A solution that repairs a layer mounts the overlay afresh, with the same layers.
  */
 async function remountOverlay(ctx: SolveContext): Promise<void> {
   const o = await findOverlayWithLower(ctx, ROOTFS);
@@ -82,6 +103,12 @@ async function remountOverlay(ctx: SolveContext): Promise<void> {
   for (const m of mountsUnder(await readMountinfo(), o.mount.mountPoint)) await ctx.$`umount ${m.mountPoint}`;
   await ctx.$`mount -t overlay -o ${opts} none ${o.mount.mountPoint}`;
 }
+
+/** The overlay's upperdir and workdir are the upper/ and workdir/ beside its mount point, as the seed lays them out. */
+const besideIt = (o: FoundOverlay): boolean => {
+  const base = dirname(o.mount.mountPoint);
+  return o.layers.upperdir === `${base}/upper` && o.layers.workdir === `${base}/workdir`;
+};
 
 const goodOptions = (ctx: CheckContext, d: string) => `lowerdir=${ctx.path(ROOTFS)},upperdir=${d}/upper,workdir=${d}/workdir`;
 
@@ -183,7 +210,7 @@ export default defineChapter({
         }),
       ],
       solve: async (ctx) => {
-        const d = seedDir(ctx);
+        const d = await seedDir(ctx);
         await ctx.$`mkdir -p ${d}/upper ${d}/workdir ${d}/overlay`;
       },
       hints: ['Make a random nonce as the seed does, then three folders under /tmp/$nonce.', 'nonce=$(</dev/urandom tr -dc A-Za-z0-9 | head -c 10); mkdir -p /tmp/$nonce/upper /tmp/$nonce/workdir /tmp/$nonce/overlay'],
@@ -199,9 +226,11 @@ export default defineChapter({
         }),
       ],
       solve: async (ctx) => {
-        const d = seedDir(ctx);
         const o = await findOverlayWithLower(ctx, ROOTFS);
-        if (o && isWritableOverlay(o) && o.mount.mountPoint === `${d}/overlay`) return;
+        if (o && isWritableOverlay(o) && besideIt(o)) return;
+        // A wrong mount where the overlay belongs goes first (read-only, swapped, a bind mount).
+        const d = o && !o.mount.mountPoint.startsWith(`${ctx.dir}/`) ? dirname(o.mount.mountPoint) : await seedDir(ctx);
+        await unmountAt(ctx, `${d}/overlay`);
         await mountSeedOverlay(ctx, d, goodOptions(ctx, d));
       },
       hints: ['mount -t overlay takes lowerdir=, upperdir= and workdir= in its -o options.', 'mount -t overlay -o lowerdir=rootfs,upperdir=/tmp/$nonce/upper,workdir=/tmp/$nonce/workdir none /tmp/$nonce/overlay'],
@@ -210,14 +239,14 @@ export default defineChapter({
         lowerNotRootfs: diagnosed(remountAs((_ctx, d) => `lowerdir=${d}/decoy,upperdir=${d}/upper,workdir=${d}/workdir`), /no overlay uses rootfs; found [\s\S]*\(lowerdir=\S*\/decoy,/),
         upperElsewhere: diagnosed(remountAs((ctx, d) => `lowerdir=${ctx.path(ROOTFS)},upperdir=${d}/decoy,workdir=${d}/decoy-work`), /actual\s+upperdir=\S*\/decoy/),
         // A near-miss seen in class: the two folders given the other way round, so writes would land in rootfs.
-        lowerUpperSwapped: diagnosed(remountAs((ctx, d) => `lowerdir=${d}/upper,upperdir=${ctx.path(ROOTFS)},workdir=${d}/workdir`), /lower and upper are swapped/),
+        // (Its workdir must be on rootfs's file system, which /tmp may not be: a folder beside rootfs.)
+        lowerUpperSwapped: diagnosed(remountAs((ctx, d) => `lowerdir=${d}/upper,upperdir=${ctx.path(ROOTFS)},workdir=${ctx.path('ws-swapped-work')}`), /lower and upper are swapped/),
         bindMount: {
           apply: async (ctx) => {
-            const d = seedDir(ctx);
+            const d = await seedDir(ctx);
             await unmountAt(ctx, `${d}/overlay`);
             await ctx.$`mount --bind ${ctx.path(ROOTFS)} ${d}/overlay`;
           },
-          revert: async (ctx) => unmountAt(ctx, `${seedDir(ctx)}/overlay`),
           diagnosis: /no overlay uses rootfs/,
         },
       },
@@ -229,48 +258,45 @@ export default defineChapter({
         present('cow.txt is not in rootfs', (o, ctx) => lower(o, ctx, 'cow.txt'), false),
       ],
       solve: async (ctx) => {
+        // Written into the image by mistake: out of the image, then the overlay mounted afresh.
+        if (await exists(ctx.path(ROOTFS, 'cow.txt'))) {
+          await ctx.$`rm -f ${ctx.path(ROOTFS, 'cow.txt')}`;
+          await remountOverlay(ctx);
+        }
         const o = await findOverlayWithLower(ctx, ROOTFS);
         if (!o) throw new Error('no overlay on rootfs: solve the mount step first');
         await ctx.$`sh -c ${'echo hello > "$1"'} - ${merged(o, 'cow.txt')}`;
       },
       hints: ['Write a new file through the merged folder, then look in upper and in rootfs.', 'echo hello > /tmp/$nonce/overlay/cow.txt; ls /tmp/$nonce/upper rootfs'],
       mutants: {
-        writtenIntoTheImage: {
-          apply: async (ctx) => {
-            const o = await findOverlayWithLower(ctx, ROOTFS);
-            if (o) await ctx.$`rm -f ${upper(o, 'cow.txt')}`;
-            await ctx.$`sh -c ${'echo hello > "$1"'} - ${ctx.path(ROOTFS, 'cow.txt')}`;
-          },
-          revert: async (ctx) => {
-            await ctx.$`rm -f ${ctx.path(ROOTFS, 'cow.txt')}`;
-            await remountOverlay(ctx);
-          },
-          diagnosis: /cow\.txt is not in rootfs[\s\S]*it is there/,
-        },
+        writtenIntoTheImage: diagnosed(async (ctx) => {
+          const o = await findOverlayWithLower(ctx, ROOTFS);
+          if (o) await ctx.$`rm -f ${upper(o, 'cow.txt')}`;
+          await ctx.$`sh -c ${'echo hello > "$1"'} - ${ctx.path(ROOTFS, 'cow.txt')}`;
+        }, /cow\.txt is not in rootfs[\s\S]*it is there/),
       },
     },
     whiteout: {
       verify: () => [
         present('etc/motd is gone from the merged view', (o) => merged(o, 'etc/motd'), false),
         aboutOverlay('upper/etc/motd is a whiteout', (o, ctx) => verdictOf(isWhiteout(upper(o, 'etc/motd')), ctx)),
-        present('rootfs/etc/motd is still there', (o, ctx) => lower(o, ctx, 'etc/motd'), true),
+        present('rootfs/etc/motd is still there', (o, ctx) => lower(o, ctx, 'etc/motd'), true, (ctx) => `It was deleted from the image itself (rootfs), not through the overlay. The image is what the chapter built; this rebuilds it and replays the steps before this one: ${restoreTo(ctx, 'whiteout')}`),
       ],
       solve: async (ctx) => {
+        if (!(await exists(ctx.path(ROOTFS, 'etc/motd')))) throw new Error(`rootfs/etc/motd is gone from the image, which the solution does not rebuild: ${restoreTo(ctx, 'whiteout')}`);
         const o = await findOverlayWithLower(ctx, ROOTFS);
         if (!o) throw new Error('no overlay on rootfs: solve the mount step first');
         await ctx.$`rm -f ${merged(o, 'etc/motd')}`;
       },
       hints: ['Delete a file that comes from the lower layer, through merged.', 'rm /tmp/$nonce/overlay/etc/motd; ls -l /tmp/$nonce/upper/etc'],
       mutants: {
+        // Seen in class: `rm rootfs/etc/motd`, in the image instead of through the overlay.
         deletedFromTheImage: {
           apply: async (ctx) => {
             await ctx.$`rm -f ${ctx.path(ROOTFS, 'etc/motd')}`;
           },
-          revert: async (ctx) => {
-            await ctx.$`sh -c ${'echo "Welcome to the lower layer." > "$1"'} - ${ctx.path(ROOTFS, 'etc/motd')}`;
-            await remountOverlay(ctx);
-          },
-          diagnosis: /rootfs\/etc\/motd is still there[\s\S]*nothing there/,
+          diagnosis: /rootfs\/etc\/motd is still there[\s\S]*nothing there[\s\S]*deleted from the image itself/,
+          recovery: 'restore',
         },
       },
     },
@@ -290,18 +316,10 @@ export default defineChapter({
       },
       hints: ['Remove a whole folder of the lower layer through merged, then make it again.', 'rm -rf /tmp/$nonce/overlay/var/www && mkdir /tmp/$nonce/overlay/var/www; getfattr -d -m - /tmp/$nonce/upper/var/www'],
       mutants: {
-        notOpaque: {
-          apply: async (ctx) => {
-            const o = await findOverlayWithLower(ctx, ROOTFS);
-            if (o) await ctx.$`setfattr -x trusted.overlay.opaque ${upper(o, 'var/www')}`;
-          },
-          revert: async (ctx) => {
-            const o = await findOverlayWithLower(ctx, ROOTFS);
-            if (o) await ctx.$`setfattr -n trusted.overlay.opaque -v y ${upper(o, 'var/www')}`;
-            await remountOverlay(ctx);
-          },
-          diagnosis: /no opaque xattr/,
-        },
+        notOpaque: diagnosed(async (ctx) => {
+          const o = await findOverlayWithLower(ctx, ROOTFS);
+          if (o) await ctx.$`setfattr -x trusted.overlay.opaque ${upper(o, 'var/www')}`;
+        }, /no opaque xattr/),
       },
     },
     script: {
@@ -325,7 +343,7 @@ export default defineChapter({
       verify: () => [
         defineCheck('proc is mounted inside the container', async (ctx) => {
           const { overlays, withProc } = await procInsideOverlays(ctx);
-          if (overlays.length === 0) return noOverlay();
+          if (overlays.length === 0) return noOverlay(ctx);
           if (withProc.length > 0) return pass(`proc at ${withProc.map((w) => w.at).join(', ')}`);
           const table = await readMountinfo();
           const what = overlays.map((o) => {
@@ -337,7 +355,7 @@ export default defineChapter({
         }),
         defineCheck("it shows the host's processes", async (ctx) => {
           const { overlays, withProc } = await procInsideOverlays(ctx);
-          if (overlays.length === 0) return noOverlay();
+          if (overlays.length === 0) return noOverlay(ctx);
           if (withProc.length === 0) return fail("the host's processes listed in the container's /proc", 'no proc is mounted inside an overlay on rootfs');
           for (const w of withProc) {
             const pids = (await readdir(w.at).catch(() => [] as string[])).filter((n) => /^\d+$/.test(n));
@@ -356,19 +374,12 @@ export default defineChapter({
       },
       hints: ['Mount a proc file system at proc/ inside the merged folder, then run ps in the chroot.', 'mkdir -p /tmp/$nonce/overlay/proc; mount -t proc none /tmp/$nonce/overlay/proc; chroot /tmp/$nonce/overlay /bin/busybox ps'],
       mutants: {
-        procElsewhere: {
-          apply: async (ctx) => {
-            const o = await findOverlayWithLower(ctx, ROOTFS);
-            if (o) await unmountAt(ctx, join(o.mount.mountPoint, 'proc'));
-            await ctx.$`mkdir -p ${ctx.path('decoy-proc')}`;
-            await ctx.$`mount -t proc none ${ctx.path('decoy-proc')}`;
-          },
-          revert: async (ctx) => {
-            await unmountAt(ctx, ctx.path('decoy-proc'));
-            await ctx.$`rmdir ${ctx.path('decoy-proc')}`;
-          },
-          diagnosis: /proc is mounted inside the container[\s\S]*overlay\/proc: nothing is mounted there/,
-        },
+        procElsewhere: diagnosed(async (ctx) => {
+          const o = await findOverlayWithLower(ctx, ROOTFS);
+          if (o) await unmountAt(ctx, join(o.mount.mountPoint, 'proc'));
+          await ctx.$`mkdir -p ${ctx.path('decoy-proc')}`;
+          await ctx.$`mount -t proc none ${ctx.path('decoy-proc')}`;
+        }, /proc is mounted inside the container[\s\S]*overlay\/proc: nothing is mounted there/),
       },
     },
   },
@@ -379,6 +390,11 @@ export default defineChapter({
     const overlays = overlaysWithLower(await readMountinfo(), ROOTFS, ctx.dir);
     for (const pid of await containersUnder([layer, ...overlays.map((o) => o.mount.mountPoint)])) await ctx.$`kill -9 ${pid}`.nothrow();
     await removeScriptMounts(ctx, new Set());
-    for (const p of [ctx.path('decoy-proc')]) if (mountsAt(await readMountinfo(), p).length > 0) await unmountAt(ctx, p);
+    const decoy = ctx.path('decoy-proc');
+    if (mountsAt(await readMountinfo(), decoy).length > 0) await unmountAt(ctx, decoy);
+    await ctx.$`rm -rf ${decoy}`;
+    // The seed's folders made during the chapter, mounted or not (the dirs step alone mounts nothing).
+    const table = await readMountinfo();
+    for (const d of await seedDirsMadeSince(ctx)) if (dirname(d) === '/tmp' && mountsUnder(table, d).length === 0) await ctx.$`rm -rf --one-file-system ${d}`;
   },
 });

@@ -64,13 +64,23 @@ async function runInStack(ctx: SolveContext, stack: string, script: string): Pro
 const isStackedRight = async (ctx: CheckContext, name: string): Promise<boolean> => (await waferStacked(S, W, name).run(ctx)).status === 'pass';
 
 /** A mutant of the stack-by-hand step: the stack remounted with other layers. */
-const restackAs = (layers: (ctx: SolveContext) => { lower: string[]; upper: string }): Mutant => ({
-  apply: async (ctx) => {
-    await ctx.$`mkdir -p ${ctx.path(W, 'decoy', 'data')}`;
-    await stackByHand(ctx, CHILD, layers(ctx));
-  },
-  revert: async (ctx) => unmountAll(ctx, ctx.path(S, CHILD)),
-});
+const restackAs = (layers: (ctx: SolveContext) => { lower: string[]; upper: string }): Mutant => async (ctx) => {
+  await ctx.$`mkdir -p ${ctx.path(W, 'decoy', 'data')}`;
+  await stackByHand(ctx, CHILD, layers(ctx));
+};
+
+/**
+ * A note that belongs in the child's data was written into the parent's. It leaves the parent
+ * (a lower layer, changed under a mounted overlay: the stack is mounted afresh to see it).
+ */
+async function outOfTheParent(ctx: SolveContext, note: string): Promise<void> {
+  if (!(await exists(ctx.path(data(BASE), note)))) return;
+  await ctx.$`rm -f ${ctx.path(data(BASE), note)}`;
+  await stackByHand(ctx, CHILD);
+}
+
+/** How to leave a state that no solution can repair: the wafer's own data was thrown away. */
+const restoreTo = (ctx: CheckContext, step: string) => `workshop goto ${ctx.chapter}/${step} --restore`;
 
 // --- the script step: the learner's script on a three-level chain, in a folder of its own ---------
 
@@ -158,7 +168,12 @@ export default defineChapter({
   steps: {
     base: {
       verify: () => [isStaticExecutable(`${data(BASE)}/bin/busybox`), symlinkTo(`${data(BASE)}/bin/sh`, '/bin/busybox', { root: data(BASE) }), busyboxFullyInstalled(data(BASE))],
-      solve: async (ctx) => buildBusyboxRootfs(ctx, ctx.path(data(BASE))),
+      solve: async (ctx) => {
+        await buildBusyboxRootfs(ctx, ctx.path(data(BASE)));
+        // --install run before the folders existed left them without links: run it again.
+        const env = await lstat(ctx.path(data(BASE), 'usr/bin/env')).catch(() => null);
+        if (env === null || !env.isSymbolicLink()) await ctx.$`chroot ${ctx.path(data(BASE))} /bin/busybox --install -s`;
+      },
       hints: ['Build a busybox rootfs in wafers/archbase/data, as in chapter 01: the four folders first.', 'mkdir -p wafers/archbase/data/{bin,sbin,usr/bin,usr/sbin}; cp /bin/busybox wafers/archbase/data/bin/; chroot wafers/archbase/data /bin/busybox --install -s'],
       mutants: {
         installBeforeFolders: {
@@ -168,9 +183,6 @@ export default defineChapter({
             await ctx.$`mkdir -p ${ctx.path(data(BASE), 'bin')}`;
             await ctx.$`cp /bin/busybox ${ctx.path(data(BASE), 'bin/busybox')}`;
             await ctx.$`chroot ${ctx.path(data(BASE))} /bin/busybox --install -s`.quiet().nothrow();
-          },
-          revert: async (ctx) => {
-            await ctx.$`rm -rf ${ctx.path(W, BASE)}`;
           },
           diagnosis: /missing: wafers\/archbase\/data\/sbin, wafers\/archbase\/data\/usr\/bin, wafers\/archbase\/data\/usr\/sbin/,
         },
@@ -200,22 +212,15 @@ export default defineChapter({
     change: {
       verify: () => [holdsNonce(`${S}/${CHILD}/hello.txt`), holdsNonce(`${data(CHILD)}/hello.txt`), pathAbsent(`${data(BASE)}/hello.txt`)],
       solve: async (ctx) => {
+        await outOfTheParent(ctx, 'hello.txt');
         await ctx.$`sh -c ${'echo "$1" > "$2"'} - ${ctx.nonce} ${ctx.path(S, CHILD, 'hello.txt')}`;
       },
       hints: ['Write a file through machines/archbase2, then look for it in both wafers.', 'echo {{nonce}} > machines/archbase2/hello.txt; ls wafers/archbase2/data wafers/archbase/data'],
       mutants: {
-        writtenIntoTheParent: {
-          apply: async (ctx) => {
-            await ctx.$`rm -f ${ctx.path(data(CHILD), 'hello.txt')}`;
-            await ctx.$`sh -c ${'echo "$1" > "$2"'} - ${ctx.nonce} ${ctx.path(data(BASE), 'hello.txt')}`;
-          },
-          revert: async (ctx) => {
-            // Changing a layer under a mounted overlay is undefined: mount it afresh.
-            await ctx.$`rm -f ${ctx.path(data(BASE), 'hello.txt')}`;
-            await stackByHand(ctx, CHILD);
-          },
-          diagnosis: /wafers\/archbase\/data\/hello\.txt is absent[\s\S]*a regular file/,
-        },
+        writtenIntoTheParent: diagnosed(async (ctx) => {
+          await ctx.$`rm -f ${ctx.path(data(CHILD), 'hello.txt')}`;
+          await ctx.$`sh -c ${'echo "$1" > "$2"'} - ${ctx.nonce} ${ctx.path(data(BASE), 'hello.txt')}`;
+        }, /wafers\/archbase\/data\/hello\.txt is absent[\s\S]*a regular file/),
       },
     },
     script: {
@@ -241,7 +246,14 @@ export default defineChapter({
     unstack: {
       // The stack goes, on purpose, and with it what the change step saw through it.
       undoes: ['stack-by-hand', 'change'],
-      verify: () => [notMountedAt(`${S}/${CHILD}`), holdsNonce(`${data(CHILD)}/hello.txt`)],
+      verify: () => [
+        notMountedAt(`${S}/${CHILD}`),
+        defineCheck(`${data(CHILD)}/hello.txt is kept`, async (ctx) => {
+          const v = await verdictOf(fileContains(`${data(CHILD)}/hello.txt`, ctx.nonce), ctx);
+          // Unstacking keeps the data; a note that is gone was deleted, and only the change step makes it.
+          return v.ok ? v : fail(v.expected, v.actual, `unstack never deletes a wafer's data: this was removed by hand. To get it back: ${restoreTo(ctx, 'unstack')}`);
+        }),
+      ],
       solve: async (ctx) => unmountAll(ctx, ctx.path(S, CHILD)),
       hints: ['Your script can do it: unstack unmounts.', 'bin/wafers unstack archbase2; ls wafers/archbase2/data'],
       mutants: {
@@ -249,10 +261,8 @@ export default defineChapter({
           apply: async (ctx) => {
             await ctx.$`rm -f ${ctx.path(data(CHILD), 'hello.txt')}`;
           },
-          revert: async (ctx) => {
-            await ctx.$`sh -c ${'echo "$1" > "$2"'} - ${ctx.nonce} ${ctx.path(data(CHILD), 'hello.txt')}`;
-          },
           diagnosis: /archbase2\/data\/hello\.txt: nothing there/,
+          recovery: 'restore',
         },
       },
     },
@@ -260,26 +270,22 @@ export default defineChapter({
       undoes: ['unstack'],
       verify: () => [waferStacked(S, W, CHILD), holdsNonce(`${S}/${CHILD}/hello.txt`)],
       solve: async (ctx) => {
+        // The parent file is what lets the stack be made without naming the parent: the child step wrote it.
+        if (!(await exists(ctx.path(W, CHILD, 'parent')))) await ctx.$`sh -c ${'echo "$1" > "$2"'} - ${BASE} ${ctx.path(W, CHILD, 'parent')}`;
         if (!(await isStackedRight(ctx, CHILD))) await stackByHand(ctx, CHILD);
       },
       hints: ['Stack it again with your script, this time without naming the parent.', 'bin/wafers stack archbase2; cat machines/archbase2/hello.txt'],
       mutants: {
-        parentForgotten: {
-          apply: async (ctx) => {
-            await ctx.$`rm -f ${ctx.path(W, CHILD, 'parent')}`;
-          },
-          revert: async (ctx) => {
-            await ctx.$`sh -c ${'echo "$1" > "$2"'} - ${BASE} ${ctx.path(W, CHILD, 'parent')}`;
-          },
-          diagnosis: /parent is missing or empty/,
-        },
+        parentForgotten: diagnosed(async (ctx) => {
+          await ctx.$`rm -f ${ctx.path(W, CHILD, 'parent')}`;
+        }, /parent is missing or empty/),
       },
     },
     nspawn: {
       verify: () => [waferStacked(S, W, CHILD), holdsNonce(`${data(CHILD)}/booted.txt`), pathAbsent(`${data(BASE)}/booted.txt`)],
       solve: async (ctx) => {
         if (!(await isStackedRight(ctx, CHILD))) await stackByHand(ctx, CHILD);
-        await ctx.$`rm -f ${ctx.path(data(BASE), 'booted.txt')}`;
+        await outOfTheParent(ctx, 'booted.txt');
         if ((await holdsNonce(`${data(CHILD)}/booted.txt`).run(ctx)).status !== 'pass') await runInStack(ctx, ctx.path(S, CHILD), `echo ${ctx.nonce} > /booted.txt`);
       },
       hints: [
@@ -287,32 +293,19 @@ export default defineChapter({
         "systemd-nspawn -q -D machines/archbase2 --register=no --keep-unit /bin/sh -c 'echo {{nonce}} > /booted.txt'; ls wafers/archbase2/data",
       ],
       mutants: {
-        writtenIntoTheParent: {
-          apply: async (ctx) => {
-            await ctx.$`rm -f ${ctx.path(data(CHILD), 'booted.txt')}`;
-            await ctx.$`sh -c ${'echo "$1" > "$2"'} - ${ctx.nonce} ${ctx.path(data(BASE), 'booted.txt')}`;
-          },
-          revert: async (ctx) => {
-            // A layer changed under a mounted overlay: mount the stack afresh.
-            await ctx.$`rm -f ${ctx.path(data(BASE), 'booted.txt')}`;
-            await stackByHand(ctx, CHILD);
-          },
-          diagnosis: /wafers\/archbase\/data\/booted\.txt is absent/,
-        },
-        staleNote: {
-          apply: async (ctx) => {
-            await ctx.$`sh -c ${'echo from-an-earlier-run > "$1"'} - ${ctx.path(S, CHILD, 'booted.txt')}`;
-          },
-          revert: async (ctx) => {
-            await ctx.$`rm -f ${ctx.path(S, CHILD, 'booted.txt')}`;
-          },
-          diagnosis: /booted\.txt holds the chapter nonce[\s\S]*characters without it/,
-        },
+        writtenIntoTheParent: diagnosed(async (ctx) => {
+          await ctx.$`rm -f ${ctx.path(data(CHILD), 'booted.txt')}`;
+          await ctx.$`sh -c ${'echo "$1" > "$2"'} - ${ctx.nonce} ${ctx.path(data(BASE), 'booted.txt')}`;
+        }, /wafers\/archbase\/data\/booted\.txt is absent/),
+        staleNote: diagnosed(async (ctx) => {
+          await ctx.$`sh -c ${'echo from-an-earlier-run > "$1"'} - ${ctx.path(S, CHILD, 'booted.txt')}`;
+        }, /booted\.txt holds the chapter nonce[\s\S]*characters without it/),
       },
     },
     parentless: {
       verify: () => [waferStackedAlone(S, W, BASE), pathAbsent(`${W}/${BASE}/parent`)],
       solve: async (ctx) => {
+        await ctx.$`rm -f ${ctx.path(W, BASE, 'parent')}`;
         if ((await waferStackedAlone(S, W, BASE).run(ctx)).status === 'pass') return;
         await unmountAll(ctx, ctx.path(S, BASE));
         await ctx.$`mkdir -p ${ctx.path(S, BASE)}`;
@@ -323,25 +316,15 @@ export default defineChapter({
         'bin/wafers stack archbase; findmnt machines/archbase',
       ],
       mutants: {
-        theChildInstead: {
-          apply: async (ctx) => {
-            await unmountAll(ctx, ctx.path(S, BASE));
-            await ctx.$`mount --bind ${ctx.path(data(CHILD))} ${ctx.path(S, BASE)}`;
-          },
-          revert: async (ctx) => unmountAll(ctx, ctx.path(S, BASE)),
-          diagnosis: /which is not wafers\/archbase\/data/,
-        },
-        notMounted: diagnosed({ apply: async (ctx) => unmountAll(ctx, ctx.path(S, BASE)), diagnosis: /nothing is mounted at machines\/archbase/ }, /nothing is mounted at machines\/archbase/),
-        parentFileMade: {
-          // A bottom wafer with a parent file would make the script trace a parent that is not there.
-          apply: async (ctx) => {
-            await ctx.$`sh -c ${'echo archbase0 > "$1"'} - ${ctx.path(W, BASE, 'parent')}`;
-          },
-          revert: async (ctx) => {
-            await ctx.$`rm -f ${ctx.path(W, BASE, 'parent')}`;
-          },
-          diagnosis: /wafers\/archbase\/parent is absent/,
-        },
+        theChildInstead: diagnosed(async (ctx) => {
+          await unmountAll(ctx, ctx.path(S, BASE));
+          await ctx.$`mount --bind ${ctx.path(data(CHILD))} ${ctx.path(S, BASE)}`;
+        }, /which is not wafers\/archbase\/data/),
+        notMounted: diagnosed(async (ctx) => unmountAll(ctx, ctx.path(S, BASE)), /nothing is mounted at machines\/archbase/),
+        // A bottom wafer with a parent file would make the script trace a parent that is not there.
+        parentFileMade: diagnosed(async (ctx) => {
+          await ctx.$`sh -c ${'echo archbase0 > "$1"'} - ${ctx.path(W, BASE, 'parent')}`;
+        }, /wafers\/archbase\/parent is absent/),
       },
     },
   },

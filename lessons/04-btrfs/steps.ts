@@ -115,6 +115,20 @@ const realImage = (loader: LoaderPlace): Control => ({
   },
 });
 
+/**
+ * The second copy came from the incremental stream. One received from a full stream is in the
+ * way of the right one (`btrfs receive` says "File exists"): the hint removes it first.
+ */
+const receivedIncrementally = (): Check => {
+  const copy = `${RECEIVED}/base-snapshot2`;
+  const plain = receivedOnTopOf(copy, `${RECEIVED}/base-snapshot`);
+  return defineCheck(plain.name, async (ctx) => {
+    const v = await verdictOf(plain, ctx);
+    if (v.ok || !/full stream/.test(v.actual)) return v;
+    return { ...v, hint: `That copy is in the way: btrfs receive of the incremental stream says "File exists". Delete it, then receive again: btrfs subvolume delete ${copy}; btrfs receive -f ${INC} ${RECEIVED}` };
+  }, { timeoutMs: 30_000 });
+};
+
 const snapshotMutant = (make: (ctx: SolveContext) => Promise<void>) => async (ctx: SolveContext): Promise<void> => {
   await removeAt(ctx, SNAP);
   await make(ctx);
@@ -154,42 +168,34 @@ export default defineChapter({
     mount: {
       verify: () => [loopMountOf(STORE, IMG)],
       solve: async (ctx) => {
+        // What is in the way goes first: another file system on store (a tmpfs), and the image
+        // mounted a second time elsewhere in the chapter folder (the image is mounted once).
+        const store = ctx.path(STORE);
+        const ours = new Set(await ourLoops(ctx));
+        const table = await readMountinfo();
+        for (const m of mountsUnder(table, ctx.dir).filter((m) => m.mountPoint === store && m.fsType !== 'btrfs')) await ctx.$`umount ${m.mountPoint}`;
+        for (const m of mountsUnder(await readMountinfo(), ctx.dir)) {
+          const top = m.mountPoint === store || m.mountPoint.startsWith(`${store}/`);
+          if (!top && m.fsType === 'btrfs' && m.root === '/' && [...ours].some((l) => m.source === l || m.source.startsWith(`${l}p`))) await ctx.$`umount ${m.mountPoint}`;
+        }
         if (await isStoreMounted(ctx)) return;
         await ctx.$`mkdir -p ${STORE}`;
         await ctx.$`mount -o loop ${IMG} ${STORE}`;
       },
       hints: ['mount can attach the loop device for you: -o loop.', 'mkdir -p store; mount -o loop store.img store; losetup -l'],
       mutants: {
-        mountedElsewhere: {
-          apply: async (ctx) => {
-            for (const m of mountsAt(await readMountinfo(), ctx.path(STORE))) await ctx.$`umount ${m.mountPoint}`;
-            await ctx.$`mkdir -p ws-elsewhere`;
-            await ctx.$`mount -o loop ${IMG} ws-elsewhere`;
-          },
-          revert: async (ctx) => {
-            await ctx.$`umount ${ctx.path('ws-elsewhere')}`;
-          },
-          diagnosis: /is already mounted elsewhere/,
-        },
-        alsoMountedAtMnt: {
-          apply: async (ctx) => {
-            await ctx.$`mkdir -p mnt`;
-            await ctx.$`mount -o loop ${IMG} mnt`;
-          },
-          revert: async (ctx) => {
-            await ctx.$`umount ${ctx.path('mnt')}`;
-          },
-          diagnosis: /it is also mounted at mnt \(\/dev\/loop\d+\)/,
-        },
-        tmpfsInstead: {
-          apply: async (ctx) => {
-            await ctx.$`mount -t tmpfs ws-tmpfs ${STORE}`;
-          },
-          revert: async (ctx) => {
-            await ctx.$`umount ${ctx.path(STORE)}`;
-          },
-          diagnosis: /tmpfs is mounted there/,
-        },
+        mountedElsewhere: diagnosed(async (ctx) => {
+          for (const m of mountsAt(await readMountinfo(), ctx.path(STORE))) await ctx.$`umount ${m.mountPoint}`;
+          await ctx.$`mkdir -p ws-elsewhere`;
+          await ctx.$`mount -o loop ${IMG} ws-elsewhere`;
+        }, /is already mounted elsewhere/),
+        alsoMountedAtMnt: diagnosed(async (ctx) => {
+          await ctx.$`mkdir -p mnt`;
+          await ctx.$`mount -o loop ${IMG} mnt`;
+        }, /it is also mounted at mnt \(\/dev\/loop\d+\)/),
+        tmpfsInstead: diagnosed(async (ctx) => {
+          await ctx.$`mount -t tmpfs ws-tmpfs ${STORE}`;
+        }, /tmpfs is mounted there/),
       },
     },
     subvolume: {
@@ -211,7 +217,6 @@ export default defineChapter({
             await removeAt(ctx, BASE);
             await ctx.$`btrfs subvolume create store/arch-base`;
           },
-          revert: async (ctx) => removeAt(ctx, 'store/arch-base'),
           diagnosis: /the store has the subvolume store\/arch-base[\s\S]*mv store\/arch-base store\/base/,
         },
       },
@@ -263,17 +268,11 @@ export default defineChapter({
         plainDirectory: diagnosed(snapshotMutant(async ({ $ }) => {
           await $`cp -a ${BASE} ${SNAP}`;
         }), /store\/base-snapshot: a plain directory[\s\S]*btrfs subvolume snapshot -r/),
-        snapshotOfAnotherSource: {
-          apply: snapshotMutant(async ({ $ }) => {
-            await $`btrfs subvolume create store/ws-other`;
-            await $`btrfs subvolume snapshot -r store/ws-other ${SNAP}`;
-          }),
-          revert: async (ctx) => {
-            await removeAt(ctx, SNAP);
-            await removeAt(ctx, 'store/ws-other');
-          },
-          diagnosis: /a snapshot of another subvolume/,
-        },
+        snapshotOfAnotherSource: diagnosed(snapshotMutant(async (ctx) => {
+          await removeAt(ctx, 'store/ws-other');
+          await ctx.$`btrfs subvolume create store/ws-other`;
+          await ctx.$`btrfs subvolume snapshot -r store/ws-other ${SNAP}`;
+        }), /a snapshot of another subvolume/),
       },
     },
     container: {
@@ -324,13 +323,10 @@ export default defineChapter({
         layerOfAnotherImage: {
           apply: async (ctx) => {
             await removeAt(ctx, CONTAINER);
+            await removeAt(ctx, 'store/ws-other');
             await ctx.$`btrfs subvolume create store/ws-other`;
             await ctx.$`btrfs subvolume snapshot store/ws-other ${CONTAINER}`;
             await ctx.$`sh -c ${'echo "$1" > "$2"'} - ${ctx.nonce} ${ctx.path(CONTAINER, 'hello.txt')}`;
-          },
-          revert: async (ctx) => {
-            await removeAt(ctx, CONTAINER);
-            await removeAt(ctx, 'store/ws-other');
           },
           diagnosis: /store\/container is a snapshot of the image[\s\S]*a snapshot of another subvolume/,
         },
@@ -338,9 +334,6 @@ export default defineChapter({
           apply: async (ctx) => {
             await ctx.$`rm -f ${ctx.path(CONTAINER, 'hello.txt')}`;
             await ctx.$`sh -c ${'echo "$1" > "$2"'} - ${ctx.nonce} ${ctx.path(BASE, 'hello.txt')}`;
-          },
-          revert: async (ctx) => {
-            await ctx.$`rm -f ${ctx.path(BASE, 'hello.txt')}`;
           },
           diagnosis: /store\/base\/hello\.txt is absent/,
         },
@@ -376,7 +369,7 @@ export default defineChapter({
         subvolumeIsReadOnly(SNAP2),
         sendStreamOf(INC, SNAP2, SNAP),
         receivedFrom(`${RECEIVED}/base-snapshot2`, SNAP2),
-        receivedOnTopOf(`${RECEIVED}/base-snapshot2`, `${RECEIVED}/base-snapshot`),
+        receivedIncrementally(),
         muchSmallerThan(INC, STREAM, 10),
       ],
       solve: async (ctx) => {
@@ -393,19 +386,22 @@ export default defineChapter({
         'mkdir -p store/base/etc; echo "version 2" > store/base/etc/version; btrfs subvolume snapshot -r store/base store/base-snapshot2; btrfs send -p store/base-snapshot store/base-snapshot2 -f base-inc; btrfs receive -f base-inc store/received; ls -l base-img base-inc',
       ],
       mutants: {
-        fullStream: {
-          apply: async (ctx) => {
-            await ctx.$`rm -f ${INC}`;
-            await ctx.$`btrfs send ${SNAP2} -f ${INC}`;
-            await removeAt(ctx, `${RECEIVED}/base-snapshot2`);
-            await ctx.$`btrfs receive -f ${INC} ${RECEIVED}`;
-          },
-          revert: async (ctx) => {
-            await removeAt(ctx, `${RECEIVED}/base-snapshot2`);
-            await ctx.$`rm -f ${INC}`;
-          },
-          diagnosis: /a full stream of base-snapshot2: it repeats every file/,
-        },
+        fullStream: diagnosed(async (ctx) => {
+          await ctx.$`rm -f ${INC}`;
+          await ctx.$`btrfs send ${SNAP2} -f ${INC}`;
+          await removeAt(ctx, `${RECEIVED}/base-snapshot2`);
+          await ctx.$`btrfs receive -f ${INC} ${RECEIVED}`;
+        }, /a full stream of base-snapshot2: it repeats every file[\s\S]*btrfs send -p store\/base-snapshot store\/base-snapshot2 -f base-inc/),
+        // Seen in class: a full send received first, then the right `send -p`; the old copy blocks
+        // the receive ("File exists"), and the row must say so, not "send with -p" again.
+        fullReceiveFirst: diagnosed(async (ctx) => {
+          await ctx.$`rm -f ${INC}`;
+          await ctx.$`btrfs send ${SNAP2} -f ${INC}`;
+          await removeAt(ctx, `${RECEIVED}/base-snapshot2`);
+          await ctx.$`btrfs receive -f ${INC} ${RECEIVED}`;
+          await ctx.$`rm -f ${INC}`;
+          await ctx.$`btrfs send -p ${SNAP} ${SNAP2} -f ${INC}`;
+        }, /received from a full stream[\s\S]*File exists[\s\S]*btrfs subvolume delete store\/received\/base-snapshot2; btrfs receive -f base-inc store\/received/),
         writableSecondSnapshot: diagnosed(async (ctx) => {
           await ctx.$`btrfs property set -ts ${SNAP2} ro false`;
         }, /base-snapshot2 is read-only[\s\S]*the snapshot is writable/),

@@ -197,25 +197,32 @@ const pivotedIntoRealImage = (loader: LoaderPlace, inside: string): Control => (
   },
 });
 
-/** The reference solution of a step: nothing to do when the step already passes; otherwise start its container. */
+const holds = async (checks: (ctx: CheckContext) => readonly Check[], ctx: CheckContext): Promise<boolean> =>
+  (await Promise.all(checks(ctx).map((c) => c.run(ctx)))).every((r) => r.status === 'pass');
+
+/**
+ * The reference solution of a step: nothing to do when the step already passes; otherwise start
+ * its container. If a wrong container of the learner's still makes the step fail (a renamed
+ * "host", proc mounted from outside), it is stopped, with what it left mounted in the chapter
+ * folder: the learner's way out is the same, exit that shell and start again.
+ */
 const solveWith = (checks: (ctx: CheckContext) => readonly Check[], argv: readonly string[]) => async (ctx: SolveContext) => {
-  const results = await Promise.all(checks(ctx).map((c) => c.run(ctx)));
-  if (results.every((r) => r.status === 'pass')) return;
+  if (await holds(checks, ctx)) return;
+  const old = await chapterProcesses(ctx);
   await startContainer(ctx, argv);
+  if (old.length === 0 || (await holds(checks, ctx))) return;
+  ctx.log('The containers that were there before still make the step fail: they are stopped.');
+  await ctx.$`kill -KILL ${old}`.nothrow();
+  for (let i = 0; i < 300 && !(await Promise.all(old.map(isGone))).every(Boolean); i++) await sleep(10);
+  await unmountUnder(ctx);
 };
 
-/** A near-miss container instead of the reference one; reverting stops it and what it mounted. */
-const replacedBy = (argv: readonly string[], before?: (ctx: SolveContext) => Promise<void>): Mutant => ({
-  apply: async (ctx) => {
-    await stopChapterProcesses(ctx);
-    if (before) await before(ctx);
-    await startContainer(ctx, argv);
-  },
-  revert: async (ctx) => {
-    await stopChapterProcesses(ctx);
-    await unmountUnder(ctx);
-  },
-});
+/** A near-miss container instead of the reference one. */
+const replacedBy = (argv: readonly string[], before?: (ctx: SolveContext) => Promise<void>): Mutant => async (ctx) => {
+  await stopChapterProcesses(ctx);
+  if (before) await before(ctx);
+  await startContainer(ctx, argv);
+};
 
 /** Unmounts what a mutant mounted on the host inside the chapter folder, deepest first. */
 async function unmountUnder(ctx: SolveContext): Promise<void> {
@@ -492,18 +499,11 @@ export default defineChapter({
       mutants: {
         hostPidNamespace: diagnosed(replacedBy(sh(['--uts', '--mount'], pivotScript(WITH_PROC))), /(shows|shares) the host's PID namespace/),
         // A near-miss seen in class: proc mounted from the host's shell instead of inside the container.
-        procFromTheHost: {
-          apply: async (ctx) => {
-            await stopChapterProcesses(ctx);
-            await startContainer(ctx, PIVOT);
-            await ctx.$`mount -t proc proc ${ctx.path(ROOTFS, 'proc')}`;
-          },
-          revert: async (ctx) => {
-            await stopChapterProcesses(ctx);
-            await unmountUnder(ctx);
-          },
-          diagnosis: /in the host's mount namespace, which the container does not see/,
-        },
+        procFromTheHost: diagnosed(async (ctx) => {
+          await stopChapterProcesses(ctx);
+          await startContainer(ctx, PIVOT);
+          await ctx.$`mount -t proc proc ${ctx.path(ROOTFS, 'proc')}`;
+        }, /in the host's mount namespace, which the container does not see/),
       },
     },
     ipc: {

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import {
   defineChapter, diagnosed, defineCheck, pass, fail, tool, LAB, labUp, labDown, labStatus, netnsNames, readLinks, readLinksOfProcess, netnsHolders, hostNamespaces, readAddrs, readRoutes, readBridgePorts,
   readNeighbours, neighbourAnswered, readSysctl, pingFrom, netnsUsable, readConntrack, readNatTable, masqueradeCovers, canonicalRule, inSubnet, cidrOf,
-  type IpLink, type Mutant, type SolveContext, type Verdict, type IptRule, once,
+  type IpLink, type Mutant, type SolveContext, type Verdict, type IptRule, type ConntrackEntry, once,
 } from 'workshop/lesson';
 
 const HOST = LAB.host;
@@ -98,18 +98,29 @@ const aboutContainerVeth = (name: string, judge: (v: { box: IpLink; host: IpLink
   }, { timeoutMs: SLOW_PROBE_MS });
 
 /** The bridge's address on the container's veth, next to its own: what a learner typed by mistake. */
-const gatewayTypedInside = (): Mutant => ({
-  apply: async (ctx) => {
-    const end = (await containerVeth())?.box?.ifname ?? 'veth1';
-    await box(ctx, ['ip', 'addr', 'add', BRIDGE_ADDR, 'dev', end]);
-  },
-  revert: async (ctx) => {
-    for (const h of await gatewayInside()) await box(ctx, ['ip', 'addr', 'del', h.cidr, 'dev', h.ifname]);
-  },
-});
+const gatewayTypedInside = (): Mutant => async (ctx) => {
+  const end = (await containerVeth())?.box?.ifname ?? 'veth1';
+  await box(ctx, ['ip', 'addr', 'add', BRIDGE_ADDR, 'dev', end]);
+};
+
+/** The gateway's address inside the container answers the container's pings itself: it goes. */
+async function dropGatewayInside(ctx: SolveContext): Promise<void> {
+  for (const h of await gatewayInside()) await box(ctx, ['ip', 'addr', 'del', h.cidr, 'dev', h.ifname]);
+}
 
 const host = (ctx: SolveContext, args: readonly string[]) => ctx.$`ip netns exec ${HOST} ${args}`;
 const box = (ctx: SolveContext, args: readonly string[]) => ctx.$`ip netns exec ${BOX} ${args}`;
+
+/** The nat step's solution: a MASQUERADE rule for the container network out of the uplink, unless one covers it. */
+async function addNat(ctx: SolveContext): Promise<void> {
+  if ((await natRules()).some(goodNat)) return;
+  await host(ctx, ['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-s', SUBNET, '-o', LAB.uplink, '-j', 'MASQUERADE']);
+}
+
+/** Deletes the MASQUERADE rules that cover the container network (for the mutants that replace them). */
+async function dropGoodNat(ctx: SolveContext): Promise<void> {
+  for (const r of (await natRules()).filter(goodNat)) await host(ctx, ['iptables', '-t', 'nat', '-D', ...canonicalRule(r).split(' ').slice(1)]);
+}
 
 const natRules = async (): Promise<IptRule[]> => (await readNatTable(HOST, { counters: true })).rules;
 const goodNat = (r: IptRule): boolean => masqueradeCovers(r, { subnet: SUBNET, uplink: LAB.uplink }).ok;
@@ -228,6 +239,7 @@ export default defineChapter({
       solve: async (ctx) => {
         const end = (await containerVeth())?.box?.ifname ?? 'veth1';
         await box(ctx, ['ip', 'link', 'set', 'lo', 'up']);
+        await dropGatewayInside(ctx);
         await box(ctx, ['ip', 'addr', 'replace', BOX_ADDR, 'dev', end]);
         await box(ctx, ['ip', 'link', 'set', end, 'up']);
       },
@@ -288,6 +300,7 @@ export default defineChapter({
         ];
       },
       solve: async (ctx) => {
+        await dropGatewayInside(ctx);
         await box(ctx, ['ping', '-c', '1', '-W', '1', GATEWAY]);
       },
       mutants: {
@@ -324,32 +337,17 @@ export default defineChapter({
           return fail(`-A POSTROUTING [-s ${SUBNET}] [-o ${LAB.uplink}] -j MASQUERADE (-s and -o are each optional)`, why.join('; ') || 'POSTROUTING of table nat has no rules', `iptables -t nat -A POSTROUTING -s ${SUBNET} -o ${LAB.uplink} -j MASQUERADE`);
         }),
       ],
-      solve: async (ctx) => {
-        if ((await natRules()).some(goodNat)) return;
-        await host(ctx, ['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-s', SUBNET, '-o', LAB.uplink, '-j', 'MASQUERADE']);
-      },
+      solve: addNat,
       hints: ['Rewrite the source of packets from the container network to the host\'s own address as they leave through the uplink.', `iptables -t nat -A POSTROUTING -s ${SUBNET} -o ${LAB.uplink} -j MASQUERADE; iptables -t nat -S POSTROUTING`],
       mutants: {
-        wrongSubnet: {
-          apply: async (ctx) => {
-            for (const r of (await natRules()).filter(goodNat)) await host(ctx, ['iptables', '-t', 'nat', '-D', ...canonicalRule(r).split(' ').slice(1)]);
-            await host(ctx, ['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-s', '10.1.0.0/16', '-o', LAB.uplink, '-j', 'MASQUERADE']);
-          },
-          revert: async (ctx) => {
-            await host(ctx, ['iptables', '-t', 'nat', '-D', 'POSTROUTING', '-s', '10.1.0.0/16', '-o', LAB.uplink, '-j', 'MASQUERADE']);
-          },
-          diagnosis: /matches source 10\.1\.0\.0\/16, not 10\.0\.0\.0\/16/,
-        },
-        seedsEth0: {
-          apply: async (ctx) => {
-            for (const r of (await natRules()).filter(goodNat)) await host(ctx, ['iptables', '-t', 'nat', '-D', ...canonicalRule(r).split(' ').slice(1)]);
-            await host(ctx, ['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-o', 'eth0', '-j', 'MASQUERADE']);
-          },
-          revert: async (ctx) => {
-            await host(ctx, ['iptables', '-t', 'nat', '-D', 'POSTROUTING', '-o', 'eth0', '-j', 'MASQUERADE']);
-          },
-          diagnosis: /output interface eth0, and the lab\'s uplink is ws-uplink/,
-        },
+        wrongSubnet: diagnosed(async (ctx) => {
+          await dropGoodNat(ctx);
+          await host(ctx, ['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-s', '10.1.0.0/16', '-o', LAB.uplink, '-j', 'MASQUERADE']);
+        }, /matches source 10\.1\.0\.0\/16, not 10\.0\.0\.0\/16/),
+        seedsEth0: diagnosed(async (ctx) => {
+          await dropGoodNat(ctx);
+          await host(ctx, ['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-o', 'eth0', '-j', 'MASQUERADE']);
+        }, /output interface eth0, and the lab\'s uplink is ws-uplink/),
       },
     },
     internet: {
@@ -357,37 +355,68 @@ export default defineChapter({
         // The MASQUERADE rule counts each connection it rewrote. A count above zero proves that the
         // learner's ping went out masqueraded; only then does the check send its own ping and read
         // the connection in conntrack, whose reply side names the address ws-net answered to.
+        // With no rule that covers the uplink the check pings too (no counter can go up): what
+        // conntrack then shows is what the learner's ping met, a packet that left unchanged.
         const trial = once(async () => {
           if (!(await nsExists(HOST)) || !(await nsExists(BOX))) return null;
-          const counted = (await natRules()).filter(goodNat).reduce((n, r) => n + (r.packets ?? 0), 0);
-          if (counted === 0) return { counted, ping: null, seen: [] };
+          const rules = (await natRules()).filter((r) => r.chain === 'POSTROUTING');
+          const good = rules.filter(goodNat);
+          const counted = good.reduce((n, r) => n + (r.packets ?? 0), 0);
+          if (counted === 0 && good.length > 0) return { counted, nat: true, rules, ping: null, seen: [] };
           const ping = await pingFrom(BOX, INTERNET);
           const seen = (await readConntrack(HOST, ['-p', 'icmp', '-d', INTERNET])).filter((c) => inSubnet(c.orig.src, SUBNET));
-          return { counted, ping, seen };
+          return { counted, nat: good.length > 0, rules, ping, seen };
         });
+        const addRule = `iptables -t nat -A POSTROUTING -s ${SUBNET} -o ${LAB.uplink} -j MASQUERADE`;
+        /** What a ping met on its way out when no rule covers the uplink: its source left unchanged. */
+        const noNat = (t: { rules: IptRule[]; seen: ConntrackEntry[] }): string => {
+          const left = t.seen.find((c) => inSubnet(c.reply.dst, SUBNET));
+          const others = t.rules.length > 0 ? ` (POSTROUTING has only ${t.rules.map(canonicalRule).join('; ')})` : ' (POSTROUTING of table nat is empty)';
+          const how = left ? `conntrack in ${HOST}: ${left.orig.src} -> ${left.orig.dst}, the answer would go back to ${left.reply.dst}` : `it got no answer`;
+          return `the ping left the container and found no NAT on the way out: no MASQUERADE rule covers ${SUBNET} out of ${LAB.uplink}${others}; ${how}, an address ${LAB.net} has no route to`;
+        };
         return [
           defineCheck('the MASQUERADE rule has rewritten a connection', async () => {
             const t = await trial();
             if (!t) return fail(`${HOST} and ${BOX}`, 'the lab or the container netns is missing');
-            return t.counted > 0 ? pass(`${t.counted} connection(s) masqueraded`) : fail('a packet count above 0 on the MASQUERADE rule', '0: nothing from the container has gone out yet', `ip netns exec ${BOX} ping -c 1 ${INTERNET}; then look: iptables -t nat -L POSTROUTING -v -n`);
+            if (t.counted > 0) return pass(`${t.counted} connection(s) masqueraded`);
+            if (!t.nat) return fail('a packet count above 0 on the MASQUERADE rule', noNat(t), `${addRule}; then ping again: ip netns exec ${BOX} ping -c 1 ${INTERNET}`);
+            return fail('a packet count above 0 on the MASQUERADE rule', '0: nothing from the container has gone out yet', `ip netns exec ${BOX} ping -c 1 ${INTERNET}; then look: iptables -t nat -L POSTROUTING -v -n`);
           }),
           defineCheck(`${BOX} reaches ${INTERNET}, the "internet" (1 ping, 1 s)`, async () => {
             const t = await trial();
             if (!t?.ping) return fail(`a reply from ${INTERNET}`, 'not tried: ping it from the container yourself first');
-            return t.ping.ok ? pass(t.ping.summary) : fail(`a reply from ${INTERNET}`, t.ping.summary, 'Check ip_forward, the NAT rule and the default route in the container.');
+            if (t.ping.ok) return pass(t.ping.summary);
+            return fail(`a reply from ${INTERNET}`, t.nat ? t.ping.summary : `${t.ping.summary}: no NAT on the way out`, t.nat ? 'Check ip_forward, the NAT rule and the default route in the container.' : addRule);
           }),
           defineCheck(`${LAB.net} saw the host's uplink address ${LAB.hostAddr} as the source`, async () => {
             const t = await trial();
             if (!t?.ping) return fail(`a conntrack entry replying to ${LAB.hostAddr}`, 'not tried: ping it from the container yourself first');
             const hit = t.seen.find((c) => c.reply.src === INTERNET && c.reply.dst === LAB.hostAddr);
-            return hit ? pass(`conntrack: ${hit.orig.src} -> ${hit.orig.dst}, reply ${hit.reply.src} -> ${hit.reply.dst}`) : fail(`a reply from ${INTERNET} to ${LAB.hostAddr}`, t.seen.map((c) => `reply ${c.reply.src} -> ${c.reply.dst}`).join('; ') || 'no connection from the container in conntrack');
+            return hit ? pass(`conntrack: ${hit.orig.src} -> ${hit.orig.dst}, reply ${hit.reply.src} -> ${hit.reply.dst}`) : fail(`a reply from ${INTERNET} to ${LAB.hostAddr}`, t.seen.map((c) => `reply ${c.reply.src} -> ${c.reply.dst}${inSubnet(c.reply.dst, SUBNET) ? ': the source was not rewritten' : ''}`).join('; ') || 'no connection from the container in conntrack');
           }),
         ];
       },
       solve: async (ctx) => {
+        // No NAT for the uplink any more (a flushed POSTROUTING): the nat step's rule first.
+        await addNat(ctx);
         await box(ctx, ['ping', '-c', '1', '-W', '1', INTERNET]);
       },
       hints: ['Ping the lab\'s internet from the container, then look at the NAT rule\'s counter and at conntrack in the host.', `ip netns exec ${BOX} ping -c 1 ${INTERNET}; iptables -t nat -L POSTROUTING -v -n; conntrack -L -p icmp`],
+      mutants: {
+        // Seen in class: the NAT rule flushed (iptables -t nat -F POSTROUTING), then a ping that
+        // lost 100 %. The rows must say the ping left and met no NAT, not "nothing has gone out".
+        natFlushed: diagnosed(async (ctx) => {
+          await host(ctx, ['iptables', '-t', 'nat', '-F', 'POSTROUTING']);
+          await box(ctx, ['ping', '-c', '1', '-W', '1', INTERNET]).nothrow();
+        }, /the ping left the container and found no NAT on the way out[\s\S]*iptables -t nat -A POSTROUTING -s 10\.0\.0\.0\/16 -o ws-uplink -j MASQUERADE/),
+        // Issue 25: the tutorial's rule, for eth0 only, then a ping that lost 100 %.
+        onlyEth0: diagnosed(async (ctx) => {
+          await dropGoodNat(ctx);
+          await host(ctx, ['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-o', 'eth0', '-j', 'MASQUERADE']);
+          await box(ctx, ['ping', '-c', '1', '-W', '1', INTERNET]).nothrow();
+        }, /found no NAT on the way out[\s\S]*POSTROUTING has only -A POSTROUTING -o eth0 -j MASQUERADE/),
+      },
     },
   },
   cleanup: async (ctx) => {

@@ -276,9 +276,6 @@ export default defineChapter({
             for (const d of dirsOf(l)) if (await exists(d)) await ctx.$`rmdir ${d}`;
             await ctx.$`mkdir -p ${dirsOf(l).map((d) => `${d}2`)}`;
           },
-          revert: async (ctx) => {
-            for (const d of dirsOf(await detectLayout())) if (await exists(`${d}2`)) await ctx.$`rmdir ${`${d}2`}`;
-          },
           diagnosis: /cgroup ws-demo exists[\s\S]*it does not exist/,
         },
       },
@@ -327,7 +324,6 @@ export default defineChapter({
             await killIn(ctx, dirsOf(l));
             await startContainer(ctx);
           },
-          revert: async (ctx) => killPids(ctx, await chapterContainers(ctx)),
           diagnosis: /PID 1 of container container, is in (pids:)?\//,
         },
         // Issue 15: CTHW's `pidof unshare` gives the wrapper, outside the PID namespace. With only
@@ -338,11 +334,6 @@ export default defineChapter({
             await killIn(ctx, dirsOf(l));
             const { unshare } = await startContainer(ctx);
             await attach(ctx, l, unshare);
-          },
-          revert: async (ctx) => {
-            const l = await detectLayout();
-            await killIn(ctx, dirsOf(l));
-            await killPids(ctx, await chapterContainers(ctx));
           },
           diagnosis: /only its parent, PID \d+ \(unshare, outside the PID namespace\), is in ws-demo/,
         },

@@ -183,7 +183,8 @@ export function judgeSparse(file: string, size: number, allocated: number, minBy
 export const sparseImage = (p: string, minBytes: number): Check =>
   defineCheck(`${p} is a sparse file of at least ${minBytes / 2 ** 30} GiB`, async (ctx) => {
     const st = await stat(abs(ctx, p)).catch((err: unknown) => (missing(err) ? null : Promise.reject(err)));
-    if (st === null) return fail('a sparse image file', `${p}: nothing there`, `truncate -s 1G ${p}`);
+    // the absolute path that was probed: a learner in another folder sees where it was looked for
+    if (st === null) return fail('a sparse image file', `${abs(ctx, p)}: nothing there`, `truncate -s 1G ${p}`);
     return judgeSparse(p, st.size, st.blocks * 512, minBytes);
   });
 
@@ -240,7 +241,7 @@ export async function btrfsPlace(p: string): Promise<BtrfsPlace | null> {
 export const hasBtrfsSuperblock = (p: string): Check =>
   defineCheck(`${p} holds a btrfs file system`, async (ctx) => {
     const place = await btrfsPlace(abs(ctx, p));
-    if (place === null) return fail('a btrfs superblock', `${p}: nothing there`);
+    if (place === null) return fail('a btrfs superblock', `${abs(ctx, p)}: nothing there`);
     if (place.in === 'whole') return pass('btrfs magic _BHRfS_M at 64 KiB + 64');
     if (place.in === 'partition') return pass(`btrfs in partition ${place.index} (from byte ${place.start}), as after fdisk`);
     return fail('the btrfs magic _BHRfS_M at offset 0x10040 (or in a partition)', place.magic.length < 8 ? 'the file is too short' : `${JSON.stringify(place.magic)} there`, `mkfs.btrfs -f ${p}`);
@@ -469,13 +470,14 @@ export const receivedOnTopOf = (received: string, base: string): Check =>
   }, BTRFS_CHECK);
 
 /** Pure decision of `sendStreamOf`: a stream of `snap` (full), or from `parent` to `snap` (incremental). */
-export function judgeSendStream(s: SendStream | null, file: string, snap: SubvolumeInfo, parent?: SubvolumeInfo): Verdict {
+export function judgeSendStream(s: SendStream | null, file: string, snap: SubvolumeInfo, parent?: SubvolumeInfo, paths?: { snap: string; parent: string }): Verdict {
   const expected = parent === undefined ? `a full send stream of ${snap.name} (${snap.uuid ?? '-'})` : `an incremental stream from ${parent.name} to ${snap.name}`;
   if (s === null) return fail(expected, `${file}: nothing there`);
   if (s.kind === 'not-a-stream') return fail(expected, `${file} does not start with btrfs-stream: it starts with ${s.head}`, 'Make it with btrfs send … -f FILE');
   if (s.uuid !== snap.uuid) return fail(expected, `a stream of ${s.path} (${s.uuid})`);
   if (parent === undefined) return pass(`a full stream of ${s.path} (version ${s.version})`);
-  if (s.kind === 'full') return fail(expected, `a full stream of ${s.path}: it repeats every file`, `btrfs send -p ${parent.name} ${snap.name} -f ${file}`);
+  // the hint names the subvolumes by the paths the learner uses (store/base-snapshot), not by their bare names
+  if (s.kind === 'full') return fail(expected, `a full stream of ${s.path}: it repeats every file`, `btrfs send -p ${paths?.parent ?? parent.name} ${paths?.snap ?? snap.name} -f ${file}`);
   return s.parentUuid === parent.uuid ? pass(`an incremental stream ${parent.name} -> ${s.path}`) : fail(expected, `an incremental stream from another parent (${s.parentUuid})`);
 }
 
@@ -485,7 +487,7 @@ export const sendStreamOf = (file: string, snap: string, parent?: string): Check
     const [s, sn, par] = await Promise.all([readSendStream(abs(ctx, file)), subvolumeOrFail(ctx, snap), parent === undefined ? undefined : subvolumeOrFail(ctx, parent)]);
     if (typeof sn === 'string') return fail(`a send stream of ${snap}`, sn);
     if (typeof par === 'string') return fail(`a stream from ${parent ?? ''}`, par);
-    return judgeSendStream(s, file, sn, par);
+    return judgeSendStream(s, file, sn, par, parent === undefined ? undefined : { snap, parent });
   }, BTRFS_CHECK);
 
 /** Pure decision of `muchSmallerThan`. */

@@ -2,7 +2,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { CheckResult } from '../checks/check.ts';
 import { runChecks } from '../checks/check.ts';
-import type { Mutant, SolveContext } from '../lessons/define.ts';
+import type { Mutant, MutantRecovery, SolveContext } from '../lessons/define.ts';
 import type { LoadedChapter } from '../lessons/load.ts';
 import { solveContext, stepContext, type ChapterPlace } from './context.ts';
 
@@ -45,6 +45,10 @@ export const applyMutant = (m: Mutant, ctx: SolveContext): Promise<void> => (typ
 export const revertMutant = async (m: Mutant, ctx: SolveContext): Promise<void> => {
   if (typeof m !== 'function' && m.revert) await m.revert(ctx);
 };
+/** How the learner leaves a mutant's state: `workshop solve` (the default) or `goto … --restore`. */
+export const mutantRecovery = (m: Mutant): MutantRecovery => (typeof m === 'function' ? 'solve' : (m.recovery ?? 'solve'));
+/** The command that rewinds to a step, as a mutant with `recovery: 'restore'` must name it. */
+export const restoreCommand = (chapter: string, step: string): string => `workshop goto ${chapter}/${step} --restore`;
 /** What the failing output of a mutant must name, when its author declared it. */
 export const mutantDiagnosis = (m: Mutant): RegExp | undefined => (typeof m === 'function' ? undefined : m.diagnosis);
 

@@ -1,8 +1,11 @@
 // `workshop test`: rustlings' `dev check` for workshops. For every step, in order: verify fails
 // (fail-first), solve, verify passes, solve again and verify still passes (idempotent), then each
-// control (a valid state the solution does not make) is applied and must be accepted, then each
-// mutant is applied and must be rejected; both are undone by re-solving. At the end the chapter's
-// cleanup runs and the residue inventory must equal the one taken before.
+// control (a valid state the solution does not make) is applied and must be accepted, and is
+// undone by re-solving. Then each mutant is applied and must be rejected, its failing rows must
+// name the mistake, and from its state the step's solution alone must reach a passing state
+// again (the learner's way out, with no cleanup in between), or, for a mutant that destroys what
+// solve cannot rebuild, the rows name `workshop goto <step> --restore` and the restore does. At
+// the end the chapter's cleanup runs and the residue inventory must equal the one taken before.
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CheckResult } from '../checks/check.ts';
@@ -13,7 +16,7 @@ import { solveContext, type ChapterPlace } from './context.ts';
 import { takeInventory } from './inventory.ts';
 import { newNonce } from './progress.ts';
 import { workspace } from './workspace.ts';
-import { applyMutant, cleanupChapter, describeFailure, failureText, mutantDiagnosis, revertMutant, setupChapter, solveStep, verifyStep } from './runner.ts';
+import { applyMutant, cleanupChapter, describeFailure, failureText, mutantDiagnosis, mutantRecovery, restoreCommand, revertMutant, setupChapter, solveStep, verifyStep } from './runner.ts';
 
 export interface PhaseResult {
   status: 'pass' | 'fail';
@@ -23,10 +26,17 @@ export interface PhaseResult {
   diagnosed?: boolean;
 }
 
-/** How many mutants a chapter has, and how many of them are proven to name their mistake. */
+/**
+ * How many mutants a chapter has, how many of them are proven to name their mistake, and how the
+ * learner gets out of each: `workshop solve` alone, or `goto … --restore` (named by address).
+ */
 export interface MutantCount {
   total: number;
   diagnosed: number;
+  /** mutants from whose state the step's solution alone reached a passing state */
+  recoveredBySolve: number;
+  /** `step/mutant` of those that need `workshop goto <step> --restore`, proven to say so */
+  needRestore: string[];
 }
 
 export interface TestOptions {
@@ -106,8 +116,16 @@ export async function testChapter(ch: LoadedChapter, home: string, log: (line: s
   let broken = false;
   // A diagnosis that fails leaves the state as it was, so the test goes on and reports them all.
   let undiagnosed = false;
-  const count: MutantCount = { total: 0, diagnosed: 0 };
+  const count: MutantCount = { total: 0, diagnosed: 0, recoveredBySolve: 0, needRestore: [] };
   const controls = { total: 0, accepted: 0 };
+  const stepIds = Object.keys(ch.def.steps);
+  // What `workshop goto <step> --restore` does: the chapter's cleanup, its setup, then the
+  // solutions of the steps before it (and here of the step itself, whose mutant is being left).
+  const restoreThrough = async (step: string): Promise<void> => {
+    await cleanupChapter(ch, place, quiet, false);
+    await setupChapter(ch, place, quiet, false);
+    for (const s of stepIds.slice(0, stepIds.indexOf(step) + 1)) await solveStep(ch, s, place, quiet, false);
+  };
   const setup = await timed(async () => (await setupChapter(ch, place, quiet, false), undefined));
   if (setup.status === 'fail') broken = true;
 
@@ -148,6 +166,8 @@ export async function testChapter(ch: LoadedChapter, home: string, log: (line: s
       const outputs = new Map<string, string>();
       for (const [name, mutant] of Object.entries(def.mutants ?? {})) {
         count.total++;
+        const recovery = mutantRecovery(mutant);
+        const restore = restoreCommand(id, report.id);
         phases.push([
           `mutant:${name}`,
           async () => {
@@ -155,23 +175,47 @@ export async function testChapter(ch: LoadedChapter, home: string, log: (line: s
             await applyMutant(mutant, ctx);
             const r = await verify();
             outputs.set(name, failureText(r));
-            await revertMutant(mutant, ctx);
-            await solveStep(ch, report.id, place, quiet, false);
             if (allPassed(r)) return `mutant "${name}" was accepted: verify passed on a wrong state`;
-            const after = await verify();
-            return allPassed(after) ? undefined : `re-solving after mutant "${name}" did not restore the step: ${summarize(after)}`;
+            return undefined;
           },
         ]);
         const diagnosis = mutantDiagnosis(mutant);
-        if (diagnosis === undefined && !opts.requireDiagnosis) continue;
+        if (diagnosis !== undefined || opts.requireDiagnosis || recovery === 'restore') {
+          phases.push([
+            `diagnosis:${name}`,
+            async () => {
+              const text = outputs.get(name) ?? '';
+              const shown = text.split('\n').join(' | ');
+              if (diagnosis === undefined && opts.requireDiagnosis) return `mutant "${name}" declares no diagnosis; built-in mutants must name the message the learner sees. Its failing output: ${shown}`;
+              if (diagnosis !== undefined && !diagnosis.test(text)) return `the failing output of mutant "${name}" does not match ${String(diagnosis)}: ${shown}`;
+              // solve cannot rebuild what this mutant destroyed: the rows themselves must give the way out
+              if (recovery === 'restore' && !text.includes(restore)) return `mutant "${name}" needs a restore, but its failing output does not name \`${restore}\`: ${shown}`;
+              return undefined;
+            },
+          ]);
+        }
+        // The way out, as the learner has it: `workshop solve` from the mutant's state, with no
+        // cleanup in between; or, where the rows name it, the restore.
         phases.push([
-          `diagnosis:${name}`,
+          `recover:${name}`,
           async () => {
-            const text = outputs.get(name) ?? '';
-            const shown = text.split('\n').join(' | ');
-            if (diagnosis === undefined) return `mutant "${name}" declares no diagnosis; built-in mutants must name the message the learner sees. Its failing output: ${shown}`;
-            if (diagnosis.test(text)) return undefined;
-            return `the failing output of mutant "${name}" does not match ${String(diagnosis)}: ${shown}`;
+            const ctx = await solveContext(place, report.id, quiet, false);
+            if (typeof mutant !== 'function' && mutant.revert) {
+              if (opts.requireDiagnosis) return `mutant "${name}" has a revert: a learner has none. workshop solve alone must repair its state (or declare recovery: 'restore')`;
+              await revertMutant(mutant, ctx);
+            }
+            const way = recovery === 'restore' ? `\`${restore}\`` : 'workshop solve';
+            try {
+              if (recovery === 'restore') await restoreThrough(report.id);
+              else await solveStep(ch, report.id, place, quiet, false);
+            } catch (err) {
+              return `${way} failed in the state of mutant "${name}": ${describeFailure(err)}`;
+            }
+            const after = await verify();
+            if (!allPassed(after)) return `${way} did not repair the state of mutant "${name}": ${summarize(after)}`;
+            if (recovery === 'restore') count.needRestore.push(`${report.id}/${name}`);
+            else count.recoveredBySolve++;
+            return undefined;
           },
         ]);
       }

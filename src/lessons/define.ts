@@ -33,9 +33,14 @@ export interface Requirement {
 /**
  * A near-miss state that verify must reject. The object form can also say what the learner must
  * read in the failing check rows (`diagnosis`, matched against each row's check, expected, actual
- * and hint): `workshop test` proves the failure names the mistake. `revert` runs before the
- * engine re-solves, if the solution cannot repair the mutant by itself. A bare function is a
- * mutant without a diagnosis, which third-party packs may keep.
+ * and hint): `workshop test` proves the failure names the mistake. A bare function is a mutant
+ * without a diagnosis, which third-party packs may keep.
+ *
+ * Every mistake has a way out, and `workshop test` proves it: from the mutant's state, the step's
+ * solution alone (what `workshop solve` runs) must reach a passing state, with no cleanup in
+ * between. A mutant that destroys what the solution cannot rebuild (a file of the read-only
+ * image, a lower layer) says `recovery: 'restore'`: its failing rows must then name
+ * `workshop goto CHAPTER/STEP --restore`, and the self-test restores the chapter to the step.
  *
  * ```ts
  * mutants: { readOnly: { apply: async ({ $ }) => { … }, diagnosis: /read-only|no upperdir/ } }
@@ -46,11 +51,23 @@ export type Mutant =
   | {
       /** makes the near-miss state */
       apply(ctx: SolveContext): Promise<void>;
-      /** undoes it before the engine re-solves, where the solution alone cannot */
+      /**
+       * Undoes it before the engine re-solves. Only for third-party packs that predate the rule
+       * above: the built-in pack (and `workshop test --require-diagnosis`) rejects a mutant with a
+       * revert, since a learner has no revert, only `workshop solve`.
+       */
       revert?(ctx: SolveContext): Promise<void>;
       /** what the failing rows (expected, actual, hint) must say, so the learner is told the mistake */
       diagnosis?: RegExp;
+      /**
+       * How the learner gets out of this state: `'solve'` (the default), or `'restore'` when it
+       * destroys what the solution cannot rebuild, and the rows name `workshop goto … --restore`.
+       */
+      recovery?: MutantRecovery;
     };
+
+/** How a learner leaves a mutant's state: `workshop solve`, or `workshop goto CHAPTER/STEP --restore`. */
+export type MutantRecovery = 'solve' | 'restore';
 
 /** Gives a mutant written as a function (or made by a helper) the diagnosis its failure must name. */
 export function diagnosed(mutant: Mutant, diagnosis: RegExp): Mutant {

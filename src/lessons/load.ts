@@ -111,8 +111,9 @@ export function validateChapter(entry: ChapterEntry, value: unknown, source: str
       else
         for (const [m, fn] of Object.entries(mutants)) {
           const objectForm = isObj(fn) && isFn(fn['apply']) && (fn['revert'] === undefined || isFn(fn['revert']));
-          if (!isFn(fn) && !objectForm) problems.push(at(line, `step "${id}": mutant "${m}" must be a function or { apply, revert?, diagnosis? }`));
+          if (!isFn(fn) && !objectForm) problems.push(at(line, `step "${id}": mutant "${m}" must be a function or { apply, diagnosis?, recovery? }`));
           else if (isObj(fn) && fn['diagnosis'] !== undefined && !(fn['diagnosis'] instanceof RegExp)) problems.push(at(line, `step "${id}": mutant "${m}": diagnosis must be a RegExp, e.g. /read-only|no upperdir/`));
+          else if (isObj(fn) && fn['recovery'] !== undefined && fn['recovery'] !== 'solve' && fn['recovery'] !== 'restore') problems.push(at(line, `step "${id}": mutant "${m}": recovery must be 'solve' or 'restore'`));
         }
     }
     const controls = step['controls'];

@@ -33,7 +33,7 @@ describe.skipIf(!isRoot)('verified diagnoses', () => {
     expect(p['greet/diagnosis:wrongWords']).toMatchObject({ status: 'pass', diagnosed: true });
     expect(p['freeze/mutant:groupWritable']).toMatchObject({ status: 'pass' });
     expect(p['freeze/diagnosis:groupWritable']).toBeUndefined();
-    expect(report.chapters[0]?.mutants).toEqual({ total: 2, diagnosed: 1 });
+    expect(report.chapters[0]?.mutants).toEqual({ total: 2, diagnosed: 1, recoveredBySolve: 2, needRestore: [] });
     expect(p['greet/control:noNewline']).toMatchObject({ status: 'pass' });
     expect(report.chapters[0]?.controls).toEqual({ total: 1, accepted: 1 });
   });
@@ -44,13 +44,59 @@ describe.skipIf(!isRoot)('verified diagnoses', () => {
     expect(phases(report)['freeze/diagnosis:groupWritable']).toMatchObject({ status: 'fail', diagnosed: false, detail: expect.stringMatching(/declares no diagnosis[\s\S]*0464/) });
   });
 
+  // Issue 21: every mistake has a way out. From a mutant's state, the step's solution alone (what
+  // `workshop solve` runs) must reach a passing state, with no cleanup and no revert in between.
+  describe('the way out of a mutant', () => {
+    let steps = '';
+    beforeAll(() => {
+      steps = readFileSync(join(pack, '01-greeting/steps.ts'), 'utf8');
+    });
+    afterAll(() => writeFileSync(join(pack, '01-greeting/steps.ts'), steps));
+    const withMutant = (mutant: string, solve = "await $`chmod 0444 greeting.txt`;") =>
+      writeFileSync(
+        join(pack, '01-greeting/steps.ts'),
+        steps.replace(/groupWritable: async \(\{ \$ \}\) => \{\n\s*await \$`chmod 0464 greeting.txt`;\n\s*\},/, () => `groupWritable: ${mutant},`).replace("await $`chmod 0444 greeting.txt`;", () => solve),
+      );
+
+    it('proves it in a recover phase, and fails a mutant that only a revert got out of', async () => {
+      // The solution chmods a file that the mutant removed: solve alone cannot repair it.
+      withMutant("{ apply: async ({ $ }) => { await $`rm greeting.txt`; }, revert: async ({ $, nonce }) => { await $`echo ${`hello ${nonce}`} > greeting.txt`; }, diagnosis: /no such file/ }");
+      const loose = await run([]);
+      expect(phases(loose.report)['freeze/recover:groupWritable']).toMatchObject({ status: 'pass' });
+      const strict = await run(['--require-diagnosis']);
+      expect(strict.code).toBe(1);
+      expect(phases(strict.report)['freeze/recover:groupWritable']).toMatchObject({ status: 'fail', detail: expect.stringMatching(/has a revert: a learner has none/) });
+    });
+
+    it('fails a mutant from whose state workshop solve does not reach a passing state', async () => {
+      withMutant("{ apply: async ({ $ }) => { await $`rm greeting.txt`; }, diagnosis: /no such file/ }");
+      const { code, report } = await run([]);
+      expect(code).toBe(1);
+      expect(phases(report)['freeze/recover:groupWritable']).toMatchObject({ status: 'fail', detail: expect.stringMatching(/workshop solve failed in the state of mutant "groupWritable": .*chmod: cannot access 'greeting.txt'/) });
+    });
+
+    it("restores a mutant marked recovery: 'restore', whose rows must name the restore", async () => {
+      withMutant("{ apply: async ({ $ }) => { await $`rm greeting.txt`; }, diagnosis: /no such file/, recovery: 'restore' }");
+      const unnamed = await run([]);
+      expect(unnamed.code).toBe(1);
+      expect(phases(unnamed.report)['freeze/diagnosis:groupWritable']).toMatchObject({ status: 'fail', detail: expect.stringMatching(/needs a restore, but its failing output does not name `workshop goto greeting\/freeze --restore`/) });
+      // the row's hint names it: the mutant passes, recovered by the restore (cleanup, then every solution up to the step)
+      const named = readFileSync(join(pack, '01-greeting/steps.ts'), 'utf8').replace("if (!st) return fail('mode 0444', 'no such file');", () => "if (!st) return fail('mode 0444', 'no such file', 'workshop goto greeting/freeze --restore');");
+      writeFileSync(join(pack, '01-greeting/steps.ts'), named);
+      const { code, report } = await run([]);
+      expect(phases(report)['freeze/recover:groupWritable']).toMatchObject({ status: 'pass' });
+      expect(report.chapters[0]?.mutants).toEqual({ total: 2, diagnosed: 2, recoveredBySolve: 1, needRestore: ['freeze/groupWritable'] });
+      expect(code).toBe(0);
+    });
+  });
+
   it('fails a mutant whose failing rows do not name its diagnosis, and shows what they said', async () => {
     const file = join(pack, '01-greeting/steps.ts');
     writeFileSync(file, readFileSync(file, 'utf8').replace('diagnosis: /without it: "goodbye/', 'diagnosis: /the wrong words/'));
     const { code, report } = await run([]);
     expect(code).toBe(1);
     expect(phases(report)['greet/diagnosis:wrongWords']).toMatchObject({ status: 'fail', diagnosed: false, detail: expect.stringMatching(/does not match \/the wrong words\/: .*goodbye/) });
-    expect(report.chapters[0]?.mutants).toEqual({ total: 2, diagnosed: 0 });
+    expect(report.chapters[0]?.mutants).toEqual({ total: 2, diagnosed: 0, recoveredBySolve: 2, needRestore: [] });
   });
 
   it('fails a control that verify rejects: a valid state must pass', async () => {

@@ -37,6 +37,25 @@ describe.skipIf(!isRoot)('workshop test', () => {
     expect(r.code).toBe(0);
   });
 
+  it('proves a way out of every mutant: solve alone, or the restore that the rows name (issue 21)', async () => {
+    const r = await workshop(home, ['test', '--chapter', 'chroot', '--chapter', 'overlayfs', '--json']);
+    const report = JSON.parse(r.stdout) as Report;
+    for (const c of report.chapters) {
+      for (const s of c.steps) {
+        const mutants = Object.keys(s.phases).filter((n) => n.startsWith('mutant:')).map((n) => n.slice('mutant:'.length));
+        for (const m of mutants) expect(s.phases[`recover:${m}`]?.status, `${c.id}/${s.id} recover:${m}`).toBe('pass');
+      }
+    }
+    const chroot = report.chapters.find((c) => c.id === 'chroot');
+    const overlayfs = report.chapters.find((c) => c.id === 'overlayfs');
+    // the near-misses of issue 21: --install without -s, and rm rootfs/etc/motd in the image
+    expect(chroot?.steps.find((s) => s.id === 'symlinks')?.phases['diagnosis:hardLinks']).toMatchObject({ status: 'pass', diagnosed: true });
+    expect(chroot?.mutants).toMatchObject({ needRestore: [] });
+    expect(overlayfs?.mutants?.needRestore).toEqual(['whiteout/deletedFromTheImage']);
+    expect(overlayfs?.mutants?.recoveredBySolve).toBe((overlayfs?.mutants?.total ?? 0) - 1);
+    expect(r.code).toBe(0);
+  });
+
   it('leaves no selftest folder behind in the workspace', async () => {
     expect(readdirSync(join(home, 'selftest'))).toEqual([]);
   });

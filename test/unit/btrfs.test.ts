@@ -93,6 +93,8 @@ describe('send streams', () => {
   it('rejects a full stream where an incremental one is expected', () => {
     const full = parseSendStreamHead(bytes('send-full-head.bin'));
     expect(judgeSendStream(full, 'base-inc', snap, base)).toMatchObject({ ok: false, actual: 'a full stream of base-snapshot: it repeats every file' });
+    // the hint names the subvolumes as the learner's shell reaches them, from the chapter folder (issue 21 item 7)
+    expect(judgeSendStream(full, 'base-inc', snap, base, { snap: 'store/base-snapshot2', parent: 'store/base-snapshot' })).toMatchObject({ hint: 'btrfs send -p store/base-snapshot store/base-snapshot2 -f base-inc' });
   });
 
   it('accepts the incremental stream from the first snapshot to the second', () => {

@@ -1,10 +1,13 @@
 // `workshop test [--chapter ID]…`: the author self-test, with a report per step.
 // `--as-written` runs the chapters' own text instead (test-aswritten.ts).
 import { join } from 'node:path';
-import { testChapter, type ChapterReport } from '../../engine/selftest.ts';
+import { testChapter, type ChapterReport, type MutantCount } from '../../engine/selftest.ts';
 import { styler } from '../../render/style.ts';
 import type { Cli } from '../cli.ts';
 import { flagList, projectRoot } from '../cli.ts';
+
+/** `7 recovered by solve, 1 by restore (whiteout/x)` */
+const recovered = (m: MutantCount): string => `${m.recoveredBySolve} recovered by solve${m.needRestore.length > 0 ? `, ${m.needRestore.length} by restore (${m.needRestore.join(', ')})` : ''}`;
 
 export default async function test(cli: Cli): Promise<number> {
   if (cli.flags['as-written'] === true) return (await import('./test-aswritten.ts')).asWritten(cli);
@@ -26,7 +29,7 @@ export default async function test(cli: Cli): Promise<number> {
     if (!cli.json) {
       const phases = r.steps.reduce((n, x) => n + Object.keys(x.phases).length, 0);
       const head = r.status === 'pass' ? st('green', 'pass') : r.status === 'skipped' ? st('yellow', 'skipped') : st('red', 'FAIL');
-      cli.out(`${head} ${entry.id}: ${r.status === 'skipped' ? r.reason ?? '' : `${r.steps.length} steps, ${phases} phases, ${r.mutants ? `${r.mutants.diagnosed}/${r.mutants.total} mutants diagnosed, ` : ''}${r.controls && r.controls.total > 0 ? `${r.controls.accepted}/${r.controls.total} controls accepted, ` : ''}${(r.durationMs / 1000).toFixed(1)} s`}`);
+      cli.out(`${head} ${entry.id}: ${r.status === 'skipped' ? r.reason ?? '' : `${r.steps.length} steps, ${phases} phases, ${r.mutants ? `${r.mutants.diagnosed}/${r.mutants.total} mutants diagnosed, ${recovered(r.mutants)}, ` : ''}${r.controls && r.controls.total > 0 ? `${r.controls.accepted}/${r.controls.total} controls accepted, ` : ''}${(r.durationMs / 1000).toFixed(1)} s`}`);
       for (const x of r.residue) cli.out(`  residue: ${x}`);
       if (r.reason && r.status === 'fail') cli.out(`  ${r.reason}`);
     }
