@@ -1,4 +1,7 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+
+/** What the chapter's steps write into its folder. */
+const FILES = ['vm.txt', 'uid.txt', 'tools.txt'];
 import { defineChapter, diagnosed, defineCheck, pass, fail, fileExists, modifiedSince, runningInVm, runningAsRoot, ownedByRoot, which } from 'workshop/lesson';
 
 /** What the later chapters run, and the Debian package of each. */
@@ -83,6 +86,7 @@ export default defineChapter({
     },
   },
   cleanup: async ({ $, path }) => {
-    await $`rm -f ${path('vm.txt')} ${path('uid.txt')} ${path('tools.txt')}`;
+    await $`rm -f ${FILES.map((f) => path(f))}`;
   },
+  removes: async (ctx) => (await Promise.all(FILES.map(async (f) => ((await stat(ctx.path(f)).catch(() => null)) ? [f] : [])))).flat(),
 });

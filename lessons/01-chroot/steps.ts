@@ -183,4 +183,8 @@ export default defineChapter({
     // never through a mount the learner left inside (a proc, a bind mount): clean unmounts it
     await $`rm -rf --one-file-system ${path(ROOT)}`;
   },
+  removes: async (ctx) => [
+    ...(await containersUnder(ctx.path(ROOT))).map((pid) => `the process ${pid}, a shell inside the chroot`),
+    ...((await stat(ctx.path(ROOT)).catch(() => null)) ? ['rootfs/, with everything in it: busybox, its links and what you added'] : []),
+  ],
 });

@@ -1,5 +1,5 @@
 import { readdir, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import {
   defineChapter, diagnosed, defineCheck, pass, fail, verdictOf, buildBusyboxRootfs, readMountinfo, mountsUnder, mountsAt, findOverlayWithLower, overlaysWithLower, parseOverlayOptions,
   isWritableOverlay, overlayWithLowerMounted, isWhiteout, isOpaqueDir, isExecutableFile, containersUnder, kernelFs, file, tool,
@@ -59,6 +59,19 @@ const present = (label: string, path: (o: FoundOverlay, ctx: CheckContext) => st
 const merged = (o: FoundOverlay, rel: string) => join(o.mount.mountPoint, rel);
 const upper = (o: FoundOverlay, rel: string) => join(upperOf(o), rel);
 const lower = (_o: FoundOverlay, ctx: CheckContext, rel: string) => ctx.path(ROOTFS, rel);
+
+/**
+ * What the cleanup removes: the processes inside rootfs or an overlay on it, those overlays (with
+ * what is mounted inside them), and the seed's folders in /tmp: those of the overlays, and those
+ * made during the chapter.
+ */
+async function leftBehind(ctx: CheckContext): Promise<{ pids: number[]; overlays: FoundOverlay[]; folders: string[] }> {
+  const overlays = overlaysWithLower(await readMountinfo(), ROOTFS, ctx.dir);
+  const pids = await containersUnder([ctx.path(ROOTFS), ...overlays.map((o) => o.mount.mountPoint)]);
+  const ofOverlays = overlays.flatMap((o) => (o.layers.upperdir !== undefined && dirname(dirname(o.layers.upperdir)) === '/tmp' ? [dirname(o.layers.upperdir)] : []));
+  const made = (await seedDirsMadeSince(ctx)).filter((d) => dirname(d) === '/tmp');
+  return { pids, overlays, folders: [...new Set([...ofOverlays, ...made])] };
+}
 
 /** The seed's three folders, made after the chapter started, in /tmp or in the chapter folder. */
 async function seedDirsMadeSince(ctx: CheckContext): Promise<string[]> {
@@ -384,17 +397,34 @@ export default defineChapter({
     },
   },
   cleanup: async (ctx) => {
-    const layer = ctx.path(ROOTFS);
     // Processes first (a shell left in the chroot keeps the mounts busy), then every overlay on
     // rootfs with what is mounted inside it, deepest first, then the seed folders in /tmp.
-    const overlays = overlaysWithLower(await readMountinfo(), ROOTFS, ctx.dir);
-    for (const pid of await containersUnder([layer, ...overlays.map((o) => o.mount.mountPoint)])) await ctx.$`kill -9 ${pid}`.nothrow();
+    const left = await leftBehind(ctx);
+    for (const pid of left.pids) await ctx.$`kill -9 ${pid}`.nothrow();
     await removeScriptMounts(ctx, new Set());
     const decoy = ctx.path('decoy-proc');
     if (mountsAt(await readMountinfo(), decoy).length > 0) await unmountAt(ctx, decoy);
     await ctx.$`rm -rf ${decoy}`;
     // The seed's folders made during the chapter, mounted or not (the dirs step alone mounts nothing).
     const table = await readMountinfo();
-    for (const d of await seedDirsMadeSince(ctx)) if (dirname(d) === '/tmp' && mountsUnder(table, d).length === 0) await ctx.$`rm -rf --one-file-system ${d}`;
+    for (const d of left.folders) if (mountsUnder(table, d).length === 0) await ctx.$`rm -rf --one-file-system ${d}`;
+  },
+  removes: async (ctx) => {
+    const left = await leftBehind(ctx);
+    const table = await readMountinfo();
+    return [
+      ...left.pids.map((pid) => `the process ${pid}, a shell or program inside the container`),
+      ...left.overlays.map((o) => {
+        const inside = mountsUnder(table, o.mount.mountPoint).filter((m) => m.mountPoint !== o.mount.mountPoint);
+        return `the overlay mounted at ${o.mount.mountPoint}${inside.length > 0 ? `, with ${inside.map((m) => `${m.fsType} at ${m.mountPoint}`).join(', ')}` : ''}`;
+      }),
+      ...left.folders.map((d) => `${d}/, its upper, workdir and overlay folders with what you wrote in them`),
+    ];
+  },
+  // The text keeps the seed's $nonce from the dirs step on; after a restore it names the folder the solutions made.
+  shellVars: async (ctx) => {
+    const o = await findOverlayWithLower(ctx, ROOTFS);
+    const at = o !== undefined && besideIt(o) ? dirname(o.mount.mountPoint) : (await seedDirsMadeSince(ctx)).filter((d) => dirname(d) === '/tmp').at(-1);
+    return at !== undefined && dirname(at) === '/tmp' ? { nonce: basename(at) } : {};
   },
 });

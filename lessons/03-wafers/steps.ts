@@ -328,6 +328,15 @@ export default defineChapter({
       },
     },
   },
+  removes: async (ctx) => {
+    const places = [ctx.path(S), ctx.path('.wafers-check')];
+    const mounts = (await readMountinfo()).filter((m) => places.some((p) => m.mountPoint === p || m.mountPoint.startsWith(`${p}/`)));
+    return [
+      ...(await containersUnder(places)).map((pid) => `the process ${pid}, running inside a stack`),
+      ...mounts.map((m) => `the stack mounted at ${m.mountPoint.slice(ctx.dir.length + 1)} (${m.fsType}); the wafers' data stays`),
+      ...((await exists(ctx.path('.wafers-check'))) ? ['.wafers-check/, where the check runs your script'] : []),
+    ];
+  },
   cleanup: async (ctx) => {
     const places = [ctx.path(S), ctx.path('.wafers-check')];
     for (const pid of await containersUnder(places)) await ctx.$`kill -9 ${pid}`.nothrow();

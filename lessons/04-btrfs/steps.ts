@@ -408,6 +408,11 @@ export default defineChapter({
       },
     },
   },
+  removes: async (ctx) => [
+    ...(await containersUnder([ctx.dir])).map((pid) => `the process ${pid}, running in the store`),
+    ...mountsUnder(await readMountinfo(), ctx.dir).map((m) => `the mount at ${m.mountPoint.slice(ctx.dir.length + 1)} (${m.fsType} from ${m.source}); store.img and what it holds stay`),
+    ...(await readLoopDevices()).filter((l) => l.backFile !== null && l.backFile.startsWith(`${ctx.dir}/`)).map((l) => `the loop device ${l.name} (backed by ${l.backFile ?? ''})`),
+  ],
   cleanup: async (ctx) => {
     // Processes in the container first (they keep the mount busy), then every mount in the
     // chapter folder, deepest first (store/…, then store, then a second mount of the image),

@@ -399,6 +399,16 @@ export default defineChapter({
       },
     },
   },
+  removes: async (ctx) => {
+    const loops = (await readLoopDevices()).filter((l) => l.backFile === ctx.path(IMG)).map((l) => l.name);
+    const pvs = await pvsOfVg(VG);
+    return [
+      ...(await containersUnder([ctx.path('mnt')])).map((pid) => `the process ${pid}, running in a mounted LV`),
+      ...mountsUnder(await readMountinfo(), ctx.dir).map((m) => `the mount at ${m.mountPoint.slice(ctx.dir.length + 1)} (${m.source})`),
+      ...(pvs.length > 0 && pvs.every((pv) => loops.includes(pv)) ? [`the volume group ${VG}, with every LV in it`] : []),
+      ...loops.map((l) => `the loop device ${l} (backed by ${IMG})`),
+    ];
+  },
   cleanup: async (ctx) => {
     for (const pid of await containersUnder([ctx.path('mnt')])) await ctx.$`kill -9 ${pid}`.nothrow();
     for (const m of mountsUnder(await readMountinfo(), ctx.dir)) await ctx.$`umount ${m.mountPoint}`;

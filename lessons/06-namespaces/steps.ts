@@ -534,6 +534,10 @@ export default defineChapter({
   },
   // Container the Hard Way moves the container's root to the machine's /littlebox (docs/04).
   madeOutside: [{ path: '/littlebox', madeBy: "Container the Hard Way's docs/04 (mkdir -p /littlebox)", remove: 'rmdir /littlebox' }],
+  removes: async (ctx) => [
+    ...(await chapterProcesses(ctx)).map((pid) => `the container process ${pid}, with its namespaces`),
+    ...mountsUnder(await readMountinfo(), ctx.dir).map((m) => `the mount at ${m.mountPoint.slice(ctx.dir.length + 1)} (${m.fsType})`),
+  ],
   cleanup: async (ctx) => {
     // Processes first: they hold their namespaces, and with them the container's own mounts.
     await stopChapterProcesses(ctx);

@@ -423,4 +423,8 @@ export default defineChapter({
     // The lab goes as a whole: deleting ws-host takes br0, the veths and its iptables rules with it.
     await labDown((l) => ctx.log(`$ ${l}`));
   },
+  removes: async () => {
+    const there = new Set(await netnsNames());
+    return [LAB.box, LAB.host, LAB.net].filter((n) => there.has(n)).map((n) => `the network namespace ${n}${n === HOST ? ', with br0, the veths and its NAT rules' : ''}`);
+  },
 });

@@ -340,6 +340,12 @@ export default defineChapter({
       },
     },
   },
+  removes: async (ctx) => {
+    const l = await detectLayout();
+    const groups = [...dirsOf(l), ...dirsOf(l).map((d) => `${d}2`)];
+    const there = (await Promise.all(groups.map(async (d) => ((await exists(d)) ? [d] : [])))).flat();
+    return [...(await chapterContainers(ctx)).map((pid) => `the container process ${pid}`), ...there.map((d) => `the cgroup ${d}, with the processes in it`)];
+  },
   cleanup: async (ctx) => {
     // Processes first: a cgroup can be removed only once it is empty.
     const l = await detectLayout();

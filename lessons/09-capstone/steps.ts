@@ -3,7 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   defineChapter, diagnosed, defineCheck, pass, fail, buildBusyboxRootfs, kernelFs, file, tool, LAB, labUp, labDown, readLinks, readStatus, nsLinks,
-  processesUnder, readMountinfo, mountsUnder, parseOverlayOptions, parseIpAddrs, pingFrom, inSubnet, isExecutableFile,
+  processesUnder, readMountinfo, mountsUnder, parseOverlayOptions, netnsNames, parseIpAddrs, pingFrom, inSubnet, isExecutableFile,
   type CheckContext, type SolveContext, type Verdict, type Mutant, once,
 } from 'workshop/lesson';
 
@@ -308,5 +308,16 @@ export default defineChapter({
   cleanup: async (ctx) => {
     await forceClean(ctx);
     await labDown((l) => ctx.log(`$ ${l}`));
+  },
+  removes: async (ctx) => {
+    const containers = ctx.path('containers');
+    const there = new Set(await netnsNames());
+    return [
+      ...(await processesUnder([containers])).map((pid) => `the container process ${pid}`),
+      ...mountsUnder(await readMountinfo(), containers).map((m) => `the mount at ${m.mountPoint} (${m.fsType})`),
+      ...(await wsCgroups()).filter((c) => c.includes('ws-ctr')).map((c) => `the cgroup ${c}`),
+      ...((await stat(containers).catch(() => null)) ? ['containers/, the layers of your containers'] : []),
+      ...[LAB.box, LAB.host, LAB.net].filter((n) => there.has(n)).map((n) => `the network namespace ${n}`),
+    ];
   },
 });

@@ -30,6 +30,11 @@ export interface AsWrittenOptions {
   allowHost: boolean;
   /** the time limit of one block (default 60 s) */
   blockTimeoutMs?: number;
+  /**
+   * Start in the middle: `workshop goto CHAPTER/STEP --restore` first, then the line it prints to
+   * paste (the text's shell variables) typed into each terminal, then the text from STEP on.
+   */
+  from?: string;
   log: (line: string) => void;
 }
 
@@ -195,6 +200,20 @@ export async function testAsWritten(ch: LoadedChapter, o: AsWrittenOptions): Pro
     await chmod(join(bin, 'workshop'), 0o755);
     const go = await ws(['--json', 'goto', id]);
     if (go.code !== 0) throw new BlockFailure(`workshop goto ${id} failed (exit ${go.code ?? 'signal'}): ${go.stderr.trim().split('\n').slice(-3).join(' / ')}`);
+    // Into the middle of the chapter as a learner rewinds: the restore, then the line it says to paste.
+    let paste: string | null = null;
+    const fromIndex = o.from === undefined ? 0 : ch.entry.text.steps.findIndex((s) => s.id === o.from);
+    if (fromIndex < 0) throw new BlockFailure(`chapter ${id} has no step ${o.from ?? ''}`);
+    if (o.from !== undefined) {
+      const rs = await ws(['--json', 'goto', `${id}/${o.from}`, '--restore', '--yes'], 300_000);
+      const restored = JSON.parse(rs.stdout || '{}') as { restored?: string | null; paste?: string | null; error?: string };
+      if (rs.code !== 0 || restored.restored !== `${id}/${o.from}`) throw new BlockFailure(`workshop goto ${id}/${o.from} --restore failed (exit ${rs.code ?? 'signal'}): ${restored.error ?? rs.stderr.trim().split('\n').slice(-3).join(' / ')}`);
+      paste = restored.paste ?? null;
+      for (const s of steps.slice(0, fromIndex)) {
+        s.status = 'pass';
+        s.phases['restored'] = { status: 'pass', ms: 0 };
+      }
+    }
     const vars = JSON.parse((await ws(['--json', 'env', id])).stdout) as Record<string, string>;
     nonce = vars['WORKSHOP_NONCE'] ?? '';
     dir = vars['WORKSHOP_DIR'] ?? '';
@@ -211,14 +230,14 @@ export async function testAsWritten(ch: LoadedChapter, o: AsWrittenOptions): Pro
       terminals.set(n, t);
       // The learner's terminal: in the chapter folder, with the chapter's variables. The ERR trap
       // reports every command of this shell that fails, as the learner would see its error.
-      proc.write(`exec 2>&1\ntrap 'printf "\\n__WS_ERR_%s__ %s\\n" "$?" "$BASH_COMMAND"' ERR\ncd "$(workshop path ${q(id)})" && eval "$(workshop env ${q(id)})"\necho __WS_P_0_$$__\n`);
+      proc.write(`exec 2>&1\ntrap 'printf "\\n__WS_ERR_%s__ %s\\n" "$?" "$BASH_COMMAND"' ERR\ncd "$(workshop path ${q(id)})" && eval "$(workshop env ${q(id)})"\n${paste === null ? '' : `${paste}\n`}echo __WS_P_0_$$__\n`);
       await t.until(/__WS_P_0_(\d+)__\n/, Date.now() + 30_000, `terminal ${n} did not start`);
       return t;
     };
 
     for (const [i, step] of plan.entries()) {
       const r = steps[i];
-      if (!r) continue;
+      if (!r || i < fromIndex) continue;
       const t1 = performance.now();
       const problems: string[] = [];
       try {

@@ -4,36 +4,46 @@
 // the Journey's methods.
 import { isPathUnder } from '../checks/proc.ts';
 import { allPassed, type CheckResult } from '../checks/check.ts';
-import { stepIds } from '../lessons/catalog.ts';
+import { stepIds, type ChapterEntry } from '../lessons/catalog.ts';
 import { takeInventory, type ResidueItem } from './inventory.ts';
 import type { Journey, Position } from './journey.ts';
-import { cleanupChapter, describeFailure, solveStep, verifyStep } from './runner.ts';
+import { cleanupChapter, cleanupWouldRemove, describeFailure, solveStep, verifyStep } from './runner.ts';
 
 export interface RestorePlan {
   target: Position;
   /** the steps whose reference solutions run, in order */
   replay: Position[];
-  /** what the chapter's cleanup will remove, as the inventory sees it now */
-  removes: ResidueItem[];
+  /** what the chapter's cleanup will remove, one line each: as the chapter says it, else as the inventory sees it now */
+  removes: string[];
 }
 
 /**
- * What of the residue inventory belongs to this chapter: things in its folder (mounts, loop
- * devices, processes), and the ws* names a chapter makes outside it (netns, links, cgroups). The
- * learner's files elsewhere in the workspace are never listed, and never removed.
+ * What of the residue inventory belongs to this chapter, for a pack whose chapter does not say
+ * what its cleanup removes: things in its folder (mounts, loop devices, processes). The ws* names
+ * outside it (netns, links, cgroups) and /tmp folders may be another chapter's: a chapter that
+ * removes them says so in `removes`. The learner's files elsewhere are never listed, nor removed.
  */
 export function chapterItems(items: readonly ResidueItem[], dir: string): ResidueItem[] {
-  return items.filter((i) => {
-    if (i.kind === 'netns' || i.kind === 'link' || i.kind === 'cgroup' || i.kind === 'tmpdir') return true;
-    return isPathUnder(i.id, dir) || i.detail.includes(`${dir}/`) || i.detail.endsWith(dir);
-  });
+  return items.filter((i) => isPathUnder(i.id, dir) || i.detail.includes(`${dir}/`) || i.detail.endsWith(dir));
 }
 
 export async function planRestore(j: Journey, target: Position): Promise<RestorePlan> {
   const ids = stepIds(target.chapter);
   const replay = ids.slice(0, target.index).map((step, index) => ({ chapter: target.chapter, step, index }));
-  const removes = chapterItems(await takeInventory(j.ws.home), j.ws.chapterDir(target.chapter.id));
-  return { target, replay, removes };
+  return { target, replay, removes: await whatCleanupRemoves(j, target.chapter) };
+}
+
+/**
+ * What the chapter's cleanup would remove now, one line each: the chapter's own account where it
+ * gives one (it knows its files, such as chroot's rootfs, which no inventory sees), else the
+ * residue inventory's items of the chapter folder. `goto --restore` and `reset` list it before they ask.
+ */
+export async function whatCleanupRemoves(j: Journey, entry: ChapterEntry): Promise<string[]> {
+  const dir = j.ws.chapterDir(entry.id);
+  const place = j.place(entry.id) ?? { chapter: entry.id, dir, home: j.ws.home, nonce: '', startedAt: 0 };
+  const declared = await cleanupWouldRemove(await j.load(entry), place);
+  if (declared !== undefined) return [...declared];
+  return chapterItems(await takeInventory(j.ws.home), dir).map((i) => `${i.kind} ${i.id}: ${i.detail}`);
 }
 
 export type RestoreEvent =

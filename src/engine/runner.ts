@@ -4,7 +4,7 @@ import type { CheckResult } from '../checks/check.ts';
 import { runChecks } from '../checks/check.ts';
 import type { Mutant, MutantRecovery, SolveContext } from '../lessons/define.ts';
 import type { LoadedChapter } from '../lessons/load.ts';
-import { solveContext, stepContext, type ChapterPlace } from './context.ts';
+import { checkContext, solveContext, stepContext, type ChapterPlace } from './context.ts';
 
 /** Runs a step's checks. A verify that throws becomes one `error` result, never a crash. */
 export async function verifyStep(ch: LoadedChapter, step: string, place: ChapterPlace, log: (l: string) => void = () => {}): Promise<CheckResult[]> {
@@ -39,6 +39,24 @@ export async function cleanupChapter(ch: LoadedChapter, place: ChapterPlace, log
   // that exists (and in which a relative path reaches nothing else).
   await mkdir(place.dir, { recursive: true });
   await ch.def.cleanup(await solveContext(place, '', log, verbose));
+}
+
+/** What the chapter's cleanup would remove now, as the chapter says it; undefined when it does not say. */
+export async function cleanupWouldRemove(ch: LoadedChapter, place: ChapterPlace): Promise<readonly string[] | undefined> {
+  return ch.def.removes ? ch.def.removes(checkContext(place)) : undefined;
+}
+
+/**
+ * The line that gives the learner's shell the variables the text uses (`nonce=AbC123xYz0`), as
+ * the state has them now; undefined when the chapter has none. Values are quoted for the shell
+ * only when they need it.
+ */
+export async function shellVarsLine(ch: LoadedChapter, place: ChapterPlace): Promise<string | undefined> {
+  if (!ch.def.shellVars) return undefined;
+  const vars = Object.entries(await ch.def.shellVars(checkContext(place)));
+  if (vars.length === 0) return undefined;
+  const quote = (v: string) => (/^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replaceAll("'", "'\\''")}'`);
+  return vars.map(([k, v]) => `${k}=${quote(v)}`).join(' ');
 }
 
 export const applyMutant = (m: Mutant, ctx: SolveContext): Promise<void> => (typeof m === 'function' ? m(ctx) : m.apply(ctx));

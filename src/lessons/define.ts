@@ -142,6 +142,20 @@ export interface ChapterDef {
   /** paths outside the workspace that the text or its tutorial makes: `workshop clean` names them for the learner (see {@link OutsidePath}) */
   madeOutside?: readonly OutsidePath[];
   /**
+   * What {@link ChapterDef.cleanup} would remove now, one line each as the learner reads it
+   * (`rootfs/, with everything in it`, `the overlay mounted at /tmp/AbC/overlay`). `goto
+   * --restore` and `reset` list it before they ask; without it they list what the residue
+   * inventory finds in the chapter folder.
+   */
+  removes?(ctx: CheckContext): Promise<readonly string[]>;
+  /**
+   * The shell variables that the text sets in one step and uses in later ones (the seed's
+   * `$nonce`), with the values the state has now. After a restore or a solve, which build where
+   * the text says but cannot set a variable in the learner's shell, workshop prints them as one
+   * line to paste (`nonce=AbC123xYz0`), so that the text works again.
+   */
+  shellVars?(ctx: CheckContext): Promise<Readonly<Record<string, string>>>;
+  /**
    * What `workshop state` draws for this chapter: `'overlayfs'`, `{ family: 'lvm', vg: 'HostVG' }`,
    * or a list of them. A chapter without it has no picture.
    */

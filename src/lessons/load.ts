@@ -71,7 +71,7 @@ export function validateChapter(entry: ChapterEntry, value: unknown, source: str
   if (value['id'] !== entry.id) problems.push(at(propertyLine(source, 'id'), `id ${JSON.stringify(value['id'])} must equal the folder's chapter id "${entry.id}"`));
   if (typeof value['title'] !== 'string' || !value['title']) problems.push(at(propertyLine(source, 'title'), 'title must be a non-empty string'));
   if (!isFn(value['cleanup'])) problems.push(at(propertyLine(source, 'cleanup'), 'missing cleanup(ctx): every chapter must remove what its steps create'));
-  for (const hook of ['setup', 'env'] as const) if (value[hook] !== undefined && !isFn(value[hook])) problems.push(at(propertyLine(source, hook), `${hook} must be a function`));
+  for (const hook of ['setup', 'env', 'removes', 'shellVars'] as const) if (value[hook] !== undefined && !isFn(value[hook])) problems.push(at(propertyLine(source, hook), `${hook} must be a function`));
   problems.push(...outsideProblems(value['madeOutside']).map((m) => at(propertyLine(source, 'madeOutside'), m)));
   const steps = value['steps'];
   if (!isObj(steps)) return [...problems, at(propertyLine(source, 'steps'), 'steps must be an object of step definitions')];

@@ -3,6 +3,9 @@
 import { requireVm } from '../../engine/guard.ts';
 import type { Position } from '../../engine/journey.ts';
 import { planRestore, restore, type RestorePlan } from '../../engine/restore.ts';
+import { shellVarsLine } from '../../engine/runner.ts';
+import type { ChapterEntry } from '../../lessons/catalog.ts';
+import { terminalWidth, wrapText } from '../../render/wrap.ts';
 import { usageError } from '../../errors.ts';
 import { allStepAddresses } from '../../lessons/catalog.ts';
 import { renderResults } from '../../render/table.ts';
@@ -10,6 +13,24 @@ import { styler } from '../../render/style.ts';
 import type { Cli } from '../cli.ts';
 import { printStep } from '../verify.ts';
 import { confirmed } from '../confirm.ts';
+
+/**
+ * The text's shell variables as the solutions left them (overlayfs's `$nonce`): a restore or a
+ * solve builds where the text says, but cannot set a variable in the learner's shell. One line to
+ * paste, flush left so that it copies as it is.
+ */
+export async function printShellVars(cli: Cli, entry: ChapterEntry): Promise<string | undefined> {
+  const j = cli.journey();
+  const place = j.place(entry.id);
+  if (!place) return undefined;
+  const line = await shellVarsLine(await j.load(entry), place);
+  if (line === undefined || cli.json) return line;
+  const st = styler(cli.color);
+  cli.out(wrapText("The chapter's text uses shell variables that your shell may not have now. Paste this line into it:", terminalWidth()));
+  cli.out(st('cyan', line));
+  cli.out();
+  return line;
+}
 
 export async function moveTo(cli: Cli, pos: Position): Promise<number> {
   const j = cli.journey();
@@ -24,7 +45,7 @@ export function describePlan(plan: RestorePlan): string[] {
   const id = plan.target.chapter.id;
   const lines = [`Restoring ${id}/${plan.target.step}: the cleanup of chapter ${id} runs first. It removes:`];
   if (plan.removes.length === 0) lines.push('  (nothing of this chapter is there now)');
-  for (const i of plan.removes) lines.push(`  ${i.kind} ${i.id}: ${i.detail}`);
+  for (const line of plan.removes) lines.push(`  ${line}`);
   lines.push(
     plan.replay.length === 0 ? 'Then the chapter starts again at its first step.' : `Then the reference solutions of ${plan.replay.map((p) => p.step).join(', ')} run, and each is verified.`,
     'Your own files elsewhere in the workspace are kept.',
@@ -54,7 +75,7 @@ async function restoreTo(cli: Cli, pos: Position): Promise<number> {
   });
   const address = `${pos.chapter.id}/${pos.step}`;
   if (cli.json) {
-    cli.emit(out.ok ? { restored: address, replayed: out.replayed, ms: out.ms } : { restored: null, failedAt: out.step, error: out.error, results: out.results, ms: out.ms });
+    cli.emit(out.ok ? { restored: address, replayed: out.replayed, ms: out.ms, paste: (await printShellVars(cli, pos.chapter)) ?? null } : { restored: null, failedAt: out.step, error: out.error, results: out.results, ms: out.ms });
     return out.ok ? 0 : 1;
   }
   if (!out.ok) {
@@ -63,6 +84,7 @@ async function restoreTo(cli: Cli, pos: Position): Promise<number> {
     return 1;
   }
   cli.out(`${st('green', '✔')} restored to ${address} in ${(out.ms / 1000).toFixed(1)} s: ${out.replayed.length} earlier step(s) replayed and verified.\n`);
+  await printShellVars(cli, pos.chapter);
   await printStep(cli, pos);
   return 0;
 }

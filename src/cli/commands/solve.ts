@@ -8,6 +8,7 @@ import { renderClosing } from '../../render/step.ts';
 import { renderResults } from '../../render/table.ts';
 import { styler } from '../../render/style.ts';
 import type { Cli } from '../cli.ts';
+import { printShellVars } from './goto.ts';
 
 export default async function solve(cli: Cli): Promise<number> {
   const j = cli.journey();
@@ -56,7 +57,9 @@ export default async function solve(cli: Cli): Promise<number> {
       }
     }
   }
-  if (cli.json) cli.emit({ solved: report, next });
+  // the solutions built where the text says; the learner's shell may still lack the text's variables
+  const paste = await printShellVars(cli, target.chapter);
+  if (cli.json) cli.emit({ solved: report, next, paste: paste ?? null });
   else if (next) cli.out(`Next: ${next} (\`workshop show\`)`);
   return 0;
 }

@@ -7,7 +7,7 @@ import { loadChapter } from '../../lessons/load.ts';
 import { lessonError, usageError, didYouMean } from '../../errors.ts';
 import { styler } from '../../render/style.ts';
 import type { Cli } from '../cli.ts';
-import { flagList, projectRoot } from '../cli.ts';
+import { flagList, flagString, projectRoot } from '../cli.ts';
 
 export async function asWritten(cli: Cli): Promise<number> {
   const cat = readCatalog(cli.lessonsDir);
@@ -18,6 +18,8 @@ export async function asWritten(cli: Cli): Promise<number> {
     throw usageError(`unknown chapter "${id}"`, `${guess ? `did you mean "${guess}"? ` : ''}chapters: ${cat.chapters.map((x) => x.id).join(', ')}`);
   };
   const wanted = flagList(cli.flags, 'chapter');
+  const from = flagString(cli.flags, 'from');
+  if (from !== undefined && wanted.length !== 1) throw usageError('--from needs exactly one --chapter', 'for example: workshop test --as-written --chapter overlayfs --from whiteout');
   const chapters = wanted.length > 0 ? wanted.map(byId) : cat.chapters;
   const st = styler(cli.color);
   // The shells' `workshop` runs this very CLI: the same node on the same cli.js.
@@ -28,7 +30,7 @@ export async function asWritten(cli: Cli): Promise<number> {
     const loaded = await loadChapter(entry);
     if (!loaded) throw lessonError(`cannot load ${entry.id}`);
     if (!cli.json) cli.err(st('bold', `▶ ${entry.id} (as written)`));
-    const r = await testAsWritten(loaded, { home: cli.home, lessonsDir: cli.lessonsDir, node: process.execPath, cliJs, allowHost: cli.allowHost, log: (l) => (cli.json ? undefined : cli.err(`  ${l}`)) });
+    const r = await testAsWritten(loaded, { home: cli.home, lessonsDir: cli.lessonsDir, node: process.execPath, cliJs, allowHost: cli.allowHost, log: (l) => (cli.json ? undefined : cli.err(`  ${l}`)), ...(from === undefined ? {} : { from }) });
     reports.push(r);
     if (!cli.json) {
       const head = r.status === 'pass' ? st('green', 'pass') : r.status === 'skipped' ? st('yellow', 'skipped') : st('red', 'FAIL');
