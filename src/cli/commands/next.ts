@@ -1,6 +1,8 @@
 // `workshop next`: verify the current step; on pass record it and show the next step.
 import { allPassed } from '../../checks/check.ts';
-import { describeBroken, earlierStepsBroken } from '../../engine/recheck.ts';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { describeBroken, describeNotDone, earlierStepsBroken, earlierStepsNotDone, wrongFolder } from '../../engine/recheck.ts';
 import { renderClosing } from '../../render/step.ts';
 import { renderResults } from '../../render/table.ts';
 import { styler } from '../../render/style.ts';
@@ -17,12 +19,18 @@ export default async function next(cli: Cli): Promise<number> {
   if (!passed) {
     const sp = await j.recordAttempt(pos, results);
     // An earlier step that no longer holds explains most mysterious failures: name it.
-    const broken = await earlierStepsBroken(started.loaded, started.place, pos, (step) => j.isDone({ chapter: pos.chapter, step, index: 0 }));
-    if (cli.json) cli.emit({ step: address, passed, results, attempts: sp.attempts, noLongerHold: broken.map((b) => ({ step: `${pos.chapter.id}/${b.step}`, failing: b.failing })) });
+    const done = (step: string) => j.isDone({ chapter: pos.chapter, step, index: 0 });
+    const broken = await earlierStepsBroken(started.loaded, started.place, pos, done);
+    // Steps skipped with goto that this one builds on: the rows alone would only repeat their symptom.
+    const missing = await earlierStepsNotDone(started.loaded, started.place, pos, done);
+    const catchUp = describeNotDone(pos.chapter.id, missing);
+    const folder = wrongFolder(process.cwd(), homedir(), started.place.dir, results, existsSync);
+    if (cli.json) cli.emit({ step: address, passed, results, attempts: sp.attempts, noLongerHold: broken.map((b) => ({ step: `${pos.chapter.id}/${b.step}`, failing: b.failing })), notDone: missing.map((m) => `${pos.chapter.id}/${m.step}`) });
     else {
       cli.out(`${st('red', '✘')} ${address} is not done yet:\n`);
       cli.out(renderResults(results, cli.color));
-      if (broken.length > 0) cli.out(`\n${broken.map((b) => `${st('yellow', '!')} ${describeBroken(b)}`).join('\n')}`);
+      const notes = [...broken.map(describeBroken), ...(catchUp ? [catchUp] : []), ...(folder ? [folder] : [])];
+      if (notes.length > 0) cli.out(`\n${notes.map((n) => `${st('yellow', '!')} ${n}`).join('\n')}`);
       cli.out(`\nFix what is marked ✘ and run \`workshop next\` again. Stuck? \`workshop hint\` (${sp.hintsShown} shown so far).`);
       if (started.loaded.def.state !== undefined) cli.out('see it: workshop state');
     }
