@@ -1,4 +1,4 @@
-import { open, stat } from 'node:fs/promises';
+import { lstat, open, stat } from 'node:fs/promises';
 import {
   defineChapter, diagnosed, defineCheck, pass, verdictOf, buildBusyboxRootfs, buildDynamicBusyboxRootfs, readMountinfo, mountsUnder, mountsAt, containersUnder, runOk, readLoopDevices,
   sparseImage, hasBtrfsSuperblock, loopMountOf, isSubvolume, subvolumeIsReadOnly, subvolumeIsWritable, snapshotOf, sendStreamOf, receivedFrom, receivedOnTopOf,
@@ -224,7 +224,12 @@ export default defineChapter({
     populate: {
       // A real image passes too: its root is judged by running its shell, not by how it is linked.
       verify: () => [shellRunsUnderChroot(BASE), directoryExists(`${BASE}/usr/bin`)],
-      solve: async (ctx) => buildBusyboxRootfs(ctx, ctx.path(BASE)),
+      solve: async (ctx) => {
+        if (await passes(shellRunsUnderChroot(BASE), ctx)) return;
+        // A shell that does not run there (the host's dash, copied without its loader) is replaced by busybox's link.
+        if ((await lstat(ctx.path(BASE, 'bin/sh')).catch(() => null))?.isSymbolicLink() === false) await ctx.$`rm -f ${BASE}/bin/sh`;
+        await buildBusyboxRootfs(ctx, ctx.path(BASE));
+      },
       hints: ['The same busybox rootfs as in chapter 01, built inside the subvolume.', 'mkdir -p store/base/{bin,sbin,usr/bin,usr/sbin}; cp /bin/busybox store/base/bin/; chroot store/base /bin/busybox --install -s'],
       mutants: {
         // The host's /bin/sh (dash) copied in without its loader and libraries.
@@ -232,9 +237,6 @@ export default defineChapter({
           apply: async (ctx) => {
             await ctx.$`rm -f ${BASE}/bin/sh`;
             await ctx.$`cp -L /bin/sh ${BASE}/bin/sh`;
-          },
-          revert: async (ctx) => {
-            await ctx.$`rm -f ${BASE}/bin/sh`;
           },
           diagnosis: /store\/base\/bin\/sh is dynamically linked: its loader \S+ is not in store\/base[\s\S]*ldd/,
         },
@@ -310,7 +312,6 @@ export default defineChapter({
             await ctx.$`mkdir -p store/run`;
             await ctx.$`btrfs subvolume snapshot ${BASE} store/run/littlebox`;
           },
-          revert: async (ctx) => removeAt(ctx, 'store/run/littlebox'),
           diagnosis: /the store has store\/run\/littlebox, a snapshot of store\/base[\s\S]*mv store\/run\/littlebox store\/container/,
         },
         readOnlyLayer: {
