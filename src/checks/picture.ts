@@ -15,7 +15,7 @@ export type StateFamily = 'chroot' | 'overlayfs' | 'wafers' | 'btrfs' | 'lvm' | 
  */
 export type StateView =
   | { family: 'chroot'; /** default `rootfs` */ rootfs?: string }
-  | { family: 'overlayfs' }
+  | { family: 'overlayfs'; /** the read-only image the stacks must have as a lower layer; default `rootfs` */ image?: string }
   | { family: 'wafers'; /** default `wafers` */ wafers?: string; /** default `machines` */ stacks?: string }
   | { family: 'btrfs' }
   | { family: 'lvm'; /** the volume group, e.g. `HostVG` */ vg: string; /** where boot entries live; default `boot/loader/entries` */ entries?: string }
@@ -70,6 +70,8 @@ export interface OverlayStack {
   lowerdirs: string[];
   /** other file systems mounted inside merged, e.g. proc */
   inside: Array<{ path: string; fsType: string }>;
+  /** what is wrong with the stack, as the chapter's checks see it (`lower and upper are swapped`); absent when nothing is */
+  problems?: string[];
 }
 
 export interface OverlayPicture {

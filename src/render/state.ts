@@ -33,9 +33,13 @@ function chroot(p: ChrootPicture, dir: string, st: St): string[] {
 
 function stack(s: OverlayStack, dir: string, st: St, indent = ''): string[] {
   const lines = [`${indent}┌ ${st('bold', 'merged')}   ${rel(s.merged, dir)}  ${st('dim', `(overlay, ${s.readOnly ? 'ro' : 'rw'}, mount ${s.mountId})`)}`];
+  // a wrong stack is drawn as wrong: the problem under its mount, the wrong layer marked
+  for (const p of s.problems ?? []) lines.push(`${indent}│ ${yes(st, false, st('red', p))}`);
+  const wrong = (s.problems ?? []).length > 0;
   for (const m of s.inside) lines.push(`${indent}│   ${st('dim', `+ ${m.fsType} at ${rel(m.path, dir)}`)}`);
   if (s.upper) {
-    lines.push(`${indent}├ ${st('bold', 'upper')}    ${rel(s.upper.path, dir)}  ${st('cyan', `${count(s.upper.files, 'file')}, ${count(s.upper.whiteouts, 'whiteout')}, ${count(s.upper.opaqueDirs, 'opaque dir')}`)}`);
+    const mark = wrong && /upperdir/.test((s.problems ?? []).join(' ')) ? ` ${st('red', '✘')}` : '';
+    lines.push(`${indent}├ ${st('bold', 'upper')}    ${rel(s.upper.path, dir)}${mark}  ${st('cyan', `${count(s.upper.files, 'file')}, ${count(s.upper.whiteouts, 'whiteout')}, ${count(s.upper.opaqueDirs, 'opaque dir')}`)}`);
   } else lines.push(`${indent}├ ${st('bold', 'upper')}    ${st('yellow', '(none: read-only stack)')}`);
   lines.push(`${indent}├ ${st('bold', 'workdir')}  ${s.workdir ? rel(s.workdir, dir) : st('yellow', '(none)')}`);
   s.lowerdirs.forEach((l, i) => lines.push(`${indent}${i === s.lowerdirs.length - 1 ? '└' : '├'} ${st('bold', `lower ${i + 1}`)}  ${rel(l, dir)}`));

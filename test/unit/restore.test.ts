@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ResidueItem } from '../../src/engine/inventory.ts';
-import { describeBroken, stepsToRecheck } from '../../src/engine/recheck.ts';
+import { describeBroken, describeNotDone, stepsToRecheck, wrongFolder } from '../../src/engine/recheck.ts';
 import { chapterItems } from '../../src/engine/restore.ts';
 import type { ChapterEntry } from '../../src/lessons/catalog.ts';
 import type { LoadedChapter } from '../../src/lessons/load.ts';
@@ -48,5 +48,24 @@ describe('what a restore says it will remove', () => {
   ];
   it("lists the chapter's mounts and loops, never another chapter's things (a netns is the chapter's to name)", () => {
     expect(chapterItems(items, dir).map((i) => i.id)).toEqual([`${dir}/store`, '/dev/loop0']);
+  });
+});
+
+describe('the lines next prints beside its table (issue 21 items 3, 8)', () => {
+  it('names the steps skipped with goto, and the solve that catches up', () => {
+    expect(describeNotDone('overlayfs', [{ step: 'dirs', number: 1, title: 'Dirs' }, { step: 'mount', number: 2, title: 'Mount' }])).toBe(
+      'steps 1 (dirs) and 2 (mount) are not done, and this step builds on them: `workshop solve --through overlayfs/mount` catches up (or do them yourself: `workshop goto overlayfs/dirs`)',
+    );
+    expect(describeNotDone('btrfs', [{ step: 'image', number: 1, title: 'Image' }])).toMatch(/^step 1 \(image\) is not done, and this step builds on it: `workshop solve --through btrfs\/image`/);
+    expect(describeNotDone('btrfs', [])).toBeUndefined();
+  });
+
+  it('says where the shell is when a row probed the chapter folder from elsewhere', () => {
+    const dir = '/var/lib/workshop/chapters/btrfs';
+    const rows = [{ status: 'fail' as const, check: 'store.img is a sparse file', expected: 'a sparse image file', actual: `${dir}/store.img: nothing there` }];
+    expect(wrongFolder('/root', '/root', dir, rows, (p) => p === '/root/store.img')).toBe(`You are in ~, and the chapter's folder is ${dir}: the text's paths start there (cd $(workshop path)). ~/store.img is there: made in the wrong folder.`);
+    expect(wrongFolder('/srv', '/root', dir, rows, () => false)).toBe(`You are in /srv, and the chapter's folder is ${dir}: the text's paths start there (cd $(workshop path)).`);
+    expect(wrongFolder(dir, '/root', dir, rows, () => true)).toBeUndefined();
+    expect(wrongFolder('/root', '/root', dir, [{ status: 'fail', check: 'br0 is up', expected: 'UP', actual: 'DOWN' }], () => true)).toBeUndefined();
   });
 });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { StateDocument } from '../../src/checks/picture.ts';
-import { parseGetfattrTree } from '../../src/engine/state/overlay.ts';
+import { parseGetfattrTree, stackProblems } from '../../src/engine/state/overlay.ts';
 import { bootEntryRoot } from '../../src/engine/state/lvm.ts';
 import { viewsOf } from '../../src/engine/state/index.ts';
 import { renderState } from '../../src/render/state.ts';
@@ -67,5 +67,30 @@ describe('workshop state: drawing', () => {
 
   it('colours with the same styler as the check table when asked', () => {
     expect(renderState(doc, true)).toMatch(ESC);
+  });
+});
+
+describe('workshop state: a wrong overlay stack is drawn as wrong (issue 21 item 9)', () => {
+  const D = '/var/lib/workshop/chapters/overlayfs';
+  const layers = (lowerdirs: string[], upperdir: string) => ({ layers: { lowerdirs, upperdir, datadirs: [], options: {} } });
+  it('names the image as the upperdir: lower and upper swapped', () => {
+    expect(stackProblems(layers(['/tmp/x/upper'], `${D}/rootfs`), `${D}/rootfs`, true)).toEqual([`its upperdir is the image ${D}/rootfs: lower and upper are swapped, and writes would land in the image`]);
+  });
+  it('names an image that is not among the lowerdirs, and nothing for a right stack', () => {
+    expect(stackProblems(layers(['/tmp/x/decoy'], '/tmp/x/upper'), `${D}/rootfs`, true)).toEqual([`the image ${D}/rootfs is not among its lowerdirs`]);
+    expect(stackProblems(layers([`${D}/rootfs`], '/tmp/x/upper'), `${D}/rootfs`, true)).toEqual([]);
+    // capstone's stacks have no rootfs at all: nothing to say
+    expect(stackProblems(layers(['/x/base'], '/x/c1/upper'), `${D}/rootfs`, false)).toEqual([]);
+  });
+  it('draws the problem under the mount, and a ✘ on the wrong layer', () => {
+    const doc: StateDocument = {
+      format: 1,
+      chapter: 'overlayfs',
+      dir: D,
+      pictures: [{ family: 'overlayfs', stacks: [{ merged: '/tmp/x/overlay', mountId: 7, readOnly: false, upper: { path: `${D}/rootfs`, files: 0, whiteouts: 0, opaqueDirs: 0 }, workdir: `${D}/w`, lowerdirs: ['/tmp/x/upper'], inside: [], problems: ['its upperdir is the image rootfs: lower and upper are swapped'] }] }],
+    };
+    const text = renderState(doc, false);
+    expect(text).toContain('│ ✘ its upperdir is the image rootfs: lower and upper are swapped');
+    expect(text).toMatch(/├ upper {4}rootfs ✘/);
   });
 });

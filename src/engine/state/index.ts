@@ -22,7 +22,7 @@ export function describeView(ctx: CheckContext, v: StateView): Promise<Picture> 
     case 'chroot':
       return describeChroot(ctx, v.rootfs);
     case 'overlayfs':
-      return describeOverlays(ctx);
+      return describeOverlays(ctx, v.image);
     case 'wafers':
       return describeWafers(ctx, v.wafers, v.stacks);
     case 'btrfs':

@@ -75,9 +75,30 @@ export async function chapterOverlays(ctx: CheckContext): Promise<{ overlays: Fo
   return { overlays: findOverlays(table, ctx.dir).filter((o) => ours.has(o.mount.mountPoint) && touches(o)), table };
 }
 
-export async function describeOverlays(ctx: CheckContext): Promise<OverlayPicture> {
+/**
+ * What is wrong with a stack on the chapter's image, as its checks see it: the image as the
+ * upperdir (lower and upper swapped: writes would land in the image), or not among the lowerdirs.
+ * A wrong piece is drawn as wrong, never left out. Pure.
+ */
+export function stackProblems(o: Pick<FoundOverlay, 'layers'>, image: string, imageExists: boolean): string[] {
+  if (o.layers.upperdir === image) return [`its upperdir is the image ${image}: lower and upper are swapped, and writes would land in the image`];
+  if (imageExists && !o.layers.lowerdirs.includes(image)) return [`the image ${image} is not among its lowerdirs`];
+  return [];
+}
+
+export async function describeOverlays(ctx: CheckContext, image = 'rootfs'): Promise<OverlayPicture> {
   const { overlays, table } = await chapterOverlays(ctx);
-  return { family: 'overlayfs', stacks: await Promise.all(overlays.map((o) => stackOf(o, table))) };
+  const at = ctx.path(image);
+  const there = (await lstat(at).catch(() => null))?.isDirectory() === true;
+  return {
+    family: 'overlayfs',
+    stacks: await Promise.all(
+      overlays.map(async (o) => {
+        const problems = stackProblems(o, at, there);
+        return { ...(await stackOf(o, table)), ...(problems.length > 0 ? { problems } : {}) };
+      }),
+    ),
+  };
 }
 
 export async function describeWafers(ctx: CheckContext, wafersRel = 'wafers', stacksRel = 'machines'): Promise<WafersPicture> {

@@ -1,0 +1,149 @@
+// Issue 21, through the built CLI as root: every near-miss of the learner's path has a way out,
+// the text works after a rewind, and the diagnoses point the right way. Each test is the
+// learner's own sequence: the commands of the text, the mistake, then `next`, `solve` or a restore.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isRoot, openWorkshop, spawnCollect, type Workshop } from '../helpers/workshop.ts';
+
+let ws: Workshop;
+beforeEach(async () => {
+  ws = await openWorkshop('/tmp/ws-it-wayout-', { allowHost: true });
+});
+afterEach(async () => {
+  await ws.dispose();
+});
+
+const plain = { env: { NO_COLOR: '1' } };
+const ok = async (args: readonly string[]): Promise<string> => {
+  const r = await ws.cli(args, plain);
+  expect(r.code, `workshop ${args.join(' ')}: ${r.stdout}${r.stderr}`).toBe(0);
+  return r.stdout + r.stderr;
+};
+const path = async (chapter: string): Promise<string> => (await ws.cli(['path', chapter])).stdout.trim();
+/** bash in `cwd`, as the learner types it (with the chapter's variables when asked). */
+const bash = (cwd: string, script: string) => spawnCollect('bash', ['-c', script], { cwd, timeoutMs: 60_000 });
+
+describe.skipIf(!isRoot)('the way out of a near-miss', () => {
+  it('chroot: --install without -s is named as hard links, with the way out, and solve gets out of it (item 1)', async () => {
+    await ok(['goto', 'chroot/symlinks']);
+    await ok(['solve', 'chroot/busybox', '--through']);
+    const dir = await path('chroot');
+    expect((await bash(dir, 'chroot rootfs /bin/busybox --install')).code).toBe(0);
+    const next = await ws.cli(['next'], plain);
+    expect(next.code).toBe(1);
+    // the table wraps its cells: read them as one line
+    const rows = next.stdout.replace(/\s+/g, ' ');
+    expect(rows).toContain('hard links: `--install` without `-s`');
+    expect(rows).toMatch(/find rootfs -samefile rootfs\/bin\/busybox ! -path rootfs\/bin\/busybox -delete; chroot rootfs \/bin\/busybox --install -s/);
+    // the hint of issue 21 did not replace them: --install -s again still fails
+    await bash(dir, 'chroot rootfs /bin/busybox --install -s');
+    expect((await ws.cli(['check'], plain)).code).toBe(1);
+    const solved = await ws.cli(['solve'], plain);
+    expect(solved.code, solved.stdout + solved.stderr).toBe(0);
+    expect(solved.stdout).toContain('chroot/symlinks passes');
+  });
+
+  it('overlayfs: goto into the middle names the steps not done and the catch-up (item 3)', async () => {
+    await ok(['goto', 'overlayfs/cow']);
+    const next = await ws.cli(['next'], plain);
+    expect(next.code).toBe(1);
+    expect(next.stdout).toContain('steps 1 (dirs) and 2 (mount) are not done, and this step builds on them: `workshop solve --through overlayfs/mount` catches up');
+    const json = JSON.parse((await ws.cli(['--json', 'next'])).stdout) as { notDone: string[] };
+    expect(json.notDone).toEqual(['overlayfs/dirs', 'overlayfs/mount']);
+    await ok(['solve', '--through', 'overlayfs/mount']);
+    const after = await ws.cli(['next'], plain);
+    expect(after.code).toBe(1);
+    expect(after.stdout).not.toMatch(/not done, and this step builds/);
+  });
+
+  it('overlayfs: swapped layers are named in every row, and drawn as wrong (item 9)', async () => {
+    await ok(['goto', 'overlayfs/mount']);
+    const dir = await path('overlayfs');
+    const n = `ws${Date.now().toString(36)}s`;
+    // the layers given the other way round; the workdir beside rootfs, on its file system
+    const r = await bash(dir, `mkdir -p /tmp/${n}/upper /tmp/${n}/workdir /tmp/${n}/overlay ws-work && mount -t overlay -o lowerdir=/tmp/${n}/upper,upperdir=rootfs,workdir=ws-work none /tmp/${n}/overlay`);
+    expect(r.code, r.stderr).toBe(0);
+    const next = await ws.cli(['next'], plain);
+    expect(next.code).toBe(1);
+    expect(next.stdout).not.toContain('none is mounted');
+    expect(next.stdout.match(/swapped/g)?.length).toBeGreaterThanOrEqual(2);
+    const state = await ws.cli(['state'], plain);
+    expect(state.stdout).toMatch(/✘ its upperdir is the image \S*rootfs: lower and upper are swapped/);
+    expect(state.stdout).toMatch(/├ upper {4}rootfs ✘/);
+  });
+
+  it('btrfs: store.img made in the wrong folder is shown by its absolute path, with where you are (item 8)', async () => {
+    await ok(['goto', 'btrfs/image']);
+    const dir = await path('btrfs');
+    const elsewhere = mkdtempSync(join(tmpdir(), 'ws-it-wayout-cwd-'));
+    try {
+      expect((await bash(elsewhere, 'truncate -s 1G store.img && mkfs.btrfs -q -f store.img')).code).toBe(0);
+      const next = await ws.cli(['next'], { ...plain, cwd: elsewhere });
+      expect(next.code).toBe(1);
+      expect(next.stdout).toContain(`${dir}/store.img: nothing there`);
+      expect(next.stdout).toContain(`You are in ${elsewhere}, and the chapter's folder is ${dir}`);
+      expect(next.stdout).toContain(`${elsewhere}/store.img is there: made in the wrong folder`);
+      // from the chapter folder, no such line
+      const there = await ws.cli(['next'], { ...plain, cwd: dir });
+      expect(there.stdout).not.toContain('You are in');
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.skipIf(!isRoot)('the text after a rewind (items 4, 5)', () => {
+  it('overlayfs: the restore lists the mount and its /tmp folder, builds in /tmp, and prints the nonce to paste; the text then works', async () => {
+    await ok(['goto', 'overlayfs']);
+    await ok(['solve', 'overlayfs/cow', '--through']);
+    const status = JSON.parse((await ws.cli(['--json', 'env', 'overlayfs'])).stdout) as Record<string, string>;
+    const old = `/tmp/${status['WORKSHOP_NONCE'] ?? ''}`;
+    const r = await ws.cli(['goto', 'overlayfs/whiteout', '--restore', '--yes'], plain);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    // the prompt: the overlay's mount and its /tmp folder, and nothing blamed on container.sh
+    expect(r.stderr).toContain(`the overlay mounted at ${old}/overlay`);
+    expect(r.stderr).toContain(`${old}/, its upper, workdir and overlay folders`);
+    expect(r.stderr).not.toContain('container.sh');
+    const paste = /^nonce=(\S+)$/m.exec(r.stdout);
+    expect(paste, r.stdout).not.toBeNull();
+    const nonce = paste?.[1] ?? '';
+    expect(existsSync(`/tmp/${nonce}/overlay/etc/motd`)).toBe(true);
+    // the step's text, with the pasted line: the commands work again
+    const dir = await path('overlayfs');
+    const typed = await bash(dir, `nonce=${nonce}\nrm /tmp/$nonce/overlay/etc/motd\nls -l /tmp/$nonce/upper/etc`);
+    expect(typed.code, typed.stderr).toBe(0);
+    const next = await ws.cli(['next'], plain);
+    expect(next.code, next.stdout).toBe(0);
+    expect(next.stdout).toContain('overlayfs/whiteout passed');
+  });
+
+  it('chroot: the restore says it removes rootfs before it does', async () => {
+    await ok(['goto', 'chroot']);
+    await ok(['solve', 'chroot/enter', '--through']);
+    const r = await ws.cli(['goto', 'chroot/mutable', '--restore', '--yes'], plain);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/It removes:\n {2}rootfs\/, with everything in it/);
+    expect(r.stderr).not.toContain('nothing of this chapter is there now');
+  });
+
+  it('a chapter with nothing there says so, and names no other chapter\'s things', async () => {
+    await ok(['goto', 'overlayfs']);
+    await ok(['solve', 'overlayfs/mount', '--through']);
+    const r = await ws.cli(['goto', 'chroot/busybox', '--restore', '--yes'], plain);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/It removes:\n {2}\(nothing of this chapter is there now\)/);
+    expect(r.stderr).not.toContain('/tmp/');
+  });
+
+  it('solve builds where the text says: the learner\'s own /tmp/$nonce folders', async () => {
+    await ok(['goto', 'overlayfs/mount']);
+    const dir = await path('overlayfs');
+    const n = `ws${Date.now().toString(36)}m`;
+    expect((await bash(dir, `mkdir -p /tmp/${n}/upper /tmp/${n}/workdir /tmp/${n}/overlay`)).code).toBe(0);
+    const out = await ok(['solve']);
+    expect(out).toContain(`/tmp/${n}/overlay`);
+    expect(out).toMatch(new RegExp(`^nonce=${n}$`, 'm'));
+  });
+});
