@@ -1,15 +1,6 @@
 // The class as CSV and JSON, for the page's buttons, GET /api/export.* and `classroom export`.
 import type { ClassView } from './model.ts';
-
-/**
- * One CSV field (RFC 4180). A field that a spreadsheet would run as a formula (= + - @, tab, CR)
- * gets a leading apostrophe: names and check output come from the network.
- */
-export function csvField(v: string | number | boolean | null): string {
-  let s = v === null ? '' : String(v);
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
+import { csvField } from './safe-text.ts';
 
 /** One row per learner: the summary, then one column per step (done, current, failing, skipped, todo). */
 export function classCsv(v: ClassView): string {

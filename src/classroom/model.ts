@@ -1,7 +1,8 @@
 // What the dashboard shows, folded from the class's events: a pure function of (events, pack,
 // thresholds, now). The server keeps one model per class and applies each new event; /api/class,
 // the export and `classroom status` are views of it.
-import type { ClassEvent, ReportRow } from './store.ts';
+import { formatSize } from './limits.ts';
+import type { Alert, ClassEvent, ReportRow } from './store.ts';
 
 export interface PackStep {
   /** `chapter/step` */
@@ -28,7 +29,10 @@ interface Tried {
 }
 
 interface LearnerState {
+  id: number;
   name: string;
+  /** 'freed': the instructor freed the name, and the next join under it takes this learner over */
+  state: 'active' | 'freed';
   joinedAt: string;
   lastSeen: string;
   current: string | null;
@@ -41,24 +45,53 @@ interface LearnerState {
   hints: Map<string, number>;
 }
 
+/** A limit the class reached, as a line for the instructor. */
+export interface AlertView {
+  at: string;
+  learner: string | null;
+  limit: Alert['limit'];
+  message: string;
+}
+
 export interface Model {
   pack: Pack;
-  learners: Map<string, LearnerState>;
+  /** by learner id: a name can be freed or reused, an id never */
+  learners: Map<number, LearnerState>;
+  /** learners the instructor removed: a report of theirs still in flight is not theirs any more */
+  removed: Set<number>;
+  alerts: AlertView[];
   lastEventId: number;
 }
 
-export const emptyModel = (pack: Pack): Model => ({ pack, learners: new Map(), lastEventId: 0 });
+/** The newest alerts kept for the view. */
+const ALERTS_KEPT = 20;
+
+export const emptyModel = (pack: Pack): Model => ({ pack, learners: new Map(), removed: new Set(), alerts: [], lastEventId: 0 });
 
 /** The time a learner was last seen: their clock, but never later than when the server heard it. */
 const seenAt = (at: string, receivedAt: string): string => (Date.parse(at) <= Date.parse(receivedAt) ? at : receivedAt);
 
-function learner(m: Model, name: string, at: string): LearnerState {
-  let l = m.learners.get(name);
+function learner(m: Model, id: number, name: string, at: string): LearnerState {
+  let l = m.learners.get(id);
   if (!l) {
-    l = { name, joinedAt: at, lastSeen: at, current: m.pack.steps[0]?.id ?? null, since: at, finished: false, done: new Set(), last: new Map(), attempts: new Map(), hints: new Map() };
-    m.learners.set(name, l);
+    l = { id, name, state: 'active', joinedAt: at, lastSeen: at, current: m.pack.steps[0]?.id ?? null, since: at, finished: false, done: new Set(), last: new Map(), attempts: new Map(), hints: new Map() };
+    m.learners.set(id, l);
   }
   return l;
+}
+
+/** The instructor's line for an alert. */
+export function alertMessage(a: Alert, learner: string | null): string {
+  switch (a.limit) {
+    case 'learner storage':
+      return `${learner ?? 'a learner'} used up the storage of a learner (${formatSize(a.bytes)}): their reports are refused. Remove them, or serve with a larger --learner-storage.`;
+    case 'class storage':
+      return `The class used up its storage (${formatSize(a.bytes)}): reports and new learners are refused. Remove learners, or serve with a larger --class-storage.`;
+    case 'joins':
+      return a.per === 'address'
+        ? `Joins are arriving too fast from one address: ${a.refused} refused (--joins-per-address raises the limit, for a room behind one NAT).`
+        : `New learners are arriving too fast: ${a.refused} joins refused (--joins-per-class raises the limit).`;
+  }
 }
 
 function moveTo(l: LearnerState, step: string | null, at: string): void {
@@ -72,13 +105,23 @@ function moveTo(l: LearnerState, step: string | null, at: string): void {
 export function applyEvent(m: Model, e: ClassEvent): void {
   if (e.id <= m.lastEventId) return;
   m.lastEventId = e.id;
-  if (e.type === 'joined') {
-    learner(m, e.learner, e.receivedAt);
+  if (e.type === 'alert') {
+    m.alerts = [...m.alerts, { at: e.receivedAt, learner: e.learner, limit: e.alert.limit, message: alertMessage(e.alert, e.learner) }].slice(-ALERTS_KEPT);
+    return;
+  }
+  if (m.removed.has(e.learnerId)) return;
+  if (e.type === 'removed') {
+    m.learners.delete(e.learnerId);
+    m.removed.add(e.learnerId);
+    return;
+  }
+  if (e.type === 'freed' || e.type === 'joined') {
+    learner(m, e.learnerId, e.learner, e.receivedAt).state = e.type === 'freed' ? 'freed' : 'active';
     return;
   }
   const r = e.report;
   const at = seenAt(r.at, e.receivedAt);
-  const l = learner(m, e.learner, at);
+  const l = learner(m, e.learnerId, e.learner, at);
   if (Date.parse(at) > Date.parse(l.lastSeen)) l.lastSeen = at;
   switch (r.kind) {
     case 'started': {
@@ -127,7 +170,11 @@ export interface FailingRow {
 }
 
 export interface LearnerView {
+  /** the learner's id: what the instructor's actions (remove, free) name */
+  id: number;
   name: string;
+  /** 'freed': the next join under this name takes the learner over */
+  state: 'active' | 'freed';
   current: string | null;
   done: string[];
   /** one per pack step, in pack order */
@@ -162,6 +209,8 @@ export interface ClassView {
   commonFailures: CommonFailure[];
   /** per pack step: how many learners have passed it */
   passed: number[];
+  /** limits the class reached (storage budgets, join rates), oldest first */
+  alerts: AlertView[];
   lastEventId: number;
   thresholds: Thresholds;
   generatedAt: string;
@@ -188,7 +237,9 @@ function learnerView(m: Model, l: LearnerState, t: Thresholds, now: number): Lea
   }
   const rows = failingNow ? tried.rows : [];
   return {
+    id: l.id,
     name: l.name,
+    state: l.state,
     current: cur,
     done: m.pack.steps.filter((s) => l.done.has(s.id)).map((s) => s.id),
     cells,
@@ -241,6 +292,7 @@ export function classView(m: Model, t: Thresholds, now: number): ClassView {
     learners,
     commonFailures: commonFailures(learners, m.pack),
     passed: m.pack.steps.map((s) => learners.filter((l) => l.done.includes(s.id)).length),
+    alerts: m.alerts,
     lastEventId: m.lastEventId,
     thresholds: t,
     generatedAt: new Date(now).toISOString(),

@@ -2,8 +2,10 @@
 // temp + rename so that a crash never leaves half a report, named so that sorting the
 // names gives the order they were made in. The sender deletes a file only once the server has
 // acknowledged it. Only node:fs here: every reporting command loads this module.
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { isToken } from './identity.ts';
+import { visible } from './safe-text.ts';
 import type { Report } from './store.ts';
 
 /** More than this many unsent reports and new ones are dropped (and counted), not queued. */
@@ -24,7 +26,10 @@ export const droppedPath = (home: string): string => join(home, 'classroom-outbo
 export const senderLockPath = (home: string): string => join(home, 'classroom-sender.lock');
 export const senderStatePath = (home: string): string => join(home, 'classroom-sender.json');
 
-/** The class this home has joined: one read of a small file; undefined when none (or unreadable). */
+/**
+ * The class this home has joined: one read of a small file; undefined when none, or when it is
+ * unreadable or holds no valid token (a token as the server issues them: identity.ts).
+ */
 export function readMembership(home: string): Membership | undefined {
   let text: string;
   try {
@@ -34,7 +39,7 @@ export function readMembership(home: string): Membership | undefined {
   }
   try {
     const v = JSON.parse(text) as Partial<Membership>;
-    if (typeof v.url === 'string' && typeof v.name === 'string' && typeof v.token === 'string') return { url: v.url, name: v.name, token: v.token, joinedAt: String(v.joinedAt ?? '') };
+    if (typeof v.url === 'string' && /^https?:\/\/[^\s]+$/.test(v.url) && typeof v.name === 'string' && isToken(v.token)) return { url: v.url, name: v.name, token: v.token, joinedAt: String(v.joinedAt ?? '') };
   } catch {
     // a damaged membership file means "not joined"; `classroom join` writes a new one
   }
@@ -69,11 +74,22 @@ function writeAtomically(path: string, text: string): void {
   const tmp = `${path}.tmp`;
   const fd = openSync(tmp, 'w', 0o600);
   try {
-    writeSync(fd, text);
-  } finally {
-    closeSync(fd);
+    try {
+      writeSync(fd, text);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (err) {
+    // a full disk: no half-written temp file stays behind
+    rmSync(tmp, { force: true });
+    throw err;
   }
-  renameSync(tmp, path);
+}
+
+/** Writes classroom.json whole or not at all (mode 0600: the token is the learner's identity). */
+export function writeMembership(home: string, m: Membership): void {
+  writeAtomically(membershipPath(home), `${JSON.stringify(m)}\n`);
 }
 
 /** Queues a report; false (and the drop is counted) when the outbox is full. */
@@ -127,5 +143,6 @@ export function outboxLine(home: string): string | undefined {
   const s = outboxStatus(home);
   if (!s) return undefined;
   const extra = [s.dropped ? `${s.dropped} dropped: the outbox was full` : '', s.queued && s.lastError ? `last try: ${s.lastError}` : ''].filter(Boolean).join('; ');
-  return `class: ${s.url} (${s.queued} queued)${extra ? ` ${extra}` : ''}`;
+  // the file and the error text come from outside this command: no control character reaches the terminal
+  return visible(`class: ${s.url} (${s.queued} queued)${extra ? ` ${extra}` : ''}`);
 }

@@ -44,6 +44,32 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX events_by_class ON events (class_id, id);
   `,
+  // 2: learner identity (name keys, states) and storage budgets (byte counters). The name key of
+  // an older learner is worked out as identity.ts does it for the names the old schema allowed
+  // (ASCII: lower case, trimmed, one space between words); two that now count as one name keep
+  // apart, the later one's key getting its id.
+  `
+  ALTER TABLE learners ADD COLUMN name_key text;
+  ALTER TABLE learners ADD COLUMN state text NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'freed', 'removed'));
+  ALTER TABLE learners ADD COLUMN stored_bytes bigint NOT NULL DEFAULT 0;
+  UPDATE learners SET name_key = lower(btrim(regexp_replace(name, '[[:space:]]+', ' ', 'g')));
+  UPDATE learners l SET name_key = l.name_key || '#' || l.id
+    FROM (SELECT id, row_number() OVER (PARTITION BY class_id, name_key ORDER BY id) AS n FROM learners) d
+    WHERE d.id = l.id AND d.n > 1;
+  ALTER TABLE learners ALTER COLUMN name_key SET NOT NULL;
+  ALTER TABLE learners DROP CONSTRAINT learners_class_id_name_key;
+  CREATE UNIQUE INDEX learners_by_name_key ON learners (class_id, name_key) WHERE state <> 'removed';
+  CREATE INDEX tokens_by_learner ON tokens (learner_id);
+  CREATE INDEX events_by_learner ON events (learner_id);
+  ALTER TABLE events DROP CONSTRAINT events_type_check;
+  ALTER TABLE events ADD CONSTRAINT events_type_check CHECK (type IN ('joined', 'report', 'removed', 'freed', 'alert'));
+  -- an alert about the whole class is about no learner
+  ALTER TABLE events ALTER COLUMN learner_id DROP NOT NULL;
+  ALTER TABLE classes ADD COLUMN stored_bytes bigint NOT NULL DEFAULT 0;
+  -- 256: EVENT_OVERHEAD_BYTES of limits.ts
+  UPDATE learners l SET stored_bytes = coalesce((SELECT sum(256 + coalesce(octet_length(e.body), 0)) FROM events e WHERE e.learner_id = l.id), 0);
+  UPDATE classes c SET stored_bytes = coalesce((SELECT sum(256 + coalesce(octet_length(e.body), 0)) FROM events e WHERE e.class_id = c.id), 0);
+  `,
 ];
 
 export async function migrate(client: pg.ClientBase, migrations: readonly string[] = MIGRATIONS): Promise<number> {

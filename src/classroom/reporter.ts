@@ -1,12 +1,11 @@
 // The learner's side of the class: a Journey listener that turns each event into a report, queues
 // it in the outbox and wakes a detached sender. The learner's command does no network I/O, so
 // `next` is as fast with a class joined as without, whether the server is up or not.
-import { readFileSync } from 'node:fs';
 import type { CheckResult } from '../checks/check.ts';
 import type { JourneyEvent, JourneyListener } from '../engine/events.ts';
 import { enqueue, queued, readMembership, senderLockPath } from './outbox.ts';
 import type { Report, ReportRow } from './store.ts';
-import { processAlive } from '../checks/proc.ts';
+import { liveOwner } from '../engine/lock.ts';
 import { randomUuid } from '../checks/lang.ts';
 
 /** The server's limits (schemas.ts), kept here as numbers so this module stays light. */
@@ -55,16 +54,8 @@ export function reportOf(e: JourneyEvent, id: string = randomUuid()): Report {
   }
 }
 
-/** True when a sender holds the lock and its process is alive: then it will see new reports. */
-function senderRunning(home: string): boolean {
-  let pid: number;
-  try {
-    pid = Number(readFileSync(senderLockPath(home), 'utf8').split('\n')[0]);
-  } catch {
-    return false;
-  }
-  return Number.isInteger(pid) && pid > 0 && processAlive(pid);
-}
+/** True when a live sender holds the lock (the engine's, which knows a reused PID): then it will see new reports. */
+const senderRunning = (home: string): boolean => liveOwner(senderLockPath(home)) !== undefined;
 
 /**
  * Starts `workshop classroom __send` detached, unless a sender is already running. `cliPath` is the

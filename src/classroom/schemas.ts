@@ -1,15 +1,13 @@
 // The JSON schemas of the class API. A report is untrusted input from the network: every field is
 // typed, bounded and closed (no additional properties); fastify rejects anything else with a 400.
 
+import { RAW_NAME_CHARS } from './identity.ts';
+
 export const LIMITS = {
   bodyBytes: 64 * 1024,
   rows: 50,
   rowBytes: 2048,
-  nameChars: 64,
 } as const;
-
-/** 1–64 letters, digits, spaces, dots, underscores and dashes, with at least one letter or digit. */
-export const NAME_PATTERN = '^(?=.*[A-Za-z0-9])[A-Za-z0-9 ._-]{1,64}$';
 const STEP_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)?$';
 
 const text = { type: 'string', maxLength: LIMITS.rowBytes } as const;
@@ -39,14 +37,22 @@ export const reportSchema = {
   },
 } as const;
 
+/** The name is normalized and checked by learnerName (identity.ts): fullwidth letters fold into ASCII first. */
 export const joinSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['code', 'name'],
   properties: {
     code: { type: 'string', pattern: '^[A-Za-z0-9]{4,12}$' },
-    name: { type: 'string', minLength: 1, maxLength: LIMITS.nameChars, pattern: NAME_PATTERN },
+    name: { type: 'string', minLength: 1, maxLength: RAW_NAME_CHARS },
   },
+} as const;
+
+export const learnerParamsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id'],
+  properties: { id: { type: 'string', pattern: '^[1-9][0-9]{0,12}$' } },
 } as const;
 
 export const eventsQuerySchema = {

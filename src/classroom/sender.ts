@@ -1,10 +1,15 @@
 // The detached sender (`workshop classroom __send`): drains the outbox in order, one report at a
 // time, and deletes each file only after the server acknowledged it. While the server is down it
-// retries with backoff; one sender runs per home (a lock file holding its pid).
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, watch, writeSync, type FSWatcher } from 'node:fs';
+// retries with exponential backoff and jitter, and waits no longer than MAX_SERVER_DELAY_MS when
+// the server asks for a pause. One sender runs per home: it holds the engine's lock on
+// classroom-sender.lock, which knows a reused PID by its start time.
+import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
-import { outboxDir, queued, readMembership, readSenderState, rejectedDir, senderLockPath, writeSenderState, type Membership } from './outbox.ts';
-import { processAlive } from '../checks/proc.ts';
+import { acquireLock, type Lock } from '../engine/lock.ts';
+import { WorkshopError } from '../errors.ts';
+import { answerMessage, backoff, request, retryAfterMs } from './http.ts';
+import { outboxDir, queued, readMembership, readSenderState, rejectedDir, senderLockPath, writeSenderState, type Membership, type SenderState } from './outbox.ts';
+import { LIMITS } from './schemas.ts';
 
 export interface DrainOptions {
   /** keep watching an empty outbox this long for reports the command is still writing */
@@ -18,45 +23,22 @@ export interface DrainResult {
   sent: number;
   rejected: number;
   left: number;
-  /** why it stopped early: 'busy' (another sender runs), 'not joined', 'unreachable', 'token rejected' */
+  /** why it stopped early: 'busy' (another sender runs), 'not joined', 'unreachable', 'token rejected…', 'the server…' */
   stopped: string | null;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Takes the per-home sender lock; false if a live sender holds it. A dead holder's lock is taken over. */
-function lock(home: string): boolean {
-  const path = senderLockPath(home);
-  for (let i = 0; i < 3; i++) {
-    try {
-      const fd = openSync(path, 'wx', 0o600);
-      writeSync(fd, `${process.pid}\n`);
-      closeSync(fd);
-      return true;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    let holder = 0;
-    try {
-      holder = Number(readFileSync(path, 'utf8').split('\n')[0]);
-    } catch {
-      continue; // it was just released
-    }
-    if (Number.isInteger(holder) && holder > 0 && processAlive(holder)) return false;
-    try {
-      unlinkSync(path);
-    } catch {
-      // another sender removed it first
-    }
-  }
-  return false;
-}
+/** Homes this process drains now: the engine's lock is re-entrant within a process, a sender is not. */
+const draining = new Set<string>();
 
-function unlock(home: string): void {
+/** Takes the per-home sender lock without waiting; undefined when a live sender holds it. */
+async function tryLock(home: string): Promise<Lock | undefined> {
   try {
-    if (Number(readFileSync(senderLockPath(home), 'utf8').split('\n')[0]) === process.pid) unlinkSync(senderLockPath(home));
-  } catch {
-    // already gone
+    return await acquireLock(senderLockPath(home), 'classroom __send', { timeoutMs: 0 });
+  } catch (err) {
+    if (err instanceof WorkshopError) return undefined;
+    throw err;
   }
 }
 
@@ -86,32 +68,40 @@ function outboxWatcher(home: string): ((ms: number) => Promise<void>) & { close(
 
 type Outcome = { kind: 'sent' } | { kind: 'rejected'; why: string } | { kind: 'retry'; why: string; afterMs?: number } | { kind: 'stop'; why: string };
 
-async function post(m: Membership, body: string): Promise<Outcome> {
-  let res: Response;
+/** What the server's answer to one report means for the queue. */
+export async function post(m: Membership, body: string): Promise<Outcome> {
+  const got = await request(new URL('/api/reports', m.url), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${m.token}` },
+    body,
+    maxBytes: 4096,
+  });
+  if (!got.ok) return { kind: 'retry', why: `cannot reach ${m.url} (${got.why})` };
+  const a = got.answer;
+  if (a.status === 200 || a.status === 201) return { kind: 'sent' };
+  if (a.status === 429) return { kind: 'retry', why: `the server asks to wait: ${answerMessage(a)}`, afterMs: retryAfterMs(a.headers.get('retry-after'), 1000) };
+  if (a.status === 401) return { kind: 'stop', why: `token rejected: ${answerMessage(a)}` };
+  if (a.status >= 400 && a.status < 500) return { kind: 'rejected', why: `${a.status} ${answerMessage(a)}` };
+  if (a.status >= 500) return { kind: 'retry', why: `server error ${a.status}` };
+  // a redirect (it would take the token elsewhere), or a 1xx/2xx no class server sends
+  return { kind: 'stop', why: `the server answered ${a.status}, which a class server never does: is ${m.url} the class?` };
+}
+
+/** A report file is at most a report: anything bigger was not written by the reporter. */
+const MAX_REPORT_FILE = 2 * LIMITS.bodyBytes;
+
+function setAside(home: string, name: string): void {
+  mkdirSync(rejectedDir(home), { recursive: true, mode: 0o700 });
+  renameSync(join(outboxDir(home), name), join(rejectedDir(home), name));
+}
+
+/** Best effort: on a full disk the sender goes on without its state file. */
+function saveState(home: string, state: SenderState): void {
   try {
-    res = await fetch(new URL('/api/reports', m.url), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${m.token}` },
-      body,
-      signal: AbortSignal.timeout(10_000),
-    });
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    const why = cause?.code ?? cause?.message;
-    return { kind: 'retry', why: `cannot reach ${m.url}${why ? ` (${why})` : ''}` };
-  }
-  const text = await res.text().catch(() => '');
-  let message = text.slice(0, 300);
-  try {
-    message = String((JSON.parse(text) as { error?: unknown }).error ?? message);
+    writeSenderState(home, state);
   } catch {
-    // not JSON; keep the text
+    // the next write tries again
   }
-  if (res.status === 200 || res.status === 201) return { kind: 'sent' };
-  if (res.status === 429) return { kind: 'retry', why: 'rate-limited', afterMs: 1000 * (Number(res.headers.get('retry-after')) || 1) };
-  if (res.status === 401) return { kind: 'stop', why: `token rejected: ${message}` };
-  if (res.status >= 400 && res.status < 500) return { kind: 'rejected', why: `${res.status} ${message}` };
-  return { kind: 'retry', why: `server error ${res.status}` };
 }
 
 /** Sends every queued report, oldest first. Returns when the outbox stays empty, or it must stop. */
@@ -124,10 +114,13 @@ export async function drain(home: string, o: DrainOptions = {}): Promise<DrainRe
   const result: DrainResult = { sent: 0, rejected: 0, left: 0, stopped: null };
   let m = readMembership(home);
   if (!m) return { ...result, left: queued(home).length, stopped: 'not joined' };
-  if (!lock(home)) return { ...result, left: queued(home).length, stopped: 'busy' };
+  if (draining.has(home)) return { ...result, left: queued(home).length, stopped: 'busy' };
+  let lock = await tryLock(home);
+  if (!lock) return { ...result, left: queued(home).length, stopped: 'busy' };
+  draining.add(home);
   const wake = outboxWatcher(home);
   const state = readSenderState(home);
-  let backoff = 250;
+  let base = 250;
   let failingSince: number | null = null;
   let idleSince: number | null = null;
   try {
@@ -149,8 +142,11 @@ export async function drain(home: string, o: DrainOptions = {}): Promise<DrainRe
         }
         // Release, then look once more: a report queued after the last look, by a command that saw
         // the lock still held, must not wait for the next command.
-        unlock(home);
-        if (queued(home).length === 0 || !lock(home)) break;
+        lock.release();
+        lock = undefined;
+        if (queued(home).length === 0) break;
+        lock = await tryLock(home);
+        if (!lock) break;
         idleSince = null;
         continue;
       }
@@ -158,48 +154,65 @@ export async function drain(home: string, o: DrainOptions = {}): Promise<DrainRe
       const file = join(outboxDir(home), next);
       let body: string;
       try {
+        if (statSync(file).size > MAX_REPORT_FILE) {
+          setAside(home, next);
+          result.rejected++;
+          continue;
+        }
         body = readFileSync(file, 'utf8');
-      } catch {
-        continue; // sent and removed by a sender that held the lock before us
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // sent and removed by a sender that held the lock before us
+        result.stopped = `cannot read the outbox: ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
+        break;
       }
       const out = await post(m, body);
       if (out.kind === 'sent' || out.kind === 'rejected') {
-        if (out.kind === 'rejected') {
-          // A report the server will never take must not block the queue: keep it aside, for the record.
-          mkdirSync(rejectedDir(home), { recursive: true, mode: 0o700 });
-          renameSync(file, join(rejectedDir(home), next));
-          result.rejected++;
-          state.lastError = `a report was rejected: ${out.why}`;
-          state.lastErrorAt = new Date().toISOString();
-        } else {
-          unlinkSync(file);
-          result.sent++;
-          state.lastSentAt = new Date().toISOString();
-          state.lastError = null;
+        try {
+          if (out.kind === 'rejected') {
+            // A report the server will never take must not block the queue: keep it aside, for the record.
+            setAside(home, next);
+            result.rejected++;
+            state.lastError = `a report was rejected: ${out.why}`;
+            state.lastErrorAt = new Date().toISOString();
+          } else {
+            unlinkSync(file);
+            result.sent++;
+            state.lastSentAt = new Date().toISOString();
+            state.lastError = null;
+          }
+        } catch (err) {
+          // a full or read-only disk: the report stays queued, and the server stores its UUID once
+          result.stopped = `cannot update the outbox: ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
+          break;
         }
-        backoff = 250;
+        base = 250;
         failingSince = null;
         continue;
       }
       state.lastError = out.why;
       state.lastErrorAt = new Date().toISOString();
-      writeSenderState(home, state);
+      saveState(home, state);
       if (out.kind === 'stop') {
         result.stopped = out.why;
         break;
       }
       failingSince ??= Date.now();
-      if (Date.now() - failingSince > giveUpMs) {
+      const remaining = giveUpMs - (Date.now() - failingSince);
+      if (remaining <= 0) {
         result.stopped = 'unreachable';
         break;
       }
-      await sleep(out.afterMs ?? backoff);
-      backoff = Math.min(maxBackoff, backoff * 2);
+      const step = backoff(base, maxBackoff);
+      base = step.next;
+      // A server's Retry-After is already capped; with jitter, so that a room does not come back at once.
+      const delay = out.afterMs === undefined ? step.delayMs : out.afterMs + Math.round(Math.random() * 250);
+      await sleep(Math.min(delay, Math.max(remaining, 1)));
     }
   } finally {
     wake.close();
-    unlock(home);
-    if (result.sent > 0 || result.rejected > 0 || result.stopped) writeSenderState(home, state);
+    draining.delete(home);
+    lock?.release();
+    if (result.sent > 0 || result.rejected > 0 || result.stopped) saveState(home, state);
   }
   result.left = queued(home).length;
   return result;

@@ -1,6 +1,7 @@
-// The class server: fastify 5, loaded only by `workshop classroom serve`. Learners post reports
-// with their own bearer token; the instructor reads the dashboard, the API, the SSE stream and the
-// exports with the instructor token (a header, or the cookie the instructor URL sets).
+// The class server: fastify 5, loaded only by `workshop classroom serve`. Learners join and post
+// reports with their own bearer token; the instructor reads the dashboard, the API, the SSE stream
+// and the exports, and removes or frees learners, with the instructor token (a header, or the
+// cookie the instructor URL sets).
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -9,9 +10,13 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyRequest } from 'fastify';
 import { classCsv, classJson } from './export.ts';
+import { AlertGate, JoinGate } from './gates.ts';
+import { bearerToken, HttpError, registerLearnerRoutes, tooMany, type ServerContext } from './learners-api.ts';
+import { DEFAULT_BUDGET, DEFAULT_JOIN_LIMITS, formatSize, type JoinLimits, type StorageBudget } from './limits.ts';
 import { applyEvent, classView, emptyModel, type Pack, type Thresholds } from './model.ts';
-import { eventsQuerySchema, joinSchema, LIMITS, pageQuerySchema, reportSchema } from './schemas.ts';
-import type { ClassEvent, ClassInfo, Learner, Report, Store } from './store.ts';
+import { visible } from './safe-text.ts';
+import { eventsQuerySchema, LIMITS, pageQuerySchema, reportSchema } from './schemas.ts';
+import type { Alert, ClassEvent, ClassInfo, Learner, Report, Store } from './store.ts';
 
 export interface ServerOptions {
   store: Store;
@@ -26,6 +31,12 @@ export interface ServerOptions {
   /** reports per learner per second, sustained (default 20) */
   reportsPerSecond?: number;
   heartbeatMs?: number;
+  /** default DEFAULT_BUDGET */
+  budget?: StorageBudget;
+  /** default DEFAULT_JOIN_LIMITS */
+  joinLimits?: JoinLimits;
+  /** where a server-side problem is logged (default stderr); the line is made visible() first */
+  log?: (line: string) => void;
 }
 
 export interface RunningServer {
@@ -43,40 +54,70 @@ const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 /** Constant-time comparison of two tokens of any length. */
 const sameToken = (a: string, b: string): boolean => timingSafeEqual(digest(a), digest(b));
 
+/** The instructor's bearer token: a token of any shape, up to 200 characters. */
 function bearer(req: FastifyRequest): string | undefined {
   const h = req.headers.authorization;
   const m = h === undefined ? null : /^Bearer ([A-Za-z0-9_\-.~+/=]{1,200})$/.exec(h);
   return m?.[1];
 }
 
-class HttpError extends Error {
-  readonly statusCode: number;
-  constructor(statusCode: number, message: string) {
-    super(message);
-    this.statusCode = statusCode;
+/**
+ * Remembers, per server, which active learner a token names: every report asks. A remove or a
+ * free revokes tokens, so their events drop the learner's entries; and the insert checks the
+ * token again in its own transaction, so a stale entry can never store a report.
+ */
+class TokenCache {
+  readonly #byToken = new Map<string, Learner>();
+  get(token: string): Learner | undefined {
+    return this.#byToken.get(token);
+  }
+  set(token: string, l: Learner): void {
+    if (this.#byToken.size >= 100_000) this.#byToken.clear();
+    this.#byToken.set(token, l);
+  }
+  forgetToken(token: string): void {
+    this.#byToken.delete(token);
+  }
+  forgetLearner(id: number): void {
+    for (const [t, l] of this.#byToken) if (l.id === id) this.#byToken.delete(t);
   }
 }
 
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const info = await o.store.openClass(o.className);
   const model = emptyModel(o.pack);
+  const tokens = new TokenCache();
+  const log = (line: string): void => (o.log ?? ((l) => process.stderr.write(`${l}\n`)))(visible(line));
+  const onEvent = (e: ClassEvent): void => {
+    applyEvent(model, e);
+    if (e.type === 'removed' || e.type === 'freed') tokens.forgetLearner(e.learnerId);
+  };
   // Subscribe before reading the snapshot, so that no event falls between the two.
   const early: ClassEvent[] = [];
   let ready = false;
   const streams = new Set<ServerResponse>();
   const unsubscribe = await o.store.subscribe(info.id, (e) => {
     if (!ready) early.push(e);
-    else applyEvent(model, e);
+    else onEvent(e);
   });
-  for (const e of (await o.store.snapshot(info.id)).events) applyEvent(model, e);
-  for (const e of early) applyEvent(model, e);
+  for (const e of (await o.store.snapshot(info.id)).events) onEvent(e);
+  for (const e of early) onEvent(e);
   ready = true;
+
+  const budget = o.budget ?? DEFAULT_BUDGET;
+  const alerts = new AlertGate();
+  const record = (a: { learnerId: number | null; alert: Alert } | undefined): void => {
+    if (a) o.store.recordAlert(info.id, a.learnerId, a.alert).catch((err: unknown) => log(`classroom: could not record an alert: ${err instanceof Error ? err.message : String(err)}`));
+  };
 
   const stepIds = new Set(o.pack.steps.map((s) => s.id));
   const common = {
     logger: false,
     bodyLimit: LIMITS.bodyBytes,
     forceCloseConnections: true,
+    // A reverse proxy on this machine (nginx, docs/classroom-nginx.conf) passes the learner's
+    // address in X-Forwarded-For; from anywhere else that header is not believed.
+    trustProxy: 'loopback',
     // Strict schemas: reject unknown fields and wrong types instead of stripping or coercing them.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   } as const;
@@ -91,7 +132,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     if (err.validation) message = `invalid request: ${err.message}`;
     else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') message = `the body is larger than ${LIMITS.bodyBytes / 1024} KiB`;
     else if (err.statusCode === undefined || status === 500) {
-      process.stderr.write(`classroom: ${err.message}\n`);
+      log(`classroom: ${err.message}`);
       message = 'internal error';
     }
     void reply.code(status).send({ error: message });
@@ -116,6 +157,15 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const instructorOnly = async (req: FastifyRequest): Promise<void> => {
     if (!isInstructor(req)) throw new HttpError(401, 'the instructor token is missing or wrong: use the URL that `workshop classroom serve` printed, or Authorization: Bearer TOKEN');
   };
+  const ctx: ServerContext = {
+    store: o.store,
+    info,
+    budget,
+    joins: new JoinGate(o.joinLimits ?? DEFAULT_JOIN_LIMITS),
+    instructorOnly,
+    joinRefused: (per) => record(alerts.joinRefused(per)),
+    storageFull: (learnerId) => record(alerts.storage(learnerId, learnerId === null ? budget.classBytes : budget.learnerBytes)),
+  };
 
   app.get<{ Querystring: { token?: string } }>('/', { schema: { querystring: pageQuerySchema } }, async (req, reply) => {
     const t = req.query.token;
@@ -134,18 +184,9 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   // Browsers ask for it; there is none, and a 404 would be noise in the console.
   app.get('/favicon.ico', async (_req, reply) => reply.code(204).send());
 
-  app.post<{ Body: { code: string; name: string } }>(
-    '/api/join',
-    { schema: { body: joinSchema }, config: { rateLimit: { max: 600, timeWindow: 60_000 } } },
-    async (req, reply) => {
-      const joined = await o.store.join(req.body.code.toUpperCase(), req.body.name);
-      if (!joined) throw new HttpError(403, 'unknown join code: ask the instructor for the code that `workshop classroom serve` printed');
-      return reply.code(201).send({ token: joined.token, name: joined.learner.name, class: info.name });
-    },
-  );
+  registerLearnerRoutes(app, ctx);
 
   const perSecond = o.reportsPerSecond ?? 20;
-  const knownTokens = new Map<string, Learner>();
   app.post<{ Body: Report }>(
     '/api/reports',
     {
@@ -154,16 +195,15 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
         // Per learner: the key is the (hashed) bearer token, falling back to the address.
         rateLimit: { max: perSecond * 10, timeWindow: 10_000, keyGenerator: (req: FastifyRequest) => { const t = bearer(req); return t ? `t:${digest(t).toString('hex')}` : `ip:${req.ip}`; } },
       },
+      // Before the body is validated: a request without a learner token costs no more than this.
       preValidation: async (req: FastifyRequest) => {
-        const t = bearer(req);
-        // A token is never revoked, so the learner it names is looked up once per server.
-        let learner = t === undefined ? undefined : knownTokens.get(t);
+        const t = bearerToken(req);
+        let learner = t === undefined ? undefined : tokens.get(t);
         if (t !== undefined && !learner) {
           learner = await o.store.learnerByToken(t);
-          if (learner && knownTokens.size < 100_000) knownTokens.set(t, learner);
+          if (learner) tokens.set(t, learner);
         }
         if (!learner || learner.classId !== info.id) throw new HttpError(401, 'the learner token is missing or unknown: run `workshop classroom join URL CODE --name NAME` again');
-        (req as FastifyRequest & { learnerId?: number }).learnerId = learner.id;
       },
     },
     async (req, reply) => {
@@ -175,10 +215,21 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
         const bytes = Buffer.byteLength(row.check) + Buffer.byteLength(row.expected) + Buffer.byteLength(row.actual) + Buffer.byteLength(row.hint);
         if (bytes > LIMITS.rowBytes) throw new HttpError(413, `row ${i + 1} is ${bytes} bytes; a check row may hold at most ${LIMITS.rowBytes}`);
       });
-      const learnerId = (req as FastifyRequest & { learnerId?: number }).learnerId;
-      if (learnerId === undefined) throw new Error('preValidation did not set the learner');
-      const out = await o.store.insertReport(learnerId, r);
-      return reply.code(out.stored ? 201 : 200).send(out);
+      const token = bearerToken(req) ?? '';
+      const out = await o.store.insertReport(token, r, budget);
+      switch (out.kind) {
+        case 'stored':
+          return reply.code(201).send({ stored: true, eventId: out.eventId });
+        case 'duplicate':
+          return reply.code(200).send({ stored: false, eventId: out.eventId });
+        case 'unknown token':
+          tokens.forgetToken(token);
+          throw new HttpError(401, 'this learner token was revoked (the instructor removed you, or freed your name): run `workshop classroom join URL CODE --name NAME` again');
+        case 'over budget':
+          ctx.storageFull(out.scope === 'learner' ? out.learner.id : null);
+          if (out.scope === 'learner') throw new HttpError(413, `you have used up the storage a learner has in this class (${formatSize(budget.learnerBytes)}): this report is not stored; tell the instructor`);
+          return tooMany(reply, 60_000, `the class has used up its storage (${formatSize(budget.classBytes)}): reports wait until the instructor makes room`);
+      }
     },
   );
 
@@ -230,6 +281,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       off = await o.store.subscribe(info.id, (e) => (replaying ? held.push(e) : send(e)));
       // a client that left while we subscribed must not leave its subscription behind
       if (closed) return off();
+      sent = await replayFrom(from);
       for (;;) {
         const page = await o.store.eventsAfter(info.id, sent, 1000);
         for (const e of page) send(e);
@@ -238,6 +290,19 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       replaying = false;
       for (const e of held.splice(0)) send(e);
     })().catch(() => res.destroy());
+
+    /**
+     * Where the replay starts. A Last-Event-ID beyond the class's newest event was given by another
+     * database (a server restarted on a fresh --db, or one restored from a copy): that client's
+     * view is of another class, so it gets this one from the start, told why.
+     */
+    async function replayFrom(lastSeen: number): Promise<number> {
+      if (lastSeen === 0) return 0;
+      const newest = await o.store.maxEventId(info.id);
+      if (lastSeen <= newest) return lastSeen;
+      res.write(`event: restarted\ndata: ${JSON.stringify({ lastEventId: lastSeen, newestEventId: newest })}\n\n`);
+      return 0;
+    }
   }
 
   app.addHook('onClose', async () => {

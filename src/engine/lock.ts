@@ -268,3 +268,9 @@ export async function withLock<T>(path: string, command: string, fn: () => Promi
 
 /** Whether this process holds the lock (the Journey writes only while it does). */
 export const holdsLock = (path: string): boolean => held.has(path);
+
+/** The live owner of a lock, or undefined when it is free or stale: for a caller that only looks (the class reporter). */
+export function liveOwner(path: string): LockOwner | undefined {
+  const owner = readOwner(path);
+  return owner !== undefined && ownerIsLive(owner) ? owner : undefined;
+}

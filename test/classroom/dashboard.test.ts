@@ -2,14 +2,13 @@
 // download). Two learners, real `workshop` CLIs with their own homes, work through preflight while
 // the page follows over SSE: the grid, a stuck learner, a failing check table, a common failure,
 // the CSV export, markup shown as text. The screenshot goes to test-results/classroom-dashboard.png.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { senderLockPath } from '../../src/classroom/outbox.ts';
 import { isRoot, REPO, sh, workshop } from '../helpers/workshop.ts';
-import { joinAs, post, report, serveProcess, sleep, type ServeProcess } from './harness.ts';
+import { joinAs, killSender, post, report, serveProcess, sleep, type ServeProcess } from './harness.ts';
 import { STORES } from './stores.ts';
 
 const CHROMIUM = process.env['WORKSHOP_CHROMIUM'] ?? '/usr/bin/chromium';
@@ -53,15 +52,11 @@ describe.runIf(run)('the dashboard in chromium', () => {
     page.on('pageerror', (e) => problems.push(e.message));
   });
 
+  const extra: Array<() => Promise<void>> = [];
   afterAll(async () => {
+    for (const stop of extra) await stop();
     await context?.close();
-    for (const h of [ada, bob]) {
-      try {
-        process.kill(Number(readFileSync(senderLockPath(h), 'utf8').split('\n')[0]), 'SIGKILL');
-      } catch {
-        // its sender is done
-      }
-    }
+    for (const h of [ada, bob]) killSender(h);
     await server?.stop();
     for (const d of [profile, ada, bob]) rmSync(d, { recursive: true, force: true });
     await sqlite?.cleanup();
@@ -150,6 +145,41 @@ describe.runIf(run)('the dashboard in chromium', () => {
     await page.locator('#live', { hasText: 'live' }).waitFor({ timeout: 20_000 });
     await page.locator('#feed li', { hasText: 'bob: preflight/root hint 2' }).waitFor({ timeout: 20_000 });
     expect(await row('bob').locator('td').nth(4).textContent()).toMatch(/^2 /);
+    expect(problems.filter((p) => !/ERR_CONNECTION_REFUSED|net::ERR_/.test(p))).toEqual([]);
+  });
+
+  it('says the class was restarted when the server comes back on an older copy of its database, and lets the instructor remove a learner', async () => {
+    if (!sqlite) return;
+    const db = await sqlite.freshDb();
+    let s = await serveProcess(db);
+    extra.push(() => s.stop());
+    await joinAs(s.origin, s.joinCode, 'cy');
+    // a copy of the database as it is now (stopped, so that the WAL is folded in)
+    const port = s.port;
+    await s.stop();
+    copyFileSync(db, `${db}.copy`);
+    s = await serveProcess(db, port);
+    await page.goto(`${s.origin}/?token=${s.token}`);
+    await page.locator('#live', { hasText: 'live' }).waitFor();
+    const dee = await joinAs(s.origin, s.joinCode, 'dee');
+    for (let i = 0; i < 3; i++) expect((await post(s.origin, dee, report())).status).toBe(201);
+    await page.locator('#feed li', { hasText: 'dee: preflight/vm next fail' }).first().waitFor();
+    expect(await page.locator('#notice').isHidden()).toBe(true);
+    // the instructor restores the copy: its newest event is older than what the page has seen
+    await s.stop();
+    for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
+    copyFileSync(`${db}.copy`, db);
+    s = await serveProcess(db, port);
+    await page.locator('#notice', { hasText: 'The class server restarted on another database' }).waitFor({ timeout: 20_000 });
+    await expect.poll(() => page.locator('#grid tbody tr').count()).toBe(1);
+    expect(await row('dee').count()).toBe(0);
+
+    // remove cy from the page: a confirmation, then gone
+    page.once('dialog', (d) => void d.accept());
+    await row('cy').click();
+    await page.locator('#remove-learner').click();
+    await expect.poll(() => page.locator('#grid tbody tr').count()).toBe(0);
+    await page.locator('#feed li', { hasText: 'cy was removed from the class' }).waitFor();
     expect(problems.filter((p) => !/ERR_CONNECTION_REFUSED|net::ERR_/.test(p))).toEqual([]);
   });
 });

@@ -5,10 +5,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { outboxDir, queued, senderLockPath } from '../../src/classroom/outbox.ts';
+import { outboxDir, queued } from '../../src/classroom/outbox.ts';
 import type { Report } from '../../src/classroom/store.ts';
 import { isRoot, sh, workshop } from '../helpers/workshop.ts';
-import { joinAs, post, report, serveProcess, sleep, until, type ServeProcess } from './harness.ts';
+import { joinAs, killSender, post, report, serveProcess, sleep, until, type ServeProcess } from './harness.ts';
 import { STORES, type StoreFactory } from './stores.ts';
 
 const homes: string[] = [];
@@ -35,14 +35,7 @@ const queuedIds = (home: string): string[] => queued(home).map((f) => (JSON.pars
 
 async function stopSenders(): Promise<void> {
   // the detached senders these tests started: each holds its home's lock with its pid
-  for (const h of homes) {
-    try {
-      const pid = Number(readFileSync(senderLockPath(h), 'utf8').split('\n')[0]);
-      if (pid > 0) process.kill(pid, 'SIGKILL');
-    } catch {
-      // no sender running
-    }
-  }
+  for (const h of homes) killSender(h);
 }
 
 describe.each(isRoot ? STORES : [])('faults ($name, real CLIs)', (factory) => {

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { senderLockPath } from '../../src/classroom/outbox.ts';
 import { readPack } from '../../src/classroom/pack.ts';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/classroom/server.ts';
 import type { Report, Store } from '../../src/classroom/store.ts';
@@ -246,4 +247,14 @@ export function cpuMeter(): () => { busyPct: number; stealPct: number } {
     const steal = now.steal - first.steal;
     return { busyPct: pct(total - (now.idle - first.idle) - steal), stealPct: pct(steal) };
   };
+}
+
+/** Kills the detached sender of a learner's home, if one holds its lock (the engine's lock: JSON with the pid). */
+export function killSender(home: string): void {
+  try {
+    const { pid } = JSON.parse(readFileSync(senderLockPath(home), 'utf8')) as { pid?: unknown };
+    if (typeof pid === 'number' && pid > 0 && pid !== process.pid) process.kill(pid, 'SIGKILL');
+  } catch {
+    // no sender running
+  }
 }

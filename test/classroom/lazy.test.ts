@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, isRoot, LESSONS, NODE, spawnCollect } from '../helpers/workshop.ts';
+import { killSender } from './harness.ts';
 
 const HOOK = join(import.meta.dirname, 'fixtures', 'log-imports.mjs');
 const HEAVY = /\/node_modules\/(fastify|@fastify\/[^/]+|pg|pg-[^/]+|playwright-core|avvio|find-my-way|ajv)\//;
@@ -29,7 +30,7 @@ async function loaded(args: readonly string[], home: string): Promise<{ code: nu
 /** A home that has joined a class at an address where nothing listens. */
 function joinedHome(): string {
   const home = tmp('ws-lazy-');
-  writeFileSync(join(home, 'classroom.json'), JSON.stringify({ url: 'http://127.0.0.1:47', name: 'lazy', token: 'unreachable', joinedAt: '' }), { mode: 0o600 });
+  writeFileSync(join(home, 'classroom.json'), JSON.stringify({ url: 'http://127.0.0.1:47', name: 'lazy', token: 'unreachable-token-of-32-chars-xx', joinedAt: '' }), { mode: 0o600 });
   return home;
 }
 
@@ -51,11 +52,7 @@ describe('lazy loading of the class server', () => {
     const r = await loaded(['next'], home);
     expect(r.code).toBe(1); // preflight/vm fails in a fresh home
     expect(r.packages).toEqual([]);
-    try {
-      process.kill(Number(readFileSync(join(home, 'classroom-sender.lock'), 'utf8').split('\n')[0]), 'SIGKILL');
-    } catch {
-      // the sender is gone already
-    }
+    killSender(home);
   });
 
   it('classroom serve does load fastify (so the hook sees what it must)', async () => {

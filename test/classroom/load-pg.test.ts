@@ -14,6 +14,7 @@ import { LESSONS, REPO } from '../helpers/workshop.ts';
 import { skipPg, startPg, type ThrowawayPg } from './pg.ts';
 import { cpuMeter, LOAD_GOAL_MS, measureForGoal, mergeLoadRow, serveProcess, type ServeProcess } from './harness.ts';
 import { openSse, type SseClient } from './sse-client.ts';
+import { joinNew } from './stores.ts';
 
 const LEARNERS = Number(process.env['WORKSHOP_LOAD_LEARNERS'] ?? 300);
 const PERIOD_MS = 2000;
@@ -67,7 +68,7 @@ describe.skipIf(skipPg())('load on PostgreSQL, two instances', () => {
     const info = await store.openClass('default');
     const tokens: string[] = [];
     for (let i = 0; i < LEARNERS; i++) {
-      const j = await store.join(info.joinCode, `learner ${i}`);
+      const j = await joinNew(store, info.joinCode, `learner ${i}`);
       if (!j) throw new Error('join failed');
       tokens.push(j.token);
     }

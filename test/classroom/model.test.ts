@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { applyEvent, classView, emptyModel, type Pack } from '../../src/classroom/model.ts';
 import type { ClassEvent, Report } from '../../src/classroom/store.ts';
-import { classCsv, csvField } from '../../src/classroom/export.ts';
+import { classCsv } from '../../src/classroom/export.ts';
+import { csvField, jsonSafe, visible } from '../../src/classroom/safe-text.ts';
 
 const pack: Pack = {
   steps: [
@@ -21,11 +22,16 @@ const fail = (check: string, expected = 'x', actual = 'y') => ({ check, status: 
 const pass = (check: string) => ({ check, status: 'pass' as const, expected: '', actual: 'ok', hint: '' });
 
 let id = 0;
-function ev(learner: string, s: number, r: Partial<Report> | 'joined'): ClassEvent {
+/** Learner ids by name, as a store gives them; `ids.set(name, n)` gives a reused name a new id. */
+const ids = new Map<string, number>();
+const idOf = (learner: string): number => ids.get(learner) ?? (ids.set(learner, ids.size + 1), ids.size);
+function ev(learner: string, s: number, r: Partial<Report> | 'joined' | 'removed' | 'freed'): ClassEvent {
   id++;
-  if (r === 'joined') return { id, type: 'joined', learner, receivedAt: at(s) };
+  const who = { learnerId: idOf(learner), learner, receivedAt: at(s) };
+  if (r === 'joined') return { id, type: 'joined', how: 'new', ...who };
+  if (r === 'removed' || r === 'freed') return { id, type: r, ...who };
   const report: Report = { id: `u${id}`, kind: 'attempted', step: 'a/one', command: 'next', next: null, outcome: 'fail', rows: [], attempts: 1, hints: 0, at: at(s), ...r };
-  return { id, type: 'report', learner, receivedAt: at(s), report };
+  return { id, type: 'report', ...who, report };
 }
 const thresholds = { stuckAfterMs: 600_000, stuckAttempts: 3 };
 function view(events: ClassEvent[], now = 60, t = thresholds) {
@@ -35,6 +41,33 @@ function view(events: ClassEvent[], now = 60, t = thresholds) {
 }
 
 describe('the class model', () => {
+  it('keys learners by id: a removed learner leaves, and someone new under the same name starts afresh', () => {
+    const events = [ev('ada', 0, 'joined'), ev('ada', 1, { kind: 'passed', step: 'a/one', next: 'a/two' }), ev('bob', 2, 'joined'), ev('ada', 3, 'removed')];
+    expect(view(events).learners.map((l) => l.name)).toEqual(['bob']);
+    ids.set('ada', 99); // the store gives the new ada another id
+    const again = view([...events, ev('ada', 4, 'joined')]).learners.find((l) => l.name === 'ada');
+    expect(again).toMatchObject({ id: 99, done: [], current: 'a/one' });
+    // a report of the removed learner still in flight does not bring them back
+    ids.set('ada', 1);
+    expect(view([...events, ev('ada', 5, { kind: 'hinted', hints: 1 })]).learners.map((l) => l.name)).toEqual(['bob']);
+  });
+
+  it('marks a freed name, and a join under it takes the learner over with their progress', () => {
+    ids.set('cy', 50);
+    const events = [ev('cy', 0, 'joined'), ev('cy', 1, { kind: 'passed', step: 'a/one', next: 'a/two' }), ev('cy', 2, 'freed')];
+    expect(view(events).learners[0]).toMatchObject({ id: 50, state: 'freed', done: ['a/one'] });
+    const claimed: ClassEvent = { id: ++id, type: 'joined', how: 'claimed', learnerId: 50, learner: 'cy', receivedAt: at(3) };
+    expect(view([...events, claimed]).learners[0]).toMatchObject({ id: 50, state: 'active', done: ['a/one'], current: 'a/two' });
+  });
+
+  it('turns alerts into lines for the instructor, the newest kept', () => {
+    const alert = (n: number): ClassEvent => ({ id: ++id, type: 'alert', learnerId: n % 2 ? 7 : null, learner: n % 2 ? 'eve' : null, receivedAt: at(n), alert: n % 2 ? { limit: 'learner storage', bytes: 8 * 2 ** 20 } : { limit: 'joins', per: 'address', refused: n } });
+    const v = view(Array.from({ length: 25 }, (_, n) => alert(n)));
+    expect(v.alerts).toHaveLength(20);
+    expect(v.alerts.at(-1)).toMatchObject({ limit: 'joins', message: expect.stringMatching(/too fast from one address: 24 refused/) });
+    expect(v.alerts.at(-2)?.message).toMatch(/^eve used up the storage of a learner \(8 MiB\)/);
+  });
+
   it('a joined learner sits on the first step with nothing done', () => {
     const v = view([ev('ada', 0, 'joined')]);
     expect(v.learners[0]).toMatchObject({ name: 'ada', current: 'a/one', done: [], cells: ['current', 'todo', 'todo'], stuck: false, failing: [], table: null });
@@ -109,6 +142,23 @@ describe('the class model', () => {
   });
 });
 
+describe('text from the network, made safe', () => {
+  it.each([
+    ['plain text, ✔ and é', 'plain text, ✔ and é'],
+    ['\u001b]0;PWNED\u0007\u001b[2J', '\\e]0;PWNED\\x07\\e[2J'],
+    ['line\r\nnext\ttab', 'line\\r\\nnext\\ttab'],
+    ['c1 \u009b31m, del \u007f, nul \u0000', 'c1 \\x9b31m, del \\x7f, nul \\x00'],
+    ['bidi \u202eevil\u202c, zero width \u200b, bom \ufeff', 'bidi \\u{202e}evil\\u{202c}, zero width \\u{200b}, bom \\u{feff}'],
+  ])('visible(%j) is %j', (v, out) => expect(visible(v)).toBe(out));
+
+  it('keeps JSON valid and its meaning, with every control character as \\u escape', () => {
+    const v = { name: 'a\u001b[2J\u009b\u202e' };
+    const text = jsonSafe(JSON.stringify(v));
+    expect(text).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e]/);
+    expect(JSON.parse(text)).toEqual(v);
+  });
+});
+
 describe('the CSV export', () => {
   it.each([
     ['plain', 'plain'],
@@ -117,8 +167,19 @@ describe('the CSV export', () => {
     ['=HYPERLINK("x")', `"'=HYPERLINK(""x"")"`],
     ['-2+3', "'-2+3"],
     ['@SUM(A1)', "'@SUM(A1)"],
-    ['two\nlines', '"two\nlines"'],
+    ['two\nlines', 'two\\nlines'],
+    ['\t=1+1', "'\\t=1+1"],
+    ['＝1+1', "'＝1+1"],
+    ['\u001b]0;PWNED\u0007\u001b[2J', '\\e]0;PWNED\\x07\\e[2J'],
+    ['a\u009bb\u202ec', 'a\\x9bb\\u{202e}c'],
   ])('%j is written as %s', (v, out) => expect(csvField(v)).toBe(out));
+
+  it('keeps no control character in any cell, and no formula at the start of any', () => {
+    const hostile = '\u001b]0;PWNED\u0007\u001b[2J';
+    const csv = classCsv(view([ev('ada', 0, { rows: [fail(`=cmd|' /C calc'!A0${hostile}`)] })]));
+    expect(csv.replace(/\r\n/g, '')).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+    expect(csv).toContain("'=cmd|' /C calc'!A0\\e]0;PWNED\\x07\\e[2J");
+  });
 
   it('one row per learner, a column per step', () => {
     const csv = classCsv(view([ev('ada', 0, { rows: [fail('c')] })]));

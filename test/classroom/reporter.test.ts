@@ -18,6 +18,8 @@ const home = (): string => {
   dirs.push(d);
   return d;
 };
+/** A token of the shape the server issues (a home holding anything else counts as not joined). */
+const FAKE_TOKEN = 'forged-token-of-32-characters-xx';
 const join_ = (h: string, url: string, token: string) => writeFileSync(join(h, 'classroom.json'), JSON.stringify({ url, name: 'ada', token, joinedAt: '' }), { mode: 0o600 });
 const AT = '2026-12-01T10:00:00.000Z';
 const results: CheckResult[] = [
@@ -78,7 +80,7 @@ describe('the outbox', () => {
 
   it('queues each event of a joined home in order, and status counts them', async () => {
     const h = home();
-    join_(h, 'http://127.0.0.1:47', 't');
+    join_(h, 'http://127.0.0.1:47', FAKE_TOKEN);
     const listener = classReporter(h, null);
     if (!listener) throw new Error('no listener for a joined home');
     for (let i = 1; i <= 30; i++) await listener({ type: 'hinted', at: AT, step: 'a/b', hintsShown: i, total: 99 });
@@ -120,7 +122,7 @@ describe.each(STORES)('the sender against a server on $name', (factory) => {
 
   it('stops on a token the server does not know, keeping the queue', async () => {
     const h = home();
-    join_(h, t.origin, 'forged-token');
+    join_(h, t.origin, FAKE_TOKEN);
     enqueue(h, report());
     const r = await drain(h, { idleMs: 0 });
     expect(r.stopped).toMatch(/^token rejected/);
@@ -129,7 +131,7 @@ describe.each(STORES)('the sender against a server on $name', (factory) => {
 
   it('keeps everything while the server is unreachable, and says why in status', async () => {
     const h = home();
-    join_(h, 'http://127.0.0.1:47', 'x');
+    join_(h, 'http://127.0.0.1:47', FAKE_TOKEN);
     enqueue(h, report());
     enqueue(h, report());
     const r = await drain(h, { idleMs: 0, giveUpMs: 300, maxBackoffMs: 100 });
@@ -139,7 +141,7 @@ describe.each(STORES)('the sender against a server on $name', (factory) => {
 
   it('runs once per home: a second sender finds the first busy', async () => {
     const h = home();
-    join_(h, 'http://127.0.0.1:47', 'x');
+    join_(h, 'http://127.0.0.1:47', FAKE_TOKEN);
     enqueue(h, report());
     const first = drain(h, { idleMs: 0, giveUpMs: 500, maxBackoffMs: 100 });
     await new Promise((r) => setTimeout(r, 50));

@@ -1,13 +1,14 @@
 // What only a shared PostgreSQL store must do: two instances on one database agree on classes,
 // tokens, report UUIDs and event ids; live events reach the other instance; a PostgreSQL restart
 // loses no event for a subscriber that stays. The Store contract itself is store.test.ts.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { MIGRATIONS } from '../../src/classroom/pg-schema.ts';
+import { migrate, MIGRATIONS } from '../../src/classroom/pg-schema.ts';
 import { decodeNotify, EVENT_LOCK, openPgStore, StoreUnavailableError, type PgStore } from '../../src/classroom/store-pg.ts';
 import type { ClassEvent, Report } from '../../src/classroom/store.ts';
 import { WorkshopError } from '../../src/errors.ts';
+import { BIG_BUDGET, insert, joinNew } from './stores.ts';
 import { freePort, skipPg, startPg, type ThrowawayPg } from './pg.ts';
 
 // Spread from a plain object, so that this file compiles before and after the Report type gains a field.
@@ -81,7 +82,34 @@ describe.skipIf(skipPg())('PostgreSQL store shared by two instances', () => {
     await c.end();
     const err = await openPgStore(url).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkshopError);
-    expect(String((err as Error).message)).toMatch(/schema version 2.*only up to 1/);
+    expect(String((err as Error).message)).toMatch(new RegExp(`schema version ${MIGRATIONS.length + 1}.*only up to ${MIGRATIONS.length}`));
+  });
+
+  it('migrates a class from the first schema: learners keep their ids and tokens, names get keys, bytes are counted', async () => {
+    const url = await db();
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      await migrate(c, MIGRATIONS.slice(0, 1));
+      const cls = (await c.query<{ id: number }>("INSERT INTO classes (name, join_code, instructor_token, created_at) VALUES ('default', 'OLDCDE', 'old-instructor-token', now()) RETURNING id")).rows[0]?.id;
+      // the old schema took these as three names; now two of them are one
+      for (const [name, token] of [['ada', 'a'.repeat(32)], ['Ada', 'b'.repeat(32)], [' bob  x', 'c'.repeat(32)]] as const) {
+        const l = (await c.query<{ id: number }>('INSERT INTO learners (class_id, name, joined_at) VALUES ($1, $2, now()) RETURNING id', [cls, name])).rows[0]?.id;
+        await c.query('INSERT INTO tokens (hash, learner_id) VALUES ($1, $2)', [createHash('sha256').update(token).digest('hex'), l]);
+        await c.query("INSERT INTO events (class_id, learner_id, type, received_at) VALUES ($1, $2, 'joined', now())", [cls, l]);
+      }
+    } finally {
+      await c.end();
+    }
+    const s = await store(url);
+    const info = await s.openClass('default');
+    expect(info.joinCode).toBe('OLDCDE');
+    expect((await s.snapshot(info.id)).learners.map((l) => [l.name, l.nameKey])).toEqual([['ada', 'ada'], ['Ada', `ada#${(await s.learnerByToken('b'.repeat(32)))?.id}`], [' bob  x', 'bob x']]);
+    expect(await s.join(info.joinCode, { display: 'ADA', key: 'ada' }, undefined, BIG_BUDGET)).toMatchObject({ kind: 'name taken', learner: { name: 'ada' } });
+    expect(await s.join(info.joinCode, { display: 'bob x', key: 'bob x' }, 'c'.repeat(32), BIG_BUDGET)).toMatchObject({ kind: 'joined', how: 'rejoined' });
+    const r = await insert(s, 'b'.repeat(32), report());
+    expect(r.stored).toBe(true);
+    expect(await s.insertReport('a'.repeat(32), report(), { learnerBytes: 300, classBytes: 2 ** 40 })).toMatchObject({ kind: 'over budget', scope: 'learner' });
   });
 
   it('says which server it cannot reach, without the password', async () => {
@@ -98,21 +126,21 @@ describe.skipIf(skipPg())('PostgreSQL store shared by two instances', () => {
     const [a, b] = await Promise.all([store(url), store(url)]);
     const [ia, ib] = await Promise.all([a.openClass('default'), b.openClass('default')]);
     expect(ib).toEqual(ia);
-    const j = await a.join(ia.joinCode, 'ada');
+    const j = await joinNew(a, ia.joinCode, 'ada');
     expect((await b.learnerByToken(j?.token ?? ''))?.name).toBe('ada');
-    const k = await b.join(ib.joinCode, 'ada');
-    expect(k?.learner.id).toBe(j?.learner.id);
+    const again = await b.join(ib.joinCode, { display: 'Ada', key: 'ada' }, j.token, BIG_BUDGET);
+    expect(again).toMatchObject({ kind: 'joined', how: 'rejoined', learner: { id: j.learner.id }, token: j.token });
   });
 
   it('stores a UUID once when both instances receive it at the same moment', async () => {
     const url = await db();
     const [a, b] = await Promise.all([store(url), store(url)]);
     const info = await a.openClass('default');
-    const j = await a.join(info.joinCode, 'ada');
+    const j = await joinNew(a, info.joinCode, 'ada');
     if (!j) throw new Error('join failed');
     for (let i = 0; i < 20; i++) {
       const r = report({ attempts: i });
-      const [x, y] = await Promise.all([a.insertReport(j.learner.id, r), b.insertReport(j.learner.id, r)]);
+      const [x, y] = await Promise.all([insert(a, j.token, r), insert(b, j.token, r)]);
       expect([x.stored, y.stored].sort()).toEqual([false, true]);
       expect(x.eventId).toBe(y.eventId);
     }
@@ -125,17 +153,17 @@ describe.skipIf(skipPg())('PostgreSQL store shared by two instances', () => {
     const info = await a.openClass('default');
     const seen: ClassEvent[] = [];
     await b.subscribe(info.id, (e) => seen.push(e));
-    const j = await a.join(info.joinCode, 'ada');
+    const j = await joinNew(a, info.joinCode, 'ada');
     if (!j) throw new Error('join failed');
     const t0 = performance.now();
-    const first = await a.insertReport(j.learner.id, report());
+    const first = await insert(a, j.token, report());
     await until('the event on B', () => seen.some((e) => e.id === first.eventId), 1000);
     const latency = performance.now() - t0;
     expect(latency).toBeLessThan(1000);
     // 600 reports at once through four instances: B's subscriber must see every one, in order.
     const [c, d] = await Promise.all([store(url), store(url)]);
     const via = [a, b, c, d];
-    await Promise.all(Array.from({ length: 600 }, (_, i) => (via[i % 4] ?? a).insertReport(j.learner.id, report({ attempts: i }))));
+    await Promise.all(Array.from({ length: 600 }, (_, i) => insert(via[i % 4] ?? a, j.token, report({ attempts: i }))));
     const all = (await a.eventsAfter(info.id, 0, 10_000)).map((e) => e.id);
     await until('all 602 events on B', () => seen.length >= all.length);
     expect(seen.map((e) => e.id)).toEqual(all);
@@ -145,14 +173,14 @@ describe.skipIf(skipPg())('PostgreSQL store shared by two instances', () => {
     const url = await db();
     const a = await store(url);
     const info = await a.openClass('default');
-    const j = await a.join(info.joinCode, 'ada');
+    const j = await joinNew(a, info.joinCode, 'ada');
     if (!j) throw new Error('join failed');
     const other = new pg.Client({ connectionString: url });
     await other.connect();
     try {
       await other.query('SELECT pg_advisory_lock($1, $2)', [EVENT_LOCK, info.id]);
       let done = false;
-      const pending = a.insertReport(j.learner.id, report()).then((r) => ((done = true), r));
+      const pending = insert(a, j.token, report()).then((r) => ((done = true), r));
       await sleep(300);
       expect(done).toBe(false);
       await other.query('SELECT pg_advisory_unlock($1, $2)', [EVENT_LOCK, info.id]);
@@ -166,14 +194,14 @@ describe.skipIf(skipPg())('PostgreSQL store shared by two instances', () => {
     const url = await db();
     const [a, b] = await Promise.all([store(url), store(url)]);
     const info = await a.openClass('default');
-    const j = await a.join(info.joinCode, 'ada');
+    const j = await joinNew(a, info.joinCode, 'ada');
     if (!j) throw new Error('join failed');
     const seen: ClassEvent[] = [];
     await b.subscribe(info.id, (e) => seen.push(e));
     const small = report();
     const big = report({ rows: Array.from({ length: 50 }, (_, i) => ({ check: `check ${i} ✔ "quoted"`, status: 'fail' as const, expected: 'e'.repeat(400), actual: 'a'.repeat(400), hint: 'h'.repeat(400) })) });
     expect(JSON.stringify(big).length).toBeGreaterThan(8000);
-    const ids = [(await a.insertReport(j.learner.id, small)).eventId, (await a.insertReport(j.learner.id, big)).eventId, (await a.insertReport(j.learner.id, report())).eventId];
+    const ids = [(await insert(a, j.token, small)).eventId, (await insert(a, j.token, big)).eventId, (await insert(a, j.token, report())).eventId];
     await until('three events on B', () => seen.length >= 3);
     expect(seen.map((e) => e.id)).toEqual(ids);
     expect(seen).toEqual(await a.eventsAfter(info.id, (ids[0] ?? 1) - 1, 10));
@@ -184,7 +212,8 @@ describe.skipIf(skipPg())('PostgreSQL store shared by two instances', () => {
     expect(decodeNotify('nonsense')).toBeUndefined();
     expect(decodeNotify('3:41')).toEqual({ classId: 3, id: 41 });
     expect(decodeNotify('3:41\n{broken\n{}')).toEqual({ classId: 3, id: 41 });
-    expect(decodeNotify('3:41\n{"learner":"ada","at":"2026-12-01T23:00:00.000Z"}\n{"id":"x"}')).toMatchObject({ classId: 3, id: 41, event: { id: 41, type: 'report', learner: 'ada', report: { id: 'x' } } });
+    expect(decodeNotify('3:41\n{"learner":"ada","at":"2026-12-01T23:00:00.000Z"}\n{"id":"x"}')).toEqual({ classId: 3, id: 41 });
+    expect(decodeNotify('3:41\n{"learner":"ada","learnerId":7,"at":"2026-12-01T23:00:00.000Z"}\n{"id":"x"}')).toMatchObject({ classId: 3, id: 41, event: { id: 41, type: 'report', learnerId: 7, learner: 'ada', report: { id: 'x' } } });
   });
 
   it('keeps delivering to a subscriber across PostgreSQL restarts, including what committed while it was reconnecting', async () => {
@@ -192,19 +221,19 @@ describe.skipIf(skipPg())('PostgreSQL store shared by two instances', () => {
     const url = await db();
     const [a, b] = await Promise.all([store(url), store(url)]);
     const info = await a.openClass('default');
-    const j = await a.join(info.joinCode, 'ada');
+    const j = await joinNew(a, info.joinCode, 'ada');
     if (!j) throw new Error('join failed');
     const seen: ClassEvent[] = [];
     await b.subscribe(info.id, (e) => seen.push(e));
     const posted: number[] = [];
     for (const mode of ['fast', 'immediate'] as const) {
-      posted.push((await a.insertReport(j.learner.id, report())).eventId);
+      posted.push((await insert(a, j.token, report())).eventId);
       await server.restart(mode);
       // The first queries after a restart may meet a connection the pool has not yet dropped.
       for (let i = 0; i < 5; i++) {
         for (let tries = 0; ; tries++) {
           try {
-            posted.push((await a.insertReport(j.learner.id, report())).eventId);
+            posted.push((await insert(a, j.token, report())).eventId);
             break;
           } catch (err) {
             if (tries > 20) throw err;
@@ -224,17 +253,17 @@ describe.skipIf(skipPg())('PostgreSQL store shared by two instances', () => {
     const url = await db();
     const a = await store(url);
     const info = await a.openClass('default');
-    const j = await a.join(info.joinCode, 'ada');
+    const j = await joinNew(a, info.joinCode, 'ada');
     if (!j) throw new Error('join failed');
     await server.stop('fast');
     try {
-      const err = await a.insertReport(j.learner.id, report()).catch((e: unknown) => e);
+      const err = await a.insertReport(j.token, report(), BIG_BUDGET).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(StoreUnavailableError);
       expect((err as StoreUnavailableError).statusCode).toBe(503);
       expect(await a.learnerByToken(j.token).catch((e: unknown) => e)).toBeInstanceOf(StoreUnavailableError);
     } finally {
       await server.start();
     }
-    expect((await a.insertReport(j.learner.id, report())).stored).toBe(true);
+    expect((await insert(a, j.token, report())).stored).toBe(true);
   });
 });

@@ -30,6 +30,9 @@ const duration = (ms) => (ms < 60_000 ? `${Math.round(ms / 1000)}s` : ms < 3_600
 
 function renderHeader() {
   document.getElementById('class-name').textContent = view.class.name;
+  const alerts = document.getElementById('alerts');
+  alerts.hidden = view.alerts.length === 0;
+  alerts.replaceChildren(...view.alerts.map((a) => el('li', { title: a.at }, `${new Date(a.at).toLocaleTimeString()} ${a.message}`)));
   const url = `${location.origin}`;
   document.getElementById('join-line').textContent = `workshop classroom join ${url} ${view.class.joinCode} --name "Your Name"`;
   const stuck = view.learners.filter((l) => l.stuck).length;
@@ -44,9 +47,10 @@ function renderGrid() {
   const rows = view.learners.map((l) => {
     const name = el('td', { class: 'name' }, l.name);
     if (l.stuck) name.append(el('span', { class: 'badge', title: l.stuckReason || '' }, 'stuck'));
+    if (l.state === 'freed') name.append(el('span', { class: 'badge freed', title: 'the next join under this name takes this learner over' }, 'name freed'));
     const tr = el(
       'tr',
-      { class: `${l.stuck ? 'stuck' : ''} ${selected === l.name ? 'selected' : ''}`, 'data-learner': l.name },
+      { class: `${l.stuck ? 'stuck' : ''} ${selected === l.id ? 'selected' : ''}`, 'data-learner': l.name, 'data-id': l.id },
       name,
       el('td', {}, l.current || 'finished'),
       el('td', {}, l.current ? duration(l.timeOnStepMs) : ''),
@@ -59,7 +63,7 @@ function renderGrid() {
       tr.append(el('td', { class: 'c', 'data-step': step.id, 'data-state': c, title: `${step.id}: ${c}` }, el('span', { class: `cell ${c}` })));
     });
     tr.addEventListener('click', () => {
-      selected = l.name;
+      selected = l.id;
       render();
     });
     return tr;
@@ -120,15 +124,17 @@ function renderChart() {
 }
 
 function renderDetail() {
-  const l = view.learners.find((x) => x.name === selected);
+  const l = view.learners.find((x) => x.id === selected);
   const title = document.getElementById('detail-title');
   const note = document.getElementById('detail-note');
   const body = document.getElementById('detail').tBodies[0];
+  document.getElementById('detail-actions').hidden = !l;
   if (!l) {
     title.textContent = 'Checks';
     body.replaceChildren();
     return;
   }
+  document.getElementById('free-name').disabled = l.state === 'freed';
   title.textContent = `Checks of ${l.name}`;
   if (!l.table) {
     note.textContent = l.current ? `${l.current}: no failing check right now.` : 'Finished every step.';
@@ -183,8 +189,33 @@ function soon() {
   if (timer === null) timer = setTimeout(refresh, 300);
 }
 
+/** The instructor's act on the selected learner: POST /api/learners/ID/remove or /free, after a confirmation. */
+async function act(what) {
+  const l = view && view.learners.find((x) => x.id === selected);
+  if (!l) return;
+  const question = what === 'remove' ? `Remove ${l.name} from the class? Their reports are deleted, and the name is free for someone else.` : `Free the name ${l.name}? Their token stops working, and the next join under this name takes the learner and their progress over.`;
+  if (!window.confirm(question)) return;
+  const r = await fetch(`/api/learners/${l.id}/${what}`, { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json' }, body: '{}' }).catch(() => null);
+  if (!r || !r.ok) {
+    const why = r ? ((await r.json().catch(() => ({}))).error || r.status) : 'the server is unreachable';
+    showNotice(`Could not ${what === 'remove' ? 'remove' : 'free'} ${l.name}: ${why}`);
+    return;
+  }
+  if (what === 'remove') selected = null;
+  await refresh();
+}
+
+function showNotice(text) {
+  const n = document.getElementById('notice');
+  n.textContent = text;
+  n.hidden = false;
+}
+
 function describe(e) {
-  if (e.type === 'joined') return `${e.learner} joined`;
+  if (e.type === 'joined') return e.how === 'rejoined' ? `${e.learner} joined again` : e.how === 'claimed' ? `${e.learner} joined, taking over the freed name` : `${e.learner} joined`;
+  if (e.type === 'removed') return `${e.learner} was removed from the class`;
+  if (e.type === 'freed') return `the name ${e.learner} was freed`;
+  if (e.type === 'alert') return `limit reached: ${e.alert.limit}${e.learner ? ` (${e.learner})` : ''}`;
   const r = e.report;
   const what = r.kind === 'attempted' ? `${r.command} ${r.outcome}` : r.kind === 'passed' ? 'passed' : r.kind === 'hinted' ? `hint ${r.hints}` : r.kind;
   return `${new Date(r.at).toLocaleTimeString()} ${e.learner}: ${r.step} ${what}`;
@@ -203,8 +234,16 @@ async function start() {
   es.addEventListener('error', () => {
     live.textContent = 'reconnecting…';
     live.className = 'live off';
+    // A refused stream is not retried by the browser: a 401 (a server on a new database has a new token) says so.
+    if (es.readyState === EventSource.CLOSED) void refresh();
   });
-  for (const type of ['joined', 'report']) {
+  // The server's newest event is older than the last one this page saw: it runs on another database.
+  es.addEventListener('restarted', () => {
+    feed.length = 0;
+    showNotice('The class server restarted on another database (a fresh --db, or one restored from a copy): this view starts over from its events.');
+    soon();
+  });
+  for (const type of ['joined', 'report', 'removed', 'freed', 'alert']) {
     es.addEventListener(type, (m) => {
       feed.unshift(describe(JSON.parse(m.data)));
       feed.length = Math.min(feed.length, 30);
@@ -215,4 +254,6 @@ async function start() {
   setInterval(soon, 15_000);
 }
 
+document.getElementById('free-name').addEventListener('click', () => void act('free'));
+document.getElementById('remove-learner').addEventListener('click', () => void act('remove'));
 void start();

@@ -1,77 +1,153 @@
-// `workshop classroom status` and `export`: the class as the instructor's terminal sees it. The
-// server and token come from --url/--token, or from the classroom-server.json that serve wrote.
+// `workshop classroom status`, `export`, `remove NAME` and `free NAME`: the class as the
+// instructor's terminal sees it, and the instructor's acts on a learner. The server and token come
+// from --url/--token, or from the classroom-server.json that serve wrote. Whatever the server
+// answers is untrusted: checked, bounded, and printed through visible().
 import { readFileSync } from 'node:fs';
 import { envError, usageError } from '../../../errors.ts';
-import type { ClassView } from '../../../classroom/model.ts';
+import { answerMessage, request, type Answer } from '../../../classroom/http.ts';
+import { learnerName } from '../../../classroom/identity.ts';
+import { jsonSafe, shorten, visible } from '../../../classroom/safe-text.ts';
 import { flagString, type Cli } from '../../cli.ts';
+import { decodeClassView, type ClassAnswer } from './class-view.ts';
 import { parseOrigin } from './flags.ts';
 import { serverInfoPath } from './serve.ts';
 import { writeOut } from '../../output.ts';
 
+/** An export of a big class: 300 learners with full failing tables fit many times over. */
+const MAX_ANSWER = 64 * 2 ** 20;
+
+/** The instructor token as a header value: printable ASCII, or fetch itself would refuse it. */
+function checkToken(t: string, from: string): string {
+  if (!/^[\x21-\x7e]{1,200}$/.test(t)) throw usageError(`the instructor token from ${from} is not a token`, 'use the URL (with ?token=) that `workshop classroom serve` printed');
+  return t;
+}
+
+/** --url, which may be the instructor URL itself (…/?token=…). */
+function parseUrl(v: string): { origin: string; token: string | undefined } {
+  const origin = parseOrigin(v);
+  const t = new URL(/^[a-z]+:\/\//i.test(v) ? v : `http://${v}`).searchParams.get('token');
+  return { origin, token: t === null || t === '' ? undefined : checkToken(t, '--url') };
+}
+
 function target(cli: Cli): { origin: string; token: string } {
-  const url = flagString(cli.flags, 'url');
-  const token = flagString(cli.flags, 'token') ?? process.env['WORKSHOP_CLASS_TOKEN'];
-  if (url !== undefined && token !== undefined) {
-    // the instructor URL itself (…/?token=…) is accepted as --url too
-    return { origin: parseOrigin(url), token };
-  }
-  if (url !== undefined) {
-    const t = new URL(/^[a-z]+:\/\//i.test(url) ? url : `http://${url}`).searchParams.get('token');
-    if (t) return { origin: parseOrigin(url), token: t };
-  }
+  const urlFlag = flagString(cli.flags, 'url');
+  const tokenFlag = flagString(cli.flags, 'token') ?? process.env['WORKSHOP_CLASS_TOKEN'];
+  const token = tokenFlag === undefined ? undefined : checkToken(tokenFlag, '--token');
+  const url = urlFlag === undefined ? undefined : parseUrl(urlFlag);
+  if (url && (token ?? url.token)) return { origin: url.origin, token: token ?? url.token ?? '' };
   try {
-    const info = JSON.parse(readFileSync(serverInfoPath(cli.home), 'utf8')) as { localOrigin?: string; instructorToken?: string };
-    if (info.localOrigin && info.instructorToken) return { origin: url !== undefined ? parseOrigin(url) : info.localOrigin, token: token ?? info.instructorToken };
+    const info = JSON.parse(readFileSync(serverInfoPath(cli.home), 'utf8')) as { localOrigin?: unknown; instructorToken?: unknown };
+    if (typeof info.localOrigin === 'string' && typeof info.instructorToken === 'string') {
+      return { origin: url?.origin ?? parseOrigin(info.localOrigin), token: token ?? checkToken(info.instructorToken, serverInfoPath(cli.home)) };
+    }
   } catch {
     // no server started from this home
   }
   throw usageError('which class? no server runs from this home', 'pass the instructor URL: workshop classroom status --url "http://HOST:PORT/?token=…"');
 }
 
-async function get(cli: Cli, path: string): Promise<Response> {
+async function call(cli: Cli, path: string, method: 'GET' | 'POST' = 'GET'): Promise<{ answer: Answer; origin: string }> {
   const t = target(cli);
-  let res: Response;
-  try {
-    res = await fetch(new URL(path, t.origin), { headers: { authorization: `Bearer ${t.token}` }, signal: AbortSignal.timeout(10_000) });
-  } catch (err) {
-    throw envError(`cannot reach the class server at ${t.origin}: ${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message}`, 'is `workshop classroom serve` running?');
-  }
-  if (res.status === 401) throw usageError('the class server refused the instructor token', 'use the URL (with ?token=) that `workshop classroom serve` printed');
-  if (!res.ok) throw envError(`the class server answered ${res.status} for ${path}`);
-  return res;
+  const got = await request(new URL(path, t.origin), {
+    method,
+    headers: { authorization: `Bearer ${t.token}`, ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) },
+    ...(method === 'POST' ? { body: '{}' } : {}),
+    maxBytes: MAX_ANSWER,
+    timeoutMs: 30_000,
+  });
+  if (!got.ok) throw envError(`cannot reach the class server at ${t.origin}: ${got.why}`, 'is `workshop classroom serve` running?');
+  const a = got.answer;
+  if (a.status === 401) throw usageError('the class server refused the instructor token', 'use the URL (with ?token=) that `workshop classroom serve` printed');
+  if (a.status === 404 && method === 'POST') throw usageError(`the class server: ${answerMessage(a)}`);
+  if (a.status < 200 || a.status > 299) throw envError(`the class server answered ${a.status} for ${path}: ${answerMessage(a)}`);
+  if (a.truncated) throw envError(`the class server's answer for ${path} is over ${MAX_ANSWER / 2 ** 20} MiB`, 'is --url the class server?');
+  return { answer: a, origin: t.origin };
+}
+
+async function classAnswer(cli: Cli): Promise<ClassAnswer> {
+  const { answer, origin } = await call(cli, '/api/class');
+  return decodeClassView(answer.text, origin);
 }
 
 const ago = (iso: string, now: number): string => {
   const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (!Number.isFinite(s)) return '?';
   return s < 60 ? `${s}s ago` : s < 3600 ? `${Math.round(s / 60)} min ago` : `${Math.round(s / 3600)} h ago`;
 };
 
-export function statusText(v: ClassView & { class: { name: string; joinCode: string } }, now: number): string {
-  const lines = [`Class ${v.class.name} (join code ${v.class.joinCode}): ${v.learners.length} learners, ${v.learners.filter((l) => l.stuck).length} stuck, ${v.steps.length} steps`, ''];
-  const rows = v.learners.map((l) => [l.stuck ? '!' : ' ', l.name, l.current ?? 'finished', `${l.done.length}/${v.steps.length}`, String(l.attempts), String(l.hints), ago(l.lastSeen, now), l.stuckReason ?? (l.failing.length ? `failing: ${l.failing.map((f) => f.check).join('; ')}` : '')]);
+/** The class for a terminal. Every string in it came from the network: each goes through visible(). */
+export function statusText(v: ClassAnswer, now: number): string {
+  const t = (s: string, max = 200): string => visible(shorten(s, max));
+  const lines = [`Class ${t(v.class.name)} (join code ${t(v.class.joinCode)}): ${v.learners.length} learners, ${v.learners.filter((l) => l.stuck).length} stuck, ${v.steps.length} steps`, ''];
+  for (const a of v.alerts) lines.push(`! ${t(a.message, 400)}`);
+  if (v.alerts.length) lines.push('');
+  const rows = v.learners.map((l) => [
+    l.stuck ? '!' : ' ',
+    t(l.name, 64) + (l.state === 'freed' ? ' (name freed)' : ''),
+    t(l.current ?? 'finished', 80),
+    `${l.done.length}/${v.steps.length}`,
+    String(l.attempts),
+    String(l.hints),
+    ago(l.lastSeen, now),
+    t(l.stuckReason ?? (l.failing.length ? `failing: ${l.failing.map((f) => f.check).join('; ')}` : ''), 300),
+  ]);
   const head = [' ', 'learner', 'current', 'done', 'tries', 'hints', 'last seen', ''];
   const all = [head, ...rows];
   const widths = head.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
   for (const r of all) lines.push(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd());
   if (v.commonFailures.length) {
     lines.push('', 'Common failures:');
-    for (const f of v.commonFailures.slice(0, 10)) lines.push(`  ${f.count} of ${v.learners.length}: ${f.check} (expected ${f.expected}, actual ${f.actual}) in ${f.step}: ${f.learners.join(', ')}`);
+    for (const f of v.commonFailures.slice(0, 10)) lines.push(`  ${f.count} of ${v.learners.length}: ${t(f.check)} (expected ${t(f.expected)}, actual ${t(f.actual)}) in ${t(f.step)}: ${t(f.learners.join(', '), 400)}`);
   }
   return lines.join('\n');
 }
 
-export default async function instructor(cli: Cli, args: string[]): Promise<number> {
-  const [sub] = args;
-  if (args.length > 1) throw usageError(`too many arguments: ${args.slice(1).join(' ')}`);
-  if (sub === 'export') {
-    const format = flagString(cli.flags, 'format') ?? 'csv';
-    if (format !== 'csv' && format !== 'json') throw usageError(`--format ${format}: csv or json`);
-    const res = await get(cli, `/api/export.${format}`);
-    writeOut(await res.text());
-    return 0;
+async function exportClass(cli: Cli): Promise<number> {
+  const format = flagString(cli.flags, 'format') ?? 'csv';
+  if (format !== 'csv' && format !== 'json') throw usageError(`--format ${visible(format)}: csv or json`);
+  const { answer, origin } = await call(cli, `/api/export.${format}`);
+  if (format === 'json') {
+    try {
+      JSON.parse(answer.text);
+    } catch {
+      throw envError(`the server at ${origin} did not export JSON`, 'is --url the class server?');
+    }
+    // valid JSON stays valid: a control character inside a string becomes \uXXXX
+    writeOut(`${jsonSafe(answer.text.trimEnd())}\n`);
+  } else writeOut(answer.text.split('\r\n').map(visible).join('\r\n'));
+  return 0;
+}
+
+/** `classroom remove NAME` and `classroom free NAME`: the learner is found by name key, then named by id. */
+async function act(cli: Cli, what: 'remove' | 'free', rawName: string | undefined): Promise<number> {
+  if (rawName === undefined) throw usageError(`usage: workshop classroom ${what} NAME`, 'the learner\'s name as `classroom status` shows it');
+  const name = learnerName(rawName);
+  if (!name) throw usageError(`${JSON.stringify(visible(rawName))} is not a learner's name`, 'the learner\'s name as `classroom status` shows it');
+  const v = await classAnswer(cli);
+  const l = v.learners.find((x) => learnerName(x.name)?.key === name.key);
+  if (!l) {
+    const names = v.learners.map((x) => visible(x.name)).slice(0, 20);
+    throw usageError(`no learner "${name.display}" in the class`, names.length ? `the learners: ${names.join(', ')}${v.learners.length > 20 ? ', …' : ''}` : 'the class has no learners yet');
   }
-  const v = (await (await get(cli, '/api/class')).json()) as ClassView & { class: { name: string; joinCode: string } };
-  if (cli.json) cli.emit(v);
+  if (typeof l.id !== 'number') throw envError('this class server is too old to remove or free a learner', 'upgrade workshop on the server');
+  await call(cli, `/api/learners/${l.id}/${what}`, 'POST');
+  const shown = visible(l.name);
+  if (cli.json) writeOut(`${jsonSafe(JSON.stringify({ [what === 'remove' ? 'removed' : 'freed']: l.name, id: l.id }, null, 2))}\n`);
+  else if (what === 'remove') cli.out(`Removed ${shown} from the class: their reports are deleted, and the name is free for someone else.`);
+  else cli.out(`Freed the name ${shown}: the next \`workshop classroom join … --name "${shown}"\` takes over this learner and their progress (their old token no longer works).`);
+  return 0;
+}
+
+export default async function instructor(cli: Cli, args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === 'remove' || sub === 'free') {
+    if (rest.length > 1) throw usageError(`too many arguments: ${visible(rest.slice(1).join(' '))}`, `usage: workshop classroom ${sub} NAME (quote a name with spaces)`);
+    return act(cli, sub, rest[0]);
+  }
+  if (rest.length) throw usageError(`too many arguments: ${visible(rest.join(' '))}`);
+  if (sub === 'export') return exportClass(cli);
+  const v = await classAnswer(cli);
+  if (cli.json) writeOut(`${jsonSafe(JSON.stringify(v, null, 2))}\n`);
   else cli.out(statusText(v, Date.now()));
   return 0;
 }

@@ -1,36 +1,125 @@
 // `workshop classroom join URL CODE --name NAME`, `leave`, and the internal `__send` that the
 // reporter starts detached. Joining is the one learner command that talks to the server itself.
-import { rmSync, writeFileSync } from 'node:fs';
-import { envError, usageError } from '../../../errors.ts';
-import { membershipPath, outboxDir, queued, readMembership, senderStatePath } from '../../../classroom/outbox.ts';
+import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { envError, usageError, WorkshopError } from '../../../errors.ts';
+import { answerMessage, request, retryAfterMs, type Answer } from '../../../classroom/http.ts';
+import { isToken, learnerName, type LearnerName } from '../../../classroom/identity.ts';
+import { membershipPath, outboxDir, queued, readMembership, senderStatePath, type Membership } from '../../../classroom/outbox.ts';
+import { visible } from '../../../classroom/safe-text.ts';
 import { drain } from '../../../classroom/sender.ts';
+import type { JoinHow } from '../../../classroom/store.ts';
 import { flagString, type Cli } from '../../cli.ts';
 import { parseOrigin, writableHome } from './flags.ts';
 
-const NAME = /^(?=.*[A-Za-z0-9])[A-Za-z0-9 ._-]{1,64}$/;
+/** classroom.json is far smaller: the room is taken on disk before the server hands out a token. */
+const MEMBERSHIP_ROOM = 4096;
+
+/**
+ * classroom.json, written in two halves around the join: `reserve` takes its room on disk first
+ * (a full disk fails here, before the server has registered the name), `commit` fills that room
+ * (JSON allows the trailing spaces) and renames it into place, `abandon` removes it.
+ */
+function membershipFile(home: string): { commit(m: Membership): void; abandon(): void } {
+  const path = membershipPath(home);
+  const tmp = `${path}.new`;
+  const fail = (err: unknown): WorkshopError => {
+    rmSync(tmp, { force: true });
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    return envError(`cannot save the class membership in ${home} (${code})`, code === 'ENOSPC' ? 'the disk is full: make room (df -h), then join again' : 'the home must be writable: run as root');
+  };
+  let fd: number;
+  try {
+    fd = openSync(tmp, 'w', 0o600);
+  } catch (err) {
+    throw fail(err);
+  }
+  try {
+    writeSync(fd, ' '.repeat(MEMBERSHIP_ROOM));
+  } catch (err) {
+    closeSync(fd);
+    throw fail(err);
+  }
+  return {
+    commit(m) {
+      try {
+        const text = `${JSON.stringify(m)}\n`;
+        writeSync(fd, text.padEnd(MEMBERSHIP_ROOM, ' '), 0);
+        closeSync(fd);
+        renameSync(tmp, path);
+      } catch (err) {
+        throw fail(err);
+      }
+    },
+    abandon() {
+      closeSync(fd);
+      rmSync(tmp, { force: true });
+    },
+  };
+}
+
+const SAID: Record<JoinHow, (url: string, name: string) => string> = {
+  new: (url, name) => `Joined the class at ${url} as ${name}. Your next, check, solve, hint and reset now report to it.\n\`workshop classroom leave\` stops that.`,
+  rejoined: (url, name) => `Joined the class at ${url} again as ${name}, the same learner as before: your progress there is kept.`,
+  claimed: (url, name) => `Joined the class at ${url} as ${name}, taking over the learner whose name the instructor freed: their progress is yours.`,
+};
+
+/** What the server's answer to a join means; the joined learner, or a WorkshopError that says why not. */
+function joined(a: Answer, url: string, code: string, name: LearnerName): { token: string; name: string; how: JoinHow } {
+  if (a.status === 403) throw usageError(`the server does not know the join code ${code}`, 'ask the instructor for the code that `workshop classroom serve` printed');
+  if (a.status === 409) throw usageError(answerMessage(a), 'pick another --name, or ask the instructor');
+  if (a.status === 429) throw envError(`the class server is busy: ${answerMessage(a)}`, `try again in ${Math.round(retryAfterMs(a.headers.get('retry-after'), 1000) / 1000)} s`);
+  if (a.status === 400) throw usageError(`the class server refused the join: ${answerMessage(a)}`);
+  if (a.status !== 200 && a.status !== 201) throw envError(`the class server refused the join (${a.status}): ${answerMessage(a)}`, `is ${url} the class server?`);
+  let body: { token?: unknown; name?: unknown; how?: unknown } = {};
+  try {
+    body = JSON.parse(a.text) as typeof body;
+  } catch {
+    // checked below
+  }
+  // The token is saved and sent with every report: only one of the server's own shape is taken.
+  if (!isToken(body.token)) throw envError(`the server at ${url} did not answer with a learner token: nothing was saved`, `is ${url} the class server (\`workshop classroom serve\`)?`);
+  const echoed = typeof body.name === 'string' ? learnerName(body.name) : undefined;
+  const how: JoinHow = body.how === 'rejoined' || body.how === 'claimed' ? body.how : 'new';
+  return { token: body.token, name: echoed?.key === name.key ? echoed.display : name.display, how };
+}
 
 async function join(cli: Cli, args: string[]): Promise<number> {
   const [, urlArg, code, ...rest] = args;
   if (urlArg === undefined || code === undefined || rest.length) throw usageError('usage: workshop classroom join URL CODE --name NAME', 'the instructor gives you URL and CODE');
-  const name = flagString(cli.flags, 'name');
-  if (name === undefined) throw usageError('--name NAME is missing', 'workshop classroom join URL CODE --name "Your Name"');
-  if (!NAME.test(name)) throw usageError(`--name ${JSON.stringify(name)}: use 1 to 64 letters, digits, spaces, dots, dashes or underscores`);
+  const raw = flagString(cli.flags, 'name');
+  if (raw === undefined) throw usageError('--name NAME is missing', 'workshop classroom join URL CODE --name "Your Name"');
+  const name = learnerName(raw);
+  if (!name) throw usageError(`--name ${JSON.stringify(visible(raw))}: use 1 to 64 letters, digits, spaces, dots, dashes or underscores`);
+  if (!/^[A-Za-z0-9]{4,12}$/.test(code)) throw usageError(`${JSON.stringify(visible(code))} is not a join code`, 'the code is the 6 letters and digits that `workshop classroom serve` printed');
   const url = parseOrigin(urlArg);
-  let res: Response;
-  try {
-    res = await fetch(new URL('/api/join', url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code, name }), signal: AbortSignal.timeout(10_000) });
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw envError(`cannot reach the class server at ${url}: ${cause?.code ?? cause?.message ?? (err as Error).message}`, 'check the address with the instructor. From a VirtualBox VM the host is often http://10.0.2.2:PORT');
-  }
-  const body = (await res.json().catch(() => ({}))) as { token?: string; error?: string };
-  if (res.status === 403) throw usageError(`the server does not know the join code ${code}`, 'ask the instructor for the code that `workshop classroom serve` printed');
-  if (!res.ok || typeof body.token !== 'string') throw envError(`the class server refused to join: ${body.error ?? res.status}`);
   writableHome(cli.home);
-  // The token is this learner's identity in the class: only root (the learner) may read it.
-  writeFileSync(membershipPath(cli.home), `${JSON.stringify({ url, name, token: body.token, joinedAt: new Date().toISOString() })}\n`, { mode: 0o600 });
-  if (cli.json) cli.emit({ joined: url, name });
-  else cli.out(`Joined the class at ${url} as ${name}. Your next, check, solve, hint and reset now report to it.\n\`workshop classroom leave\` stops that.`);
+  // This home's token, if it joined this server before: it proves the name is ours.
+  const before = readMembership(cli.home);
+  const presented = before?.url === url ? before.token : undefined;
+  const file = membershipFile(cli.home);
+  let got;
+  try {
+    got = await request(new URL('/api/join', url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(presented ? { authorization: `Bearer ${presented}` } : {}) },
+      body: JSON.stringify({ code, name: name.display }),
+      maxBytes: 16 * 1024,
+    });
+    if (!got.ok) throw envError(`cannot reach the class server at ${url}: ${got.why}`, 'check the address with the instructor. From a VirtualBox VM the host is often http://10.0.2.2:PORT');
+  } catch (err) {
+    file.abandon();
+    throw err;
+  }
+  let j;
+  try {
+    j = joined(got.answer, url, code, name);
+  } catch (err) {
+    file.abandon();
+    throw err;
+  }
+  file.commit({ url, name: j.name, token: j.token, joinedAt: new Date().toISOString() });
+  if (cli.json) cli.emit({ joined: url, name: j.name, how: j.how });
+  else cli.out(SAID[j.how](url, j.name));
   return 0;
 }
 
@@ -59,6 +148,6 @@ async function send(cli: Cli): Promise<number> {
 export default async function learner(cli: Cli, args: string[]): Promise<number> {
   const [sub] = args;
   if (sub === 'join') return join(cli, args);
-  if (args.length > 1) throw usageError(`too many arguments: ${args.slice(1).join(' ')}`);
+  if (args.length > 1) throw usageError(`too many arguments: ${visible(args.slice(1).join(' '))}`);
   return sub === 'leave' ? leave(cli) : send(cli);
 }

@@ -1,17 +1,30 @@
 // `workshop classroom serve`: the class server for the lesson pack, until Ctrl-C. It prints the
 // instructor URL (with the token) and the join code, and leaves them in
 // WORKSHOP_HOME/classroom-server.json (mode 0600) for `classroom status` and `export`.
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { envError, usageError } from '../../../errors.ts';
-import { defaultDbPath, openStore } from '../../../classroom/open-store.ts';
+import { envError, usageError, WorkshopError } from '../../../errors.ts';
+import { DEFAULT_BUDGET, DEFAULT_JOIN_LIMITS, type JoinLimits, type StorageBudget } from '../../../classroom/limits.ts';
+import { defaultDbPath, openStore, STORE_KINDS } from '../../../classroom/open-store.ts';
 import { readPack } from '../../../classroom/pack.ts';
+import { shorten, visible } from '../../../classroom/safe-text.ts';
+import { sqliteProblem } from '../../../classroom/sqlite-file.ts';
 import { flagString, projectRoot, type Cli } from '../../cli.ts';
-import { parseCount, parseDuration, writableHome } from './flags.ts';
+import { parseCount, parseDuration, parseHost, parseSizeFlag, writableHome } from './flags.ts';
 import { writeOut } from '../../output.ts';
 
 export const serverInfoPath = (home: string): string => join(home, 'classroom-server.json');
+
+/** Whether a path is there: false too when a part of it is a file (ENOTDIR) or cannot be read. */
+function exists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** The addresses a learner's VM may use to reach this machine: every non-loopback IPv4. */
 function lanAddresses(): string[] {
@@ -21,29 +34,95 @@ function lanAddresses(): string[] {
     .map((a) => a.address);
 }
 
-function readFile(flag: string, path: string): Buffer {
+/** A PEM file: a regular file (a FIFO would block, /dev/zero never end) of at most 1 MiB. */
+function readPem(flag: string, path: string): Buffer {
+  let fd: number | undefined;
   try {
-    return readFileSync(path);
+    const st = statSync(path);
+    if (!st.isFile()) throw usageError(`--${flag} ${visible(path)}: not a regular file`, 'pass the PEM file itself');
+    if (st.size > 2 ** 20) throw usageError(`--${flag} ${visible(path)}: ${st.size} bytes is not a PEM certificate or key`, 'pass the PEM file itself');
+    fd = openSync(path, 'r');
+    const buf = Buffer.alloc(st.size);
+    const n = readSync(fd, buf, 0, st.size, 0);
+    return buf.subarray(0, n);
   } catch (err) {
-    throw usageError(`--${flag} ${path}: ${(err as NodeJS.ErrnoException).code ?? 'cannot read it'}`);
+    if (err instanceof WorkshopError) throw err;
+    throw usageError(`--${flag} ${visible(path)}: ${(err as NodeJS.ErrnoException).code ?? 'cannot read it'}`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
+/** The certificate and key must parse and belong together: https.createServer would throw deep in fastify. */
+async function readTls(certPath: string, keyPath: string): Promise<{ cert: Buffer; key: Buffer }> {
+  const cert = readPem('tls-cert', certPath);
+  const key = readPem('tls-key', keyPath);
+  const { createSecureContext } = await import('node:tls');
+  try {
+    createSecureContext({ cert, key });
+  } catch (err) {
+    const why = visible(shorten(err instanceof Error ? err.message : String(err), 200));
+    throw usageError(`--tls-cert ${visible(certPath)} --tls-key ${visible(keyPath)}: not a certificate and its private key in PEM (${why})`, 'make a pair with: openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 30 -subj /CN=HOST');
+  }
+  return { cert, key };
+}
+
+function budgetFlags(cli: Cli): StorageBudget {
+  const learner = flagString(cli.flags, 'learner-storage');
+  const cls = flagString(cli.flags, 'class-storage');
+  return {
+    learnerBytes: learner === undefined ? DEFAULT_BUDGET.learnerBytes : parseSizeFlag('learner-storage', learner, 64 * 1024),
+    classBytes: cls === undefined ? DEFAULT_BUDGET.classBytes : parseSizeFlag('class-storage', cls, 1024 * 1024),
+  };
+}
+
+function joinLimitFlags(cli: Cli): JoinLimits {
+  const perAddress = flagString(cli.flags, 'joins-per-address');
+  const perClass = flagString(cli.flags, 'joins-per-class');
+  return {
+    perAddress: perAddress === undefined ? DEFAULT_JOIN_LIMITS.perAddress : { ...DEFAULT_JOIN_LIMITS.perAddress, capacity: parseCount('joins-per-address', perAddress, 1, 1_000_000) },
+    perClass: perClass === undefined ? DEFAULT_JOIN_LIMITS.perClass : { ...DEFAULT_JOIN_LIMITS.perClass, capacity: parseCount('joins-per-class', perClass, 1, 1_000_000) },
+  };
+}
+
+/** Why the server did not start, for the instructor: the address, or the database. */
+function startProblem(err: unknown, host: string, port: number, db: string, sqlite: boolean): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') return envError(`port ${port} on ${host} is in use`, 'pick another with --port, or stop the other server');
+  if (code === 'EACCES' || code === 'EADDRNOTAVAIL') return envError(`cannot listen on ${host}:${port} (${code})`, 'check --host and --port: the address must be one of this machine (ip -br addr)');
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME' || code === 'EAI_FAIL') return usageError(`--host ${visible(host)}: no such address (${code})`, 'an address of this machine, like 0.0.0.0 (every interface), 127.0.0.1 or 192.168.56.1');
+  return sqlite ? sqliteProblem(db, err) : err;
+}
+
 export default async function serve(cli: Cli, args: string[]): Promise<number> {
-  if (args.length > 1) throw usageError(`too many arguments: ${args.slice(1).join(' ')}`, 'usage: workshop classroom serve [--host H] [--port P] ...');
-  const host = flagString(cli.flags, 'host') ?? '0.0.0.0';
+  if (args.length > 1) throw usageError(`too many arguments: ${visible(args.slice(1).join(' '))}`, 'usage: workshop classroom serve [--host H] [--port P] ...');
+  const host = parseHost(flagString(cli.flags, 'host') ?? '0.0.0.0');
   const port = parseCount('port', flagString(cli.flags, 'port') ?? '7878', 0, 65535);
   const db = flagString(cli.flags, 'db') ?? defaultDbPath(cli.home);
   const stuckAfterMs = parseDuration('stuck-after', flagString(cli.flags, 'stuck-after') ?? '10m');
   const stuckAttempts = parseCount('stuck-attempts', flagString(cli.flags, 'stuck-attempts') ?? '3', 1, 1000);
+  const budget = budgetFlags(cli);
+  const joinLimits = joinLimitFlags(cli);
   const certPath = flagString(cli.flags, 'tls-cert');
   const keyPath = flagString(cli.flags, 'tls-key');
   if ((certPath === undefined) !== (keyPath === undefined)) throw usageError('--tls-cert and --tls-key go together');
-  const tls = certPath !== undefined && keyPath !== undefined ? { cert: readFile('tls-cert', certPath), key: readFile('tls-key', keyPath) } : undefined;
+  const tls = certPath !== undefined && keyPath !== undefined ? await readTls(certPath, keyPath) : undefined;
   const pack = readPack(cli.lessonsDir);
   writableHome(cli.home);
 
-  const store = await openStore(db);
+  const sqlite = STORE_KINDS.find((k) => k.matches(db))?.name === 'sqlite';
+  // the database files this run creates are removed again if the server does not start
+  const created = sqlite ? [db, `${db}-wal`, `${db}-shm`, `${db}-journal`].filter((f) => !exists(f)) : [];
+  const forgetCreated = (): void => {
+    for (const f of created) if (exists(f)) rmSync(f, { force: true });
+  };
+  let store;
+  try {
+    store = await openStore(db);
+  } catch (err) {
+    forgetCreated();
+    throw err;
+  }
   const { startServer } = await import('../../../classroom/server.ts');
   let server;
   try {
@@ -54,15 +133,15 @@ export default async function serve(cli: Cli, args: string[]): Promise<number> {
       host,
       port,
       thresholds: { stuckAfterMs, stuckAttempts },
+      budget,
+      joinLimits,
       pageDir: join(projectRoot(), 'src', 'classroom', 'page'),
       ...(tls ? { tls } : {}),
     });
   } catch (err) {
-    await store.close();
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw envError(`port ${port} on ${host} is in use`, 'pick another with --port, or stop the other server');
-    if (code === 'EACCES' || code === 'EADDRNOTAVAIL') throw envError(`cannot listen on ${host}:${port} (${code})`, 'check --host and --port');
-    throw err;
+    await store.close().catch(() => undefined);
+    forgetCreated();
+    throw startProblem(err, host, port, db, sqlite);
   }
   const scheme = tls ? 'https' : 'http';
   const wildcard = host === '0.0.0.0' || host === '::';
@@ -70,7 +149,14 @@ export default async function serve(cli: Cli, args: string[]): Promise<number> {
   const shownHost = wildcard ? (lan[0] ?? '127.0.0.1') : host.includes(':') ? `[${host}]` : host;
   const origin = `${scheme}://${shownHost}:${server.port}`;
   const url = `${origin}/?token=${server.info.instructorToken}`;
-  writeFileSync(serverInfoPath(cli.home), `${JSON.stringify({ url, origin, localOrigin: wildcard ? `${scheme}://127.0.0.1:${server.port}` : origin, instructorToken: server.info.instructorToken, joinCode: server.info.joinCode, port: server.port, pid: process.pid })}\n`, { mode: 0o600 });
+  try {
+    writeFileSync(serverInfoPath(cli.home), `${JSON.stringify({ url, origin, localOrigin: wildcard ? `${scheme}://127.0.0.1:${server.port}` : origin, instructorToken: server.info.instructorToken, joinCode: server.info.joinCode, port: server.port, pid: process.pid })}\n`, { mode: 0o600 });
+  } catch (err) {
+    await server.close();
+    await store.close();
+    rmSync(serverInfoPath(cli.home), { force: true });
+    throw envError(`cannot write ${serverInfoPath(cli.home)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'the home must be writable, on a disk with room');
+  }
 
   if (cli.json) writeOut(`${JSON.stringify({ url, instructorToken: server.info.instructorToken, joinCode: server.info.joinCode, port: server.port })}\n`);
   else {
