@@ -32,10 +32,14 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** Homes this process drains now: the engine's lock is re-entrant within a process, a sender is not. */
 const draining = new Set<string>();
 
-/** Takes the per-home sender lock without waiting; undefined when a live sender holds it. */
+/**
+ * Takes the per-home sender lock; undefined when a live sender holds it. It waits a little: the
+ * engine's lock takes over a file that is no lock (an older workshop's pid-only one) only after
+ * seeing it stay for a second.
+ */
 async function tryLock(home: string): Promise<Lock | undefined> {
   try {
-    return await acquireLock(senderLockPath(home), 'classroom __send', { timeoutMs: 0 });
+    return await acquireLock(senderLockPath(home), 'classroom __send', { timeoutMs: 1500 });
   } catch (err) {
     if (err instanceof WorkshopError) return undefined;
     throw err;
@@ -104,34 +108,99 @@ function saveState(home: string, state: SenderState): void {
   }
 }
 
+type Step = { kind: 'next' } | { kind: 'stop'; why: string } | { kind: 'retry'; why: string; afterMs?: number };
+
+/** Sends the oldest queued report and disposes of it: deleted once acknowledged, set aside if refused. */
+async function sendOne(home: string, m: Membership, name: string, result: DrainResult, state: SenderState): Promise<Step> {
+  const file = join(outboxDir(home), name);
+  let body: string;
+  try {
+    if (statSync(file).size > MAX_REPORT_FILE) {
+      setAside(home, name);
+      result.rejected++;
+      return { kind: 'next' };
+    }
+    body = readFileSync(file, 'utf8');
+  } catch (err) {
+    // ENOENT: sent and removed by a sender that held the lock before us
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? { kind: 'next' } : { kind: 'stop', why: `cannot read the outbox: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
+  }
+  const out = await post(m, body);
+  if (out.kind === 'retry' || out.kind === 'stop') {
+    state.lastError = out.why;
+    state.lastErrorAt = new Date().toISOString();
+    saveState(home, state);
+    return out;
+  }
+  try {
+    if (out.kind === 'rejected') {
+      // A report the server will never take must not block the queue: keep it aside, for the record.
+      setAside(home, name);
+      result.rejected++;
+      state.lastError = `a report was rejected: ${out.why}`;
+      state.lastErrorAt = new Date().toISOString();
+    } else {
+      unlinkSync(file);
+      result.sent++;
+      state.lastSentAt = new Date().toISOString();
+      state.lastError = null;
+    }
+  } catch (err) {
+    // a full or read-only disk: the report stays queued, and the server stores its UUID once
+    return { kind: 'stop', why: `cannot update the outbox: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
+  }
+  return { kind: 'next' };
+}
+
+/** When to try a failing server again: exponential backoff with jitter, a capped Retry-After, and a time to give up. */
+class RetryClock {
+  #base = 250;
+  #failingSince: number | null = null;
+  readonly #giveUpMs: number;
+  readonly #maxBackoffMs: number;
+  constructor(giveUpMs: number, maxBackoffMs: number) {
+    this.#giveUpMs = giveUpMs;
+    this.#maxBackoffMs = maxBackoffMs;
+  }
+  succeeded(): void {
+    this.#base = 250;
+    this.#failingSince = null;
+  }
+  /** How long to wait before the next try; undefined when it is time to give up. */
+  failed(afterMs: number | undefined): number | undefined {
+    this.#failingSince ??= Date.now();
+    const remaining = this.#giveUpMs - (Date.now() - this.#failingSince);
+    if (remaining <= 0) return undefined;
+    const step = backoff(this.#base, this.#maxBackoffMs);
+    this.#base = step.next;
+    // A server's Retry-After is already capped; with jitter, so that a room does not come back at once.
+    const delay = afterMs === undefined ? step.delayMs : afterMs + Math.round(Math.random() * 250);
+    return Math.min(delay, Math.max(remaining, 1));
+  }
+}
+
 /** Sends every queued report, oldest first. Returns when the outbox stays empty, or it must stop. */
 export async function drain(home: string, o: DrainOptions = {}): Promise<DrainResult> {
   // A sender that stays a while means most commands only queue: starting a process costs the
   // learner's command more (measured 20 ms under load) than writing the report.
   const idleMs = o.idleMs ?? 10 * 60_000;
-  const giveUpMs = o.giveUpMs ?? 10 * 60_000;
-  const maxBackoff = o.maxBackoffMs ?? 5000;
   const result: DrainResult = { sent: 0, rejected: 0, left: 0, stopped: null };
-  let m = readMembership(home);
-  if (!m) return { ...result, left: queued(home).length, stopped: 'not joined' };
-  if (draining.has(home)) return { ...result, left: queued(home).length, stopped: 'busy' };
-  let lock = await tryLock(home);
+  if (!readMembership(home)) return { ...result, left: queued(home).length, stopped: 'not joined' };
+  let lock = draining.has(home) ? undefined : await tryLock(home);
   if (!lock) return { ...result, left: queued(home).length, stopped: 'busy' };
   draining.add(home);
   const wake = outboxWatcher(home);
   const state = readSenderState(home);
-  let base = 250;
-  let failingSince: number | null = null;
+  const clock = new RetryClock(o.giveUpMs ?? 10 * 60_000, o.maxBackoffMs ?? 5000);
   let idleSince: number | null = null;
   try {
     for (;;) {
       // read every time: `leave` ends the sender, a new `join` points it at the new class
-      const now = readMembership(home);
-      if (!now) {
+      const m = readMembership(home);
+      if (!m) {
         result.stopped = 'not joined';
         break;
       }
-      m = now;
       const next = queued(home)[0];
       if (next === undefined) {
         idleSince ??= Date.now();
@@ -144,69 +213,26 @@ export async function drain(home: string, o: DrainOptions = {}): Promise<DrainRe
         // the lock still held, must not wait for the next command.
         lock.release();
         lock = undefined;
-        if (queued(home).length === 0) break;
-        lock = await tryLock(home);
-        if (!lock) break;
+        if (queued(home).length === 0 || !(lock = await tryLock(home))) break;
         idleSince = null;
         continue;
       }
       idleSince = null;
-      const file = join(outboxDir(home), next);
-      let body: string;
-      try {
-        if (statSync(file).size > MAX_REPORT_FILE) {
-          setAside(home, next);
-          result.rejected++;
-          continue;
-        }
-        body = readFileSync(file, 'utf8');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // sent and removed by a sender that held the lock before us
-        result.stopped = `cannot read the outbox: ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
-        break;
-      }
-      const out = await post(m, body);
-      if (out.kind === 'sent' || out.kind === 'rejected') {
-        try {
-          if (out.kind === 'rejected') {
-            // A report the server will never take must not block the queue: keep it aside, for the record.
-            setAside(home, next);
-            result.rejected++;
-            state.lastError = `a report was rejected: ${out.why}`;
-            state.lastErrorAt = new Date().toISOString();
-          } else {
-            unlinkSync(file);
-            result.sent++;
-            state.lastSentAt = new Date().toISOString();
-            state.lastError = null;
-          }
-        } catch (err) {
-          // a full or read-only disk: the report stays queued, and the server stores its UUID once
-          result.stopped = `cannot update the outbox: ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
-          break;
-        }
-        base = 250;
-        failingSince = null;
+      const step = await sendOne(home, m, next, result, state);
+      if (step.kind === 'next') {
+        clock.succeeded();
         continue;
       }
-      state.lastError = out.why;
-      state.lastErrorAt = new Date().toISOString();
-      saveState(home, state);
-      if (out.kind === 'stop') {
-        result.stopped = out.why;
+      if (step.kind === 'stop') {
+        result.stopped = step.why;
         break;
       }
-      failingSince ??= Date.now();
-      const remaining = giveUpMs - (Date.now() - failingSince);
-      if (remaining <= 0) {
+      const wait = clock.failed(step.afterMs);
+      if (wait === undefined) {
         result.stopped = 'unreachable';
         break;
       }
-      const step = backoff(base, maxBackoff);
-      base = step.next;
-      // A server's Retry-After is already capped; with jitter, so that a room does not come back at once.
-      const delay = out.afterMs === undefined ? step.delayMs : out.afterMs + Math.round(Math.random() * 250);
-      await sleep(Math.min(delay, Math.max(remaining, 1)));
+      await sleep(wait);
     }
   } finally {
     wake.close();

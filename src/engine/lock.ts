@@ -271,6 +271,11 @@ export const holdsLock = (path: string): boolean => held.has(path);
 
 /** The live owner of a lock, or undefined when it is free or stale: for a caller that only looks (the class reporter). */
 export function liveOwner(path: string): LockOwner | undefined {
-  const owner = readOwner(path);
+  let owner: LockOwner | undefined;
+  try {
+    owner = ownerOf(path);
+  } catch {
+    return undefined; // not a lock file at all: no one holds it
+  }
   return owner !== undefined && ownerIsLive(owner) ? owner : undefined;
 }
