@@ -37,6 +37,19 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      {
+        resolve: { alias },
+        // Hosted labs on real qemu VMs (test/labs/run.sh builds the image first): one sequence
+        // that shares its boots, minutes long under TCG.
+        test: {
+          name: 'labs',
+          include: ['test/labs/**/*.test.ts'],
+          environment: 'node',
+          fileParallelism: false,
+          testTimeout: 900_000,
+          hookTimeout: 600_000,
+        },
+      },
     ],
   },
 });

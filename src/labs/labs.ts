@@ -352,6 +352,14 @@ export class Labs {
     return this.serial(e.vm, async () => (await this.up(e)).channel.exec(command, timeoutMs));
   }
 
+  /** The channel's round trip to the learner's guest agent, in ms (a health check; the latency floor). */
+  async ping(learner: string): Promise<number> {
+    const e = this.entries.find((x) => x.learner === learner);
+    const ch = e ? this.runtime(e.vm).channel : null;
+    if (!ch?.isOpen) throw new LabError('that learner’s lab is not connected');
+    return ch.ping();
+  }
+
   private async report(vm: string, body: string): Promise<RequestAnswer> {
     const e = this.entries.find((x) => x.vm === vm);
     if (!e?.learner) return { status: 409, body: '{"error":"no learner holds this lab yet"}' };

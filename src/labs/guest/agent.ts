@@ -12,7 +12,7 @@
 //   waiting requests are answered 503 (the sender keeps the report and retries), and nothing is
 //   queued for the host: a write to a port without a host would block.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, read, readdirSync, readFileSync, renameSync, rmSync, write, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, read, readdirSync, readFileSync, readlinkSync, renameSync, write, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import {
@@ -32,7 +32,6 @@ import {
   type RequestAnswer,
 } from '../protocol.ts';
 
-const RUN_DIR = '/run/workshop-lab';
 const TMUX_CONF = '/etc/workshop-lab/tmux.conf';
 const TMUX_SOCKET = 'workshop-lab';
 const HOME = process.env['WORKSHOP_HOME'] ?? '/var/lib/workshop';
@@ -110,6 +109,7 @@ function hostGone(): void {
   log('the host went away: terminals closed, tmux keeps the shells');
   outQueue.length = 0;
   outBytes = 0;
+  helloWaiting = null;
   for (const [id, t] of terminals) closeTerminal(id, t, 'host gone');
   for (const [id, r] of requests) {
     clearTimeout(r.timer);
@@ -143,21 +143,47 @@ async function readLoop(): Promise<never> {
 
 // ---- frames from the host ----------------------------------------------------------------------
 
+/**
+ * The agent answers the host's hello only once the boot is over (systemd's jobs done): a lab is
+ * "ready" when a learner's first command runs at full speed, not while the guest is still busy.
+ */
+let booted = false;
+let helloWaiting: Frame | null = null;
+
+function waitForBoot(): void {
+  const done = (): void => {
+    if (booted) return;
+    booted = true;
+    if (helloWaiting) answerHello(helloWaiting);
+    helloWaiting = null;
+  };
+  const c = spawn('systemctl', ['is-system-running', '--wait'], { stdio: 'ignore' });
+  c.on('close', done);
+  c.on('error', done);
+  // a unit that never finishes starting must not keep the learner out
+  setTimeout(done, 240_000).unref();
+}
+
+function answerHello(f: Frame): void {
+  const v = parseJson(f.payload) as { nonce?: unknown } | undefined;
+  let bootId = '';
+  let uptimeS = 0;
+  try {
+    bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    uptimeS = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+  } catch {
+    // not Linux? then the host sees empty values
+  }
+  send(jsonFrame(FrameType.hello, f.id, { nonce: String(v?.nonce ?? ''), version: PROTOCOL_VERSION, bootId, uptimeS }));
+}
+
 function onFrame(f: Frame): void {
   switch (f.type) {
-    case FrameType.hello: {
-      const v = parseJson(f.payload) as { nonce?: unknown } | undefined;
-      let bootId = '';
-      let uptimeS = 0;
-      try {
-        bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-        uptimeS = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
-      } catch {
-        // not Linux? then the host sees empty values
-      }
-      send(jsonFrame(FrameType.hello, f.id, { nonce: String(v?.nonce ?? ''), version: PROTOCOL_VERSION, bootId, uptimeS }));
+    case FrameType.hello:
+      // the host says hello every second until answered: the last one waiting is enough
+      if (booted) answerHello(f);
+      else helloWaiting = f;
       return;
-    }
     case FrameType.ping:
       send(encodeFrame(FrameType.pong, f.id, f.payload));
       return;
@@ -199,7 +225,8 @@ function onFrame(f: Frame): void {
 
 interface Terminal {
   child: ChildProcess;
-  ttyFile: string;
+  /** the pty the tmux client runs on, once looked up */
+  pts: string | null;
 }
 const terminals = new Map<number, Terminal>();
 
@@ -212,13 +239,12 @@ function openTerminal(id: number, v: unknown): void {
   }
   const old = terminals.get(id);
   if (old) closeTerminal(id, old, 'replaced');
-  mkdirSync(RUN_DIR, { recursive: true, mode: 0o700 });
-  const ttyFile = join(RUN_DIR, `tty-${id}`);
-  // The inner shell sets the size before tmux starts (no race with a resize), and says which pty
-  // it is on, for later resizes. -A: attach when the session exists, so a re-open finds the shell.
-  const inner = `stty rows ${size.rows} cols ${size.cols}; tty > ${ttyFile}; exec tmux -L ${TMUX_SOCKET} -f ${TMUX_CONF} new-session -A -s ${session}`;
-  const child = spawn('script', ['-q', '-e', '-c', inner, '/dev/null'], { cwd: '/root', env: ROOT_ENV, stdio: ['pipe', 'pipe', 'pipe'] });
-  const t: Terminal = { child, ttyFile };
+  // The size is set before tmux starts (no race with a resize); -A attaches when the session
+  // exists, so a re-open finds the shell. script runs it with $SHELL: dash starts faster than bash
+  // under emulation, and the learner's shell is tmux's default-shell (tmux.conf), not this one.
+  const inner = `stty rows ${size.rows} cols ${size.cols}; exec tmux -L ${TMUX_SOCKET} -f ${TMUX_CONF} new-session -A -s ${session}`;
+  const child = spawn('script', ['-q', '-e', '-c', inner, '/dev/null'], { cwd: '/root', env: { ...ROOT_ENV, SHELL: '/bin/sh' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const t: Terminal = { child, pts: null };
   terminals.set(id, t);
   child.stdout?.on('data', (chunk: Buffer) => {
     for (const frame of dataFrames(id, chunk)) send(frame);
@@ -231,31 +257,40 @@ function openTerminal(id: number, v: unknown): void {
   child.on('close', (code, signal) => {
     if (terminals.get(id) !== t) return;
     terminals.delete(id);
-    rmQuiet(ttyFile);
     send(jsonFrame(FrameType.close, id, { reason: signal ? `ended by ${signal}` : `exited ${code ?? ''}` }));
   });
 }
 
-function resize(t: Terminal, cols: number, rows: number): void {
-  let tty: string;
+/** The pty of script's child (the shell that became the tmux client): its stdin. */
+function ptsOf(t: Terminal): string | null {
+  if (t.pts) return t.pts;
+  const pid = t.child.pid;
+  if (pid === undefined) return null;
   try {
-    tty = readFileSync(t.ttyFile, 'utf8').trim();
+    for (const c of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/)) {
+      const tty = readlinkSync(`/proc/${c}/fd/0`);
+      if (/^\/dev\/pts\/\d+$/.test(tty)) return (t.pts = tty);
+    }
   } catch {
-    return; // the shell has not said yet: its first size is the one it was opened with
+    // not started yet: its first size is the one it was opened with
   }
-  if (!/^\/dev\/pts\/\d+$/.test(tty)) return;
+  return null;
+}
+
+/** Sets the pty's size; the kernel sends SIGWINCH to the tmux client, which redraws. */
+function resize(t: Terminal, cols: number, rows: number): void {
+  const tty = ptsOf(t);
+  if (!tty) return;
   spawn('stty', ['-F', tty, 'rows', String(rows), 'cols', String(cols)], { stdio: 'ignore' }).on('error', () => {});
 }
 
 function closeTerminal(id: number, t: Terminal, why: string): void {
   terminals.delete(id);
-  rmQuiet(t.ttyFile);
   // The tmux client dies with its pty; the session and its shell stay for the next open.
   t.child.kill('SIGTERM');
   log(`terminal ${id} closed: ${why}`);
 }
 
-const rmQuiet = (path: string): void => rmSync(path, { force: true });
 
 // ---- commands from the host --------------------------------------------------------------------
 
@@ -266,7 +301,8 @@ function runExec(id: number, v: unknown): void {
     return;
   }
   const timeoutMs = Number.isInteger(req.timeoutMs) ? Number(req.timeoutMs) : 60_000;
-  const child = spawn('bash', ['--login', '-c', req.command], { cwd: '/root', env: { ...ROOT_ENV, TERM: 'dumb' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // not a login shell: ROOT_ENV has what a login would set, and /etc/profile costs ~0.1 s under TCG
+  const child = spawn('bash', ['-c', req.command], { cwd: '/root', env: { ...ROOT_ENV, TERM: 'dumb' }, stdio: ['ignore', 'pipe', 'pipe'] });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   let outLen = 0;
@@ -387,6 +423,7 @@ function prestart(): void {
 async function main(): Promise<void> {
   scaleTime();
   writeMembership();
+  waitForBoot();
   prestart();
   const server = createServer(onHttp);
   server.listen(REPORT_PORT, '127.0.0.1');
