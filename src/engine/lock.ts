@@ -3,8 +3,8 @@
 // unrelated live process is seen as stale and taken over. A second command waits (bounded)
 // instead of failing at once. The lock is re-entrant within a process: a command that holds it
 // (solve, reset, clean) can call the Journey, whose methods take it too.
-import { linkSync, lstatSync, mkdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
-import { dirname } from 'node:path';
+import { linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync, type Stats } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { processAlive, processStart } from '../checks/proc.ts';
 import { envError, WorkshopError } from '../errors.ts';
 import { readRegularFile } from './progress.ts';
@@ -55,7 +55,11 @@ function readLock(path: string): Read {
   } catch (err) {
     if (err instanceof WorkshopError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { kind: 'gone' };
+    if (code === 'ENOENT' || code === 'ELOOP') {
+      // a dangling symlink or a loop is in the way as much as garbage is (link(2) says EEXIST)
+      const stat = lstatSync(path, { throwIfNoEntry: false });
+      return stat === undefined ? { kind: 'gone' } : { kind: 'garbage', stat };
+    }
     throw lockFsError(path, err as NodeJS.ErrnoException);
   }
   try {
@@ -64,7 +68,7 @@ function readLock(path: string): Read {
   } catch {
     // half-written by an older workshop, or garbage
   }
-  const stat = statSync(path, { throwIfNoEntry: false });
+  const stat = lstatSync(path, { throwIfNoEntry: false });
   return stat === undefined ? { kind: 'gone' } : { kind: 'garbage', stat };
 }
 
@@ -210,15 +214,20 @@ export async function acquireLock(path: string, command: string, opts: WaitOptio
   const t0 = performance.now();
   const seen = new Sightings();
   let noticed = false;
+  let tookOver = false;
   let pause = 10;
   for (;;) {
     if (tryCreate(path, me)) break;
     const now = readLock(path);
-    // released just now: try again at once
-    if (now.kind === 'gone') continue;
+    // released just now: try again at once (the deadline still holds)
+    if (now.kind === 'gone' && performance.now() - t0 < timeoutMs) continue;
+    if (now.kind === 'gone') throw waitedTooLong(path, now, performance.now() - t0);
     // garbage (from an older workshop, or a disk error) is stale once it has stayed a second
     const stale = now.kind === 'garbage' ? seen.olderThan(path, now.stat, 1000) : now.owner.pid !== process.pid && !ownerIsLive(now.owner);
-    if (stale && takeOver(path, now, seen)) continue;
+    if (stale && takeOver(path, now, seen)) {
+      tookOver = true;
+      continue;
+    }
     const waited = performance.now() - t0;
     if (waited >= timeoutMs) throw waitedTooLong(path, now, waited);
     if (now.kind === 'owner' && !stale && !noticed && waited >= noticeMs) {
@@ -229,6 +238,7 @@ export async function acquireLock(path: string, command: string, opts: WaitOptio
     pause = Math.min(pause * 2, 100);
   }
   held.set(path, 1);
+  if (tookOver) sweepLeftovers(dirname(path));
   return {
     release() {
       const d = (held.get(path) ?? 1) - 1;
@@ -247,6 +257,24 @@ export async function acquireLock(path: string, command: string, opts: WaitOptio
       if (now && now.pid === me.pid && now.at === me.at) rmSync(path, { force: true });
     },
   };
+}
+
+/**
+ * A command killed (SIGKILL) between writing a temp file and renaming or removing it leaves it
+ * behind: `lock.<pid>.new`, `state.json.tmp-<pid>`. Writers hold the lock, so once a stale lock was
+ * taken over, the temp files of dead PIDs are nobody's, and go.
+ */
+function sweepLeftovers(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = /^(?:lock\.(\d+)\.new|state\.json\.tmp-(\d+))$/.exec(name)?.slice(1).find((v) => v !== undefined);
+    if (pid !== undefined && Number(pid) !== process.pid && !processAlive(Number(pid))) rmSync(join(dir, name), { force: true });
+  }
 }
 
 function waitedTooLong(path: string, now: Read, waited: number): Error {

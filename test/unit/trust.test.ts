@@ -2,7 +2,7 @@
 // rules find in the workshop's own folders; every lock wait ends; state.json and the lock must be
 // regular files; a byte-order mark is not corruption.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -29,6 +29,9 @@ describe('the home', () => {
     ['/var/lib/..', /system folder \/var/],
     ['/proc', /system folder \/proc/],
     ['/media', /system folder \/media/],
+    ['/proc/1/root', /inside \/proc, the kernel's own file system/],
+    ['/sys/kernel/ws', /inside \/sys/],
+    ['/dev/shm/ws', /inside \/dev/],
   ])('refuses %s', (home, why) => {
     expect(unsafeHome(home, (p) => p)).toMatch(why);
   });
@@ -156,12 +159,34 @@ describe('every lock wait ends', () => {
     expect((err as WorkshopError).hint).toContain(`rm -rf ${p}.takeover`);
   });
 
+  it('takes over a lock that is a dangling symlink or a symlink loop (link(2) says it exists, open says it does not)', async () => {
+    const p = join(dir, 'lock');
+    for (const target of ['/nonexistent/lock', p]) {
+      symlinkSync(target, p);
+      const t0 = performance.now();
+      (await acquireLock(p, 'hint', { timeoutMs: 5000 })).release();
+      expect(performance.now() - t0).toBeLessThan(3000);
+      expect(readdirSync(dir)).toEqual([]);
+    }
+  });
+
   it('refuses a lock that is a FIFO at once (exit 3, not a regular file) instead of blocking on it', async () => {
     const p = join(dir, 'lock');
     execFileSync('mkfifo', [p]);
     const err = await failure(acquireLock(p, 'hint', { timeoutMs: 5000 }));
     expect((err as WorkshopError).exitCode).toBe(3);
     expect((err as WorkshopError).message).toBe(`${p} is not a regular file: it is a named pipe (FIFO)`);
+  });
+});
+
+describe('what a killed command leaves', () => {
+  it('goes when its stale lock is taken over: the temp files of dead PIDs, never those of live ones', async () => {
+    const dead = 2 ** 22 + 4321;
+    const p = join(dir, 'lock');
+    writeFileSync(p, JSON.stringify({ pid: dead, start: 1, command: 'next', at: 'x' }));
+    for (const f of [`lock.${dead}.new`, `state.json.tmp-${dead}`, `lock.${process.ppid}.new`, `state.json.tmp-${process.ppid}`, 'state.json.tmp-notes']) writeFileSync(join(dir, f), '');
+    (await acquireLock(p, 'hint')).release();
+    expect(readdirSync(dir).sort()).toEqual([`lock.${process.ppid}.new`, 'state.json.tmp-notes', `state.json.tmp-${process.ppid}`].sort());
   });
 });
 
