@@ -44,6 +44,8 @@ export function workspace(home: string): Workspace {
  */
 export const SYSTEM_DIRS: readonly string[] = ['/usr', '/etc', '/var', '/home', '/root', '/boot', '/proc', '/sys', '/dev', '/run', '/tmp', '/srv', '/opt', '/mnt', '/media', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
 
+const KERNEL_TREES = ['/proc', '/sys', '/dev'];
+
 const isUnder = (p: string, dir: string): boolean => p === dir || dir === '/' || p.startsWith(`${dir}/`);
 
 /**
@@ -75,6 +77,9 @@ export function unsafeHome(home: string, real: (p: string) => string = realpathS
   for (const p of new Set([given, actual])) {
     const via = p === given ? '' : ` (${given} leads to ${p})`;
     if (p === '/') return `it is the root of the file system${via}`;
+    // the kernel's own trees: /proc/1/root is /, and Node's recursive mkdir spins for ever in /proc
+    const kernel = KERNEL_TREES.find((k) => p.startsWith(`${k}/`));
+    if (kernel !== undefined) return `it is inside ${kernel}, the kernel's own file system${via}`;
     for (const sys of SYSTEM_DIRS) {
       if (p === sys) return `it is the system folder ${sys}${via}`;
       const sysReal = realPathOf(sys, real);
