@@ -132,6 +132,18 @@ describe.skipIf(skipPg())('PostgreSQL store shared by two instances', () => {
     expect(again).toMatchObject({ kind: 'joined', how: 'rejoined', learner: { id: j.learner.id }, token: j.token });
   });
 
+  it('gives a new name to one learner when two instances take it at the same moment', async () => {
+    const url = await db();
+    const [a, b] = await Promise.all([store(url), store(url)]);
+    const info = await a.openClass('default');
+    for (let i = 0; i < 10; i++) {
+      const name = { display: `Ada ${i}`, key: `ada ${i}` };
+      const outs = await Promise.all([a.join(info.joinCode, name, undefined, BIG_BUDGET), b.join(info.joinCode, name, undefined, BIG_BUDGET)]);
+      expect(outs.map((o) => o.kind).sort()).toEqual(['joined', 'name taken']);
+    }
+    expect((await a.snapshot(info.id)).learners).toHaveLength(10);
+  });
+
   it('stores a UUID once when both instances receive it at the same moment', async () => {
     const url = await db();
     const [a, b] = await Promise.all([store(url), store(url)]);
