@@ -39,7 +39,7 @@ export function readMembership(home: string): Membership | undefined {
   }
   try {
     const v = JSON.parse(text) as Partial<Membership>;
-    if (typeof v.url === 'string' && /^https?:\/\/[^\s]+$/.test(v.url) && typeof v.name === 'string' && isToken(v.token)) return { url: v.url, name: v.name, token: v.token, joinedAt: String(v.joinedAt ?? '') };
+    if (typeof v.url === 'string' && /^https?:\/\/[\x21-\x7e]+$/.test(v.url) && typeof v.name === 'string' && isToken(v.token)) return { url: v.url, name: v.name, token: v.token, joinedAt: String(v.joinedAt ?? '') };
   } catch {
     // a damaged membership file means "not joined"; `classroom join` writes a new one
   }

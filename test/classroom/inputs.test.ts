@@ -206,6 +206,17 @@ describe('classroom join checks the token the server returns, and saves it whole
     }
   });
 
+  it('counts a classroom.json whose URL or token holds control characters as not joined', async () => {
+    for (const m of [{ url: 'http://x\u001b]0;PWNED\u0007/', token: 'a'.repeat(32) }, { url: 'http://127.0.0.1:47', token: `${'a'.repeat(30)}\r\n` }]) {
+      const home = tmp();
+      writeFileSync(join(home, 'classroom.json'), JSON.stringify({ ...m, name: 'ada', joinedAt: '' }));
+      const status = await workshop(home, ['status']);
+      expect(status.stdout).not.toContain('class:');
+      const leave = await workshop(home, ['classroom', 'leave']);
+      expect(leave.stdout).toBe('You are not in a class.\n');
+    }
+  });
+
   it.runIf(isRoot)('on a full disk: exit 3 before the server hears of it, and no file left', async () => {
     if (!sqlite) return;
     const s = await serveProcess(await sqlite.freshDb());

@@ -135,7 +135,7 @@ async function leave(cli: Cli): Promise<number> {
   rmSync(outboxDir(cli.home), { recursive: true, force: true });
   rmSync(senderStatePath(cli.home), { force: true });
   if (cli.json) cli.emit({ left: m.url, unsent: left });
-  else cli.out(`Left the class at ${m.url}.${left ? ` ${left} reports could not be sent and were dropped.` : ''}`);
+  else cli.out(`Left the class at ${visible(m.url)}.${left ? ` ${left} reports could not be sent and were dropped.` : ''}`);
   return 0;
 }
 
