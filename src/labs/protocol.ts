@@ -172,6 +172,17 @@ export interface ExecResult {
   timedOut: boolean;
 }
 
+/**
+ * The class membership the agent writes in the guest (WORKSHOP_HOME/classroom.json), so that
+ * workshop reports from the first boot on, to the agent. The token only has the shape of one
+ * (classroom/identity.ts: 32 base64url characters, or workshop takes the home as not joined): the
+ * host knows which VM a report came from, and attributes it to the learner who holds that VM.
+ */
+export function guestMembership(token: string, joinedAt: string): { url: string; name: string; token: string; joinedAt: string } {
+  return { url: `http://127.0.0.1:${REPORT_PORT}`, name: 'lab', token, joinedAt };
+}
+export const GUEST_TOKEN = /^[A-Za-z0-9_-]{32}$/;
+
 /** Terminal sizes are bounded: a size from the network must not make tmux allocate gigabytes. */
 export const MAX_COLS = 500;
 export const MAX_ROWS = 200;

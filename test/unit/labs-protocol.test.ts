@@ -57,3 +57,25 @@ describe('lab frames', () => {
     expect(parseSize(v)).toEqual(want);
   });
 });
+
+describe('the membership the guest agent writes', () => {
+  it('is one that workshop’s reporter takes as joined (the token has the server’s shape)', async () => {
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { randomBytes } = await import('node:crypto');
+    const { readMembership } = await import('../../src/classroom/outbox.ts');
+    const { GUEST_TOKEN, guestMembership, REPORT_PORT } = await import('../../src/labs/protocol.ts');
+    const home = mkdtempSync(join(tmpdir(), 'ws-guest-home-'));
+    try {
+      const m = guestMembership(randomBytes(24).toString('base64url'), new Date(0).toISOString());
+      expect(m.token).toMatch(GUEST_TOKEN);
+      writeFileSync(join(home, 'classroom.json'), JSON.stringify(m));
+      expect(readMembership(home)).toMatchObject({ url: `http://127.0.0.1:${REPORT_PORT}`, token: m.token });
+      writeFileSync(join(home, 'classroom.json'), JSON.stringify({ ...m, token: 'lab-channel' }));
+      expect(readMembership(home)).toBeUndefined();
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});

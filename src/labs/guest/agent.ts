@@ -12,24 +12,28 @@
 //   waiting requests are answered 503 (the sender keeps the report and retries), and nothing is
 //   queued for the host: a write to a port without a host would block.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, read, readdirSync, readFileSync, readlinkSync, renameSync, write, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import {
   FrameDecoder,
   FrameType,
+  GUEST_TOKEN,
   PORT_NAME,
   PROTOCOL_VERSION,
   REPORT_PORT,
   SESSION_NAME,
   dataFrames,
   encodeFrame,
+  guestMembership,
   jsonFrame,
   parseJson,
   parseSize,
   type ExecResult,
   type Frame,
   type RequestAnswer,
+  type TerminalSize,
 } from '../protocol.ts';
 
 const TMUX_CONF = '/etc/workshop-lab/tmux.conf';
@@ -227,8 +231,63 @@ interface Terminal {
   child: ChildProcess;
   /** the pty the tmux client runs on, once looked up */
   pts: string | null;
+  size: TerminalSize;
+  /** where its output goes; null for the spare, whose output is dropped */
+  sink: ((chunk: Buffer) => void) | null;
+  /** a spare's first bytes, up to its first cursor-home: the modes tmux sets on a new terminal */
+  init: Buffer | null;
+  onExit: ((why: string) => void) | null;
 }
 const terminals = new Map<number, Terminal>();
+
+/**
+ * A tmux client waiting, attached to the session `main` at the last size: an open takes it, so
+ * that a warm lab's first prompt costs no process start (each is 0.3-0.6 s under TCG), only a
+ * redraw. Its output until then is dropped but for the modes it set at its start.
+ */
+let spare: Terminal | null = null;
+let lastSize: TerminalSize = { cols: 80, rows: 24 };
+/** tmux.conf binds this key (user-keys[0]) to refresh-client: a full redraw, no process started */
+const REDRAW_KEY = '\x1b[29999~';
+const HOME_CURSOR = Buffer.from('\x1b[H');
+
+function spawnClient(size: TerminalSize, session: string): Terminal {
+  // The size is set before tmux starts (no race with a resize); -A attaches when the session
+  // exists, so a re-open finds the shell. script runs it with $SHELL: dash starts faster than bash
+  // under emulation, and the learner's shell is tmux's default-shell (tmux.conf), not this one.
+  const inner = `stty rows ${size.rows} cols ${size.cols}; exec tmux -L ${TMUX_SOCKET} -f ${TMUX_CONF} new-session -A -s ${session}`;
+  const child = spawn('script', ['-q', '-e', '-c', inner, '/dev/null'], { cwd: '/root', env: { ...ROOT_ENV, SHELL: '/bin/sh' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const t: Terminal = { child, pts: null, size, sink: null, init: Buffer.alloc(0), onExit: null };
+  let capturing = true;
+  child.stdout?.on('data', (chunk: Buffer) => {
+    if (t.sink) {
+      t.sink(chunk);
+      return;
+    }
+    if (!capturing || !t.init) return;
+    const all = Buffer.concat([t.init, chunk]);
+    const home = all.indexOf(HOME_CURSOR);
+    if (home >= 0 || all.length > 8192) {
+      capturing = false;
+      t.init = home >= 0 ? all.subarray(0, home) : Buffer.alloc(0);
+    } else t.init = all;
+  });
+  child.stderr?.on('data', (chunk: Buffer) => log(`terminal: ${chunk.toString().trim()}`));
+  child.stdin?.on('error', () => {
+    // the terminal ended while keys were on their way
+  });
+  child.on('error', (err) => log(`terminal: ${err.message}`));
+  child.on('close', (code, signal) => {
+    if (spare === t) spare = null;
+    t.onExit?.(signal ? `ended by ${signal}` : `exited ${code ?? ''}`);
+  });
+  return t;
+}
+
+function makeSpare(): void {
+  if (spare || !booted) return;
+  spare = spawnClient(lastSize, 'main');
+}
 
 function openTerminal(id: number, v: unknown): void {
   const size = parseSize(v);
@@ -239,26 +298,26 @@ function openTerminal(id: number, v: unknown): void {
   }
   const old = terminals.get(id);
   if (old) closeTerminal(id, old, 'replaced');
-  // The size is set before tmux starts (no race with a resize); -A attaches when the session
-  // exists, so a re-open finds the shell. script runs it with $SHELL: dash starts faster than bash
-  // under emulation, and the learner's shell is tmux's default-shell (tmux.conf), not this one.
-  const inner = `stty rows ${size.rows} cols ${size.cols}; exec tmux -L ${TMUX_SOCKET} -f ${TMUX_CONF} new-session -A -s ${session}`;
-  const child = spawn('script', ['-q', '-e', '-c', inner, '/dev/null'], { cwd: '/root', env: { ...ROOT_ENV, SHELL: '/bin/sh' }, stdio: ['pipe', 'pipe', 'pipe'] });
-  const t: Terminal = { child, pts: null };
+  const s = spare;
+  const t = session === 'main' && s && s.child.exitCode === null && s.child.signalCode === null ? s : spawnClient(size, session);
+  if (t === s) spare = null;
   terminals.set(id, t);
-  child.stdout?.on('data', (chunk: Buffer) => {
+  t.sink = (chunk) => {
     for (const frame of dataFrames(id, chunk)) send(frame);
-  });
-  child.stderr?.on('data', (chunk: Buffer) => log(`terminal ${id}: ${chunk.toString().trim()}`));
-  child.stdin?.on('error', () => {
-    // the terminal ended while keys were on their way
-  });
-  child.on('error', (err) => log(`terminal ${id}: ${err.message}`));
-  child.on('close', (code, signal) => {
+  };
+  t.onExit = (why) => {
     if (terminals.get(id) !== t) return;
     terminals.delete(id);
-    send(jsonFrame(FrameType.close, id, { reason: signal ? `ended by ${signal}` : `exited ${code ?? ''}` }));
-  });
+    send(jsonFrame(FrameType.close, id, { reason: why }));
+  };
+  if (t === s) {
+    // the modes a new tmux client sets, then a full redraw at the asked size
+    if (t.init && t.init.length > 0) t.sink(t.init);
+    if (t.size.cols === size.cols && t.size.rows === size.rows) t.child.stdin?.write(REDRAW_KEY);
+    else resize(t, size.cols, size.rows);
+  }
+  lastSize = size;
+  setTimeout(makeSpare, 2000).unref();
 }
 
 /** The pty of script's child (the shell that became the tmux client): its stdin. */
@@ -281,6 +340,7 @@ function ptsOf(t: Terminal): string | null {
 function resize(t: Terminal, cols: number, rows: number): void {
   const tty = ptsOf(t);
   if (!tty) return;
+  t.size = { cols, rows };
   spawn('stty', ['-F', tty, 'rows', String(rows), 'cols', String(cols)], { stdio: 'ignore' }).on('error', () => {});
 }
 
@@ -380,16 +440,16 @@ function onHttp(req: IncomingMessage, res: ServerResponse): void {
 /** workshop in this guest reports to the agent: the class is joined from the first boot on. */
 function writeMembership(): void {
   const path = join(HOME, 'classroom.json');
-  const url = `http://127.0.0.1:${REPORT_PORT}`;
+  const want = guestMembership('', '').url;
   try {
-    const m = JSON.parse(readFileSync(path, 'utf8')) as { url?: unknown };
-    if (m.url === url) return;
+    const m = JSON.parse(readFileSync(path, 'utf8')) as { url?: unknown; token?: unknown };
+    if (m.url === want && typeof m.token === 'string' && GUEST_TOKEN.test(m.token)) return;
   } catch {
     // none yet
   }
   mkdirSync(HOME, { recursive: true, mode: 0o755 });
-  // The token is no secret: the host knows which VM a report came from, and answers for it.
-  writeFileSync(`${path}.tmp`, JSON.stringify({ url, name: 'lab', token: 'lab-channel', joinedAt: new Date().toISOString() }), { mode: 0o600 });
+  const m = guestMembership(randomBytes(24).toString('base64url'), new Date().toISOString());
+  writeFileSync(`${path}.tmp`, `${JSON.stringify(m)}\n`, { mode: 0o600 });
   renameSync(`${path}.tmp`, path);
 }
 
@@ -418,6 +478,12 @@ function prestart(): void {
   tmux.on('close', () => {
     spawn('workshop', ['status'], { cwd: '/', env: ROOT_ENV, stdio: 'ignore' }).on('error', () => {});
   });
+  // the spare client once the boot is over (it waits for `booted`)
+  const until = setInterval(() => {
+    if (!booted) return;
+    clearInterval(until);
+    makeSpare();
+  }, 500);
 }
 
 async function main(): Promise<void> {
