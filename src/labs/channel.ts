@@ -99,6 +99,15 @@ interface Pending<T> {
   timer: NodeJS.Timeout;
 }
 
+/** Takes a waiting exec or ping off its map, its timer stopped; undefined when it timed out already. */
+function settle<T>(map: Map<number, Pending<T>>, id: number): Pending<T> | undefined {
+  const p = map.get(id);
+  if (!p) return undefined;
+  map.delete(id);
+  clearTimeout(p.timer);
+  return p;
+}
+
 export class LabChannel {
   private readonly terminals = new Map<number, HostTerminal>();
   private readonly execs = new Map<number, Pending<ExecResult>>();
@@ -272,10 +281,8 @@ export class LabChannel {
         return;
       }
       case FrameType.execResult: {
-        const p = this.execs.get(f.id);
+        const p = settle(this.execs, f.id);
         if (!p) return;
-        this.execs.delete(f.id);
-        clearTimeout(p.timer);
         const v = parseJson(f.payload) as Partial<ExecResult> | undefined;
         p.resolve({
           code: typeof v?.code === 'number' ? v.code : null,
@@ -286,14 +293,9 @@ export class LabChannel {
         });
         return;
       }
-      case FrameType.pong: {
-        const p = this.pings.get(f.id);
-        if (!p) return;
-        this.pings.delete(f.id);
-        clearTimeout(p.timer);
-        p.resolve(0);
+      case FrameType.pong:
+        settle(this.pings, f.id)?.resolve(0);
         return;
-      }
       case FrameType.request:
         void this.answer(f);
         return;

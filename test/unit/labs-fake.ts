@@ -28,6 +28,7 @@ export class FakeAgent {
     if (type === FrameType.hello) this.stream.write(jsonFrame(FrameType.hello, id, { nonce: v?.['nonce'], version: PROTOCOL_VERSION, bootId: this.vm.bootId, uptimeS: 1 }));
     else if (type === FrameType.open) this.stream.write(encodeFrame(FrameType.data, id, `${this.vm.id}# `));
     else if (type === FrameType.data) this.stream.write(encodeFrame(FrameType.data, id, payload));
+    else if (type === FrameType.ping) this.stream.write(encodeFrame(FrameType.pong, id, payload));
     else if (type === FrameType.exec) {
       const command = String(v?.['command']);
       this.commands.push(command);

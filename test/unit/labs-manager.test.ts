@@ -65,6 +65,8 @@ describe('hosted labs: the manager', () => {
     sa.write('echo secret-of-ada\r');
     expect(await seen).toContain('secret-of-ada');
     expect(bobSaw).not.toContain('secret-of-ada');
+    expect(await labs.ping('ada')).toBeGreaterThanOrEqual(0);
+    await expect(labs.ping('mallory')).rejects.toThrow(/not connected/);
     await expect(labs.attach('mallory', size)).rejects.toThrow(/hold no lab/);
   });
 
