@@ -18,6 +18,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { Socket } from 'node:net';
 import { constants } from 'node:os';
 import path from 'node:path';
+import { report } from '../classroom/harness.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const NODE = path.join(REPO, 'node_modules/.bin/node');
@@ -179,19 +180,6 @@ async function http(url: string, o: { method?: string; headers?: Record<string, 
   return { status: res.status, text, headers: res.headers };
 }
 
-const report = (over: Record<string, unknown> = {}) => ({
-  id: randomUUID(),
-  kind: 'attempted',
-  step: 'preflight/vm',
-  command: 'next',
-  next: null,
-  outcome: 'fail',
-  rows: [{ check: 'vm.txt holds what systemd-detect-virt --vm says', status: 'fail', expected: 'kvm', actual: 'no vm.txt', hint: '' }],
-  attempts: 1,
-  hints: 0,
-  at: new Date().toISOString(),
-  ...over,
-});
 
 async function joinToken(s: Serve, name: string): Promise<string> {
   const r = await http(`${s.origin}/api/join`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code: s.joinCode, name }) });
