@@ -3,12 +3,13 @@
 // and the exports, and removes or frees learners, with the instructor token (a header, or the
 // cookie the instructor URL sets).
 import { timingSafeEqual, createHash } from 'node:crypto';
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import fastifyCookie from '@fastify/cookie';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyRequest } from 'fastify';
+import { streamEvents } from './event-stream.ts';
 import { classCsv, classJson } from './export.ts';
 import { AlertGate, JoinGate } from './gates.ts';
 import { bearerToken, HttpError, registerLearnerRoutes, tooMany, type ServerContext } from './learners-api.ts';
@@ -250,60 +251,9 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       const header = req.headers['last-event-id'];
       const from = typeof header === 'string' && /^[0-9]{1,15}$/.test(header) ? Number(header) : Number(req.query.lastEventId ?? 0);
       reply.hijack();
-      streamEvents(req.raw, reply.raw, from);
+      streamEvents({ store: o.store, classId: info.id, heartbeatMs: o.heartbeatMs ?? 15_000, streams }, req.raw, reply.raw, from);
     },
   );
-
-  function streamEvents(req: IncomingMessage, res: ServerResponse, from: number): void {
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    res.write('retry: 2000\n\n');
-    streams.add(res);
-    let sent = from;
-    let replaying = true;
-    const held: ClassEvent[] = [];
-    const send = (e: ClassEvent): void => {
-      if (e.id <= sent) return;
-      sent = e.id;
-      res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
-    };
-    const heartbeat = setInterval(() => res.write(': ping\n\n'), o.heartbeatMs ?? 15_000);
-    let off = (): void => {};
-    let closed = false;
-    const done = (): void => {
-      closed = true;
-      clearInterval(heartbeat);
-      off();
-      streams.delete(res);
-    };
-    req.on('close', done);
-    // Live events are held while the database replays what the client missed, then flushed.
-    void (async () => {
-      off = await o.store.subscribe(info.id, (e) => (replaying ? held.push(e) : send(e)));
-      // a client that left while we subscribed must not leave its subscription behind
-      if (closed) return off();
-      sent = await replayFrom(from);
-      for (;;) {
-        const page = await o.store.eventsAfter(info.id, sent, 1000);
-        for (const e of page) send(e);
-        if (page.length < 1000) break;
-      }
-      replaying = false;
-      for (const e of held.splice(0)) send(e);
-    })().catch(() => res.destroy());
-
-    /**
-     * Where the replay starts. A Last-Event-ID beyond the class's newest event was given by another
-     * database (a server restarted on a fresh --db, or one restored from a copy): that client's
-     * view is of another class, so it gets this one from the start, told why.
-     */
-    async function replayFrom(lastSeen: number): Promise<number> {
-      if (lastSeen === 0) return 0;
-      const newest = await o.store.maxEventId(info.id);
-      if (lastSeen <= newest) return lastSeen;
-      res.write(`event: restarted\ndata: ${JSON.stringify({ lastEventId: lastSeen, newestEventId: newest })}\n\n`);
-      return 0;
-    }
-  }
 
   app.addHook('onClose', async () => {
     unsubscribe();
