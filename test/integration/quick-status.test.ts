@@ -53,7 +53,7 @@ describe('the quick workshop status', () => {
 
   it('names the class, as the status command does', async () => {
     const home = tmp('ws-quick-class-');
-    writeFileSync(join(home, 'classroom.json'), JSON.stringify({ url: 'http://127.0.0.1:47', name: 'ada', token: 'unreachable', joinedAt: '' }), { mode: 0o600 });
+    writeFileSync(join(home, 'classroom.json'), JSON.stringify({ url: 'http://127.0.0.1:47', name: 'ada', token: 'unreachable-token-of-32-chars-xx', joinedAt: '' }), { mode: 0o600 });
     const quick = await status(home, ['status']);
     const full = await status(home, ['status', '--home', home]);
     expect(quick.out.stdout).toContain('class: http://127.0.0.1:47');
