@@ -13,6 +13,16 @@ import { readState } from '../../src/engine/progress.ts';
 import { realPathOf, resolveHome, unsafeHome } from '../../src/engine/workspace.ts';
 import { WorkshopError } from '../../src/errors.ts';
 
+/** What `fn` throws (undefined when it returns). */
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
+
 /** A file system of symlinks for realpath: each key is a link to its value. */
 const links = (table: Record<string, string>) => (p: string): string => {
   let out = p;
@@ -60,14 +70,7 @@ describe('the home', () => {
 
   it('refuses --home / and WORKSHOP_HOME=/ with exit 2 and a hint, as it refuses an empty value', () => {
     for (const call of [() => resolveHome('/', {}), () => resolveHome(undefined, { WORKSHOP_HOME: '/' }), () => resolveHome('//', {})]) {
-      const err = (() => {
-        try {
-          call();
-        } catch (e) {
-          return e;
-        }
-        return undefined;
-      })();
+      const err = thrown(call);
       expect(err).toBeInstanceOf(WorkshopError);
       expect((err as WorkshopError).exitCode).toBe(2);
       expect((err as WorkshopError).hint).toContain('--home /var/lib/workshop');
@@ -202,14 +205,7 @@ describe('state.json', () => {
     const fifo = join(dir, 'fifo.json');
     execFileSync('mkfifo', [fifo]);
     for (const [p, kind] of [[fifo, 'a named pipe (FIFO)'], ['/dev/zero', 'a character device'], [dir, 'a directory']] as const) {
-      const err = (() => {
-        try {
-          readState(p, false);
-        } catch (e) {
-          return e;
-        }
-        return undefined;
-      })();
+      const err = thrown(() => readState(p, false));
       expect((err as WorkshopError).exitCode, p).toBe(3);
       expect((err as WorkshopError).message).toBe(`${p} is not a regular file: it is ${kind}`);
     }
