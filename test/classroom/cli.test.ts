@@ -1,9 +1,9 @@
 // `workshop classroom …` through the built CLI: help, usage errors, serve --json, join, status,
 // export, leave, and TLS with a self-signed certificate.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { workshop } from '../helpers/workshop.ts';
 import { serveProcess, type ServeProcess } from './harness.ts';
@@ -17,6 +17,10 @@ const tmp = (p: string): string => {
   dirs.push(d);
   return d;
 };
+
+// a home that cannot be made: its parent is a file (/dev/null/class is refused sooner, as inside /dev)
+const UNDER_A_FILE = join(tmp('ws-cli-file-'), 'file', 'class');
+writeFileSync(dirname(UNDER_A_FILE), '');
 
 describe.runIf(sqlite)('workshop classroom', () => {
   afterAll(async () => {
@@ -43,8 +47,8 @@ describe.runIf(sqlite)('workshop classroom', () => {
     [['classroom', 'join', 'ftp://x', 'ABCDEF', '--name', 'ada'], 2, /only http:\/\/ and https:\/\//],
     [['classroom', 'join', 'http://127.0.0.1:47', 'ABCDEF', '--name', 'ada'], 3, /cannot reach the class server at http:\/\/127\.0\.0\.1:47/],
     [['classroom', 'status'], 2, /which class\? no server runs from this home/],
-    [['classroom', 'serve', '--home', '/dev/null/class'], 3, /cannot write to \/dev\/null\/class \(ENOTDIR\)/],
-    [['classroom', 'join', 'http://127.0.0.1:47', 'ABCDEF', '--name', 'ada', '--home', '/dev/null/class'], 3, /cannot reach|cannot write/],
+    [['classroom', 'serve', '--home', UNDER_A_FILE], 3, /cannot write to .*\/file\/class \(ENOTDIR\)/],
+    [['classroom', 'join', 'http://127.0.0.1:47', 'ABCDEF', '--name', 'ada', '--home', UNDER_A_FILE], 3, /cannot write to .*\/file\/class \(ENOTDIR\)/],
   ])('%j exits %i with a clear message', async (args, code, message) => {
     const r = await workshop(tmp('ws-cli-'), args);
     expect(r.code, r.stderr).toBe(code);
