@@ -1,7 +1,7 @@
-// Bundles the CLI and the lesson API with esbuild. One bundle starts far faster than many
-// modules (measured: 1.13x vs 1.5x `node -e 0`). Commands are split into chunks that load
-// lazily; the heavy packages (marked-terminal, execa, zx, inquirer) stay in node_modules and are
-// imported only by the commands that need them.
+// Bundles the CLI, and apart from it the lesson host with the lesson API, with esbuild. One
+// bundle starts far faster than many modules (measured: 1.13x vs 1.5x `node -e 0`). Commands are
+// split into chunks that load lazily; the heavy packages (marked-terminal, execa, zx, inquirer)
+// stay in node_modules and are imported only by the commands that need them.
 import { build } from 'esbuild';
 import { chmod, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
@@ -12,6 +12,8 @@ import { fsPromisesLite } from './fs-promises-lite.mjs';
 const outdir = process.argv[2] ?? 'dist';
 const MAIN = resolve('src/cli/main.ts');
 const QUICK = resolve('src/cli/quick.ts');
+/** bin.ts starts the lesson host with it before main.ts loads: it must not pull main.ts in */
+const HOST_SPAWN = resolve('src/lessons/host-spawn.ts');
 /**
  * The commands a learner types all day go into the core chunk with main.ts, so that each of them
  * loads no chunk of its own (issue 14: status ≤ 1.3x `node -e 0`).
@@ -27,26 +29,33 @@ const common = {
   legalComments: 'none',
   logLevel: 'warning',
 };
-const entryPoints = { cli: 'src/cli/bin.ts', lesson: 'src/lesson.ts' };
+const entryPoints = { cli: 'src/cli/bin.ts' };
+/**
+ * The lesson host (src/lessons/host-child.ts, a child process of workshop that runs all lesson
+ * code) and the lesson API that steps.ts imports as `workshop/lesson`: a build of their own, so
+ * that the host loads none of the CLI, and the API shares its chunks with the host.
+ */
+const hostEntryPoints = { 'lesson-host': 'src/lessons/host-child.ts', lesson: 'src/lesson.ts' };
 
 /**
  * esbuild puts each module in the chunk of the set of entries (dynamic imports count as entries)
  * that reach it, never knowing that every command runs after main.ts has loaded. So the modules
  * main.ts shares with some commands and not others land in a dozen small chunks, and `workshop
- * status` loaded 20 files. Every lazily imported module and the lesson API are therefore made to
+ * status` loaded 20 files. Every lazily imported module is therefore made to
  * import main.ts too (a no-op at run time: main.ts is loaded first and has no side effects; a
  * module that main.ts itself reaches only closes a cycle, which ESM allows); then everything
  * main.ts needs is reached by the same set of entries and becomes one chunk.
  */
 async function lazyModules() {
   const r = await build({ ...common, entryPoints, outdir, splitting: true, write: false, metafile: true });
-  const lazy = new Set([resolve('src/lesson.ts')]);
+  const lazy = new Set();
   for (const input of Object.values(r.metafile.inputs)) {
     for (const i of input.imports) if (!i.external && i.kind === 'dynamic-import') lazy.add(resolve(i.path));
   }
   lazy.delete(MAIN);
   // the quick status must not load main.ts: that is what it is for
   lazy.delete(QUICK);
+  lazy.delete(HOST_SPAWN);
   return lazy;
 }
 
@@ -108,9 +117,10 @@ await build({
   sourcemap: false,
   plugins: [oneCore, builtins],
 });
+await build({ ...common, entryPoints: hostEntryPoints, outdir, splitting: true, chunkNames: 'host-[hash]', sourcemap: false, plugins: [builtins] });
 await chmod(`${outdir}/cli.js`, 0o755);
-// The same node:fs/promises for lesson code (steps.ts imports it; src/lessons/load.ts points the
-// import there): a `next` then loads no fs/promises at all.
+// The same node:fs/promises for lesson code (steps.ts imports it; src/lessons/host-child.ts points
+// the import there): the lesson host then loads no fs/promises at all.
 const fsPromises = await import('node:fs/promises');
 await writeFile(`${outdir}/fs-promises.js`, fsPromisesLite(fsPromises, Object.keys(fsPromises).filter((k) => k !== 'default' && IDENT.test(k))));
 

@@ -5,11 +5,39 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, environment: 3, lesson: 4 } as
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 /**
- * Set when workshop gave up waiting for lesson code that may never finish (a steps.ts whose
- * import hangs, a check past its time limit). That code may still hold a timer or a socket, so
- * main.ts exits explicitly instead of waiting for the event loop to drain.
+ * Set when workshop gave up waiting for work that may never finish (a check past its time limit).
+ * Lesson code runs in the lesson host (src/lessons/host.ts), a child process that workshop kills,
+ * so there it only marks the host's own checks; main.ts still exits explicitly when it is set.
  */
 export const abandoned = { work: false };
+
+/** `String(v)`, or a fixed text when even that throws (an object whose toString throws). */
+export function safeString(v: unknown): string {
+  try {
+    return String(v);
+  } catch {
+    return '(a value that cannot be shown: its toString throws)';
+  }
+}
+
+/**
+ * Why something failed, in one line, for whatever lesson code throws: a zx error (the command's
+ * exit code and the end of its stderr), an Error, or any other value, even one whose `message`
+ * getter or toString throws. Never throws: a lesson's strange error must never become a bug in
+ * workshop.
+ */
+export function describeFailure(err: unknown): string {
+  try {
+    if (err && typeof err === 'object' && 'exitCode' in err && 'stderr' in err) {
+      const e = err as { exitCode: unknown; stderr: unknown };
+      const stderr = String(e.stderr).trim().split('\n').slice(-2).join(' / ');
+      return `a command exited ${String(e.exitCode)}${stderr ? `: ${stderr}` : ''}`;
+    }
+    return err instanceof Error ? String(err.message) : String(err);
+  } catch {
+    return 'it threw a value that cannot be shown (reading its message failed)';
+  }
+}
 
 export type ErrorKind = 'usage' | 'environment' | 'lesson' | 'state';
 

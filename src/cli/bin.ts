@@ -7,6 +7,12 @@
 const { enableCompileCache } = process.getBuiltinModule('node:module');
 enableCompileCache(new URL('../node_modules/.cache/workshop-compile/', import.meta.url).pathname);
 const argv = process.argv.slice(2);
+// These commands always run lesson code, which runs in the lesson host, a child process: starting
+// it first thing overlaps its Node start-up with workshop's own (src/lessons/host-spawn.ts).
+// (`test` runs again in a private /tmp namespace first, and starts its host there.)
+const LESSON_VERBS = new Set(['next', 'check', 'solve', 'watch']);
+const verb = argv.find((a) => !a.startsWith('-'));
+if (verb !== undefined && LESSON_VERBS.has(verb) && !argv.includes('--help')) (await import('../lessons/host-spawn.ts')).prewarmLessonHost();
 // `workshop` and `workshop status` without flags need no engine: src/cli/quick.ts
 const quick = argv.length <= 1 && (argv[0] ?? 'status') === 'status' && (await import('./quick.ts')).quickStatus(argv);
 if (!quick) {

@@ -1,28 +1,27 @@
-// Verify, solve and the chapter lifecycle. Commands decide; this does.
+// Verify, solve and the chapter lifecycle. Commands decide; this does. The lesson code itself runs
+// in the lesson host (src/lessons/host.ts), a child process with a time limit on every call, so
+// that no lesson can end or freeze workshop, or pass a step by exiting.
 import { mkdir } from 'node:fs/promises';
 import type { CheckResult } from '../checks/check.ts';
-import { runChecks } from '../checks/check.ts';
-import type { Mutant, MutantRecovery, SolveContext } from '../lessons/define.ts';
+import { lessonHost } from '../lessons/host.ts';
+import type { MutantRecovery } from '../lessons/define.ts';
+import type { MutantData } from '../lessons/host-protocol.ts';
 import type { LoadedChapter } from '../lessons/load.ts';
-import { checkContext, solveContext, stepContext, type ChapterPlace } from './context.ts';
+import type { ChapterPlace } from './context.ts';
 
-/** Runs a step's checks. A verify that throws becomes one `error` result, never a crash. */
+export { describeFailure } from '../errors.ts';
+
+/** Runs a step's checks. Whatever goes wrong in the lesson code is an `error` row, never a crash. */
 export async function verifyStep(ch: LoadedChapter, step: string, place: ChapterPlace, log: (l: string) => void = () => {}): Promise<CheckResult[]> {
-  const def = ch.def.steps[step];
-  if (!def) throw new Error(`no step ${ch.entry.id}/${step}`);
-  const ctx = stepContext(place, step, log);
-  try {
-    return await runChecks(def.verify(ctx), ctx);
-  } catch (err) {
-    return [{ status: 'error', check: `verify of ${ch.entry.id}/${step}`, error: err instanceof Error ? err.message : String(err) }];
-  }
+  if (!ch.def.steps[step]) throw new Error(`no step ${ch.entry.id}/${step}`);
+  return lessonHost().verify(ch.entry.id, step, place, log);
 }
 
+/** Runs a step's reference solution; throws when it fails, or when it does not return. */
 export async function solveStep(ch: LoadedChapter, step: string, place: ChapterPlace, log: (l: string) => void, verbose: boolean): Promise<void> {
-  const def = ch.def.steps[step];
-  if (!def) throw new Error(`no step ${ch.entry.id}/${step}`);
+  if (!ch.def.steps[step]) throw new Error(`no step ${ch.entry.id}/${step}`);
   await mkdir(place.dir, { recursive: true });
-  await def.solve(await solveContext(place, step, log, verbose));
+  await lessonHost().run(ch.entry.id, { kind: 'solve', step }, place, log, verbose);
 }
 
 export async function setupChapter(ch: LoadedChapter, place: ChapterPlace, log: (l: string) => void, verbose: boolean): Promise<void> {
@@ -31,19 +30,43 @@ export async function setupChapter(ch: LoadedChapter, place: ChapterPlace, log: 
   // Its commands print as they run; a heading says whose they are, so that they never read as
   // part of the step result printed before or after them.
   if (verbose) log(`Setting up chapter ${ch.entry.id} (${ch.def.title}):`);
-  await ch.def.setup(await solveContext(place, '', log, verbose));
+  await lessonHost().run(ch.entry.id, { kind: 'setup' }, place, log, verbose);
 }
 
 export async function cleanupChapter(ch: LoadedChapter, place: ChapterPlace, log: (l: string) => void, verbose: boolean): Promise<void> {
   // Its commands run in the chapter folder, which the learner may have removed: give them one
   // that exists (and in which a relative path reaches nothing else).
   await mkdir(place.dir, { recursive: true });
-  await ch.def.cleanup(await solveContext(place, '', log, verbose));
+  await lessonHost().run(ch.entry.id, { kind: 'cleanup' }, place, log, verbose);
+}
+
+/**
+ * Makes a mutant's near-miss state or a control's valid one (`apply`), or undoes it before the
+ * engine re-solves (`revert`; nothing when it has none).
+ */
+export async function mutate(ch: LoadedChapter, kind: 'mutant' | 'control', step: string, name: string, action: 'apply' | 'revert', place: ChapterPlace, log: (l: string) => void, verbose: boolean): Promise<void> {
+  await lessonHost().run(ch.entry.id, { kind, step, name, action }, place, log, verbose);
+}
+
+/** What the failing output of a mutant must name, when its author declared it. */
+export const mutantDiagnosis = (m: MutantData): RegExp | undefined => m.diagnosis;
+/** How the learner leaves a mutant's state: `workshop solve` (the default) or `goto … --restore`. */
+export const mutantRecovery = (m: MutantData): MutantRecovery => m.recovery;
+/** The command that rewinds to a step, as a mutant with `recovery: 'restore'` must name it. */
+export const restoreCommand = (chapter: string, step: string): string => `workshop goto ${chapter}/${step} --restore`;
+
+const asVars = (v: Record<string, string> | string[]): Record<string, string> => (Array.isArray(v) ? {} : v);
+
+/** The variables of a chapter's env hook (`workshop env`), computed in the lesson host. */
+export async function chapterEnv(ch: LoadedChapter, place: ChapterPlace): Promise<Record<string, string>> {
+  return ch.def.env ? asVars(await lessonHost().ask(ch.entry.id, 'env', place)) : {};
 }
 
 /** What the chapter's cleanup would remove now, as the chapter says it; undefined when it does not say. */
 export async function cleanupWouldRemove(ch: LoadedChapter, place: ChapterPlace): Promise<readonly string[] | undefined> {
-  return ch.def.removes ? ch.def.removes(checkContext(place)) : undefined;
+  if (!ch.def.removes) return undefined;
+  const lines = await lessonHost().ask(ch.entry.id, 'removes', place);
+  return Array.isArray(lines) ? lines : [];
 }
 
 /**
@@ -53,22 +76,11 @@ export async function cleanupWouldRemove(ch: LoadedChapter, place: ChapterPlace)
  */
 export async function shellVarsLine(ch: LoadedChapter, place: ChapterPlace): Promise<string | undefined> {
   if (!ch.def.shellVars) return undefined;
-  const vars = Object.entries(await ch.def.shellVars(checkContext(place)));
+  const vars = Object.entries(asVars(await lessonHost().ask(ch.entry.id, 'shellVars', place)));
   if (vars.length === 0) return undefined;
   const quote = (v: string) => (/^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replaceAll("'", "'\\''")}'`);
   return vars.map(([k, v]) => `${k}=${quote(v)}`).join(' ');
 }
-
-export const applyMutant = (m: Mutant, ctx: SolveContext): Promise<void> => (typeof m === 'function' ? m(ctx) : m.apply(ctx));
-export const revertMutant = async (m: Mutant, ctx: SolveContext): Promise<void> => {
-  if (typeof m !== 'function' && m.revert) await m.revert(ctx);
-};
-/** How the learner leaves a mutant's state: `workshop solve` (the default) or `goto … --restore`. */
-export const mutantRecovery = (m: Mutant): MutantRecovery => (typeof m === 'function' ? 'solve' : (m.recovery ?? 'solve'));
-/** The command that rewinds to a step, as a mutant with `recovery: 'restore'` must name it. */
-export const restoreCommand = (chapter: string, step: string): string => `workshop goto ${chapter}/${step} --restore`;
-/** What the failing output of a mutant must name, when its author declared it. */
-export const mutantDiagnosis = (m: Mutant): RegExp | undefined => (typeof m === 'function' ? undefined : m.diagnosis);
 
 /**
  * The failing rows as the learner reads them (check, expected, actual, hint; or the probe's
@@ -82,14 +94,4 @@ export function failureText(results: readonly CheckResult[]): string {
       return [`✘ ${r.check}`, `  expected  ${r.expected}`, `  actual    ${r.actual}`, ...(r.hint ? [`  hint      ${r.hint}`] : [])];
     })
     .join('\n');
-}
-
-/** Explains why a solution or hook failed, in one line: zx errors carry the command and stderr. */
-export function describeFailure(err: unknown): string {
-  if (err && typeof err === 'object' && 'exitCode' in err && 'stderr' in err) {
-    const e = err as { exitCode: unknown; stderr: unknown; message?: unknown };
-    const stderr = String(e.stderr).trim().split('\n').slice(-2).join(' / ');
-    return `a command exited ${String(e.exitCode)}${stderr ? `: ${stderr}` : ''}`;
-  }
-  return err instanceof Error ? err.message : String(err);
 }

@@ -12,11 +12,11 @@ import type { CheckResult } from '../checks/check.ts';
 import { allPassed } from '../checks/check.ts';
 import { unmet } from '../lessons/requires.ts';
 import type { LoadedChapter } from '../lessons/load.ts';
-import { solveContext, type ChapterPlace } from './context.ts';
+import type { ChapterPlace } from './context.ts';
 import { takeInventory } from './inventory.ts';
 import { newNonce } from './progress.ts';
 import { workspace } from './workspace.ts';
-import { applyMutant, cleanupChapter, describeFailure, failureText, mutantDiagnosis, mutantRecovery, restoreCommand, revertMutant, setupChapter, solveStep, verifyStep } from './runner.ts';
+import { cleanupChapter, describeFailure, failureText, mutantDiagnosis, mutantRecovery, mutate, restoreCommand, setupChapter, solveStep, verifyStep } from './runner.ts';
 
 export interface PhaseResult {
   status: 'pass' | 'fail';
@@ -146,15 +146,14 @@ export async function testChapter(ch: LoadedChapter, home: string, log: (line: s
         ['solveAgain', async () => (await solveStep(ch, report.id, place, quiet, false), undefined)],
         ['passAgain', mustPass],
       ];
-      for (const [name, control] of Object.entries(def.controls ?? {})) {
+      for (const [name, control] of Object.entries(def.controls)) {
         controls.total++;
         phases.push([
           `control:${name}`,
           async () => {
-            const ctx = await solveContext(place, report.id, quiet, false);
-            await control.apply(ctx);
+            await mutate(ch, 'control', report.id, name, 'apply', place, quiet, false);
             const r = await verify();
-            await control.revert?.(ctx);
+            if (control.revert) await mutate(ch, 'control', report.id, name, 'revert', place, quiet, false);
             await solveStep(ch, report.id, place, quiet, false);
             if (!allPassed(r)) return `control "${name}" was rejected: verify failed on a valid state: ${summarize(r)}`;
             controls.accepted++;
@@ -164,15 +163,14 @@ export async function testChapter(ch: LoadedChapter, home: string, log: (line: s
         ]);
       }
       const outputs = new Map<string, string>();
-      for (const [name, mutant] of Object.entries(def.mutants ?? {})) {
+      for (const [name, mutant] of Object.entries(def.mutants)) {
         count.total++;
         const recovery = mutantRecovery(mutant);
         const restore = restoreCommand(id, report.id);
         phases.push([
           `mutant:${name}`,
           async () => {
-            const ctx = await solveContext(place, report.id, quiet, false);
-            await applyMutant(mutant, ctx);
+            await mutate(ch, 'mutant', report.id, name, 'apply', place, quiet, false);
             const r = await verify();
             outputs.set(name, failureText(r));
             if (allPassed(r)) return `mutant "${name}" was accepted: verify passed on a wrong state`;
@@ -199,10 +197,9 @@ export async function testChapter(ch: LoadedChapter, home: string, log: (line: s
         phases.push([
           `recover:${name}`,
           async () => {
-            const ctx = await solveContext(place, report.id, quiet, false);
-            if (typeof mutant !== 'function' && mutant.revert) {
+            if (mutant.revert) {
               if (opts.requireDiagnosis) return `mutant "${name}" has a revert: a learner has none. workshop solve alone must repair its state (or declare recovery: 'restore')`;
-              await revertMutant(mutant, ctx);
+              await mutate(ch, 'mutant', report.id, name, 'revert', place, quiet, false);
             }
             const way = recovery === 'restore' ? `\`${restore}\`` : 'workshop solve';
             try {

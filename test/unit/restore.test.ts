@@ -4,13 +4,13 @@ import { describeBroken, describeNotDone, stepsToRecheck, wrongFolder } from '..
 import { chapterItems } from '../../src/engine/restore.ts';
 import type { ChapterEntry } from '../../src/lessons/catalog.ts';
 import type { LoadedChapter } from '../../src/lessons/load.ts';
-import type { StepDef } from '../../src/lessons/define.ts';
+import type { StepData } from '../../src/lessons/host-protocol.ts';
 import { parseChapterMd } from '../../src/lessons/markdown.ts';
 
 const md = '# T\n\nintro\n\n## Make {#make}\n\na\n\n## Mount {#mount}\n\nb\n\n## Write {#write}\n\nc\n\n## Clean {#clean}\n\nd\n';
 const entry = { id: 'demo', order: 1, dir: '/l/01-demo', mdPath: '/l/01-demo/chapter.md', stepsPath: '/l/01-demo/steps.ts', text: parseChapterMd(md) } satisfies ChapterEntry;
-const step = (undoes?: StepDef['undoes']): StepDef => ({ verify: () => [], solve: async () => {}, hints: ['h'], ...(undoes === undefined ? {} : { undoes }) });
-const chapter = (steps: Record<string, StepDef>): LoadedChapter => ({ entry, def: { formatVersion: 1, id: 'demo', title: 'T', steps, cleanup: async () => {} } });
+const step = (undoes?: StepData['undoes']): StepData => ({ hints: ['h'], mutants: {}, controls: {}, ...(undoes === undefined ? {} : { undoes }) });
+const chapter = (steps: Record<string, StepData>): LoadedChapter => ({ entry, def: { id: 'demo', title: 'T', requires: [], setup: false, env: false, removes: false, shellVars: false, steps } });
 const at = (s: string, index: number) => ({ chapter: entry, step: s, index });
 
 describe('which earlier steps next re-checks', () => {

@@ -1,5 +1,5 @@
 // `workshop env [chapter]`: export lines for the chapter's variables: eval "$(workshop env)".
-import { checkContext } from '../../engine/context.ts';
+import { chapterEnv } from '../../engine/runner.ts';
 import type { Cli } from '../cli.ts';
 
 const quote = (v: string) => `'${v.replaceAll("'", "'\\''")}'`;
@@ -8,14 +8,14 @@ export default async function env(cli: Cli): Promise<number> {
   const j = cli.journey();
   const arg = cli.positionals[0];
   const chapter = arg ? j.chapter(arg) : j.current().chapter;
-  const { def } = await j.load(chapter);
+  const loaded = await j.load(chapter);
   const progress = j.state.chapters[chapter.id];
   const dir = j.ws.chapterDir(chapter.id);
   const vars: Record<string, string> = {
     WORKSHOP_CHAPTER: chapter.id,
     WORKSHOP_DIR: dir,
     ...(progress ? { WORKSHOP_NONCE: progress.nonce } : {}),
-    ...(def.env?.(checkContext({ chapter: chapter.id, dir, home: j.ws.home, nonce: progress?.nonce ?? '', startedAt: progress?.startedAt ?? 0 })) ?? {}),
+    ...(await chapterEnv(loaded, { chapter: chapter.id, dir, home: j.ws.home, nonce: progress?.nonce ?? '', startedAt: progress?.startedAt ?? 0 })),
   };
   if (cli.json) cli.emit(vars);
   else for (const [k, v] of Object.entries(vars)) cli.out(`export ${k}=${quote(v)}`);
