@@ -11,6 +11,7 @@ import { openJourney } from './journey.ts';
 import { GLOBAL_FLAGS, parseArgv, type FlagTable } from './args.ts';
 import { writeErr, writeOut } from './output.ts';
 import { isTerminal } from '../render/style.ts';
+import { terminalWidth, wrapText } from '../render/wrap.ts';
 import { flagString, projectRoot, type Cli, type Command } from './cli.ts';
 
 /** What main.ts does before a command runs, so that no command file repeats it. */
@@ -187,7 +188,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   // `workshop --help` is the whole command list, as `workshop help` is; only a named verb narrows it
   if (flags['help'] && (verb === undefined || COMMANDS[verb])) {
     const text = helpText(verb, positionals);
-    writeOut(json ? `${JSON.stringify(verb ? { command: verb, usage: COMMANDS[verb]?.usage, help: text } : { commands: Object.keys(COMMANDS), help: text }, null, 2)}\n` : `${text}\n`);
+    // on a terminal, wrapped at word boundaries under each column (the terminal's wrap broke `spin|ners`)
+    writeOut(json ? `${JSON.stringify(verb ? { command: verb, usage: COMMANDS[verb]?.usage, help: text } : { commands: Object.keys(COMMANDS), help: text }, null, 2)}\n` : `${wrapText(text, terminalWidth())}\n`);
     return EXIT.ok;
   }
   verb ??= 'status';
@@ -279,7 +281,8 @@ function report(err: unknown, json: boolean): number {
   const debug = (process.env['DEBUG'] ?? '').split(',').includes('workshop');
   if (err instanceof WorkshopError) {
     if (json) tryWrite(writeOut, `${JSON.stringify({ error: { kind: err.kind, message: err.message, hint: err.hint ?? null } }, null, 2)}\n`);
-    tryWrite(writeErr, `error: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
+    const width = isTerminal(2) ? terminalWidth() : Number.POSITIVE_INFINITY;
+    tryWrite(writeErr, `${wrapText(`error: ${err.message}`, width)}\n${err.hint ? `${wrapText(`hint: ${err.hint}`, width)}\n` : ''}`);
     if (debug) tryWrite(writeErr, `${err.stack ?? ''}\n`);
     return err.exitCode;
   }

@@ -1,26 +1,64 @@
 // Markdown for the terminal. On a TTY with colour, marked + marked-terminal (imported lazily:
 // they cost most of a command's start-up). Otherwise plain text that reads well in a pipe or log.
 import { stdoutColumns } from './style.ts';
+import { wrapText } from './wrap.ts';
 
-export function plainMarkdown(md: string): string {
+/** The rule above and below a code block in plain text: the code itself stays flush left, so that what is copied runs (a heredoc's `EOF` too). */
+const RULE = '\u2500'.repeat(3);
+export const codeRule = (lang: string): string => `${RULE}${lang === '' ? '' : ` ${lang} `}${RULE}`;
+
+/** Inline markdown as plain words: **bold**, *em*, _em_, `code` (whose text is kept as it is) and links. Pure. */
+export function plainInline(line: string): string {
+  return line
+    .split(/(`[^`]+`)/)
+    .map((part) =>
+      part.startsWith('`') && part.endsWith('`') && part.length > 1
+        ? part.slice(1, -1)
+        : part
+            .replace(/\*\*(\S(?:.*?\S)?)\*\*/g, '$1')
+            .replace(/(^|[^\w*])\*(\S(?:[^*]*?\S)?)\*(?![\w*])/g, '$1$2')
+            .replace(/(^|[^\w])_(\S(?:[^_]*?\S)?)_(?!\w)/g, '$1$2')
+            .replace(/\[([^\]]+)\]\(([^)]+)\)/g, '$1 <$2>'),
+    )
+    .join('');
+}
+
+/**
+ * Markdown as plain text for a pipe, a log or NO_COLOR: headings underlined, emphasis and quote
+ * marks dropped (a quote is indented instead), and code blocks flush left between two rules.
+ */
+export function plainMarkdown(md: string, width = Number.POSITIVE_INFINITY): string {
   const out: string[] = [];
-  let inFence = false;
-  for (const line of md.split('\n')) {
-    if (/^\s*(```|~~~)/.test(line)) {
-      inFence = !inFence;
+  // prose is wrapped to the terminal's width at word boundaries (NO_COLOR on a terminal); code never
+  const prose = (l: string): string => wrapText(l, width);
+  let fence: { indent: string } | null = null;
+  for (const raw of md.split('\n')) {
+    // a blockquote's text is indented; its code blocks are not (they must copy as they are)
+    const quote = /^\s*>\s?/.exec(raw);
+    const line = quote ? raw.slice(quote[0].length) : raw;
+    const indent = quote ? '  ' : '';
+    const open = /^\s*(```|~~~)\s*(\S*)/.exec(line);
+    if (open) {
+      if (fence) {
+        out.push(`${fence.indent}${codeRule('')}`);
+        fence = null;
+      } else {
+        fence = { indent };
+        out.push(`${indent}${codeRule(open[2] ?? '')}`);
+      }
       continue;
     }
-    if (inFence) {
-      out.push(`    ${line}`);
+    if (fence) {
+      out.push(line);
       continue;
     }
     const h = /^(#{1,6})\s+(.*?)\s*(\{#[^}]*\})?\s*$/.exec(line);
     if (h?.[2] !== undefined) {
-      const title = h[2];
-      out.push(title, (h[1] === '#' ? '=' : '-').repeat(Math.min(title.length, 72)));
+      const title = plainInline(h[2]);
+      out.push(prose(title), (h[1] === '#' ? '=' : '-').repeat(Math.min(title.length, 72, width)));
       continue;
     }
-    out.push(line.replace(/\*\*(.+?)\*\*/g, '$1').replace(/`([^`]+)`/g, '$1').replace(/\[([^\]]+)\]\(([^)]+)\)/g, '$1 <$2>'));
+    out.push(line.trim() === '' ? '' : prose(indent + plainInline(line)));
   }
   return out.join('\n').replace(/\n{3,}/g, '\n\n').trim();
 }
@@ -28,6 +66,26 @@ export function plainMarkdown(md: string): string {
 /** Marks the lines of code blocks, so that wrapping leaves them as they are. */
 const CODE = '\uE000';
 const ANSI = /\u001b\[[0-9;]*m/g;
+
+/**
+ * A table in two columns that fit `width`: the first cell padded (at most a third of the width),
+ * the other cells after it, wrapped under the second column. The header row first, then a rule.
+ */
+function narrowTable(rows: readonly string[][], width: number, wrapAnsi: (s: string, w: number, o: { hard: boolean; trim: boolean }) => string): string {
+  const first = Math.min(Math.max(...rows.map((r) => (r[0] ?? '').replace(ANSI, '').length)), Math.floor(width / 3));
+  const room = Math.max(20, width - first - 2);
+  const line = (r: readonly string[]): string[] => {
+    const head = r[0] ?? '';
+    const pad = ' '.repeat(Math.max(0, first - head.replace(ANSI, '').length));
+    const rest = wrapAnsi(r.slice(1).join(' \u00b7 '), room, { hard: true, trim: true }).split('\n');
+    return rest.map((l, i) => (i === 0 ? `${head}${pad}  ${l}` : `${' '.repeat(first + 2)}${l}`));
+  };
+  const [header, ...body] = rows;
+  return [...(header ? line(header) : []), '\u2500'.repeat(Math.min(width, first + 2 + room)), ...body.flatMap(line)].join('\n');
+}
+
+/** A code line as it is copied: the indentation a blockquote or list put before it goes, its colour stays. */
+const flushLeft = (line: string): string => line.replace(/^[ \t]*((?:\u001b\[[0-9;]*m)*)[ \t]*((?:\u001b\[[0-9;]*m)*)\uE000/, '$1$2').replaceAll(CODE, '');
 
 /**
  * Wraps one rendered line to `width` at spaces, keeping its indentation and list bullet as a
@@ -57,12 +115,12 @@ function wrapLine(line: string, width: number, wrapAnsi: (s: string, w: number, 
     }
     break;
   }
-  const body = wrapAnsi(codes + line.slice(i), Math.max(20, width - lead.length), { hard: false, trim: true }).split('\n');
+  const body = wrapAnsi(codes + line.slice(i), Math.max(20, width - lead.length), { hard: true, trim: true }).split('\n');
   return body.map((l, k) => (k === 0 ? lead : ' '.repeat(lead.length)) + l);
 }
 
 export async function renderMarkdown(md: string, color: boolean): Promise<string> {
-  if (!color) return plainMarkdown(md);
+  if (!color) return plainMarkdown(md, stdoutColumns() ?? Number.POSITIVE_INFINITY);
   const [{ Marked }, { markedTerminal }, { default: wrapAnsi }] = await Promise.all([import('marked'), import('marked-terminal'), import('wrap-ansi')]);
   const width = Math.min(stdoutColumns() ?? 80, 100);
   const marked = new Marked();
@@ -78,6 +136,24 @@ export async function renderMarkdown(md: string, color: boolean): Promise<string
       token.text = String(token.text).split('\n').map((l) => CODE + l).join('\n');
     },
     renderer: {
+      // Code flush left, in one colour that sets it apart from the prose, without syntax colours
+      // that would leave some of its lines plain: what is copied from the terminal runs as it is
+      // (an indented `  EOF` never ends a heredoc). Each line is marked, so that no wrapping or
+      // quote indentation touches it below.
+      code(token) {
+        const lines = String(token.text).split('\n').map((l) => `${CODE}${l.replaceAll(CODE, '')}`);
+        return `${lines.map((l) => `\u001b[36m${l}\u001b[39m`).join('\n')}\n\n`;
+      },
+      // A table wider than the terminal (cli-table3 never wraps it) becomes two columns of text:
+      // the first cell, then the others, wrapped under each other.
+      table(token) {
+        const parser = this.parser;
+        const cell = (c: (typeof token.header)[number]): string => oneLine(parser.parseInline(c.tokens));
+        const rows = [token.header.map(cell), ...token.rows.map((r) => r.map(cell))];
+        const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').replace(ANSI, '').length))) ?? [];
+        if (widths.reduce((a, b) => a + b + 3, 1) <= width) return false;
+        return `${narrowTable(rows, width, wrapAnsi)}\n\n`;
+      },
       // marked-terminal prints the text of a tight list item raw: **bold** and `code` stayed literal.
       text(token) {
         return 'tokens' in token && Array.isArray(token.tokens) && token.tokens.length > 0 ? oneLine(this.parser.parseInline(token.tokens)) : false;
@@ -88,6 +164,6 @@ export async function renderMarkdown(md: string, color: boolean): Promise<string
   const out = String(await marked.parse(clean)).trimEnd();
   return out
     .split('\n')
-    .flatMap((l) => (l.includes(CODE) ? [l.replaceAll(CODE, '')] : wrapLine(l, width, wrapAnsi)))
+    .flatMap((l) => (l.includes(CODE) ? [flushLeft(l)] : wrapLine(l, width, wrapAnsi)))
     .join('\n');
 }

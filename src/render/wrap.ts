@@ -16,7 +16,7 @@ const ANSI = /\u001b\[[0-9;]*m/g;
 export function hangingIndent(line: string): number {
   const plain = line.replace(ANSI, '');
   const lead = /^ */.exec(plain)?.[0].length ?? 0;
-  const bullet = /^ *(?:[-*\u2022] |\d+\. |hint: |error: )/.exec(plain);
+  const bullet = /^ *(?:[-*!\u2022] |\d+\. |hint: |error: )/.exec(plain);
   if (bullet) return bullet[0].length;
   const column = /^ *\S.*?\S? {2,}(?=\S)/.exec(plain);
   if (column && column[0].length <= 40) return column[0].length;

@@ -23,13 +23,13 @@ export class Tmux {
   }
 
   /** A new session `ws-<tag>-<pid>` running bash in `cwd`, with a fixed size. */
-  static start(tag: string, opts: { cwd: string; width?: number; height?: number; env?: Record<string, string> }): Tmux {
+  static start(tag: string, opts: { cwd: string; width?: number; height?: number; env?: Record<string, string>; history?: number }): Tmux {
     const t = new Tmux(`ws-${tag}-${process.pid}`);
     const env = Object.entries(opts.env ?? {}).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
     execFileSync('tmux', [...t.sock, 'new-session', '-d', '-s', t.name, '-x', String(opts.width ?? 100), '-y', String(opts.height ?? 30), '-c', opts.cwd, ...env, 'bash --norc --noprofile'], {
       env: { ...process.env, TERM: 'xterm-256color' },
     });
-    execFileSync('tmux', [...t.sock, 'set-option', '-t', t.name, 'history-limit', '5000']);
+    execFileSync('tmux', [...t.sock, 'set-option', '-t', t.name, 'history-limit', String(opts.history ?? 5000)]);
     return t;
   }
 
@@ -44,9 +44,18 @@ export class Tmux {
     execFileSync('tmux', [...this.sock, 'send-keys', '-t', this.name, ...keys]);
   }
 
-  /** The visible screen (and with `history`, the scrollback too); with `escapes`, its colours as ANSI codes. */
-  capture(history = false, escapes = false): string {
-    return execFileSync('tmux', [...this.sock, 'capture-pane', '-p', '-t', this.name, ...(history ? ['-S', '-'] : []), ...(escapes ? ['-e'] : [])], { encoding: 'utf8' });
+  /**
+   * The visible screen (and with `history`, the scrollback too); with `escapes`, its colours as
+   * ANSI codes; with `joined`, a line the terminal wrapped is one line again (as a copy of it is).
+   */
+  capture(history = false, escapes = false, joined = false): string {
+    return execFileSync('tmux', [...this.sock, 'capture-pane', '-p', '-t', this.name, ...(history ? ['-S', '-'] : []), ...(escapes ? ['-e'] : []), ...(joined ? ['-J'] : [])], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  }
+
+  /** Empties the screen and the scrollback, so that the next capture holds only what comes after. */
+  clear(): void {
+    execFileSync('tmux', [...this.sock, 'send-keys', '-t', this.name, '-R']);
+    execFileSync('tmux', [...this.sock, 'clear-history', '-t', this.name]);
   }
 
   /** How many lines have scrolled off the top into tmux's scrollback. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fillPlaceholders, parseChapterMd } from '../../src/lessons/markdown.ts';
-import { plainMarkdown } from '../../src/render/markdown.ts';
+import { codeRule, plainMarkdown } from '../../src/render/markdown.ts';
 import { scanStepKeys } from '../../src/lessons/scan.ts';
 
 const md = `# Title
@@ -62,10 +62,25 @@ describe('fillPlaceholders and plain rendering', () => {
   it('says how to get a nonce before the chapter started', () => {
     expect(fillPlaceholders('{{nonce}}', {})).toContain('workshop next');
   });
-  it('renders plain text without escape codes, anchors or fences', () => {
+  it('renders plain text without escape codes, anchors or fences; code flush left between rules', () => {
     const out = plainMarkdown('## Step {#s}\n\nRun `ls`:\n\n```bash\nls -l\n```\n');
-    expect(out).toBe('Step\n----\n\nRun ls:\n\n    ls -l');
+    expect(out).toBe(`Step\n----\n\nRun ls:\n\n${codeRule('bash')}\nls -l\n${codeRule('')}`);
     expect(out).not.toMatch(/\u001b\[/);
+  });
+  // Issue 21 item 11: an indented `  EOF` never ends a heredoc copied from the terminal.
+  it('keeps a heredoc flush left, so that it runs when copied, also inside a quote', () => {
+    const out = plainMarkdown("```bash\ncat > x.sh <<'EOF'\n#!/bin/sh\necho hi\nEOF\n```\n\n> **Warning:** try it:\n>\n> ```bash norun\n> cp /bin/ls rootfs/\n> ```\n");
+    const lines = out.split('\n');
+    expect(lines).toContain('#!/bin/sh');
+    expect(lines).toContain('EOF');
+    expect(lines).toContain('cp /bin/ls rootfs/');
+    expect(lines).toContain('  Warning: try it:');
+  });
+  // Issue 21 item 13: `| head` and NO_COLOR showed *view*, *of the cgroup* and > Warning:.
+  it('renders emphasis and quotes as plain text, and leaves a shell glob alone', () => {
+    expect(plainMarkdown('A chroot is a different *view* of the same files, _not_ a copy.')).toBe('A chroot is a different view of the same files, not a copy.');
+    expect(plainMarkdown('> **Warning:** the error is *misleading*.')).toBe('Warning: the error is misleading.');
+    expect(plainMarkdown('ls /tmp/*/overlay and 2 * 3 * 4, snake_case_name')).toBe('ls /tmp/*/overlay and 2 * 3 * 4, snake_case_name');
   });
 });
 

@@ -59,7 +59,7 @@ async function restoreTo(cli: Cli, pos: Position): Promise<number> {
   const j = cli.journey();
   const st = styler(cli.color);
   const plan = await planRestore(j, pos);
-  for (const l of describePlan(plan)) cli.err(l);
+  for (const l of describePlan(plan)) cli.err(wrapText(l, terminalWidth()));
   if (!(await confirmed(cli, 'refuse', 'goto --restore'))) {
     cli.err('Nothing was changed.');
     return 1;

@@ -1,5 +1,6 @@
 // `workshop hint`: the next hint of the current step, remembered in state.json.
 import { hintsCachePath, stepHints } from '../../engine/hints.ts';
+import { terminalWidth, wrapText } from '../../render/wrap.ts';
 import type { Cli } from '../cli.ts';
 
 export default async function hint(cli: Cli): Promise<number> {
@@ -12,9 +13,11 @@ export default async function hint(cli: Cli): Promise<number> {
     return 0;
   }
   const text = hints[n - 1];
+  // wrapped at word boundaries to the terminal: the terminal's own wrap broke words (`uid.tx|t.`)
+  const width = terminalWidth();
   if (text === undefined) cli.out('This step has no hints.');
-  else cli.out(`Hint ${n}/${hints.length} for ${pos.chapter.id}/${pos.step}:\n  ${text}`);
-  if (exhausted) cli.out('That was the last hint. `workshop solve` runs the reference solution and shows each command.');
+  else cli.out(`Hint ${n}/${hints.length} for ${pos.chapter.id}/${pos.step}:\n${wrapText(`  ${text}`, width)}`);
+  if (exhausted) cli.out(wrapText('That was the last hint. `workshop solve` runs the reference solution and shows each command.', width));
   if (!saved) cli.err('(the hint count is not kept: run as root to keep it)');
   return 0;
 }
