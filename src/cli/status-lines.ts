@@ -1,13 +1,15 @@
 // What `workshop status` says, from the lesson index and the progress alone. Shared by the status
 // command and the quick path (src/cli/quick.ts), so that the two cannot say different things.
 import { outboxLine, outboxStatus } from '../classroom/outbox.ts';
-import { stepIds, type Catalog } from '../lessons/catalog.ts';
+import { stepIds, type Catalog, type ChapterEntry } from '../lessons/catalog.ts';
 import { currentPosition } from '../engine/position.ts';
 import { isDone, type State } from '../engine/progress.ts';
 import { progressBar, styler } from '../render/style.ts';
 
 export interface StatusView {
   chapter: string;
+  /** the chapter's own number, `03` */
+  chapterNumber: string;
   chapterTitle: string;
   step: string;
   stepTitle: string;
@@ -20,6 +22,9 @@ export interface StatusView {
   next: string;
   class: ReturnType<typeof outboxStatus> | null;
 }
+
+/** The chapter's own number, as its folder, `workshop list` and the README have it: 03 for 03-wafers. */
+export const chapterNumber = (c: ChapterEntry): string => String(c.order).padStart(2, '0');
 
 /** Where the learner is, as both the JSON view and the lines need it. */
 function where(cat: Catalog, state: State) {
@@ -41,6 +46,7 @@ export function statusView(cat: Catalog, state: State, home: string): StatusView
   const { pos, ids, done, total, next } = where(cat, state);
   return {
     chapter: pos.chapter.id,
+    chapterNumber: chapterNumber(pos.chapter),
     chapterTitle: pos.chapter.text.title,
     step: pos.step,
     stepTitle: pos.chapter.text.steps[pos.index]?.title ?? '',
@@ -59,9 +65,8 @@ export function statusView(cat: Catalog, state: State, home: string): StatusView
 export function statusLines(cat: Catalog, state: State, home: string, color: boolean): string[] {
   const { pos, ids, done, total, stepDone, next } = where(cat, state);
   const st = styler(color);
-  const n = cat.chapters.indexOf(pos.chapter) + 1;
   const lines = [
-    `${st('bold', `Chapter ${n}/${cat.chapters.length}: ${pos.chapter.text.title}`)} ${st('dim', `(${pos.chapter.id})`)}`,
+    `${st('bold', `Chapter ${chapterNumber(pos.chapter)}: ${pos.chapter.text.title}`)} ${st('dim', `(${pos.chapter.id})`)}`,
     `Step ${pos.index + 1}/${ids.length}: ${pos.chapter.text.steps[pos.index]?.title ?? pos.step} ${st('dim', `(${pos.chapter.id}/${pos.step})`)}${stepDone ? st('green', ' ✔ done') : ''}`,
     `Progress ${progressBar(done, total)}`,
     `Next: ${next}`,

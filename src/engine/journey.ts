@@ -16,9 +16,9 @@ import { holdsLock, withLock } from './lock.ts';
 import { emptyState, isDone, newNonce, readState, saveState, type State, type StepProgress } from './progress.ts';
 import { describeFailure, setupChapter } from './runner.ts';
 import { workspace, type Workspace } from './workspace.ts';
-import { addressOf, currentPosition, stepAfter, type Position } from './position.ts';
+import { addressOf, currentPosition, nextToDo, type Position } from './position.ts';
 
-export { addressOf, currentPosition, stepAfter, type Position } from './position.ts';
+export { addressOf, currentPosition, type Position } from './position.ts';
 
 export interface Started {
   loaded: LoadedChapter;
@@ -283,20 +283,24 @@ export class Journey {
   }
 
   /**
-   * The step passed. It is marked done; if the learner is still on it, they move to the next step
-   * (past chapters this machine cannot run) and its chapter starts. If another command moved them
-   * on already, they stay where they are. Advancing is written here and only here.
+   * The step passed. It is marked done; if the learner is still on it, they move to the first step
+   * after it that is not done yet (past chapters this machine cannot run, and past a chapter done
+   * before; from the start again for a step skipped with goto), and its chapter starts. Every step
+   * done: they stay, and `to` is null. If another command moved them on already, they stay where
+   * they are. Advancing is written here and only here.
    *
    * `next` gives the passing `attempt`: it is counted in the same write (one lock and one fsync'd
-   * save per `next`, not two) and reported before the pass.
+   * save per `next`, not two) and reported before the pass. With `deferStart` the next chapter is
+   * not started here: the caller prints the pass first, then starts it (its setup prints too).
    */
-  async pass(pos: Position, by: 'learner' | 'solve', attempt?: readonly CheckResult[]): Promise<Passed> {
+  async pass(pos: Position, by: 'learner' | 'solve', attempt?: readonly CheckResult[], opts: { deferStart?: boolean } = {}): Promise<Passed> {
     if (attempt) await this.start(pos.chapter);
     const skipped: Array<{ chapter: string; reason: string }> = [];
     const known = new Map<string, string>();
+    const done = (chapter: string, step: string) => isDone(this.#state, chapter, step);
     let to: Position | undefined;
     for (;;) {
-      to = stepAfter(this.cat.chapters, pos, known);
+      to = nextToDo(this.cat.chapters, pos, done, known);
       if (!to || to.chapter === pos.chapter) break;
       const reason = await this.skipReason(to.chapter);
       if (reason === undefined) break;
@@ -317,7 +321,7 @@ export class Journey {
     const at = advanced ? (target ?? null) : this.current();
     if (attempt) this.#emit({ type: 'attempted', at: now(), step: addressOf(pos), command: 'next', status: outcomeOf(attempt), results: attempt, attempts: sp.attempts, hintsShown: sp.hintsShown });
     this.#emit({ type: 'passed', at: now(), step: addressOf(pos), by, attempts: sp.attempts, hintsShown: sp.hintsShown, next: at ? addressOf(at) : null });
-    if (advanced && target && target.chapter !== pos.chapter) await this.start(target.chapter);
+    if (advanced && target && target.chapter !== pos.chapter && opts.deferStart !== true) await this.start(target.chapter);
     return {
       to: at,
       skipped: advanced ? skipped : [],

@@ -34,18 +34,14 @@ export function currentPosition(chapters: readonly ChapterEntry[], state: State)
 }
 
 /**
- * Pure: the step after `pos`. The next step of its chapter, else the first step of the next
- * chapter that is not known to be skipped (`skipped` maps chapter id to the reason). Imports no
- * steps module: finding out whether a chapter can run is the caller's business.
+ * Pure: where the learner goes after passing `pos`: the first step after it that is not done
+ * (later in its chapter, then in the next chapters), else the first one not done from the start
+ * (a step skipped with goto), else undefined: every step is done. Chapters in `skipped` (this
+ * machine cannot run them) are passed over; `pos` itself counts as done.
  */
-export function stepAfter(chapters: readonly ChapterEntry[], pos: Position, skipped: ReadonlyMap<string, string>): Position | undefined {
-  const ids = stepIds(pos.chapter);
-  const within = ids[pos.index + 1];
-  if (within !== undefined) return { chapter: pos.chapter, step: within, index: pos.index + 1 };
-  for (let i = chapters.indexOf(pos.chapter) + 1; i < chapters.length; i++) {
-    const c = chapters[i];
-    const first = c ? stepIds(c)[0] : undefined;
-    if (c && first !== undefined && !skipped.has(c.id)) return { chapter: c, step: first, index: 0 };
-  }
-  return undefined;
+export function nextToDo(chapters: readonly ChapterEntry[], pos: Position, done: (chapter: string, step: string) => boolean, skipped: ReadonlyMap<string, string>): Position | undefined {
+  const all = chapters.filter((c) => !skipped.has(c.id) || c === pos.chapter).flatMap((chapter) => stepIds(chapter).map((step, index) => ({ chapter, step, index })));
+  const at = all.findIndex((p) => p.chapter === pos.chapter && p.step === pos.step);
+  const order = [...all.slice(at + 1), ...all.slice(0, Math.max(at, 0))];
+  return order.find((p) => !(p.chapter === pos.chapter && p.step === pos.step) && !skipped.has(p.chapter.id) && !done(p.chapter.id, p.step));
 }

@@ -14,7 +14,7 @@ const closedBy = (err: unknown): 'escape' | 'interrupt' | null =>
   err instanceof Error ? (err.name === 'AbortPromptError' ? 'escape' : err.name === 'ExitPromptError' ? 'interrupt' : null) : null;
 
 export async function chooseStep(message: string, items: readonly MenuItem[], current: string): Promise<MenuAnswer> {
-  const { select } = await import('@inquirer/prompts');
+  const { select, Separator } = await import('@inquirer/prompts');
   // inquirer has no Escape binding: a lone ESC (readline waits for a following byte before it
   // calls it `escape`, so arrow keys are not mistaken for it) aborts the prompt.
   const abort = new AbortController();
@@ -29,7 +29,11 @@ export async function chooseStep(message: string, items: readonly MenuItem[], cu
         message,
         ...(chosable ? { default: current } : {}),
         pageSize: 20,
-        choices: items.map((i) => (i.disabled ? { value: i.value, name: i.name, disabled: i.disabled } : { value: i.value, name: i.name })),
+        // Up from the first step stops there: a wrap to the last chapter's last step lost the learner
+        loop: false,
+        // A step that cannot be chosen is a line of the menu the cursor never lands on (a disabled
+        // choice at the end caught it once Up and Down stopped wrapping).
+        choices: items.map((i) => (i.disabled ? new Separator(`  ${i.name} ${i.disabled}`) : { value: i.value, name: i.name })),
       },
       { signal: abort.signal },
     );

@@ -45,13 +45,15 @@ describe.skipIf(!isRoot || !hasTmux)('workshop select on a terminal', () => {
     return t;
   };
 
-  it('exits 130 on Ctrl-C, with no error and no "bug in workshop"', async () => {
+  it('exits 130 on Ctrl-C, says where you are as Escape does, with no error and no "bug in workshop"', async () => {
     const t = open('select-c');
     try {
       await t.waitFor(/Where do you want to work\?/);
       t.keys('C-c');
       const screen = await t.waitFor(/rc=\d+/);
       expect(screen).toMatch(/rc=130/);
+      // issue 21 item 17: Ctrl-C said nothing, Escape said this
+      expect(screen).toContain('Cancelled: you are still at greeting/greet.');
       expect(screen).not.toMatch(/error:|bug in workshop|force closed/);
     } finally {
       t.kill();
@@ -68,6 +70,21 @@ describe.skipIf(!isRoot || !hasTmux)('workshop select on a terminal', () => {
       expect(screen).toMatch(/rc=130/);
       expect(screen).toContain('Cancelled: you are still at greeting/greet.');
       expect(screen).not.toMatch(/error:|bug in workshop/);
+    } finally {
+      t.kill();
+    }
+  });
+
+  it('does not wrap from the first step to the last one on Up (issue 21 item 17)', async () => {
+    const t = open('select-up');
+    try {
+      await t.waitFor(/Where do you want to work\?[\s\S]*never/);
+      // the menu opens on the current step, the first: Up stays there (it wrapped to greeting/freeze)
+      t.keys('Up', 'Enter');
+      const screen = await t.waitFor(/rc=\d+/);
+      expect(screen).toMatch(/rc=0/);
+      expect(screen).toContain('Step 1/2');
+      expect(screen).not.toContain('Step 2/2');
     } finally {
       t.kill();
     }

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isRoot, openWorkshop, spawnCollect, type Workshop } from '../helpers/workshop.ts';
+import { CLI, isRoot, LESSONS, NODE, openWorkshop, spawnCollect, type Workshop } from '../helpers/workshop.ts';
 
 let ws: Workshop;
 beforeEach(async () => {
@@ -145,5 +145,34 @@ describe.skipIf(!isRoot)('the text after a rewind (items 4, 5)', () => {
     const out = await ok(['solve']);
     expect(out).toContain(`/tmp/${n}/overlay`);
     expect(out).toMatch(new RegExp(`^nonce=${n}$`, 'm'));
+  });
+});
+
+describe.skipIf(!isRoot)('where next goes (items 15, 16)', () => {
+  it('passes over a chapter already done to the first step not done, and says when every step is', async () => {
+    await ok(['solve', 'chroot/cleanup-hello', '--through']);
+    await ok(['solve', 'preflight/tools', '--through']);
+    // back on the last step of preflight, done; chroot is done too
+    await ok(['goto', 'preflight/tools']);
+    const next = JSON.parse((await ws.cli(['--json', 'next'])).stdout) as { passed: boolean; next: string | null };
+    expect(next).toMatchObject({ passed: true, next: 'overlayfs/dirs' });
+    const status = await ws.cli(['status'], plain);
+    expect(status.stdout).toMatch(/Step 1\/7: .*\(overlayfs\/dirs\)/);
+    expect(status.stdout).not.toContain('✔ done');
+  });
+
+  it('prints the pass before the set-up of the next chapter', async () => {
+    await ok(['solve', 'chroot/mutable', '--through']);
+    await ok(['goto', 'chroot/cleanup-hello']);
+    const dir = await path('chroot');
+    expect((await bash(dir, 'rm rootfs/HELLO.txt')).code).toBe(0);
+    const both = await bash(dir, `NO_COLOR=1 ${[NODE, CLI, '--lessons', LESSONS, '--home', ws.home, '--allow-host', 'next'].join(' ')} 2>&1`);
+    expect(both.code, both.stdout).toBe(0);
+    const passed = both.stdout.indexOf('chroot/cleanup-hello passed');
+    const closing = both.stdout.indexOf('What you built');
+    const setup = both.stdout.indexOf('Setting up chapter overlayfs');
+    const step = both.stdout.indexOf('Step 1/7');
+    expect(passed).toBeGreaterThan(0);
+    expect([passed < closing, closing < setup, setup < step]).toEqual([true, true, true]);
   });
 });

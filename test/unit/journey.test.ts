@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { JourneyEvent } from '../../src/engine/events.ts';
-import { currentPosition, Journey, stepAfter, type Position } from '../../src/engine/journey.ts';
+import { currentPosition, Journey, type Position } from '../../src/engine/journey.ts';
+import { nextToDo } from '../../src/engine/position.ts';
 import { ownerIsLive } from '../../src/engine/lock.ts';
 import { emptyState } from '../../src/engine/progress.ts';
 import { readCatalog } from '../../src/lessons/catalog.ts';
@@ -19,13 +20,17 @@ describe('which step comes next (pure)', () => {
   if (!greeting || !race) throw new Error('fixture packs missing');
   const at = (chapter: typeof greeting, index: number): Position => ({ chapter, index, step: chapter.text.steps[index]?.id ?? '' });
 
+  const none = (): boolean => false;
   it.each([
-    ['the next step of the chapter', at(greeting, 0), new Map<string, string>(), 'greeting/freeze'],
-    ['the first step of the next chapter', at(greeting, 1), new Map<string, string>(), 'race/one'],
-    ['past a skipped chapter, to nothing', at(greeting, 1), new Map([['race', 'no device-mapper']]), null],
-    ['nothing after the last step', at(race, 4), new Map<string, string>(), null],
-  ])('%s', (_name, pos, skipped, want) => {
-    const to = stepAfter(chapters, pos, skipped);
+    ['the next step of the chapter', at(greeting, 0), new Map<string, string>(), none, 'greeting/freeze'],
+    ['the first step of the next chapter', at(greeting, 1), new Map<string, string>(), none, 'race/one'],
+    ['past a skipped chapter, to nothing', at(greeting, 1), new Map([['race', 'no device-mapper']]), (c: string) => c === 'greeting', null],
+    // issue 21 item 15: a chapter done before is passed over, not started again at its first step
+    ['past a chapter already done, to the first step not done', at(greeting, 1), new Map<string, string>(), (c: string, s: string) => c === 'race' && s !== 'four', 'race/four'],
+    ['back to a step skipped with goto, after the last step', at(race, 4), new Map<string, string>(), (c: string, s: string) => !(c === 'greeting' && s === 'freeze'), 'greeting/freeze'],
+    ['nothing when every step is done', at(race, 4), new Map<string, string>(), () => true, null],
+  ])('%s', (_name, pos, skipped, done, want) => {
+    const to = nextToDo(chapters, pos, done, skipped);
     expect(to ? `${to.chapter.id}/${to.step}` : null).toBe(want);
   });
 

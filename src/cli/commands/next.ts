@@ -6,6 +6,7 @@ import { describeBroken, describeNotDone, earlierStepsBroken, earlierStepsNotDon
 import { renderClosing } from '../../render/step.ts';
 import { renderResults } from '../../render/table.ts';
 import { styler } from '../../render/style.ts';
+import { terminalWidth, wrapText } from '../../render/wrap.ts';
 import type { Cli } from '../cli.ts';
 import { printStep, verifyAt } from '../verify.ts';
 
@@ -30,15 +31,19 @@ export default async function next(cli: Cli): Promise<number> {
       cli.out(`${st('red', '✘')} ${address} is not done yet:\n`);
       cli.out(renderResults(results, cli.color));
       const notes = [...broken.map(describeBroken), ...(catchUp ? [catchUp] : []), ...(folder ? [folder] : [])];
-      if (notes.length > 0) cli.out(`\n${notes.map((n) => `${st('yellow', '!')} ${n}`).join('\n')}`);
-      cli.out(`\nFix what is marked ✘ and run \`workshop next\` again. Stuck? \`workshop hint\` (${sp.hintsShown} shown so far).`);
+      const width = terminalWidth();
+      // each note hangs under its text: the mark is coloured after the wrap
+      if (notes.length > 0) cli.out(`\n${notes.map((n) => wrapText(`! ${n}`, width).replace(/^!/, st('yellow', '!'))).join('\n')}`);
+      cli.out(`\n${wrapText(`Fix what is marked ✘ and run \`workshop next\` again. Stuck? \`workshop hint\` (${sp.hintsShown} shown so far).`, width)}`);
       if (started.loaded.def.state !== undefined) cli.out('see it: workshop state');
     }
     return 1;
   }
-  const moved = await j.pass(pos, 'learner', results);
+  // The next chapter's set-up prints its commands: it starts only after the pass is shown.
+  const moved = await j.pass(pos, 'learner', results, { deferStart: true });
   const to = moved.to;
   if (cli.json) {
+    if (to) await j.start(to.chapter);
     cli.emit({ step: address, passed, results, attempts: moved.attempts, next: to ? `${to.chapter.id}/${to.step}` : null, skipped: moved.skipped });
     return 0;
   }
@@ -46,7 +51,9 @@ export default async function next(cli: Cli): Promise<number> {
   cli.out(`\n${st('green', '✔')} ${address} passed.\n`);
   if (moved.closing) cli.out(`${await renderClosing(moved.closing, cli.color)}\n`);
   for (const k of moved.skipped) cli.out(`Skipping chapter ${k.chapter}: ${k.reason}`);
-  if (to) await printStep(cli, to);
-  else cli.out('That was the last step. Well done! `workshop clean` removes everything the workshop made.');
+  if (to) {
+    await j.start(to.chapter);
+    await printStep(cli, to);
+  } else cli.out('Every step is done. Well done! `workshop clean` removes everything the workshop made.');
   return 0;
 }

@@ -33,9 +33,9 @@ export default async function select(cli: Cli): Promise<number> {
   const here = `${cur.chapter.id}/${cur.step}`;
   const answer = await chooseStep('Where do you want to work?', items, here);
   // Like fzf, a menu closed without a choice exits 130 (128 + SIGINT), so that
-  // `workshop select && workshop show` stops there; Ctrl-C says nothing, Escape says where you are.
+  // `workshop select && workshop show` stops there. Escape and Ctrl-C both say where you are.
   if (answer.kind === 'cancelled') {
-    if (answer.by === 'escape') cli.err(`Cancelled: you are still at ${here}.`);
+    cli.err(`Cancelled: you are still at ${here}.`);
     return 130;
   }
   return moveTo(cli, j.find(answer.value));

@@ -48,13 +48,15 @@ export default async function solve(cli: Cli): Promise<number> {
       return 1;
     }
     // solving the step the learner is on moves them on, as `next` would
-    const moved = await j.pass(pos, 'solve');
+    const moved = await j.pass(pos, 'solve', undefined, { deferStart: true });
     if (moved.advanced) {
       next = moved.to ? `${moved.to.chapter.id}/${moved.to.step}` : null;
       if (!cli.json) {
         if (moved.closing) cli.out(`\n${await renderClosing(moved.closing, cli.color)}\n`);
         for (const k of moved.skipped) cli.out(`Skipping chapter ${k.chapter}: ${k.reason}`);
       }
+      // the next chapter's set-up prints its commands after the pass and the closing, not before
+      if (moved.to) await j.start(moved.to.chapter);
     }
   }
   // the solutions built where the text says; the learner's shell may still lack the text's variables
