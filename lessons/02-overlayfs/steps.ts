@@ -226,7 +226,7 @@ export default defineChapter({
         const d = await seedDir(ctx);
         await ctx.$`mkdir -p ${d}/upper ${d}/workdir ${d}/overlay`;
       },
-      hints: ['Make a random nonce as the seed does, then three folders under /tmp/$nonce.', 'nonce=$(</dev/urandom tr -dc A-Za-z0-9 | head -c 10); mkdir -p /tmp/$nonce/upper /tmp/$nonce/workdir /tmp/$nonce/overlay'],
+      hints: ['Make a random name as the seed (the CSC Containers workshop) does, then three folders under /tmp/$nonce.', 'nonce=$(</dev/urandom tr -dc A-Za-z0-9 | head -c 10); mkdir -p /tmp/$nonce/upper /tmp/$nonce/workdir /tmp/$nonce/overlay'],
     },
     mount: {
       verify: () => [
@@ -342,7 +342,7 @@ export default defineChapter({
         await writeFile(ctx.path('container.sh'), CONTAINER_SH);
         await ctx.$`chmod +x container.sh`;
       },
-      hints: ['Put the seed\'s commands in container.sh, with #!/bin/sh as its first line (Debian has no /bin/ash), and chmod +x it.', 'Copy the script of this step into container.sh, then: chmod +x container.sh; ./container.sh rootfs'],
+      hints: ['Put the seed\'s (the CSC Containers workshop\'s) commands in container.sh, with #!/bin/sh as its first line (Debian has no /bin/ash), and chmod +x it.', 'Copy the script of this step into container.sh, then: chmod +x container.sh; ./container.sh rootfs'],
       mutants: {
         notExecutable: diagnosed(async ({ $ }) => {
           await $`chmod -x container.sh`;

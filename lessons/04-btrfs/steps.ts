@@ -90,7 +90,7 @@ async function runIn(ctx: SolveContext, root: string, script: string): Promise<v
  * itself, which is what Container the Hard Way snapshots (its img/alpine subvolume).
  */
 const layerOfTheImage = (layer: string): Check =>
-  defineCheck(`${layer} is a snapshot of the image (${SNAP}, or ${BASE} as CTHW does)`, async (ctx) => {
+  defineCheck(`${layer} is a snapshot of the image (${SNAP}, or ${BASE} as Container the Hard Way does)`, async (ctx) => {
     const [ofSnap, ofBase] = await Promise.all([verdictOf(snapshotOf(layer, SNAP), ctx), verdictOf(snapshotOf(layer, BASE), ctx)]);
     if (ofSnap.ok) return ofSnap;
     return ofBase.ok ? pass(`${ofBase.actual} = ${BASE}`) : ofSnap;
@@ -260,7 +260,7 @@ export default defineChapter({
       verify: () => [isSubvolume(SNAP, { make: `btrfs subvolume snapshot -r ${BASE} ${SNAP}` }), subvolumeIsReadOnly(SNAP), snapshotOf(SNAP, BASE)],
       solve: async (ctx) => snapshotReadOnly(ctx, BASE, SNAP),
       hints: [
-        'The seed\'s `btrfs snapshot` is not a command: snapshots are made by `btrfs subvolume snapshot`.',
+        'The Hex tutorial\'s `btrfs snapshot` is not a command: snapshots are made by `btrfs subvolume snapshot`.',
         'btrfs subvolume snapshot -r store/base store/base-snapshot (or snapshot without -r, then btrfs property set -ts store/base-snapshot ro true)',
       ],
       mutants: {

@@ -96,7 +96,7 @@ const containerAttached = () =>
   withLayout(`the container's PID 1 is in ${GROUP} for pids and memory`, async (l) => {
     const inits = await containerInits();
     if (inits.length === 0) return noContainer();
-    for (const p of inits.filter(hasOwnPidNs)) if ((await placeOf(p.pid, l)).inAll) return pass(`${who(p)}, PID 1 of container ${p.hostname}, is in ${dirsOf(l).join(' and ')}`);
+    for (const p of inits.filter(hasOwnPidNs)) if ((await placeOf(p.pid, l)).inAll) return pass(`${who(p)}, PID 1 of the container (hostname ${p.hostname}), is in ${dirsOf(l).join(' and ')}`);
     // The most telling diagnosis first: a container whose unshare was moved instead of it.
     const parentIn = async (p: Container) => p.status.ppid > 1 && (await placeOf(p.status.ppid, l)).inAll;
     const owned = inits.filter(hasOwnPidNs);
@@ -107,7 +107,7 @@ const containerAttached = () =>
     const parent = first.status.ppid;
     return fail(
       `PID 1 of the container in ${GROUP}`,
-      `${who(first)}, PID 1 of container ${first.hostname}, is in ${where}${(await parentIn(first)) ? `; only its parent, PID ${parent} (unshare, outside the PID namespace), is in ${GROUP}` : ''}`,
+      `${who(first)}, PID 1 of the container (hostname ${first.hostname}), is in ${where}${(await parentIn(first)) ? `; only its parent, PID ${parent} (unshare, outside the PID namespace), is in ${GROUP}` : ''}`,
       `echo ${first.pid} | tee ${dirsOf(l).map((d) => `${d}/cgroup.procs`).join(' ')}`,
     );
   });
@@ -123,8 +123,8 @@ const wholeContainerAttached = () =>
       const members = pids.filter((_, i) => nsOf[i] !== undefined && nsOf[i] === init.ns['pid']);
       const places = await Promise.all(members.map(async (pid) => ({ pid, ...(await placeOf(pid, l)) })));
       const out = places.filter((x) => !x.inAll);
-      if (out.length === 0) return pass(`all ${members.length} process(es) of ${init.ns['pid'] ?? '?'} (container ${init.hostname}) are in ${GROUP}`);
-      first ??= fail(`every process of container ${init.hostname} in ${GROUP}`, `${out.length} of ${members.length} outside: ${out.slice(0, 4).map((x) => `PID ${x.pid} in ${x.where}`).join(', ')}`, `Move PID 1 before it starts anything, or move each: echo PID > ${dirsOf(l)[0] ?? GROUP}/cgroup.procs`);
+      if (out.length === 0) return pass(`all ${members.length} process(es) of ${init.ns['pid'] ?? '?'} (the container with hostname ${init.hostname}) are in ${GROUP}`);
+      first ??= fail(`every process of the container (hostname ${init.hostname}) in ${GROUP}`, `${out.length} of ${members.length} outside: ${out.slice(0, 4).map((x) => `PID ${x.pid} in ${x.where}`).join(', ')}`, `Move PID 1 before it starts anything, or move each: echo PID > ${dirsOf(l)[0] ?? GROUP}/cgroup.procs`);
     }
     return first ?? noContainer();
   });
@@ -324,7 +324,7 @@ export default defineChapter({
             await killIn(ctx, dirsOf(l));
             await startContainer(ctx);
           },
-          diagnosis: /PID 1 of container container, is in (pids:)?\//,
+          diagnosis: /PID 1 of the container \(hostname container\), is in (pids:)?\//,
         },
         // Issue 15: CTHW's `pidof unshare` gives the wrapper, outside the PID namespace. With only
         // it in ws-demo, the container's PID 1 stays in the root cgroup and forks past pids.max.

@@ -55,6 +55,23 @@ describe.skipIf(!isRoot)('workshop test --as-written', () => {
     });
   }
 
+  // Issue 21 item 4: after a restore into the middle, the overlay was in chapters/overlayfs/c-<hex>
+  // and the text's /tmp/$nonce/... failed. The restore builds in /tmp and prints `nonce=…` to paste.
+  it('types overlayfs from its middle, after goto overlayfs/whiteout --restore and the line it prints to paste', async () => {
+    const ws = await openWorkshop(join(tmpdir(), 'ws-it-aw-'), { allowHost: true });
+    try {
+      const r = await ws.cli(['--json', 'test', '--as-written', '--chapter', 'overlayfs', '--from', 'whiteout'], { timeoutMs: 170_000 });
+      const c = (JSON.parse(r.stdout) as AsWrittenJson).chapters[0];
+      if (!c || c.status === 'skipped') return; // this machine cannot run it; the reason is in the report
+      expect(failures(c).join('\n')).toBe('');
+      expect(c.steps.map((s) => Object.keys(s.phases)[0])).toEqual(['restored', 'restored', 'restored', 'blocks', 'blocks', 'blocks', 'blocks']);
+      expect(c.residue).toEqual([]);
+      expect({ status: c.status, code: r.code }).toEqual({ status: 'pass', code: 0 });
+    } finally {
+      await ws.dispose();
+    }
+  });
+
   it('fails a step whose block fails, naming chapter.md:LINE, the command and its exit code', async () => {
     // What chapter 00 did before: a command that cannot run as written (`sudo -i` on a VM with no sudo).
     const pack = mkdtempSync(join(tmpdir(), 'ws-it-aw-pack-'));
