@@ -149,7 +149,13 @@ async function serve(extra: readonly string[] = []): Promise<Serve> {
     });
     child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
   });
-  const info = JSON.parse(line) as { port: number; instructorToken: string; joinCode: string };
+  let info: { port: number; instructorToken: string; joinCode: string };
+  try {
+    info = JSON.parse(line) as typeof info;
+  } catch {
+    child.kill('SIGKILL');
+    throw new Error(`serve printed no JSON line: ${line} ${err.trim().split('\n')[0] ?? ''}`);
+  }
   return {
     origin: `http://127.0.0.1:${info.port}`,
     token: info.instructorToken,
@@ -798,7 +804,8 @@ try {
   for (const f of chosen) {
     const fn = FAMILIES[f];
     if (fn === undefined) throw new Error(`unknown family ${f}: ${Object.keys(FAMILIES).join(', ')}`);
-    await fn();
+    // a family that cannot even set up (a server that does not start) is one failed probe, and the others still run
+    await fn().catch((err: unknown) => probe(f, 'setting up the family', async () => [err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err)]));
   }
 } finally {
   // what still runs with the probes' folder in its command line, environment or cwd was left by a probe
