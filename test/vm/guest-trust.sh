@@ -68,10 +68,10 @@ if [[ $mounts_before == "$mounts_after" ]]; then ok "no mount changed ($mounts_a
 H=/srv/ws-trust-home
 SRC=/opt/ws-trust-src
 rm -rf "$H" "$SRC"
-mkdir -p "$H/data" "$H/jail/bin" "$H/chapters/chroot/rootfs/bin" "$H/chapters/chroot/mnt" "$SRC" /mnt/ws-trust-disk
+mkdir -p "$H/data" "$H/jail/bin" "$H/chapters/ws-own/rootfs/bin" "$H/chapters/ws-own/mnt" "$SRC" /mnt/ws-trust-disk
 echo precious >"$SRC/file"
 cp /bin/busybox "$H/jail/bin/busybox"
-cp /bin/busybox "$H/chapters/chroot/rootfs/bin/busybox"
+cp /bin/busybox "$H/chapters/ws-own/rootfs/bin/busybox"
 # unrelated: a bind mount in the home, a loop device on a file in it, mounted outside
 mount --bind "$SRC" "$H/data"
 truncate -s 16M "$H/disk.img"
@@ -83,9 +83,10 @@ chroot "$H/jail" /bin/busybox sleep 600 </dev/null >/dev/null 2>&1 &
 jailed=$!
 (cd "$H/data" && exec unshare --pid --uts --fork --kill-child sleep 600 </dev/null >/dev/null 2>&1) &
 isolated=$!
-# the workshop's own: a mount and a container in the chapter folder
-mount -t tmpfs ws-trust-tmpfs "$H/chapters/chroot/mnt"
-chroot "$H/chapters/chroot/rootfs" /bin/busybox sleep 600 </dev/null >/dev/null 2>&1 &
+# the workshop's own: a mount and a container in a chapter folder (of no chapter of the lessons, so
+# that no steps.ts has to load: discovery alone must find them)
+mount -t tmpfs ws-trust-tmpfs "$H/chapters/ws-own/mnt"
+chroot "$H/chapters/ws-own/rootfs" /bin/busybox sleep 600 </dev/null >/dev/null 2>&1 &
 container=$!
 sleep 1
 mounted() { findmnt -rn -o TARGET | grep -qx "$1"; }
@@ -100,7 +101,7 @@ else bad "the loop mount of $H/disk.img did not survive clean"; fi
 if alive "$jailed"; then ok "the process chrooted in $H/jail survived clean"; else bad "the process chrooted in $H/jail was killed"; fi
 if alive "$isolated" && pgrep -P "$isolated" >/dev/null; then ok "the process in namespaces of its own, cwd $H/data, survived clean"
 else bad "the process in namespaces of its own, cwd $H/data, was killed"; fi
-if ! mounted "$H/chapters/chroot/mnt" && ! alive "$container"; then ok "clean removed the workshop's own mount and container in chapters/ (exit $rc)"
+if ! mounted "$H/chapters/ws-own/mnt" && ! alive "$container"; then ok "clean removed the workshop's own mount and container in chapters/ (exit $rc)"
 else bad "clean left the workshop's own residue (exit $rc): $(head -c 400 /tmp/ws-trust-clean.err)"; fi
 [[ -f $SRC/file ]] && ok "the bind mount's source is intact" || bad "the bind mount's source lost its file"
 
@@ -109,7 +110,7 @@ pkill -KILL -P "$isolated" 2>/dev/null
 kill -KILL "$jailed" "$isolated" "$container" 2>/dev/null
 wait 2>/dev/null
 umount /mnt/ws-trust-disk "$H/data" 2>/dev/null
-umount "$H/chapters/chroot/mnt" 2>/dev/null
+umount "$H/chapters/ws-own/mnt" 2>/dev/null
 rm -rf "$H" "$SRC" /tmp/ws-trust-clean.json /tmp/ws-trust-clean.err
 rmdir /mnt/ws-trust-disk 2>/dev/null
 
