@@ -12,10 +12,10 @@ export { BUSYBOX, CONTROL_DEBS, ROOTFS_DIRS, buildBusyboxRootfs, buildDynamicBus
 export { defineCheck, fail, pass, verdictOf } from './checks/check.ts';
 export type { Check, CheckContext, CheckResult, Verdict } from './checks/check.ts';
 // Running commands (never throws for a non-zero exit)
-export { run, runInNetns, runOk } from './checks/exec.ts';
-export type { RunOptions, RunResult } from './checks/exec.ts';
+export { run, runInNetns, runOk } from './sys/exec.ts';
+export type { RunOptions, RunResult } from './sys/exec.ts';
 // Small helpers
-export { isRecord, once, sleep } from './checks/lang.ts';
+export { isRecord, once, sleep } from './sys/lang.ts';
 // Files and folders
 export { directoryExists, fileContains, fileExists, isExecutableFile, isStaticExecutable, modifiedSince, pathAbsent, shellRunsUnderChroot, symlinkTo, treeManifest, treeMatches } from './checks/fs.ts';
 export type { ManifestEntry } from './checks/fs.ts';
@@ -30,7 +30,8 @@ export type { FoundOverlay, OverlayExpectation, OverlayLayers } from './checks/o
 // overlayfs: what the upper layer holds
 export { isOpaqueDir, isWhiteout } from './checks/overlay-upper.ts';
 // Processes
-export { ancestors, containersUnder, isContainerUnder, isPathUnder, listPids, nsLinks, parseStatStart, procCwd, procRoot, processStart, processesUnder, readStatus } from './checks/proc.ts';
+export { ancestors, containersUnder, isContainerUnder, isPathUnder, listPids, nsLinks, procCwd, procRoot, processesUnder, readStatus } from './checks/proc.ts';
+export { parseStatStart, processStart } from './sys/process.ts';
 export type { ProcStatus, ProcessPlace } from './checks/proc.ts';
 // Loop devices
 export { readLoopDevices } from './checks/loop.ts';
@@ -57,7 +58,7 @@ export type { Container, IdMapping, NsProcess, SysvQueue } from './checks/ns.ts'
 export { CGROUP_ROOT, MIB, cgroupPathOf, cgroupsOf, controllersOf, describeLayout, detectLayout, groupPath, parseFlatKeyed, parseLimit, pidsIn, readCgroupFile } from './checks/cgroup.ts';
 export type { CgroupLayout, CgroupVersion, Controller, ProcCgroupLine } from './checks/cgroup.ts';
 // What `workshop state` draws for a chapter
-export type { StateFamily, StateSpec, StateView } from './checks/picture.ts';
+export type { StateFamily, StateSpec, StateView } from './contract/state.ts';
 // The lab network of the network chapters
-export { LAB, deleteNetns, labDown, labStatus, labUp } from './engine/lab.ts';
-export type { LabStatus } from './engine/lab.ts';
+export { LAB, deleteNetns, labDown, labStatus, labUp } from './checks/lab.ts';
+export type { LabStatus } from './checks/lab.ts';

@@ -7,7 +7,7 @@ import { readLoopDevices, type LoopDevice } from './loop.ts';
 // Re-exported for chapters: a loop device's backing file is how a store image is found.
 import type { Check, CheckContext, Verdict } from './check.ts';
 import { defineCheck, fail, pass } from './check.ts';
-import { runOk } from './exec.ts';
+import { runOk } from '../sys/exec.ts';
 import { describeMountsAt, mountsAt, readMountinfo, type MountEntry } from './mounts.ts';
 
 /**

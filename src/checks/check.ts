@@ -1,7 +1,7 @@
 // The check model: one check is one fact about the kernel or the file system.
 // A check never throws; a probe that cannot run becomes an `error` result.
 import { abandoned } from '../errors.ts';
-import { timeScale, type RunOptions, type RunResult } from './exec.ts';
+import { timeScale, type RunOptions, type RunResult } from '../sys/exec.ts';
 
 /** What a check found: a pass, a fail with what was expected and what is there, or an error when the probe itself could not run. */
 export type CheckResult =

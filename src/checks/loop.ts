@@ -1,7 +1,7 @@
 // Loop devices: `losetup -J -l`, parsed purely. The inventory, the btrfs and lvm checks and their
 // chapters all read it.
-import { runOk } from './exec.ts';
-import { isRecord } from './lang.ts';
+import { runOk } from '../sys/exec.ts';
+import { isRecord } from '../sys/lang.ts';
 
 /** A loop device and its backing file (null when it has none). */
 export interface LoopDevice {

@@ -5,10 +5,10 @@
 // 5 state (a active), 10 k = activation skip set.
 import type { Check, Verdict } from './check.ts';
 import { defineCheck, fail, pass } from './check.ts';
-import { run, runOk } from './exec.ts';
+import { run, runOk } from '../sys/exec.ts';
 import { readLoopDevices } from './loop.ts';
 import { resolve } from 'node:path';
-import { isRecord } from './lang.ts';
+import { isRecord } from '../sys/lang.ts';
 
 export const LVS_FIELDS = 'lv_name,vg_name,lv_attr,pool_lv,origin,data_percent';
 

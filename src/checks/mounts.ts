@@ -174,7 +174,7 @@ export function notMountedAt(path: string): Check {
  * compared. Returns the function that stops watching.
  */
 export async function onMountChange(onChange: () => void): Promise<() => void> {
-  const { followLines } = await import('./exec.ts');
+  const { followLines } = await import('../sys/exec.ts');
   const stop = await followLines('findmnt', ['--poll', '--noheadings', '--output', 'ACTION,TARGET'], () => onChange());
   if (stop !== null) return stop;
   let last = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');

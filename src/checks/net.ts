@@ -1,8 +1,8 @@
 // Links, addresses, routes and bridge ports, read with `ip -j` / `bridge -j` inside a named
 // network namespace. The parsers are pure and tested on output recorded in the lab; the readers
 // below them are the only side effects.
-import { run, runInNetns } from './exec.ts';
-import { isRecord } from './lang.ts';
+import { run, runInNetns } from '../sys/exec.ts';
+import { isRecord } from '../sys/lang.ts';
 
 /** One link of `ip -j -d link show`. */
 export interface IpLink {

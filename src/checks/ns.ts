@@ -3,9 +3,10 @@
 // Containers are found without the learner's help: by a hostname of their own (read inside their
 // UTS namespace), or by a root of their own that holds a working BusyBox.
 import { readFile, readlink, stat } from 'node:fs/promises';
-import { run } from './exec.ts';
+import { run } from '../sys/exec.ts';
 import { parseMountinfo, type MountEntry } from './mounts.ts';
-import { listPids, nsLinks, processStart, readStatus, type ProcStatus } from './proc.ts';
+import { processStart } from '../sys/process.ts';
+import { listPids, nsLinks, readStatus, type ProcStatus } from './proc.ts';
 
 /** The namespace types a container runtime unshares, as named in /proc/PID/ns. */
 export const NS_TYPES = ['uts', 'pid', 'mnt', 'ipc', 'net', 'user', 'cgroup'] as const;

@@ -7,7 +7,7 @@ import type { Stats } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import type { Check, Verdict } from './check.ts';
 import { defineCheck, fail, pass } from './check.ts';
-import { run } from './exec.ts';
+import { run } from '../sys/exec.ts';
 import { ctxPath } from './mounts.ts';
 
 /** Decodes getfattr's quoted text: `\"`, `\\` and octal bytes like `\012`. */

@@ -5,8 +5,8 @@ import type { CheckResult } from '../checks/check.ts';
 import type { JourneyEvent, JourneyListener } from '../engine/events.ts';
 import { enqueue, queued, readMembership, senderLockPath } from './outbox.ts';
 import type { Report, ReportRow } from './store.ts';
-import { liveOwner } from '../engine/lock.ts';
-import { randomUuid } from '../checks/lang.ts';
+import { liveOwner } from '../sys/lock.ts';
+import { randomUuid } from '../sys/lang.ts';
 
 /** The server's limits (schemas.ts), kept here as numbers so this module stays light. */
 const MAX_ROWS = 50;

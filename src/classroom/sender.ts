@@ -5,7 +5,7 @@
 // classroom-sender.lock, which knows a reused PID by its start time.
 import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
-import { acquireLock, type Lock } from '../engine/lock.ts';
+import { acquireLock, type Lock } from '../sys/lock.ts';
 import { WorkshopError } from '../errors.ts';
 import { answerMessage, backoff, request, retryAfterMs } from './http.ts';
 import { outboxDir, queued, readMembership, readSenderState, rejectedDir, senderLockPath, writeSenderState, type Membership, type SenderState } from './outbox.ts';

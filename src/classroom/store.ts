@@ -16,7 +16,7 @@ export interface ReportRow {
 
 /** What a learner's command did; sent by the reporter, validated by the server's schema. */
 export interface Report {
-  /** a random UUID made on the learner's machine (randomUuid in checks/lang.ts): the server stores each one once */
+  /** a random UUID made on the learner's machine (randomUuid in sys/lang.ts): the server stores each one once */
   id: string;
   kind: 'started' | 'attempted' | 'passed' | 'hinted' | 'solved' | 'reset';
   /** `chapter/step`, or a chapter id for started and reset */

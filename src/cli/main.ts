@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { abandoned, didYouMean, usageError, WorkshopError, EXIT } from '../errors.ts';
 import { requireRoot, requireVm } from '../engine/guard.ts';
 import type { Journey } from '../engine/journey.ts';
-import { withLock } from '../engine/lock.ts';
+import { withLock } from '../sys/lock.ts';
 import { absolute, resolveHome, workspace } from '../engine/workspace.ts';
 import { openJourney } from './journey.ts';
 import { GLOBAL_FLAGS, parseArgv, type FlagTable } from './args.ts';

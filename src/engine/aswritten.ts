@@ -12,7 +12,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile, chmod } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { CheckResult } from '../checks/check.ts';
-import { run, startLive, type LiveProcess } from '../checks/exec.ts';
+import { run, startLive, type LiveProcess } from '../sys/exec.ts';
 import { mountsUnder, readMountinfo } from '../checks/mounts.ts';
 import type { LoadedChapter } from '../lessons/load.ts';
 import { codeBlocks, fillPlaceholders, promptPatterns, runsAsWritten, typedLines, type CodeBlock } from '../lessons/markdown.ts';

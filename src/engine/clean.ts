@@ -3,16 +3,16 @@
 // Every action is logged as the command it amounts to; a failure is recorded and the rest goes on.
 import { readFile, readdir, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { run } from '../checks/exec.ts';
+import { run } from '../sys/exec.ts';
 import { readMountinfo, type MountEntry } from '../checks/mounts.ts';
 import { pidsIn } from '../checks/cgroup.ts';
 import { ancestors, isContainerUnder, isPathUnder, processPlaces } from '../checks/proc.ts';
 import { readLoopDevices } from '../checks/loop.ts';
 import { containerPlaces, isProtectedPath, isWsName, type ResidueItem } from './inventory.ts';
-import { deleteNetns } from './lab.ts';
+import { deleteNetns } from '../checks/lab.ts';
 import type { Journey } from './journey.ts';
 import { cleanupChapter, describeFailure } from './runner.ts';
-import { sleep } from '../checks/lang.ts';
+import { sleep } from '../sys/lang.ts';
 
 
 /** Polls until `done` or the deadline; true when done. */

@@ -1,6 +1,6 @@
 // The VM guard and the root check. workshop runs destructive commands as root, so outside a VM
-// it refuses unless told otherwise. What a VM is, is decided in checks/host.ts.
-import { detectVm, type VmVerdict } from '../checks/host.ts';
+// it refuses unless told otherwise. What a VM is, is decided in sys/host.ts.
+import { detectVm, type VmVerdict } from '../sys/host.ts';
 import { envError } from '../errors.ts';
 
 export const isRoot = (): boolean => process.getuid?.() === 0;

@@ -4,7 +4,7 @@
 // is keyed by the chapter's code (readiness.ts: stepsKey), so an edited steps.ts is read again.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isRecord } from '../checks/lang.ts';
+import { isRecord } from '../sys/lang.ts';
 import type { ChapterEntry } from '../lessons/catalog.ts';
 import type { LoadedChapter } from '../lessons/load.ts';
 import { stepsKey, writeCacheFile } from './readiness.ts';

@@ -3,7 +3,7 @@
 // its arguments and reading what it made are pure; running it is exec.ts's.
 import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runShowingProgress } from '../checks/exec.ts';
+import { runShowingProgress } from '../sys/exec.ts';
 import { envError, usageError } from '../errors.ts';
 
 export const IMAGE_ARCHES = ['amd64', 'arm64'] as const;

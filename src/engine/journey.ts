@@ -12,7 +12,7 @@ import { didYouMean, envError, lessonError, usageError, WorkshopError } from '..
 import type { ChapterPlace } from './context.ts';
 import { outcomeOf, type JourneyEvent, type JourneyListener } from './events.ts';
 import { requireVm } from './guard.ts';
-import { holdsLock, withLock } from './lock.ts';
+import { holdsLock, withLock } from '../sys/lock.ts';
 import { emptyState, isDone, newNonce, readState, saveState, type State, type StepProgress } from './progress.ts';
 import { describeFailure, setupChapter } from './runner.ts';
 import { workspace, type Workspace } from './workspace.ts';

@@ -6,7 +6,7 @@
 import { mkdir, realpath } from 'node:fs/promises';
 import { envError } from '../errors.ts';
 import path from 'node:path';
-import { runAttached } from '../checks/exec.ts';
+import { runAttached } from '../sys/exec.ts';
 import { isPathUnder } from '../checks/proc.ts';
 import { which } from '../lessons/requires.ts';
 

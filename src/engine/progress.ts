@@ -1,10 +1,10 @@
 // Progress is a cache of what the kernel cannot tell us: which steps were passed, attempts,
 // hints shown and each chapter's nonce. Only the Journey calls these: it is the one owner.
-import { closeSync, constants, copyFileSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import type { Stats } from 'node:fs';
+import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { envError, WorkshopError } from '../errors.ts';
-import { isRecord, randomBytes } from '../checks/lang.ts';
+import { readRegularFile } from '../sys/files.ts';
+import { isRecord, randomBytes } from '../sys/lang.ts';
 
 export const STATE_FORMAT = 1;
 
@@ -140,41 +140,6 @@ export function readState(path: string, mutating: boolean, now: Date = new Date(
     throw envError(`${path} is corrupt (${checked.reason}) and could not be moved aside: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, `move it away yourself: mv ${path} ${kept}`);
   }
   return { state: emptyState(), warnings: [`${path} was corrupt (${checked.reason}); it is kept as ${kept}, and progress starts over`] };
-}
-
-const KINDS: ReadonlyArray<[(s: Stats) => boolean, string]> = [
-  [(s) => s.isFIFO(), 'a named pipe (FIFO)'],
-  [(s) => s.isDirectory(), 'a directory'],
-  [(s) => s.isCharacterDevice(), 'a character device'],
-  [(s) => s.isBlockDevice(), 'a block device'],
-  [(s) => s.isSocket(), 'a socket'],
-];
-
-/**
- * Reads a file that workshop keeps (state.json, the lock), refusing anything but a regular file
- * (exit 3): reading a FIFO blocks for ever, and a device may never end. The open does not block
- * (O_NONBLOCK), so a FIFO is seen before it is read. Errors of the open are thrown as they are.
- */
-export function readRegularFile(path: string): string {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (err) {
-    // a socket cannot be opened at all
-    if ((err as NodeJS.ErrnoException).code === 'ENXIO') throw notRegular(path, 'a socket');
-    throw err;
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw notRegular(path, KINDS.find(([is]) => is(st))?.[1] ?? 'not a file');
-    return readFileSync(fd, 'utf8');
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function notRegular(path: string, kind: string): WorkshopError {
-  return envError(`${path} is not a regular file: it is ${kind}`, `workshop keeps its own file there; if no workshop command is running, remove it (${kind === 'a directory' ? 'rmdir' : 'rm'} ${path}) and run the command again`);
 }
 
 /** Writes atomically: a temp file in the same folder, fsync, rename, fsync the folder. */

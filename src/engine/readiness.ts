@@ -5,8 +5,8 @@
 // again and rewrites the cache.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { detectVm, type VmVerdict } from '../checks/host.ts';
-import { isRecord } from '../checks/lang.ts';
+import { detectVm, type VmVerdict } from '../sys/host.ts';
+import { isRecord } from '../sys/lang.ts';
 import { formatProblem, type ChapterEntry, type LessonProblem } from '../lessons/catalog.ts';
 import { loadChapter } from '../lessons/load.ts';
 import { unmet } from '../lessons/requires.ts';

@@ -4,7 +4,7 @@
 // reaches that write within the time limit counts. It costs ~0.3 s where KVM works.
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from '../checks/exec.ts';
+import { run } from '../sys/exec.ts';
 
 export type Accel = 'kvm' | 'tcg';
 

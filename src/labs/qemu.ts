@@ -15,8 +15,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { connect, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { run } from '../checks/exec.ts';
-import { processAlive } from '../checks/proc.ts';
+import { run } from '../sys/exec.ts';
+import { processAlive } from '../sys/process.ts';
 import { kvmWorks, type Accel } from './accel.ts';
 import { checkVmId, parseSpec, type LabDriver, type VmRecord, type VmSpec, type VmStatus } from './driver.ts';
 import { PORT_NAME } from './protocol.ts';

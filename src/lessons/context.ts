@@ -3,7 +3,7 @@
 // that only solve/test/reset/clean pay for it.
 import { join, resolve, isAbsolute } from 'node:path';
 import type { CheckContext } from '../checks/check.ts';
-import { run } from '../checks/exec.ts';
+import { run } from '../sys/exec.ts';
 import type { SolveContext, StepContext } from './define.ts';
 
 export interface ChapterPlace {

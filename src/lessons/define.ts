@@ -2,7 +2,7 @@
 // as citty's defineCommand does; the loader validates the value at run time.
 import type { Shell } from 'zx';
 import type { Check, CheckContext } from '../checks/check.ts';
-import type { StateSpec } from '../checks/picture.ts';
+import type { StateSpec } from '../contract/state.ts';
 
 /** The lesson format this workshop reads; `defineChapter({ formatVersion })` must equal it. */
 export const FORMAT_VERSION = 1;

@@ -2,8 +2,8 @@
 // a chapter as the engine sees it. Every message crosses a process boundary by structured clone
 // (Node's "advanced" IPC serialization), so nothing here holds a function.
 import type { CheckResult } from '../checks/check.ts';
-import { isRecord } from '../checks/lang.ts';
-import type { StateSpec } from '../checks/picture.ts';
+import { isRecord } from '../sys/lang.ts';
+import type { StateSpec } from '../contract/state.ts';
 import { safeString } from '../errors.ts';
 import type { LessonProblem } from './catalog.ts';
 import type { ChapterPlace } from './context.ts';

@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { CHECK_TIMEOUT_MS, runCheck, type Check, type CheckResult } from '../checks/check.ts';
-import { timeScale } from '../checks/exec.ts';
-import { isRecord } from '../checks/lang.ts';
+import { timeScale } from '../sys/exec.ts';
+import { isRecord } from '../sys/lang.ts';
 import { describeFailure, safeString } from '../errors.ts';
 import type { LessonProblem } from './catalog.ts';
 import { checkContext, solveContext, stepContext } from './context.ts';

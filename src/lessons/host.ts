@@ -15,8 +15,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { writeSync } from 'node:fs';
 import { CHECK_TIMEOUT_MS, type CheckResult } from '../checks/check.ts';
-import { timeScale } from '../checks/exec.ts';
-import { isRecord } from '../checks/lang.ts';
+import { timeScale } from '../sys/exec.ts';
+import { isRecord } from '../sys/lang.ts';
 import { safeString } from '../errors.ts';
 import type { LessonProblem } from './catalog.ts';
 import type { ChapterPlace } from './context.ts';

@@ -2,7 +2,7 @@
 // unmet one as the reason a chapter is skipped, never as a silent pass.
 import { access, constants, readFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { run } from '../checks/exec.ts';
+import { run } from '../sys/exec.ts';
 import type { Probe, Requirement } from './define.ts';
 
 const ok: Probe = { ok: true };

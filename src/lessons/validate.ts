@@ -6,7 +6,7 @@ import { posix } from 'node:path';
 import type { LessonProblem } from './catalog.ts';
 import { FORMAT_VERSION } from './define.ts';
 import { propertyLine, scanStepKeys, type KeyAt } from './scan.ts';
-import { isRecord } from '../checks/lang.ts';
+import { isRecord } from '../sys/lang.ts';
 
 /** What validation needs of a catalog entry (a ChapterEntry is one). */
 export interface ChapterSource {

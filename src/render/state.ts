@@ -3,7 +3,7 @@
 // escape codes at all.
 import type {
   BtrfsPicture, CgroupsPicture, ChrootPicture, LvmPicture, NamespacesPicture, NetworkingPicture, OverlayPicture, OverlayStack, Picture, Piece, StateDocument, WafersPicture,
-} from '../checks/picture.ts';
+} from '../contract/state.ts';
 import { styler } from './style.ts';
 
 type St = ReturnType<typeof styler>;

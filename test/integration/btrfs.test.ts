@@ -2,7 +2,7 @@
 // skip on this machine, and a learner typing the seed's commands and the valid alternatives.
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runOk } from '../../src/checks/exec.ts';
+import { runOk } from '../../src/sys/exec.ts';
 import { parseLosetupJson } from '../../src/checks/loop.ts';
 import { mountsUnder, readMountinfo } from '../../src/checks/mounts.ts';
 import { buildCli, failedPhases, openWorkshop, PARTITIONED_STORE_IMG, selfTest, type Workshop, isRoot } from '../helpers/workshop.ts';

@@ -4,7 +4,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { processStart } from '../../src/checks/proc.ts';
+import { processStart } from '../../src/sys/process.ts';
 import { validateState, type State } from '../../src/engine/progress.ts';
 import { buildCli, isRoot, NODE, REPO, spawnCollect, type Ran } from '../helpers/workshop.ts';
 

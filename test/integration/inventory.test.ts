@@ -3,7 +3,7 @@
 import { copyFile, mkdir, mkdtemp, rm, rmdir, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run, runOk, type RunResult } from '../../src/checks/exec.ts';
+import { run, runOk, type RunResult } from '../../src/sys/exec.ts';
 import { mountsUnder, readMountinfo } from '../../src/checks/mounts.ts';
 import { processesUnder } from '../../src/checks/proc.ts';
 import { cleanResidue } from '../../src/engine/clean.ts';

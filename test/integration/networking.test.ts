@@ -2,7 +2,7 @@
 // learner would, inside `workshop shell host -- …`, with `workshop next` accepting each step.
 // WORKSHOP_CLI points at another build (default: dist/cli.js of this checkout).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../src/checks/exec.ts';
+import { run } from '../../src/sys/exec.ts';
 import { netnsNames } from '../../src/checks/net.ts';
 import { openWorkshop, type TestJson, type Workshop } from '../helpers/workshop.ts';
 

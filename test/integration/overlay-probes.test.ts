@@ -7,7 +7,7 @@ import { checkContext } from '../../src/engine/context.ts';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Check, CheckContext, CheckResult } from '../../src/checks/check.ts';
-import { runOk } from '../../src/checks/exec.ts';
+import { runOk } from '../../src/sys/exec.ts';
 import { mountedAt, mountsUnder, notMountedAt, readMountinfo } from '../../src/checks/mounts.ts';
 import { findOverlayWithLower, isOpaqueDir, isWhiteout, overlayMounted, overlayWithLowerMounted } from '../../src/checks/overlay.ts';
 

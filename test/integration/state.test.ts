@@ -6,11 +6,11 @@ import { readdir, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSubvolumeShow } from '../../src/checks/btrfs.ts';
-import { runOk } from '../../src/checks/exec.ts';
+import { runOk } from '../../src/sys/exec.ts';
 import { parseLosetupJson } from '../../src/checks/loop.ts';
 import { readMountinfo } from '../../src/checks/mounts.ts';
 import { overlaysWithLower } from '../../src/checks/overlay.ts';
-import type { BtrfsPicture, ChrootPicture, NetworkingPicture, OverlayPicture, StateDocument, WafersPicture, NamespacesPicture, CgroupsPicture } from '../../src/checks/picture.ts';
+import type { BtrfsPicture, ChrootPicture, NetworkingPicture, OverlayPicture, StateDocument, WafersPicture, NamespacesPicture, CgroupsPicture } from '../../src/contract/state.ts';
 import { CLI, ESC, isRoot, LESSONS, NODE, openWorkshop, type Workshop } from '../helpers/workshop.ts';
 
 // provision.sh installs tmux; where it is missing (a bare dev box) the screens are skipped, the JSON is still compared.

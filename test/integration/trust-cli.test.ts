@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { processStart } from '../../src/checks/proc.ts';
+import { processStart } from '../../src/sys/process.ts';
 import { makePack, type Pack } from '../helpers/pack.ts';
 import { hasTmux, Tmux } from '../helpers/tmux.ts';
 import { CLI, isRoot, NODE, REPO, spawnCollect, workshop, type Ran } from '../helpers/workshop.ts';

@@ -3,7 +3,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../src/checks/exec.ts';
+import { run } from '../../src/sys/exec.ts';
 import { mountsUnder, readMountinfo } from '../../src/checks/mounts.ts';
 import { findOverlays } from '../../src/checks/overlay.ts';
 import { REPO, buildCli, failedPhases, openWorkshop, selfTest, type Workshop, isRoot } from '../helpers/workshop.ts';

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CHECK_TIMEOUT_MS, defineCheck, pass, runChecks, type CheckContext } from '../../src/checks/check.ts';
-import { timeScale } from '../../src/checks/exec.ts';
+import { timeScale } from '../../src/sys/exec.ts';
 
 const ctx = {} as CheckContext;
 const never = () => new Promise<never>(() => {});

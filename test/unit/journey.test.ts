@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { JourneyEvent } from '../../src/engine/events.ts';
 import { currentPosition, Journey, type Position } from '../../src/engine/journey.ts';
 import { nextToDo } from '../../src/engine/position.ts';
-import { ownerIsLive } from '../../src/engine/lock.ts';
+import { ownerIsLive } from '../../src/sys/lock.ts';
 import { emptyState } from '../../src/engine/progress.ts';
 import { readCatalog } from '../../src/lessons/catalog.ts';
 

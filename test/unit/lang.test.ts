@@ -1,7 +1,7 @@
-// The random ids of reports and nonces come from /dev/urandom (checks/lang.ts), not node:crypto,
+// The random ids of reports and nonces come from /dev/urandom (sys/lang.ts), not node:crypto,
 // which costs a `next` as much to load as Node itself takes to start.
 import { describe, expect, it } from 'vitest';
-import { randomBytes, randomUuid } from '../../src/checks/lang.ts';
+import { randomBytes, randomUuid } from '../../src/sys/lang.ts';
 
 const V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { inSubnet, neighbourAnswered, parseBridgeLinks, parseConntrack, parseIpAddrs, parseIpLinks, parseIpNeigh, parseIpRoutes } from '../../src/checks/net.ts';
-import { labProblems } from '../../src/engine/lab.ts';
+import { labProblems } from '../../src/checks/lab.ts';
 
 const fx = (name: string): string => readFileSync(new URL(`../fixtures/net/${name}`, import.meta.url), 'utf8');
 const find = <T extends { ifname: string }>(xs: readonly T[], name: string): T => {

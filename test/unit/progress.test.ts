@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { emptyState, readState, saveState, validateState } from '../../src/engine/progress.ts';
-import { acquireLock } from '../../src/engine/lock.ts';
-import { parseStatStart, processStart } from '../../src/checks/proc.ts';
+import { acquireLock } from '../../src/sys/lock.ts';
+import { parseStatStart, processStart } from '../../src/sys/process.ts';
 import { WorkshopError } from '../../src/errors.ts';
-import { decideVm } from '../../src/checks/host.ts';
+import { decideVm } from '../../src/sys/host.ts';
 import { requireVm } from '../../src/engine/guard.ts';
 
 let dir = '';

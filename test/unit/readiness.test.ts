@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cachePath, machineFacts, readiness, type Machine, type Readiness } from '../../src/engine/readiness.ts';
 import type { ChapterEntry } from '../../src/lessons/catalog.ts';
-import type { VmVerdict } from '../../src/checks/host.ts';
+import type { VmVerdict } from '../../src/sys/host.ts';
 
 let dir: string;
 const machine: Machine = { bootId: 'boot-1', uid: 0, path: '/usr/bin:/bin', dpkg: '1:2:3' };

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { StateDocument } from '../../src/checks/picture.ts';
+import type { StateDocument } from '../../src/contract/state.ts';
 import { parseGetfattrTree, stackProblems } from '../../src/engine/state/overlay.ts';
 import { bootEntryRoot } from '../../src/engine/state/lvm.ts';
 import { viewsOf } from '../../src/engine/state/index.ts';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { refusal } from '../../src/engine/clean.ts';
 import { containerPlaces, isProtectedPath } from '../../src/engine/inventory.ts';
-import { acquireLock } from '../../src/engine/lock.ts';
+import { acquireLock } from '../../src/sys/lock.ts';
 import { readState } from '../../src/engine/progress.ts';
 import { realPathOf, resolveHome, unsafeHome } from '../../src/engine/workspace.ts';
 import { WorkshopError } from '../../src/errors.ts';

@@ -3,10 +3,10 @@
 // machine's own network.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LAB, labStatus } from '../../engine/lab.ts';
+import { LAB, labStatus } from '../../checks/lab.ts';
 import { requireRoot } from '../../engine/guard.ts';
 import { didYouMean, envError, usageError } from '../../errors.ts';
-import { runAttached } from '../../checks/exec.ts';
+import { runAttached } from '../../sys/exec.ts';
 import type { Cli } from '../cli.ts';
 import { workspace } from '../../engine/workspace.ts';
 

@@ -4,10 +4,10 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hasBtrfsSuperblock, parseSubvolumeList, readSendStream, showSubvolume } from '../../checks/btrfs.ts';
 import type { CheckContext } from '../../checks/check.ts';
-import { runOk } from '../../checks/exec.ts';
+import { runOk } from '../../sys/exec.ts';
 import { readLoopDevices } from '../../checks/loop.ts';
 import { readMountinfo } from '../../checks/mounts.ts';
-import type { BtrfsPicture, BtrfsSubvolume } from '../../checks/picture.ts';
+import type { BtrfsPicture, BtrfsSubvolume } from '../../contract/state.ts';
 
 
 async function subvolumesOf(mountPoint: string): Promise<BtrfsSubvolume[]> {

@@ -1,6 +1,6 @@
 // The cgroups picture: the ws* groups (the same ones `workshop clean` finds) with their limits,
 // current usage and member PIDs, on v1 (one folder per controller) and v2 (one tree).
-import type { CgroupsPicture } from '../../checks/picture.ts';
+import type { CgroupsPicture } from '../../contract/state.ts';
 import { detectLayout, pidsIn, readCgroupFile } from '../../checks/cgroup.ts';
 import { findWsCgroups } from '../inventory.ts';
 

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import type { CheckContext, CheckResult } from '../../checks/check.ts';
 import { directoryExists, isExecutableFile, isStaticExecutable, treeManifest } from '../../checks/fs.ts';
-import type { ChrootPicture } from '../../checks/picture.ts';
+import type { ChrootPicture } from '../../contract/state.ts';
 import { BUSYBOX, ROOTFS_DIRS } from '../../lessons/rootfs.ts';
 
 const passed = (r: CheckResult): boolean => r.status === 'pass';

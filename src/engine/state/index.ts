@@ -1,7 +1,7 @@
 // `workshop state`: what the learner has really built, read by the probes the checks use. The
 // chapter says which families to draw (ChapterDef.state); each family's probe lives in this folder.
 import type { CheckContext } from '../../checks/check.ts';
-import { STATE_FORMAT, type Picture, type StateDocument, type StateFamily, type StateSpec, type StateView } from '../../checks/picture.ts';
+import { STATE_FORMAT, type Picture, type StateDocument, type StateFamily, type StateSpec, type StateView } from '../../contract/state.ts';
 import { describeBtrfs } from './btrfs.ts';
 import { describeCgroups } from './cgroup.ts';
 import { describeChroot } from './chroot.ts';

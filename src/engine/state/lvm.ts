@@ -4,7 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CheckContext } from '../../checks/check.ts';
 import { isActiveLv, isReadOnlyLv, isThinPool, readLvs, skipsActivation } from '../../checks/lvm.ts';
-import type { LvmPicture } from '../../checks/picture.ts';
+import type { LvmPicture } from '../../contract/state.ts';
 import { deviceMapperTarget } from '../../lessons/requires.ts';
 
 /** `options root=/dev/HostVG/Base-0.1 ro` → `/dev/HostVG/Base-0.1`. Pure. */

@@ -3,8 +3,8 @@
 // (status missing/wrong, with what was expected), never left out.
 import { canonicalRule, masqueradeCovers, readNatTable } from '../../checks/iptables.ts';
 import { cidrOf, netnsNames, netnsUsable, readAddrs, readLinks, readRoutes, readSysctl, type IpLink } from '../../checks/net.ts';
-import type { NetworkingPicture, Piece } from '../../checks/picture.ts';
-import { LAB } from '../lab.ts';
+import type { NetworkingPicture, Piece } from '../../contract/state.ts';
+import { LAB } from '../../checks/lab.ts';
 
 /** The names chapter 07 teaches; a pack may draw another lab with other ones. */
 export interface LabPlan {

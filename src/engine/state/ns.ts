@@ -2,7 +2,7 @@
 // their place in the chapter folder), each as a row of namespace types, own or host's.
 import type { CheckContext } from '../../checks/check.ts';
 import { findContainers, hostNamespaces, hostnameIn, idMapOf, NS_TYPES, processesRootedAt, type NsProcess } from '../../checks/ns.ts';
-import type { NamespacesPicture, NsCell } from '../../checks/picture.ts';
+import type { NamespacesPicture, NsCell } from '../../contract/state.ts';
 import { ancestors, isPathUnder, nsLinks, procRoot, processesUnder, readStatus } from '../../checks/proc.ts';
 
 export async function describeNamespaces(ctx: CheckContext, hostname = 'container', rootfs = 'rootfs'): Promise<NamespacesPicture> {

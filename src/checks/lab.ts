@@ -5,10 +5,10 @@
 //   ws-inet 198.51.100.1/24  <-veth->  ws-uplink 198.51.100.2/24  ...  br0 10.0.0.1/16 ... veth
 //                                      default via 198.51.100.1
 import { readFile, readlink } from 'node:fs/promises';
-import { inetAddrs, netnsNames, readLinks, readNetns, readRoutes, type IpLink } from '../checks/net.ts';
-import { run, runOk } from '../checks/exec.ts';
-import { listPids } from '../checks/proc.ts';
-import { sleep } from '../checks/lang.ts';
+import { inetAddrs, netnsNames, readLinks, readNetns, readRoutes, type IpLink } from './net.ts';
+import { run, runOk } from '../sys/exec.ts';
+import { listPids } from './proc.ts';
+import { sleep } from '../sys/lang.ts';
 
 /** The names and addresses of the lab network that the network chapters run in. */
 export const LAB = {

@@ -5,10 +5,10 @@
 // (solve, reset, clean) can call the Journey, whose methods take it too.
 import { linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { processAlive, processStart } from '../checks/proc.ts';
+import { processAlive, processStart } from './process.ts';
 import { envError, WorkshopError } from '../errors.ts';
-import { readRegularFile } from './progress.ts';
-import { sleep } from '../checks/lang.ts';
+import { readRegularFile } from './files.ts';
+import { sleep } from './lang.ts';
 
 export interface LockOwner {
   pid: number;

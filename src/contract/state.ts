@@ -1,5 +1,7 @@
 // The JSON shape of `workshop state --json`: what the probes found, per family of kernel objects.
-// It lives at the bottom layer so that the engine (which probes) and render (which draws) share it.
+// It belongs to no one layer: the engine probes it, render draws it, a chapter's `state` field
+// (lessons/define.ts) names its families, and the classroom shows it; so it sits at the floor,
+// beside errors.ts, where all of them may import it.
 // The shape is a public contract (the classroom shows it too): add fields, never rename or remove
 // them, and bump STATE_FORMAT when a change would break a reader.
 
