@@ -3,8 +3,9 @@
 // split into chunks that load lazily; the heavy packages (marked-terminal, execa, zx, inquirer)
 // stay in node_modules and are imported only by the commands that need them.
 import { build } from 'esbuild';
-import { chmod, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { fsPromisesLite } from './fs-promises-lite.mjs';
 
 // An other output folder (`node scripts/build.mjs /tmp/x`) lets several people build at once;
@@ -15,10 +16,15 @@ const QUICK = resolve('src/cli/quick.ts');
 /** bin.ts starts the lesson host with it before main.ts loads: it must not pull main.ts in */
 const HOST_SPAWN = resolve('src/lessons/host-spawn.ts');
 /**
- * The commands a learner types all day go into the core chunk with main.ts, so that each of them
- * loads no chunk of its own (issue 14: status ≤ 1.3x `node -e 0`).
+ * The commands a learner types all day (`hot` in src/cli/commands/index.ts) go into the core chunk
+ * with main.ts, so that each of them loads no chunk of its own (issue 14: status ≤ 1.3x `node -e 0`).
+ * Node 24 reads the list as it is (type stripping); it imports no command.
  */
-const HOT = ['status', 'next', 'show', 'hint', 'list', 'doctor'].map((c) => resolve(`src/cli/commands/${c}.ts`));
+const { COMMANDS } = await import(pathToFileURL(resolve('src/cli/commands/index.ts')).href);
+const HOT = Object.entries(COMMANDS)
+  .filter(([, c]) => c.hot)
+  .map(([name]) => resolve(`src/cli/commands/${name}.ts`));
+for (const h of HOT) await access(h).catch(() => Promise.reject(new Error(`${h}: a hot command's file is commands/NAME.ts`)));
 
 const common = {
   bundle: true,

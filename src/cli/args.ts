@@ -23,9 +23,10 @@ export interface Parsed {
 
 /**
  * `commandFlags(verb)` gives the flags of a verb once it is known; flags before the verb may only
- * be global ones.
+ * be global ones. `lenient` skips unknown flags instead of refusing them (they are taken as
+ * booleans): main.ts finds the words that name a subcommand that way, before it knows its flags.
  */
-export function parseArgv(argv: readonly string[], commandFlags: (verb: string) => FlagTable | undefined): Parsed {
+export function parseArgv(argv: readonly string[], commandFlags: (verb: string) => FlagTable | undefined, mode: 'strict' | 'lenient' = 'strict'): Parsed {
   let verb: string | undefined;
   const positionals: string[] = [];
   const flags: FlagValues = {};
@@ -54,17 +55,20 @@ export function parseArgv(argv: readonly string[], commandFlags: (verb: string) 
     } else {
       const short = a.slice(1);
       const found = Object.entries(table).find(([, s]) => s.short === short);
+      if (!found && mode === 'lenient') continue;
       if (!found) throw usageError(`unknown flag ${a}`, hintFor(a.replace(/^-+/, ''), table, verb));
       name = found[0];
     }
     const spec = table[name];
+    if (!spec && mode === 'lenient') continue;
     if (!spec) throw usageError(`unknown flag --${name}${verb ? ` for workshop ${verb}` : ''}`, hintFor(name, table, verb));
     if (spec.type === 'boolean') {
-      if (inline !== undefined) throw usageError(`--${name} takes no value`);
+      if (inline !== undefined && mode === 'strict') throw usageError(`--${name} takes no value`);
       flags[name] = true;
       continue;
     }
     const value = inline ?? argv[++i];
+    if ((value === undefined || (inline === undefined && value.startsWith('--'))) && mode === 'lenient') continue;
     if (value === undefined || (inline === undefined && value.startsWith('--'))) throw usageError(`--${name} needs a value (${spec.value ?? 'VALUE'})`);
     if (spec.multiple) {
       const prev = flags[name];

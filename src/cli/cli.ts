@@ -26,8 +26,6 @@ export interface Cli {
   journey(): Journey;
 }
 
-export type Command = (cli: Cli) => Promise<number>;
-
 /** The project root: the nearest folder above this file with workshop's package.json (works from dist/ and src/). */
 export function projectRoot(from: string = fileURLToPath(import.meta.url)): string {
   let dir = dirname(from);

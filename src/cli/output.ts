@@ -5,6 +5,7 @@
 // on Linux, so nothing changes in ordering or in what a pipe sees.
 import { writeSync } from 'node:fs';
 import { envError } from '../errors.ts';
+import { isTerminal } from '../render/style.ts';
 
 /** What {@link writeOut} does when the reader of stdout has gone (`workshop list | head`). */
 export const onClosedPipe = (): never => process.exit(process.exitCode ?? 0);
@@ -52,3 +53,9 @@ function outputError(code: string): Error {
 
 export const writeOut = (text: string): void => writeFd(1, text);
 export const writeErr = (text: string): void => writeFd(2, text);
+
+/**
+ * The colour rule of every command (main.ts) and of the quick status (quick.ts): stdout is a
+ * terminal that is not dumb, and neither --json, --no-color nor NO_COLOR says no.
+ */
+export const colorWanted = (json: boolean, noColor: boolean): boolean => !json && !noColor && !process.env['NO_COLOR'] && isTerminal(1) && process.env['TERM'] !== 'dumb';

@@ -9,9 +9,8 @@ import { readCatalog } from '../lessons/catalog.ts';
 import { readState } from '../engine/progress.ts';
 import { resolveHome, workspace } from '../engine/workspace.ts';
 import { statusLines } from './status-lines.ts';
-import { isTerminal } from '../render/style.ts';
 import { projectRoot } from './cli.ts';
-import { writeOut } from './output.ts';
+import { colorWanted, writeOut } from './output.ts';
 
 /** Prints the status and returns true, or returns false for main.ts to do it. */
 export function quickStatus(argv: readonly string[]): boolean {
@@ -25,8 +24,7 @@ export function quickStatus(argv: readonly string[]): boolean {
     const { state, warnings } = readState(workspace(home).statePath, false);
     if (warnings.length > 0) return false;
     // main.ts's rule, with no --json or --no-color given
-    const color = !process.env['NO_COLOR'] && isTerminal(1) && process.env['TERM'] !== 'dumb';
-    text = `${statusLines(cat, state, home, color).join('\n')}\n`;
+    text = `${statusLines(cat, state, home, colorWanted(false, false)).join('\n')}\n`;
   } catch {
     return false;
   }

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCatalog } from '../../src/lessons/catalog.ts';
 import { codeBlocks } from '../../src/lessons/markdown.ts';
 import { stepMarkdown } from '../../src/render/step.ts';
-import { COMMANDS } from '../../src/cli/main.ts';
+import { COMMANDS } from '../../src/cli/commands/index.ts';
 import { CLI, isRoot, LESSONS, NODE, spawnCollect } from '../helpers/workshop.ts';
 import { hasTmux, Tmux } from '../helpers/tmux.ts';
 

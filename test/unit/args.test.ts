@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { parseArgv, type FlagTable } from '../../src/cli/args.ts';
 import { WorkshopError, didYouMean } from '../../src/errors.ts';
-import { COMMANDS } from '../../src/cli/main.ts';
+import { COMMANDS } from '../../src/cli/commands/index.ts';
+import type { CommandDef } from '../../src/cli/command.ts';
 
-const table = (verb: string): FlagTable | undefined => COMMANDS[verb]?.flags ?? (COMMANDS[verb] ? {} : undefined);
+const defs: Record<string, CommandDef> = Object.fromEntries(await Promise.all(Object.entries(COMMANDS).map(async ([verb, c]) => [verb, await c.load()] as const)));
+const table = (verb: string): FlagTable | undefined => defs[verb]?.flags ?? (defs[verb] ? {} : undefined);
 const parse = (...argv: string[]) => parseArgv(argv, table);
 const usage = (fn: () => unknown): WorkshopError => {
   try {

@@ -3,8 +3,9 @@ import { allPassed } from '../../checks/check.ts';
 import { renderResults } from '../../render/table.ts';
 import type { Cli } from '../cli.ts';
 import { verifyAt } from '../verify.ts';
+import { defineCommand } from '../command.ts';
 
-export default async function check(cli: Cli): Promise<number> {
+async function check(cli: Cli): Promise<number> {
   const j = cli.journey();
   const arg = cli.positionals[0];
   const pos = arg ? j.find(arg) : j.current();
@@ -18,3 +19,10 @@ export default async function check(cli: Cli): Promise<number> {
   }
   return passed ? 0 : 1;
 }
+
+export default defineCommand({
+  meta: { name: 'check', summary: 'verify a step without advancing', usage: 'check [chapter/step]', exit: '0/1' },
+  maxArgs: 1,
+  needs: { root: true },
+  run: check,
+});

@@ -9,6 +9,7 @@ import { workspace } from '../../engine/workspace.ts';
 import { WorkshopError } from '../../errors.ts';
 import { styler } from '../../render/style.ts';
 import type { Cli } from '../cli.ts';
+import { defineCommand } from '../command.ts';
 
 /** Shells are the learner's (cd $(workshop path)): named, never stopped, and not residue. */
 const SHELLS = new Set(['bash', 'sh', 'dash', 'zsh', 'fish', 'ksh', 'mksh', 'ash', 'tcsh', 'csh', 'busybox']);
@@ -40,7 +41,7 @@ function openJourney(cli: Cli): { journey: Journey } | { error: string } {
 
 const doneSteps = (j: Journey): number => Object.values(j.state.chapters).reduce((n, c) => n + Object.values(c.steps).filter((s) => s.done !== undefined).length, 0);
 
-export default async function clean(cli: Cli): Promise<number> {
+async function clean(cli: Cli): Promise<number> {
   const ws = workspace(cli.home);
   const home = ws.home;
   const actions: string[] = [];
@@ -85,3 +86,9 @@ export default async function clean(cli: Cli): Promise<number> {
   }
   return nothingLeft ? 0 : 1;
 }
+
+export default defineCommand({
+  meta: { name: 'clean', summary: 'remove everything workshop or you created for it, keep your progress; print the residue before and after', usage: 'clean', exit: '0 clean, 1 residue' },
+  needs: { root: true, vm: 'clean up', lock: true },
+  run: clean,
+});

@@ -3,8 +3,9 @@ import { isRoot } from '../../engine/guard.ts';
 import { cachePath, readiness } from '../../engine/readiness.ts';
 import { styler } from '../../render/style.ts';
 import type { Cli } from '../cli.ts';
+import { defineCommand } from '../command.ts';
 
-export default async function doctor(cli: Cli): Promise<number> {
+async function doctor(cli: Cli): Promise<number> {
   const j = cli.journey();
   // The VM verdict and each chapter's requirements are probed once per boot (engine/readiness.ts)
   // unless --fresh asks for every probe again.
@@ -33,3 +34,9 @@ export default async function doctor(cli: Cli): Promise<number> {
   }
   return code;
 }
+
+export default defineCommand({
+  meta: { name: 'doctor', summary: 'check the VM, root, kernel features and tools per chapter', usage: 'doctor [--fresh]', exit: '0/3' },
+  flags: { fresh: { type: 'boolean', describe: 'probe everything again (the answers are otherwise kept until the next boot, an install or a changed steps.ts)' } },
+  run: doctor,
+});

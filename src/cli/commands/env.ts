@@ -1,10 +1,11 @@
 // `workshop env [chapter]`: export lines for the chapter's variables: eval "$(workshop env)".
 import { chapterEnv } from '../../engine/runner.ts';
 import type { Cli } from '../cli.ts';
+import { defineCommand } from '../command.ts';
 
 const quote = (v: string) => `'${v.replaceAll("'", "'\\''")}'`;
 
-export default async function env(cli: Cli): Promise<number> {
+async function env(cli: Cli): Promise<number> {
   const j = cli.journey();
   const arg = cli.positionals[0];
   const chapter = arg ? j.chapter(arg) : j.current().chapter;
@@ -21,3 +22,9 @@ export default async function env(cli: Cli): Promise<number> {
   else for (const [k, v] of Object.entries(vars)) cli.out(`export ${k}=${quote(v)}`);
   return 0;
 }
+
+export default defineCommand({
+  meta: { name: 'env', summary: "print export lines for the chapter's variables (eval $(workshop env))", usage: 'env [chapter]', exit: '0' },
+  maxArgs: 1,
+  run: env,
+});

@@ -13,6 +13,7 @@ import { styler } from '../../render/style.ts';
 import type { Cli } from '../cli.ts';
 import { printStep } from '../verify.ts';
 import { confirmed } from '../confirm.ts';
+import { defineCommand } from '../command.ts';
 
 /**
  * The text's shell variables as the solutions left them (overlayfs's `$nonce`): a restore or a
@@ -89,7 +90,7 @@ async function restoreTo(cli: Cli, pos: Position): Promise<number> {
   return 0;
 }
 
-export default async function goto(cli: Cli): Promise<number> {
+async function goto(cli: Cli): Promise<number> {
   const j = cli.journey();
   const arg = cli.positionals[0];
   if (!arg) {
@@ -99,3 +100,19 @@ export default async function goto(cli: Cli): Promise<number> {
   const pos = j.find(arg);
   return cli.flags['restore'] === true ? restoreTo(cli, pos) : moveTo(cli, pos);
 }
+
+export default defineCommand({
+  meta: {
+    name: 'goto',
+    summary: 'go to a chapter or step; --restore rewinds the chapter to the start of that step',
+    usage: 'goto <chapter|chapter/step> [--restore [--yes]]',
+    exit: '0/1',
+  },
+  maxArgs: 1,
+  needs: { root: true, lock: true },
+  flags: {
+    restore: { type: 'boolean', describe: 'clean the chapter up, then replay the reference solutions of the steps before it' },
+    yes: { type: 'boolean', short: 'y', describe: 'do not ask before --restore removes things (needed without a terminal)' },
+  },
+  run: goto,
+});

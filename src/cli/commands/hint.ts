@@ -2,8 +2,9 @@
 import { hintsCachePath, stepHints } from '../../engine/hints.ts';
 import { terminalWidth, wrapText } from '../../render/wrap.ts';
 import type { Cli } from '../cli.ts';
+import { defineCommand } from '../command.ts';
 
-export default async function hint(cli: Cli): Promise<number> {
+async function hint(cli: Cli): Promise<number> {
   const j = cli.journey();
   const pos = j.current();
   const hints = await stepHints(pos.chapter, pos.step, hintsCachePath(cli.home), () => j.load(pos.chapter));
@@ -21,3 +22,8 @@ export default async function hint(cli: Cli): Promise<number> {
   if (!saved) cli.err('(the hint count is not kept: run as root to keep it)');
   return 0;
 }
+
+export default defineCommand({
+  meta: { name: 'hint', summary: 'show the next hint of the current step', usage: 'hint', exit: '0' },
+  run: hint,
+});

@@ -10,6 +10,7 @@ import { loadChapter } from '../../lessons/load.ts';
 import { lessonError, usageError } from '../../errors.ts';
 import { flagString, projectRoot, type Cli } from '../cli.ts';
 import type { FlagValues } from '../args.ts';
+import { defineCommand } from '../command.ts';
 
 export const IMAGE_BUILD_USAGE = 'lab image build [--lessons DIR] [--arch amd64|arm64] [--out FILE]';
 
@@ -56,9 +57,7 @@ async function lintPack(dir: string): Promise<void> {
   if (problems.length > 0) throw lessonError(`the pack ${dir} has ${problems.length} problem(s):\n${problems.map(formatProblem).join('\n')}`, `fix them first (workshop lint ${dir}); the image would carry them`);
 }
 
-export default async function labImage(cli: Cli): Promise<number> {
-  const [, sub, ...rest] = cli.positionals;
-  if (sub !== 'build' || rest.length > 0) throw usageError(sub === undefined ? 'which lab image command?' : `unknown lab image command "${[sub, ...rest].join(' ')}"`, `usage: workshop ${IMAGE_BUILD_USAGE}`);
+async function labImage(cli: Cli): Promise<number> {
   const req = imageRequest(cli.flags, cli.lessonsDir, process.arch);
   await lintPack(req.lessons);
   if (req.out) cli.err(`building into the cache, then copying to ${req.out}`);
@@ -67,3 +66,28 @@ export default async function labImage(cli: Cli): Promise<number> {
   else for (const l of describeImage(img, req.out)) cli.out(l);
   return 0;
 }
+
+const build = defineCommand({
+  meta: {
+    name: 'lab image build',
+    summary: "build (or find in the cache) the hosted labs' base image: a qcow2 Debian 13 disk with its kernel, workshop, the lesson pack (default: the built-in lessons) and the labs' guest agent. Needs root, debootstrap and qemu-utils (qemu-user-static for a foreign --arch); takes minutes the first time, seconds from the cache",
+    usage: IMAGE_BUILD_USAGE,
+    exit: '0; 2 usage, 3 environment, 4 the pack has problems',
+  },
+  flags: {
+    arch: { type: 'string', value: 'amd64|arm64', describe: "the guest's architecture (default: this machine's)" },
+    out: { type: 'string', value: 'FILE', describe: 'also copy the disk to FILE (with FILE.vmlinuz, FILE.initrd.img, FILE.json)' },
+  },
+  run: labImage,
+});
+
+export default defineCommand({
+  meta: { name: 'lab image', summary: "the hosted labs' VM image", usage: 'lab image build ...', exit: '0' },
+  maxArgs: Number.POSITIVE_INFINITY,
+  subCommands: { build: async () => build },
+  // reached only without `build`, or with something else
+  run: async (cli) => {
+    const [sub, ...rest] = cli.positionals;
+    throw usageError(sub === undefined ? 'which lab image command?' : `unknown lab image command "${[sub, ...rest].join(' ')}"`, `usage: workshop ${IMAGE_BUILD_USAGE}`);
+  },
+});

@@ -3,8 +3,9 @@ import { resolve } from 'node:path';
 import { readCatalog, formatProblem, type LessonProblem } from '../../lessons/catalog.ts';
 import { loadChapter } from '../../lessons/load.ts';
 import type { Cli } from '../cli.ts';
+import { defineCommand } from '../command.ts';
 
-export default async function lint(cli: Cli): Promise<number> {
+async function lint(cli: Cli): Promise<number> {
   const dir = cli.positionals[0] ? resolve(cli.positionals[0]) : cli.lessonsDir;
   const cat = readCatalog(dir);
   const problems: LessonProblem[] = [...cat.problems];
@@ -18,3 +19,9 @@ export default async function lint(cli: Cli): Promise<number> {
   }
   return problems.length === 0 ? 0 : 4;
 }
+
+export default defineCommand({
+  meta: { name: 'lint', summary: 'validate a lesson pack (ids, pairing, verify/solve), with file:line errors', usage: 'lint [DIR]', exit: '0/4' },
+  maxArgs: 1,
+  run: lint,
+});

@@ -3,10 +3,11 @@ import { isDone } from '../../engine/progress.ts';
 import { cachePath, readiness } from '../../engine/readiness.ts';
 import { styler } from '../../render/style.ts';
 import type { Cli } from '../cli.ts';
+import { defineCommand } from '../command.ts';
 
 type StepStatus = 'done' | 'current' | 'todo' | 'skipped';
 
-export default async function list(cli: Cli): Promise<number> {
+async function list(cli: Cli): Promise<number> {
   const j = cli.journey();
   const cur = j.current();
   // what each chapter needs is probed once per boot (engine/readiness.ts); doctor --fresh re-probes
@@ -33,3 +34,8 @@ export default async function list(cli: Cli): Promise<number> {
   });
   return 0;
 }
+
+export default defineCommand({
+  meta: { name: 'list', summary: 'chapters and steps: done, current, todo, skipped', usage: 'list', exit: '0' },
+  run: list,
+});

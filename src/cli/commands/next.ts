@@ -9,8 +9,9 @@ import { styler } from '../../render/style.ts';
 import { terminalWidth, wrapText } from '../../render/wrap.ts';
 import type { Cli } from '../cli.ts';
 import { printStep, verifyAt } from '../verify.ts';
+import { defineCommand } from '../command.ts';
 
-export default async function next(cli: Cli): Promise<number> {
+async function next(cli: Cli): Promise<number> {
   const j = cli.journey();
   const pos = j.current();
   const address = `${pos.chapter.id}/${pos.step}`;
@@ -57,3 +58,9 @@ export default async function next(cli: Cli): Promise<number> {
   } else cli.out('Every step is done. Well done! `workshop clean` removes everything the workshop made.');
   return 0;
 }
+
+export default defineCommand({
+  meta: { name: 'next', summary: 'verify the current step; on pass, record it and show the next one', usage: 'next', exit: '0 pass, 1 fail' },
+  needs: { root: true },
+  run: next,
+});

@@ -1,8 +1,9 @@
 // `workshop path [chapter]`: the chapter's folder, for `cd $(workshop path)`.
 import { mkdirSync } from 'node:fs';
 import type { Cli } from '../cli.ts';
+import { defineCommand } from '../command.ts';
 
-export default async function path(cli: Cli): Promise<number> {
+async function path(cli: Cli): Promise<number> {
   const j = cli.journey();
   const arg = cli.positionals[0];
   const chapter = arg ? j.chapter(arg) : j.current().chapter;
@@ -18,3 +19,9 @@ export default async function path(cli: Cli): Promise<number> {
   else cli.out(dir);
   return 0;
 }
+
+export default defineCommand({
+  meta: { name: 'path', summary: "print the current chapter's folder (cd $(workshop path))", usage: 'path [chapter]', exit: '0' },
+  maxArgs: 1,
+  run: path,
+});

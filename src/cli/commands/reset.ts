@@ -11,6 +11,7 @@ import { envError, usageError } from '../../errors.ts';
 import type { ChapterEntry } from '../../lessons/catalog.ts';
 import type { Cli } from '../cli.ts';
 import { confirmed, willAsk } from '../confirm.ts';
+import { defineCommand } from '../command.ts';
 
 /** "3 of 8 steps done, 2 hints shown", from the progress as it is now. */
 function progressOf(j: Journey, entry: ChapterEntry): { done: number; line: string } {
@@ -88,7 +89,7 @@ async function resetAll(cli: Cli, j: Journey): Promise<number> {
   return left.length === 0 ? 0 : 1;
 }
 
-export default async function reset(cli: Cli): Promise<number> {
+async function reset(cli: Cli): Promise<number> {
   const j = cli.journey();
   const arg = cli.positionals[0];
   if (cli.flags['all'] === true) {
@@ -97,3 +98,14 @@ export default async function reset(cli: Cli): Promise<number> {
   }
   return resetChapter(cli, j, arg ? j.chapter(arg) : j.current().chapter);
 }
+
+export default defineCommand({
+  meta: { name: 'reset', summary: "clean a chapter's resources and mark its steps undone; --all forgets all progress", usage: 'reset [chapter | --all] [--yes]', exit: '0/1' },
+  maxArgs: 1,
+  needs: { root: true, vm: 'reset a chapter', lock: true },
+  flags: {
+    all: { type: 'boolean', describe: "every chapter: run each one's cleanup and forget all progress (without a terminal it needs --yes)" },
+    yes: { type: 'boolean', short: 'y', describe: 'do not ask first (a terminal asks, listing what will go)' },
+  },
+  run: reset,
+});

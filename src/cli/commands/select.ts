@@ -7,6 +7,7 @@ import { unmet } from '../../lessons/requires.ts';
 import { chooseStep, type MenuItem } from '../../render/menu.ts';
 import type { Cli } from '../cli.ts';
 import { moveTo } from './goto.ts';
+import { defineCommand } from '../command.ts';
 
 /** Why a chapter cannot be done on this machine (as `list` says it), or undefined. */
 async function skipReason(c: ChapterEntry): Promise<string | undefined> {
@@ -17,7 +18,7 @@ async function skipReason(c: ChapterEntry): Promise<string | undefined> {
 
 const short = (s: string, n = 60): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
-export default async function select(cli: Cli): Promise<number> {
+async function select(cli: Cli): Promise<number> {
   if (!process.stdin.isTTY || !process.stdout.isTTY || cli.json) throw usageError('select needs a terminal', 'use `workshop goto <chapter/step>` in scripts; `workshop list` shows the ids');
   const j = cli.journey();
   const cur = j.current();
@@ -40,3 +41,9 @@ export default async function select(cli: Cli): Promise<number> {
   }
   return moveTo(cli, j.find(answer.value));
 }
+
+export default defineCommand({
+  meta: { name: 'select', summary: 'choose a step from a menu', usage: 'select', exit: '0' },
+  needs: { root: true },
+  run: select,
+});

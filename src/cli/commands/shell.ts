@@ -9,6 +9,7 @@ import { didYouMean, envError, usageError } from '../../errors.ts';
 import { runAttached } from '../../sys/exec.ts';
 import type { Cli } from '../cli.ts';
 import { workspace } from '../../engine/workspace.ts';
+import { defineCommand } from '../command.ts';
 
 const PLACES = { host: LAB.host, net: LAB.net, box: LAB.box } as const;
 type Place = keyof typeof PLACES;
@@ -48,7 +49,7 @@ export function shellArgv(p: ShellPlan, rcfile: string): string[] {
   ];
 }
 
-export default async function shell(cli: Cli): Promise<number> {
+async function shell(cli: Cli): Promise<number> {
   const plan = shellPlan(cli.positionals);
   requireRoot(cli.line);
   const st = await labStatus();
@@ -63,3 +64,10 @@ export default async function shell(cli: Cli): Promise<number> {
   const [cmd = 'nsenter', ...args] = shellArgv(plan, rcfile);
   return runAttached(cmd, args, { env: { WORKSHOP_LAB: plan.netns } });
 }
+
+export default defineCommand({
+  meta: { name: 'shell', summary: 'a shell, or one command, inside a lab namespace (host, net or box)', usage: 'shell host|net|box [-- CMD...]', exit: "the shell's" },
+  maxArgs: Number.POSITIVE_INFINITY,
+  needs: { root: true },
+  run: shell,
+});

@@ -2,8 +2,9 @@
 import { stepMarkdown } from '../../render/step.ts';
 import type { Cli } from '../cli.ts';
 import { printStep } from '../verify.ts';
+import { defineCommand } from '../command.ts';
 
-export default async function show(cli: Cli): Promise<number> {
+async function show(cli: Cli): Promise<number> {
   const j = cli.journey();
   const arg = cli.positionals[0];
   const pos = arg ? j.find(arg) : j.current();
@@ -17,3 +18,9 @@ export default async function show(cli: Cli): Promise<number> {
   await printStep(cli, pos);
   return 0;
 }
+
+export default defineCommand({
+  meta: { name: 'show', summary: 'show a step (default: the current one)', usage: 'show [chapter/step]', exit: '0' },
+  maxArgs: 1,
+  run: show,
+});

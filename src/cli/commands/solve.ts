@@ -9,8 +9,9 @@ import { renderResults } from '../../render/table.ts';
 import { styler } from '../../render/style.ts';
 import type { Cli } from '../cli.ts';
 import { printShellVars } from './goto.ts';
+import { defineCommand } from '../command.ts';
 
-export default async function solve(cli: Cli): Promise<number> {
+async function solve(cli: Cli): Promise<number> {
   const j = cli.journey();
   const arg = cli.positionals[0];
   const target = arg ? j.find(arg) : j.current();
@@ -65,3 +66,11 @@ export default async function solve(cli: Cli): Promise<number> {
   else if (next) cli.out(`Next: ${next} (\`workshop show\`)`);
   return 0;
 }
+
+export default defineCommand({
+  meta: { name: 'solve', summary: "run the step's reference solution, then verify", usage: 'solve [chapter/step] [--through]', exit: '0/1' },
+  maxArgs: 1,
+  needs: { root: true, vm: 'run a solution', lock: true },
+  flags: { through: { type: 'boolean', describe: 'first catch up every earlier step of the chapter' } },
+  run: solve,
+});

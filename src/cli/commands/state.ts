@@ -5,8 +5,9 @@ import { describeState } from '../../engine/state/index.ts';
 import { usageError } from '../../errors.ts';
 import { renderState } from '../../render/state.ts';
 import type { Cli } from '../cli.ts';
+import { defineCommand } from '../command.ts';
 
-export default async function state(cli: Cli): Promise<number> {
+async function state(cli: Cli): Promise<number> {
   const j = cli.journey();
   const arg = cli.positionals[0];
   const entry = arg ? j.chapter(arg) : j.current().chapter;
@@ -18,3 +19,10 @@ export default async function state(cli: Cli): Promise<number> {
   else cli.out(renderState(doc, cli.color));
   return 0;
 }
+
+export default defineCommand({
+  meta: { name: 'state', summary: 'draw what you have really built in a chapter: overlay stacks, subvolumes, namespaces, the lab network…', usage: 'state [chapter]', exit: '0' },
+  maxArgs: 1,
+  needs: { root: true },
+  run: state,
+});

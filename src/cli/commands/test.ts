@@ -5,11 +5,12 @@ import { testChapter, type ChapterReport, type MutantCount } from '../../engine/
 import { styler } from '../../render/style.ts';
 import type { Cli } from '../cli.ts';
 import { flagList, projectRoot } from '../cli.ts';
+import { defineCommand } from '../command.ts';
 
 /** `7 recovered by solve, 1 by restore (whiteout/x)` */
 const recovered = (m: MutantCount): string => `${m.recoveredBySolve} recovered by solve${m.needRestore.length > 0 ? `, ${m.needRestore.length} by restore (${m.needRestore.join(', ')})` : ''}`;
 
-export default async function test(cli: Cli): Promise<number> {
+async function test(cli: Cli): Promise<number> {
   if (cli.flags['as-written'] === true) return (await import('./test-aswritten.ts')).asWritten(cli);
   const j = cli.journey();
   const wanted = flagList(cli.flags, 'chapter');
@@ -40,3 +41,15 @@ export default async function test(cli: Cli): Promise<number> {
   else cli.out(`\nchapters: ${reports.filter((r) => r.status === 'pass').length} passed, ${failed} failed, ${reports.filter((r) => r.status === 'skipped').length} skipped, in ${(durationMs / 1000).toFixed(1)} s`);
   return failed === 0 ? 0 : 1;
 }
+
+export default defineCommand({
+  meta: { name: 'test', summary: 'the author self-test: fail-first, solve, pass, idempotent, mutants, no residue', usage: 'test [--as-written] [--chapter ID]...', exit: '0/1' },
+  needs: { root: true, vm: 'run the self-test', lock: true, privateTmp: true },
+  flags: {
+    chapter: { type: 'string', multiple: true, value: 'ID', describe: 'only this chapter (repeatable)' },
+    'as-written': { type: 'boolean', describe: "type each step's own code blocks from chapter.md as a learner does, then `next` must pass at once" },
+    'require-diagnosis': { type: 'boolean', describe: 'every mutant must declare its diagnosis (always on for the built-in lessons)' },
+    from: { type: 'string', value: 'STEP', describe: 'with --as-written: restore to STEP first (goto --restore), paste the line it prints, then type the text from there' },
+  },
+  run: test,
+});

@@ -10,6 +10,7 @@ import type { Cli } from '../cli.ts';
 import { flagString } from '../cli.ts';
 import { renderClosing } from '../../render/step.ts';
 import { verifyAt } from '../verify.ts';
+import { defineCommand } from '../command.ts';
 
 /**
  * Changes come in bursts (`busybox --install` makes 400 links, `cp -a` many files): verify once
@@ -40,7 +41,7 @@ function liveScreen(write: (text: string) => void): { draw(frame: string): void;
   };
 }
 
-export default async function watch(cli: Cli): Promise<number> {
+async function watch(cli: Cli): Promise<number> {
   const interval = Number(flagString(cli.flags, 'interval') ?? '2');
   if (!Number.isFinite(interval) || interval < 0.2) throw usageError('--interval must be a number of seconds ≥ 0.2');
   const j = cli.journey();
@@ -142,3 +143,14 @@ export default async function watch(cli: Cli): Promise<number> {
     process.off('SIGTERM', onSignal);
   }
 }
+
+export default defineCommand({
+  meta: { name: 'watch', summary: 're-verify on a timer and on workspace changes', usage: 'watch [--advance] [--interval SECONDS]', exit: '0' },
+  needs: { root: true },
+  flags: {
+    advance: { type: 'boolean', describe: 'advance when the step passes' },
+    interval: { type: 'string', value: 'SECONDS', describe: 're-check every SECONDS (default 2)' },
+    once: { type: 'boolean', describe: 'check once and exit (for scripts)' },
+  },
+  run: watch,
+});

@@ -10,6 +10,7 @@ import { drain } from '../../../classroom/sender.ts';
 import type { JoinHow } from '../../../classroom/store.ts';
 import { flagString, type Cli } from '../../cli.ts';
 import { parseOrigin, writableHome } from './flags.ts';
+import { defineCommand } from '../../command.ts';
 
 /** classroom.json is far smaller: the room is taken on disk before the server hands out a token. */
 const MEMBERSHIP_ROOM = 4096;
@@ -83,8 +84,8 @@ function joined(a: Answer, url: string, code: string, name: LearnerName): { toke
   return { token: body.token, name: echoed?.key === name.key ? echoed.display : name.display, how };
 }
 
-async function join(cli: Cli, args: string[]): Promise<number> {
-  const [, urlArg, code, ...rest] = args;
+async function join(cli: Cli): Promise<number> {
+  const [urlArg, code, ...rest] = cli.positionals;
   if (urlArg === undefined || code === undefined || rest.length) throw usageError('usage: workshop classroom join URL CODE --name NAME', 'the instructor gives you URL and CODE');
   const raw = flagString(cli.flags, 'name');
   if (raw === undefined) throw usageError('--name NAME is missing', 'workshop classroom join URL CODE --name "Your Name"');
@@ -145,9 +146,25 @@ async function send(cli: Cli): Promise<number> {
   return 0;
 }
 
-export default async function learner(cli: Cli, args: string[]): Promise<number> {
-  const [sub] = args;
-  if (sub === 'join') return join(cli, args);
-  if (args.length > 1) throw usageError(`too many arguments: ${visible(args.slice(1).join(' '))}`);
-  return sub === 'leave' ? leave(cli) : send(cli);
-}
+/** leave and __send take no arguments; they say so with the arguments made visible */
+const noArguments = (run: (cli: Cli) => Promise<number>) => async (cli: Cli): Promise<number> => {
+  if (cli.positionals.length > 0) throw usageError(`too many arguments: ${visible(cli.positionals.join(' '))}`);
+  return run(cli);
+};
+
+export const joinCommand = defineCommand({
+  meta: { name: 'classroom join', summary: 'join a class: every next, check, solve, hint and reset then reports to it', usage: 'classroom join URL CODE --name NAME', exit: '0; 2 usage, 3 no server' },
+  maxArgs: Number.POSITIVE_INFINITY,
+  flags: { name: { type: 'string', value: 'NAME', describe: 'your name on the dashboard (1-64 letters, digits, space . _ -)' } },
+  run: join,
+});
+export const leaveCommand = defineCommand({
+  meta: { name: 'classroom leave', summary: 'leave the class: stop reporting and forget the token', usage: 'classroom leave', exit: '0' },
+  maxArgs: Number.POSITIVE_INFINITY,
+  run: noArguments(leave),
+});
+export const sendCommand = defineCommand({
+  meta: { name: 'classroom __send', summary: 'internal: the detached sender that drains the outbox', usage: 'classroom __send', exit: '0', hidden: true },
+  maxArgs: Number.POSITIVE_INFINITY,
+  run: noArguments(send),
+});

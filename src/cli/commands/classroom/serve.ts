@@ -13,6 +13,7 @@ import { sqliteProblem } from '../../../classroom/sqlite-file.ts';
 import { flagString, projectRoot, type Cli } from '../../cli.ts';
 import { parseCount, parseDuration, parseHost, parseSizeFlag, writableHome } from './flags.ts';
 import { writeOut } from '../../output.ts';
+import { defineCommand } from '../../command.ts';
 
 export const serverInfoPath = (home: string): string => join(home, 'classroom-server.json');
 
@@ -94,8 +95,8 @@ function startProblem(err: unknown, host: string, port: number, db: string, sqli
   return sqlite ? sqliteProblem(db, err) : err;
 }
 
-export default async function serve(cli: Cli, args: string[]): Promise<number> {
-  if (args.length > 1) throw usageError(`too many arguments: ${visible(args.slice(1).join(' '))}`, 'usage: workshop classroom serve [--host H] [--port P] ...');
+async function serve(cli: Cli): Promise<number> {
+  if (cli.positionals.length > 0) throw usageError(`too many arguments: ${visible(cli.positionals.join(' '))}`, 'usage: workshop classroom serve [--host H] [--port P] ...');
   const host = parseHost(flagString(cli.flags, 'host') ?? '0.0.0.0');
   const port = parseCount('port', flagString(cli.flags, 'port') ?? '7878', 0, 65535);
   const db = flagString(cli.flags, 'db') ?? defaultDbPath(cli.home);
@@ -187,3 +188,28 @@ export default async function serve(cli: Cli, args: string[]): Promise<number> {
   rmSync(serverInfoPath(cli.home), { force: true });
   return 0;
 }
+
+export default defineCommand({
+  meta: {
+    name: 'classroom serve',
+    summary: 'start the class server and its dashboard; prints the instructor URL and the join code',
+    usage: 'classroom serve [--host H] [--port P] [--db FILE|URL] [--stuck-after 10m] [--stuck-attempts 3] [--tls-cert F --tls-key F] [--learner-storage 8MiB] [--class-storage 512MiB] [--joins-per-address 30] [--joins-per-class 300] [--json]',
+    exit: '0 on Ctrl-C; 2 usage, 3 cannot listen or open the database',
+  },
+  // its own "too many arguments", with the arguments made visible
+  maxArgs: Number.POSITIVE_INFINITY,
+  flags: {
+    host: { type: 'string', value: 'H', describe: 'the address to listen on (default 0.0.0.0, every interface)' },
+    port: { type: 'string', value: 'P', describe: 'the port (default 7878; 0 picks a free one)' },
+    db: { type: 'string', value: 'FILE|URL', describe: 'the database (default WORKSHOP_HOME/classroom.db; postgres://… for PostgreSQL)' },
+    'stuck-after': { type: 'string', value: 'TIME', describe: 'a learner this long on one step is stuck (default 10m)' },
+    'stuck-attempts': { type: 'string', value: 'N', describe: 'N failed attempts on one step is stuck (default 3)' },
+    'tls-cert': { type: 'string', value: 'FILE', describe: 'TLS certificate (PEM), with --tls-key' },
+    'tls-key': { type: 'string', value: 'FILE', describe: 'TLS private key (PEM)' },
+    'learner-storage': { type: 'string', value: 'SIZE', describe: "what one learner's reports may take in the database (default 8MiB)" },
+    'class-storage': { type: 'string', value: 'SIZE', describe: 'what the whole class may take (default 512MiB)' },
+    'joins-per-address': { type: 'string', value: 'N', describe: 'joins a minute from one address (default 30; raise it for a room behind one NAT)' },
+    'joins-per-class': { type: 'string', value: 'N', describe: 'new learners at once, then N in 5 minutes (default 300)' },
+  },
+  run: serve,
+});
