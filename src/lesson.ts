@@ -17,18 +17,20 @@ export type { RunOptions, RunResult } from './sys/exec.ts';
 // Small helpers
 export { isRecord, once, sleep } from './sys/lang.ts';
 // Files and folders
-export { directoryExists, fileContains, fileExists, isExecutableFile, isStaticExecutable, modifiedSince, pathAbsent, shellRunsUnderChroot, symlinkTo, treeManifest, treeMatches } from './checks/fs.ts';
-export type { ManifestEntry } from './checks/fs.ts';
+export { directoryExists, fileContains, fileExists, isExecutableFile, modifiedSince, pathAbsent, symlinkTo, treeManifest, treeMatches } from './checks/files.ts';
+// The chroot family: static binaries, a shell that runs under chroot
+export { isStaticExecutable, shellRunsUnderChroot } from './checks/chroot.ts';
+export type { ManifestEntry } from './checks/files.ts';
 // The machine
 export { ownedByRoot, runningAsRoot, runningInVm } from './checks/host.ts';
 // Mounts (/proc/PID/mountinfo)
 export { mountedAt, mountsAt, mountsUnder, notMountedAt, readMountinfo } from './checks/mounts.ts';
 export type { MountEntry } from './checks/mounts.ts';
 // overlayfs
-export { findOverlayWithLower, isWritableOverlay, judgeOverlay, overlayMounted, overlayWithLowerMounted, overlaysWithLower, parseOverlayOptions } from './checks/overlay.ts';
-export type { FoundOverlay, OverlayExpectation, OverlayLayers } from './checks/overlay.ts';
+export { findOverlayWithLower, isWritableOverlay, judgeOverlay, overlayMounted, overlayWithLowerMounted, overlaysWithLower, parseOverlayOptions } from './checks/overlayfs.ts';
+export type { FoundOverlay, OverlayExpectation, OverlayLayers } from './checks/overlayfs.ts';
 // overlayfs: what the upper layer holds
-export { isOpaqueDir, isWhiteout } from './checks/overlay-upper.ts';
+export { isOpaqueDir, isWhiteout } from './checks/overlayfs-upper.ts';
 // Processes
 export { ancestors, containersUnder, isContainerUnder, isPathUnder, listPids, nsLinks, procCwd, procRoot, processesUnder, readStatus } from './checks/proc.ts';
 export { parseStatStart, processStart } from './sys/process.ts';
@@ -43,20 +45,20 @@ export type { SubvolumeHow } from './checks/btrfs.ts';
 export { LVM_NO_UDEV_CONFIG, isReadOnlyLv, layerGrewBeyond, layerIsSparse, lvIsActive, lvIsReadOnly, lvIsSnapshotOf, lvIsWritable, pvsOfVg, readLvs, thinPoolExists, thinVolumeIn, vgOnLoopImage } from './checks/lvm.ts';
 export type { LogicalVolume } from './checks/lvm.ts';
 // Wafer stacks
-export { readAncestry, stackExpectation, waferStacked, waferStackedAlone } from './checks/stacks.ts';
-export type { Ancestry } from './checks/stacks.ts';
+export { readAncestry, stackExpectation, waferStacked, waferStackedAlone } from './checks/wafers.ts';
+export type { Ancestry } from './checks/wafers.ts';
 // Network namespaces, links, addresses, routes (ip -j)
-export { cidrOf, inSubnet, inetAddrs, neighbourAnswered, netnsNames, netnsUsable, parseIpAddrs, pingFrom, readAddrs, readBridgePorts, readConntrack, readLinks, readLinksOfProcess, readNeighbours, readNetns, readRoutes, readSysctl } from './checks/net.ts';
-export type { BridgePort, ConntrackEntry, IpAddress, IpLink, IpLinkAddresses, IpNeighbour, IpRoute, NetnsEntry, PingResult } from './checks/net.ts';
+export { cidrOf, inSubnet, inetAddrs, neighbourAnswered, netnsNames, netnsUsable, parseIpAddrs, pingFrom, readAddrs, readBridgePorts, readConntrack, readLinks, readLinksOfProcess, readNeighbours, readNetns, readRoutes, readSysctl } from './checks/networking.ts';
+export type { BridgePort, ConntrackEntry, IpAddress, IpLink, IpLinkAddresses, IpNeighbour, IpRoute, NetnsEntry, PingResult } from './checks/networking.ts';
 // NAT (iptables-save in canonical form)
 export { canonicalRule, masqueradeCovers, readNatTable } from './checks/iptables.ts';
 export type { IptChain, IptRule, IptTable, Negatable } from './checks/iptables.ts';
 // Namespaces and containers
-export { containerInit, findContainers, hostHostname, hostMountsVisible, hostNamespaces, idMapOf, interfacesOf, mapId, mountsOf, mountsOnlyInside, netnsHolders, procMountPidNs, processesRootedAt, processesWithBusyboxRoot, queuesIn, requireHostNamespaces, startedFrom, who } from './checks/ns.ts';
-export type { Container, IdMapping, NsProcess, SysvQueue } from './checks/ns.ts';
+export { containerInit, findContainers, hostHostname, hostMountsVisible, hostNamespaces, idMapOf, interfacesOf, mapId, mountsOf, mountsOnlyInside, netnsHolders, procMountPidNs, processesRootedAt, processesWithBusyboxRoot, queuesIn, requireHostNamespaces, startedFrom, who } from './checks/namespaces.ts';
+export type { Container, IdMapping, NsProcess, SysvQueue } from './checks/namespaces.ts';
 // cgroups (v1 and v2)
-export { CGROUP_ROOT, MIB, cgroupPathOf, cgroupsOf, controllersOf, describeLayout, detectLayout, groupPath, parseFlatKeyed, parseLimit, pidsIn, readCgroupFile } from './checks/cgroup.ts';
-export type { CgroupLayout, CgroupVersion, Controller, ProcCgroupLine } from './checks/cgroup.ts';
+export { CGROUP_ROOT, MIB, cgroupPathOf, cgroupsOf, controllersOf, describeLayout, detectLayout, groupPath, parseFlatKeyed, parseLimit, pidsIn, readCgroupFile } from './checks/cgroups.ts';
+export type { CgroupLayout, CgroupVersion, Controller, ProcCgroupLine } from './checks/cgroups.ts';
 // What `workshop state` draws for a chapter
 export type { StateFamily, StateSpec, StateView } from './contract/state.ts';
 // The lab network of the network chapters

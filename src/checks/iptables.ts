@@ -3,7 +3,7 @@
 // timestamp comments, the [packets:bytes] counters of -c) and keeps a rule's options as data,
 // so that a check asks "does a MASQUERADE rule cover 10.0.0.0/16 out of the uplink?" instead
 // of comparing strings that iptables may print in another order.
-import { inSubnet, ipv4ToNumber } from './net.ts';
+import { inSubnet, ipv4ToNumber } from './networking.ts';
 import { runInNetns } from '../sys/exec.ts';
 
 /** A match that `!` may negate, such as `! -o br0`. */

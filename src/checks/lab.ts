@@ -5,7 +5,7 @@
 //   ws-inet 198.51.100.1/24  <-veth->  ws-uplink 198.51.100.2/24  ...  br0 10.0.0.1/16 ... veth
 //                                      default via 198.51.100.1
 import { readFile, readlink } from 'node:fs/promises';
-import { inetAddrs, netnsNames, readLinks, readNetns, readRoutes, type IpLink } from './net.ts';
+import { inetAddrs, netnsNames, readLinks, readNetns, readRoutes, type IpLink } from './networking.ts';
 import { run, runOk } from '../sys/exec.ts';
 import { listPids } from './proc.ts';
 import { sleep } from '../sys/lang.ts';

@@ -23,7 +23,7 @@ export interface MountEntry {
   /**
    * Per-superblock options exactly as the kernel prints them, still escaped: an overlay
    * layer named `co,mma` shows up as `co\054mma`, so splitting on `,` must come before
-   * decoding (see overlay.ts).
+   * decoding (see overlayfs.ts).
    */
   superOptions: string;
 }

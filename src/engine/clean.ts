@@ -5,7 +5,7 @@ import { readFile, readdir, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { run } from '../sys/exec.ts';
 import { readMountinfo, type MountEntry } from '../checks/mounts.ts';
-import { pidsIn } from '../checks/cgroup.ts';
+import { pidsIn } from '../checks/cgroups.ts';
 import { ancestors, isContainerUnder, isPathUnder, processPlaces } from '../checks/proc.ts';
 import { readLoopDevices } from '../checks/loop.ts';
 import { containerPlaces, isProtectedPath, isWsName, type ResidueItem } from './inventory.ts';

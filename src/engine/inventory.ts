@@ -5,10 +5,10 @@ import { readdir, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { runOk } from '../sys/exec.ts';
 import { readMountinfo, type MountEntry } from '../checks/mounts.ts';
-import { parseOverlayOptions } from '../checks/overlay.ts';
+import { parseOverlayOptions } from '../checks/overlayfs.ts';
 import { ancestors, isContainerUnder, isPathUnder, processGroup, processPlaces, readStatus, type ProcessPlace } from '../checks/proc.ts';
 import { readLoopDevices, type LoopDevice } from '../checks/loop.ts';
-import { readLinks, readNetns, type IpLink, type NetnsEntry } from '../checks/net.ts';
+import { readLinks, readNetns, type IpLink, type NetnsEntry } from '../checks/networking.ts';
 import { isRecord } from '../sys/lang.ts';
 import { SYSTEM_DIRS, workspace } from './workspace.ts';
 

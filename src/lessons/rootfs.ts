@@ -2,7 +2,7 @@
 // busybox-static gives the same thing offline.
 import { access, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { readElf } from '../checks/fs.ts';
+import { readElf } from '../checks/chroot.ts';
 import type { SolveContext } from './define.ts';
 
 /** Debian's static busybox (package busybox-static), which the rootfs of the chapters is built from. */

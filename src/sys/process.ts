@@ -1,5 +1,5 @@
 // Which process a PID names: a PID and its start time name one process, as PIDs are reused. The
-// lockfile (sys/lock.ts) and the checks (checks/proc.ts, checks/ns.ts) both need it.
+// lockfile (sys/lock.ts) and the checks (checks/proc.ts, checks/namespaces.ts) both need it.
 import { readFileSync } from 'node:fs';
 
 /** Pure: the start time (field 22) from the text of /proc/PID/stat. The comm field may hold spaces and parentheses. */

@@ -2,7 +2,7 @@
 // (TypeScript) under every mutant and checks that nothing is left.
 import { readdir } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { netnsNames } from '../../src/checks/net.ts';
+import { netnsNames } from '../../src/checks/networking.ts';
 import { mountsUnder, readMountinfo } from '../../src/checks/mounts.ts';
 import { openWorkshop, type TestJson, type Workshop } from '../helpers/workshop.ts';
 

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { detectLayout } from '../../src/checks/cgroup.ts';
+import { detectLayout } from '../../src/checks/cgroups.ts';
 import { buildCli, failedPhases, openWorkshop, selfTest, type Workshop, isRoot } from '../helpers/workshop.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -3,7 +3,7 @@
 // WORKSHOP_CLI points at another build (default: dist/cli.js of this checkout).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/sys/exec.ts';
-import { netnsNames } from '../../src/checks/net.ts';
+import { netnsNames } from '../../src/checks/networking.ts';
 import { openWorkshop, type TestJson, type Workshop } from '../helpers/workshop.ts';
 
 let w: Workshop;

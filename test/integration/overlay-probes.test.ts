@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Check, CheckContext, CheckResult } from '../../src/checks/check.ts';
 import { runOk } from '../../src/sys/exec.ts';
 import { mountedAt, mountsUnder, notMountedAt, readMountinfo } from '../../src/checks/mounts.ts';
-import { findOverlayWithLower, isOpaqueDir, isWhiteout, overlayMounted, overlayWithLowerMounted } from '../../src/checks/overlay.ts';
+import { findOverlayWithLower, isOpaqueDir, isWhiteout, overlayMounted, overlayWithLowerMounted } from '../../src/checks/overlayfs.ts';
 
 const isRoot = process.getuid?.() === 0;
 

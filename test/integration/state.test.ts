@@ -9,7 +9,7 @@ import { parseSubvolumeShow } from '../../src/checks/btrfs.ts';
 import { runOk } from '../../src/sys/exec.ts';
 import { parseLosetupJson } from '../../src/checks/loop.ts';
 import { readMountinfo } from '../../src/checks/mounts.ts';
-import { overlaysWithLower } from '../../src/checks/overlay.ts';
+import { overlaysWithLower } from '../../src/checks/overlayfs.ts';
 import type { BtrfsPicture, ChrootPicture, NetworkingPicture, OverlayPicture, StateDocument, WafersPicture, NamespacesPicture, CgroupsPicture } from '../../src/contract/state.ts';
 import { CLI, ESC, isRoot, LESSONS, NODE, openWorkshop, type Workshop } from '../helpers/workshop.ts';
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/sys/exec.ts';
 import { mountsUnder, readMountinfo } from '../../src/checks/mounts.ts';
-import { findOverlays } from '../../src/checks/overlay.ts';
+import { findOverlays } from '../../src/checks/overlayfs.ts';
 import { REPO, buildCli, failedPhases, openWorkshop, selfTest, type Workshop, isRoot } from '../helpers/workshop.ts';
 
 

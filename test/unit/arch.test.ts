@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { elfMachineName, parseElf } from '../../src/checks/fs.ts';
+import { elfMachineName, parseElf } from '../../src/checks/chroot.ts';
 import { blockedInStdinRead, READ_SYSCALL } from '../../src/engine/aswritten.ts';
 
 const fixture = (...p: string[]): Buffer => readFileSync(path.join(import.meta.dirname, '../fixtures', ...p));
@@ -25,7 +25,7 @@ describe('ELF headers of both architectures', () => {
     const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
     const { tmpdir } = await import('node:os');
     const { checkContext } = await import('../../src/engine/context.ts');
-    const { isStaticExecutable } = await import('../../src/checks/fs.ts');
+    const { isStaticExecutable } = await import('../../src/checks/chroot.ts');
     const dir = await mkdtemp(path.join(tmpdir(), 'ws-arch-'));
     try {
       await writeFile(path.join(dir, 'busybox'), fixture('elf', 'busybox-static-arm64.bin'));

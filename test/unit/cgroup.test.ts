@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cgroupPathOf, groupPath, layoutFor, parseFlatKeyed, parseLimit, parseProcCgroup } from '../../src/checks/cgroup.ts';
+import { cgroupPathOf, groupPath, layoutFor, parseFlatKeyed, parseLimit, parseProcCgroup } from '../../src/checks/cgroups.ts';
 
 const fixture = (name: string): string => readFileSync(path.join(import.meta.dirname, '../fixtures/cgroup', name), 'utf8');
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseMountinfo } from '../../src/checks/mounts.ts';
 import { parseLosetupJson } from '../../src/checks/loop.ts';
-import { parseIpLinks, parseNetnsList } from '../../src/checks/net.ts';
+import { parseIpLinks, parseNetnsList } from '../../src/checks/networking.ts';
 import {
   decideResidue,
   relativeLayerCandidates,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { inSubnet, neighbourAnswered, parseBridgeLinks, parseConntrack, parseIpAddrs, parseIpLinks, parseIpNeigh, parseIpRoutes } from '../../src/checks/net.ts';
+import { inSubnet, neighbourAnswered, parseBridgeLinks, parseConntrack, parseIpAddrs, parseIpLinks, parseIpNeigh, parseIpRoutes } from '../../src/checks/networking.ts';
 import { labProblems } from '../../src/checks/lab.ts';
 
 const fx = (name: string): string => readFileSync(new URL(`../fixtures/net/${name}`, import.meta.url), 'utf8');

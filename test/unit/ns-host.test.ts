@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hostNamespaces, requireHostNamespaces } from '../../src/checks/ns.ts';
+import { hostNamespaces, requireHostNamespaces } from '../../src/checks/namespaces.ts';
 
 const INIT = { uts: 'uts:[1]', pid: 'pid:[2]', mnt: 'mnt:[3]', ipc: 'ipc:[4]', net: 'net:[5]', user: 'user:[6]' };
 const OURS = { ...INIT, mnt: 'mnt:[99]' }; // workshop test's private mount namespace

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseMountinfo } from '../../src/checks/mounts.ts';
-import { containerInit, foreignUtsGroups, hostMountsVisible, mapId, mountsOnlyInside, ownNamespaces, parseIdMap, parseNetDev, parseSysvMsg, type NsProcess } from '../../src/checks/ns.ts';
+import { containerInit, foreignUtsGroups, hostMountsVisible, mapId, mountsOnlyInside, ownNamespaces, parseIdMap, parseNetDev, parseSysvMsg, type NsProcess } from '../../src/checks/namespaces.ts';
 import { parseStatus } from '../../src/checks/proc.ts';
 import { rootInOurNamespace } from '../../src/checks/proc.ts';
 

@@ -16,7 +16,7 @@ import {
   pickOverlayWithLower,
   resolveLayers,
   type FileKind,
-} from '../../src/checks/overlay.ts';
+} from '../../src/checks/overlayfs.ts';
 
 const C = '/tmp/ws-h1-rec/ch';
 const M = `${C}/merged`;

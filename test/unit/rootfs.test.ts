@@ -3,7 +3,7 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseElf, resolveInRoot } from '../../src/checks/fs.ts';
+import { parseElf, resolveInRoot } from '../../src/checks/chroot.ts';
 import { insideOnlyLoader, parseLdd } from '../../src/lessons/rootfs.ts';
 
 const fixture = (p: string) => readFileSync(new URL(`../fixtures/${p}`, import.meta.url));

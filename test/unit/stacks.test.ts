@@ -1,9 +1,9 @@
 // Wafer ancestry and the overlay a stack must be, judged on a recorded three-lowerdir mountinfo line.
 import { describe, expect, it } from 'vitest';
 import { parseMountinfo } from '../../src/checks/mounts.ts';
-import { judgeOverlay } from '../../src/checks/overlay.ts';
+import { judgeOverlay } from '../../src/checks/overlayfs.ts';
 import { readFileSync } from 'node:fs';
-import { judgeLoneStack, parseParentFile, stackExpectation, traceAncestry } from '../../src/checks/stacks.ts';
+import { judgeLoneStack, parseParentFile, stackExpectation, traceAncestry } from '../../src/checks/wafers.ts';
 
 const parents: Record<string, string> = { c: 'b', b: 'a' };
 const parentOf = (w: string): string | null => parents[w] ?? null;

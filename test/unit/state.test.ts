@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { StateDocument } from '../../src/contract/state.ts';
-import { parseGetfattrTree, stackProblems } from '../../src/engine/state/overlay.ts';
+import { parseGetfattrTree, stackProblems } from '../../src/engine/state/overlayfs.ts';
 import { bootEntryRoot } from '../../src/engine/state/lvm.ts';
 import { viewsOf } from '../../src/engine/state/index.ts';
 import { renderState } from '../../src/render/state.ts';
-import { judgeOpaqueDir } from '../../src/checks/overlay.ts';
+import { judgeOpaqueDir } from '../../src/checks/overlayfs.ts';
 
 const U = '/var/lib/workshop/chapters/overlayfs/c-512ef58b8f16/upper';
 const ESC = /\u001b\[/;

@@ -2,7 +2,8 @@
 // same checks the chapter's steps use (isStaticExecutable…), so the picture and `next` agree.
 import { readFile } from 'node:fs/promises';
 import type { CheckContext, CheckResult } from '../../checks/check.ts';
-import { directoryExists, isExecutableFile, isStaticExecutable, treeManifest } from '../../checks/fs.ts';
+import { isStaticExecutable } from '../../checks/chroot.ts';
+import { directoryExists, isExecutableFile, treeManifest } from '../../checks/files.ts';
 import type { ChrootPicture } from '../../contract/state.ts';
 import { BUSYBOX, ROOTFS_DIRS } from '../../lessons/rootfs.ts';
 

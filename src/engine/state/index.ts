@@ -3,12 +3,13 @@
 import type { CheckContext } from '../../checks/check.ts';
 import { STATE_FORMAT, type Picture, type StateDocument, type StateFamily, type StateSpec, type StateView } from '../../contract/state.ts';
 import { describeBtrfs } from './btrfs.ts';
-import { describeCgroups } from './cgroup.ts';
+import { describeCgroups } from './cgroups.ts';
 import { describeChroot } from './chroot.ts';
 import { describeLvm } from './lvm.ts';
-import { describeNetworking } from './net.ts';
-import { describeNamespaces } from './ns.ts';
-import { describeOverlays, describeWafers } from './overlay.ts';
+import { describeNetworking } from './networking.ts';
+import { describeNamespaces } from './namespaces.ts';
+import { describeOverlays } from './overlayfs.ts';
+import { describeWafers } from './wafers.ts';
 
 /** A family name alone means its defaults; lvm has no default VG, so it needs the object form. Pure. */
 export function viewsOf(spec: StateSpec | undefined): StateView[] {

@@ -1,7 +1,7 @@
 // The cgroups picture: the ws* groups (the same ones `workshop clean` finds) with their limits,
 // current usage and member PIDs, on v1 (one folder per controller) and v2 (one tree).
 import type { CgroupsPicture } from '../../contract/state.ts';
-import { detectLayout, pidsIn, readCgroupFile } from '../../checks/cgroup.ts';
+import { detectLayout, pidsIn, readCgroupFile } from '../../checks/cgroups.ts';
 import { findWsCgroups } from '../inventory.ts';
 
 const LIMITS = ['pids.max', 'memory.max', 'memory.limit_in_bytes'] as const;

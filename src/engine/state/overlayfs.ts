@@ -1,16 +1,15 @@
-// The overlayfs and wafers pictures: each overlay of the workspace as a stack (merged on top,
-// upper with its counts, workdir, lowerdirs in order), and the wafers' ancestry tree. Which
+// The overlayfs picture: each overlay of the workspace as a stack (merged on top, upper with its
+// counts, workdir, lowerdirs in order); wafers.ts draws its stacks with stackOf too. Which
 // overlays are the workspace's is decided by the inventory, the same rule `workshop clean` uses.
-import { lstat, readdir, readFile } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CheckContext } from '../../checks/check.ts';
-import { isReadOnly, mountsAt, mountsUnder, readMountinfo, type MountEntry } from '../../checks/mounts.ts';
-import { findOverlays, judgeWhiteout, type FoundOverlay } from '../../checks/overlay.ts';
+import { isReadOnly, mountsUnder, readMountinfo, type MountEntry } from '../../checks/mounts.ts';
+import { findOverlays, judgeWhiteout, type FoundOverlay } from '../../checks/overlayfs.ts';
 import { run } from '../../sys/exec.ts';
-import { judgeOpaqueDir, parseGetfattr } from '../../checks/overlay-upper.ts';
-import type { OverlayPicture, OverlayStack, UpperCounts, WafersPicture } from '../../contract/state.ts';
+import { judgeOpaqueDir, parseGetfattr } from '../../checks/overlayfs-upper.ts';
+import type { OverlayPicture, OverlayStack, UpperCounts } from '../../contract/state.ts';
 import { isPathUnder } from '../../checks/proc.ts';
-import { parseParentFile } from '../../checks/stacks.ts';
 import { takeInventory } from '../inventory.ts';
 
 /** Splits `getfattr -R --absolute-names -d` output into path → xattrs; parseGetfattr reads each block. Pure. */
@@ -99,25 +98,4 @@ export async function describeOverlays(ctx: CheckContext, image = 'rootfs'): Pro
       }),
     ),
   };
-}
-
-export async function describeWafers(ctx: CheckContext, wafersRel = 'wafers', stacksRel = 'machines'): Promise<WafersPicture> {
-  const wafersDir = ctx.path(wafersRel);
-  const stacksDir = ctx.path(stacksRel);
-  const { overlays, table } = await chapterOverlays(ctx);
-  const names = (await readdir(wafersDir, { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory()).map((d) => d.name).sort();
-  const wafers = await Promise.all(
-    names.map(async (name) => {
-      const text = await readFile(join(wafersDir, name, 'parent'), 'utf8').catch(() => null);
-      const hasData = (await lstat(join(wafersDir, name, 'data')).catch(() => null))?.isDirectory() === true;
-      // The topmost mount at STACKS/NAME is the one a process sees: an overlay, or a bind mount of
-      // the wafer's data when it has no parent.
-      const at = join(stacksDir, name);
-      const top = mountsAt(table, at).at(-1);
-      const o = overlays.filter((x) => x.mount.mountPoint === at && x.mount.id === top?.id).at(-1);
-      const mounted = top ? { at, fsType: top.fsType, bind: top.fsType !== 'overlay' && top.root !== '/' } : null;
-      return { name, parent: text === null ? null : parseParentFile(text), hasData, stack: o ? await stackOf(o, table) : null, mounted };
-    }),
-  );
-  return { family: 'wafers', wafersDir, stacksDir, wafers };
 }

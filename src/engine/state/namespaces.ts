@@ -1,7 +1,7 @@
 // The namespaces picture: the container processes the checks find (by hostname, by root, by
 // their place in the chapter folder), each as a row of namespace types, own or host's.
 import type { CheckContext } from '../../checks/check.ts';
-import { findContainers, hostNamespaces, hostnameIn, idMapOf, NS_TYPES, processesRootedAt, type NsProcess } from '../../checks/ns.ts';
+import { findContainers, hostNamespaces, hostnameIn, idMapOf, NS_TYPES, processesRootedAt, type NsProcess } from '../../checks/namespaces.ts';
 import type { NamespacesPicture, NsCell } from '../../contract/state.ts';
 import { ancestors, isPathUnder, nsLinks, procRoot, processesUnder, readStatus } from '../../checks/proc.ts';
 

@@ -2,7 +2,7 @@
 // iptables canonical form as chapter 07's checks. A missing or wrong piece is kept in the picture
 // (status missing/wrong, with what was expected), never left out.
 import { canonicalRule, masqueradeCovers, readNatTable } from '../../checks/iptables.ts';
-import { cidrOf, netnsNames, netnsUsable, readAddrs, readLinks, readRoutes, readSysctl, type IpLink } from '../../checks/net.ts';
+import { cidrOf, netnsNames, netnsUsable, readAddrs, readLinks, readRoutes, readSysctl, type IpLink } from '../../checks/networking.ts';
 import type { NetworkingPicture, Piece } from '../../contract/state.ts';
 import { LAB } from '../../checks/lab.ts';
 

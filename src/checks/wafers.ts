@@ -1,13 +1,13 @@
 // Wafer stacks (the `wafers` seed): a wafer is a folder WAFERS/NAME holding `data/` (its layer),
 // `work/` (overlayfs's scratch space) and an optional `parent` file naming the wafer below it.
 // Stacking NAME mounts an overlay at STACKS/NAME whose upperdir is NAME's data and whose
-// lowerdirs are the ancestors' data, nearest parent first. overlay.ts compares the mount.
+// lowerdirs are the ancestors' data, nearest parent first. overlayfs.ts compares the mount.
 import { readFile, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import type { Check, Verdict } from './check.ts';
 import { defineCheck, fail, pass } from './check.ts';
 import { describeMountsAt, mountsAt, readMountinfo, type MountEntry } from './mounts.ts';
-import { judgeOverlay, type OverlayExpectation } from './overlay.ts';
+import { judgeOverlay, type OverlayExpectation } from './overlayfs.ts';
 
 /** The wafer a `parent` file names: its first non-empty line, trimmed. Pure. */
 export function parseParentFile(text: string): string | null {

@@ -10,16 +10,14 @@ import {
   fileContains,
   fileExists,
   isExecutableFile,
-  isStaticExecutable,
   modifiedSince,
-  parseElf,
   pathAbsent,
-  readElf,
   symlinkTo,
   treeManifest,
   treeMatches,
   type ManifestEntry,
-} from '../../src/checks/fs.ts';
+} from '../../src/checks/files.ts';
+import { isStaticExecutable, parseElf, readElf } from '../../src/checks/chroot.ts';
 
 const fixture = (name: string): string => path.join(import.meta.dirname, '../fixtures/elf', name);
 const load = (name: string): Promise<Buffer> => readFile(fixture(name));

@@ -6,9 +6,9 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import type { Check, CheckContext, Verdict } from './check.ts';
 import { defineCheck, fail, pass } from './check.ts';
 import type { MountEntry } from './mounts.ts';
-// Whiteouts and opaque directories live in overlay-upper.ts (what deletions leave behind).
-export { isOpaqueDir, isWhiteout, judgeOpaqueDir, judgeWhiteout, parseGetfattr } from './overlay-upper.ts';
-export type { FileKind } from './overlay-upper.ts';
+// Whiteouts and opaque directories live in overlayfs-upper.ts (what deletions leave behind).
+export { isOpaqueDir, isWhiteout, judgeOpaqueDir, judgeWhiteout, parseGetfattr } from './overlayfs-upper.ts';
+export type { FileKind } from './overlayfs-upper.ts';
 import { checkPath, ctxPath, decodeOctal, describeMount, isReadOnly, mountsAt, readMountinfo } from './mounts.ts';
 
 /** The layers of an overlay mount, as absolute paths. */
