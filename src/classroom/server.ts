@@ -18,6 +18,7 @@ import { applyEvent, classView, emptyModel, type Pack, type Thresholds } from '.
 import { visible } from './safe-text.ts';
 import { eventsQuerySchema, LIMITS, pageQuerySchema, reportSchema } from './schemas.ts';
 import type { Alert, ClassEvent, ClassInfo, Learner, Report, Store } from './store.ts';
+import type { LabsConfig } from './labs-plugin.ts';
 
 export interface ServerOptions {
   store: Store;
@@ -38,6 +39,8 @@ export interface ServerOptions {
   joinLimits?: JoinLimits;
   /** where a server-side problem is logged (default stderr); the line is made visible() first */
   log?: (line: string) => void;
+  /** hosted labs (`--labs N`): a VM per learner, a terminal in the page (labs-plugin.ts) */
+  labs?: LabsConfig;
 }
 
 export interface RunningServer {
@@ -254,6 +257,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       streamEvents({ store: o.store, classId: info.id, heartbeatMs: o.heartbeatMs ?? 15_000, streams }, req.raw, reply.raw, from);
     },
   );
+
+  if (o.labs) await app.register((await import('./labs-plugin.ts')).default, { config: o.labs, store: o.store, info, pack: o.pack, instructorOnly, secure: tls !== undefined, pageDir: o.pageDir, log });
 
   app.addHook('onClose', async () => {
     unsubscribe();

@@ -8,7 +8,7 @@ import { run } from '../sys/exec.ts';
 
 export type Accel = 'kvm' | 'tcg';
 
-/** mov al, 0x31; out 0xf4, al; hlt; jmp $ — then the MBR signature. */
+/** mov al, 0x31; out 0xf4, al; hlt; jmp $ - then the MBR signature. */
 export function probeBootSector(): Buffer {
   const b = Buffer.alloc(512);
   Buffer.from([0xb0, 0x31, 0xe6, 0xf4, 0xf4, 0xeb, 0xfe]).copy(b);

@@ -1,5 +1,6 @@
 // The labs' base image is the one builder's (src/image/build-image.sh, docs/image-builder.md), in
 // qcow2, with the guest agent laid over it through the builder's hook: no recipe of our own.
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readImage, type BuiltImage } from '../engine/image.ts';
 import type { BaseImage } from './qemu.ts';
@@ -42,4 +43,31 @@ export function baseImageOf(img: BuiltImage): BaseImage {
 
 export async function readLabImage(dir: string): Promise<BaseImage> {
   return baseImageOf(await readImage(dir));
+}
+
+/** The builder's cache folder, as build-image.sh has it. */
+export const imageCache = (): string => process.env['WORKSHOP_VM_CACHE'] ?? '/var/cache/workshop-vm';
+
+/**
+ * The newest labs image in the builder's cache (a qcow2 image with the agent), for `classroom
+ * serve --labs` without --lab-image; undefined when there is none.
+ */
+export async function labImageInCache(cache: string = imageCache()): Promise<string | undefined> {
+  let names: string[];
+  try {
+    names = readdirSync(cache).filter((n) => n.startsWith('image-'));
+  } catch {
+    return undefined;
+  }
+  const found: { dir: string; mtime: number }[] = [];
+  for (const n of names) {
+    const dir = join(cache, n);
+    try {
+      baseImageOf(await readImage(dir));
+      found.push({ dir, mtime: statSync(join(dir, 'image.json')).mtimeMs });
+    } catch {
+      // not a labs image (test/vm's raw one), or half built
+    }
+  }
+  return found.sort((a, b) => b.mtime - a.mtime)[0]?.dir;
 }

@@ -7,7 +7,7 @@
 //   const c = await labs.claim(learnerId);       // { kind: 'claimed', vm } | { kind: 'full', message }
 //   const s = await labs.attach(learnerId, { cols, rows });   // boots or wakes it; a LabSession
 //   s.onData(bytes => ws.send(bytes)); ws.on('message', d => s.write(d));
-//   labs.watch(learnerId, bytes => …);           // the instructor, read-only
+//   labs.watch(learnerId, bytes => ...);           // the instructor, read-only
 //   await labs.expire();                         // after the class: every VM and disk removed
 //
 // A learner is an opaque id (never a secret: it is written into labs.json and the recordings).
@@ -345,7 +345,7 @@ export class Labs {
     return r.recorder;
   }
 
-  /** A command in the learner's lab, as root (the server's reset to a step: `workshop goto … --restore`). */
+  /** A command in the learner's lab, as root (the server's reset to a step: `workshop goto ... --restore`). */
   exec(learner: string, command: string, timeoutMs?: number): Promise<ExecResult> {
     const e = this.entries.find((x) => x.learner === learner);
     if (!e) return Promise.reject(new LabError('that learner holds no lab'));
@@ -356,7 +356,7 @@ export class Labs {
   async ping(learner: string): Promise<number> {
     const e = this.entries.find((x) => x.learner === learner);
     const ch = e ? this.runtime(e.vm).channel : null;
-    if (!ch?.isOpen) throw new LabError('that learner’s lab is not connected');
+    if (!ch?.isOpen) throw new LabError('that learner\u2019s lab is not connected');
     return ch.ping();
   }
 

@@ -22,23 +22,23 @@ export const REPORT_PORT = 7979;
  * terminals and execs, the agent numbers its requests, and the types keep the two apart.
  */
 export const FrameType = {
-  /** host→agent {nonce}; agent→host {nonce, version, bootId, uptimeS} */
+  /** host->agent {nonce}; agent->host {nonce, version, bootId, uptimeS} */
   hello: 1,
-  /** host→agent: open a terminal {cols, rows, session} */
+  /** host->agent: open a terminal {cols, rows, session} */
   open: 2,
   /** both ways: terminal bytes */
   data: 3,
-  /** host→agent: {cols, rows} */
+  /** host->agent: {cols, rows} */
   resize: 4,
   /** both ways: the terminal is gone {reason} */
   close: 5,
-  /** agent→host: a report the guest's sender posted {body} */
+  /** agent->host: a report the guest's sender posted {body} */
   request: 6,
-  /** host→agent: the answer to a request {status, body} */
+  /** host->agent: the answer to a request {status, body} */
   response: 7,
-  /** host→agent: run a command {command, timeoutMs} */
+  /** host->agent: run a command {command, timeoutMs} */
   exec: 8,
-  /** agent→host: {code, signal, stdout, stderr, timedOut} */
+  /** agent->host: {code, signal, stdout, stderr, timedOut} */
   execResult: 9,
   /** both ways: the payload comes back in a pong */
   ping: 10,
@@ -187,7 +187,7 @@ export const GUEST_TOKEN = /^[A-Za-z0-9_-]{32}$/;
 export const MAX_COLS = 500;
 export const MAX_ROWS = 200;
 
-/** A size from outside, clamped to 1…MAX; undefined when it is not two integers. */
+/** A size from outside, clamped to 1...MAX; undefined when it is not two integers. */
 export function parseSize(v: unknown): TerminalSize | undefined {
   if (typeof v !== 'object' || v === null) return undefined;
   const { cols, rows } = v as { cols?: unknown; rows?: unknown };

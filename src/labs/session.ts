@@ -18,6 +18,8 @@ export class LabSession {
   private readonly terminal: HostTerminal;
   private readonly recorder: CastRecorder;
   private readonly touch: () => void;
+  /** what the terminal showed before anyone listened (a prompt that came at once): given to the first listener */
+  private early: Buffer[] | null = [];
 
   constructor(vm: string, learner: string, terminal: HostTerminal, recorder: CastRecorder, touch: () => void, restored: RestoreOutcome | null) {
     this.vm = vm;
@@ -26,6 +28,12 @@ export class LabSession {
     this.recorder = recorder;
     this.touch = touch;
     this.restored = restored;
+    let bytes = 0;
+    terminal.onData((d) => {
+      if (this.early === null || bytes > 1 << 20) return;
+      bytes += d.length;
+      this.early.push(d);
+    });
   }
 
   get isOpen(): boolean {
@@ -44,7 +52,11 @@ export class LabSession {
   }
 
   onData(cb: (data: Buffer) => void): () => void {
-    return this.terminal.onData(cb);
+    const off = this.terminal.onData(cb);
+    const early = this.early;
+    this.early = null;
+    for (const d of early ?? []) cb(d);
+    return off;
   }
 
   onClose(cb: (reason: string) => void): () => void {

@@ -12,6 +12,7 @@ import { shorten, visible } from '../../../classroom/safe-text.ts';
 import { sqliteProblem } from '../../../classroom/sqlite-file.ts';
 import { flagString, projectRoot, type Cli } from '../../cli.ts';
 import { parseCount, parseDuration, parseHost, parseSizeFlag, writableHome } from './flags.ts';
+import { LAB_FLAGS, labFlags, labsBanner, labsConfig } from './labs-flags.ts';
 import { writeOut } from '../../output.ts';
 import { defineCommand } from '../../command.ts';
 
@@ -110,6 +111,8 @@ async function serve(cli: Cli): Promise<number> {
   const tls = certPath !== undefined && keyPath !== undefined ? await readTls(certPath, keyPath) : undefined;
   const pack = readPack(cli.lessonsDir);
   writableHome(cli.home);
+  const lab = labFlags(cli.flags);
+  const labs = lab === undefined ? undefined : await labsConfig(cli, lab);
 
   const sqlite = STORE_KINDS.find((k) => k.matches(db))?.name === 'sqlite';
   // the database files this run creates are removed again if the server does not start
@@ -138,6 +141,7 @@ async function serve(cli: Cli): Promise<number> {
       joinLimits,
       pageDir: join(projectRoot(), 'src', 'classroom', 'page'),
       ...(tls ? { tls } : {}),
+      ...(labs ? { labs } : {}),
     });
   } catch (err) {
     await store.close().catch(() => undefined);
@@ -170,6 +174,7 @@ async function serve(cli: Cli): Promise<number> {
     cli.out(`  workshop classroom join ${origin} ${server.info.joinCode} --name "Your Name"`);
     if (lan.length > 1) cli.out(`  (this machine's other addresses: ${lan.slice(1).join(', ')}; a VirtualBox NAT guest reaches it at 10.0.2.2)`);
     cli.out('');
+    if (labs) for (const l of labsBanner(labs, origin)) cli.out(l);
     cli.out('Ctrl-C stops the server; the class stays in the database, and a restart carries on.');
   }
   if (!tls) cli.err('warning: no TLS: the tokens and the reports cross the network in clear. On a network you do not trust, use --tls-cert FILE --tls-key FILE.');
@@ -193,7 +198,7 @@ export default defineCommand({
   meta: {
     name: 'classroom serve',
     summary: 'start the class server and its dashboard; prints the instructor URL and the join code',
-    usage: 'classroom serve [--host H] [--port P] [--db FILE|URL] [--stuck-after 10m] [--stuck-attempts 3] [--tls-cert F --tls-key F] [--learner-storage 8MiB] [--class-storage 512MiB] [--joins-per-address 30] [--joins-per-class 300] [--json]',
+    usage: 'classroom serve [--host H] [--port P] [--db FILE|URL] [--stuck-after 10m] [--stuck-attempts 3] [--tls-cert F --tls-key F] [--learner-storage 8MiB] [--class-storage 512MiB] [--joins-per-address 30] [--joins-per-class 300] [--json] [--labs N [--warm W] [--lab-memory 1024] [--lab-cpus 1] [--lab-image DIR] [--idle-stop 20m] [--expire]]',
     exit: '0 on Ctrl-C; 2 usage, 3 cannot listen or open the database',
   },
   // its own "too many arguments", with the arguments made visible
@@ -210,6 +215,7 @@ export default defineCommand({
     'class-storage': { type: 'string', value: 'SIZE', describe: 'what the whole class may take (default 512MiB)' },
     'joins-per-address': { type: 'string', value: 'N', describe: 'joins a minute from one address (default 30; raise it for a room behind one NAT)' },
     'joins-per-class': { type: 'string', value: 'N', describe: 'new learners at once, then N in 5 minutes (default 300)' },
+    ...LAB_FLAGS,
   },
   run: serve,
 });
