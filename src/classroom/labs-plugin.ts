@@ -368,7 +368,9 @@ function learnerRoutes(app: FastifyInstance, hub: Hub, texts: Map<string, { titl
   });
 
   app.get('/lab/api/me', async (req) => {
-    const l = await hub.learnerReq(req);
+    // not joined from this browser (yet): the page shows the join form; not an error to log
+    const l = await hub.learnerOf(req.cookies[COOKIE]);
+    if (!l) return { learner: null };
     const claim = await labs.claim(learnerKey(l));
     const reports = (await o.store.snapshot(o.info.id)).events.flatMap((e) => (e.type === 'report' && e.learnerId === l.id ? [e.report] : []));
     const stepId = currentStep(o.pack, reports);

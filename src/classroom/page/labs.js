@@ -63,7 +63,7 @@ function showReport(r) {
 
 async function load() {
   const me = await api('/lab/api/me');
-  if (me.status === 401) {
+  if (me.status === 200 && me.body.learner === null) {
     status('not joined');
     $('join').hidden = false;
     return;
