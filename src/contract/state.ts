@@ -25,6 +25,9 @@ export type StateView =
   | { family: 'networking' }
   | { family: 'cgroups' };
 
+/** The view of one family, e.g. `ViewOf<'lvm'>`. */
+export type ViewOf<F extends StateFamily> = Extract<StateView, { family: F }>;
+
 /** A chapter's `state` field: one family name, one view, or several. */
 export type StateSpec = StateFamily | StateView | ReadonlyArray<StateFamily | StateView>;
 
@@ -190,6 +193,9 @@ export interface CgroupsPicture {
 }
 
 export type Picture = ChrootPicture | OverlayPicture | WafersPicture | BtrfsPicture | LvmPicture | NamespacesPicture | NetworkingPicture | CgroupsPicture;
+
+/** The picture of one family, e.g. `PictureOf<'wafers'>`. */
+export type PictureOf<F extends StateFamily> = Extract<Picture, { family: F }>;
 
 /** `workshop state --json`. */
 export interface StateDocument {

@@ -20,6 +20,9 @@ export type ResidueItem = {
   detail: string;
 };
 
+/** What clean removes, one kind of kernel object each; engine/families.ts says which family leaves which. */
+export type ResidueKind = ResidueItem['kind'];
+
 /** Lab resources are named ws-host, ws-net, ws-veth…: the `ws` prefix marks them as ours. */
 export const isWsName = (name: string): boolean => name.startsWith('ws');
 

@@ -4,7 +4,8 @@ import type { StateDocument } from '../../src/contract/state.ts';
 import { parseGetfattrTree, stackProblems } from '../../src/engine/state/overlayfs.ts';
 import { bootEntryRoot } from '../../src/engine/state/lvm.ts';
 import { viewsOf } from '../../src/engine/state/index.ts';
-import { renderState } from '../../src/render/state.ts';
+import { FAMILIES } from '../../src/engine/families.ts';
+import { renderState } from '../../src/render/state/index.ts';
 import { judgeOpaqueDir } from '../../src/checks/overlayfs.ts';
 
 const U = '/var/lib/workshop/chapters/overlayfs/c-512ef58b8f16/upper';
@@ -50,14 +51,14 @@ const doc: StateDocument = {
 
 describe('workshop state: drawing', () => {
   it('draws a missing or wrong piece with what was expected, in plain text without escape codes', () => {
-    const text = renderState(doc, false);
+    const text = renderState(doc, false, FAMILIES);
     expect(text).not.toMatch(ESC);
     expect(text).toContain('✘ veth0 (ws-host): no master, UP (expected master br0, UP)');
     expect(text).toContain('✘ default route (ws-box): missing (expected default via 10.0.0.1)');
   });
 
   it('draws an overlay as a stack: merged on top, then upper with its counts, workdir, lowerdirs in order', () => {
-    const lines = renderState(doc, false).split('\n');
+    const lines = renderState(doc, false, FAMILIES).split('\n');
     const at = (s: string) => lines.findIndex((l) => l.includes(s));
     expect(at('merged')).toBeLessThan(at('upper'));
     expect(lines[at('upper')]).toContain('1 file, 2 whiteouts, 0 opaque dirs');
@@ -66,7 +67,7 @@ describe('workshop state: drawing', () => {
   });
 
   it('colours with the same styler as the check table when asked', () => {
-    expect(renderState(doc, true)).toMatch(ESC);
+    expect(renderState(doc, true, FAMILIES)).toMatch(ESC);
   });
 });
 
@@ -89,7 +90,7 @@ describe('workshop state: a wrong overlay stack is drawn as wrong (issue 21 item
       dir: D,
       pictures: [{ family: 'overlayfs', stacks: [{ merged: '/tmp/x/overlay', mountId: 7, readOnly: false, upper: { path: `${D}/rootfs`, files: 0, whiteouts: 0, opaqueDirs: 0 }, workdir: `${D}/w`, lowerdirs: ['/tmp/x/upper'], inside: [], problems: ['its upperdir is the image rootfs: lower and upper are swapped'] }] }],
     };
-    const text = renderState(doc, false);
+    const text = renderState(doc, false, FAMILIES);
     expect(text).toContain('│ ✘ its upperdir is the image rootfs: lower and upper are swapped');
     expect(text).toMatch(/├ upper {4}rootfs ✘/);
   });

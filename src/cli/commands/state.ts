@@ -1,9 +1,10 @@
 // `workshop state [chapter]`: a picture of what the learner has really built in a chapter, drawn
 // from the probes the checks use. Read-only: it never starts or sets up a chapter.
 import { checkContext } from '../../engine/context.ts';
+import { FAMILIES } from '../../engine/families.ts';
 import { describeState } from '../../engine/state/index.ts';
 import { usageError } from '../../errors.ts';
-import { renderState } from '../../render/state.ts';
+import { renderState } from '../../render/state/index.ts';
 import type { Cli } from '../cli.ts';
 import { defineCommand } from '../command.ts';
 
@@ -16,7 +17,7 @@ async function state(cli: Cli): Promise<number> {
   const loaded = await j.load(entry);
   const doc = await describeState(checkContext(place), loaded.def.state);
   if (cli.json) cli.emit(doc);
-  else cli.out(renderState(doc, cli.color));
+  else cli.out(renderState(doc, cli.color, FAMILIES));
   return 0;
 }
 
