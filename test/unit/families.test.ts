@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { StateFamily } from '../../src/contract/state.ts';
+import { REMOVERS } from '../../src/engine/clean.ts';
 import { FAMILIES } from '../../src/engine/families.ts';
 import { viewsOf } from '../../src/engine/state/index.ts';
 
@@ -27,6 +28,15 @@ describe('the check families', () => {
   it.each(names)('%s: a bare family name in a chapter means its default view', (family) => {
     expect(FAMILIES[family].view.family).toBe(family);
     expect(viewsOf(family)).toEqual([FAMILIES[family].view]);
+  });
+
+  it('names only residue kinds that clean removes, and clean removes none that no family leaves', () => {
+    const left = new Set(names.flatMap((f) => FAMILIES[f].residue));
+    expect([...left].sort()).toEqual(Object.keys(REMOVERS).sort());
+  });
+
+  it('has clean remove the kinds in the only order that works: processes, mounts, loops, links, namespaces, cgroups, /tmp folders', () => {
+    expect(Object.keys(REMOVERS)).toEqual(['process', 'mount', 'loop', 'link', 'netns', 'cgroup', 'tmpdir']);
   });
 
   it('gives every family its own heading', () => {

@@ -23,7 +23,6 @@ const KNOWN: readonly string[] = [
   'classroom/server.ts startServer',
   'cli/commands/watch.ts watch',
   'engine/aswritten.ts testAsWritten',
-  'engine/clean.ts cleanResidue',
   'engine/selftest.ts testChapter',
 ];
 
