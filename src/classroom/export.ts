@@ -1,5 +1,5 @@
 // The class as CSV and JSON, for the page's buttons, GET /api/export.* and `classroom export`.
-import type { ClassView } from './model.ts';
+import type { ClassExport, ClassView } from './contract.ts';
 import { csvField } from './safe-text.ts';
 
 /** One row per learner: the summary, then one column per step (done, current, failing, skipped, todo). */
@@ -23,6 +23,6 @@ export function classCsv(v: ClassView): string {
   return [head, ...rows].map((r) => r.map(csvField).join(',')).join('\r\n') + '\r\n';
 }
 
-export function classJson(v: ClassView, className: string): unknown {
+export function classJson(v: ClassView, className: string): ClassExport {
   return { class: className, ...v };
 }

@@ -33,7 +33,7 @@ import type { LabSession } from '../labs/session.ts';
 import { readCatalog } from '../lessons/catalog.ts';
 import { isToken } from './identity.ts';
 import { commandLabel, LineTracker, timeline } from './labs-lines.ts';
-import { HttpError } from './learners-api.ts';
+import { HttpError } from './plugins/context.ts';
 import type { Pack } from './model.ts';
 import type { ClassEvent, ClassInfo, Learner, Report, Store } from './store.ts';
 

@@ -1,26 +1,17 @@
 // What the dashboard shows, folded from the class's events: a pure function of (events, pack,
 // thresholds, now). The server keeps one model per class and applies each new event; /api/class,
 // the export and `classroom status` are views of it.
+import type { Alert, AlertView, Cell, ClassEvent, ClassView, CommonFailure, LearnerView, PackStep, ReportRow, Thresholds } from './contract.ts';
 import { formatSize } from './limits.ts';
-import type { Alert, ClassEvent, ReportRow } from './store.ts';
 
-export interface PackStep {
-  /** `chapter/step` */
-  id: string;
-  title: string;
-}
+// The view types are the API's contract (contract.ts).
+export type { AlertView, Cell, ClassView, CommonFailure, FailingRow, LearnerView, PackStep, Thresholds } from './contract.ts';
+
 export interface Pack {
   steps: PackStep[];
   /** chapter id -> its step addresses, in order */
   chapters: Map<string, string[]>;
 }
-
-export interface Thresholds {
-  stuckAfterMs: number;
-  stuckAttempts: number;
-}
-
-export type Cell = 'done' | 'current' | 'failing' | 'skipped' | 'todo';
 
 interface Tried {
   outcome: 'pass' | 'fail' | 'error';
@@ -43,14 +34,6 @@ interface LearnerState {
   last: Map<string, Tried>;
   attempts: Map<string, number>;
   hints: Map<string, number>;
-}
-
-/** A limit the class reached, as a line for the instructor. */
-export interface AlertView {
-  at: string;
-  learner: string | null;
-  limit: Alert['limit'];
-  message: string;
 }
 
 export interface Model {
@@ -160,60 +143,6 @@ export function applyEvent(m: Model, e: ClassEvent): void {
       break;
     }
   }
-}
-
-export interface FailingRow {
-  check: string;
-  expected: string;
-  actual: string;
-  hint: string;
-}
-
-export interface LearnerView {
-  /** the learner's id: what the instructor's actions (remove, free) name */
-  id: number;
-  name: string;
-  /** 'freed': the next join under this name takes the learner over */
-  state: 'active' | 'freed';
-  current: string | null;
-  done: string[];
-  /** one per pack step, in pack order */
-  cells: Cell[];
-  attempts: number;
-  hints: number;
-  hintsTotal: number;
-  stuck: boolean;
-  stuckReason: string | null;
-  since: string;
-  timeOnStepMs: number;
-  lastSeen: string;
-  /** the failing rows of the latest failing check of the current step */
-  failing: FailingRow[];
-  /** that whole check table, as the learner saw it, with the step and when */
-  table: { step: string; at: string; rows: ReportRow[] } | null;
-}
-
-export interface CommonFailure {
-  step: string;
-  check: string;
-  expected: string;
-  /** the most frequent actual value in the group */
-  actual: string;
-  count: number;
-  learners: string[];
-}
-
-export interface ClassView {
-  steps: PackStep[];
-  learners: LearnerView[];
-  commonFailures: CommonFailure[];
-  /** per pack step: how many learners have passed it */
-  passed: number[];
-  /** limits the class reached (storage budgets, join rates), oldest first */
-  alerts: AlertView[];
-  lastEventId: number;
-  thresholds: Thresholds;
-  generatedAt: string;
 }
 
 const minutes = (ms: number): string => `${Math.round(ms / 60_000)} min`;

@@ -66,3 +66,66 @@ export const pageQuerySchema = {
   additionalProperties: false,
   properties: { token: { type: 'string', maxLength: 200 } },
 } as const;
+
+// The answers. fastify serializes an object answer by its schema (fast-json-stringify), which
+// drops any field the schema does not name: these follow contract.ts field by field, and
+// test/unit/classroom-schemas.test.ts proves that a full class goes through unchanged.
+
+const str = { type: 'string' } as const;
+const strOrNull = { type: ['string', 'null'] } as const;
+const num = { type: 'number' } as const;
+const strings = { type: 'array', items: str } as const;
+
+/** An object whose fields are all required. */
+const object = <P extends Record<string, unknown>>(properties: P) => ({ type: 'object', additionalProperties: false, required: Object.keys(properties), properties }) as const;
+
+/** Every refusal: 4xx and 5xx alike. */
+const errorSchema = object({ error: str });
+const errors = { '4xx': errorSchema, '5xx': errorSchema } as const;
+
+const reportRowSchema = object({ check: str, status: { type: 'string', enum: ['pass', 'fail', 'error'] }, expected: str, actual: str, hint: str });
+
+const learnerViewSchema = object({
+  id: num,
+  name: str,
+  state: { type: 'string', enum: ['active', 'freed'] },
+  current: strOrNull,
+  done: strings,
+  cells: { type: 'array', items: { type: 'string', enum: ['done', 'current', 'failing', 'skipped', 'todo'] } },
+  attempts: num,
+  hints: num,
+  hintsTotal: num,
+  stuck: { type: 'boolean' },
+  stuckReason: strOrNull,
+  since: str,
+  timeOnStepMs: num,
+  lastSeen: str,
+  failing: { type: 'array', items: object({ check: str, expected: str, actual: str, hint: str }) },
+  table: { ...object({ step: str, at: str, rows: { type: 'array', items: reportRowSchema } }), type: ['object', 'null'] },
+});
+
+const classViewFields = {
+  steps: { type: 'array', items: object({ id: str, title: str }) },
+  learners: { type: 'array', items: learnerViewSchema },
+  commonFailures: { type: 'array', items: object({ step: str, check: str, expected: str, actual: str, count: num, learners: strings }) },
+  passed: { type: 'array', items: num },
+  alerts: { type: 'array', items: object({ at: str, learner: strOrNull, limit: str, message: str }) },
+  lastEventId: num,
+  thresholds: object({ stuckAfterMs: num, stuckAttempts: num }),
+  generatedAt: str,
+} as const;
+
+/** GET /api/class: a ClassResponse */
+export const classResponses = { 200: object({ class: object({ name: str, joinCode: str }), ...classViewFields }), ...errors } as const;
+/** GET /api/export.json: a ClassExport */
+export const exportResponses = { 200: object({ class: str, ...classViewFields }), ...errors } as const;
+/** GET /api/export.csv: text/csv, sent as it is */
+export const csvResponses = { 200: str, ...errors } as const;
+/** GET /api/events: text/event-stream, written by event-stream.ts */
+export const eventsResponses = { 200: str, ...errors } as const;
+/** GET /: the page (HTML), or a redirect that sets the cookie; a 401 without a token is plain text, sent as it is */
+export const pageResponses = { 200: str, 303: { type: 'null' }, ...errors } as const;
+
+export const joinResponses = { '2xx': object({ token: str, name: str, class: str, how: { type: 'string', enum: ['new', 'rejoined', 'claimed'] } }), ...errors } as const;
+export const reportResponses = { '2xx': object({ stored: { type: 'boolean' }, eventId: num }), ...errors } as const;
+export const actResponses = { 200: object({ learner: object({ id: num, name: str, state: { type: 'string', enum: ['active', 'freed', 'removed'] } }) }), ...errors } as const;

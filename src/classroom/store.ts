@@ -2,36 +2,12 @@
 // node:sqlite (store-sqlite.ts) is the embedded default, PostgreSQL the second implementation.
 // Both run the same suite, test/classroom/store.test.ts. Every method is async because a
 // network database is.
+import type { Alert, ClassEvent, JoinHow, Report } from './contract.ts';
 import type { LearnerName, LearnerState } from './identity.ts';
 import type { StorageBudget } from './limits.ts';
 
-/** One row of a check table, exactly as the learner saw it. */
-export interface ReportRow {
-  check: string;
-  status: 'pass' | 'fail' | 'error';
-  expected: string;
-  actual: string;
-  hint: string;
-}
-
-/** What a learner's command did; sent by the reporter, validated by the server's schema. */
-export interface Report {
-  /** a random UUID made on the learner's machine (randomUuid in sys/lang.ts): the server stores each one once */
-  id: string;
-  kind: 'started' | 'attempted' | 'passed' | 'hinted' | 'solved' | 'reset';
-  /** `chapter/step`, or a chapter id for started and reset */
-  step: string;
-  /** next, check, watch (attempted); learner or solve (passed); '' otherwise */
-  command: string;
-  /** passed: the step the learner moved on to (null after the last one); null otherwise */
-  next: string | null;
-  outcome: 'pass' | 'fail' | 'error' | null;
-  rows: ReportRow[];
-  attempts: number;
-  hints: number;
-  /** ISO timestamp on the learner's clock */
-  at: string;
-}
+// The event types are the API's contract (contract.ts); the stores and their callers import them from here too.
+export type { Alert, ClassEvent, JoinHow, Report, ReportRow } from './contract.ts';
 
 export interface ClassInfo {
   id: number;
@@ -54,26 +30,6 @@ export interface Learner {
   state: LearnerState;
   joinedAt: string;
 }
-
-/** How a join went: a new learner, the same learner again (with their own token), or a freed name taken over. */
-export type JoinHow = 'new' | 'rejoined' | 'claimed';
-
-/** A limit the class reached, for the instructor's view: a storage budget, or the join rate. */
-export type Alert =
-  | { limit: 'learner storage'; bytes: number }
-  | { limit: 'class storage'; bytes: number }
-  | { limit: 'joins'; per: 'address' | 'class'; refused: number };
-
-/**
- * A stored event. `id` grows across the whole store; `learnerId` names the learner (null only for
- * an alert about the whole class), `learner` is their display name.
- */
-export type ClassEvent =
-  | { id: number; type: 'joined'; learnerId: number; learner: string; receivedAt: string; how: JoinHow }
-  | { id: number; type: 'report'; learnerId: number; learner: string; receivedAt: string; report: Report }
-  | { id: number; type: 'removed'; learnerId: number; learner: string; receivedAt: string }
-  | { id: number; type: 'freed'; learnerId: number; learner: string; receivedAt: string }
-  | { id: number; type: 'alert'; learnerId: number | null; learner: string | null; receivedAt: string; alert: Alert };
 
 export interface ClassSnapshot {
   info: ClassInfo;

@@ -1,49 +1,83 @@
+// @ts-check
 // The class dashboard. Everything that came from the network is written with textContent or as
 // an attribute value, never as HTML; the CSP (default-src 'self') forbids inline scripts anyway.
+// Its types are the API's contract, ../contract.ts; `npm run typecheck` checks this file
+// against it (tsconfig.json here).
 'use strict';
 
+/** @typedef {import('../contract.ts').ClassResponse} ClassResponse */
+/** @typedef {import('../contract.ts').ClassEvent} ClassEvent */
+/** @typedef {import('../contract.ts').ReportRow} ReportRow */
+
 const SVG = 'http://www.w3.org/2000/svg';
+/** @type {Record<ReportRow['status'], string>} */
 const MARK = { pass: '✔', fail: '✘', error: '!' };
+/** @type {ClassResponse | null} */
 let view = null;
+/** @type {number | null} the id of the learner whose table is open */
 let selected = null;
+/** @type {ReturnType<typeof setTimeout> | null} */
 let timer = null;
+/** @type {string[]} */
 const feed = [];
 
-/** el('td', { class: 'x', title: 't' }, 'text', child…): text children become text nodes. */
+/**
+ * The element with this id, of this type; a page without it is a broken page.
+ * @template {Element} T
+ * @param {string} id
+ * @param {{ new (): T; prototype: T }} type
+ * @returns {T}
+ */
+function byId(id, type) {
+  const e = document.getElementById(id);
+  if (!(e instanceof type)) throw new Error(`the page has no ${type.name} #${id}`);
+  return e;
+}
+
+/**
+ * el('td', { class: 'x', title: 't' }, 'text', child…): text children become text nodes.
+ * @param {string} tag
+ * @param {Record<string, string | number | boolean> | null} attrs
+ * @param {...(string | number | Node)} children
+ */
 function el(tag, attrs, ...children) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
-    if (k === 'class') e.className = v;
+    if (k === 'class') e.className = String(v);
     else e.setAttribute(k, String(v));
   }
   for (const c of children) e.append(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
   return e;
 }
 
+/** @param {string} iso */
 function ago(iso) {
   const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
   if (s < 60) return `${s}s ago`;
   if (s < 3600) return `${Math.round(s / 60)} min ago`;
   return `${Math.round(s / 3600)} h ago`;
 }
+/** @param {number} ms */
 const duration = (ms) => (ms < 60_000 ? `${Math.round(ms / 1000)}s` : ms < 3_600_000 ? `${Math.round(ms / 60_000)} min` : `${(ms / 3_600_000).toFixed(1)} h`);
 
-function renderHeader() {
-  document.getElementById('class-name').textContent = view.class.name;
-  const alerts = document.getElementById('alerts');
+/** @param {ClassResponse} view */
+function renderHeader(view) {
+  byId('class-name', HTMLElement).textContent = view.class.name;
+  const alerts = byId('alerts', HTMLElement);
   alerts.hidden = view.alerts.length === 0;
   alerts.replaceChildren(...view.alerts.map((a) => el('li', { title: a.at }, `${new Date(a.at).toLocaleTimeString()} ${a.message}`)));
   const url = `${location.origin}`;
-  document.getElementById('join-line').textContent = `workshop classroom join ${url} ${view.class.joinCode} --name "Your Name"`;
+  byId('join-line', HTMLElement).textContent = `workshop classroom join ${url} ${view.class.joinCode} --name "Your Name"`;
   const stuck = view.learners.filter((l) => l.stuck).length;
-  document.getElementById('counts').textContent = `${view.learners.length} learners · ${stuck} stuck · ${view.steps.length} steps`;
+  byId('counts', HTMLElement).textContent = `${view.learners.length} learners · ${stuck} stuck · ${view.steps.length} steps`;
 }
 
-function renderGrid() {
-  const grid = document.getElementById('grid');
+/** @param {ClassResponse} view */
+function renderGrid(view) {
+  const grid = byId('grid', HTMLTableElement);
   const head = el('tr', {}, el('th', {}, 'learner'), el('th', {}, 'current step'), el('th', {}, 'time on it'), el('th', {}, 'attempts'), el('th', {}, 'hints'), el('th', {}, 'last seen'));
   for (const s of view.steps) head.append(el('th', { class: 'step', title: `${s.id}: ${s.title}` }, s.id));
-  grid.tHead.replaceChildren(head);
+  grid.tHead?.replaceChildren(head);
   const rows = view.learners.map((l) => {
     const name = el('td', { class: 'name' }, l.name);
     if (l.stuck) name.append(el('span', { class: 'badge', title: l.stuckReason || '' }, 'stuck'));
@@ -60,6 +94,7 @@ function renderGrid() {
     );
     l.cells.forEach((c, i) => {
       const step = view.steps[i];
+      if (!step) return;
       tr.append(el('td', { class: 'c', 'data-step': step.id, 'data-state': c, title: `${step.id}: ${c}` }, el('span', { class: `cell ${c}` })));
     });
     tr.addEventListener('click', () => {
@@ -68,10 +103,11 @@ function renderGrid() {
     });
     return tr;
   });
-  grid.tBodies[0].replaceChildren(...rows);
+  grid.tBodies[0]?.replaceChildren(...rows);
 }
 
-function renderCommon() {
+/** @param {ClassResponse} view */
+function renderCommon(view) {
   const n = view.learners.length;
   const items = view.commonFailures.map((f) =>
     el(
@@ -84,10 +120,11 @@ function renderCommon() {
       el('span', { class: 'who' }, `in ${f.step}: ${f.learners.join(', ')}`),
     ),
   );
-  document.getElementById('common').replaceChildren(...(items.length ? items : [el('li', { class: 'none' }, 'No failing checks right now.')]));
+  byId('common', HTMLElement).replaceChildren(...(items.length ? items : [el('li', { class: 'none' }, 'No failing checks right now.')]));
 }
 
-function renderChart() {
+/** @param {ClassResponse} view */
+function renderChart(view) {
   const n = Math.max(1, view.learners.length);
   const w = 14;
   const h = 90;
@@ -106,7 +143,7 @@ function renderChart() {
     bg.setAttribute('class', 'bg');
     const bar = document.createElementNS(SVG, 'rect');
     bar.setAttribute('class', 'bar');
-    for (const [r, y, hh] of [[bg, 0, h], [bar, h - bh, bh]]) {
+    for (const [r, y, hh] of /** @type {const} */ ([[bg, 0, h], [bar, h - bh, bh]])) {
       r.setAttribute('x', String(i * w + 1));
       r.setAttribute('y', String(y));
       r.setAttribute('width', String(w - 2));
@@ -120,21 +157,23 @@ function renderChart() {
     g.append(title, label);
     svg.append(g);
   });
-  document.getElementById('chart').replaceChildren(svg);
+  byId('chart', HTMLElement).replaceChildren(svg);
 }
 
-function renderDetail() {
+/** @param {ClassResponse} view */
+function renderDetail(view) {
   const l = view.learners.find((x) => x.id === selected);
-  const title = document.getElementById('detail-title');
-  const note = document.getElementById('detail-note');
-  const body = document.getElementById('detail').tBodies[0];
-  document.getElementById('detail-actions').hidden = !l;
+  const title = byId('detail-title', HTMLElement);
+  const note = byId('detail-note', HTMLElement);
+  const table = byId('detail', HTMLTableElement);
+  const body = table.tBodies[0] ?? table.createTBody();
+  byId('detail-actions', HTMLElement).hidden = !l;
   if (!l) {
     title.textContent = 'Checks';
     body.replaceChildren();
     return;
   }
-  document.getElementById('free-name').disabled = l.state === 'freed';
+  byId('free-name', HTMLButtonElement).disabled = l.state === 'freed';
   title.textContent = `Checks of ${l.name}`;
   if (!l.table) {
     note.textContent = l.current ? `${l.current}: no failing check right now.` : 'Finished every step.';
@@ -147,25 +186,26 @@ function renderDetail() {
     rows.push(el('tr', { class: r.status }, el('td', { class: 'mark' }, MARK[r.status] || '?'), el('td', { colspan: 2 }, r.check)));
     if (r.status === 'pass') continue;
     const fields = r.status === 'error' ? [['error', r.actual]] : [['expected', r.expected], ['actual', r.actual], ...(r.hint ? [['hint', r.hint]] : [])];
-    for (const [k, v] of fields) rows.push(el('tr', { class: r.status }, el('td', {}), el('td', { class: 'label' }, k), el('td', { class: 'value' }, v)));
+    for (const [k = '', v = ''] of fields) rows.push(el('tr', { class: r.status }, el('td', {}), el('td', { class: 'label' }, k), el('td', { class: 'value' }, v)));
   }
   body.replaceChildren(...rows);
 }
 
 function renderFeed() {
-  document.getElementById('feed').replaceChildren(...feed.map((t) => el('li', {}, t)));
+  byId('feed', HTMLElement).replaceChildren(...feed.map((t) => el('li', {}, t)));
 }
 
 function render() {
   if (!view) return;
-  renderHeader();
-  renderCommon();
-  renderChart();
-  renderGrid();
-  renderDetail();
+  renderHeader(view);
+  renderCommon(view);
+  renderChart(view);
+  renderGrid(view);
+  renderDetail(view);
   renderFeed();
 }
 
+/** @returns {Promise<ClassResponse | null>} the class, or null when it could not be read */
 async function refresh() {
   timer = null;
   let r;
@@ -176,10 +216,10 @@ async function refresh() {
     return view;
   }
   if (r.status === 401) {
-    document.getElementById('live').textContent = 'not signed in: open the instructor URL again';
-    return;
+    byId('live', HTMLElement).textContent = 'not signed in: open the instructor URL again';
+    return null;
   }
-  view = await r.json();
+  view = /** @type {ClassResponse} */ (await r.json());
   render();
   return view;
 }
@@ -189,7 +229,10 @@ function soon() {
   if (timer === null) timer = setTimeout(refresh, 300);
 }
 
-/** The instructor's act on the selected learner: POST /api/learners/ID/remove or /free, after a confirmation. */
+/**
+ * The instructor's act on the selected learner: POST /api/learners/ID/remove or /free, after a confirmation.
+ * @param {'remove' | 'free'} what
+ */
 async function act(what) {
   const l = view && view.learners.find((x) => x.id === selected);
   if (!l) return;
@@ -205,12 +248,14 @@ async function act(what) {
   await refresh();
 }
 
+/** @param {string} text */
 function showNotice(text) {
-  const n = document.getElementById('notice');
+  const n = byId('notice', HTMLElement);
   n.textContent = text;
   n.hidden = false;
 }
 
+/** @param {ClassEvent} e */
 function describe(e) {
   if (e.type === 'joined') return e.how === 'rejoined' ? `${e.learner} joined again` : e.how === 'claimed' ? `${e.learner} joined, taking over the freed name` : `${e.learner} joined`;
   if (e.type === 'removed') return `${e.learner} was removed from the class`;
@@ -226,7 +271,7 @@ async function start() {
   if (!first) return;
   // The browser resends Last-Event-ID on every reconnect; the server replays what was missed.
   const es = new EventSource(`/api/events?lastEventId=${first.lastEventId}`);
-  const live = document.getElementById('live');
+  const live = byId('live', HTMLElement);
   es.addEventListener('open', () => {
     live.textContent = 'live';
     live.className = 'live on';
@@ -245,7 +290,7 @@ async function start() {
   });
   for (const type of ['joined', 'report', 'removed', 'freed', 'alert']) {
     es.addEventListener(type, (m) => {
-      feed.unshift(describe(JSON.parse(m.data)));
+      feed.unshift(describe(/** @type {ClassEvent} */ (JSON.parse(m.data))));
       feed.length = Math.min(feed.length, 30);
       soon();
     });
@@ -254,6 +299,6 @@ async function start() {
   setInterval(soon, 15_000);
 }
 
-document.getElementById('free-name').addEventListener('click', () => void act('free'));
-document.getElementById('remove-learner').addEventListener('click', () => void act('remove'));
+byId('free-name', HTMLButtonElement).addEventListener('click', () => void act('free'));
+byId('remove-learner', HTMLButtonElement).addEventListener('click', () => void act('remove'));
 void start();

@@ -2,9 +2,10 @@
 // instructor pointed --url at, so its answer is checked field by field before anything is drawn
 // from it, and every string is printed through visible().
 import { envError } from '../../../errors.ts';
-import type { ClassView } from '../../../classroom/model.ts';
+import type { ClassResponse } from '../../../classroom/contract.ts';
 
-export type ClassAnswer = ClassView & { class: { name: string; joinCode: string } };
+/** The class server's contract (classroom/contract.ts), once checked. */
+export type ClassAnswer = ClassResponse;
 
 type Check = (v: unknown, at: string) => void;
 

@@ -1,37 +1,12 @@
 // The learners of a class over HTTP: POST /api/join (a learner), and the instructor's acts on a
 // learner, POST /api/learners/:id/remove and /free. identity.ts says what a learner is.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isToken, learnerName } from './identity.ts';
-import type { JoinGate } from './gates.ts';
-import { formatSize, type StorageBudget } from './limits.ts';
-import { joinSchema, learnerParamsSchema } from './schemas.ts';
-import type { ClassInfo, JoinOutcome, Store } from './store.ts';
-
-/** What these routes share with the server (server.ts). */
-export interface ServerContext {
-  store: Store;
-  info: ClassInfo;
-  budget: StorageBudget;
-  joins: JoinGate;
-  instructorOnly: (req: FastifyRequest) => Promise<void>;
-  joinRefused(per: 'address' | 'class'): void;
-  /** a storage budget was reached: a learner's (their id), or the class's (null) */
-  storageFull(learnerId: number | null): void;
-}
-
-/** The 4xx of a refused request; the error handler sends its message. */
-export class HttpError extends Error {
-  readonly statusCode: number;
-  constructor(statusCode: number, message: string) {
-    super(message);
-    this.statusCode = statusCode;
-  }
-}
-
-/** A 429 that says when to try again (whole seconds, at least 1). */
-export function tooMany(reply: FastifyReply, waitMs: number, message: string): FastifyReply {
-  return reply.code(429).header('retry-after', String(Math.max(1, Math.ceil(waitMs / 1000)))).send({ error: message });
-}
+import type { FastifyInstance } from 'fastify';
+import { learnerName } from '../identity.ts';
+import { formatSize } from '../limits.ts';
+import { actResponses, joinResponses, joinSchema, learnerParamsSchema } from '../schemas.ts';
+import type { JoinOutcome } from '../store.ts';
+import { bearerToken } from './auth.ts';
+import { HttpError, tooMany, type ClassContext } from './context.ts';
 
 const JOIN_STATUS: Record<'new' | 'rejoined' | 'claimed', number> = { new: 201, claimed: 201, rejoined: 200 };
 
@@ -42,11 +17,11 @@ function nameTaken(display: string): string {
   );
 }
 
-export function registerLearnerRoutes(app: FastifyInstance, ctx: ServerContext): void {
+export async function learnersPlugin(app: FastifyInstance, ctx: ClassContext): Promise<void> {
   app.post<{ Body: { code: string; name: string } }>(
     '/api/join',
     {
-      schema: { body: joinSchema },
+      schema: { body: joinSchema, response: joinResponses },
       // Every request counts against its address, before the body is even validated.
       preValidation: async (req, reply) => {
         const gate = ctx.joins.address(req.ip);
@@ -97,7 +72,7 @@ export function registerLearnerRoutes(app: FastifyInstance, ctx: ServerContext):
   );
 
   for (const act of ['remove', 'free'] as const) {
-    app.post<{ Params: { id: string } }>(`/api/learners/:id/${act}`, { preHandler: ctx.instructorOnly, schema: { params: learnerParamsSchema } }, async (req) => {
+    app.post<{ Params: { id: string } }>(`/api/learners/:id/${act}`, { preHandler: app.instructorOnly, schema: { params: learnerParamsSchema, response: actResponses } }, async (req) => {
       // The page sends JSON; a cross-site form cannot, without a preflight this server never allows.
       if (!/^application\/json\b/.test(req.headers['content-type'] ?? '')) throw new HttpError(415, 'send Content-Type: application/json');
       const learner = await ctx.store.actOnLearner(ctx.info.id, Number(req.params.id), act);
@@ -105,10 +80,4 @@ export function registerLearnerRoutes(app: FastifyInstance, ctx: ServerContext):
       return { learner: { id: learner.id, name: learner.name, state: learner.state } };
     });
   }
-}
-
-/** The learner token a request carries, if it has the shape of one. */
-export function bearerToken(req: FastifyRequest): string | undefined {
-  const t = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
-  return isToken(t) ? t : undefined;
 }

@@ -1,0 +1,140 @@
+// The class API's contract: what the server sends and the clients read. GET /api/class answers a
+// ClassResponse; GET /api/events streams ClassEvents. The server (model.ts folds events into a
+// ClassView), `workshop classroom status` (class-view.ts checks an answer field by field) and the
+// dashboard (page/dashboard.js, type-checked with JSDoc against this file by
+// page/tsconfig.json) all use these types. Types only, importing nothing: the page's check sees
+// no Node.
+
+/** One row of a check table, exactly as the learner saw it. */
+export interface ReportRow {
+  check: string;
+  status: 'pass' | 'fail' | 'error';
+  expected: string;
+  actual: string;
+  hint: string;
+}
+
+/** What a learner's command did; sent by the reporter, validated by the server's schema. */
+export interface Report {
+  /** a random UUID made on the learner's machine (randomUuid in sys/lang.ts): the server stores each one once */
+  id: string;
+  kind: 'started' | 'attempted' | 'passed' | 'hinted' | 'solved' | 'reset';
+  /** `chapter/step`, or a chapter id for started and reset */
+  step: string;
+  /** next, check, watch (attempted); learner or solve (passed); '' otherwise */
+  command: string;
+  /** passed: the step the learner moved on to (null after the last one); null otherwise */
+  next: string | null;
+  outcome: 'pass' | 'fail' | 'error' | null;
+  rows: ReportRow[];
+  attempts: number;
+  hints: number;
+  /** ISO timestamp on the learner's clock */
+  at: string;
+}
+
+/** How a join went: a new learner, the same learner again (with their own token), or a freed name taken over. */
+export type JoinHow = 'new' | 'rejoined' | 'claimed';
+
+/** A limit the class reached, for the instructor's view: a storage budget, or the join rate. */
+export type Alert =
+  | { limit: 'learner storage'; bytes: number }
+  | { limit: 'class storage'; bytes: number }
+  | { limit: 'joins'; per: 'address' | 'class'; refused: number };
+
+/**
+ * A stored event, as GET /api/events sends it. `id` grows across the whole store; `learnerId`
+ * names the learner (null only for an alert about the whole class), `learner` is their display name.
+ */
+export type ClassEvent =
+  | { id: number; type: 'joined'; learnerId: number; learner: string; receivedAt: string; how: JoinHow }
+  | { id: number; type: 'report'; learnerId: number; learner: string; receivedAt: string; report: Report }
+  | { id: number; type: 'removed'; learnerId: number; learner: string; receivedAt: string }
+  | { id: number; type: 'freed'; learnerId: number; learner: string; receivedAt: string }
+  | { id: number; type: 'alert'; learnerId: number | null; learner: string | null; receivedAt: string; alert: Alert };
+
+export interface PackStep {
+  /** `chapter/step` */
+  id: string;
+  title: string;
+}
+
+export interface Thresholds {
+  stuckAfterMs: number;
+  stuckAttempts: number;
+}
+
+export type Cell = 'done' | 'current' | 'failing' | 'skipped' | 'todo';
+
+/** A limit the class reached, as a line for the instructor. */
+export interface AlertView {
+  at: string;
+  learner: string | null;
+  limit: Alert['limit'];
+  message: string;
+}
+
+export interface FailingRow {
+  check: string;
+  expected: string;
+  actual: string;
+  hint: string;
+}
+
+export interface LearnerView {
+  /** the learner's id: what the instructor's actions (remove, free) name */
+  id: number;
+  name: string;
+  /** 'freed': the next join under this name takes the learner over */
+  state: 'active' | 'freed';
+  current: string | null;
+  done: string[];
+  /** one per pack step, in pack order */
+  cells: Cell[];
+  attempts: number;
+  hints: number;
+  hintsTotal: number;
+  stuck: boolean;
+  stuckReason: string | null;
+  since: string;
+  timeOnStepMs: number;
+  lastSeen: string;
+  /** the failing rows of the latest failing check of the current step */
+  failing: FailingRow[];
+  /** that whole check table, as the learner saw it, with the step and when */
+  table: { step: string; at: string; rows: ReportRow[] } | null;
+}
+
+export interface CommonFailure {
+  step: string;
+  check: string;
+  expected: string;
+  /** the most frequent actual value in the group */
+  actual: string;
+  count: number;
+  learners: string[];
+}
+
+/** The class, as the model computes it. */
+export interface ClassView {
+  steps: PackStep[];
+  learners: LearnerView[];
+  commonFailures: CommonFailure[];
+  /** per pack step: how many learners have passed it */
+  passed: number[];
+  /** limits the class reached (storage budgets, join rates), oldest first */
+  alerts: AlertView[];
+  lastEventId: number;
+  thresholds: Thresholds;
+  generatedAt: string;
+}
+
+/** GET /api/class */
+export interface ClassResponse extends ClassView {
+  class: { name: string; joinCode: string };
+}
+
+/** GET /api/export.json */
+export interface ClassExport extends ClassView {
+  class: string;
+}
