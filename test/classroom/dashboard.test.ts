@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRoot, REPO, sh, workshop } from '../helpers/workshop.ts';
-import { joinAs, killSender, post, report, serveProcess, sleep, type ServeProcess } from './harness.ts';
+import { joinAs, killSender, post, report, serveProcess, type ServeProcess } from './harness.ts';
 import { STORES } from './stores.ts';
 
 const CHROMIUM = process.env['WORKSHOP_CHROMIUM'] ?? '/usr/bin/chromium';

@@ -4,40 +4,20 @@
 // proxy, whose reports are queued in their outboxes and sent by the sender's own drain().
 // Nothing acknowledged may be lost, nothing stored twice, and an SSE client that stays connected
 // misses nothing.
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
-import { readPack } from '../../src/classroom/pack.ts';
 import { enqueue, queued, readMembership } from '../../src/classroom/outbox.ts';
 import { drain } from '../../src/classroom/sender.ts';
-import type { Report } from '../../src/classroom/store.ts';
-import { LESSONS, workshop } from '../helpers/workshop.ts';
+import { workshop } from '../helpers/workshop.ts';
 import { skipNginx, startNginx, type RunningNginx } from './nginx.ts';
 import { skipPg, startPg, type ThrowawayPg } from './pg.ts';
-import { serveProcess, type ServeProcess } from './harness.ts';
+import { reportAt, serveProcess, sleep, type ServeProcess } from './harness.ts';
 import { openSse, type SseClient } from './sse-client.ts';
 
 const LEARNERS = 24;
-const steps = readPack(LESSONS).steps.map((s) => s.id);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function report(i: number): Report {
-  return {
-    id: randomUUID(),
-    kind: 'attempted',
-    step: steps[i % steps.length] ?? 'missing',
-    command: 'next',
-    next: null,
-    outcome: 'fail',
-    rows: [{ check: `check ${i}`, status: 'fail', expected: 'x', actual: 'y', hint: '' }],
-    attempts: i + 1,
-    hints: 0,
-    at: new Date().toISOString(),
-  };
-}
 
 /** Whether the instance still answers the instructor's API (a killed one does not). */
 async function serving(s: ServeProcess): Promise<boolean> {
@@ -69,7 +49,7 @@ async function runClass(c: Class, o: { ms: number; everyMs: number; faultAt: num
   const learner = async (home: string, k: number): Promise<void> => {
     await sleep((k * o.everyMs) / c.homes.length); // spread the learners over the period
     for (let i = 0; !stop; i++) {
-      const r = report(i);
+      const r = reportAt(i, { rows: [{ check: `check ${i}`, status: 'fail', expected: 'x', actual: 'y', hint: '' }] });
       if (!enqueue(home, r)) throw new Error('outbox full');
       sent.push(r.id);
       await sleep(o.everyMs);

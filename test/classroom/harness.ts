@@ -62,6 +62,9 @@ export const report = (over: Partial<Report> = {}): Report => ({
   ...over,
 });
 
+/** The i-th report of a load or fault run: the steps in turn, one more attempt each time. */
+export const reportAt = (i: number, over: Partial<Report> = {}): Report => report({ step: PACK.steps[i % PACK.steps.length]?.id ?? 'preflight/vm', attempts: i + 1, ...over });
+
 export async function joinAs(origin: string, code: string, name: string): Promise<string> {
   const res = await fetch(`${origin}/api/join`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code, name }) });
   const body = (await res.json()) as { token?: string; error?: string };
@@ -159,11 +162,12 @@ export async function serveProcess(db: string, port = 0, extra: readonly string[
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** Waits until `ok` holds, asking every 10 ms (a delivery test measures with it), for at most `ms`. */
 export async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await ok())) {
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(50);
+    await sleep(10);
   }
 }
 

@@ -1,12 +1,12 @@
 // Two class servers on one PostgreSQL database, in this process: a report posted to one reaches
 // the other's SSE stream; and both behind nginx with the committed docs/classroom-nginx.conf.
-import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPack } from '../../src/classroom/pack.ts';
 import { startServer, type RunningServer } from '../../src/classroom/server.ts';
 import { openPgStore, type PgStore } from '../../src/classroom/store-pg.ts';
 import type { Report } from '../../src/classroom/store.ts';
+import { report as harnessReport, until } from './harness.ts';
 import { skipNginx, startNginx, type RunningNginx } from './nginx.ts';
 import { skipPg, startPg, type ThrowawayPg } from './pg.ts';
 import { openSse, type SseClient } from './sse-client.ts';
@@ -16,19 +16,7 @@ const PAGE = fileURLToPath(new URL('../../src/classroom/page', import.meta.url))
 const pack = readPack(LESSONS);
 const step = pack.steps[0]?.id ?? 'missing';
 
-const report = (over: Partial<Report> = {}): Report => ({
-  id: randomUUID(),
-  kind: 'attempted',
-  step,
-  command: 'next',
-  next: null,
-  outcome: 'fail',
-  rows: [{ check: 'vm.txt says the hypervisor', status: 'fail', expected: 'kvm', actual: 'no file', hint: '' }],
-  attempts: 1,
-  hints: 0,
-  at: new Date().toISOString(),
-  ...over,
-});
+const report = (over: Partial<Report> = {}): Report => harnessReport({ step, ...over });
 
 async function post(base: string, path: string, token: string | undefined, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
@@ -37,13 +25,6 @@ async function post(base: string, path: string, token: string | undefined, body:
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
-async function until(what: string, ok: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe.skipIf(skipPg())('two class servers on one PostgreSQL database', () => {
   let pg: ThrowawayPg | undefined;

@@ -2,17 +2,14 @@
 // two `workshop classroom serve` processes: even learners post to A, odd ones to B. One SSE client
 // on each instance must see every report, A's and B's. The figures are merged into
 // test-results/classroom-load.json as the row {"store":"postgres", ...}.
-import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readPack } from '../../src/classroom/pack.ts';
 import { openPgStore } from '../../src/classroom/store-pg.ts';
-import type { Report } from '../../src/classroom/store.ts';
-import { LESSONS, REPO } from '../helpers/workshop.ts';
+import { REPO } from '../helpers/workshop.ts';
 import { skipPg, startPg, type ThrowawayPg } from './pg.ts';
-import { cpuMeter, LOAD_GOAL_MS, measureForGoal, mergeLoadRow, serveProcess, type ServeProcess } from './harness.ts';
+import { cpuMeter, reportAt, LOAD_GOAL_MS, measureForGoal, mergeLoadRow, serveProcess, type ServeProcess } from './harness.ts';
 import { openSse, type SseClient } from './sse-client.ts';
 import { joinNew } from './stores.ts';
 
@@ -20,25 +17,10 @@ const LEARNERS = Number(process.env['WORKSHOP_LOAD_LEARNERS'] ?? 300);
 const PERIOD_MS = 2000;
 const DURATION_MS = Number(process.env['WORKSHOP_LOAD_MS'] ?? 60_000);
 const RESULTS = join(REPO, 'test-results', 'classroom-load.json');
-const steps = readPack(LESSONS).steps.map((s) => s.id);
 
 const quantile = (sorted: readonly number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 const round = (x: number): number => Math.round(x * 10) / 10;
 
-function report(i: number): Report {
-  return {
-    id: randomUUID(),
-    kind: 'attempted',
-    step: steps[i % steps.length] ?? 'missing',
-    command: 'next',
-    next: null,
-    outcome: 'fail',
-    rows: [{ check: 'the veth is attached to br0', status: 'fail', expected: 'master br0', actual: 'no master', hint: 'ip link set veth0 master br0' }],
-    attempts: i + 1,
-    hints: 0,
-    at: new Date().toISOString(),
-  };
-}
 
 describe.skipIf(skipPg())('load on PostgreSQL, two instances', () => {
   let server: ThrowawayPg | undefined;
@@ -112,7 +94,7 @@ describe.skipIf(skipPg())('load on PostgreSQL, two instances', () => {
           const due = t0 + offset;
           const wait = due - performance.now();
           if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-          const r = report(i);
+          const r = reportAt(i, { rows: [{ check: 'the veth is attached to br0', status: 'fail', expected: 'master br0', actual: 'no master', hint: 'ip link set veth0 master br0' }] });
           const start = performance.now();
           postedAt.set(r.id, { at: start, to: k % 2 === 0 ? 'a' : 'b' });
           try {

@@ -1,37 +1,17 @@
 // What only a shared PostgreSQL store must do: two instances on one database agree on classes,
 // tokens, report UUIDs and event ids; live events reach the other instance; a PostgreSQL restart
 // loses no event for a subscriber that stays. The Store contract itself is store.test.ts.
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, MIGRATIONS } from '../../src/classroom/pg-schema.ts';
 import { decodeNotify, EVENT_LOCK, openPgStore, StoreUnavailableError, type PgStore } from '../../src/classroom/store-pg.ts';
-import type { ClassEvent, Report } from '../../src/classroom/store.ts';
+import type { ClassEvent } from '../../src/classroom/store.ts';
 import { WorkshopError } from '../../src/errors.ts';
+import { report, sleep, until } from './harness.ts';
 import { BIG_BUDGET, insert, joinNew } from './stores.ts';
 import { freePort, skipPg, startPg, type ThrowawayPg } from './pg.ts';
 
-// Spread from a plain object, so that this file compiles before and after the Report type gains a field.
-const BASE = {
-  kind: 'attempted' as const,
-  step: 'preflight/vm',
-  command: 'next',
-  next: null,
-  outcome: 'fail' as const,
-  rows: [{ check: 'vm.txt says the hypervisor', status: 'fail' as const, expected: 'kvm', actual: 'no file', hint: '' }],
-  attempts: 1,
-  hints: 0,
-};
-const report = (over: Partial<Report> = {}): Report => ({ ...BASE, id: randomUUID(), at: new Date().toISOString(), ...over });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(what: string, ok: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 describe.skipIf(skipPg())('PostgreSQL store shared by two instances', () => {
   let server: ThrowawayPg | undefined;

@@ -1,28 +1,16 @@
 // The Store contract, run unchanged against every implementation in stores.ts.
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ClassEvent, Report, Store } from '../../src/classroom/store.ts';
+import type { ClassEvent, Store } from '../../src/classroom/store.ts';
 import { learnerName } from '../../src/classroom/identity.ts';
 import { SqliteStore } from '../../src/classroom/store-sqlite.ts';
+import { report } from './harness.ts';
 import { BIG_BUDGET, insert, joinNew, STORES } from './stores.ts';
 
-const report = (over: Partial<Report> = {}): Report => ({
-  id: randomUUID(),
-  kind: 'attempted',
-  step: 'preflight/vm',
-  command: 'next',
-  next: null,
-  outcome: 'fail',
-  rows: [{ check: 'vm.txt says the hypervisor', status: 'fail', expected: 'kvm', actual: 'no file', hint: 'hint 1' }],
-  attempts: 1,
-  hints: 0,
-  at: new Date().toISOString(),
-  ...over,
-});
 
 const name = (raw: string) => {
   const n = learnerName(raw);
