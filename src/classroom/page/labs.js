@@ -46,16 +46,18 @@ function showStep(step) {
 }
 
 function showReport(r) {
-  if (!r || r.rows.length === 0) return;
-  const tbody = $('check-table').querySelector('tbody');
-  tbody.replaceChildren();
-  for (const row of r.rows) {
-    const tr = el('tr', undefined, row.status);
-    tr.append(el('td', row.status === 'pass' ? '✔' : '✘'), el('td', row.check), el('td', row.expected), el('td', row.actual));
-    tbody.append(tr);
+  if (!r || (r.rows.length === 0 && r.kind !== 'passed')) return;
+  if (r.rows.length > 0) {
+    const tbody = $('check-table').querySelector('tbody');
+    tbody.replaceChildren();
+    for (const row of r.rows) {
+      const tr = el('tr', undefined, row.status);
+      tr.append(el('td', row.status === 'pass' ? '✔' : '✘'), el('td', row.check), el('td', row.expected), el('td', row.actual));
+      tbody.append(tr);
+    }
+    $('check-table').hidden = false;
+    $('no-checks').hidden = true;
   }
-  $('check-table').hidden = false;
-  $('no-checks').hidden = true;
   const outcome = r.kind === 'passed' ? 'pass' : (r.outcome ?? '');
   $('check-outcome').textContent = `${r.step}: ${outcome === 'pass' ? 'passed' : outcome === 'fail' ? 'failed' : outcome}`;
   $('check-outcome').className = `outcome-${outcome}`;
