@@ -1,7 +1,7 @@
 // The detached sender (`workshop classroom __send`): drains the outbox in order, one report at a
 // time, and deletes each file only after the server acknowledged it. While the server is down it
 // retries with exponential backoff and jitter, and waits no longer than MAX_SERVER_DELAY_MS when
-// the server asks for a pause. One sender runs per home: it holds the engine's lock on
+// the server asks for a pause. One sender runs per home: it holds the one lockfile (sys/lock.ts) on
 // classroom-sender.lock, which knows a reused PID by its start time.
 import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
@@ -29,12 +29,12 @@ export interface DrainResult {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Homes this process drains now: the engine's lock is re-entrant within a process, a sender is not. */
+/** Homes this process drains now: the lockfile is re-entrant within a process, a sender is not. */
 const draining = new Set<string>();
 
 /**
  * Takes the per-home sender lock; undefined when a live sender holds it. It waits a little: the
- * engine's lock takes over a file that is no lock (an older workshop's pid-only one) only after
+ * lockfile takes over a file that is no lock (an older workshop's pid-only one) only after
  * seeing it stay for a second.
  */
 async function tryLock(home: string): Promise<Lock | undefined> {
