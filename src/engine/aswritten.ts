@@ -171,6 +171,50 @@ class Terminal {
   }
 }
 
+type Ws = (args: string[], timeoutMs?: number) => Promise<{ code: number | null; stdout: string; stderr: string }>;
+
+/**
+ * Into the middle of the chapter as a learner rewinds (`--from`): the restore, and the line it
+ * says to paste. The steps before it count as passed.
+ */
+async function restoreFrom(ch: LoadedChapter, from: string | undefined, steps: AsWrittenStepReport[], ws: Ws): Promise<{ fromIndex: number; paste: string | null }> {
+  const id = ch.entry.id;
+  const fromIndex = from === undefined ? 0 : ch.entry.text.steps.findIndex((s) => s.id === from);
+  if (fromIndex < 0) throw new BlockFailure(`chapter ${id} has no step ${from ?? ''}`);
+  if (from === undefined) return { fromIndex, paste: null };
+  const rs = await ws(['--json', 'goto', `${id}/${from}`, '--restore', '--yes'], 300_000);
+  const restored = JSON.parse(rs.stdout || '{}') as { restored?: string | null; paste?: string | null; error?: string };
+  if (rs.code !== 0 || restored.restored !== `${id}/${from}`) throw new BlockFailure(`workshop goto ${id}/${from} --restore failed (exit ${rs.code ?? 'signal'}): ${restored.error ?? rs.stderr.trim().split('\n').slice(-3).join(' / ')}`);
+  for (const s of steps.slice(0, fromIndex)) {
+    s.status = 'pass';
+    s.phases['restored'] = { status: 'pass', ms: 0 };
+  }
+  return { fromIndex, paste: restored.paste ?? null };
+}
+
+/**
+ * The terminals are closed, the chapter cleaned up and the throw-away home removed; returns the
+ * residue: what is there now and was not before, and what could not be removed.
+ */
+async function leave(ch: LoadedChapter, w: { terminals: ReadonlyMap<number, Terminal>; home: string; dir: string; nonce: string; ws: Ws; before: Set<string>; outer: string }): Promise<string[]> {
+  const { home } = w;
+  for (const t of w.terminals.values()) {
+    t.proc.killGroup();
+    await Promise.race([t.proc.exited, sleep(2000)]);
+  }
+  const id = ch.entry.id;
+  const place = { chapter: id, dir: w.dir || join(home, 'chapters', id), home, nonce: w.nonce, startedAt: Date.now() };
+  const errors: string[] = [];
+  await cleanupChapter(ch, place, () => {}, false).catch((err: unknown) => errors.push(`the chapter's cleanup failed: ${describeFailure(err)}`));
+  // What clean could not remove shows in the inventory below, if it is this chapter's.
+  await w.ws(['--json', 'clean']);
+  // Never rm -r through a mount that is still there (a bind mount of / would take the machine).
+  if (mountsUnder(await readMountinfo(), home).length === 0) await rm(home, { recursive: true, force: true });
+  else errors.push(`mounts are left under ${home}`);
+  const after = await snapshot(w.outer);
+  return [...[...after].filter((x) => !w.before.has(x) && !x.startsWith(`file:${home}`)), ...errors];
+}
+
 /** Runs a chapter's text as written. Never throws for what the text does: that is a failed step. */
 export async function testAsWritten(ch: LoadedChapter, o: AsWrittenOptions): Promise<AsWrittenChapterReport> {
   const t0 = performance.now();
@@ -187,7 +231,7 @@ export async function testAsWritten(ch: LoadedChapter, o: AsWrittenOptions): Pro
   const base = ['--lessons', o.lessonsDir, '--home', home, ...(o.allowHost ? ['--allow-host'] : [])];
   const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${bin}:${process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`, WORKSHOP_HOME: home, NO_COLOR: '1', TERM: 'dumb' };
   delete env['FORCE_COLOR'];
-  const ws = (args: string[], timeoutMs = 120_000) => run(o.node, [o.cliJs, ...base, ...args], { timeoutMs, env: { NO_COLOR: '1' } });
+  const ws: Ws = (args, timeoutMs = 120_000) => run(o.node, [o.cliJs, ...base, ...args], { timeoutMs, env: { NO_COLOR: '1' } });
   const terminals = new Map<number, Terminal>();
   let counter = 0;
   let nonce = '';
@@ -200,20 +244,7 @@ export async function testAsWritten(ch: LoadedChapter, o: AsWrittenOptions): Pro
     await chmod(join(bin, 'workshop'), 0o755);
     const go = await ws(['--json', 'goto', id]);
     if (go.code !== 0) throw new BlockFailure(`workshop goto ${id} failed (exit ${go.code ?? 'signal'}): ${go.stderr.trim().split('\n').slice(-3).join(' / ')}`);
-    // Into the middle of the chapter as a learner rewinds: the restore, then the line it says to paste.
-    let paste: string | null = null;
-    const fromIndex = o.from === undefined ? 0 : ch.entry.text.steps.findIndex((s) => s.id === o.from);
-    if (fromIndex < 0) throw new BlockFailure(`chapter ${id} has no step ${o.from ?? ''}`);
-    if (o.from !== undefined) {
-      const rs = await ws(['--json', 'goto', `${id}/${o.from}`, '--restore', '--yes'], 300_000);
-      const restored = JSON.parse(rs.stdout || '{}') as { restored?: string | null; paste?: string | null; error?: string };
-      if (rs.code !== 0 || restored.restored !== `${id}/${o.from}`) throw new BlockFailure(`workshop goto ${id}/${o.from} --restore failed (exit ${rs.code ?? 'signal'}): ${restored.error ?? rs.stderr.trim().split('\n').slice(-3).join(' / ')}`);
-      paste = restored.paste ?? null;
-      for (const s of steps.slice(0, fromIndex)) {
-        s.status = 'pass';
-        s.phases['restored'] = { status: 'pass', ms: 0 };
-      }
-    }
+    const { fromIndex, paste } = await restoreFrom(ch, o.from, steps, ws);
     const vars = JSON.parse((await ws(['--json', 'env', id])).stdout) as Record<string, string>;
     nonce = vars['WORKSHOP_NONCE'] ?? '';
     dir = vars['WORKSHOP_DIR'] ?? '';
@@ -267,20 +298,7 @@ export async function testAsWritten(ch: LoadedChapter, o: AsWrittenOptions): Pro
     report.reason = err instanceof BlockFailure ? err.message : describeFailure(err);
     o.log(`FAIL ${id}: ${report.reason}`);
   } finally {
-    for (const t of terminals.values()) {
-      t.proc.killGroup();
-      await Promise.race([t.proc.exited, sleep(2000)]);
-    }
-    const place = { chapter: id, dir: dir || join(home, 'chapters', id), home, nonce, startedAt: Date.now() };
-    const errors: string[] = [];
-    await cleanupChapter(ch, place, () => {}, false).catch((err: unknown) => errors.push(`the chapter's cleanup failed: ${describeFailure(err)}`));
-    // What clean could not remove shows in the inventory below, if it is this chapter's.
-    await ws(['--json', 'clean']);
-    // Never rm -r through a mount that is still there (a bind mount of / would take the machine).
-    if (mountsUnder(await readMountinfo(), home).length === 0) await rm(home, { recursive: true, force: true });
-    else errors.push(`mounts are left under ${home}`);
-    const after = await snapshot(o.home);
-    report.residue = [...[...after].filter((x) => !before.has(x) && !x.startsWith(`file:${home}`)), ...errors];
+    report.residue = await leave(ch, { terminals, home, dir, nonce, ws, before, outer: o.home });
   }
   const ok = report.reason === undefined && report.residue.length === 0 && steps.every((s) => s.status === 'pass');
   report.status = ok ? 'pass' : 'fail';

@@ -1,13 +1,14 @@
 // `goto X --restore`: back to the start of a step in seconds. The chapter's cleanup runs, the
 // Journey resets the chapter (a fresh nonce, its setup), then the reference solution of every step
-// before X runs and is verified, and each is passed as `solve` would. Progress changes only through
+// before X runs and is verified, and each is passed as `solve` would (journey-steps.ts's loop). Progress changes only through
 // the Journey's methods.
 import { isPathUnder } from '../checks/proc.ts';
-import { allPassed, type CheckResult } from '../checks/check.ts';
+import type { CheckResult } from '../checks/check.ts';
 import { stepIds, type ChapterEntry } from '../lessons/catalog.ts';
 import { takeInventory, type ResidueItem } from './inventory.ts';
 import type { Journey, Position } from './journey.ts';
-import { cleanupChapter, cleanupWouldRemove, describeFailure, solveStep, verifyStep } from './runner.ts';
+import { replaySolutions } from './journey-steps.ts';
+import { cleanupChapter, cleanupWouldRemove } from './runner.ts';
 
 export interface RestorePlan {
   target: Position;
@@ -64,24 +65,17 @@ export async function restore(j: Journey, plan: RestorePlan, opts: { log: (line:
   opts.on({ type: 'cleanup' });
   if (old) await cleanupChapter(loaded, old, opts.log, opts.verbose);
   await j.resetChapter(entry);
-  const place = j.place(entry.id);
-  if (!place) throw new Error(`chapter ${entry.id} did not start again after its reset`);
-  const replayed: string[] = [];
-  for (const pos of plan.replay) {
-    const address = `${entry.id}/${pos.step}`;
-    opts.on({ type: 'solving', step: pos });
-    try {
-      await solveStep(loaded, pos.step, place, opts.log, opts.verbose);
-    } catch (err) {
-      return { ok: false, ms: ms(), step: address, error: describeFailure(err), results: [] };
-    }
-    const results = await verifyStep(loaded, pos.step, place);
-    j.recordSolve(pos, results);
-    opts.on({ type: 'solved', step: pos, results });
-    if (!allPassed(results)) return { ok: false, ms: ms(), step: address, error: 'its checks fail after the solution ran', results };
-    await j.pass(pos, 'solve');
-    replayed.push(address);
-  }
+  // the same loop as `workshop solve`: each solution, verified, recorded and passed
+  const r = await replaySolutions(j, plan.replay, {
+    log: opts.log,
+    verbose: opts.verbose,
+    on: (e) => {
+      if (e.type === 'solving') opts.on({ type: 'solving', step: e.pos });
+      else if (e.type === 'solved' && e.outcome.status === 'solved') opts.on({ type: 'solved', step: e.pos, results: e.outcome.results });
+    },
+  });
+  const failed = r.failed;
+  if (failed) return { ok: false, ms: ms(), step: failed.address, error: failed.status === 'error' ? failed.error : 'its checks fail after the solution ran', results: failed.results };
   await j.goto(plan.target);
-  return { ok: true, ms: ms(), replayed };
+  return { ok: true, ms: ms(), replayed: r.outcomes.map((o) => o.address) };
 }

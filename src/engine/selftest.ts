@@ -12,10 +12,12 @@ import type { CheckResult } from '../checks/check.ts';
 import { allPassed } from '../checks/check.ts';
 import { unmet } from '../lessons/requires.ts';
 import type { LoadedChapter } from '../lessons/load.ts';
+import type { StepData } from '../lessons/host-protocol.ts';
 import type { ChapterPlace } from './context.ts';
 import { takeInventory } from './inventory.ts';
 import { newNonce } from './progress.ts';
 import { workspace } from './workspace.ts';
+import { solveThenVerify } from './journey-steps.ts';
 import { cleanupChapter, describeFailure, failureText, mutantDiagnosis, mutantRecovery, mutate, restoreCommand, setupChapter, solveStep, verifyStep } from './runner.ts';
 
 export interface PhaseResult {
@@ -100,6 +102,157 @@ async function timed(fn: () => Promise<string | undefined>): Promise<PhaseResult
   }
 }
 
+/** What the phases of one chapter share: where it runs, and the counts they add to. */
+interface ChapterRun {
+  ch: LoadedChapter;
+  place: ChapterPlace;
+  opts: TestOptions;
+  count: MutantCount;
+  controls: { total: number; accepted: number };
+}
+
+type Phase = [string, () => Promise<string | undefined>];
+
+const quiet = () => {};
+
+/**
+ * What `workshop goto <step> --restore` does: the chapter's cleanup, its setup, then the solutions
+ * of the steps before it (and here of the step itself, whose mutant is being left), each verified,
+ * by the same loop step as the learner's restore (journey-steps.ts).
+ */
+async function restoreThrough(run: ChapterRun, step: string): Promise<void> {
+  const { ch, place } = run;
+  const ids = Object.keys(ch.def.steps);
+  await cleanupChapter(ch, place, quiet, false);
+  await setupChapter(ch, place, quiet, false);
+  for (const s of ids.slice(0, ids.indexOf(step) + 1)) {
+    const o = await solveThenVerify(ch, s, place, `${place.chapter}/${s}`, { log: quiet, verbose: false });
+    if (o.status === 'error') throw new Error(`the solution of ${o.address} failed: ${o.error}`);
+    if (!o.passed) throw new Error(`${o.address} fails after its solution: ${summarize(o.results)}`);
+  }
+}
+
+/** fail-first, solve, pass, solve again, pass again */
+function basePhases(run: ChapterRun, step: string): Phase[] {
+  const { ch, place } = run;
+  const verify = () => verifyStep(ch, step, place);
+  const mustPass = async () => {
+    const r = await verify();
+    return allPassed(r) ? undefined : summarize(r);
+  };
+  return [
+    ['failFirst', async () => (allPassed(await verify()) ? 'verify passed before the solution ran: the checks prove nothing' : undefined)],
+    ['solve', async () => (await solveStep(ch, step, place, quiet, false), undefined)],
+    ['pass', mustPass],
+    ['solveAgain', async () => (await solveStep(ch, step, place, quiet, false), undefined)],
+    ['passAgain', mustPass],
+  ];
+}
+
+/** Each control is applied and must be accepted, then undone by re-solving. */
+function controlPhases(run: ChapterRun, step: string, def: StepData): Phase[] {
+  const { ch, place } = run;
+  const verify = () => verifyStep(ch, step, place);
+  return Object.entries(def.controls).map(([name, control]): Phase => {
+    run.controls.total++;
+    return [
+      `control:${name}`,
+      async () => {
+        await mutate(ch, 'control', step, name, 'apply', place, quiet, false);
+        const r = await verify();
+        if (control.revert) await mutate(ch, 'control', step, name, 'revert', place, quiet, false);
+        await solveStep(ch, step, place, quiet, false);
+        if (!allPassed(r)) return `control "${name}" was rejected: verify failed on a valid state: ${summarize(r)}`;
+        run.controls.accepted++;
+        const after = await verify();
+        return allPassed(after) ? undefined : `re-solving after control "${name}" did not restore the step: ${summarize(after)}`;
+      },
+    ];
+  });
+}
+
+/** Each mutant must be rejected, its rows must name the mistake, and the learner's way out must work. */
+function mutantPhases(run: ChapterRun, step: string, def: StepData): Phase[] {
+  const { ch, place, opts, count } = run;
+  const verify = () => verifyStep(ch, step, place);
+  const phases: Phase[] = [];
+  const outputs = new Map<string, string>();
+  for (const [name, mutant] of Object.entries(def.mutants)) {
+    count.total++;
+    const recovery = mutantRecovery(mutant);
+    const restore = restoreCommand(place.chapter, step);
+    phases.push([
+      `mutant:${name}`,
+      async () => {
+        await mutate(ch, 'mutant', step, name, 'apply', place, quiet, false);
+        const r = await verify();
+        outputs.set(name, failureText(r));
+        if (allPassed(r)) return `mutant "${name}" was accepted: verify passed on a wrong state`;
+        return undefined;
+      },
+    ]);
+    const diagnosis = mutantDiagnosis(mutant);
+    if (diagnosis !== undefined || opts.requireDiagnosis || recovery === 'restore') {
+      phases.push([
+        `diagnosis:${name}`,
+        async () => {
+          const text = outputs.get(name) ?? '';
+          const shown = text.split('\n').join(' | ');
+          if (diagnosis === undefined && opts.requireDiagnosis) return `mutant "${name}" declares no diagnosis; built-in mutants must name the message the learner sees. Its failing output: ${shown}`;
+          if (diagnosis !== undefined && !diagnosis.test(text)) return `the failing output of mutant "${name}" does not match ${String(diagnosis)}: ${shown}`;
+          // solve cannot rebuild what this mutant destroyed: the rows themselves must give the way out
+          if (recovery === 'restore' && !text.includes(restore)) return `mutant "${name}" needs a restore, but its failing output does not name \`${restore}\`: ${shown}`;
+          return undefined;
+        },
+      ]);
+    }
+    // The way out, as the learner has it: `workshop solve` from the mutant's state, with no
+    // cleanup in between; or, where the rows name it, the restore.
+    phases.push([
+      `recover:${name}`,
+      async () => {
+        if (mutant.revert) {
+          if (opts.requireDiagnosis) return `mutant "${name}" has a revert: a learner has none. workshop solve alone must repair its state (or declare recovery: 'restore')`;
+          await mutate(ch, 'mutant', step, name, 'revert', place, quiet, false);
+        }
+        const way = recovery === 'restore' ? `\`${restore}\`` : 'workshop solve';
+        try {
+          if (recovery === 'restore') await restoreThrough(run, step);
+          else await solveStep(ch, step, place, quiet, false);
+        } catch (err) {
+          return `${way} failed in the state of mutant "${name}": ${describeFailure(err)}`;
+        }
+        const after = await verify();
+        if (!allPassed(after)) return `${way} did not repair the state of mutant "${name}": ${summarize(after)}`;
+        if (recovery === 'restore') count.needRestore.push(`${step}/${name}`);
+        else count.recoveredBySolve++;
+        return undefined;
+      },
+    ]);
+  }
+  return phases;
+}
+
+/**
+ * Runs a step's phases in order, logging each. A failing phase stops the chapter (`broken`); a
+ * diagnosis that fails leaves the state as it was, so the test goes on and reports them all.
+ */
+async function runPhases(run: ChapterRun, report: StepReport, phases: readonly Phase[], log: (line: string) => void): Promise<{ broken: boolean; undiagnosed: boolean }> {
+  let undiagnosed = false;
+  for (const [name, fn] of phases) {
+    const res = await timed(fn);
+    if (name.startsWith('diagnosis:')) {
+      res.diagnosed = res.status === 'pass';
+      if (res.diagnosed) run.count.diagnosed++;
+      else undiagnosed = true;
+    }
+    report.phases[name] = res;
+    log(`${res.status === 'pass' ? 'ok  ' : 'FAIL'} ${run.place.chapter}/${report.id} ${name} (${res.ms} ms)${res.detail && res.status === 'fail' ? `: ${res.detail}` : ''}`);
+    if (res.status === 'fail' && !name.startsWith('diagnosis:')) return { broken: true, undiagnosed };
+  }
+  return { broken: false, undiagnosed };
+}
+
 export async function testChapter(ch: LoadedChapter, home: string, log: (line: string) => void, opts: TestOptions = {}): Promise<ChapterReport> {
   const t0 = performance.now();
   const id = ch.entry.id;
@@ -110,132 +263,24 @@ export async function testChapter(ch: LoadedChapter, home: string, log: (line: s
   const { selftestDir } = workspace(home);
   await mkdir(selftestDir, { recursive: true });
   const dir = await mkdtemp(join(selftestDir, `${id}-`));
-  const place: ChapterPlace = { chapter: id, dir, home, nonce: newNonce(), startedAt: Date.now() };
-  const quiet = () => {};
+  const run: ChapterRun = { ch, opts, place: { chapter: id, dir, home, nonce: newNonce(), startedAt: Date.now() }, count: { total: 0, diagnosed: 0, recoveredBySolve: 0, needRestore: [] }, controls: { total: 0, accepted: 0 } };
   const steps: StepReport[] = Object.keys(ch.def.steps).map((s) => ({ id: s, status: 'not-run', phases: {} }));
   let broken = false;
-  // A diagnosis that fails leaves the state as it was, so the test goes on and reports them all.
   let undiagnosed = false;
-  const count: MutantCount = { total: 0, diagnosed: 0, recoveredBySolve: 0, needRestore: [] };
-  const controls = { total: 0, accepted: 0 };
-  const stepIds = Object.keys(ch.def.steps);
-  // What `workshop goto <step> --restore` does: the chapter's cleanup, its setup, then the
-  // solutions of the steps before it (and here of the step itself, whose mutant is being left).
-  const restoreThrough = async (step: string): Promise<void> => {
-    await cleanupChapter(ch, place, quiet, false);
-    await setupChapter(ch, place, quiet, false);
-    for (const s of stepIds.slice(0, stepIds.indexOf(step) + 1)) await solveStep(ch, s, place, quiet, false);
-  };
-  const setup = await timed(async () => (await setupChapter(ch, place, quiet, false), undefined));
+  const setup = await timed(async () => (await setupChapter(ch, run.place, quiet, false), undefined));
   if (setup.status === 'fail') broken = true;
-
   try {
     for (const report of steps) {
-      if (broken) break;
       const def = ch.def.steps[report.id];
+      if (broken) break;
       if (!def) continue;
-      const verify = () => verifyStep(ch, report.id, place);
-      const mustPass = async () => {
-        const r = await verify();
-        return allPassed(r) ? undefined : summarize(r);
-      };
-      const phases: Array<[string, () => Promise<string | undefined>]> = [
-        ['failFirst', async () => (allPassed(await verify()) ? 'verify passed before the solution ran: the checks prove nothing' : undefined)],
-        ['solve', async () => (await solveStep(ch, report.id, place, quiet, false), undefined)],
-        ['pass', mustPass],
-        ['solveAgain', async () => (await solveStep(ch, report.id, place, quiet, false), undefined)],
-        ['passAgain', mustPass],
-      ];
-      for (const [name, control] of Object.entries(def.controls)) {
-        controls.total++;
-        phases.push([
-          `control:${name}`,
-          async () => {
-            await mutate(ch, 'control', report.id, name, 'apply', place, quiet, false);
-            const r = await verify();
-            if (control.revert) await mutate(ch, 'control', report.id, name, 'revert', place, quiet, false);
-            await solveStep(ch, report.id, place, quiet, false);
-            if (!allPassed(r)) return `control "${name}" was rejected: verify failed on a valid state: ${summarize(r)}`;
-            controls.accepted++;
-            const after = await verify();
-            return allPassed(after) ? undefined : `re-solving after control "${name}" did not restore the step: ${summarize(after)}`;
-          },
-        ]);
-      }
-      const outputs = new Map<string, string>();
-      for (const [name, mutant] of Object.entries(def.mutants)) {
-        count.total++;
-        const recovery = mutantRecovery(mutant);
-        const restore = restoreCommand(id, report.id);
-        phases.push([
-          `mutant:${name}`,
-          async () => {
-            await mutate(ch, 'mutant', report.id, name, 'apply', place, quiet, false);
-            const r = await verify();
-            outputs.set(name, failureText(r));
-            if (allPassed(r)) return `mutant "${name}" was accepted: verify passed on a wrong state`;
-            return undefined;
-          },
-        ]);
-        const diagnosis = mutantDiagnosis(mutant);
-        if (diagnosis !== undefined || opts.requireDiagnosis || recovery === 'restore') {
-          phases.push([
-            `diagnosis:${name}`,
-            async () => {
-              const text = outputs.get(name) ?? '';
-              const shown = text.split('\n').join(' | ');
-              if (diagnosis === undefined && opts.requireDiagnosis) return `mutant "${name}" declares no diagnosis; built-in mutants must name the message the learner sees. Its failing output: ${shown}`;
-              if (diagnosis !== undefined && !diagnosis.test(text)) return `the failing output of mutant "${name}" does not match ${String(diagnosis)}: ${shown}`;
-              // solve cannot rebuild what this mutant destroyed: the rows themselves must give the way out
-              if (recovery === 'restore' && !text.includes(restore)) return `mutant "${name}" needs a restore, but its failing output does not name \`${restore}\`: ${shown}`;
-              return undefined;
-            },
-          ]);
-        }
-        // The way out, as the learner has it: `workshop solve` from the mutant's state, with no
-        // cleanup in between; or, where the rows name it, the restore.
-        phases.push([
-          `recover:${name}`,
-          async () => {
-            if (mutant.revert) {
-              if (opts.requireDiagnosis) return `mutant "${name}" has a revert: a learner has none. workshop solve alone must repair its state (or declare recovery: 'restore')`;
-              await mutate(ch, 'mutant', report.id, name, 'revert', place, quiet, false);
-            }
-            const way = recovery === 'restore' ? `\`${restore}\`` : 'workshop solve';
-            try {
-              if (recovery === 'restore') await restoreThrough(report.id);
-              else await solveStep(ch, report.id, place, quiet, false);
-            } catch (err) {
-              return `${way} failed in the state of mutant "${name}": ${describeFailure(err)}`;
-            }
-            const after = await verify();
-            if (!allPassed(after)) return `${way} did not repair the state of mutant "${name}": ${summarize(after)}`;
-            if (recovery === 'restore') count.needRestore.push(`${report.id}/${name}`);
-            else count.recoveredBySolve++;
-            return undefined;
-          },
-        ]);
-      }
-      let stepUndiagnosed = false;
-      for (const [name, fn] of phases) {
-        const res = await timed(fn);
-        if (name.startsWith('diagnosis:')) {
-          res.diagnosed = res.status === 'pass';
-          if (res.diagnosed) count.diagnosed++;
-          else stepUndiagnosed = true;
-        }
-        report.phases[name] = res;
-        log(`${res.status === 'pass' ? 'ok  ' : 'FAIL'} ${id}/${report.id} ${name} (${res.ms} ms)${res.detail && res.status === 'fail' ? `: ${res.detail}` : ''}`);
-        if (res.status === 'fail' && !name.startsWith('diagnosis:')) {
-          broken = true;
-          break;
-        }
-      }
-      if (stepUndiagnosed) undiagnosed = true;
-      report.status = broken || stepUndiagnosed ? 'fail' : 'pass';
+      const r = await runPhases(run, report, [...basePhases(run, report.id), ...controlPhases(run, report.id, def), ...mutantPhases(run, report.id, def)], log);
+      broken = r.broken;
+      if (r.undiagnosed) undiagnosed = true;
+      report.status = broken || r.undiagnosed ? 'fail' : 'pass';
     }
   } finally {
-    const cleanup = await timed(async () => (await cleanupChapter(ch, place, quiet, false), undefined));
+    const cleanup = await timed(async () => (await cleanupChapter(ch, run.place, quiet, false), undefined));
     if (cleanup.status === 'fail') log(`FAIL ${id} cleanup: ${cleanup.detail ?? ''}`);
     await rm(dir, { recursive: true, force: true }).catch(() => {});
     if (setup.status === 'fail') log(`FAIL ${id} setup: ${setup.detail ?? ''}`);
@@ -244,7 +289,7 @@ export async function testChapter(ch: LoadedChapter, home: string, log: (line: s
   const after = await snapshot(home);
   const residue = [...after].filter((x) => !before.has(x) && !x.startsWith(`file:${dir}`));
   const failed = broken || undiagnosed || residue.length > 0 || steps.some((s) => s.status !== 'pass');
-  const report: ChapterReport = { id, status: failed ? 'fail' : 'pass', steps, residue, durationMs: Math.round(performance.now() - t0), mutants: count, controls };
+  const report: ChapterReport = { id, status: failed ? 'fail' : 'pass', steps, residue, durationMs: Math.round(performance.now() - t0), mutants: run.count, controls: run.controls };
   if (setup.status === 'fail') report.reason = `setup failed: ${setup.detail ?? ''}`;
   return report;
 }

@@ -1,20 +1,14 @@
-// `workshop check [step]`: verify without advancing.
-import { allPassed } from '../../checks/check.ts';
+// `workshop check [step]`: verify without advancing (engine/journey-steps.ts checkStep).
+import { checkStep } from '../../engine/journey-steps.ts';
 import { renderResults } from '../../render/table.ts';
 import type { Cli } from '../cli.ts';
-import { verifyAt } from '../verify.ts';
 import { defineCommand } from '../command.ts';
 
 async function check(cli: Cli): Promise<number> {
-  const j = cli.journey();
-  const arg = cli.positionals[0];
-  const pos = arg ? j.find(arg) : j.current();
-  const { results } = await verifyAt(j, pos, (l) => cli.err(l));
-  j.recordCheck(pos, results, 'check');
-  const passed = allPassed(results);
-  if (cli.json) cli.emit({ step: `${pos.chapter.id}/${pos.step}`, passed, results });
+  const { address, results, passed } = await checkStep(cli.journey(), cli.positionals[0], (l) => cli.err(l));
+  if (cli.json) cli.emit({ step: address, passed, results });
   else {
-    cli.out(`${pos.chapter.id}/${pos.step}:`);
+    cli.out(`${address}:`);
     cli.out(renderResults(results, cli.color));
   }
   return passed ? 0 : 1;

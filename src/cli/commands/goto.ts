@@ -3,7 +3,6 @@
 import { requireVm } from '../../engine/guard.ts';
 import type { Position } from '../../engine/journey.ts';
 import { planRestore, restore, type RestorePlan } from '../../engine/restore.ts';
-import { shellVarsLine } from '../../engine/runner.ts';
 import type { ChapterEntry } from '../../lessons/catalog.ts';
 import { terminalWidth, wrapText } from '../../render/wrap.ts';
 import { usageError } from '../../errors.ts';
@@ -11,33 +10,17 @@ import { allStepAddresses } from '../../lessons/catalog.ts';
 import { renderResults } from '../../render/table.ts';
 import { styler } from '../../render/style.ts';
 import type { Cli } from '../cli.ts';
-import { printStep } from '../verify.ts';
+import { printStep } from './show.ts';
+import { printShellVars } from './solve.ts';
+import { shellVars, stepView } from '../../engine/journey-steps.ts';
 import { confirmed } from '../confirm.ts';
 import { defineCommand } from '../command.ts';
-
-/**
- * The text's shell variables as the solutions left them (overlayfs's `$nonce`): a restore or a
- * solve builds where the text says, but cannot set a variable in the learner's shell. One line to
- * paste, flush left so that it copies as it is.
- */
-export async function printShellVars(cli: Cli, entry: ChapterEntry): Promise<string | undefined> {
-  const j = cli.journey();
-  const place = j.place(entry.id);
-  if (!place) return undefined;
-  const line = await shellVarsLine(await j.load(entry), place);
-  if (line === undefined || cli.json) return line;
-  const st = styler(cli.color);
-  cli.out(wrapText("The chapter's text uses shell variables that your shell may not have now. Paste this line into it:", terminalWidth()));
-  cli.out(st('cyan', line));
-  cli.out();
-  return line;
-}
 
 export async function moveTo(cli: Cli, pos: Position): Promise<number> {
   const j = cli.journey();
   await j.goto(pos);
   if (cli.json) cli.emit({ current: `${pos.chapter.id}/${pos.step}`, dir: j.ws.chapterDir(pos.chapter.id) });
-  else await printStep(cli, pos);
+  else await printStep(cli, stepView(j, pos));
   return 0;
 }
 
@@ -76,7 +59,7 @@ async function restoreTo(cli: Cli, pos: Position): Promise<number> {
   });
   const address = `${pos.chapter.id}/${pos.step}`;
   if (cli.json) {
-    cli.emit(out.ok ? { restored: address, replayed: out.replayed, ms: out.ms, paste: (await printShellVars(cli, pos.chapter)) ?? null } : { restored: null, failedAt: out.step, error: out.error, results: out.results, ms: out.ms });
+    cli.emit(out.ok ? { restored: address, replayed: out.replayed, ms: out.ms, paste: (await shellVars(j, pos.chapter)) ?? null } : { restored: null, failedAt: out.step, error: out.error, results: out.results, ms: out.ms });
     return out.ok ? 0 : 1;
   }
   if (!out.ok) {
@@ -85,8 +68,8 @@ async function restoreTo(cli: Cli, pos: Position): Promise<number> {
     return 1;
   }
   cli.out(`${st('green', '✔')} restored to ${address} in ${(out.ms / 1000).toFixed(1)} s: ${out.replayed.length} earlier step(s) replayed and verified.\n`);
-  await printShellVars(cli, pos.chapter);
-  await printStep(cli, pos);
+  printShellVars(cli, await shellVars(j, pos.chapter));
+  await printStep(cli, stepView(j, pos));
   return 0;
 }
 

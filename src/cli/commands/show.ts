@@ -1,8 +1,13 @@
 // `workshop show [step]`: the step's text, rendered for the terminal or as plain text.
-import { stepMarkdown } from '../../render/step.ts';
+import { stepView, type StepView } from '../../engine/journey-steps.ts';
+import { renderStep, stepMarkdown } from '../../render/step.ts';
 import type { Cli } from '../cli.ts';
-import { printStep } from '../verify.ts';
 import { defineCommand } from '../command.ts';
+
+/** Prints a step as `show` does (next after a pass, goto, a restore). */
+export async function printStep(cli: Cli, view: StepView): Promise<void> {
+  cli.out(await renderStep(view, cli.color));
+}
 
 async function show(cli: Cli): Promise<number> {
   const j = cli.journey();
@@ -11,11 +16,11 @@ async function show(cli: Cli): Promise<number> {
   // arriving at a chapter records its start (and its nonce, which the text shows)
   await j.arrive(pos.chapter);
   if (cli.json) {
-    const markdown = stepMarkdown({ chapter: pos.chapter, index: pos.index, nonce: j.place(pos.chapter.id)?.nonce, dir: j.ws.chapterDir(pos.chapter.id) });
+    const markdown = stepMarkdown(stepView(j, pos));
     cli.emit({ chapter: pos.chapter.id, step: pos.step, title: pos.chapter.text.steps[pos.index]?.title ?? '', markdown });
     return 0;
   }
-  await printStep(cli, pos);
+  await printStep(cli, stepView(j, pos));
   return 0;
 }
 

@@ -2,14 +2,13 @@
 // whenever a mount comes or goes (mount steps react within a few hundred ms). Other kernel state
 // (links, btrfs properties) fires no event, hence the timer too.
 import { watch as fsWatch, type FSWatcher } from 'node:fs';
-import { allPassed, type CheckResult } from '../../checks/check.ts';
-import { onMountChange } from '../../checks/mounts.ts';
+import { advance, onMountChange, watchStep } from '../../engine/journey-steps.ts';
+import type { Passed } from '../../engine/journey.ts';
 import { usageError } from '../../errors.ts';
 import { renderResults } from '../../render/table.ts';
 import type { Cli } from '../cli.ts';
 import { flagString } from '../cli.ts';
 import { renderClosing } from '../../render/step.ts';
-import { verifyAt } from '../verify.ts';
 import { defineCommand } from '../command.ts';
 
 /**
@@ -41,6 +40,61 @@ function liveScreen(write: (text: string) => void): { draw(frame: string): void;
   };
 }
 
+/**
+ * What wakes the loop: a change once nothing else has changed for SETTLE_MS, a signal, the timer.
+ * A wake while a verify runs is kept for the wait after it: the change it reports came too late
+ * for the verify that is running.
+ */
+function wakeups() {
+  let wake: (() => void) | undefined;
+  let settle: NodeJS.Timeout | undefined;
+  let pending = false;
+  let stopped = false;
+  const fire = () => {
+    const w = wake;
+    wake = undefined;
+    if (w) w();
+    else pending = true;
+  };
+  return {
+    changed: () => {
+      clearTimeout(settle);
+      settle = setTimeout(fire, SETTLE_MS);
+    },
+    stop: () => {
+      stopped = true;
+      fire();
+    },
+    get stopped() {
+      return stopped;
+    },
+    /** the verify about to run sees every change made so far */
+    seen: () => {
+      pending = false;
+    },
+    async wait(ms: number): Promise<void> {
+      if (pending || stopped) return;
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((r) => {
+        wake = r;
+        timer = setTimeout(fire, ms);
+      });
+      clearTimeout(timer);
+    },
+    dispose: () => clearTimeout(settle),
+  };
+}
+
+/** What `--advance` says when the step passed: the closing, the chapters skipped, where the learner is now. */
+async function advanceLines(moved: Passed, address: string, color: boolean): Promise<string[]> {
+  const to = moved.to;
+  return [
+    ...(moved.closing ? ['', await renderClosing(moved.closing, color)] : []),
+    ...moved.skipped.map((k) => `Skipping chapter ${k.chapter}: ${k.reason}`),
+    to ? `✔ ${address} passed; now on ${to.chapter.id}/${to.step} (workshop show)` : '✔ that was the last step',
+  ];
+}
+
 async function watch(cli: Cli): Promise<number> {
   const interval = Number(flagString(cli.flags, 'interval') ?? '2');
   if (!Number.isFinite(interval) || interval < 0.2) throw usageError('--interval must be a number of seconds ≥ 0.2');
@@ -48,99 +102,59 @@ async function watch(cli: Cli): Promise<number> {
   const once = cli.flags['once'] === true;
   let last = '';
   let watcher: FSWatcher | undefined;
-  let wake: (() => void) | undefined;
-  let settle: NodeJS.Timeout | undefined;
-  let stop = false;
-  // A wake while a verify runs is kept for the wait after it: the change it reports came too late
-  // for the verify that is running.
-  let wakePending = false;
-  const fire = () => {
-    const w = wake;
-    wake = undefined;
-    if (w) w();
-    else wakePending = true;
-  };
-  const onSignal = () => {
-    stop = true;
-    fire();
-  };
-  // A change wakes the loop once nothing else has changed for SETTLE_MS.
-  const changed = () => {
-    clearTimeout(settle);
-    settle = setTimeout(fire, SETTLE_MS);
-  };
+  const wakes = wakeups();
   const live = !once && !cli.json && process.stdout.isTTY === true;
   const screen = live ? liveScreen(cli.stream) : undefined;
-  const stopMounts = once ? undefined : await onMountChange(changed);
+  const stopMounts = once ? undefined : await onMountChange(wakes.changed);
   let notes: string[] = [];
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', wakes.stop);
+  process.once('SIGTERM', wakes.stop);
   try {
     for (;;) {
-      wakePending = false; // this verify sees every change made so far
-      j.refresh(); // `next` in another pane may have moved the learner on
-      const pos = j.current();
-      const { results } = await verifyAt(j, pos, (l) => cli.err(l));
-      const passed = allPassed(results);
+      wakes.seen();
+      // a changed table is worth reporting (to the class, if one is joined); the same one again is not
+      const { pos, address, results, passed, dir } = await watchStep(j, (l) => cli.err(l), (v) => JSON.stringify(v.results) !== last);
       const shown = JSON.stringify(results);
       if (cli.json) {
-        if (shown !== last || once) cli.stream(`${JSON.stringify({ step: `${pos.chapter.id}/${pos.step}`, passed, results })}\n`);
+        if (shown !== last || once) cli.stream(`${JSON.stringify({ step: address, passed, results })}\n`);
       } else if (shown !== last) {
-        const frame = [
-          `watching ${pos.chapter.id}/${pos.step} (every ${interval} s, on changes in ${j.ws.chapterDir(pos.chapter.id)} and on mounts; Ctrl-C stops)`,
-          ...notes,
-          '',
-          renderResults(results as CheckResult[], cli.color),
-        ].join('\n');
+        const frame = [`watching ${address} (every ${interval} s, on changes in ${dir} and on mounts; Ctrl-C stops)`, ...notes, '', renderResults(results, cli.color)].join('\n');
         if (screen) screen.draw(frame);
         else cli.out(frame);
         notes = [];
       }
-      // a changed table is worth reporting (to the class, if one is joined); the same one again is not
-      if (shown !== last) j.recordCheck(pos, results, 'watch');
       last = shown;
       if (passed && cli.flags['advance'] === true) {
-        const moved = await j.pass(pos, 'learner');
-        const to = moved.to;
+        const moved = await advance(j, pos);
         if (!cli.json) {
           // On the live screen these lead the next frame; otherwise they print as they come.
-          const said = [
-            ...(moved.closing ? ['', await renderClosing(moved.closing, cli.color)] : []),
-            ...moved.skipped.map((k) => `Skipping chapter ${k.chapter}: ${k.reason}`),
-            to ? `✔ ${pos.chapter.id}/${pos.step} passed; now on ${to.chapter.id}/${to.step} (workshop show)` : '✔ that was the last step',
-          ];
-          if (screen && to) notes = said;
+          const said = await advanceLines(moved, address, cli.color);
+          if (screen && moved.to) notes = said;
           else {
             screen?.leave();
             cli.out(said.join('\n'));
           }
         }
-        if (!to) stop = true;
+        if (!moved.to) wakes.stop();
         last = '';
       }
-      if (once || stop) return passed ? 0 : 1;
+      if (once || wakes.stopped) return passed ? 0 : 1;
       watcher?.close();
       try {
-        watcher = fsWatch(j.ws.chapterDir(pos.chapter.id), { recursive: true }, changed);
+        watcher = fsWatch(dir, { recursive: true }, wakes.changed);
       } catch {
         watcher = undefined; // the folder may not exist yet; the timer still runs
       }
-      let timer: NodeJS.Timeout | undefined;
-      if (!wakePending && !stop)
-        await new Promise<void>((r) => {
-          wake = r;
-          timer = setTimeout(fire, interval * 1000);
-        });
-      clearTimeout(timer);
-      if (stop) return 0;
+      await wakes.wait(interval * 1000);
+      if (wakes.stopped) return 0;
     }
   } finally {
-    clearTimeout(settle);
+    wakes.dispose();
     stopMounts?.();
     screen?.leave();
     watcher?.close();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', wakes.stop);
+    process.off('SIGTERM', wakes.stop);
   }
 }
 
