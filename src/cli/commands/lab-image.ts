@@ -5,8 +5,7 @@
 import { resolve } from 'node:path';
 import { buildImage, debianArch, humanBytes, IMAGE_ARCHES, type BuiltImage, type ImageArch, type ImageRequest } from '../../engine/image.ts';
 import { labBuilderArgs } from '../../labs/image.ts';
-import { readCatalog, formatProblem, type LessonProblem } from '../../lessons/catalog.ts';
-import { loadChapter } from '../../lessons/load.ts';
+import { formatProblem, lintPack } from '../../engine/lint.ts';
 import { lessonError, usageError } from '../../errors.ts';
 import { flagString, projectRoot, type Cli } from '../cli.ts';
 import type { FlagValues } from '../args.ts';
@@ -50,16 +49,15 @@ export function describeImage(img: BuiltImage, out: string | undefined): string[
   ];
 }
 
-async function lintPack(dir: string): Promise<void> {
-  const cat = readCatalog(dir);
-  const problems: LessonProblem[] = [...cat.problems];
-  for (const c of cat.chapters) await loadChapter(c, problems);
+/** The image would carry the pack's problems: it is linted first (a build takes minutes). */
+async function lintFirst(dir: string): Promise<void> {
+  const { problems } = await lintPack(dir);
   if (problems.length > 0) throw lessonError(`the pack ${dir} has ${problems.length} problem(s):\n${problems.map(formatProblem).join('\n')}`, `fix them first (workshop lint ${dir}); the image would carry them`);
 }
 
 async function labImage(cli: Cli): Promise<number> {
   const req = imageRequest(cli.flags, cli.lessonsDir, process.arch);
-  await lintPack(req.lessons);
+  await lintFirst(req.lessons);
   if (req.out) cli.err(`building into the cache, then copying to ${req.out}`);
   const img = await buildImage(projectRoot(), req, labBuilderArgs(projectRoot()));
   if (cli.json) cli.emit({ image: req.out ?? img.diskPath, dir: img.dir, virtualBytes: img.virtualBytes, allocatedBytes: img.allocatedBytes, manifest: img.manifest });

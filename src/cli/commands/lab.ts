@@ -1,7 +1,8 @@
 // `workshop lab up|down|status`: the lab network of the network chapters (ws-host plays the VM
-// host, ws-net the internet). Deciding is here; building and tearing down is checks/lab.ts.
+// host, ws-net the internet). Deciding is here; building and tearing down is checks/lab.ts,
+// reached through engine/lab-network.ts.
 // `workshop lab image build` (the hosted labs' VM image) lives in lab-image.ts.
-import { LAB, labDown, labStatus, labUp, type LabStatus } from '../../checks/lab.ts';
+import { LAB, labDown, labStatus, labUp, type LabStatus } from '../../engine/lab-network.ts';
 import { requireVm } from '../../engine/guard.ts';
 import { didYouMean, usageError } from '../../errors.ts';
 import type { Cli } from '../cli.ts';

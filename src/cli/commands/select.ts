@@ -1,19 +1,22 @@
 // `workshop select`: a menu of steps on a terminal; `goto` is the scriptable form.
 import { usageError } from '../../errors.ts';
 import { isDone } from '../../engine/progress.ts';
+import type { Journey } from '../../engine/journey.ts';
 import type { ChapterEntry } from '../../lessons/catalog.ts';
-import { loadChapter } from '../../lessons/load.ts';
-import { unmet } from '../../lessons/requires.ts';
+import { WorkshopError } from '../../errors.ts';
 import { chooseStep, type MenuItem } from '../../render/menu.ts';
 import type { Cli } from '../cli.ts';
 import { moveTo } from './goto.ts';
 import { defineCommand } from '../command.ts';
 
 /** Why a chapter cannot be done on this machine (as `list` says it), or undefined. */
-async function skipReason(c: ChapterEntry): Promise<string | undefined> {
-  const loaded = await loadChapter(c, []);
-  const reasons = loaded ? await unmet(loaded.def.requires ?? []) : ['the lesson is broken (workshop lint)'];
-  return reasons.length > 0 ? reasons.join('; ') : undefined;
+async function skipReason(j: Journey, c: ChapterEntry): Promise<string | undefined> {
+  try {
+    return await j.skipReason(c);
+  } catch (err) {
+    if (err instanceof WorkshopError) return 'the lesson is broken (workshop lint)';
+    throw err;
+  }
 }
 
 const short = (s: string, n = 60): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
@@ -22,7 +25,7 @@ async function select(cli: Cli): Promise<number> {
   if (!process.stdin.isTTY || !process.stdout.isTTY || cli.json) throw usageError('select needs a terminal', 'use `workshop goto <chapter/step>` in scripts; `workshop list` shows the ids');
   const j = cli.journey();
   const cur = j.current();
-  const skipped = await Promise.all(j.cat.chapters.map(skipReason));
+  const skipped = await Promise.all(j.cat.chapters.map((c) => skipReason(j, c)));
   const items = j.cat.chapters.flatMap((c, ci): MenuItem[] => {
     const why = skipped[ci];
     return c.text.steps.map((st, i) => {

@@ -3,10 +3,9 @@
 // machine's own network.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LAB, labStatus } from '../../checks/lab.ts';
+import { LAB, labStatus, runAttached } from '../../engine/lab-network.ts';
 import { requireRoot } from '../../engine/guard.ts';
 import { didYouMean, envError, usageError } from '../../errors.ts';
-import { runAttached } from '../../sys/exec.ts';
 import type { Cli } from '../cli.ts';
 import { workspace } from '../../engine/workspace.ts';
 import { defineCommand } from '../command.ts';

@@ -2,33 +2,24 @@
 // learner types them, then `workshop next`, which must pass on the first try (engine/aswritten.ts).
 import { join } from 'node:path';
 import { testAsWritten, type AsWrittenChapterReport } from '../../engine/aswritten.ts';
-import { readCatalog, type ChapterEntry } from '../../lessons/catalog.ts';
-import { loadChapter } from '../../lessons/load.ts';
-import { lessonError, usageError, didYouMean } from '../../errors.ts';
+import { usageError } from '../../errors.ts';
 import { styler } from '../../render/style.ts';
 import type { Cli } from '../cli.ts';
 import { flagList, flagString, projectRoot } from '../cli.ts';
 
 export async function asWritten(cli: Cli): Promise<number> {
-  const cat = readCatalog(cli.lessonsDir);
-  const byId = (id: string): ChapterEntry => {
-    const c = cat.chapters.find((x) => x.id === id);
-    if (c) return c;
-    const guess = didYouMean(id, cat.chapters.map((x) => x.id));
-    throw usageError(`unknown chapter "${id}"`, `${guess ? `did you mean "${guess}"? ` : ''}chapters: ${cat.chapters.map((x) => x.id).join(', ')}`);
-  };
+  const j = cli.journey();
   const wanted = flagList(cli.flags, 'chapter');
   const from = flagString(cli.flags, 'from');
   if (from !== undefined && wanted.length !== 1) throw usageError('--from needs exactly one --chapter', 'for example: workshop test --as-written --chapter overlayfs --from whiteout');
-  const chapters = wanted.length > 0 ? wanted.map(byId) : cat.chapters;
+  const chapters = wanted.length > 0 ? wanted.map((id) => j.chapter(id)) : j.cat.chapters;
   const st = styler(cli.color);
   // The shells' `workshop` runs this very CLI: the same node on the same cli.js.
   const cliJs = process.argv[1]?.endsWith('.js') ? process.argv[1] : join(projectRoot(), 'dist', 'cli.js');
   const t0 = performance.now();
   const reports: AsWrittenChapterReport[] = [];
   for (const entry of chapters) {
-    const loaded = await loadChapter(entry);
-    if (!loaded) throw lessonError(`cannot load ${entry.id}`);
+    const loaded = await j.load(entry);
     if (!cli.json) cli.err(st('bold', `▶ ${entry.id} (as written)`));
     const r = await testAsWritten(loaded, { home: cli.home, lessonsDir: cli.lessonsDir, node: process.execPath, cliJs, allowHost: cli.allowHost, log: (l) => (cli.json ? undefined : cli.err(`  ${l}`)), ...(from === undefined ? {} : { from }) });
     reports.push(r);
