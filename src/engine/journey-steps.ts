@@ -12,7 +12,7 @@ import type { ChapterPlace } from './context.ts';
 import type { Journey, Passed, Position } from './journey.ts';
 import { addressOf } from './position.ts';
 import { isDone } from './progress.ts';
-import { earlierStepsBroken, earlierStepsNotDone, wrongFolder, type NoLongerHolds, type NotDone } from './recheck.ts';
+import { describeBroken, describeNotDone, earlierStepsBroken, earlierStepsNotDone, wrongFolder, type NoLongerHolds, type NotDone } from './recheck.ts';
 import { describeFailure, shellVarsLine, solveStep, verifyStep } from './runner.ts';
 
 export { onMountChange } from '../checks/mounts.ts';
@@ -50,8 +50,8 @@ export type NextOutcome =
       broken: NoLongerHolds[];
       /** earlier steps skipped with goto that this one builds on */
       notDone: NotDone[];
-      /** the learner's shell is outside the chapter folder the failing rows name */
-      wrongFolder: string | undefined;
+      /** what to tell the learner about them, and about a shell outside the chapter folder the rows name */
+      notes: string[];
       /** the chapter draws its state (`workshop state`) */
       drawable: boolean;
     })
@@ -75,8 +75,10 @@ export async function nextStep(j: Journey, opts: { log: (l: string) => void; ann
     const sp = await j.recordAttempt(pos, v.results);
     const broken = await earlierStepsBroken(loaded, place, pos, doneIn(j, pos));
     const notDone = await earlierStepsNotDone(loaded, place, pos, doneIn(j, pos));
+    const catchUp = describeNotDone(pos.chapter.id, notDone);
     const folder = wrongFolder(process.cwd(), homedir(), place.dir, v.results, existsSync);
-    return { ...verified, passed: false, attempts: sp.attempts, hintsShown: sp.hintsShown, broken, notDone, wrongFolder: folder, drawable: loaded.def.state !== undefined };
+    const notes = [...broken.map(describeBroken), ...(catchUp ? [catchUp] : []), ...(folder ? [folder] : [])];
+    return { ...verified, passed: false, attempts: sp.attempts, hintsShown: sp.hintsShown, broken, notDone, notes, drawable: loaded.def.state !== undefined };
   }
   const moved = await j.pass(pos, 'learner', v.results, { deferStart: true });
   await opts.announce({ ...verified, moved });

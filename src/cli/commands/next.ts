@@ -1,6 +1,5 @@
 // `workshop next`: verify the current step; on pass record it and show the next step. The use
 // case is the engine's (engine/journey-steps.ts nextStep); this renders its outcome.
-import { describeBroken, describeNotDone } from '../../engine/recheck.ts';
 import { nextStep, type NextOutcome } from '../../engine/journey-steps.ts';
 import { renderClosing } from '../../render/step.ts';
 import { renderResults } from '../../render/table.ts';
@@ -13,14 +12,13 @@ import { printStep } from './show.ts';
 function renderFailure(cli: Cli, o: Extract<NextOutcome, { passed: false }>): void {
   const st = styler(cli.color);
   const chapter = o.pos.chapter.id;
-  const catchUp = describeNotDone(chapter, o.notDone);
   if (cli.json) {
     cli.emit({ step: o.address, passed: false, results: o.results, attempts: o.attempts, noLongerHold: o.broken.map((b) => ({ step: `${chapter}/${b.step}`, failing: b.failing })), notDone: o.notDone.map((m) => `${chapter}/${m.step}`) });
     return;
   }
   cli.out(`${st('red', '✘')} ${o.address} is not done yet:\n`);
   cli.out(renderResults(o.results, cli.color));
-  const notes = [...o.broken.map(describeBroken), ...(catchUp ? [catchUp] : []), ...(o.wrongFolder ? [o.wrongFolder] : [])];
+  const { notes } = o;
   const width = terminalWidth();
   // each note hangs under its text: the mark is coloured after the wrap
   if (notes.length > 0) cli.out(`\n${notes.map((n) => wrapText(`! ${n}`, width).replace(/^!/, st('yellow', '!'))).join('\n')}`);
