@@ -12,7 +12,8 @@ import { decodeClassView, type ClassAnswer } from './class-view.ts';
 import { parseOrigin } from './flags.ts';
 import { serverInfoPath } from './serve.ts';
 import { writeOut } from '../../output.ts';
-import { defineCommand } from '../../command.ts';
+import type { FlagTable } from '../../args.ts';
+import { defineCommand, type CommandDef } from '../../command.ts';
 
 /** An export of a big class: 300 learners with full failing tables fit many times over. */
 const MAX_ANSWER = 64 * 2 ** 20;
@@ -139,7 +140,7 @@ async function act(cli: Cli, what: 'remove' | 'free', rawName: string | undefine
   return 0;
 }
 
-async function instructor(cli: Cli, sub: 'status' | 'export' | 'remove' | 'free'): Promise<number> {
+async function instructor(cli: Cli, sub: Sub): Promise<number> {
   const rest = cli.positionals;
   if (sub === 'remove' || sub === 'free') {
     if (rest.length > 1) throw usageError(`too many arguments: ${visible(rest.slice(1).join(' '))}`, `usage: workshop classroom ${sub} NAME (quote a name with spaces)`);
@@ -153,33 +154,16 @@ async function instructor(cli: Cli, sub: 'status' | 'export' | 'remove' | 'free'
   return 0;
 }
 
-const server = {
+const server: FlagTable = {
   url: { type: 'string', value: 'URL', describe: 'the instructor URL (default: the server started from this home)' },
   token: { type: 'string', value: 'T', describe: 'the instructor token, if --url does not carry it' },
-} as const;
-const ANSWERS = '0; 2 usage, 3 no server';
+};
+type Sub = 'status' | 'export' | 'remove' | 'free';
 // remove and free say "too many arguments" themselves, with the arguments made visible
-export const status = defineCommand({
-  meta: { name: 'classroom status', summary: 'a terminal summary of the class: who is where, who is stuck, common failures', usage: 'classroom status [--url URL --token T] [--json]', exit: ANSWERS },
-  maxArgs: Number.POSITIVE_INFINITY,
-  flags: server,
-  run: (cli) => instructor(cli, 'status'),
-});
-export const remove = defineCommand({
-  meta: { name: 'classroom remove', summary: 'remove a learner from the class: their reports are deleted, the name is free', usage: 'classroom remove NAME [--url URL --token T]', exit: ANSWERS },
-  maxArgs: Number.POSITIVE_INFINITY,
-  flags: server,
-  run: (cli) => instructor(cli, 'remove'),
-});
-export const free = defineCommand({
-  meta: { name: 'classroom free', summary: "free a learner's name: the next join under it takes the learner and their progress over (a rebuilt VM)", usage: 'classroom free NAME [--url URL --token T]', exit: ANSWERS },
-  maxArgs: Number.POSITIVE_INFINITY,
-  flags: server,
-  run: (cli) => instructor(cli, 'free'),
-});
-export const exportCommand = defineCommand({
-  meta: { name: 'classroom export', summary: 'the class as CSV or JSON on stdout', usage: 'classroom export [--format csv|json] [--url URL --token T]', exit: ANSWERS },
-  maxArgs: Number.POSITIVE_INFINITY,
-  flags: { format: { type: 'string', value: 'csv|json', describe: 'the format (default csv)' }, ...server },
-  run: (cli) => instructor(cli, 'export'),
-});
+const instructorCommand = (sub: Sub, summary: string, usage: string, flags: FlagTable = server): CommandDef =>
+  defineCommand({ meta: { name: `classroom ${sub}`, summary, usage, exit: '0; 2 usage, 3 no server' }, maxArgs: Number.POSITIVE_INFINITY, flags, run: (cli) => instructor(cli, sub) });
+
+export const status = instructorCommand('status', 'a terminal summary of the class: who is where, who is stuck, common failures', 'classroom status [--url URL --token T] [--json]');
+export const remove = instructorCommand('remove', 'remove a learner from the class: their reports are deleted, the name is free', 'classroom remove NAME [--url URL --token T]');
+export const free = instructorCommand('free', "free a learner's name: the next join under it takes the learner and their progress over (a rebuilt VM)", 'classroom free NAME [--url URL --token T]');
+export const exportCommand = instructorCommand('export', 'the class as CSV or JSON on stdout', 'classroom export [--format csv|json] [--url URL --token T]', { format: { type: 'string', value: 'csv|json', describe: 'the format (default csv)' }, ...server });
