@@ -2,8 +2,11 @@
 // ClassResponse; GET /api/events streams ClassEvents. The server (model.ts folds events into a
 // ClassView), `workshop classroom status` (class-view.ts checks an answer field by field) and the
 // dashboard (page/dashboard.js, type-checked with JSDoc against this file by
-// page/tsconfig.json) all use these types. Types only, importing nothing: the page's check sees
-// no Node.
+// page/tsconfig.json) all use these types. Types only, importing only the pure learner-state.ts:
+// the page's check sees no Node.
+import type { LearnerActivity, StateRules } from './learner-state.ts';
+
+export type { LearnerActivity } from './learner-state.ts';
 
 /** One row of a check table, exactly as the learner saw it. */
 export interface ReportRow {
@@ -18,8 +21,8 @@ export interface ReportRow {
 export interface Report {
   /** a random UUID made on the learner's machine (randomUuid in sys/lang.ts): the server stores each one once */
   id: string;
-  kind: 'started' | 'attempted' | 'passed' | 'hinted' | 'solved' | 'reset';
-  /** `chapter/step`, or a chapter id for started and reset */
+  kind: 'started' | 'attempted' | 'passed' | 'hinted' | 'solved' | 'reset' | 'left';
+  /** `chapter/step`, or a chapter id for started and reset; '' for left (`classroom leave`) */
   step: string;
   /** next, check, watch (attempted); learner or solve (passed); '' otherwise */
   command: string;
@@ -59,10 +62,8 @@ export interface PackStep {
   title: string;
 }
 
-export interface Thresholds {
-  stuckAfterMs: number;
-  stuckAttempts: number;
-}
+/** --idle-after, --stuck-after and --stuck-attempts (learner-state.ts says what they decide) */
+export type Thresholds = StateRules;
 
 export type Cell = 'done' | 'current' | 'failing' | 'skipped' | 'todo';
 
@@ -85,8 +86,10 @@ export interface LearnerView {
   /** the learner's id: what the instructor's actions (remove, free) name */
   id: number;
   name: string;
-  /** 'freed': the next join under this name takes the learner over */
-  state: 'active' | 'freed';
+  /** where the learner is in the room (learner-state.ts) */
+  state: LearnerActivity;
+  /** 'freed': the instructor freed the name, and the next join under it takes the learner over */
+  access: 'active' | 'freed';
   current: string | null;
   done: string[];
   /** one per pack step, in pack order */
@@ -94,8 +97,11 @@ export interface LearnerView {
   attempts: number;
   hints: number;
   hintsTotal: number;
+  /** state === 'stuck' */
   stuck: boolean;
   stuckReason: string | null;
+  /** seconds on the failing step, when stuck; 0 otherwise */
+  stuckFor: number;
   since: string;
   timeOnStepMs: number;
   lastSeen: string;
@@ -105,6 +111,22 @@ export interface LearnerView {
   table: { step: string; at: string; rows: ReportRow[] } | null;
 }
 
+/** A learner in a common failure, with what their own check found. */
+export interface FailureMember {
+  id: number;
+  name: string;
+  actual: string;
+  state: LearnerActivity;
+  /** seconds on the step */
+  onStepFor: number;
+  attempts: number;
+}
+
+/**
+ * One failing check that several learners share: the same step, check and expected value once
+ * nonces, timestamps and temporary paths are taken out (failure-key.ts). `check` and `expected`
+ * are the first member's own words.
+ */
 export interface CommonFailure {
   step: string;
   check: string;
@@ -112,14 +134,21 @@ export interface CommonFailure {
   /** the most frequent actual value in the group */
   actual: string;
   count: number;
+  /** the members' names, in `members` order */
   learners: string[];
+  members: FailureMember[];
+  /** the members' minutes on the step, summed: what the list is sorted by */
+  learnerMinutes: number;
 }
 
 /** The class, as the model computes it. */
 export interface ClassView {
   steps: PackStep[];
   learners: LearnerView[];
+  /** the most costly first: learner-minutes on the step, then head count */
   commonFailures: CommonFailure[];
+  /** the ids of the stuck learners, the longest stuck first, then the most attempts */
+  needsHelp: number[];
   /** per pack step: how many learners have passed it */
   passed: number[];
   /** limits the class reached (storage budgets, join rates), oldest first */

@@ -1,7 +1,9 @@
 // What the dashboard shows, folded from the class's events: a pure function of (events, pack,
 // thresholds, now). The server keeps one model per class and applies each new event; /api/class,
 // the export and `classroom status` are views of it.
-import type { Alert, AlertView, Cell, ClassEvent, ClassView, CommonFailure, LearnerView, PackStep, ReportRow, Thresholds } from './contract.ts';
+import type { Alert, AlertView, Cell, ClassEvent, ClassView, CommonFailure, FailureMember, LearnerView, PackStep, ReportRow, Thresholds } from './contract.ts';
+import { failureKey } from './failure-key.ts';
+import { byNeed, learnerState } from './learner-state.ts';
 import { formatSize } from './limits.ts';
 
 // The view types are the API's contract (contract.ts).
@@ -23,13 +25,14 @@ interface LearnerState {
   id: number;
   name: string;
   /** 'freed': the instructor freed the name, and the next join under it takes this learner over */
-  state: 'active' | 'freed';
+  access: 'active' | 'freed';
+  /** 'left': the learner ran `classroom leave`; a join or any other report brings them back */
+  presence: 'joined' | 'left';
   joinedAt: string;
   lastSeen: string;
   current: string | null;
   /** when `current` became the current step */
   since: string;
-  finished: boolean;
   done: Set<string>;
   last: Map<string, Tried>;
   attempts: Map<string, number>;
@@ -57,7 +60,7 @@ const seenAt = (at: string, receivedAt: string): string => (Date.parse(at) <= Da
 function learner(m: Model, id: number, name: string, at: string): LearnerState {
   let l = m.learners.get(id);
   if (!l) {
-    l = { id, name, state: 'active', joinedAt: at, lastSeen: at, current: m.pack.steps[0]?.id ?? null, since: at, finished: false, done: new Set(), last: new Map(), attempts: new Map(), hints: new Map() };
+    l = { id, name, access: 'active', presence: 'joined', joinedAt: at, lastSeen: at, current: m.pack.steps[0]?.id ?? null, since: at, done: new Set(), last: new Map(), attempts: new Map(), hints: new Map() };
     m.learners.set(id, l);
   }
   return l;
@@ -81,7 +84,6 @@ function moveTo(l: LearnerState, step: string | null, at: string): void {
   if (l.current === step) return;
   l.current = step;
   l.since = at;
-  l.finished = step === null;
 }
 
 /** Applies one event; events must come in id order (older ones are ignored). */
@@ -99,14 +101,23 @@ export function applyEvent(m: Model, e: ClassEvent): void {
     return;
   }
   if (e.type === 'freed' || e.type === 'joined') {
-    learner(m, e.learnerId, e.learner, e.receivedAt).state = e.type === 'freed' ? 'freed' : 'active';
+    const l = learner(m, e.learnerId, e.learner, e.receivedAt);
+    l.access = e.type === 'freed' ? 'freed' : 'active';
+    if (e.type === 'joined') {
+      // joining is a command of the learner's: they are here
+      l.presence = 'joined';
+      if (Date.parse(e.receivedAt) > Date.parse(l.lastSeen)) l.lastSeen = e.receivedAt;
+    }
     return;
   }
   const r = e.report;
   const at = seenAt(r.at, e.receivedAt);
   const l = learner(m, e.learnerId, e.learner, at);
   if (Date.parse(at) > Date.parse(l.lastSeen)) l.lastSeen = at;
+  l.presence = r.kind === 'left' ? 'left' : 'joined';
   switch (r.kind) {
+    case 'left':
+      break;
     case 'started': {
       const steps = m.pack.chapters.get(r.step) ?? [];
       if (!l.current || !steps.includes(l.current)) moveTo(l, steps.find((s) => !l.done.has(s)) ?? steps[0] ?? l.current, at);
@@ -145,8 +156,6 @@ export function applyEvent(m: Model, e: ClassEvent): void {
   }
 }
 
-const minutes = (ms: number): string => `${Math.round(ms / 60_000)} min`;
-
 function learnerView(m: Model, l: LearnerState, t: Thresholds, now: number): LearnerView {
   const cur = l.current;
   const curIndex = cur === null ? m.pack.steps.length : m.pack.steps.findIndex((s) => s.id === cur);
@@ -159,24 +168,24 @@ function learnerView(m: Model, l: LearnerState, t: Thresholds, now: number): Lea
   });
   const attempts = cur === null ? 0 : (l.attempts.get(cur) ?? 0);
   const timeOnStepMs = Math.max(0, now - Date.parse(l.since));
-  let stuckReason: string | null = null;
-  if (cur !== null && !l.done.has(cur)) {
-    if (failingNow && attempts >= t.stuckAttempts) stuckReason = `${attempts} failed attempts`;
-    else if (timeOnStepMs >= t.stuckAfterMs) stuckReason = `${minutes(timeOnStepMs)} on this step`;
-  }
+  const allDone = m.pack.steps.every((s) => l.done.has(s.id));
+  const facts = { presence: l.presence, done: allDone ? 'all' : 'some', lastSeenMs: Date.parse(l.lastSeen), onStepSinceMs: cur === null ? null : Date.parse(l.since), latest: failingNow ? 'failed' : tried ? 'passed' : 'none', attempts } as const;
+  const s = learnerState(facts, t, now);
   const rows = failingNow ? tried.rows : [];
   return {
     id: l.id,
     name: l.name,
-    state: l.state,
+    state: s.state,
+    access: l.access,
     current: cur,
-    done: m.pack.steps.filter((s) => l.done.has(s.id)).map((s) => s.id),
+    done: m.pack.steps.filter((st) => l.done.has(st.id)).map((st) => st.id),
     cells,
     attempts,
     hints: cur === null ? 0 : (l.hints.get(cur) ?? 0),
     hintsTotal: [...l.hints.values()].reduce((a, b) => a + b, 0),
-    stuck: stuckReason !== null,
-    stuckReason,
+    stuck: s.state === 'stuck',
+    stuckReason: s.state === 'stuck' ? s.reason : null,
+    stuckFor: Math.round(s.stuckForMs / 1000),
     since: l.since,
     timeOnStepMs,
     lastSeen: l.lastSeen,
@@ -185,41 +194,57 @@ function learnerView(m: Model, l: LearnerState, t: Thresholds, now: number): Lea
   };
 }
 
-/** Identical failing checks (same step, check and expected value) across the class, largest group first. */
+/**
+ * The failing checks that learners share, grouped by meaning (failure-key.ts), each with its
+ * members and their own actual values; the most costly first: the members' minutes on the step
+ * summed, then the head count, then pack order.
+ */
 export function commonFailures(learners: readonly LearnerView[], pack: Pack): CommonFailure[] {
-  const groups = new Map<string, { step: string; check: string; expected: string; actuals: Map<string, number>; learners: string[] }>();
+  const groups = new Map<string, { step: string; check: string; expected: string; members: FailureMember[]; minutes: number }>();
   for (const l of learners) {
     if (!l.table) continue;
+    const step = l.table.step;
     for (const r of l.failing) {
-      const key = JSON.stringify([l.table.step, r.check, r.expected]);
+      const key = failureKey(step, r.check, r.expected);
       let g = groups.get(key);
       if (!g) {
-        g = { step: l.table.step, check: r.check, expected: r.expected, actuals: new Map(), learners: [] };
+        g = { step, check: r.check, expected: r.expected, members: [], minutes: 0 };
         groups.set(key, g);
       }
-      g.actuals.set(r.actual, (g.actuals.get(r.actual) ?? 0) + 1);
-      if (!g.learners.includes(l.name)) g.learners.push(l.name);
+      if (g.members.some((x) => x.id === l.id)) continue;
+      g.members.push({ id: l.id, name: l.name, actual: r.actual, state: l.state, onStepFor: Math.round(l.timeOnStepMs / 1000), attempts: l.attempts });
+      g.minutes += l.timeOnStepMs / 60_000;
     }
   }
   const order = (step: string): number => pack.steps.findIndex((s) => s.id === step);
   return [...groups.values()]
-    .map((g) => ({
-      step: g.step,
-      check: g.check,
-      expected: g.expected,
-      actual: [...g.actuals.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '',
-      count: g.learners.length,
-      learners: g.learners.sort(),
-    }))
-    .sort((a, b) => b.count - a.count || order(a.step) - order(b.step) || a.check.localeCompare(b.check));
+    .map((g) => {
+      const members = g.members.sort((a, b) => byNeed({ stuckForMs: a.onStepFor, attempts: a.attempts }, { stuckForMs: b.onStepFor, attempts: b.attempts }) || a.name.localeCompare(b.name));
+      const counts = new Map<string, number>();
+      for (const x of members) counts.set(x.actual, (counts.get(x.actual) ?? 0) + 1);
+      return {
+        step: g.step,
+        check: g.check,
+        expected: g.expected,
+        actual: [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '',
+        count: members.length,
+        learners: members.map((x) => x.name),
+        members,
+        learnerMinutes: Math.round(g.minutes * 10) / 10,
+      };
+    })
+    .sort((a, b) => b.learnerMinutes - a.learnerMinutes || b.count - a.count || order(a.step) - order(b.step) || a.check.localeCompare(b.check));
 }
-
 export function classView(m: Model, t: Thresholds, now: number): ClassView {
   const learners = [...m.learners.values()].map((l) => learnerView(m, l, t, now)).sort((a, b) => a.name.localeCompare(b.name));
   return {
     steps: m.pack.steps,
     learners,
     commonFailures: commonFailures(learners, m.pack),
+    needsHelp: learners
+      .filter((l) => l.state === 'stuck')
+      .sort((a, b) => byNeed({ stuckForMs: a.stuckFor, attempts: a.attempts }, { stuckForMs: b.stuckFor, attempts: b.attempts }))
+      .map((l) => l.id),
     passed: m.pack.steps.map((s) => learners.filter((l) => l.done.includes(s.id)).length),
     alerts: m.alerts,
     lastEventId: m.lastEventId,

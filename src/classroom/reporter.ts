@@ -54,6 +54,11 @@ export function reportOf(e: JourneyEvent, id: string = randomUuid()): Report {
   }
 }
 
+/** What `workshop classroom leave` queues last: the server then shows the learner as left. */
+export function leftReport(id: string = randomUuid(), at: string = new Date().toISOString()): Report {
+  return { id, at, kind: 'left', step: '', command: '', next: null, outcome: null, rows: [], attempts: 0, hints: 0 };
+}
+
 /** True when a live sender holds the lock (the engine's, which knows a reused PID): then it will see new reports. */
 const senderRunning = (home: string): boolean => liveOwner(senderLockPath(home)) !== undefined;
 

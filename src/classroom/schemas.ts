@@ -25,8 +25,9 @@ export const reportSchema = {
   required: ['id', 'kind', 'step', 'command', 'next', 'outcome', 'rows', 'attempts', 'hints', 'at'],
   properties: {
     id: { type: 'string', format: 'uuid' },
-    kind: { enum: ['started', 'attempted', 'passed', 'hinted', 'solved', 'reset'] },
-    step: { type: 'string', maxLength: 200, pattern: STEP_PATTERN },
+    kind: { enum: ['started', 'attempted', 'passed', 'hinted', 'solved', 'reset', 'left'] },
+    // '' only for left: the reports route checks which kind may have which
+    step: { type: 'string', maxLength: 200, pattern: `${STEP_PATTERN}|^$` },
     command: { enum: ['', 'next', 'check', 'watch', 'learner', 'solve'] },
     next: { anyOf: [{ type: 'null' }, { type: 'string', maxLength: 200, pattern: STEP_PATTERN }] },
     outcome: { enum: ['pass', 'fail', 'error', null] },
@@ -75,6 +76,7 @@ const str = { type: 'string' } as const;
 const strOrNull = { type: ['string', 'null'] } as const;
 const num = { type: 'number' } as const;
 const strings = { type: 'array', items: str } as const;
+const activity = { type: 'string', enum: ['active', 'idle', 'stuck', 'finished', 'left'] } as const;
 
 /** An object whose fields are all required. */
 const object = <P extends Record<string, unknown>>(properties: P) => ({ type: 'object', additionalProperties: false, required: Object.keys(properties), properties }) as const;
@@ -88,7 +90,8 @@ const reportRowSchema = object({ check: str, status: { type: 'string', enum: ['p
 const learnerViewSchema = object({
   id: num,
   name: str,
-  state: { type: 'string', enum: ['active', 'freed'] },
+  state: activity,
+  access: { type: 'string', enum: ['active', 'freed'] },
   current: strOrNull,
   done: strings,
   cells: { type: 'array', items: { type: 'string', enum: ['done', 'current', 'failing', 'skipped', 'todo'] } },
@@ -97,6 +100,7 @@ const learnerViewSchema = object({
   hintsTotal: num,
   stuck: { type: 'boolean' },
   stuckReason: strOrNull,
+  stuckFor: num,
   since: str,
   timeOnStepMs: num,
   lastSeen: str,
@@ -107,11 +111,24 @@ const learnerViewSchema = object({
 const classViewFields = {
   steps: { type: 'array', items: object({ id: str, title: str }) },
   learners: { type: 'array', items: learnerViewSchema },
-  commonFailures: { type: 'array', items: object({ step: str, check: str, expected: str, actual: str, count: num, learners: strings }) },
+  commonFailures: {
+    type: 'array',
+    items: object({
+      step: str,
+      check: str,
+      expected: str,
+      actual: str,
+      count: num,
+      learners: strings,
+      members: { type: 'array', items: object({ id: num, name: str, actual: str, state: activity, onStepFor: num, attempts: num }) },
+      learnerMinutes: num,
+    }),
+  },
+  needsHelp: { type: 'array', items: num },
   passed: { type: 'array', items: num },
   alerts: { type: 'array', items: object({ at: str, learner: strOrNull, limit: str, message: str }) },
   lastEventId: num,
-  thresholds: object({ stuckAfterMs: num, stuckAttempts: num }),
+  thresholds: object({ idleAfterMs: num, stuckAfterMs: num, stuckAttempts: num }),
   generatedAt: str,
 } as const;
 

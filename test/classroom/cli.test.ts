@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { workshop } from '../helpers/workshop.ts';
-import { serveProcess, type ServeProcess } from './harness.ts';
+import type { ClassResponse } from '../../src/classroom/contract.ts';
+import { getJson, serveProcess, until, type ServeProcess } from './harness.ts';
 import { STORES } from './stores.ts';
 
 const sqlite = STORES.find((s) => s.name === 'sqlite');
@@ -84,6 +85,8 @@ describe.runIf(sqlite)('workshop classroom', () => {
 
     const leave = await workshop(learner, ['classroom', 'leave']);
     expect(leave.stdout).toContain(`Left the class at ${s.origin}.`);
+    // the server was told: the learner shows as left
+    await until('Ada L. left', async () => (await getJson<ClassResponse>(s.origin, '/api/class', s.token)).learners.find((l) => l.name === 'Ada L.')?.state === 'left');
     expect(existsSync(join(learner, 'classroom.json'))).toBe(false);
     expect((await workshop(learner, ['status'])).stdout).not.toContain('class:');
   });

@@ -37,7 +37,7 @@ describe.runIf(run)('the dashboard in chromium', () => {
 
   beforeAll(async () => {
     if (!sqlite) return;
-    server = await serveProcess(await sqlite.freshDb(), 0, ['--stuck-attempts', '3']);
+    server = await serveProcess(await sqlite.freshDb(), 0, ['--stuck-attempts', '3', '--stuck-after', '0s']);
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
@@ -141,7 +141,7 @@ describe.runIf(run)('the dashboard in chromium', () => {
     await server.kill9();
     await page.locator('#live', { hasText: 'reconnecting' }).waitFor();
     await b.run('hint');
-    server = await serveProcess(db, port, ['--stuck-attempts', '3']);
+    server = await serveProcess(db, port, ['--stuck-attempts', '3', '--stuck-after', '0s']);
     await page.locator('#live', { hasText: 'live' }).waitFor({ timeout: 20_000 });
     await page.locator('#feed li', { hasText: 'bob: preflight/root hint 2' }).waitFor({ timeout: 20_000 });
     expect(await row('bob').locator('td').nth(4).textContent()).toMatch(/^2 /);

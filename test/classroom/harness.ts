@@ -31,7 +31,7 @@ export async function inProcess(factory: StoreFactory, extra: Partial<ServerOpti
     className: 'default',
     host: '127.0.0.1',
     port: 0,
-    thresholds: { stuckAfterMs: 10 * 60_000, stuckAttempts: 3 },
+    thresholds: { idleAfterMs: 5 * 60_000, stuckAfterMs: 10 * 60_000, stuckAttempts: 3 },
     pageDir: join(REPO, 'src/classroom/page'),
     ...extra,
   });

@@ -72,14 +72,14 @@ describe.each(STORES)('learner identity over the API on $name', (factory) => {
     const freed = await act(t.origin, t.token, id, 'free');
     expect(freed.status).toBe(200);
     expect(await freed.json()).toEqual({ learner: { id, name: 'Ada Lovelace', state: 'freed' } });
-    await until('the name shown freed', async () => (await learner('Ada Lovelace'))?.state === 'freed');
+    await until('the name shown freed', async () => (await learner('Ada Lovelace'))?.access === 'freed');
     expect((await post(t.origin, ada, report())).status).toBe(401);
     const claim = await joinRaw(t.origin, t.joinCode, 'ADA LOVELACE');
     expect(claim.status).toBe(201);
     const claimed = (await claim.json()) as { token: string; how: string };
     expect(claimed.how).toBe('claimed');
     expect(claimed.token).not.toBe(ada);
-    await until('ada active again', async () => (await learner('Ada Lovelace'))?.state === 'active');
+    await until('ada active again', async () => (await learner('Ada Lovelace'))?.access === 'active');
     expect(await learner('Ada Lovelace')).toMatchObject({ id, done: ['preflight/vm'] });
     expect((await post(t.origin, claimed.token, report({ step: 'preflight/root' }))).status).toBe(201);
     ada = claimed.token;

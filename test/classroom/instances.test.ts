@@ -38,7 +38,7 @@ describe.skipIf(skipPg())('two class servers on one PostgreSQL database', () => 
     // pollMs out of reach of the test: delivery across instances must come from NOTIFY
     const store = await openPgStore(url, { pollMs: 600_000 });
     stores.push(store);
-    const s = await startServer({ store, pack, className: 'default', host: '127.0.0.1', port: 0, thresholds: { stuckAfterMs: 600_000, stuckAttempts: 3 }, pageDir: PAGE });
+    const s = await startServer({ store, pack, className: 'default', host: '127.0.0.1', port: 0, thresholds: { idleAfterMs: 300_000, stuckAfterMs: 600_000, stuckAttempts: 3 }, pageDir: PAGE });
     servers.push(s);
     return s;
   };

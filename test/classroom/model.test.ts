@@ -33,7 +33,7 @@ function ev(learner: string, s: number, r: Partial<Report> | 'joined' | 'removed
   const report: Report = { id: `u${id}`, kind: 'attempted', step: 'a/one', command: 'next', next: null, outcome: 'fail', rows: [], attempts: 1, hints: 0, at: at(s), ...r };
   return { id, type: 'report', ...who, report };
 }
-const thresholds = { stuckAfterMs: 600_000, stuckAttempts: 3 };
+const thresholds = { idleAfterMs: 300_000, stuckAfterMs: 600_000, stuckAttempts: 3 };
 function view(events: ClassEvent[], now = 60, t = thresholds) {
   const m = emptyModel(pack);
   for (const e of events) applyEvent(m, e);
@@ -55,9 +55,9 @@ describe('the class model', () => {
   it('marks a freed name, and a join under it takes the learner over with their progress', () => {
     ids.set('cy', 50);
     const events = [ev('cy', 0, 'joined'), ev('cy', 1, { kind: 'passed', step: 'a/one', next: 'a/two' }), ev('cy', 2, 'freed')];
-    expect(view(events).learners[0]).toMatchObject({ id: 50, state: 'freed', done: ['a/one'] });
+    expect(view(events).learners[0]).toMatchObject({ id: 50, access: 'freed', done: ['a/one'] });
     const claimed: ClassEvent = { id: ++id, type: 'joined', how: 'claimed', learnerId: 50, learner: 'cy', receivedAt: at(3) };
-    expect(view([...events, claimed]).learners[0]).toMatchObject({ id: 50, state: 'active', done: ['a/one'], current: 'a/two' });
+    expect(view([...events, claimed]).learners[0]).toMatchObject({ id: 50, access: 'active', done: ['a/one'], current: 'a/two' });
   });
 
   it('turns alerts into lines for the instructor, the newest kept', () => {
@@ -86,20 +86,43 @@ describe('the class model', () => {
     expect(v.passed).toEqual([0, 1, 0]);
   });
 
-  it('after the last step the learner is finished', () => {
-    const v = view([ev('ada', 0, { kind: 'passed', step: 'b/three', outcome: null, next: null })]);
-    expect(v.learners[0]).toMatchObject({ current: null, stuck: false });
+  it('after the last step, with every step done, the learner is finished, never stuck', () => {
+    const passed = (step: string, next: string | null) => ({ kind: 'passed' as const, step, outcome: null, next });
+    const v = view([ev('ada', 0, passed('a/one', 'a/two')), ev('ada', 1, passed('a/two', 'b/three')), ev('ada', 2, passed('b/three', null))], 3600);
+    expect(v.learners[0]).toMatchObject({ current: null, state: 'finished', stuck: false, stuckFor: 0 });
+    // the last step passed after skipping one: not finished
+    expect(view([ev('bob', 0, passed('b/three', null))]).learners[0]).toMatchObject({ current: null, state: 'active' });
   });
 
+  // stuck: on one failing step for --stuck-after (10 min here) *and* with --stuck-attempts (3)
   it.each([
-    ['3 failed attempts', [{ attempts: 3 }], 60, '3 failed attempts'],
-    ['2 failed attempts, 1 minute', [{ attempts: 2 }], 60, null],
-    ['2 failed attempts, 11 minutes', [{ attempts: 2 }], 660, '11 min on this step'],
-    ['3 attempts, but the last one passed the checks', [{ attempts: 3, outcome: 'pass' as const, rows: [pass('p')] }], 60, null],
-  ])('stuck: %s', (_name, reports, now, reason) => {
-    const v = view([ev('ada', 0, 'joined'), ...reports.map((r) => ev('ada', 0, r))], now);
-    expect(v.learners[0]?.stuckReason).toBe(reason);
-    expect(v.learners[0]?.stuck).toBe(reason !== null);
+    ['3 failed attempts in 1 minute', 0, 3, 60, 'active', null],
+    ['2 failed attempts in 11 minutes', 630, 2, 660, 'active', null],
+    ['3 failed attempts in 11 minutes', 630, 3, 660, 'stuck', '11 min on this step, 3 failed attempts'],
+    ['3 failed attempts in 11 minutes, then no command for 6 minutes', 300, 3, 660, 'idle', null],
+  ])('%s: %s', (_name, lastAt, attempts, now, state, reason) => {
+    const v = view([ev('ada', 0, 'joined'), ev('ada', 0, { attempts: 1, rows: [fail('c')] }), ev('ada', lastAt, { attempts, rows: [fail('c')] })], now);
+    expect(v.learners[0]).toMatchObject({ state, stuckReason: reason, stuck: state === 'stuck', stuckFor: state === 'stuck' ? now : 0 });
+  });
+
+  it('3 attempts, but the last one passed the checks: not stuck', () => {
+    const v = view([ev('ada', 0, { attempts: 1, rows: [fail('c')] }), ev('ada', 630, { attempts: 3, outcome: 'pass', rows: [pass('p')] })], 660);
+    expect(v.learners[0]?.state).toBe('active');
+  });
+
+  it('`classroom leave` makes a learner left; a join or a report brings them back', () => {
+    const left = [ev('ada', 0, 'joined'), ev('ada', 1, { attempts: 5, rows: [fail('c')] }), ev('ada', 2, { kind: 'left', step: '', outcome: null })];
+    expect(view(left, 3600).learners[0]).toMatchObject({ state: 'left', stuck: false });
+    // back on the step they were failing an hour ago, with 5 attempts
+    expect(view([...left, ev('ada', 3595, 'joined')], 3600).learners[0]?.state).toBe('stuck');
+    expect(view([...left, ev('ada', 3595, { attempts: 6, rows: [fail('c')] })], 3600).learners[0]?.state).toBe('stuck');
+  });
+
+  it('ranks Needs help by time stuck, then attempts; not by who came last', () => {
+    const stuckAt = (who: string, since: number, attempts: number) => [ev(who, since, { attempts: 1, rows: [fail('c')] }), ev(who, 1190, { attempts, rows: [fail('c')] })];
+    const v = view([...stuckAt('ada', 500, 3), ...stuckAt('bob', 100, 3), ...stuckAt('cy', 100, 6), ...stuckAt('dee', 1100, 9)], 1200);
+    const names = v.needsHelp.map((id) => v.learners.find((l) => l.id === id)?.name);
+    expect(names).toEqual(['cy', 'bob', 'ada']); // dee: 9 attempts, but not 10 minutes on the step
   });
 
   it('`check` of another step looks without moving the learner', () => {
@@ -119,8 +142,40 @@ describe('the class model', () => {
       ev('cy', 0, { rows: [fail('veth on br0', 'master br0', 'no master')] }),
       ev('dee', 0, { rows: [fail('veth on br0', 'other expected', 'no master')] }),
     ]);
-    expect(v.commonFailures[0]).toEqual({ step: 'a/one', check: 'veth on br0', expected: 'master br0', actual: 'no master', count: 3, learners: ['ada', 'bob', 'cy'] });
+    expect(v.commonFailures[0]).toMatchObject({ step: 'a/one', check: 'veth on br0', expected: 'master br0', actual: 'no master', count: 3, learners: ['ada', 'bob', 'cy'] });
+    expect(v.commonFailures[0]?.members.map((m) => [m.name, m.actual])).toEqual([
+      ['ada', 'no master'],
+      ['bob', 'master br1'],
+      ['cy', 'no master'],
+    ]);
     expect(v.commonFailures.map((f) => f.count)).toEqual([3, 1, 1]);
+  });
+
+  it('one group for one problem: nonces, paths and timestamps in the check or the expected value never split it', () => {
+    const nonce = ['8f3a2b1c9d0e', '0b1c2d3e4f5a', 'a1b2c3d4e5f6'];
+    const v = view(
+      ['ada', 'bob', 'cy'].map((who, i) =>
+        ev(who, 0, { rows: [fail(`rootfs/HELLO.txt contains "${nonce[i]}"`, `a file containing "${nonce[i]}" by 2026-12-0${i + 1}T10:0${i}:00Z in /tmp/ws-${who}-k2J9x${i}/out`, `/home/${who}/rootfs/HELLO.txt: nothing there`)] }),
+      ),
+    );
+    expect(v.commonFailures).toHaveLength(1);
+    expect(v.commonFailures[0]).toMatchObject({ count: 3, check: 'rootfs/HELLO.txt contains "8f3a2b1c9d0e"' });
+    expect(v.commonFailures[0]?.members.map((m) => m.actual)).toEqual(['/home/ada/rootfs/HELLO.txt: nothing there', '/home/bob/rootfs/HELLO.txt: nothing there', '/home/cy/rootfs/HELLO.txt: nothing there']);
+    // a different expected value is a different problem
+    expect(view([ev('ada', 0, { rows: [fail('size', 'master br0')] }), ev('bob', 0, { rows: [fail('size', 'master br1')] })]).commonFailures).toHaveLength(2);
+  });
+
+  it('sorts common failures by learner-minutes on the step, not by head count', () => {
+    const v = view([
+      // three who tried once a minute ago
+      ...['a1', 'a2', 'a3'].map((who) => ev(who, 540, { rows: [fail('fresh')] })),
+      // two stuck for 9 minutes
+      ...['b1', 'b2'].map((who) => ev(who, 0, { rows: [fail('old')] })),
+    ], 600);
+    expect(v.commonFailures.map((f) => [f.check, f.count, f.learnerMinutes])).toEqual([
+      ['old', 2, 20],
+      ['fresh', 3, 3],
+    ]);
   });
 
   it('a step that passes leaves the common failures', () => {

@@ -36,7 +36,7 @@ function fullClass() {
   ];
   const m = emptyModel(pack);
   for (const e of events) applyEvent(m, e);
-  return classView(m, { stuckAfterMs: 600_000, stuckAttempts: 3 }, T0 + 60_000);
+  return classView(m, { idleAfterMs: 300_000, stuckAfterMs: 30_000, stuckAttempts: 3 }, T0 + 60_000);
 }
 
 async function through(schema: Record<string, unknown>, body: unknown): Promise<unknown> {
@@ -51,10 +51,11 @@ describe('the class API response schemas', () => {
   const v = fullClass();
 
   it('the fixture has every kind of value: a failing table, a stuck learner, a freed name, an alert, a common failure', () => {
-    expect(v.learners.map((l) => [l.name, l.state, l.stuck, l.table === null])).toEqual([
-      ['ada', 'active', true, false],
-      ['bob', 'freed', false, false],
+    expect(v.learners.map((l) => [l.name, l.state, l.access, l.table === null])).toEqual([
+      ['ada', 'stuck', 'active', false],
+      ['bob', 'active', 'freed', false],
     ]);
+    expect(v.needsHelp).toEqual([1]);
     expect(v.commonFailures[0]?.count).toBe(2);
     expect(v.alerts).toHaveLength(1);
   });

@@ -81,7 +81,7 @@ function renderGrid(view) {
   const rows = view.learners.map((l) => {
     const name = el('td', { class: 'name' }, l.name);
     if (l.stuck) name.append(el('span', { class: 'badge', title: l.stuckReason || '' }, 'stuck'));
-    if (l.state === 'freed') name.append(el('span', { class: 'badge freed', title: 'the next join under this name takes this learner over' }, 'name freed'));
+    if (l.access === 'freed') name.append(el('span', { class: 'badge freed', title: 'the next join under this name takes this learner over' }, 'name freed'));
     const tr = el(
       'tr',
       { class: `${l.stuck ? 'stuck' : ''} ${selected === l.id ? 'selected' : ''}`, 'data-learner': l.name, 'data-id': l.id },
@@ -173,7 +173,7 @@ function renderDetail(view) {
     body.replaceChildren();
     return;
   }
-  byId('free-name', HTMLButtonElement).disabled = l.state === 'freed';
+  byId('free-name', HTMLButtonElement).disabled = l.access === 'freed';
   title.textContent = `Checks of ${l.name}`;
   if (!l.table) {
     note.textContent = l.current ? `${l.current}: no failing check right now.` : 'Finished every step.';

@@ -9,6 +9,9 @@ import { HttpError, tooMany, type ClassContext } from './context.ts';
 
 /** A report that names a step or chapter the class does not serve is refused (422), as is an oversized row (413). */
 function checkReport(r: Report, ctx: ClassContext, stepIds: ReadonlySet<string>): void {
+  // `classroom leave` names no step
+  if ((r.kind === 'left') !== (r.step === '')) throw new HttpError(422, r.kind === 'left' ? 'a left report names no step (step "")' : 'the step is missing');
+  if (r.kind === 'left') return;
   const chapterKind = r.kind === 'started' || r.kind === 'reset';
   if (chapterKind ? !ctx.pack.chapters.has(r.step) : !stepIds.has(r.step)) throw new HttpError(422, `unknown ${chapterKind ? 'chapter' : 'step'} "${r.step}": it is not in the pack this class serves`);
   if (r.next !== null && !stepIds.has(r.next)) throw new HttpError(422, `unknown next step "${r.next}": it is not in the pack this class serves`);

@@ -50,6 +50,7 @@ const learner = object({
   // from servers that know identities (older ones have neither)
   id: optional(num),
   state: optional(str),
+  access: optional(str),
 });
 const answer = object({
   class: object({ name: str, joinCode: str }),

@@ -85,7 +85,7 @@ export function statusText(v: ClassAnswer, now: number): string {
   if (v.alerts.length) lines.push('');
   const rows = v.learners.map((l) => [
     l.stuck ? '!' : ' ',
-    t(l.name, 64) + (l.state === 'freed' ? ' (name freed)' : ''),
+    t(l.name, 64) + (l.access === 'freed' ? ' (name freed)' : ''),
     t(l.current ?? 'finished', 80),
     `${l.done.length}/${v.steps.length}`,
     String(l.attempts),

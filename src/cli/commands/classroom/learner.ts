@@ -4,7 +4,8 @@ import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { envError, usageError, WorkshopError } from '../../../errors.ts';
 import { answerMessage, request, retryAfterMs, type Answer } from '../../../classroom/http.ts';
 import { isToken, learnerName, type LearnerName } from '../../../classroom/identity.ts';
-import { membershipPath, outboxDir, queued, readMembership, senderStatePath, type Membership } from '../../../classroom/outbox.ts';
+import { enqueue, membershipPath, outboxDir, readMembership, senderStatePath, type Membership } from '../../../classroom/outbox.ts';
+import { leftReport } from '../../../classroom/reporter.ts';
 import { visible } from '../../../classroom/safe-text.ts';
 import { drain } from '../../../classroom/sender.ts';
 import type { JoinHow } from '../../../classroom/store.ts';
@@ -130,8 +131,9 @@ async function leave(cli: Cli): Promise<number> {
     cli.out('You are not in a class.');
     return 0;
   }
-  // Send what is still queued, briefly: the instructor should see the last steps.
-  const left = queued(cli.home).length ? (await drain(cli.home, { idleMs: 0, giveUpMs: 3000, maxBackoffMs: 1000 })).left : 0;
+  // Send what is still queued, and that the learner left, briefly: the instructor should see both.
+  enqueue(cli.home, leftReport());
+  const left = (await drain(cli.home, { idleMs: 0, giveUpMs: 3000, maxBackoffMs: 1000 })).left;
   rmSync(membershipPath(cli.home), { force: true });
   rmSync(outboxDir(cli.home), { recursive: true, force: true });
   rmSync(senderStatePath(cli.home), { force: true });

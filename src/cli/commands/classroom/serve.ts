@@ -101,7 +101,8 @@ async function serve(cli: Cli): Promise<number> {
   const host = parseHost(flagString(cli.flags, 'host') ?? '0.0.0.0');
   const port = parseCount('port', flagString(cli.flags, 'port') ?? '7878', 0, 65535);
   const db = flagString(cli.flags, 'db') ?? defaultDbPath(cli.home);
-  const stuckAfterMs = parseDuration('stuck-after', flagString(cli.flags, 'stuck-after') ?? '10m');
+  const idleAfterMs = parseDuration('idle-after', flagString(cli.flags, 'idle-after') ?? '5m');
+  const stuckAfterMs = parseDuration('stuck-after', flagString(cli.flags, 'stuck-after') ?? '3m');
   const stuckAttempts = parseCount('stuck-attempts', flagString(cli.flags, 'stuck-attempts') ?? '3', 1, 1000);
   const budget = budgetFlags(cli);
   const joinLimits = joinLimitFlags(cli);
@@ -136,7 +137,7 @@ async function serve(cli: Cli): Promise<number> {
       className: 'default',
       host,
       port,
-      thresholds: { stuckAfterMs, stuckAttempts },
+      thresholds: { idleAfterMs, stuckAfterMs, stuckAttempts },
       budget,
       joinLimits,
       pageDir: join(projectRoot(), 'src', 'classroom', 'page'),
@@ -198,7 +199,7 @@ export default defineCommand({
   meta: {
     name: 'classroom serve',
     summary: 'start the class server and its dashboard; prints the instructor URL and the join code',
-    usage: 'classroom serve [--host H] [--port P] [--db FILE|URL] [--stuck-after 10m] [--stuck-attempts 3] [--tls-cert F --tls-key F] [--learner-storage 8MiB] [--class-storage 512MiB] [--joins-per-address 30] [--joins-per-class 300] [--json] [--labs N [--warm W] [--lab-memory 1024] [--lab-cpus 1] [--lab-image DIR] [--idle-stop 20m] [--expire]]',
+    usage: 'classroom serve [--host H] [--port P] [--db FILE|URL] [--idle-after 5m] [--stuck-after 3m] [--stuck-attempts 3] [--tls-cert F --tls-key F] [--learner-storage 8MiB] [--class-storage 512MiB] [--joins-per-address 30] [--joins-per-class 300] [--json] [--labs N [--warm W] [--lab-memory 1024] [--lab-cpus 1] [--lab-image DIR] [--idle-stop 20m] [--expire]]',
     exit: '0 on Ctrl-C; 2 usage, 3 cannot listen or open the database',
   },
   // its own "too many arguments", with the arguments made visible
@@ -207,8 +208,9 @@ export default defineCommand({
     host: { type: 'string', value: 'H', describe: 'the address to listen on (default 0.0.0.0, every interface)' },
     port: { type: 'string', value: 'P', describe: 'the port (default 7878; 0 picks a free one)' },
     db: { type: 'string', value: 'FILE|URL', describe: 'the database (default WORKSHOP_HOME/classroom.db; postgres://… for PostgreSQL)' },
-    'stuck-after': { type: 'string', value: 'TIME', describe: 'a learner this long on one step is stuck (default 10m)' },
-    'stuck-attempts': { type: 'string', value: 'N', describe: 'N failed attempts on one step is stuck (default 3)' },
+    'idle-after': { type: 'string', value: 'TIME', describe: 'a learner with no command for this long is idle (default 5m)' },
+    'stuck-after': { type: 'string', value: 'TIME', describe: 'a learner this long on one failing step, with --stuck-attempts attempts, is stuck (default 3m)' },
+    'stuck-attempts': { type: 'string', value: 'N', describe: 'the failed attempts on one step that, with --stuck-after, make a learner stuck (default 3)' },
     'tls-cert': { type: 'string', value: 'FILE', describe: 'TLS certificate (PEM), with --tls-key' },
     'tls-key': { type: 'string', value: 'FILE', describe: 'TLS private key (PEM)' },
     'learner-storage': { type: 'string', value: 'SIZE', describe: "what one learner's reports may take in the database (default 8MiB)" },
