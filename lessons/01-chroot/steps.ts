@@ -44,6 +44,9 @@ async function hardLinksOfBusybox(ctx: CheckContext): Promise<string[]> {
   return out;
 }
 
+/** The links the symlinks step checks, one per folder of the rootfs (and sh, the one everyone uses). */
+const LINKS = ['bin/sh', 'bin/ls', 'sbin/ifconfig', 'usr/bin/env', 'usr/sbin/chroot'] as const;
+
 /** How the learner removes the hard links that `--install` without `-s` made, and installs the symlinks. */
 const HARD_LINKS_OUT = 'find rootfs -samefile rootfs/bin/busybox ! -path rootfs/bin/busybox -delete; chroot rootfs /bin/busybox --install -s';
 
@@ -62,8 +65,11 @@ const linkInstalled = (rel: string) => {
       return fail('a symlink to /bin/busybox', `nothing there: the folder ${folder} is missing (missing: ${missing.join(', ')}), so --install -s skipped every link that belongs in it`, `busybox cannot make folders. Create them, then install again: mkdir -p ${missing.join(' ')}; chroot rootfs /bin/busybox --install -s`);
     }
     // `--install` without `-s` makes hard links, and `--install -s` afterwards does not replace them.
+    const hard = await hardLinksOfBusybox(ctx);
     const st = await lstat(ctx.path(inRoot(rel))).catch(() => null);
-    if (st !== null && st.isFile() && st.nlink > 1 && (await hardLinksOfBusybox(ctx)).includes(inRoot(rel))) {
+    if (st !== null && st.isFile() && hard.includes(inRoot(rel))) {
+      // said once, on the first link checked; the others point to it
+      if (rel !== LINKS[0] && hard.includes(inRoot(LINKS[0]))) return fail('a symlink to /bin/busybox', `a hard link to rootfs/bin/busybox, as ${LINKS[0]} above`);
       return fail('a symlink to /bin/busybox', `a hard link to rootfs/bin/busybox (the same inode, ${st.nlink} names): hard links: \`--install\` without \`-s\`. A later \`--install -s\` keeps them`, `Remove the hard links, then install the symlinks: ${HARD_LINKS_OUT}`);
     }
     return verdictOf(plain, ctx);
@@ -105,7 +111,7 @@ export default defineChapter({
       },
     },
     symlinks: {
-      verify: () => ['bin/sh', 'bin/ls', 'sbin/ifconfig', 'usr/bin/env', 'usr/sbin/chroot'].map(linkInstalled),
+      verify: () => LINKS.map(linkInstalled),
       solve: async (ctx) => {
         // What the learner's way out is: the folders first, no hard links in the way, then the links.
         const missing = await missingDirs(ctx);
