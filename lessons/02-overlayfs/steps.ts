@@ -37,7 +37,7 @@ async function noOverlay(ctx: CheckContext): Promise<Verdict> {
   if (swapped) return fail(expected, `the overlay at ${swapped.m.mountPoint} has rootfs as its upperdir: lower and upper are swapped`, `umount ${swapped.m.mountPoint}, then: ${again}`);
   const ours = overlays.filter((o) => o.m.mountPoint.startsWith('/tmp/') || o.m.mountPoint.startsWith(`${ctx.dir}/`));
   if (ours.length > 0) return fail(expected, `${ours.map((o) => `${o.m.mountPoint} (lowerdir=${o.layers.lowerdirs.join(':')})`).join('; ')}: none uses rootfs`, `umount it, then: ${again}`);
-  return fail(expected, 'no overlay is mounted', `Do the mount step again: ${again}`);
+  return fail(expected, 'no overlay is mounted', `The mount step makes it: ${again}`);
 }
 
 /** A check about the learner's overlay, found by its lower layer: the learner never says where it is. */
@@ -404,7 +404,7 @@ export default defineChapter({
     await removeScriptMounts(ctx, new Set());
     const decoy = ctx.path('decoy-proc');
     if (mountsAt(await readMountinfo(), decoy).length > 0) await unmountAt(ctx, decoy);
-    await ctx.$`rm -rf ${decoy}`;
+    if (await exists(decoy)) await ctx.$`rm -rf ${decoy}`;
     // The seed's folders made during the chapter, mounted or not (the dirs step alone mounts nothing).
     const table = await readMountinfo();
     for (const d of left.folders) if (mountsUnder(table, d).length === 0) await ctx.$`rm -rf --one-file-system ${d}`;

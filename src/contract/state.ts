@@ -75,7 +75,7 @@ export interface OverlayStack {
   lowerdirs: string[];
   /** other file systems mounted inside merged, e.g. proc */
   inside: Array<{ path: string; fsType: string }>;
-  /** what is wrong with the stack, as the chapter's checks see it (`lower and upper are swapped`); absent when nothing is */
+  /** what is wrong with the stack, as the chapter's checks see it (`upper is the image rootfs: lower and upper are swapped`); absent when nothing is */
   problems?: string[];
 }
 

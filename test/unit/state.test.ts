@@ -75,23 +75,24 @@ describe('workshop state: a wrong overlay stack is drawn as wrong (issue 21 item
   const D = '/var/lib/workshop/chapters/overlayfs';
   const layers = (lowerdirs: string[], upperdir: string) => ({ layers: { lowerdirs, upperdir, datadirs: [], options: {} } });
   it('names the image as the upperdir: lower and upper swapped', () => {
-    expect(stackProblems(layers(['/tmp/x/upper'], `${D}/rootfs`), `${D}/rootfs`, true)).toEqual([`its upperdir is the image ${D}/rootfs: lower and upper are swapped, and writes would land in the image`]);
+    expect(stackProblems(layers(['/tmp/x/upper'], `${D}/rootfs`), { path: `${D}/rootfs`, name: 'rootfs' }, true)).toEqual(['upper is the image rootfs: lower and upper are swapped']);
   });
   it('names an image that is not among the lowerdirs, and nothing for a right stack', () => {
-    expect(stackProblems(layers(['/tmp/x/decoy'], '/tmp/x/upper'), `${D}/rootfs`, true)).toEqual([`the image ${D}/rootfs is not among its lowerdirs`]);
-    expect(stackProblems(layers([`${D}/rootfs`], '/tmp/x/upper'), `${D}/rootfs`, true)).toEqual([]);
+    const image = { path: `${D}/rootfs`, name: 'rootfs' };
+    expect(stackProblems(layers(['/tmp/x/decoy'], '/tmp/x/upper'), image, true)).toEqual(['the image rootfs is not a lower layer']);
+    expect(stackProblems(layers([`${D}/rootfs`], '/tmp/x/upper'), image, true)).toEqual([]);
     // capstone's stacks have no rootfs at all: nothing to say
-    expect(stackProblems(layers(['/x/base'], '/x/c1/upper'), `${D}/rootfs`, false)).toEqual([]);
+    expect(stackProblems(layers(['/x/base'], '/x/c1/upper'), image, false)).toEqual([]);
   });
   it('draws the problem under the mount, and a ✘ on the wrong layer', () => {
     const doc: StateDocument = {
       format: 1,
       chapter: 'overlayfs',
       dir: D,
-      pictures: [{ family: 'overlayfs', stacks: [{ merged: '/tmp/x/overlay', mountId: 7, readOnly: false, upper: { path: `${D}/rootfs`, files: 0, whiteouts: 0, opaqueDirs: 0 }, workdir: `${D}/w`, lowerdirs: ['/tmp/x/upper'], inside: [], problems: ['its upperdir is the image rootfs: lower and upper are swapped'] }] }],
+      pictures: [{ family: 'overlayfs', stacks: [{ merged: '/tmp/x/overlay', mountId: 7, readOnly: false, upper: { path: `${D}/rootfs`, files: 0, whiteouts: 0, opaqueDirs: 0 }, workdir: `${D}/w`, lowerdirs: ['/tmp/x/upper'], inside: [], problems: ['upper is the image rootfs: lower and upper are swapped'] }] }],
     };
     const text = renderState(doc, false, FAMILIES);
-    expect(text).toContain('│ ✘ its upperdir is the image rootfs: lower and upper are swapped');
+    expect(text).toContain('│ ✘ upper is the image rootfs: lower and upper are swapped');
     expect(text).toMatch(/├ upper {4}rootfs ✘/);
   });
 });

@@ -79,9 +79,9 @@ export async function chapterOverlays(ctx: CheckContext): Promise<{ overlays: Fo
  * upperdir (lower and upper swapped: writes would land in the image), or not among the lowerdirs.
  * A wrong piece is drawn as wrong, never left out. Pure.
  */
-export function stackProblems(o: Pick<FoundOverlay, 'layers'>, image: string, imageExists: boolean): string[] {
-  if (o.layers.upperdir === image) return [`its upperdir is the image ${image}: lower and upper are swapped, and writes would land in the image`];
-  if (imageExists && !o.layers.lowerdirs.includes(image)) return [`the image ${image} is not among its lowerdirs`];
+export function stackProblems(o: Pick<FoundOverlay, 'layers'>, image: { path: string; name: string }, imageExists: boolean): string[] {
+  if (o.layers.upperdir === image.path) return [`upper is the image ${image.name}: lower and upper are swapped`];
+  if (imageExists && !o.layers.lowerdirs.includes(image.path)) return [`the image ${image.name} is not a lower layer`];
   return [];
 }
 
@@ -93,7 +93,7 @@ export async function describeOverlays(ctx: CheckContext, image = 'rootfs'): Pro
     family: 'overlayfs',
     stacks: await Promise.all(
       overlays.map(async (o) => {
-        const problems = stackProblems(o, at, there);
+        const problems = stackProblems(o, { path: at, name: image }, there);
         return { ...(await stackOf(o, table)), ...(problems.length > 0 ? { problems } : {}) };
       }),
     ),

@@ -10,7 +10,7 @@ export function drawStack(s: OverlayStack, dir: string, st: St, indent = ''): st
   const wrong = (s.problems ?? []).length > 0;
   for (const m of s.inside) lines.push(`${indent}│   ${st('dim', `+ ${m.fsType} at ${rel(m.path, dir)}`)}`);
   if (s.upper) {
-    const mark = wrong && /upperdir/.test((s.problems ?? []).join(' ')) ? ` ${st('red', '✘')}` : '';
+    const mark = wrong && /^upper /.test((s.problems ?? []).join(' ')) ? ` ${st('red', '✘')}` : '';
     lines.push(`${indent}├ ${st('bold', 'upper')}    ${rel(s.upper.path, dir)}${mark}  ${st('cyan', `${count(s.upper.files, 'file')}, ${count(s.upper.whiteouts, 'whiteout')}, ${count(s.upper.opaqueDirs, 'opaque dir')}`)}`);
   } else lines.push(`${indent}├ ${st('bold', 'upper')}    ${st('yellow', '(none: read-only stack)')}`);
   lines.push(`${indent}├ ${st('bold', 'workdir')}  ${s.workdir ? rel(s.workdir, dir) : st('yellow', '(none)')}`);
