@@ -1,6 +1,7 @@
 // Markdown for the terminal. On a TTY with colour, marked + marked-terminal (imported lazily:
 // they cost most of a command's start-up). Otherwise plain text that reads well in a pipe or log.
-import { stdoutColumns } from './style.ts';
+import { readingColumns, stdoutColumns } from './style.ts';
+import { wrap } from './table.ts';
 import { wrapText } from './wrap.ts';
 
 /** The rule above and below a code block in plain text: the code itself stays flush left, so that what is copied runs (a heredoc's `EOF` too). */
@@ -32,7 +33,17 @@ export function plainMarkdown(md: string, width = Number.POSITIVE_INFINITY): str
   // prose is wrapped to the terminal's width at word boundaries (NO_COLOR on a terminal); code never
   const prose = (l: string): string => wrapText(l, width);
   let fence: { indent: string } | null = null;
-  for (const raw of md.split('\n')) {
+  const lines = md.split('\n');
+  for (let at = 0; at < lines.length; at++) {
+    const raw = lines[at] ?? '';
+    // a table (a header, its rule, then rows) as two columns of plain text, as on a terminal
+    if (!fence && raw.trim().startsWith('|') && TABLE_RULE.test(lines[at + 1] ?? '')) {
+      const rows = [tableCells(raw)];
+      for (at += 2; at < lines.length && (lines[at] ?? '').trim().startsWith('|'); at++) rows.push(tableCells(lines[at] ?? ''));
+      at--;
+      out.push(narrowTable(rows.map((r) => r.map(plainInline)), width, wrap));
+      continue;
+    }
     // a blockquote's text is indented; its code blocks are not (they must copy as they are)
     const quote = /^\s*>\s?/.exec(raw);
     const line = quote ? raw.slice(quote[0].length) : raw;
@@ -71,18 +82,24 @@ const ANSI = /\u001b\[[0-9;]*m/g;
  * A table in two columns that fit `width`: the first cell padded (at most a third of the width),
  * the other cells after it, wrapped under the second column. The header row first, then a rule.
  */
-function narrowTable(rows: readonly string[][], width: number, wrapAnsi: (s: string, w: number, o: { hard: boolean; trim: boolean }) => string): string {
-  const first = Math.min(Math.max(...rows.map((r) => (r[0] ?? '').replace(ANSI, '').length)), Math.floor(width / 3));
+export function narrowTable(rows: readonly string[][], width: number, wrapTo: (s: string, w: number) => string[]): string {
+  const natural = Math.max(...rows.map((r) => (r[0] ?? '').replace(ANSI, '').length));
+  const first = Number.isFinite(width) ? Math.min(natural, Math.floor(width / 3)) : natural;
   const room = Math.max(20, width - first - 2);
   const line = (r: readonly string[]): string[] => {
     const head = r[0] ?? '';
     const pad = ' '.repeat(Math.max(0, first - head.replace(ANSI, '').length));
-    const rest = wrapAnsi(r.slice(1).join(' \u00b7 '), room, { hard: true, trim: true }).split('\n');
+    const rest = Number.isFinite(room) ? wrapTo(r.slice(1).join(' \u00b7 '), room) : [r.slice(1).join(' \u00b7 ')];
     return rest.map((l, i) => (i === 0 ? `${head}${pad}  ${l}` : `${' '.repeat(first + 2)}${l}`));
   };
   const [header, ...body] = rows;
-  return [...(header ? line(header) : []), '\u2500'.repeat(Math.min(width, first + 2 + room)), ...body.flatMap(line)].join('\n');
+  const ruleWidth = Math.max(...rows.flatMap(line).map((l) => l.replace(ANSI, '').length));
+  return [...(header ? line(header) : []), '\u2500'.repeat(Math.min(width, ruleWidth)), ...body.flatMap(line)].join('\n');
 }
+
+/** `| a | b |` as its cells. Pure. */
+const tableCells = (line: string): string[] => line.trim().replace(/^\|/, '').replace(/\|$/, '').split('|').map((c) => c.trim());
+const TABLE_RULE = /^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$/;
 
 /** A code line as it is copied: the indentation a blockquote or list put before it goes, its colour stays. */
 const flushLeft = (line: string): string => line.replace(/^[ \t]*((?:\u001b\[[0-9;]*m)*)[ \t]*((?:\u001b\[[0-9;]*m)*)\uE000/, '$1$2').replaceAll(CODE, '');
@@ -120,7 +137,7 @@ function wrapLine(line: string, width: number, wrapAnsi: (s: string, w: number, 
 }
 
 export async function renderMarkdown(md: string, color: boolean): Promise<string> {
-  if (!color) return plainMarkdown(md, stdoutColumns() ?? Number.POSITIVE_INFINITY);
+  if (!color) return plainMarkdown(md, readingColumns() ?? Number.POSITIVE_INFINITY);
   const [{ Marked }, { markedTerminal }, { default: wrapAnsi }] = await Promise.all([import('marked'), import('marked-terminal'), import('wrap-ansi')]);
   const width = Math.min(stdoutColumns() ?? 80, 100);
   const marked = new Marked();
@@ -152,7 +169,7 @@ export async function renderMarkdown(md: string, color: boolean): Promise<string
         const rows = [token.header.map(cell), ...token.rows.map((r) => r.map(cell))];
         const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').replace(ANSI, '').length))) ?? [];
         if (widths.reduce((a, b) => a + b + 3, 1) <= width) return false;
-        return `${narrowTable(rows, width, wrapAnsi)}\n\n`;
+        return `${narrowTable(rows, width, (t, w) => wrapAnsi(t, w, { hard: true, trim: true }).split('\n'))}\n\n`;
       },
       // marked-terminal prints the text of a tight list item raw: **bold** and `code` stayed literal.
       text(token) {

@@ -44,3 +44,13 @@ export function stdoutColumns(): number | undefined {
   }
   return process.stdout.columns;
 }
+
+/**
+ * The width the learner reads at: the terminal's, also when stdout goes into a pager or `head`
+ * on that terminal (stderr still is the terminal); undefined when neither is one (a file, CI).
+ */
+export function readingColumns(): number | undefined {
+  const out = stdoutColumns();
+  if (out !== undefined) return out;
+  return isTerminal(2) ? process.stderr.columns : undefined;
+}

@@ -1,6 +1,6 @@
 // The check table: what was checked, expected, actual, and a hint. Plain text; colour optional.
 import type { CheckResult } from '../checks/check.ts';
-import { stdoutColumns, styler } from './style.ts';
+import { readingColumns, styler } from './style.ts';
 
 /** Wraps at spaces; a word longer than the width (a path) is cut into pieces of the width. */
 export function wrap(text: string, width: number): string[] {
@@ -67,7 +67,7 @@ export function explainValue(value: string): string {
   });
 }
 
-export function renderResults(results: readonly CheckResult[], color: boolean, width = stdoutColumns() ?? 100): string {
+export function renderResults(results: readonly CheckResult[], color: boolean, width = readingColumns() ?? 100): string {
   const st = styler(color);
   const lines: string[] = [];
   const w = Math.max(30, Math.min(width, 120)) - 6;

@@ -1,10 +1,10 @@
 // Prose for a terminal, wrapped at word boundaries to its width: a line the terminal wraps by
 // itself breaks mid-word (`spin|ners`, `uid.tx|t.`). In a pipe or a file nothing is wrapped.
-import { stdoutColumns } from './style.ts';
+import { readingColumns } from './style.ts';
 import { wrap } from './table.ts';
 
-/** The width prose is wrapped to: the terminal's, or none (Infinity) in a pipe or a file. */
-export const terminalWidth = (): number => stdoutColumns() ?? Number.POSITIVE_INFINITY;
+/** The width prose is wrapped to: the terminal's (through `| head` too), or none (Infinity) without one. */
+export const terminalWidth = (): number => readingColumns() ?? Number.POSITIVE_INFINITY;
 
 const ANSI = /\u001b\[[0-9;]*m/g;
 

@@ -76,6 +76,18 @@ describe('fillPlaceholders and plain rendering', () => {
     expect(lines).toContain('cp /bin/ls rootfs/');
     expect(lines).toContain('  Warning: try it:');
   });
+  it('renders a table as two columns of plain text, wrapped under the second at a width', () => {
+    const md = '| command | what it does |\n|---|---|\n| `workshop` | where you are |\n| `workshop solve` | runs the reference solution for the step, printing each command |\n';
+    expect(plainMarkdown(md).split('\n')).toEqual([
+      'command         what it does',
+      '\u2500'.repeat(79),
+      'workshop        where you are',
+      'workshop solve  runs the reference solution for the step, printing each command',
+    ]);
+    const narrow = plainMarkdown(md, 50).split('\n');
+    expect(narrow.every((l) => l.length <= 50)).toBe(true);
+    expect(narrow.slice(-2)).toEqual(['workshop solve  runs the reference solution for', '                the step, printing each command']);
+  });
   // Issue 21 item 13: `| head` and NO_COLOR showed *view*, *of the cgroup* and > Warning:.
   it('renders emphasis and quotes as plain text, and leaves a shell glob alone', () => {
     expect(plainMarkdown('A chroot is a different *view* of the same files, _not_ a copy.')).toBe('A chroot is a different view of the same files, not a copy.');
