@@ -141,7 +141,7 @@ export default defineChapter({
         defineCheck(`${BRIDGE} is a bridge in ${HOST}`, async () => {
           if (!(await nsExists(HOST))) return labDownVerdict();
           const l = await linkIn(HOST, BRIDGE);
-          if (!l) return fail(`a bridge named ${BRIDGE} in ${HOST}`, 'no such link', `ip link add ${BRIDGE} type bridge   (or: brctl addbr ${BRIDGE})`);
+          if (!l) return fail(`a bridge named ${BRIDGE} in ${HOST}`, 'no such link', `Make the bridge (brctl addbr ${BRIDGE} does the same): ip link add ${BRIDGE} type bridge`);
           return l.kind === 'bridge' ? pass(`${BRIDGE}: bridge`) : fail(`${BRIDGE} of type bridge`, `type ${l.kind ?? 'unknown'}`);
         }),
         defineCheck(`${BRIDGE} is up`, async () => {
@@ -189,7 +189,7 @@ export default defineChapter({
           if (!(await nsExists(HOST))) return labDownVerdict();
           const [ports, links] = await Promise.all([readBridgePorts(HOST), readLinks(HOST)]);
           const veths = ports.filter((p) => p.master === BRIDGE && links.find((l) => l.ifname === p.ifname)?.kind === 'veth');
-          return veths.length > 0 ? pass(veths.map((p) => `${p.ifname} (master ${BRIDGE}, ${p.state ?? '?'})`).join(', ')) : fail(`a veth with master ${BRIDGE}`, ports.length === 0 ? `${BRIDGE} has no ports` : `ports: ${ports.map((p) => p.ifname).join(', ')}`, `ip link set veth0 master ${BRIDGE}   (or: brctl addif ${BRIDGE} veth0)`);
+          return veths.length > 0 ? pass(veths.map((p) => `${p.ifname} (master ${BRIDGE}, ${p.state ?? '?'})`).join(', ')) : fail(`a veth with master ${BRIDGE}`, ports.length === 0 ? `${BRIDGE} has no ports` : `ports: ${ports.map((p) => p.ifname).join(', ')}`, `Attach veth0 to the bridge (brctl addif ${BRIDGE} veth0 does the same): ip link set veth0 master ${BRIDGE}`);
         }),
         aboutContainerVeth(`its peer is in ${BOX}`, (v) =>
           v.host ? pass(`${v.host.ifname}@${HOST} <-> ${v.box.ifname}@${BOX}`) : fail(`${v.box.ifname}'s peer in ${HOST}`, `${v.box.ifname} in ${BOX} has no peer in ${HOST}`, `Make the pair inside ${HOST}, then move one end: ip link set veth1 netns ${BOX}`)),
@@ -380,8 +380,8 @@ export default defineChapter({
             const t = await trial();
             if (!t) return fail(`${HOST} and ${BOX}`, 'the lab or the container netns is missing');
             if (t.counted > 0) return pass(`${t.counted} connection(s) masqueraded`);
-            if (!t.nat) return fail('a packet count above 0 on the MASQUERADE rule', noNat(t), `${addRule}; then ping again: ip netns exec ${BOX} ping -c 1 ${INTERNET}`);
-            return fail('a packet count above 0 on the MASQUERADE rule', '0: nothing from the container has gone out yet', `ip netns exec ${BOX} ping -c 1 ${INTERNET}; then look: iptables -t nat -L POSTROUTING -v -n`);
+            if (!t.nat) return fail('a packet count above 0 on the MASQUERADE rule', noNat(t), `Put the rule back, then ping again: ${addRule}; ip netns exec ${BOX} ping -c 1 ${INTERNET}`);
+            return fail('a packet count above 0 on the MASQUERADE rule', '0: nothing from the container has gone out yet', `Ping from the container, then look at the rule's counter: ip netns exec ${BOX} ping -c 1 ${INTERNET}; iptables -t nat -L POSTROUTING -v -n`);
           }),
           defineCheck(`${BOX} reaches ${INTERNET}, the "internet" (1 ping, 1 s)`, async () => {
             const t = await trial();

@@ -356,7 +356,7 @@ export function snapshotElsewhere(shown: ReadonlyArray<{ source: string; info: S
     if (found !== undefined) {
       return {
         actual: `${p}: nothing there; the store has ${found}, a snapshot of ${source}`,
-        hint: `This step wants it at ${p}: mv ${found} ${p} (a renamed subvolume stays a subvolume)`,
+        hint: `This step wants it at ${p} (a renamed subvolume stays a subvolume): mv ${found} ${p}`,
       };
     }
   }
@@ -377,7 +377,7 @@ export function otherSubvolumes(list: readonly SubvolumeListEntry[], storeDir: s
   const shown = found.slice(0, 5).join(', ') + (found.length > 5 ? ` and ${found.length - 5} more` : '');
   return {
     actual: `${p}: nothing there; the store has ${found.length === 1 ? 'the subvolume' : 'the subvolumes'} ${shown}`,
-    hint: `This step wants it at ${p}: mv ${found[0] ?? ''} ${p} (a renamed subvolume stays a subvolume)`,
+    hint: `This step wants it at ${p} (a renamed subvolume stays a subvolume): mv ${found[0] ?? ''} ${p}`,
   };
 }
 

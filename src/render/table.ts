@@ -67,6 +67,25 @@ export function explainValue(value: string): string {
   });
 }
 
+/** Words that begin a clause, not a command line. */
+const PROSE_WORDS = new Set(['a', 'all', 'an', 'and', 'as', 'at', 'both', 'but', 'by', 'each', 'every', 'from', 'if', 'in', 'it', 'its', 'no', 'not', 'of', 'on', 'one', 'only', 'or', 'so', 'some', 'that', 'the', 'then', 'there', 'these', 'this', 'those', 'to', 'what', 'when', 'where', 'which', 'with', 'you', 'your']);
+
+/**
+ * A hint's command, apart from its words: the text after its last `: ` when that reads as a
+ * command line (a lowercase program name first, no sentence in it, no full stop at the end).
+ * The table prints it on a line of its own and never wraps it, so that what is copied runs: a
+ * command wrapped at a space became two commands in the shell (`find rootfs` ⏎ `-samefile …`).
+ * Pure; table-tested.
+ */
+export function splitHint(hint: string): { words: string; command: string | null } {
+  const at = hint.lastIndexOf(': ');
+  if (at < 0) return { words: hint, command: null };
+  const command = hint.slice(at + 2).trim();
+  const first = /^[a-z][\w.+-]*(?=\s|$)/.exec(command)?.[0];
+  const looksLikeCommand = first !== undefined && !PROSE_WORDS.has(first) && !/[.!?]$/.test(command) && !/[.!?]\s+[A-Z]/.test(command) && /[\s/|;=-]/.test(command);
+  return looksLikeCommand ? { words: hint.slice(0, at + 1), command } : { words: hint, command: null };
+}
+
 export function renderResults(results: readonly CheckResult[], color: boolean, width = readingColumns() ?? 100): string {
   const st = styler(color);
   const lines: string[] = [];
@@ -85,7 +104,12 @@ export function renderResults(results: readonly CheckResult[], color: boolean, w
     if (r.status === 'fail') {
       field('expected', explainValue(r.expected));
       field('actual', explainValue(r.actual));
-      if (r.hint) field('hint', r.hint);
+      if (r.hint) {
+        const { words, command } = splitHint(r.hint);
+        field('hint', words);
+        // flush left and whole: the terminal may wrap it, and a copy of it joins it again
+        if (command !== null) lines.push(st('cyan', command));
+      }
     } else field('error', explainError(r.error));
   }
   const passed = results.filter((r) => r.status === 'pass').length;

@@ -87,7 +87,7 @@ describe.skipIf(!isRoot)('chapter btrfs', () => {
           check: 'store/base is a btrfs subvolume (inode 256)',
           expected: 'a subvolume',
           actual: 'store/base: nothing there; the store has the subvolume store/arch-base',
-          hint: 'This step wants it at store/base: mv store/arch-base store/base (a renamed subvolume stays a subvolume)',
+          hint: 'This step wants it at store/base (a renamed subvolume stays a subvolume): mv store/arch-base store/base',
         },
       ]);
       expect((await typed('mv store/arch-base store/base')).code).toBe(0);

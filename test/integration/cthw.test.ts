@@ -291,7 +291,7 @@ describe.skipIf(!isRoot)("Container the Hard Way's docs/01-03 against chapter 04
     expect(container[0]).toMatchObject({
       status: 'fail',
       actual: 'store/container: nothing there; the store has store/run/littlebox, a snapshot of store/base',
-      hint: 'This step wants it at store/container: mv store/run/littlebox store/container (a renamed subvolume stays a subvolume)',
+      hint: 'This step wants it at store/container (a renamed subvolume stays a subvolume): mv store/run/littlebox store/container',
     });
     await inChapter('mv store/run/littlebox store/container');
     // Only workshop's own marker is missing: hello.txt with the chapter's nonce, which the seed never writes.

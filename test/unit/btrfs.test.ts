@@ -225,7 +225,7 @@ describe("the container layer under the tutorial's name", () => {
     const withLayer = { ...base, snapshots: ['base-snapshot', 'run/littlebox'] };
     expect(snapshotElsewhere([{ source: 'store/base', info: withLayer }], 'store', 'store/container', ['store/base-snapshot'])).toEqual({
       actual: 'store/container: nothing there; the store has store/run/littlebox, a snapshot of store/base',
-      hint: 'This step wants it at store/container: mv store/run/littlebox store/container (a renamed subvolume stays a subvolume)',
+      hint: 'This step wants it at store/container (a renamed subvolume stays a subvolume): mv store/run/littlebox store/container',
     });
     expect(snapshotElsewhere([{ source: 'store/base', info: base }], 'store', 'store/container', ['store/base-snapshot'])).toBeNull();
   });
@@ -245,7 +245,7 @@ describe('hints for a path that is not a subvolume yet', () => {
     const list = parseSubvolumeList('ID 256 gen 8 top level 5 path arch-base\n');
     expect(otherSubvolumes(list, 'store', 'store/base')).toEqual({
       actual: 'store/base: nothing there; the store has the subvolume store/arch-base',
-      hint: 'This step wants it at store/base: mv store/arch-base store/base (a renamed subvolume stays a subvolume)',
+      hint: 'This step wants it at store/base (a renamed subvolume stays a subvolume): mv store/arch-base store/base',
     });
     expect(otherSubvolumes([], 'store', 'store/base')).toBeNull();
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { explainError, explainValue, renderResults } from '../../src/render/table.ts';
+import { explainError, explainValue, renderResults, splitHint } from '../../src/render/table.ts';
 
 describe('explainError: a probe error in words a learner can act on', () => {
   it.each([
@@ -27,5 +27,32 @@ describe('explainValue: binary content is named, not pasted', () => {
     const out = renderResults([{ status: 'fail', check: 'greeting.txt says hello', expected: '"hello"', actual: `${JSON.stringify('\u0000\u0001\u0002\u0003ELF')} there` }], false, 80);
     expect(out).toContain('binary data (7 bytes) there');
     expect(out).not.toContain('\\u0000');
+  });
+});
+
+// Issue 21, the walk at 80 columns: a hint's command wrapped at a space pasted as two commands
+// (`find rootfs` ⏎ `-samefile …`). The command is printed flush left on a line of its own, whole.
+describe('a hint\'s command is printed whole, on a line of its own', () => {
+  it.each([
+    ['Remove the hard links, then install the symlinks: find rootfs -samefile rootfs/bin/busybox ! -path rootfs/bin/busybox -delete; chroot rootfs /bin/busybox --install -s', 'Remove the hard links, then install the symlinks:', 'find rootfs -samefile rootfs/bin/busybox ! -path rootfs/bin/busybox -delete; chroot rootfs /bin/busybox --install -s'],
+    ['As root, remove it and make it again: rm uid.txt; id -u | tee uid.txt', 'As root, remove it and make it again:', 'rm uid.txt; id -u | tee uid.txt'],
+    ['umount /tmp/x/overlay, then: mount -t overlay -o lowerdir=rootfs,upperdir=/tmp/x/upper,workdir=/tmp/x/workdir none /tmp/x/overlay', 'umount /tmp/x/overlay, then:', 'mount -t overlay -o lowerdir=rootfs,upperdir=/tmp/x/upper,workdir=/tmp/x/workdir none /tmp/x/overlay'],
+  ])('%s', (hint, words, command) => {
+    expect(splitHint(hint)).toEqual({ words, command });
+  });
+  it.each([
+    'Make it from a root shell (sudo -i).',
+    'Run systemd-detect-virt --vm | tee vm.txt again.',
+    'That copy is in the way: btrfs receive says "File exists". Delete it first.',
+    'Note: the container must still run',
+    'Check ip_forward, the NAT rule and the default route in the container.',
+  ])('leaves words alone: %s', (hint) => {
+    expect(splitHint(hint)).toEqual({ words: hint, command: null });
+  });
+  it('prints the words wrapped in the hint column and the command flush left, unwrapped, at 80 columns', () => {
+    const command = 'find rootfs -samefile rootfs/bin/busybox ! -path rootfs/bin/busybox -delete; chroot rootfs /bin/busybox --install -s';
+    const out = renderResults([{ status: 'fail', check: 'rootfs/bin/sh is a symlink to /bin/busybox', expected: 'a symlink to /bin/busybox', actual: 'a hard link', hint: `Remove the hard links, then install the symlinks: ${command}` }], false, 80).split('\n');
+    expect(out).toContain('      hint      Remove the hard links, then install the symlinks:');
+    expect(out).toContain(command);
   });
 });
