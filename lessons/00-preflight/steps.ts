@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 
 /** What the chapter's steps write into its folder. */
 const FILES = ['vm.txt', 'uid.txt', 'tools.txt'];
-import { defineChapter, diagnosed, defineCheck, pass, fail, fileExists, modifiedSince, runningInVm, runningAsRoot, ownedByRoot, which } from 'workshop/lesson';
+import { defineChapter, diagnosed, defineCheck, pass, fail, fileExists, modifiedSince, runningInVm, runningAsRoot, ownedByRoot, verdictOf, which } from 'workshop/lesson';
 
 /** What the later chapters run, and the Debian package of each. */
 const TOOLS: Record<string, string> = {
@@ -34,12 +34,32 @@ const toolsInstalled = () =>
     return missing.length === 0 ? pass(`${Object.keys(TOOLS).length} tools found`) : fail('all installed', `missing: ${missing.join(', ')}`, 'As root, from the workshop repository: bash vagrant/provision.sh installs them');
   });
 
+/** What systemd-detect-virt names as a container (systemd-detect-virt(1)): printed without --vm, never with it. */
+const CONTAINERS = new Set(['openvz', 'lxc', 'lxc-libvirt', 'systemd-nspawn', 'docker', 'podman', 'rkt', 'wsl', 'proot', 'pouch', 'container-other']);
+
+/**
+ * uid.txt made by root. Written again into by root, a file keeps its first owner (tee and > only
+ * truncate it): the way out of a file made as a user removes it first.
+ */
+const uidFileOfRoot = () => {
+  const plain = ownedByRoot('uid.txt');
+  return defineCheck(plain.name, async (ctx) => {
+    const v = await verdictOf(plain, ctx);
+    if (v.ok || v.actual === 'nothing there') return v;
+    return { ...v, actual: `${v.actual}: made as a user, and writing into it again keeps that owner`, hint: 'As root, remove it and make it again: rm uid.txt; id -u | tee uid.txt' };
+  });
+};
+
 const vmRecorded = () =>
   defineCheck('vm.txt holds what systemd-detect-virt --vm says', async (ctx) => {
     const text = (await readFile(ctx.path('vm.txt'), 'utf8').catch(() => '')).trim();
     const now = (await ctx.run('systemd-detect-virt', ['--vm'])).stdout.trim() || 'none';
     if (!text) return fail(`vm.txt saying "${now}"`, 'no vm.txt, or it is empty');
-    return text.split('\n')[0] === now ? pass(`"${now}"`) : fail(`"${now}"`, `"${text.split('\n')[0] ?? ''}"`, 'Run systemd-detect-virt --vm | tee vm.txt again.');
+    const first = text.split('\n')[0] ?? '';
+    if (first === now) return pass(`"${now}"`);
+    // the near-miss: --vm left out, and the machine also runs a container (here: /.dockerenv)
+    const why = CONTAINERS.has(first) ? `: a container, which systemd-detect-virt names when --vm is left out; --vm names the VM under it` : '';
+    return fail(`"${now}"`, `"${first}"${why}`, 'Run systemd-detect-virt --vm | tee vm.txt again.');
   });
 
 export default defineChapter({
@@ -57,10 +77,14 @@ export default defineChapter({
         wrongAnswer: diagnosed(async ({ $ }) => {
           await $`echo none > vm.txt`;
         }, /holds what systemd-detect-virt --vm says[\s\S]*actual\s+"none"/),
+        // Seen in the walk: --vm left out on a VM that also looks like a Docker container.
+        withoutVm: diagnosed(async ({ $ }) => {
+          await $`echo docker > vm.txt`;
+        }, /"docker": a container, which systemd-detect-virt names when --vm is left out/),
       },
     },
     root: {
-      verify: () => [runningAsRoot(), fileExists('uid.txt'), ownedByRoot('uid.txt'), modifiedSince('uid.txt')],
+      verify: () => [runningAsRoot(), fileExists('uid.txt'), uidFileOfRoot(), modifiedSince('uid.txt')],
       solve: async ({ $ }) => {
         await $`rm -f uid.txt`;
         await $`id -u > uid.txt`;
@@ -69,7 +93,7 @@ export default defineChapter({
       mutants: {
         madeByAUser: diagnosed(async ({ $ }) => {
           await $`chown 65534 uid.txt`;
-        }, /owner uid \d+[\s\S]*root shell/),
+        }, /owner uid \d+: made as a user, and writing into it again keeps that owner[\s\S]*rm uid\.txt; id -u \| tee uid\.txt/),
       },
     },
     tools: {
