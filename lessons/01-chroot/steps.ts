@@ -69,7 +69,7 @@ const linkInstalled = (rel: string) => {
     const st = await lstat(ctx.path(inRoot(rel))).catch(() => null);
     if (st !== null && st.isFile() && hard.includes(inRoot(rel))) {
       // said once, on the first link checked; the others point to it
-      if (rel !== LINKS[0] && hard.includes(inRoot(LINKS[0]))) return fail('a symlink to /bin/busybox', `a hard link to rootfs/bin/busybox, as ${LINKS[0]} above`);
+      if (rel !== LINKS[0] && hard.includes(inRoot(LINKS[0]))) return fail('a symlink to /bin/busybox', `a hard link to rootfs/bin/busybox, as ${inRoot(LINKS[0])} above`);
       return fail('a symlink to /bin/busybox', `a hard link to rootfs/bin/busybox (the same inode, ${st.nlink} names): hard links: \`--install\` without \`-s\`. A later \`--install -s\` keeps them`, `Remove the hard links, then install the symlinks: ${HARD_LINKS_OUT}`);
     }
     return verdictOf(plain, ctx);

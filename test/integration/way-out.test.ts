@@ -38,7 +38,7 @@ describe.skipIf(!isRoot)('the way out of a near-miss', () => {
     expect(rows).toContain('hard links: `--install` without `-s`');
     // said once, on bin/sh; the other four rows point to it
     expect(rows.match(/hard links: `--install` without `-s`/g)?.length).toBe(1);
-    expect(rows.match(/a hard link to rootfs\/bin\/busybox, as bin\/sh above/g)?.length).toBe(4);
+    expect(rows.match(/a hard link to rootfs\/bin\/busybox, as rootfs\/bin\/sh above/g)?.length).toBe(4);
     expect(rows).toMatch(/find rootfs -samefile rootfs\/bin\/busybox ! -path rootfs\/bin\/busybox -delete; chroot rootfs \/bin\/busybox --install -s/);
     // the hint of issue 21 did not replace them: --install -s again still fails
     await bash(dir, 'chroot rootfs /bin/busybox --install -s');
@@ -94,6 +94,52 @@ describe.skipIf(!isRoot)('the way out of a near-miss', () => {
     } finally {
       rmSync(elsewhere, { recursive: true, force: true });
     }
+  });
+});
+
+describe.skipIf(!isRoot)('diagnoses that point the right way (items 7, 10)', () => {
+  it('btrfs/incremental after a full receive: the hint names store/, then the old copy and "File exists", not "send with -p" again (item 7)', async () => {
+    await ok(['goto', 'btrfs']);
+    await ok(['solve', 'btrfs/send', '--through']);
+    const dir = await path('btrfs');
+    // the learner's sequence of issue 21: the change, the snapshot, a full send received
+    const full = await bash(dir, 'mkdir -p store/base/etc; echo "version 2" > store/base/etc/version; btrfs subvolume snapshot -r store/base store/base-snapshot2; btrfs send store/base-snapshot2 -f base-inc; btrfs receive -f base-inc store/received');
+    expect(full.code, full.stderr).toBe(0);
+    const first = (await ws.cli(['next'], plain)).stdout.replace(/\s+/g, ' ');
+    expect(first).toContain('btrfs send -p store/base-snapshot store/base-snapshot2 -f base-inc');
+    // then the right send; its receive is refused, and the rows say why
+    const inc = await bash(dir, 'btrfs send -p store/base-snapshot store/base-snapshot2 -f base-inc; btrfs receive -f base-inc store/received');
+    expect(inc.stderr).toContain('File exists');
+    const next = await ws.cli(['next'], plain);
+    expect(next.code).toBe(1);
+    const rows = next.stdout.replace(/\s+/g, ' ');
+    expect(rows).toContain('received from a full stream');
+    expect(rows).toContain('btrfs subvolume delete store/received/base-snapshot2; btrfs receive -f base-inc store/received');
+    expect(rows).not.toMatch(/send with -p/i);
+    // the row's way out, typed as it is: the step passes
+    expect((await bash(dir, 'btrfs subvolume delete store/received/base-snapshot2; btrfs receive -f base-inc store/received')).code).toBe(0);
+    expect((await ws.cli(['next'], plain)).code).toBe(0);
+  });
+
+  it('networking/internet after a NAT flush and a lost ping: the rows say the ping left and found no NAT (item 10)', async () => {
+    await ok(['goto', 'networking']);
+    await ok(['solve', 'networking/nat', '--through']);
+    const host = (line: string) => ws.cli(['shell', 'host', '--', 'sh', '-c', line]);
+    expect((await host('iptables -t nat -F POSTROUTING')).code).toBe(0);
+    // the learner's ping: 100 % lost, since the answer has no way back
+    expect((await host('ip netns exec ws-box ping -c 1 -W 1 198.51.100.1')).code).not.toBe(0);
+    const next = await ws.cli(['next'], plain);
+    expect(next.code).toBe(1);
+    const rows = next.stdout.replace(/\s+/g, ' ');
+    expect(rows).toContain('the ping left the container and found no NAT on the way out');
+    expect(rows).toContain('POSTROUTING of table nat is empty');
+    expect(rows).toContain('iptables -t nat -A POSTROUTING -s 10.0.0.0/16 -o ws-uplink -j MASQUERADE');
+    expect(rows).not.toContain('nothing from the container has gone out yet');
+    expect(rows).not.toContain('not tried');
+    // the way out: the rule again, then a ping
+    expect((await host('iptables -t nat -A POSTROUTING -s 10.0.0.0/16 -o ws-uplink -j MASQUERADE && ip netns exec ws-box ping -c 1 -W 1 198.51.100.1')).code).toBe(0);
+    const after = await ws.cli(['next'], plain);
+    expect(after.code, after.stdout).toBe(0);
   });
 });
 
