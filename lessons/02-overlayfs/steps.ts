@@ -34,9 +34,9 @@ async function noOverlay(ctx: CheckContext): Promise<Verdict> {
   const overlays = table.filter((m) => m.fsType === 'overlay').map((m) => ({ m, layers: parseOverlayOptions(m.superOptions) }));
   const rootfs = ctx.path(ROOTFS);
   const swapped = overlays.find((o) => o.layers.upperdir !== undefined && ctx.path(o.layers.upperdir) === rootfs);
-  if (swapped) return fail(expected, `the overlay at ${swapped.m.mountPoint} has rootfs as its upperdir: lower and upper are swapped`, `umount ${swapped.m.mountPoint}, then: ${again}`);
+  if (swapped) return fail(expected, `the overlay at ${swapped.m.mountPoint} has rootfs as its upperdir: lower and upper are swapped`, `Unmount it, then mount it the right way round: umount ${swapped.m.mountPoint}; ${again}`);
   const ours = overlays.filter((o) => o.m.mountPoint.startsWith('/tmp/') || o.m.mountPoint.startsWith(`${ctx.dir}/`));
-  if (ours.length > 0) return fail(expected, `${ours.map((o) => `${o.m.mountPoint} (lowerdir=${o.layers.lowerdirs.join(':')})`).join('; ')}: none uses rootfs`, `umount it, then: ${again}`);
+  if (ours.length > 0) return fail(expected, `${ours.map((o) => `${o.m.mountPoint} (lowerdir=${o.layers.lowerdirs.join(':')})`).join('; ')}: none uses rootfs`, `Unmount it, then mount rootfs as the lower layer: umount ${ours.map((o) => o.m.mountPoint).join(' ')}; ${again}`);
   return fail(expected, 'no overlay is mounted', `The mount step makes it: ${again}`);
 }
 
