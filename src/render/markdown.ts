@@ -144,7 +144,7 @@ export async function renderMarkdown(md: string, color: boolean): Promise<string
   // No reflow by marked-terminal (see wrapLine): a paragraph becomes one line, wrapped below. And
   // no reset code around paragraphs, which ended a blockquote's style after "Warning: …".
   const oneLine = (t: string): string => t.replace(/\n/g, ' ');
-  marked.use(markedTerminal({ reflowText: false, width, tab: 2, paragraph: oneLine }) as Parameters<typeof marked.use>[0]);
+  marked.use(markedTerminal({ reflowText: false, width, tab: 2, paragraph: oneLine, showSectionPrefix: false }) as Parameters<typeof marked.use>[0]);
   marked.use({
     walkTokens(token) {
       if (token.type !== 'code') return;

@@ -75,6 +75,8 @@ describe.skipIf(!isRoot || !hasTmux)('the terminal at 80 and 120 columns (issue 
             const code = codeBlocks(md).flatMap((b) => b.lines.map((l) => l.trimEnd())).filter((l) => l !== '');
             // prose is broken at words within the width; only a command may be longer (a copy joins it)
             expect(out.filter((l) => l.length > width && !code.includes(l)), `${c.id}/${s.id} at ${width} columns`).toEqual([]);
+            // headings without their markdown marks (marked-terminal printed `## Step 4/6: …`)
+            expect(out.filter((l) => /^#{1,6} /.test(l) && !code.includes(l)), `${c.id}/${s.id}: a heading's ## shown`).toEqual([]);
             // every code line is there whole and flush left: an indented `  EOF` never ends a heredoc
             expect(code.filter((l) => !out.includes(l)), `${c.id}/${s.id}: code not flush left`).toEqual([]);
           }
