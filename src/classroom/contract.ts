@@ -134,8 +134,9 @@ export interface CommonFailure {
   /** the most frequent actual value in the group */
   actual: string;
   count: number;
-  /** the members' names, in `members` order */
+  /** the members' names, in alphabetical order */
   learners: string[];
+  /** the longest on the step first, then the most attempts */
   members: FailureMember[];
   /** the members' minutes on the step, summed: what the list is sorted by */
   learnerMinutes: number;

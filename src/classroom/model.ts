@@ -228,7 +228,7 @@ export function commonFailures(learners: readonly LearnerView[], pack: Pack): Co
         expected: g.expected,
         actual: [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '',
         count: members.length,
-        learners: members.map((x) => x.name),
+        learners: members.map((x) => x.name).sort((a, b) => a.localeCompare(b)),
         members,
         learnerMinutes: Math.round(g.minutes * 10) / 10,
       };

@@ -262,3 +262,7 @@ export function killSender(home: string): void {
     // no sender running
   }
 }
+
+/** Debian's chromium, driven by playwright-core (no browser download). */
+export const CHROMIUM = process.env['WORKSHOP_CHROMIUM'] ?? '/usr/bin/chromium';
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];

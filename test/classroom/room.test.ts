@@ -133,6 +133,6 @@ describe.each(STORES)('the room on $name', (factory) => {
       ['cy', '/tmp/ws-…/rootfs/HELLO.txt: nothing there'],
     ]);
     expect(group?.members.find((m) => m.name === 'bob')?.id).toBe(bob?.id);
-    expect(group?.learners).toEqual(group?.members.map((m) => m.name));
+    expect(group?.learners).toEqual(['ada', 'bob', 'cy']);
   });
 });

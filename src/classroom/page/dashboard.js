@@ -10,8 +10,18 @@
 /** @typedef {import('../contract.ts').ReportRow} ReportRow */
 
 const SVG = 'http://www.w3.org/2000/svg';
+/** @typedef {import('../contract.ts').LearnerView} LearnerView */
+/** @typedef {import('../contract.ts').Cell} Cell */
+/** @typedef {import('../contract.ts').LearnerActivity} LearnerActivity */
+
 /** @type {Record<ReportRow['status'], string>} */
 const MARK = { pass: '✔', fail: '✘', error: '!' };
+/** Every cell has a symbol as well as a colour: done and failing must differ in greyscale too. */
+/** @type {Record<Cell, string>} */
+const CELL = { done: '✔', failing: '✘', current: '●', todo: '○', skipped: '–' };
+/** A learner's state as a badge: a symbol and a word (no badge for active). */
+/** @type {Record<LearnerActivity, string>} */
+const STATE = { active: '', stuck: '⚠ stuck', idle: '◌ idle', finished: '✔ finished', left: '⇥ left' };
 /** @type {ClassResponse | null} */
 let view = null;
 /** @type {number | null} the id of the learner whose table is open */
@@ -68,8 +78,9 @@ function renderHeader(view) {
   alerts.replaceChildren(...view.alerts.map((a) => el('li', { title: a.at }, `${new Date(a.at).toLocaleTimeString()} ${a.message}`)));
   const url = `${location.origin}`;
   byId('join-line', HTMLElement).textContent = `workshop classroom join ${url} ${view.class.joinCode} --name "Your Name"`;
-  const stuck = view.learners.filter((l) => l.stuck).length;
-  byId('counts', HTMLElement).textContent = `${view.learners.length} learners · ${stuck} stuck · ${view.steps.length} steps`;
+  /** @param {LearnerActivity} s */
+  const n = (s) => view.learners.filter((l) => l.state === s).length;
+  byId('counts', HTMLElement).textContent = `${view.learners.length} learners · ${n('stuck')} stuck · ${n('idle')} idle · ${n('finished')} finished · ${n('left')} left · ${view.steps.length} steps`;
 }
 
 /** @param {ClassResponse} view */
@@ -80,11 +91,11 @@ function renderGrid(view) {
   grid.tHead?.replaceChildren(head);
   const rows = view.learners.map((l) => {
     const name = el('td', { class: 'name' }, l.name);
-    if (l.stuck) name.append(el('span', { class: 'badge', title: l.stuckReason || '' }, 'stuck'));
+    if (STATE[l.state]) name.append(el('span', { class: `badge state-${l.state}`, title: l.stuckReason || l.state }, STATE[l.state]));
     if (l.access === 'freed') name.append(el('span', { class: 'badge freed', title: 'the next join under this name takes this learner over' }, 'name freed'));
     const tr = el(
       'tr',
-      { class: `${l.stuck ? 'stuck' : ''} ${selected === l.id ? 'selected' : ''}`, 'data-learner': l.name, 'data-id': l.id },
+      { class: `state-${l.state} ${l.stuck ? 'stuck' : ''} ${selected === l.id ? 'selected' : ''}`, 'data-learner': l.name, 'data-id': l.id, 'data-state': l.state, tabindex: 0 },
       name,
       el('td', {}, l.current || 'finished'),
       el('td', {}, l.current ? duration(l.timeOnStepMs) : ''),
@@ -95,15 +106,43 @@ function renderGrid(view) {
     l.cells.forEach((c, i) => {
       const step = view.steps[i];
       if (!step) return;
-      tr.append(el('td', { class: 'c', 'data-step': step.id, 'data-state': c, title: `${step.id}: ${c}` }, el('span', { class: `cell ${c}` })));
+      tr.append(el('td', { class: 'c', 'data-step': step.id, 'data-state': c, title: `${step.id}: ${c}` }, el('span', { class: `cell ${c}`, 'aria-label': c }, CELL[c])));
     });
-    tr.addEventListener('click', () => {
-      selected = l.id;
-      render();
+    tr.addEventListener('click', () => openLearner(l.id));
+    tr.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' || e.key === ' ') {
+        e.preventDefault();
+        openLearner(l.id);
+      }
     });
     return tr;
   });
+  // a redraw keeps the keyboard on the row it was on
+  const focused = document.activeElement instanceof HTMLTableRowElement ? document.activeElement.dataset['id'] : undefined;
   grid.tBodies[0]?.replaceChildren(...rows);
+  if (focused !== undefined) rows.find((r) => r.dataset['id'] === focused)?.focus();
+}
+
+/**
+ * Opens a learner's check table, and keeps the keyboard with it.
+ * @param {number} id
+ */
+function openLearner(id) {
+  selected = id;
+  render();
+  byId('detail-title', HTMLElement).focus();
+}
+
+/** @param {ClassResponse} view */
+function renderNeedsHelp(view) {
+  const items = view.needsHelp.flatMap((id) => {
+    const l = view.learners.find((x) => x.id === id);
+    if (!l) return [];
+    const b = el('button', { type: 'button', class: 'help', 'data-id': l.id }, el('strong', {}, l.name), ` ⚠ ${duration(l.stuckFor * 1000)} on ${l.current || '?'}, ${l.attempts} attempts`);
+    b.addEventListener('click', () => openLearner(l.id));
+    return [el('li', {}, b)];
+  });
+  byId('needs-help', HTMLElement).replaceChildren(...(items.length ? items : [el('li', { class: 'none' }, 'No one is stuck right now.')]));
 }
 
 /** @param {ClassResponse} view */
@@ -116,8 +155,9 @@ function renderCommon(view) {
       el('span', { class: 'count' }, `${f.count} of ${n}`),
       ': ',
       el('strong', {}, f.check),
-      ` (expected ${f.expected}, actual ${f.actual}) `,
-      el('span', { class: 'who' }, `in ${f.step}: ${f.learners.join(', ')}`),
+      ` (expected ${f.expected}) `,
+      el('span', { class: 'who' }, `in ${f.step}: ${f.learners.join(', ')} · ${Math.round(f.learnerMinutes)} learner-min`),
+      el('ul', { class: 'members' }, ...f.members.map((m) => el('li', {}, `${m.name}: `, el('code', {}, m.actual)))),
     ),
   );
   byId('common', HTMLElement).replaceChildren(...(items.length ? items : [el('li', { class: 'none' }, 'No failing checks right now.')]));
@@ -198,6 +238,7 @@ function renderFeed() {
 function render() {
   if (!view) return;
   renderHeader(view);
+  renderNeedsHelp(view);
   renderCommon(view);
   renderChart(view);
   renderGrid(view);
