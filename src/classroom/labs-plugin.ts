@@ -17,7 +17,7 @@
 // can name another lab. A WebSocket is accepted only from this server's own origin, with the
 // cookie, and (the learner's) with a ticket that the same learner fetched; keystrokes are bounded
 // and rate-limited per connection.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -72,6 +72,13 @@ const COOKIE = 'workshop_lab';
 /** xterm.js sets the terminal's styles in a <style> element of its own: inline styles, never scripts. */
 const CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; object-src 'none'";
 const TICKET_MS = 60_000;
+/** terminal connections a learner may open in a minute (a reload is one) */
+const TICKETS_PER_MINUTE = 30;
+/** The rate limit's key: the learner's cookie (hashed), else the address. */
+const perLearner = (req: FastifyRequest): string => {
+  const t = req.cookies[COOKIE];
+  return t ? `lab:${createHash('sha256').update(t).digest('hex')}` : `ip:${req.ip}`;
+};
 /** per connection: at most this many keystroke messages in a second (a paste is one) */
 const KEYS_PER_SECOND = 200;
 const KEYS_BYTES = 8 * 1024;
@@ -359,7 +366,7 @@ const jsonBody = async (req: FastifyRequest): Promise<void> => {
 
 function learnerRoutes(app: FastifyInstance, hub: Hub, texts: Map<string, { title: string; html: string }>): void {
   const { o, labs } = hub;
-  app.post('/lab/api/login', { preHandler: jsonBody }, async (req, reply) => {
+  app.post('/lab/api/login', { preHandler: jsonBody, config: { rateLimit: { max: 30, timeWindow: 60_000 } } }, async (req, reply) => {
     const t = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
     const l = await hub.learnerOf(t);
     if (!l || t === undefined) throw new HttpError(401, 'that learner token is unknown here: join with the code and your name');
@@ -384,7 +391,8 @@ function learnerRoutes(app: FastifyInstance, hub: Hub, texts: Map<string, { titl
     };
   });
 
-  app.post('/lab/api/ticket', { preHandler: jsonBody }, async (req) => {
+  // Every terminal connection takes a ticket: this bounds a learner's (re)connections.
+  app.post('/lab/api/ticket', { preHandler: jsonBody, config: { rateLimit: { max: TICKETS_PER_MINUTE, timeWindow: 60_000, keyGenerator: perLearner } } }, async (req) => {
     const l = await hub.learnerReq(req);
     if (!labs.labOf(learnerKey(l))) throw new HttpError(409, 'you hold no lab: open /lab again');
     const now = Date.now();

@@ -167,6 +167,19 @@ describe.runIf(sqlite !== undefined)('hosted labs on the class server (a fake dr
     adaTerm = await openTerminal(ada);
   });
 
+  it('limits how often a learner may open a terminal (each connection takes a ticket)', async () => {
+    const mallory = await browser('mallory');
+    const statuses: number[] = [];
+    for (let i = 0; i < 32; i++) {
+      const res = await fetch(`${t.origin}/lab/api/ticket`, { method: 'POST', headers: { cookie: mallory.cookie, 'content-type': 'application/json' }, body: '{}' });
+      statuses.push(res.status);
+    }
+    // mallory holds no lab (the class is full): 409 until the limit, then 429
+    expect(statuses.slice(0, 30).every((s) => s === 409)).toBe(true);
+    expect(statuses.slice(30)).toEqual([429, 429]);
+    expect((await ticket(ada)).length).toBeGreaterThan(20); // another learner is not limited by it
+  });
+
   it('refuses the learner beyond the capacity with a clear message, at once', async () => {
     const eve = await browser('eve');
     const t0 = performance.now();
