@@ -18,6 +18,7 @@ export default defineConfig({
         test: {
           name: 'system',
           include: ['test/integration/**/*.test.ts'],
+          setupFiles: ['test/helpers/root-policy.ts'],
           environment: 'node',
           fileParallelism: false,
           testTimeout: 180_000,

@@ -160,16 +160,7 @@ export async function serveProcess(db: string, port = 0, extra: readonly string[
   };
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Waits until `ok` holds, asking every 10 ms (a delivery test measures with it), for at most `ms`. */
-export async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
+export { sleep, until } from '../helpers/wait.ts';
 
 /** A minimal EventSource: counts the ids of the events it receives (no reconnect). */
 export async function sseIds(origin: string, token: string, lastEventId = 0): Promise<{ ids: number[]; types: string[]; close(): void }> {

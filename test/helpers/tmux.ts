@@ -2,7 +2,7 @@
 // capture-pane, as a learner's terminal would be. Kill it in `finally`.
 import { execFileSync } from 'node:child_process';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from './wait.ts';
 
 export const hasTmux = ((): boolean => {
   try {

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ChapterReport, TestReport } from '../../src/engine/selftest.ts';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -143,6 +144,33 @@ export async function selfTest(prefix: string, chapters: readonly string[], opts
 /** Every phase that did not pass, as `chapter/step/phase: detail`, so a failing test says which. */
 export const failedPhases = (report: TestJson): string[] =>
   report.chapters.flatMap((c) => c.steps.flatMap((s) => Object.entries(s.phases).filter(([, p]) => p.status !== 'pass').map(([n, p]) => `${c.id}/${s.id}/${n}: ${p.detail ?? ''}`)));
+
+/**
+ * A chapter file's self-test, registered in the calling `describe`: a private build of the CLI for
+ * the file (its other tests use it through `cli()`), and one test that `workshop test` of
+ * `chapters` passes every phase and leaves no residue. `expected` is [chapter, status] per chapter
+ * (default: each passes); `also` checks more of the report.
+ */
+export function chapterSelfTest(prefix: string, chapters: readonly string[], opts: { title?: string; expected?: ReadonlyArray<readonly [string, string]>; also?: (report: TestJson) => void } = {}): { cli: () => string } {
+  let built: Awaited<ReturnType<typeof buildCli>> | undefined;
+  beforeAll(async () => {
+    built = await buildCli();
+  });
+  afterAll(async () => built?.dispose());
+  const cli = (): string => {
+    if (built === undefined) throw new Error('the CLI is built in beforeAll');
+    return built.cliJs;
+  };
+  const expected = opts.expected ?? chapters.map((c) => [c, 'pass'] as const);
+  it(opts.title ?? 'passes every phase of `workshop test` and leaves no residue', async () => {
+    const { code, report } = await selfTest(prefix, chapters, { cli: cli() });
+    expect(failedPhases(report)).toEqual([]);
+    expect(report.chapters.map((c) => [c.id, c.status, c.residue])).toEqual(expected.map(([id, status]) => [id, status, []]));
+    opts.also?.(report);
+    expect(code).toBe(0);
+  });
+  return { cli };
+}
 
 /**
  * Container the Hard Way's docs/01 on a loop file: store.img partitioned by fdisk (n p 1 <enter>

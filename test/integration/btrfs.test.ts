@@ -5,31 +5,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runOk } from '../../src/sys/exec.ts';
 import { parseLosetupJson } from '../../src/checks/loop.ts';
 import { mountsUnder, readMountinfo } from '../../src/checks/mounts.ts';
-import { buildCli, failedPhases, openWorkshop, PARTITIONED_STORE_IMG, selfTest, type Workshop, isRoot } from '../helpers/workshop.ts';
+import { chapterSelfTest, openWorkshop, PARTITIONED_STORE_IMG, type Workshop, isRoot } from '../helpers/workshop.ts';
 
 
 describe.skipIf(!isRoot)('chapter btrfs', () => {
-  let built: Awaited<ReturnType<typeof buildCli>>;
-  beforeAll(async () => {
-    built = await buildCli();
-  });
-  afterAll(async () => built.dispose());
-
-  it('passes every phase of `workshop test` and leaves no residue; lvm is skipped with the device-mapper reason', async () => {
-    const { report } = await selfTest('/tmp/ws-fs3-it-', ['btrfs', 'lvm'], { cli: built.cliJs });
-    expect(failedPhases(report)).toEqual([]);
-    expect(report.chapters.map((c) => [c.id, c.status, c.residue])).toEqual([
-      ['btrfs', 'pass', []],
-      ['lvm', 'skipped', []],
-    ]);
-    expect(report.chapters[1]?.reason).toMatch(/^no device-mapper: dmsetup targets failed/);
+  const { cli } = chapterSelfTest('/tmp/ws-fs3-it-', ['btrfs', 'lvm'], {
+    title: 'passes every phase of `workshop test` and leaves no residue; lvm is skipped with the device-mapper reason',
+    expected: [['btrfs', 'pass'], ['lvm', 'skipped']],
+    also: (report) => expect(report.chapters[1]?.reason).toMatch(/^no device-mapper: dmsetup targets failed/),
   });
 
   describe('a learner working through the chapter', () => {
     let ws: Workshop;
     let dir = '';
     beforeAll(async () => {
-      ws = await openWorkshop('/tmp/ws-fs3-learner-', { cli: built.cliJs });
+      ws = await openWorkshop('/tmp/ws-fs3-learner-', { cli: cli() });
       expect((await ws.cli(['goto', 'btrfs/image'])).code).toBe(0);
       dir = path.join(ws.home, 'chapters/btrfs');
     });
@@ -112,7 +102,7 @@ describe.skipIf(!isRoot)('chapter btrfs', () => {
     });
 
     it('accepts Container the Hard Way\'s partitioned disk: fdisk, mkfs.btrfs on /dev/loopNp1, mounted from the partition', async () => {
-      const cthw = await openWorkshop('/tmp/ws-fs3-cthw-', { cli: built.cliJs });
+      const cthw = await openWorkshop('/tmp/ws-fs3-cthw-', { cli: cli() });
       try {
         expect((await cthw.cli(['goto', 'btrfs/image'])).code).toBe(0);
         // CTHW docs/01: fdisk, then mkfs.btrfs on the partition of a loop device with partition scanning (-P).

@@ -4,20 +4,20 @@ import { readdir } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { netnsNames } from '../../src/checks/networking.ts';
 import { mountsUnder, readMountinfo } from '../../src/checks/mounts.ts';
-import { openWorkshop, type TestJson, type Workshop } from '../helpers/workshop.ts';
+import { isRoot, openWorkshop, type TestJson, type Workshop } from '../helpers/workshop.ts';
 
 let w: Workshop;
 const ws = (...args: string[]) => w.cli(args);
 const wsCgroups = async () => (await readdir('/sys/fs/cgroup/pids').catch(() => [] as string[])).filter((n) => n.startsWith('ws-ctr'));
 
-beforeAll(async () => {
-  w = await openWorkshop('/tmp/ws-cap-it-', { allowHost: true });
-});
-afterAll(async () => {
-  await w.dispose();
-});
+describe.skipIf(!isRoot)('chapter 09, the capstone runtime', () => {
+  beforeAll(async () => {
+    w = await openWorkshop('/tmp/ws-cap-it-', { allowHost: true });
+  });
+  afterAll(async () => {
+    await w.dispose();
+  });
 
-describe('chapter 09, the capstone runtime', () => {
   it('passes every phase of workshop test with no residue', async () => {
     const r = await ws('test', '--chapter', 'capstone', '--json');
     const report = JSON.parse(r.stdout) as TestJson;

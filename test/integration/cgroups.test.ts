@@ -4,24 +4,13 @@ import { spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectLayout } from '../../src/checks/cgroups.ts';
-import { buildCli, failedPhases, openWorkshop, selfTest, type Workshop, isRoot } from '../helpers/workshop.ts';
+import { chapterSelfTest, openWorkshop, type Workshop, isRoot } from '../helpers/workshop.ts';
+import { sleep } from '../helpers/wait.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const exists = (p: string) => stat(p).then(() => true, () => false);
 
 describe.skipIf(!isRoot)('chapter cgroups', () => {
-  let built: Awaited<ReturnType<typeof buildCli>>;
-  beforeAll(async () => {
-    built = await buildCli();
-  });
-  afterAll(async () => built.dispose());
-
-  it('passes every phase of `workshop test` and leaves no residue', async () => {
-    const { code, report } = await selfTest('/tmp/ws-nsa-cgit-', ['cgroups'], { cli: built.cliJs });
-    expect(failedPhases(report)).toEqual([]);
-    expect(report.chapters.map((c) => [c.id, c.status, c.residue])).toEqual([['cgroups', 'pass', []]]);
-    expect(code).toBe(0);
-  });
+  const { cli } = chapterSelfTest('/tmp/ws-nsa-cgit-', ['cgroups']);
 
   describe('a learner typing the commands for this machine\'s layout', () => {
     let ws: Workshop;
@@ -30,7 +19,7 @@ describe.skipIf(!isRoot)('chapter cgroups', () => {
     const memDir = () => (v1 ? '/sys/fs/cgroup/memory/ws-demo' : '/sys/fs/cgroup/ws-demo');
     beforeAll(async () => {
       v1 = (await detectLayout()).version === 'v1';
-      ws = await openWorkshop('/tmp/ws-nsa-cglearner-', { cli: built.cliJs });
+      ws = await openWorkshop('/tmp/ws-nsa-cglearner-', { cli: cli() });
       expect((await ws.cli(['goto', 'cgroups/create'])).code).toBe(0);
     });
     afterAll(async () => {

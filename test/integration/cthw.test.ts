@@ -13,45 +13,16 @@
 //   - `hash -r` after pivot_root: bash remembers the host's /usr/bin/mount (issue 15);
 //   - `ping -c 1`, since the seed's ping runs until Ctrl-C;
 //   - `-o ws-uplink` after the seed's `-o eth0` is rejected: the lab's host has no eth0.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { $ } from 'zx';
 import { parseLosetupJson } from '../../src/checks/loop.ts';
 import { buildDynamicBusyboxRootfs } from '../../src/lessons/rootfs.ts';
+import { Terminal } from '../helpers/terminal.ts';
+import { sleep } from '../helpers/wait.ts';
 import { isRoot, openWorkshop, PARTITIONED_STORE_IMG, spawnCollect, type Ran, type Workshop } from '../helpers/workshop.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A second terminal: a bash whose keyboard is a pipe. */
-class Terminal {
-  readonly proc: ChildProcessWithoutNullStreams;
-  output = '';
-  constructor(cwd: string) {
-    this.proc = spawn('bash', [], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
-    this.proc.stdout.on('data', (d: Buffer) => (this.output += d.toString()));
-    this.proc.stderr.on('data', (d: Buffer) => (this.output += d.toString()));
-  }
-  type(...lines: string[]): void {
-    for (const l of lines) this.proc.stdin.write(`${l}\n`);
-  }
-  /** Types the lines and waits until `marker` is printed (so that each line has run). */
-  async run(lines: string[], ms = 10_000): Promise<string> {
-    const marker = `__done_${Math.random().toString(36).slice(2)}`;
-    const from = this.output.length;
-    this.type(...lines, `echo ${marker}`);
-    for (let t = 0; t < ms && !this.output.includes(marker, from); t += 50) await sleep(50);
-    expect(this.output.slice(from), `no ${marker} after: ${lines.join('; ')}`).toContain(marker);
-    return this.output.slice(from, this.output.indexOf(marker, from));
-  }
-  async close(): Promise<void> {
-    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
-    this.proc.stdin.end();
-    await Promise.race([new Promise((r) => this.proc.once('exit', r)), sleep(3000)]);
-    if (this.proc.exitCode === null) this.proc.kill('SIGKILL');
-  }
-}
 
 const sh = async (script: string): Promise<Ran> => {
   const r = await spawnCollect('bash', ['-euo', 'pipefail', '-c', script], { timeoutMs: 60_000 });

@@ -1,53 +1,22 @@
 // Chapter 06 (namespaces) on the real kernel: the self-test through the built CLI, then a learner
 // who types the chapter's commands into a second terminal, leaves the container running there,
 // and runs `workshop next` in the first.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processesUnder } from '../../src/checks/proc.ts';
-import { buildCli, failedPhases, openWorkshop, selfTest, type Workshop, isRoot } from '../helpers/workshop.ts';
+import { Terminal } from '../helpers/terminal.ts';
+import { sleep } from '../helpers/wait.ts';
+import { chapterSelfTest, openWorkshop, type Workshop, isRoot } from '../helpers/workshop.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A second terminal: a bash whose keyboard is a pipe, started in the chapter folder. */
-class Terminal {
-  readonly proc: ChildProcessWithoutNullStreams;
-  output = '';
-  constructor(cwd: string) {
-    this.proc = spawn('bash', [], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
-    this.proc.stdout.on('data', (d: Buffer) => (this.output += d.toString()));
-    this.proc.stderr.on('data', (d: Buffer) => (this.output += d.toString()));
-  }
-  type(...lines: string[]): void {
-    for (const l of lines) this.proc.stdin.write(`${l}\n`);
-  }
-  /** Ends whatever shell is reading the keyboard, and the bash behind it. */
-  async close(): Promise<void> {
-    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
-    this.proc.stdin.end();
-    await Promise.race([new Promise((r) => this.proc.once('exit', r)), sleep(3000)]);
-  }
-}
 
 describe.skipIf(!isRoot)('chapter namespaces', () => {
-  let built: Awaited<ReturnType<typeof buildCli>>;
-  beforeAll(async () => {
-    built = await buildCli();
-  });
-  afterAll(async () => built.dispose());
-
-  it('passes every phase of `workshop test` and leaves no residue', async () => {
-    const { code, report } = await selfTest('/tmp/ws-nsa-it-', ['namespaces'], { cli: built.cliJs });
-    expect(failedPhases(report)).toEqual([]);
-    expect(report.chapters.map((c) => [c.id, c.status, c.residue])).toEqual([['namespaces', 'pass', []]]);
-    expect(code).toBe(0);
-  });
+  const { cli } = chapterSelfTest('/tmp/ws-nsa-it-', ['namespaces']);
 
   describe('a learner with a second terminal', () => {
     let ws: Workshop;
     let dir = '';
     const terminals: Terminal[] = [];
     beforeAll(async () => {
-      ws = await openWorkshop('/tmp/ws-nsa-learner-', { cli: built.cliJs });
+      ws = await openWorkshop('/tmp/ws-nsa-learner-', { cli: cli() });
       expect((await ws.cli(['goto', 'namespaces/uts'])).code).toBe(0);
       dir = (await ws.cli(['path', 'namespaces'])).stdout.trim();
     });

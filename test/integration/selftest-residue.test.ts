@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isRoot, workshop, type TestJson } from '../helpers/workshop.ts';
 import { makePack, type PackChapter } from '../helpers/pack.ts';
+import { sleep } from '../helpers/wait.ts';
 
 const chapter = (id: string, solve: string, cleanup: string): PackChapter & { id: string } => ({
   id,
@@ -17,7 +18,6 @@ export default defineChapter({
 });
 `,
 });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(!isRoot)("the self-test's /tmp residue", () => {
   const home = mkdtempSync('/tmp/ws-residue-home-');

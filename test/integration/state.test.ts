@@ -11,11 +11,13 @@ import { parseLosetupJson } from '../../src/checks/loop.ts';
 import { readMountinfo } from '../../src/checks/mounts.ts';
 import { overlaysWithLower } from '../../src/checks/overlayfs.ts';
 import type { BtrfsPicture, ChrootPicture, NetworkingPicture, OverlayPicture, StateDocument, WafersPicture, NamespacesPicture, CgroupsPicture } from '../../src/contract/state.ts';
+import { hasTmux } from '../helpers/tmux.ts';
 import { CLI, ESC, isRoot, LESSONS, NODE, openWorkshop, type Workshop } from '../helpers/workshop.ts';
 
 // provision.sh installs tmux; where it is missing (a bare dev box) the screens are skipped, the JSON is still compared.
-const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 let ws: Workshop;
+/** the links that the chroot test counted, for its screen */
+let chrootLinks = 0;
 
 beforeAll(async () => {
   ws = await openWorkshop('/tmp/ws-it-state-', { allowHost: true });
@@ -67,7 +69,10 @@ describe.skipIf(!isRoot)('workshop state, per family', () => {
     const links = (await runOk('find', [join(dir, 'rootfs'), '-xdev', '-type', 'l', '-lname', '/bin/busybox'])).trim().split('\n').length;
     expect(pic).toMatchObject({ exists: true, applets: links, busybox: { present: true, executable: true, static: true }, hello: { present: false } });
     expect(pic.folders.every((f) => f.present)).toBe(true);
-    if (hasTmux) expect(tmuxScreen('chroot')).toMatch(new RegExp(`✔ ${links} applets linked to /bin/busybox`));
+    chrootLinks = links;
+  });
+  it.runIf(hasTmux)('chroot: drawn in a terminal', () => {
+    expect(tmuxScreen('chroot')).toMatch(new RegExp(`✔ ${chrootLinks} applets linked to /bin/busybox`));
   });
 
   it('overlayfs: the stack as mountinfo has it, with the upper counts of the steps', async () => {
@@ -79,15 +84,15 @@ describe.skipIf(!isRoot)('workshop state, per family', () => {
     expect(s?.lowerdirs).toEqual([join(dir, 'rootfs')]);
     expect(s?.upper).toMatchObject({ whiteouts: 1, opaqueDirs: 1 });
     expect(s?.inside.map((m) => m.fsType)).toContain('proc');
-    if (hasTmux) {
-      const screen = tmuxScreen('overlayfs');
-      expect(screen).not.toMatch(ESC);
-      const lines = screen.split('\n');
-      const at = (t: string) => lines.findIndex((l) => l.includes(t));
-      expect(at('┌ merged')).toBeGreaterThan(0);
-      expect(at('┌ merged')).toBeLessThan(at('├ upper'));
-      expect(at('├ upper')).toBeLessThan(at('└ lower 1'));
-    }
+  });
+  it.runIf(hasTmux)('overlayfs: drawn in a terminal, merged above upper above lower, without escapes', () => {
+    const screen = tmuxScreen('overlayfs');
+    expect(screen).not.toMatch(ESC);
+    const lines = screen.split('\n');
+    const at = (t: string) => lines.findIndex((l) => l.includes(t));
+    expect(at('┌ merged')).toBeGreaterThan(0);
+    expect(at('┌ merged')).toBeLessThan(at('├ upper'));
+    expect(at('├ upper')).toBeLessThan(at('└ lower 1'));
   });
 
   it('wafers: the ancestry from the parent files, and which stacks are mounted', async () => {
@@ -97,7 +102,9 @@ describe.skipIf(!isRoot)('workshop state, per family', () => {
     expect(pic.wafers.filter((w) => w.mounted).map((w) => w.mounted?.at).sort()).toEqual([...new Set(mounted)].sort());
     // the parentless step mounts archbase by itself, with a bind mount: no overlay stack
     expect(pic.wafers.find((w) => w.name === 'archbase')).toMatchObject({ stack: null, mounted: { bind: true } });
-    if (hasTmux) expect(tmuxScreen('wafers')).toMatch(/└─ archbase[\s\S]*archbase2/);
+  });
+  it.runIf(hasTmux)('wafers: drawn in a terminal', () => {
+    expect(tmuxScreen('wafers')).toMatch(/└─ archbase[\s\S]*archbase2/);
   });
 
   it('btrfs: image → loop → mount as losetup says, subvolumes with the UUIDs btrfs shows, full and incremental streams', async () => {
@@ -113,7 +120,9 @@ describe.skipIf(!isRoot)('workshop state, per family', () => {
     expect(subs.find((s) => s.path === 'base-snapshot')).toMatchObject({ readOnly: true, uuid: snap.uuid, parentUuid: base.uuid });
     expect(subs.find((s) => s.path === 'received/base-snapshot')).toMatchObject({ receivedUuid: snap.uuid });
     expect(pic.streams.map((s) => [s.file.split('/').pop(), s.kind])).toEqual([['base-img', 'full'], ['base-inc', 'incremental']]);
-    if (hasTmux) expect(tmuxScreen('btrfs')).toMatch(/store\.img[\s\S]*loop\d+ → store[\s\S]*base-snapshot \[ro\]/);
+  });
+  it.runIf(hasTmux)('btrfs: drawn in a terminal', () => {
+    expect(tmuxScreen('btrfs')).toMatch(/store\.img[\s\S]*loop\d+ → store[\s\S]*base-snapshot \[ro\]/);
   });
 
   it('namespaces: the container of the last step has its own net namespace and hostname', async () => {
@@ -122,7 +131,9 @@ describe.skipIf(!isRoot)('workshop state, per family', () => {
     expect(row, JSON.stringify(pic.processes)).toMatchObject({ hostname: 'container' });
     // this test runs on the host (PID 1's links may be unreadable, as in a container sandbox)
     if (row) expect(await readlink(`/proc/${row.pid}/ns/net`)).not.toBe(await readlink('/proc/self/ns/net'));
-    if (hasTmux) expect(tmuxScreen('namespaces')).toMatch(/PID\s+name\s+uts\s+pid\s+mnt/);
+  });
+  it.runIf(hasTmux)('namespaces: drawn in a terminal', () => {
+    expect(tmuxScreen('namespaces')).toMatch(/PID\s+name\s+uts\s+pid\s+mnt/);
   });
 
   it('networking: every piece of the lab is there; a veth taken off the bridge is drawn as wrong', async () => {
@@ -134,7 +145,9 @@ describe.skipIf(!isRoot)('workshop state, per family', () => {
     const after = JSON.parse((await ws.cli(['state', 'networking', '--json'])).stdout) as StateDocument;
     const net = after.pictures.find((p) => p.family === 'networking') as NetworkingPicture;
     expect(net.veth[0]).toMatchObject({ status: 'wrong', actual: expect.stringMatching(/no master/) });
-    if (hasTmux) expect(tmuxScreen('networking')).toMatch(/✘ veth0 \(ws-host\): no master, UP \(expected master br0, UP\)/);
+  });
+  it.runIf(hasTmux)('networking: drawn in a terminal', () => {
+    expect(tmuxScreen('networking')).toMatch(/✘ veth0 \(ws-host\): no master, UP \(expected master br0, UP\)/);
   });
 
   it('cgroups: ws-demo with the limits of the steps and the container in it', async () => {
@@ -144,6 +157,8 @@ describe.skipIf(!isRoot)('workshop state, per family', () => {
     const procs = (await readdir(pids?.path ?? '/nonexistent').catch(() => [] as string[])).includes('cgroup.procs');
     expect(procs).toBe(true);
     expect(pids?.pids.length).toBeGreaterThan(0);
-    if (hasTmux) expect(tmuxScreen('cgroups')).toMatch(/ws-demo \(v[12]\)[\s\S]*pids\.max=20/);
+  });
+  it.runIf(hasTmux)('cgroups: drawn in a terminal', () => {
+    expect(tmuxScreen('cgroups')).toMatch(/ws-demo \(v[12]\)[\s\S]*pids\.max=20/);
   });
 });

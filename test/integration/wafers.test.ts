@@ -6,22 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/sys/exec.ts';
 import { mountsUnder, readMountinfo } from '../../src/checks/mounts.ts';
 import { findOverlays } from '../../src/checks/overlayfs.ts';
-import { REPO, buildCli, failedPhases, openWorkshop, selfTest, type Workshop, isRoot } from '../helpers/workshop.ts';
+import { chapterSelfTest, REPO, openWorkshop, type Workshop, isRoot } from '../helpers/workshop.ts';
 
 
 describe.skipIf(!isRoot)('chapter wafers', () => {
-  let built: Awaited<ReturnType<typeof buildCli>>;
-  beforeAll(async () => {
-    built = await buildCli();
-  });
-  afterAll(async () => built.dispose());
-
-  it('passes every phase of `workshop test` and leaves no residue', async () => {
-    const { code, report } = await selfTest('/tmp/ws-fs3-it-', ['wafers'], { cli: built.cliJs });
-    expect(failedPhases(report)).toEqual([]);
-    expect(report.chapters.map((c) => [c.id, c.status, c.residue])).toEqual([['wafers', 'pass', []]]);
-    expect(code).toBe(0);
-  });
+  const { cli } = chapterSelfTest('/tmp/ws-fs3-it-', ['wafers']);
 
   describe('the reference script lessons/03-wafers/wafers', () => {
     let dir = '';
@@ -63,7 +52,7 @@ describe.skipIf(!isRoot)('chapter wafers', () => {
   describe('a learner working through the chapter', () => {
     let ws: Workshop;
     beforeAll(async () => {
-      ws = await openWorkshop('/tmp/ws-fs3-learner-', { cli: built.cliJs });
+      ws = await openWorkshop('/tmp/ws-fs3-learner-', { cli: cli() });
       expect((await ws.cli(['goto', 'wafers/base'])).code).toBe(0);
     });
     afterAll(async () => ws.dispose());

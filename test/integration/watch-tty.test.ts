@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, isRoot, NODE, spawnCollect, workshop } from '../helpers/workshop.ts';
 import { makePack } from '../helpers/pack.ts';
 import { hasTmux, Tmux } from '../helpers/tmux.ts';
+import { sleep } from '../helpers/wait.ts';
 
 const LONG = 'the flag file that this rather long check name talks about is in the chapter folder';
 const MD = `# Watched\n\n## Make the flag and the mount {#flag}\n\nDo it.\n\n## Make many files {#many}\n\nDo it.\n`;
@@ -25,7 +26,6 @@ export default defineChapter({
   cleanup: async () => {},
 });
 `;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(!isRoot || !hasTmux)('workshop watch on a terminal', () => {
   const pack = makePack({ '01-watched': { md: MD, ts: TS } });
