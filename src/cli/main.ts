@@ -46,6 +46,25 @@ async function resolveCommand(words: readonly string[]): Promise<Resolved | unde
   return { verb, path };
 }
 
+/** `--help`: the whole list of commands, or the help of the one named (a JSON document with --json). */
+async function printHelp(found: Resolved | undefined, json: boolean): Promise<number> {
+  const shown = found?.path[found.path.length - 1];
+  const text = shown ? await commandHelp(shown) : overallHelp(await loadAll());
+  // on a terminal, wrapped at word boundaries under each column (the terminal's wrap broke `spin|ners`)
+  writeOut(json ? `${JSON.stringify(found ? { command: found.verb, usage: shown?.meta.usage, help: text } : { commands: Object.keys(COMMANDS), help: text }, null, 2)}\n` : `${wrapText(text, terminalWidth())}\n`);
+  return EXIT.ok;
+}
+
+/** The command the words name (status when they name none); an unknown one is a usage error with a guess. */
+async function commandToRun(words: readonly string[], found: Resolved | undefined): Promise<Resolved & { spec: CommandDef }> {
+  const resolved = words.length === 0 ? await resolveCommand(['status']) : found;
+  const spec = resolved?.path[resolved.path.length - 1];
+  if (resolved && spec) return { ...resolved, spec };
+  const verb = words[0] ?? '';
+  const guess = didYouMean(verb, Object.keys(COMMANDS));
+  throw new WorkshopError('usage', `unknown command "${verb.length > 40 ? `${verb.slice(0, 40)}…` : verb}"`, guess ? `did you mean "workshop ${guess}"? (workshop --help lists the commands)` : 'workshop --help lists the commands');
+}
+
 /** The needs of a command and of the commands it is a subcommand of. */
 const needsOf = (path: readonly CommandDef[]): Needs => Object.assign({}, ...path.map((d) => d.needs ?? {})) as Needs;
 
@@ -64,21 +83,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     return EXIT.ok;
   }
   // `workshop --help` is the whole command list, as `workshop help` is; only a named verb narrows it
-  if (flags['help'] && (words.length === 0 || found)) {
-    const shown = found?.path[found.path.length - 1];
-    const text = shown ? await commandHelp(shown) : overallHelp(await loadAll());
-    // on a terminal, wrapped at word boundaries under each column (the terminal's wrap broke `spin|ners`)
-    writeOut(json ? `${JSON.stringify(found ? { command: found.verb, usage: shown?.meta.usage, help: text } : { commands: Object.keys(COMMANDS), help: text }, null, 2)}\n` : `${wrapText(text, terminalWidth())}\n`);
-    return EXIT.ok;
-  }
-  const resolved = words.length === 0 ? await resolveCommand(['status']) : found;
-  const spec = resolved?.path[resolved.path.length - 1];
-  if (!resolved || !spec) {
-    const verb = words[0] ?? '';
-    const guess = didYouMean(verb, Object.keys(COMMANDS));
-    throw new WorkshopError('usage', `unknown command "${verb.length > 40 ? `${verb.slice(0, 40)}…` : verb}"`, guess ? `did you mean "workshop ${guess}"? (workshop --help lists the commands)` : 'workshop --help lists the commands');
-  }
-  const { verb } = resolved;
+  if (flags['help'] && (words.length === 0 || found)) return printHelp(found, json);
+  const resolved = await commandToRun(words, found);
+  const { verb, spec } = resolved;
   // the words that named a subcommand are not its arguments
   const positionals = parsed.positionals.slice(resolved.path.length - 1);
   const maxArgs = spec.maxArgs ?? 0;
