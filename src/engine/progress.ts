@@ -144,13 +144,18 @@ export function readState(path: string, mutating: boolean, now: Date = new Date(
 
 /** Writes atomically: a temp file in the same folder, fsync, rename, fsync the folder. */
 export function saveState(path: string, state: State): void {
+  writeJsonAtomic(path, state, 'your progress was not saved');
+}
+
+/** Writes a JSON file as saveState does (drills.json too); `lost` says what a failed write loses. */
+export function writeJsonAtomic(path: string, value: unknown, lost: string): void {
   const dir = dirname(path);
   const tmp = `${path}.tmp-${process.pid}`;
   try {
     mkdirSync(dir, { recursive: true });
     const fd = openSync(tmp, 'w', 0o644);
     try {
-      writeFileSync(fd, `${JSON.stringify(state, null, 2)}\n`);
+      writeFileSync(fd, `${JSON.stringify(value, null, 2)}\n`);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -166,7 +171,7 @@ export function saveState(path: string, state: State): void {
     rmSync(tmp, { force: true });
     const e = err as NodeJS.ErrnoException;
     const why = e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied' : e.code === 'ENOSPC' ? 'the disk is full' : e.code === 'EROFS' ? 'the file system is read-only' : e.code === 'EISDIR' ? 'it is a directory' : (e.code ?? e.message);
-    throw envError(`cannot write ${path}: ${why}`, `your progress was not saved; make ${dir} writable (run as root; chattr -i if it is immutable) and run the command again`);
+    throw envError(`cannot write ${path}: ${why}`, `${lost}; make ${dir} writable (run as root; chattr -i if it is immutable) and run the command again`);
   }
 }
 

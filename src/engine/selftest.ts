@@ -14,6 +14,7 @@ import { unmet } from '../lessons/requires.ts';
 import type { LoadedChapter } from '../lessons/load.ts';
 import type { StepData } from '../lessons/host-protocol.ts';
 import type { ChapterPlace } from './context.ts';
+import { leftOutBecause } from './drill.ts';
 import { takeInventory } from './inventory.ts';
 import { newNonce } from './progress.ts';
 import { workspace } from './workspace.ts';
@@ -39,6 +40,8 @@ export interface MutantCount {
   recoveredBySolve: number;
   /** `step/mutant` of those that need `workshop goto <step> --restore`, proven to say so */
   needRestore: string[];
+  /** `step/mutant` of the drills (engine/drill.ts): rejected, diagnosed and recovered by solve here */
+  drills: string[];
 }
 
 export interface TestOptions {
@@ -253,6 +256,14 @@ async function runPhases(run: ChapterRun, report: StepReport, phases: readonly P
   return { broken: false, undiagnosed };
 }
 
+/** The step's drills that this run proved: the catalogue's rule (engine/drill.ts), and every phase of the mutant passed. */
+function provenDrills(report: StepReport, def: StepData): string[] {
+  const proven = (name: string) => ['mutant', 'diagnosis', 'recover'].every((p) => report.phases[`${p}:${name}`]?.status === 'pass');
+  return Object.entries(def.mutants)
+    .filter(([name, m]) => leftOutBecause(m) === undefined && proven(name))
+    .map(([name]) => `${report.id}/${name}`);
+}
+
 export async function testChapter(ch: LoadedChapter, home: string, log: (line: string) => void, opts: TestOptions = {}): Promise<ChapterReport> {
   const t0 = performance.now();
   const id = ch.entry.id;
@@ -263,7 +274,7 @@ export async function testChapter(ch: LoadedChapter, home: string, log: (line: s
   const { selftestDir } = workspace(home);
   await mkdir(selftestDir, { recursive: true });
   const dir = await mkdtemp(join(selftestDir, `${id}-`));
-  const run: ChapterRun = { ch, opts, place: { chapter: id, dir, home, nonce: newNonce(), startedAt: Date.now() }, count: { total: 0, diagnosed: 0, recoveredBySolve: 0, needRestore: [] }, controls: { total: 0, accepted: 0 } };
+  const run: ChapterRun = { ch, opts, place: { chapter: id, dir, home, nonce: newNonce(), startedAt: Date.now() }, count: { total: 0, diagnosed: 0, recoveredBySolve: 0, needRestore: [], drills: [] }, controls: { total: 0, accepted: 0 } };
   const steps: StepReport[] = Object.keys(ch.def.steps).map((s) => ({ id: s, status: 'not-run', phases: {} }));
   let broken = false;
   let undiagnosed = false;
@@ -278,6 +289,7 @@ export async function testChapter(ch: LoadedChapter, home: string, log: (line: s
       broken = r.broken;
       if (r.undiagnosed) undiagnosed = true;
       report.status = broken || r.undiagnosed ? 'fail' : 'pass';
+      run.count.drills.push(...provenDrills(report, def));
     }
   } finally {
     const cleanup = await timed(async () => (await cleanupChapter(ch, run.place, quiet, false), undefined));

@@ -23,6 +23,12 @@ const run = async (args: readonly string[]) => {
   const r = await workshop(home, ['--allow-host', '--lessons', pack, 'test', '--json', ...args]);
   return { code: r.code, report: JSON.parse(r.stdout) as TestJson };
 };
+/** The pack's drill catalogue (`drill --list --json`): built from the same rule as the self-test's proven `mutants.drills`. */
+const drillList = async () => {
+  const r = await workshop(home, ['--allow-host', '--lessons', pack, 'drill', '--list', '--json']);
+  const c = (JSON.parse(r.stdout) as { chapters: Array<{ drills: string[]; leftOut: Array<{ drill: string; why: string }> }> }).chapters[0];
+  return { drills: c?.drills, leftOut: c?.leftOut };
+};
 const phases = (report: TestJson) => Object.fromEntries((report.chapters[0]?.steps ?? []).flatMap((s) => Object.entries(s.phases).map(([n, p]) => [`${s.id}/${n}`, p])));
 
 describe.skipIf(!isRoot)('verified diagnoses', () => {
@@ -33,7 +39,9 @@ describe.skipIf(!isRoot)('verified diagnoses', () => {
     expect(p['greet/diagnosis:wrongWords']).toMatchObject({ status: 'pass', diagnosed: true });
     expect(p['freeze/mutant:groupWritable']).toMatchObject({ status: 'pass' });
     expect(p['freeze/diagnosis:groupWritable']).toBeUndefined();
-    expect(report.chapters[0]?.mutants).toEqual({ total: 2, diagnosed: 1, recoveredBySolve: 2, needRestore: [] });
+    // the bare mutant is proven rejected, but names nothing: it is no drill
+    expect(report.chapters[0]?.mutants).toEqual({ total: 2, diagnosed: 1, recoveredBySolve: 2, needRestore: [], drills: ['greet/wrongWords'] });
+    expect(await drillList()).toEqual({ drills: ['greet/wrongWords'], leftOut: [{ drill: 'freeze/groupWritable', why: expect.stringMatching(/declares no diagnosis/) }] });
     expect(p['greet/control:noNewline']).toMatchObject({ status: 'pass' });
     expect(report.chapters[0]?.controls).toEqual({ total: 1, accepted: 1 });
   });
@@ -85,7 +93,9 @@ describe.skipIf(!isRoot)('verified diagnoses', () => {
       writeFileSync(join(pack, '01-greeting/steps.ts'), named);
       const { code, report } = await run([]);
       expect(phases(report)['freeze/recover:groupWritable']).toMatchObject({ status: 'pass' });
-      expect(report.chapters[0]?.mutants).toEqual({ total: 2, diagnosed: 2, recoveredBySolve: 1, needRestore: ['freeze/groupWritable'] });
+      // proven, but its way out is the restore: no drill, and the catalogue says why
+    expect(report.chapters[0]?.mutants).toEqual({ total: 2, diagnosed: 2, recoveredBySolve: 1, needRestore: ['freeze/groupWritable'], drills: ['greet/wrongWords'] });
+    expect(await drillList()).toEqual({ drills: ['greet/wrongWords'], leftOut: [{ drill: 'freeze/groupWritable', why: expect.stringMatching(/goto --restore/) }] });
       expect(code).toBe(0);
     });
   });
@@ -96,7 +106,8 @@ describe.skipIf(!isRoot)('verified diagnoses', () => {
     const { code, report } = await run([]);
     expect(code).toBe(1);
     expect(phases(report)['greet/diagnosis:wrongWords']).toMatchObject({ status: 'fail', diagnosed: false, detail: expect.stringMatching(/does not match \/the wrong words\/: .*goodbye/) });
-    expect(report.chapters[0]?.mutants).toEqual({ total: 2, diagnosed: 0, recoveredBySolve: 2, needRestore: [] });
+    // a declared diagnosis that the rows do not name: not proven, so no drill (the test fails, CI with it)
+    expect(report.chapters[0]?.mutants).toEqual({ total: 2, diagnosed: 0, recoveredBySolve: 2, needRestore: [], drills: [] });
   });
 
   it('fails a control that verify rejects: a valid state must pass', async () => {

@@ -3,8 +3,11 @@ import { hintsCachePath, stepHints } from '../../engine/hints.ts';
 import { terminalWidth, wrapText } from '../../render/wrap.ts';
 import type { Cli } from '../cli.ts';
 import { defineCommand } from '../command.ts';
+import { activeDrill } from '../../engine/drill-record.ts';
 
 async function hint(cli: Cli): Promise<number> {
+  // During a drill, the drill's hints (commands/drill.ts).
+  if (activeDrill(cli.home)) return (await import('./drill.ts')).drillHint(cli);
   const j = cli.journey();
   const pos = j.current();
   const hints = await stepHints(pos.chapter, pos.step, hintsCachePath(cli.home), () => j.load(pos.chapter));

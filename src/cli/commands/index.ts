@@ -20,6 +20,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   watch: { load: () => import('./watch.ts').then((m) => m.default) },
   select: { load: () => import('./select.ts').then((m) => m.default) },
   goto: { load: () => import('./goto.ts').then((m) => m.default) },
+  drill: { load: () => import('./drill.ts').then((m) => m.default) },
   list: { hot: true, load: () => import('./list.ts').then((m) => m.default) },
   reset: { load: () => import('./reset.ts').then((m) => m.default) },
   clean: { load: () => import('./clean.ts').then((m) => m.default) },

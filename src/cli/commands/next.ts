@@ -7,6 +7,7 @@ import { styler } from '../../render/style.ts';
 import { terminalWidth, wrapText } from '../../render/wrap.ts';
 import type { Cli } from '../cli.ts';
 import { defineCommand } from '../command.ts';
+import { activeDrill } from '../../engine/drill-record.ts';
 import { printStep } from './show.ts';
 
 function renderFailure(cli: Cli, o: Extract<NextOutcome, { passed: false }>): void {
@@ -27,6 +28,9 @@ function renderFailure(cli: Cli, o: Extract<NextOutcome, { passed: false }>): vo
 }
 
 async function next(cli: Cli): Promise<number> {
+  // A drill in progress is what `next` checks, not the chapter's step (commands/drill.ts).
+  const drill = activeDrill(cli.home);
+  if (drill) return (await import('./drill.ts')).nextInDrill(cli, drill);
   const st = styler(cli.color);
   const o = await nextStep(cli.journey(), {
     log: (l) => cli.err(l),

@@ -1,0 +1,112 @@
+// A drill's record (issue 28): drills.json in the home, apart from state.json, so that a drill
+// never marks the chapter's steps done or undone. It holds the drill in progress (if any), the
+// round it belongs to, and what each finished drill took (time, attempts, hints). Small and
+// free of heavy imports: `next` and `hint` read it on every run to learn whether a drill is on.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isRecord } from '../sys/lang.ts';
+import { withLock } from '../sys/lock.ts';
+import { envError } from '../errors.ts';
+import { writeJsonAtomic } from './progress.ts';
+import { workspace } from './workspace.ts';
+
+export const DRILLS_FORMAT = 1;
+
+/** One mutant of one step: what a drill breaks. */
+export interface DrillId {
+  chapter: string;
+  step: string;
+  mutant: string;
+}
+
+/** The drill the learner is in: chosen, applied, and being fixed. */
+export interface ActiveDrill extends DrillId {
+  seed: number;
+  startedAt: number;
+  /** `next` runs that failed while the drill was on */
+  attempts: number;
+  /** the three hints (area, check, fix), computed from the diagnosis when the drill started */
+  hints: string[];
+  hintsShown: number;
+  /** what the failure looked like when the drill started, and the proven pattern it matches: the answer */
+  rows: string;
+  diagnosis: string;
+  /** the round this drill is part of, by its start time */
+  round?: number;
+}
+
+/** A round: the drills still to come, after the active one. */
+export interface Round {
+  id: number;
+  chapter: string;
+  total: number;
+  left: DrillId[];
+}
+
+export interface DrillResult extends DrillId {
+  seed: number;
+  startedAt: number;
+  ms: number;
+  attempts: number;
+  hints: number;
+  outcome: 'fixed' | 'gave-up';
+  round?: number;
+}
+
+export interface DrillBook {
+  formatVersion: typeof DRILLS_FORMAT;
+  active: ActiveDrill | null;
+  round: Round | null;
+  history: DrillResult[];
+}
+
+export const emptyBook = (): DrillBook => ({ formatVersion: DRILLS_FORMAT, active: null, round: null, history: [] });
+
+export const drillsPath = (home: string): string => join(home, 'drills.json');
+
+/** Pure: the book in a file's text; a file that is not one is refused with the way out. */
+export function parseBook(text: string, path: string): DrillBook {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    v = undefined;
+  }
+  if (!isRecord(v) || v['formatVersion'] !== DRILLS_FORMAT || !Array.isArray(v['history']) || !('active' in v)) {
+    throw envError(`${path} is not a drill record workshop can read`, `it holds only drills, not your progress: remove it (rm ${path}) and start the drill again`);
+  }
+  return { ...emptyBook(), ...(v as unknown as DrillBook) };
+}
+
+export function readBook(home: string): DrillBook {
+  const path = drillsPath(home);
+  if (!existsSync(path)) return emptyBook();
+  return parseBook(readFileSync(path, 'utf8'), path);
+}
+
+/** The drill in progress, or undefined: what `next` and `hint` ask first. */
+export const activeDrill = (home: string): ActiveDrill | undefined => readBook(home).active ?? undefined;
+
+/** Changes the book under the workspace lock, on a fresh read, and writes it atomically. */
+export function changeBook<T>(home: string, command: string, fn: (book: DrillBook) => T): Promise<T> {
+  return withLock(workspace(home).lockPath, command, () => {
+    const book = readBook(home);
+    const out = fn(book);
+    writeJsonAtomic(drillsPath(home), book, 'the drill was not recorded');
+    return Promise.resolve(out);
+  });
+}
+
+/** Pure: the result of the active drill as it ends now. */
+export const finished = (d: ActiveDrill, outcome: DrillResult['outcome'], now: number): DrillResult => ({
+  chapter: d.chapter,
+  step: d.step,
+  mutant: d.mutant,
+  seed: d.seed,
+  startedAt: d.startedAt,
+  ms: Math.max(0, now - d.startedAt),
+  attempts: d.attempts,
+  hints: d.hintsShown,
+  outcome,
+  ...(d.round === undefined ? {} : { round: d.round }),
+});
