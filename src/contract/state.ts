@@ -3,10 +3,10 @@
 // (lessons/define.ts) names its families, and the classroom shows it; so it sits at the floor,
 // beside errors.ts, where all of them may import it.
 // The shape is a public contract (the classroom shows it too): add fields, never rename or remove
-// them, and bump STATE_FORMAT when a change would break a reader.
+// them, and bump STATE_DOCUMENT_FORMAT when a change would break a reader.
 
 /** Bumped only when a change would break a reader of the JSON. */
-export const STATE_FORMAT = 1;
+export const STATE_DOCUMENT_FORMAT = 1;
 
 /** A family of kernel objects that `workshop state` can draw. */
 export type StateFamily = 'chroot' | 'overlayfs' | 'wafers' | 'btrfs' | 'lvm' | 'namespaces' | 'networking' | 'cgroups';
@@ -199,7 +199,7 @@ export type PictureOf<F extends StateFamily> = Extract<Picture, { family: F }>;
 
 /** `workshop state --json`. */
 export interface StateDocument {
-  format: typeof STATE_FORMAT;
+  format: typeof STATE_DOCUMENT_FORMAT;
   chapter: string;
   /** the chapter folder */
   dir: string;

@@ -2,7 +2,7 @@
 // chapter says which families to draw (ChapterDef.state); each family's describer lives in this
 // folder, and its entry in engine/families.ts says which one it is.
 import type { CheckContext } from '../../checks/check.ts';
-import { STATE_FORMAT, type Picture, type StateDocument, type StateFamily, type StateSpec, type StateView, type ViewOf } from '../../contract/state.ts';
+import { STATE_DOCUMENT_FORMAT, type Picture, type StateDocument, type StateFamily, type StateSpec, type StateView, type ViewOf } from '../../contract/state.ts';
 import { FAMILIES, familyOf } from '../families.ts';
 
 /** A family name alone means its entry's default view (lvm's names its volume group). Pure. */
@@ -24,5 +24,5 @@ export function describeView(ctx: CheckContext, v: StateView): Promise<Picture> 
 export async function describeState(ctx: CheckContext, spec: StateSpec | undefined): Promise<StateDocument> {
   const pictures: Picture[] = [];
   for (const v of viewsOf(spec)) pictures.push(await describeView(ctx, v));
-  return { format: STATE_FORMAT, chapter: ctx.chapter, dir: ctx.dir, pictures };
+  return { format: STATE_DOCUMENT_FORMAT, chapter: ctx.chapter, dir: ctx.dir, pictures };
 }
