@@ -13,96 +13,33 @@
 // Exit 0 only when every probe held.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { Socket } from 'node:net';
-import { constants } from 'node:os';
 import path from 'node:path';
 import { report } from '../classroom/harness.ts';
+import { CLI, NODE, ProbeRecord, runCli, runFamilies, type Ran } from './record.ts';
 
-const REPO = path.resolve(import.meta.dirname, '../..');
-const NODE = path.join(REPO, 'node_modules/.bin/node');
-const CLI = process.env['WORKSHOP_CLI'] ?? path.join(REPO, 'dist/cli.js');
-const ALLOWED = new Set([0, 1, 2, 3, 4, 130, 137, 143]);
-const STACK = /^\s+at .+:\d+:\d+\)?$/m;
 /** What a terminal acts on: C0 but tab/CR/LF, DEL, C1, the bidi controls. */
 const RAW = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+const STACK = /^\s+at .+:\d+:\d+\)?$/m;
 const PWNED = '\u001b]0;PWNED\u0007\u001b[2J';
 const BASE = mkdtempSync('/tmp/ws-probe-class-');
 
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-/** Runs the CLI with WORKSHOP_HOME=home; a signal death is 128 + its number. Never throws. */
-function run(home: string, args: readonly string[], timeoutMs = 30_000): Promise<Ran> {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', WORKSHOP_HOME: home };
-  delete env['FORCE_COLOR'];
-  const t0 = performance.now();
-  return new Promise((resolve) => {
-    const child = spawn(NODE, [CLI, ...args], { cwd: '/', env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d.length + stdout.length > 1e7 ? '' : d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const limit = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code, signal) => {
-      clearTimeout(limit);
-      const bySignal = signal === null ? null : 128 + (constants.signals[signal] ?? 0);
-      resolve({ code: code ?? bySignal ?? -1, stdout, stderr, ms: performance.now() - t0 });
-    });
-  });
-}
-
-// ---- the record ------------------------------------------------------------------------------
-
-const results = new Map<string, { probes: number; passed: number; failed: string[] }>();
-let stacks = 0;
-let badExits = 0;
 let rawControls = 0;
 let serverErrors = 0;
+/** No run may let a raw control character through to stdout or stderr. */
+const rec = new ProbeRecord((r) => {
+  if (!RAW.test(r.stdout) && !RAW.test(r.stderr)) return [];
+  rawControls++;
+  return [`a raw control character: ${JSON.stringify((r.stdout + r.stderr).match(RAW)?.[0])}`];
+});
 
-/** The problems no run may have. */
-function sane(r: Ran, limitMs = 25_000): string[] {
-  const p: string[] = [];
-  if (!ALLOWED.has(r.code)) {
-    p.push(`exit ${r.code}`);
-    badExits++;
-  }
-  if (STACK.test(r.stderr) || STACK.test(r.stdout)) {
-    p.push('a stack trace');
-    stacks++;
-  }
-  if (RAW.test(r.stdout) || RAW.test(r.stderr)) {
-    p.push(`a raw control character: ${JSON.stringify((r.stdout + r.stderr).match(RAW)?.[0])}`);
-    rawControls++;
-  }
-  if (r.stderr.includes('bug in workshop')) p.push(`"bug in workshop": ${r.stderr.trim().split('\n')[0] ?? ''}`);
-  if (r.ms > limitMs) p.push(`took ${Math.round(r.ms)} ms`);
-  return p;
-}
-
+/** Runs the CLI with WORKSHOP_HOME=home. Never throws. */
+const run = (home: string, args: readonly string[], timeoutMs = 30_000): Promise<Ran> => runCli(args, { env: { WORKSHOP_HOME: home }, timeoutMs });
+const sane = (r: Ran, limitMs?: number): string[] => rec.sane(r, limitMs);
+const probe = (family: string, name: string, fn: () => Promise<string[]>): Promise<void> => rec.probe(family, name, fn);
 const want = (r: Ran, codes: readonly number[]): string[] => (codes.includes(r.code) ? [] : [`exit ${r.code} (want ${codes.join(' or ')}): ${r.stderr.trim().split('\n')[0] ?? ''}`]);
-
-async function probe(family: string, name: string, fn: () => Promise<string[]>): Promise<void> {
-  const rec = results.get(family) ?? { probes: 0, passed: 0, failed: [] };
-  results.set(family, rec);
-  rec.probes++;
-  let problems: string[];
-  try {
-    problems = await fn();
-  } catch (err) {
-    problems = [`the probe itself failed: ${err instanceof Error ? err.message : String(err)}`];
-  }
-  if (problems.length === 0) rec.passed++;
-  else {
-    rec.failed.push(`${name}: ${problems.join('; ')}`);
-    process.stderr.write(`FAIL ${family}: ${name}: ${problems.join('; ')}\n`);
-  }
-}
 
 const freshDir = (prefix = 'd-'): string => mkdtempSync(path.join(BASE, prefix));
 /** Files a home may hold after a command; anything else (a .tmp, a .new) was left behind. */
@@ -204,7 +141,7 @@ async function serverHeld(s: Serve, status: number, allowed: readonly number[]):
   const alive = await http(`${s.origin}/api/class`, { headers: { authorization: `Bearer ${s.token}` } }).catch(() => undefined);
   if (alive?.status !== 200) p.push('the server stopped answering');
   if (STACK.test(s.stderr())) {
-    stacks++;
+    rec.stacks++;
     p.push('a stack trace in the server log');
   }
   if (RAW.test(s.stderr())) {
@@ -786,56 +723,11 @@ function killSenders(home: string): void {
 // ---- main ------------------------------------------------------------------------------------
 
 const FAMILIES: Record<string, () => Promise<void>> = { api: apiFamily, hostile: hostileFamily, inputs: inputsFamily, floods: floodsFamily, control: controlFamily, disk: diskFamily };
-const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(FAMILIES);
-if (process.getuid?.() !== 0) {
-  process.stderr.write('run me as root, under flock /tmp/workshop-system.lock\n');
-  process.exit(3);
-}
-if (!existsSync(CLI)) {
-  process.stderr.write(`no build at ${CLI}: npm run build\n`);
-  process.exit(3);
-}
 const journalBefore = existsSync('/dev/null-journal');
-const t0 = performance.now();
-const leftProcesses: string[] = [];
-const leftMounts: string[] = [];
-const mountsUnder = (dir: string): string[] => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((m) => m === dir || m.startsWith(`${dir}/`));
-try {
-  for (const f of chosen) {
-    const fn = FAMILIES[f];
-    if (fn === undefined) throw new Error(`unknown family ${f}: ${Object.keys(FAMILIES).join(', ')}`);
-    // a family that cannot even set up (a server that does not start) is one failed probe, and the others still run
-    await fn().catch((err: unknown) => probe(f, 'setting up the family', async () => [err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err)]));
-  }
-} finally {
-  // what still runs with the probes' folder in its command line, environment or cwd was left by a probe
-  await new Promise((r) => setTimeout(r, 1500));
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid)) {
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      const env = readFileSync(`/proc/${pid}/environ`, 'utf8');
-      const cwd = readlinkSync(`/proc/${pid}/cwd`);
-      if (cmd.includes(BASE) || env.includes(BASE) || cwd.startsWith(BASE)) leftProcesses.push(`${pid} (${cmd.replaceAll('\0', ' ').slice(0, 120)})`);
-    } catch {
-      // gone
-    }
-  }
-  leftMounts.push(...mountsUnder(BASE));
-  for (const m of mountsUnder(BASE).reverse()) spawnSync('umount', ['-l', m]);
-  for (const p of leftProcesses) process.kill(Number(p.split(' ')[0]), 'SIGKILL');
-  rmSync(BASE, { recursive: true, force: true });
-}
+const left = await runFamilies(rec, FAMILIES, BASE);
 const journal = !journalBefore && existsSync('/dev/null-journal');
-let total = 0;
-let passed = 0;
-console.log('family    probes  passed  failed');
-for (const [f, r] of results) {
-  total += r.probes;
-  passed += r.passed;
-  console.log(`${f.padEnd(9)} ${String(r.probes).padStart(6)}  ${String(r.passed).padStart(6)}  ${String(r.failed.length).padStart(6)}`);
-}
-console.log(`${'total'.padEnd(9)} ${String(total).padStart(6)}  ${String(passed).padStart(6)}  ${String(total - passed).padStart(6)}`);
-console.log(`stack traces: ${stacks}; exits outside 0-4, 130, 137, 143: ${badExits}; raw control characters: ${rawControls}; server 5xx: ${serverErrors}; left behind: ${leftProcesses.length} processes, ${leftMounts.length} mounts${journal ? ', /dev/null-journal' : ''}; ${Math.round((performance.now() - t0) / 1000)} s`);
-for (const x of [...leftProcesses, ...leftMounts]) console.log(`  left: ${x}`);
-for (const [f, r] of results) for (const x of r.failed) console.log(`  FAIL ${f}: ${x}`);
-process.exitCode = total === passed && leftProcesses.length + leftMounts.length === 0 && !journal ? 0 : 1;
+const held = rec.report();
+console.log(`stack traces: ${rec.stacks}; exits outside 0-4, 130, 137, 143: ${rec.badExits}; raw control characters: ${rawControls}; server 5xx: ${serverErrors}; left behind: ${left.processes.length} processes, ${left.mounts.length} mounts${journal ? ', /dev/null-journal' : ''}; ${left.seconds} s`);
+for (const x of [...left.processes, ...left.mounts]) console.log(`  left: ${x}`);
+rec.failures();
+process.exitCode = held && left.processes.length + left.mounts.length === 0 && !journal ? 0 : 1;

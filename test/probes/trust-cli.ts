@@ -9,84 +9,18 @@
 // Families: home state lock signals disk cli (default: all). It takes about 5 minutes (the signal
 // probes wait for what they interrupted, two lock probes wait 10 s). Exit 0 only when every probe held.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { constants } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { validateState } from '../../src/engine/progress.ts';
+import { CLI, NODE, ProbeRecord, REPO, runCli, runFamilies, type Ran } from './record.ts';
 
-const REPO = path.resolve(import.meta.dirname, '../..');
-const NODE = path.join(REPO, 'node_modules/.bin/node');
-const CLI = process.env['WORKSHOP_CLI'] ?? path.join(REPO, 'dist/cli.js');
 const RACE = path.join(REPO, 'test/fixtures/lessons/race');
-const ALLOWED = new Set([0, 1, 2, 3, 4, 130, 137, 143]);
-const STACK = /^\s+at .+:\d+:\d+\)?$/m;
 const BASE = mkdtempSync('/tmp/ws-probe-');
 
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-interface RunOpts {
-  env?: Record<string, string | undefined>;
-  cwd?: string;
-  timeoutMs?: number;
-  /** send this signal after `afterMs` */
-  signal?: { name: NodeJS.Signals; afterMs: number };
-  /** a file to take stdout (/dev/full) */
-  stdoutFile?: string;
-}
-
-/** Runs the CLI; a signal death is 128 + its number, as a shell reports it. Never throws. */
-function run(args: readonly string[], o: RunOpts = {}): Promise<Ran> {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
-  delete env['FORCE_COLOR'];
-  delete env['WORKSHOP_HOME'];
-  for (const [k, v] of Object.entries(o.env ?? {})) {
-    if (v === undefined) delete env[k];
-    else env[k] = v;
-  }
-  const t0 = performance.now();
-  return new Promise((resolve) => {
-    const child = spawn(o.stdoutFile === undefined ? NODE : 'sh', o.stdoutFile === undefined ? [CLI, ...args] : ['-c', 'exec "$@" > "$0"', o.stdoutFile, NODE, CLI, ...args], { cwd: o.cwd ?? '/', env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const limit = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 30_000);
-    const sig = o.signal === undefined ? undefined : setTimeout(() => child.kill(o.signal?.name), o.signal.afterMs);
-    child.on('close', (code, signal) => {
-      clearTimeout(limit);
-      if (sig !== undefined) clearTimeout(sig);
-      const bySignal = signal === null ? null : 128 + (constants.signals[signal] ?? 0);
-      resolve({ code: code ?? bySignal ?? -1, stdout, stderr, ms: performance.now() - t0 });
-    });
-  });
-}
-
-// ---- the record ------------------------------------------------------------------------------
-
-const results = new Map<string, { probes: number; passed: number; failed: string[] }>();
-let stacks = 0;
-let badExits = 0;
-
-/** The problems every run must not have. */
-function sane(r: Ran, limitMs = 25_000): string[] {
-  const p: string[] = [];
-  if (!ALLOWED.has(r.code)) {
-    p.push(`exit ${r.code}`);
-    badExits++;
-  }
-  if (STACK.test(r.stderr) || STACK.test(r.stdout)) {
-    p.push('a stack trace');
-    stacks++;
-  }
-  if (r.stderr.includes('bug in workshop')) p.push(`"bug in workshop": ${r.stderr.trim().split('\n')[0] ?? ''}`);
-  if (r.ms > limitMs) p.push(`took ${Math.round(r.ms)} ms`);
-  return p;
-}
+const rec = new ProbeRecord();
+const run = runCli;
+const sane = (r: Ran, limitMs?: number): string[] => rec.sane(r, limitMs);
+const probe = (family: string, name: string, fn: () => Promise<string[]>): Promise<void> => rec.probe(family, name, fn);
 
 /** What a command must never leave in a home: temp files, a takeover guard of its own. */
 function leftovers(home: string, allowed: readonly string[] = []): string[] {
@@ -100,24 +34,6 @@ function leftovers(home: string, allowed: readonly string[] = []): string[] {
 }
 
 const oldtmpBefore = new Set(readdirSync('/run').filter((f) => f.startsWith('workshop-oldtmp.')));
-const mountsUnder = (dir: string): string[] => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((m) => m === dir || m.startsWith(`${dir}/`));
-
-async function probe(family: string, name: string, fn: () => Promise<string[]>): Promise<void> {
-  const rec = results.get(family) ?? { probes: 0, passed: 0, failed: [] };
-  results.set(family, rec);
-  rec.probes++;
-  let problems: string[];
-  try {
-    problems = await fn();
-  } catch (err) {
-    problems = [`the probe itself failed: ${err instanceof Error ? err.message : String(err)}`];
-  }
-  if (problems.length === 0) rec.passed++;
-  else {
-    rec.failed.push(`${name}: ${problems.join('; ')}`);
-    process.stderr.write(`FAIL ${family}: ${name}: ${problems.join('; ')}\n`);
-  }
-}
 
 const freshHome = (): string => mkdtempSync(path.join(BASE, 'h-'));
 const doneSteps = (home: string): number | null => {
@@ -511,52 +427,10 @@ async function clis(): Promise<void> {
 // ---- main ------------------------------------------------------------------------------------
 
 const FAMILIES: Record<string, () => Promise<void>> = { home: homes, state: states, lock: locks, signals, disk: disks, cli: clis };
-const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(FAMILIES);
-if (process.getuid?.() !== 0) {
-  process.stderr.write('run me as root, under flock /tmp/workshop-system.lock\n');
-  process.exit(3);
-}
-if (!existsSync(CLI)) {
-  process.stderr.write(`no build at ${CLI}: npm run build\n`);
-  process.exit(3);
-}
-const t0 = performance.now();
-const leftProcesses: string[] = [];
-const leftMounts: string[] = [];
-try {
-  for (const f of chosen) {
-    const fn = FAMILIES[f];
-    if (fn === undefined) throw new Error(`unknown family ${f}: ${Object.keys(FAMILIES).join(', ')}`);
-    await fn();
-  }
-} finally {
-  // what is still running or mounted in the probes' folder was left by a probe
-  await new Promise((r) => setTimeout(r, 1500));
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    let cwd = '';
-    try {
-      cwd = readlinkSync(`/proc/${pid}/cwd`);
-    } catch {
-      continue;
-    }
-    if (cwd.startsWith(BASE)) leftProcesses.push(`${pid} (cwd ${cwd})`);
-  }
-  leftMounts.push(...mountsUnder(BASE));
-  for (const m of mountsUnder(BASE).reverse()) spawnSync('umount', ['-l', m]);
-  for (const p of leftProcesses) process.kill(Number(p.split(' ')[0]), 'SIGKILL');
-  rmSync(BASE, { recursive: true, force: true });
-}
+const left = await runFamilies(rec, FAMILIES, BASE);
 const newOldtmp = readdirSync('/run').filter((f) => f.startsWith('workshop-oldtmp.') && !oldtmpBefore.has(f));
-let total = 0;
-let passed = 0;
-console.log('family    probes  passed  failed');
-for (const [f, r] of results) {
-  total += r.probes;
-  passed += r.passed;
-  console.log(`${f.padEnd(9)} ${String(r.probes).padStart(6)}  ${String(r.passed).padStart(6)}  ${String(r.failed.length).padStart(6)}`);
-}
-console.log(`${'total'.padEnd(9)} ${String(total).padStart(6)}  ${String(passed).padStart(6)}  ${String(total - passed).padStart(6)}`);
-console.log(`stack traces: ${stacks}; exits outside 0-4, 130, 137, 143: ${badExits}; left behind: ${newOldtmp.length} /run/workshop-oldtmp.*, ${leftProcesses.length} processes, ${leftMounts.length} mounts; ${Math.round((performance.now() - t0) / 1000)} s`);
-for (const x of [...newOldtmp, ...leftProcesses, ...leftMounts]) console.log(`  left: ${x}`);
-for (const [f, r] of results) for (const x of r.failed) console.log(`  FAIL ${f}: ${x}`);
-process.exitCode = total === passed && newOldtmp.length + leftProcesses.length + leftMounts.length === 0 ? 0 : 1;
+const held = rec.report();
+console.log(`stack traces: ${rec.stacks}; exits outside 0-4, 130, 137, 143: ${rec.badExits}; left behind: ${newOldtmp.length} /run/workshop-oldtmp.*, ${left.processes.length} processes, ${left.mounts.length} mounts; ${left.seconds} s`);
+for (const x of [...newOldtmp, ...left.processes, ...left.mounts]) console.log(`  left: ${x}`);
+rec.failures();
+process.exitCode = held && newOldtmp.length + left.processes.length + left.mounts.length === 0 ? 0 : 1;
