@@ -39,6 +39,15 @@ export function describeFailure(err: unknown): string {
   }
 }
 
+/**
+ * Lesson code that failed by its own fault, not by what it ran into: it called process.exit, never
+ * settled, froze or ended the lesson host. The lesson host (src/lessons/host.ts) throws it; a
+ * caller that would blame the machine (a failed setup) blames the lesson instead.
+ */
+export class LessonFault extends Error {
+  override name = 'LessonFault';
+}
+
 export type ErrorKind = 'usage' | 'environment' | 'lesson' | 'state';
 
 const codeOf: Record<ErrorKind, ExitCode> = { usage: 2, environment: 3, lesson: 4, state: 3 };

@@ -8,7 +8,7 @@ import type { CheckResult } from '../checks/check.ts';
 import { formatProblem, readCatalog, stepIds, type Catalog, type ChapterEntry } from '../lessons/catalog.ts';
 import { loadChapter, type LoadedChapter } from '../lessons/load.ts';
 import { unmet } from '../lessons/requires.ts';
-import { didYouMean, envError, lessonError, usageError, WorkshopError } from '../errors.ts';
+import { didYouMean, envError, LessonFault, lessonError, usageError, WorkshopError } from '../errors.ts';
 import type { ChapterPlace } from './context.ts';
 import { outcomeOf, type JourneyEvent, type JourneyListener } from './events.ts';
 import { requireVm } from './guard.ts';
@@ -230,7 +230,10 @@ export class Journey {
       try {
         await setupChapter(loaded, place, this.#opts.log, this.#opts.verbose);
       } catch (err) {
-        throw envError(`the setup of chapter ${entry.id} failed: ${describeFailure(err)}`, 'run `workshop doctor` to see what this machine is missing');
+        const why = `the setup of chapter ${entry.id} failed: ${describeFailure(err)}`;
+        // lesson code that exited or froze is the pack's fault, whatever the machine has
+        if (err instanceof LessonFault) throw lessonError(why, `fix the setup in ${entry.stepsPath}; \`workshop lint\` checks a pack`);
+        throw envError(why, 'run `workshop doctor` to see what this machine is missing');
       }
       state.chapters[entry.id] = progress;
       created = was === undefined;

@@ -73,6 +73,9 @@ export interface CheckPlan {
   limitMs: number;
 }
 
+/** Whose fault a failed call is: the lesson code's own (it can never work), or what it threw. */
+export type Fault = 'lesson' | 'threw';
+
 export type HostReply =
   | { id: number; type: 'log'; line: string }
   | { id: number; type: 'loaded'; chapter: ChapterData }
@@ -82,7 +85,11 @@ export type HostReply =
   | { id: number; type: 'probed'; probe: Probe }
   | { id: number; type: 'answer'; value: Record<string, string> | string[] }
   | { id: number; type: 'done' }
-  | { id: number; type: 'failed'; error: string }
+  /**
+   * The call failed. `fault: 'lesson'` when the lesson code itself is at fault (it called
+   * process.exit, never settled, threw where nothing catches it), not what it ran into ('threw').
+   */
+  | { id: number; type: 'failed'; error: string; fault: Fault }
   /** what zx prints for a verbose solution (each command, its output), for the parent's stderr */
   | { type: 'output'; text: string }
   /** the host's loop still turns: sent while a call runs, so that workshop can tell a frozen host */

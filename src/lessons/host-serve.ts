@@ -11,7 +11,7 @@ import type { LessonProblem } from './catalog.ts';
 import { checkContext, solveContext, stepContext } from './context.ts';
 import type { ChapterDef, Mutant, SolveContext } from './define.ts';
 import { checkedProbe, checkedResult, type ChapterData, type Hook, type HostReply, type HostRequest, type ControlData, type MutantData, type StepData } from './host-protocol.ts';
-import { hangLine, importProblem, validateChapter } from './validate.ts';
+import { hangLine, importProblem, isLessonExit, validateChapter } from './validate.ts';
 
 type Reply = HostReply extends infer R ? (R extends HostReply ? (R extends { id: number } ? Omit<R, 'id'> : never) : never) : never;
 
@@ -245,7 +245,7 @@ async function handle(req: HostRequest): Promise<void> {
   } else {
     // (checks of a verify that have not answered are error rows in workshop)
     const file = files.get(req.chapter) ?? `chapter ${req.chapter}`;
-    begin(id, (why) => reply(id, { type: 'failed', error: `${why} (${file})` }));
+    begin(id, (why) => reply(id, { type: 'failed', error: `${why} (${file})`, fault: 'lesson' }));
   }
   try {
     if (req.op === 'load') await load(id, req);
@@ -254,7 +254,7 @@ async function handle(req: HostRequest): Promise<void> {
     else if (req.op === 'probe') await probe(id, req);
     else await ask(id, req);
   } catch (err) {
-    reply(id, { type: 'failed', error: describeFailure(err) });
+    reply(id, { type: 'failed', error: describeFailure(err), fault: isLessonExit(err) ? 'lesson' : 'threw' });
   }
 }
 

@@ -17,7 +17,7 @@ import { writeSync } from 'node:fs';
 import { CHECK_TIMEOUT_MS, type CheckResult } from '../checks/check.ts';
 import { timeScale } from '../sys/exec.ts';
 import { isRecord } from '../sys/lang.ts';
-import { safeString } from '../errors.ts';
+import { LessonFault, safeString } from '../errors.ts';
 import type { LessonProblem } from './catalog.ts';
 import type { ChapterPlace } from './context.ts';
 import type { Probe } from './define.ts';
@@ -186,9 +186,9 @@ export class LessonHost {
       this.#call({ op: 'run', chapter, hook, place, verbose }, log, HOOK_TIMEOUT_MS * timeScale(), {
         on: (r) => {
           if (r.type === 'done') resolve();
-          else if (r.type === 'failed') reject(new Error(r.error));
+          else if (r.type === 'failed') reject(r.fault === 'lesson' ? new LessonFault(r.error) : new Error(r.error));
         },
-        end: (why) => reject(new Error(`${file}: ${why}`)),
+        end: (why) => reject(new LessonFault(`${file}: ${why}`)),
       });
     });
   }

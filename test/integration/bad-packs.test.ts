@@ -9,7 +9,7 @@ import { makePack, oneStep, type PackChapter } from '../helpers/pack.ts';
 const good = oneStep('fine', "[defineCheck('ok', () => pass('ok'))]");
 
 /** A one-step chapter with its verify, solve and top-level code as given (verify is on line 7). */
-const lesson = (id: string, o: { verify?: string; solve?: string; top?: string }): PackChapter => ({
+const lesson = (id: string, o: { verify?: string; solve?: string; top?: string; setup?: string }): PackChapter => ({
   md: `# ${id}\n\n## The step {#step}\n\nDo it.\n`,
   ts: `import { defineChapter, defineCheck, pass, fail } from 'workshop/lesson';
 import { execFileSync } from 'node:child_process';
@@ -20,7 +20,7 @@ export default defineChapter({
     verify: (ctx) => ${o.verify ?? "[defineCheck('ok', () => fail('done', 'not yet'))]"},
     solve: ${o.solve ?? 'async () => {}'},
     hints: ['none'] } },
-  cleanup: async () => {},
+  cleanup: async () => {},${o.setup === undefined ? '' : `\n  setup: ${o.setup},`}
 });
 `,
 });
@@ -177,6 +177,23 @@ describe.skipIf(!isRoot)('lesson code that exits, hangs or prints', () => {
     const report = JSON.parse(t.stdout) as TestJson;
     expect(report.chapters[0]?.status).toBe('fail');
     expect(report.chapters[0]?.steps[0]?.phases['solve']?.detail).toMatch(/process\.exit\(0\)/);
+  });
+
+  it('a setup that exits or never settles is a lesson error (exit 4) naming its file; one whose command fails is the machine (exit 3)', async () => {
+    for (const [id, setup, want] of [
+      ['setexit', 'async () => { process.exit(0); }', /it calls process\.exit\(0\) at \/tmp\/ws-pack-\w+\/01-setexit\/steps\.ts:11/],
+      ['sethang', 'async () => { await new Promise(() => {}); }', /never finished: it waits for a promise that nothing settles .*\(\/tmp\/ws-pack-\w+\/01-sethang\/steps\.ts\)/],
+    ] as const) {
+      const dir = pack(id, { setup });
+      const c = await run(dir, ['check']);
+      noCrash(c);
+      expect(c.code, c.stderr).toBe(4);
+      expect(c.stderr).toMatch(want);
+      expect(c.stderr).toContain(`hint: fix the setup in ${dir}/01-${id}/steps.ts`);
+    }
+    const failing = await run(pack('setfalse', { setup: 'async ({ $ }) => { await $`false`; }' }), ['check']);
+    expect(failing.code, failing.stderr).toBe(3);
+    expect(failing.stderr).toContain('hint: run `workshop doctor`');
   });
 
   it('process.reallyExit(0) in a solution cannot end workshop either', async () => {
