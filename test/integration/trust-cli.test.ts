@@ -316,6 +316,25 @@ describe.skipIf(!isRoot)('workshop clean', () => {
     }
   });
 
+  it('never says "nothing left" when a chapter\'s own cleanup failed: what only it knew of may be left', async () => {
+    const pack = bgPack("if (pid !== '') await $`kill ${pid}`.nothrow();\n    throw new Error('the worker would not stop');");
+    try {
+      expect((await workshop(home, ['--lessons', pack.dir, 'solve', 'bg/start'])).code).toBe(0);
+      const r = await workshop(home, ['--lessons', pack.dir, 'clean']);
+      sane(r);
+      expect(r.code, r.stdout).toBe(1);
+      expect(r.stderr).toContain('could not finish the cleanup of chapter bg: ');
+      expect(r.stderr).toContain('the worker would not stop');
+      expect(r.stdout).not.toContain('nothing of the workshop is left');
+      expect(r.stdout).toContain('1 action(s) failed, so what they were to remove may be left; see above.');
+      const json = await workshop(home, ['--json', '--lessons', pack.dir, 'clean']);
+      expect(json.code).toBe(1);
+      expect(JSON.parse(json.stdout)).toMatchObject({ clean: false, cleanups: [{ chapter: 'bg', status: 'failed' }] });
+    } finally {
+      pack.dispose();
+    }
+  });
+
   it('a chapter whose folder clean removed is set up again when the learner carries on, with its progress', async () => {
     expect((await workshop(home, ['solve', 'overlayfs/dirs', '--through'])).code).toBe(0);
     const dir = path.join(home, 'chapters/overlayfs');

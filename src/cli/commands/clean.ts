@@ -39,6 +39,12 @@ function openJourney(cli: Cli): { journey: Journey } | { error: string } {
   }
 }
 
+/** What clean could not vouch for: items it still sees, and actions that failed (they may have left more). */
+function leftLine(items: number, failed: number): string {
+  const parts = [...(items > 0 ? [`${items} item(s) are left`] : []), ...(failed > 0 ? [`${failed} action(s) failed, so what they were to remove may be left`] : [])];
+  return `${parts.join('; ')}; see above.`;
+}
+
 const doneSteps = (j: Journey): number => Object.values(j.state.chapters).reduce((n, c) => n + Object.values(c.steps).filter((s) => s.done !== undefined).length, 0);
 
 async function clean(cli: Cli): Promise<number> {
@@ -56,7 +62,7 @@ async function clean(cli: Cli): Promise<number> {
   let cleanups: CleanupOutcome[] = [];
   if ('journey' in opened) cleanups = await runChapterCleanups(opened.journey, (l) => (cli.json ? actions.push(l) : cli.err(l)), !cli.json);
   else if (!cli.json) cli.err(`(the chapters' own cleanups cannot run: ${opened.error}; clean goes on with what it finds)`);
-  const errors = cleanups.flatMap((c) => (c.status === 'failed' ? [`the cleanup of chapter ${c.chapter}: ${c.error}`] : []));
+  const errors = cleanups.flatMap((c) => (c.status === 'failed' ? [`finish the cleanup of chapter ${c.chapter}: ${c.error}`] : []));
   for (const c of cleanups) if (c.status === 'unknown' && !cli.json) cli.err(`(chapter ${c.chapter} has state in ${home} but is not in these lessons, so its own cleanup cannot run: give the --lessons it came from)`);
 
   // 2. Then what is there, found in the kernel.
@@ -74,14 +80,15 @@ async function clean(cli: Cli): Promise<number> {
   const after = await takeInventory(home);
   const still = (await findVisitors(home, after)).filter((v) => !isShell(v));
   const done = 'journey' in opened ? doneSteps(opened.journey) : null;
-  const nothingLeft = after.length === 0 && still.length === 0;
+  // A cleanup or an action that failed may have left what only it knew of: never "nothing left" then.
+  const nothingLeft = after.length === 0 && still.length === 0 && errors.length === 0;
   // 4. What a chapter's tutorial made outside the workspace: named for the learner, never removed.
   const outside = 'journey' in opened ? await outsideLeftovers(await declaredOutside(opened.journey)) : [];
   if (cli.json) cli.emit({ cleanups, before, visitors, actions, errors, after, running: still, outside, progress: { kept: true, done }, clean: nothingLeft });
   else {
     cli.out([st('bold', 'Left after cleaning:'), ...listItems(after), ...still.map(visitorLine), ...outsideLines(outside)].join('\n'));
     for (const e of errors) cli.err(`  ${st('red', 'could not')} ${e}`);
-    cli.out(nothingLeft ? st('green', 'Clean: nothing of the workshop is left on this machine.') : st('red', `${after.length + still.length} item(s) are left; see above.`));
+    cli.out(nothingLeft ? st('green', 'Clean: nothing of the workshop is left on this machine.') : st('red', leftLine(after.length + still.length, errors.length)));
     if (done !== null) cli.out(`progress kept: ${done} step${done === 1 ? '' : 's'} done; \`workshop goto <step> --restore\` rebuilds a chapter, and \`workshop reset --all\` forgets the progress.`);
   }
   return nothingLeft ? 0 : 1;
