@@ -14,7 +14,7 @@ const built = import.meta.url.endsWith('.js');
 if (built) enableCompileCache(fileURLToPath(new URL('../node_modules/.cache/workshop-compile/', import.meta.url)));
 
 /**
- * A lesson that exits would end the host with nothing returned; throwing instead turns the call
+ * A lesson that exits (or aborts) would end the host with nothing returned; throwing instead turns the call
  * into an error row or a failed solution that names the line. The host itself leaves with
  * {@link leave}, which restores them first.
  */
@@ -54,6 +54,8 @@ const refuse = (name: string) => (code?: unknown) => {
 };
 Reflect.set(process, 'exit', refuse('exit'));
 Reflect.set(process, 'reallyExit', refuse('reallyExit'));
+// abort() would end the host too, and print Node's native and JavaScript stacks on workshop's stderr
+Reflect.set(process, 'abort', refuse('abort'));
 
 /** Ends the host (workshop has gone): the lesson's timers must not keep it alive. */
 export function leave(): never {

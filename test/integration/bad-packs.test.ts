@@ -203,6 +203,14 @@ describe.skipIf(!isRoot)('lesson code that exits, hangs or prints', () => {
     expect(s.stdout).toContain('it calls process.reallyExit(0)');
   });
 
+  it("process.abort() in a check is an error row naming its line, and prints none of Node's stacks", async () => {
+    const c = await run(pack('aborts', { verify: "[defineCheck('it aborts', () => process.abort())]" }), ['check']);
+    noCrash(c);
+    expect(c.code, c.stdout + c.stderr).toBe(1);
+    expect(c.stdout).toMatch(/it aborts[\s\S]*it calls process\.abort\(\) at \/tmp\/ws-pack-\w+\/01-aborts\/steps\.ts:7/);
+    expect(c.stdout + c.stderr).not.toMatch(/stack trace -----|^\s+at /m);
+  });
+
   it('a solution that never settles fails at once, not with exit 13', async () => {
     const t0 = Date.now();
     const s = await run(pack('stuck', { solve: 'async () => { await new Promise(() => {}); }' }), ['solve']);

@@ -11,7 +11,8 @@ export const REPO = path.resolve(import.meta.dirname, '../..');
 export const NODE = path.join(REPO, 'node_modules/.bin/node');
 export const CLI = process.env['WORKSHOP_CLI'] ?? path.join(REPO, 'dist/cli.js');
 const ALLOWED = new Set([0, 1, 2, 3, 4, 130, 137, 143]);
-const STACK = /^\s+at .+:\d+:\d+\)?$/m;
+/** a JavaScript stack, or the native and JavaScript stacks Node prints when it aborts */
+const STACK = /^\s+at .+:\d+:\d+\)?$|^----- (Native|JavaScript) stack trace -----$/m;
 
 export interface Ran {
   code: number;
