@@ -71,6 +71,7 @@ const behaviours: Behaviour[] = [
   { name: 'exit(0) in a mutant', where: 'mutant', mutant: 'async () => { process.exit(0); }' },
   { name: 'a mutant that never settles', where: 'mutant', mutant: 'async () => { await new Promise(() => {}); }' },
   { name: 'exit(0) in setup', where: 'setup', setup: 'async () => { process.exit(0); }' },
+  { name: 'a setup that never settles', where: 'setup', setup: 'async () => { await new Promise(() => {}); }' },
   { name: 'exit(0) in cleanup', where: 'cleanup', cleanup: 'async () => { process.exit(0); }' },
   { name: 'a cleanup that never settles', where: 'cleanup', cleanup: 'async () => { await new Promise(() => {}); }' },
   { name: 'a cleanup that throws', where: 'cleanup', cleanup: "async () => { throw new Error('cannot clean'); }" },
@@ -170,6 +171,8 @@ function problemsOf(b: Behaviour, c: Command, r: Ran, home: string): string[] {
   }
   if (r.code === 0 && b.where !== 'none' && c.passes.includes(b.where)) p.push('exit 0: a pass for lesson code that never returned');
   if (c.args[0] === 'lint' && b.where === 'import' && r.code !== 4) p.push(`lint exit ${r.code} (want 4)`);
+  // a setup that exits or never settles is the lesson's fault, not the machine's
+  if (b.where === 'setup' && ['hint', 'check', 'next', 'solve'].includes(c.args[0] ?? '') && r.code !== 4) p.push(`exit ${r.code} (want 4, a lesson error): ${r.stderr.trim().split('\n').slice(-2).join(' / ')}`);
   if (b.where === 'none' && c.args[0] === 'test' && r.code !== 0) p.push(`the healthy pack failed its self-test: exit ${r.code}: ${r.stderr.trim().split('\n').slice(-1)[0] ?? ''}`);
   const done = stepDone(home);
   if (done === 'invalid') p.push('state.json is not valid');
