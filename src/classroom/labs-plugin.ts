@@ -111,7 +111,8 @@ function assets(pageDir: string): Map<string, { body: Buffer; type: string }> {
 
 /** The step a learner is on, from their reports: where the last one left them. */
 export function currentStep(pack: Pack, reports: readonly Report[]): string | undefined {
-  const last = reports.at(-1);
+  // a 'left' report (`classroom leave`) names no step: the learner is where the one before left them
+  const last = reports.findLast((r) => r.kind !== 'left');
   if (!last) return pack.steps[0]?.id;
   if (last.kind === 'started' || last.kind === 'reset') return pack.chapters.get(last.step)?.[0];
   if (last.kind === 'passed' || last.kind === 'solved') return last.next ?? last.step;

@@ -243,3 +243,12 @@ describe('the CSV export', () => {
     expect(ada).toBe(`ada,a/one,0,3,1,0,0,false,,1,${at(0)},c,failing,todo,todo`);
   });
 });
+
+describe("hosted labs' current step", () => {
+  it('is where the last report before a left one put the learner (leave names no step)', async () => {
+    const { currentStep } = await import('../../src/classroom/labs-plugin.ts');
+    const r = (over: Partial<Report>): Report => ({ id: 'u', kind: 'attempted', step: 'a/two', command: 'next', next: null, outcome: 'fail', rows: [], attempts: 1, hints: 0, at: at(0), ...over });
+    expect(currentStep(pack, [r({}), r({ kind: 'left', step: '' })])).toBe('a/two');
+    expect(currentStep(pack, [r({ kind: 'left', step: '' })])).toBe('a/one');
+  });
+});
