@@ -38,6 +38,7 @@ export interface ActiveDrill extends DrillId {
 /** A round: the drills still to come, after the active one. */
 export interface Round {
   id: number;
+  seed: number;
   chapter: string;
   total: number;
   left: DrillId[];

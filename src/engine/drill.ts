@@ -153,7 +153,7 @@ export async function planDrill(j: Journey, target: string | undefined, opts: { 
   const chosen = pick(drills, seed, opts.round ? roundSize(drills.length) : 1);
   const [drill, ...left] = chosen;
   if (drill === undefined) throw new Error(`no drill was picked in ${entry.id}`);
-  return { ...(await rebuildPlan(j, entry, drill)), seed, ...(opts.round ? { round: { id: Date.now(), chapter: entry.id, total: chosen.length, left } } : {}) };
+  return { ...(await rebuildPlan(j, entry, drill)), seed, ...(opts.round ? { round: { id: Date.now(), seed, chapter: entry.id, total: chosen.length, left } } : {}) };
 }
 
 async function rebuildPlan(j: Journey, entry: ChapterEntry, drill: DrillId): Promise<Omit<DrillChoice, 'seed'>> {
@@ -272,7 +272,7 @@ async function roundAfter(j: Journey): Promise<RoundState> {
     });
     return { kind: 'over', results: book.history.filter((r) => r.round === round.id) };
   }
-  const next: DrillChoice = { ...(await rebuildPlan(j, j.chapter(drill.chapter), drill)), seed: book.active?.seed ?? 0, round: { ...round, left } };
+  const next: DrillChoice = { ...(await rebuildPlan(j, j.chapter(drill.chapter), drill)), seed: round.seed, round: { ...round, left } };
   return { kind: 'next', next, done: round.total - round.left.length, total: round.total };
 }
 

@@ -2,6 +2,8 @@
 // break-it drills from the self-test's proven near-misses (issue 28). engine/drill.ts decides and
 // does; this file renders. `next` and `hint` hand over to nextInDrill and drillHint while a drill is on.
 import { requireVm } from '../../engine/guard.ts';
+import { workspace } from '../../engine/workspace.ts';
+import { withLock } from '../../sys/lock.ts';
 import { checkDrill, giveUp, listDrills, nextDrillHint, planDrill, startDrill, type ActiveDrill, type DrillChoice, type DrillResult, type RoundState } from '../../engine/drill.ts';
 import { activeDrill } from '../../engine/drill-record.ts';
 import { renderResults } from '../../render/table.ts';
@@ -38,7 +40,8 @@ async function list(cli: Cli): Promise<number> {
   return 0;
 }
 
-async function begin(cli: Cli, choice: DrillChoice): Promise<number> {
+/** `then`: a drill of a round started after another command's JSON document, which says nothing more. */
+async function begin(cli: Cli, choice: DrillChoice, json: 'emit' | 'then' = 'emit'): Promise<number> {
   const st = styler(cli.color);
   const { drill } = choice;
   const j = cli.journey();
@@ -54,7 +57,7 @@ async function begin(cli: Cli, choice: DrillChoice): Promise<number> {
   });
   const address = `${drill.chapter}/${drill.step}`;
   if (!out.ok) {
-    if (cli.json) cli.emit({ drill: null, error: out.error, results: out.results });
+    if (cli.json && json === 'emit') cli.emit({ drill: null, error: out.error, results: out.results });
     else {
       cli.out(`${st('red', '✘')} the drill could not start: ${out.error}`);
       if (out.results.length > 0) cli.out(renderResults(out.results, cli.color));
@@ -62,7 +65,7 @@ async function begin(cli: Cli, choice: DrillChoice): Promise<number> {
     return 1;
   }
   if (cli.json) {
-    cli.emit({ drill: address, seed: out.drill.seed, ms: out.ms, round: choice.round ? { of: choice.round.total } : null });
+    if (json === 'emit') cli.emit({ drill: address, seed: out.drill.seed, ms: out.ms, round: choice.round ? { of: choice.round.total } : null });
     return 0;
   }
   const of = choice.round ? ` (round: drill ${choice.round.total - choice.round.left.length} of ${choice.round.total})` : '';
@@ -116,7 +119,9 @@ async function afterDrill(cli: Cli, round: RoundState): Promise<number> {
     return 0;
   }
   if (!cli.json) cli.out(`\nNext drill of the round (${round.done + 1} of ${round.total}):`);
-  return begin(cli, round.next);
+  await requireVm(cli.allowHost, 'start a drill');
+  // `next` holds no lock of its own; rebuilding a chapter must (the drill command holds it already: it is re-entrant)
+  return withLock(workspace(cli.home).lockPath, cli.verb, () => begin(cli, round.next, 'then'));
 }
 
 /** `workshop next` while a drill is on: the drill's step, not the chapter's current one. */
@@ -134,14 +139,14 @@ export async function nextInDrill(cli: Cli, drill: ActiveDrill): Promise<number>
     }
     return 1;
   }
-  if (cli.json) {
-    cli.emit({ drill: address, passed: true, results: out.results, result: out.result });
-    return 0;
+  if (cli.json) cli.emit({ drill: address, passed: true, results: out.results, result: out.result, round: out.round.kind });
+  else {
+    cli.out(renderResults(out.results, cli.color));
+    cli.out(`\n${st('green', '✔')} drill passed: ${resultLine(out.result)}.`);
   }
-  cli.out(renderResults(out.results, cli.color));
-  cli.out(`\n${st('green', '✔')} drill passed: ${resultLine(out.result)}.`);
   return afterDrill(cli, out.round);
 }
+
 
 /** `workshop hint` (or `drill --hint`) while a drill is on: area, then check, then fix. */
 export async function drillHint(cli: Cli): Promise<number> {
@@ -162,8 +167,9 @@ async function surrender(cli: Cli): Promise<number> {
   const out = await giveUp(cli.journey(), { log: (l) => cli.err(l), verbose: !cli.json, on: () => {} });
   const { drill } = out;
   if (cli.json) {
-    cli.emit({ drill: `${drill.chapter}/${drill.step}`, mutant: drill.mutant, diagnosis: drill.diagnosis, rows: drill.rows, fix: drill.hints[drill.hints.length - 1] ?? null, repaired: out.repaired.ok, result: out.result });
-    return out.repaired.ok ? 0 : 1;
+    cli.emit({ drill: `${drill.chapter}/${drill.step}`, mutant: drill.mutant, diagnosis: drill.diagnosis, rows: drill.rows, fix: drill.hints[drill.hints.length - 1] ?? null, repaired: out.repaired.ok, result: out.result, round: out.round.kind });
+    const code = await afterDrill(cli, out.round);
+    return out.repaired.ok ? code : 1;
   }
   cli.out(st('bold', `The near-miss: ${drill.mutant} (${drill.chapter}/${drill.step})`));
   cli.out('\nWhat the checks said when it was made:');
