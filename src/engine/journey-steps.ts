@@ -33,10 +33,10 @@ export interface Verified {
 }
 
 /** Starts the step's chapter if needed (its setup prints through `log`), then runs its checks. */
-async function verifyAt(j: Journey, pos: Position, log: (l: string) => void): Promise<Verified & { loaded: LoadedChapter; place: ChapterPlace }> {
+async function verifyAt(j: Journey, pos: Position, log: (l: string) => void): Promise<{ v: Verified; loaded: LoadedChapter; place: ChapterPlace }> {
   const { loaded, place } = await j.start(pos.chapter);
   const results = await verifyStep(loaded, pos.step, place, log);
-  return { pos, address: addressOf(pos), results, passed: allPassed(results), dir: place.dir, loaded, place };
+  return { v: { pos, address: addressOf(pos), results, passed: allPassed(results), dir: place.dir }, loaded, place };
 }
 
 const doneIn = (j: Journey, pos: Position) => (step: string) => isDone(j.state, pos.chapter.id, step);
@@ -69,8 +69,7 @@ export type NextOutcome =
  */
 export async function nextStep(j: Journey, opts: { log: (l: string) => void; announce: (passed: Verified & { moved: Passed }) => Promise<void> }): Promise<NextOutcome> {
   const pos = j.current();
-  const v = await verifyAt(j, pos, opts.log);
-  const { loaded, place, ...verified } = v;
+  const { v, loaded, place } = await verifyAt(j, pos, opts.log);
   if (!v.passed) {
     const sp = await j.recordAttempt(pos, v.results);
     const broken = await earlierStepsBroken(loaded, place, pos, doneIn(j, pos));
@@ -78,18 +77,18 @@ export async function nextStep(j: Journey, opts: { log: (l: string) => void; ann
     const catchUp = describeNotDone(pos.chapter.id, notDone);
     const folder = wrongFolder(process.cwd(), homedir(), place.dir, v.results, existsSync);
     const notes = [...broken.map(describeBroken), ...(catchUp ? [catchUp] : []), ...(folder ? [folder] : [])];
-    return { ...verified, passed: false, attempts: sp.attempts, hintsShown: sp.hintsShown, broken, notDone, notes, drawable: loaded.def.state !== undefined };
+    return { ...v, passed: false, attempts: sp.attempts, hintsShown: sp.hintsShown, broken, notDone, notes, drawable: loaded.def.state !== undefined };
   }
   const moved = await j.pass(pos, 'learner', v.results, { deferStart: true });
-  await opts.announce({ ...verified, moved });
+  await opts.announce({ ...v, moved });
   if (moved.to) await j.start(moved.to.chapter);
-  return { ...verified, passed: true, moved, now: moved.to ? stepView(j, moved.to) : undefined };
+  return { ...v, passed: true, moved, now: moved.to ? stepView(j, moved.to) : undefined };
 }
 
 /** `workshop check [step]`: verify without advancing; reported (to a class), not counted. */
 export async function checkStep(j: Journey, address: string | undefined, log: (l: string) => void): Promise<Verified> {
   const pos = address ? j.find(address) : j.current();
-  const { loaded: _loaded, place: _place, ...v } = await verifyAt(j, pos, log);
+  const { v } = await verifyAt(j, pos, log);
   j.recordCheck(pos, v.results, 'check');
   return v;
 }
@@ -101,7 +100,7 @@ export async function checkStep(j: Journey, address: string | undefined, log: (l
  */
 export async function watchStep(j: Journey, log: (l: string) => void, report: (v: Verified) => boolean): Promise<Verified> {
   j.refresh();
-  const { loaded: _loaded, place: _place, ...v } = await verifyAt(j, j.current(), log);
+  const { v } = await verifyAt(j, j.current(), log);
   if (report(v)) j.recordCheck(v.pos, v.results, 'watch');
   return v;
 }
