@@ -23,6 +23,15 @@ async function seedDir(ctx: CheckContext): Promise<string> {
 /** How to leave a state that the step's solution cannot repair: the image itself was changed. */
 const restoreTo = (ctx: CheckContext, step: string) => `workshop goto ${ctx.chapter}/${step} --restore`;
 
+type Mountinfo = Awaited<ReturnType<typeof readMountinfo>>;
+
+/** Overlays with rootfs as their upperdir: the layers given the other way round, so that writes land in the image. */
+const swappedOverlays = (table: Mountinfo, ctx: CheckContext): Array<Pick<FoundOverlay, 'mount' | 'layers'>> =>
+  table
+    .filter((m) => m.fsType === 'overlay')
+    .map((m) => ({ mount: m, layers: parseOverlayOptions(m.superOptions) }))
+    .filter((o) => o.layers.upperdir !== undefined && ctx.path(o.layers.upperdir) === ctx.path(ROOTFS));
+
 /**
  * No overlay has rootfs as a lower layer: say what is mounted instead (the layers swapped, an
  * overlay on something else, or nothing), never only "none".
@@ -32,9 +41,8 @@ async function noOverlay(ctx: CheckContext): Promise<Verdict> {
   const again = 'mount -t overlay -o lowerdir=rootfs,upperdir=/tmp/$nonce/upper,workdir=/tmp/$nonce/workdir none /tmp/$nonce/overlay';
   const table = await readMountinfo();
   const overlays = table.filter((m) => m.fsType === 'overlay').map((m) => ({ m, layers: parseOverlayOptions(m.superOptions) }));
-  const rootfs = ctx.path(ROOTFS);
-  const swapped = overlays.find((o) => o.layers.upperdir !== undefined && ctx.path(o.layers.upperdir) === rootfs);
-  if (swapped) return fail(expected, `the overlay at ${swapped.m.mountPoint} has rootfs as its upperdir: lower and upper are swapped`, `Unmount it, then mount it the right way round: umount ${swapped.m.mountPoint}; ${again}`);
+  const swapped = swappedOverlays(table, ctx)[0];
+  if (swapped) return fail(expected, `the overlay at ${swapped.mount.mountPoint} has rootfs as its upperdir: lower and upper are swapped`, `Unmount it, then mount it the right way round: umount ${swapped.mount.mountPoint}; ${again}`);
   const ours = overlays.filter((o) => o.m.mountPoint.startsWith('/tmp/') || o.m.mountPoint.startsWith(`${ctx.dir}/`));
   if (ours.length > 0) return fail(expected, `${ours.map((o) => `${o.m.mountPoint} (lowerdir=${o.layers.lowerdirs.join(':')})`).join('; ')}: none uses rootfs`, `Unmount it, then mount rootfs as the lower layer: umount ${ours.map((o) => o.m.mountPoint).join(' ')}; ${again}`);
   return fail(expected, 'no overlay is mounted', `The mount step makes it: ${again}`);
@@ -65,10 +73,17 @@ const lower = (_o: FoundOverlay, ctx: CheckContext, rel: string) => ctx.path(ROO
  * what is mounted inside them), and the seed's folders in /tmp: those of the overlays, and those
  * made during the chapter.
  */
-async function leftBehind(ctx: CheckContext): Promise<{ pids: number[]; overlays: FoundOverlay[]; folders: string[] }> {
-  const overlays = overlaysWithLower(await readMountinfo(), ROOTFS, ctx.dir);
+async function leftBehind(ctx: CheckContext): Promise<{ pids: number[]; overlays: Array<Pick<FoundOverlay, 'mount'>>; folders: string[] }> {
+  const table = await readMountinfo();
+  const onRootfs = overlaysWithLower(table, ROOTFS, ctx.dir);
+  // the swapped ones too: a restore said it removes their folder, and left them mounted on rootfs
+  const swapped = swappedOverlays(table, ctx);
+  const overlays = [...onRootfs, ...swapped];
   const pids = await containersUnder([ctx.path(ROOTFS), ...overlays.map((o) => o.mount.mountPoint)]);
-  const ofOverlays = overlays.flatMap((o) => (o.layers.upperdir !== undefined && dirname(dirname(o.layers.upperdir)) === '/tmp' ? [dirname(o.layers.upperdir)] : []));
+  const ofOverlays = [
+    ...onRootfs.flatMap((o) => (o.layers.upperdir !== undefined && dirname(dirname(o.layers.upperdir)) === '/tmp' ? [dirname(o.layers.upperdir)] : [])),
+    ...swapped.flatMap((o) => (dirname(dirname(o.mount.mountPoint)) === '/tmp' ? [dirname(o.mount.mountPoint)] : [])),
+  ];
   const made = (await seedDirsMadeSince(ctx)).filter((d) => dirname(d) === '/tmp');
   return { pids, overlays, folders: [...new Set([...ofOverlays, ...made])] };
 }
@@ -402,6 +417,7 @@ export default defineChapter({
     const left = await leftBehind(ctx);
     for (const pid of left.pids) await ctx.$`kill -9 ${pid}`.nothrow();
     await removeScriptMounts(ctx, new Set());
+    for (const o of swappedOverlays(await readMountinfo(), ctx)) for (const m of mountsUnder(await readMountinfo(), o.mount.mountPoint)) await ctx.$`umount ${m.mountPoint}`;
     const decoy = ctx.path('decoy-proc');
     if (mountsAt(await readMountinfo(), decoy).length > 0) await unmountAt(ctx, decoy);
     if (await exists(decoy)) await ctx.$`rm -rf ${decoy}`;

@@ -1,7 +1,7 @@
 // Issue 21, through the built CLI as root: every near-miss of the learner's path has a way out,
 // the text works after a rewind, and the diagnoses point the right way. Each test is the
 // learner's own sequence: the commands of the text, the mistake, then `next`, `solve` or a restore.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -66,15 +66,27 @@ describe.skipIf(!isRoot)('the way out of a near-miss', () => {
     const dir = await path('overlayfs');
     const n = `ws${Date.now().toString(36)}s`;
     // the layers given the other way round; the workdir beside rootfs, on its file system
-    const r = await bash(dir, `mkdir -p /tmp/${n}/upper /tmp/${n}/workdir /tmp/${n}/overlay ws-work && mount -t overlay -o lowerdir=/tmp/${n}/upper,upperdir=rootfs,workdir=ws-work none /tmp/${n}/overlay`);
-    expect(r.code, r.stderr).toBe(0);
-    const next = await ws.cli(['next'], plain);
-    expect(next.code).toBe(1);
-    expect(next.stdout).not.toContain('none is mounted');
-    expect(next.stdout.match(/swapped/g)?.length).toBeGreaterThanOrEqual(2);
-    const state = await ws.cli(['state'], plain);
-    expect(state.stdout).toContain('✘ upper is the image rootfs: lower and upper are swapped');
-    expect(state.stdout).toMatch(/├ upper {4}rootfs ✘/);
+    try {
+      const r = await bash(dir, `mkdir -p /tmp/${n}/upper /tmp/${n}/workdir /tmp/${n}/overlay ws-work && mount -t overlay -o lowerdir=/tmp/${n}/upper,upperdir=rootfs,workdir=ws-work none /tmp/${n}/overlay`);
+      expect(r.code, r.stderr).toBe(0);
+      const next = await ws.cli(['next'], plain);
+      expect(next.code).toBe(1);
+      expect(next.stdout).not.toContain('none is mounted');
+      expect(next.stdout.match(/swapped/g)?.length).toBeGreaterThanOrEqual(2);
+      // the way out is one line to copy, its umount included
+      expect(next.stdout).toContain(`umount /tmp/${n}/overlay; mount -t overlay -o lowerdir=rootfs,`);
+      const state = await ws.cli(['state'], plain);
+      expect(state.stdout).toContain('✘ upper is the image rootfs: lower and upper are swapped');
+      expect(state.stdout).toMatch(/├ upper {4}rootfs ✘/);
+      // seen in the walk: a restore listed the folder, and left the swapped overlay mounted on rootfs
+      const restore = await ws.cli(['goto', 'overlayfs/mount', '--restore', '--yes'], plain);
+      expect(restore.code, restore.stdout + restore.stderr).toBe(0);
+      expect(restore.stderr).toContain(`the overlay mounted at /tmp/${n}/overlay`);
+      expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(`/tmp/${n}/overlay`);
+      expect(existsSync(`/tmp/${n}`)).toBe(false);
+    } finally {
+      await bash('/', `umount -l /tmp/${n}/overlay 2>/dev/null; rm -rf --one-file-system /tmp/${n}`);
+    }
   });
 
   it('btrfs: store.img made in the wrong folder is shown by its absolute path, with where you are (item 8)', async () => {
