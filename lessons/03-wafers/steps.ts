@@ -9,6 +9,8 @@ import {
 } from 'workshop/lesson';
 
 const W = 'wafers';
+/** The stack-by-hand step's mount, as its text types it. */
+const MOUNT_BY_HAND = 'mount -t overlay overlay -o lowerdir=wafers/archbase/data,upperdir=wafers/archbase2/data,workdir=wafers/archbase2/work machines/archbase2';
 const S = 'machines';
 const BASE = 'archbase';
 const CHILD = 'archbase2';
@@ -158,6 +160,20 @@ const scriptWith = (from: string, to: string): Mutant => async (ctx) => {
 const LOWER_LINE = 'lower="${lower:+$lower:}$WAFERS/$w/data"';
 const MOUNT_OPTS = '"lowerdir=$lower,upperdir=$WAFERS/$name/data,workdir=$WAFERS/$name/work"';
 
+/**
+ * machines/archbase2 stacked by hand with the step's layers. Seen in the walk: with the layers
+ * swapped the row named it but had no way out, and the step's own mount line then mounts a
+ * second overlay over the wrong one. The way out unmounts it first.
+ */
+const stackedByHand = (): Check => {
+  const plain = overlayMounted(`${S}/${CHILD}`, { lower: [data(BASE)], upper: data(CHILD), work: `${W}/${CHILD}/work`, writable: true });
+  return defineCheck(plain.name, async (ctx) => {
+    const v = await verdictOf(plain, ctx);
+    if (v.ok || v.hint !== undefined || mountsUnder(await readMountinfo(), ctx.path(S, CHILD)).length === 0) return v;
+    return { ...v, hint: `Unmount it, then mount it with this step's layers: umount ${S}/${CHILD}; ${MOUNT_BY_HAND}` };
+  });
+};
+
 export default defineChapter({
   formatVersion: 1,
   id: 'wafers',
@@ -197,7 +213,7 @@ export default defineChapter({
       hints: ['A wafer is a folder with data/ and, if it has one, a parent file naming the wafer below.', 'mkdir -p wafers/archbase2/data; echo archbase > wafers/archbase2/parent'],
     },
     'stack-by-hand': {
-      verify: () => [overlayMounted(`${S}/${CHILD}`, { lower: [data(BASE)], upper: data(CHILD), work: `${W}/${CHILD}/work`, writable: true })],
+      verify: () => [stackedByHand()],
       solve: async (ctx) => {
         if (!(await isStackedRight(ctx, CHILD))) await stackByHand(ctx, CHILD);
       },
@@ -206,7 +222,7 @@ export default defineChapter({
         parentMissing: diagnosed(restackAs((ctx) => {
           return { lower: [ctx.path(W, 'decoy', 'data')], upper: ctx.path(data(CHILD)) };
         }), /lowerdir is wafers\/decoy\/data, expected wafers\/archbase\/data/),
-        upperIsParentData: diagnosed(restackAs((ctx) => ({ lower: [ctx.path(data(CHILD))], upper: ctx.path(data(BASE)) })), /lower and upper are swapped/),
+        upperIsParentData: diagnosed(restackAs((ctx) => ({ lower: [ctx.path(data(CHILD))], upper: ctx.path(data(BASE)) })), /lower and upper are swapped[\s\S]*umount machines\/archbase2; mount -t overlay overlay -o lowerdir=wafers\/archbase\/data,/),
       },
     },
     change: {
