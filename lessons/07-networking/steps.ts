@@ -313,7 +313,7 @@ export default defineChapter({
         defineCheck(`net.ipv4.ip_forward = 1 in ${HOST}`, async () => {
           if (!(await nsExists(HOST))) return labDownVerdict();
           const v = await readSysctl(HOST, 'net.ipv4.ip_forward');
-          return v === '1' ? pass('net.ipv4.ip_forward = 1') : fail('net.ipv4.ip_forward = 1', `net.ipv4.ip_forward = ${v}`, 'sysctl -w net.ipv4.ip_forward=1   (in the host shell)');
+          return v === '1' ? pass('net.ipv4.ip_forward = 1') : fail('net.ipv4.ip_forward = 1', `net.ipv4.ip_forward = ${v}`, 'In the host shell: sysctl -w net.ipv4.ip_forward=1');
         }),
       ],
       solve: async (ctx) => {

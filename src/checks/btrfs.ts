@@ -311,7 +311,7 @@ export function judgeLoopMount(entries: readonly MountEntry[], loops: readonly L
   if (behind === undefined) return fail(expected, `btrfs from ${top.source}, which is not a loop device nor a partition of one`);
   const { loop, partition } = behind;
   if (loop.backFile !== image) return fail(expected, `btrfs from ${top.source}${partition ? `, a partition of ${loop.name}` : ''}, backed by ${loop.backFile ?? '(nothing)'}`);
-  if (elsewhere.length > 0) return fail(`${rel(image)} mounted only at ${rel(mountPoint)}`, `it is also mounted at ${at}`, `umount ${rel(elsewhere[0]?.mountPoint ?? '')}: mount the image only once`);
+  if (elsewhere.length > 0) return fail(`${rel(image)} mounted only at ${rel(mountPoint)}`, `it is also mounted at ${at}`, `Mount the image only once: umount ${rel(elsewhere[0]?.mountPoint ?? '')}`);
   return pass(partition ? `btrfs from ${top.source}, a partition of ${loop.name} (backed by ${rel(image)})` : `btrfs from ${loop.name} (backed by ${rel(image)})`);
 }
 
@@ -417,8 +417,8 @@ const subvolumeRo = (p: string, want: boolean): Check =>
     const ro = parsePropertyRo(await runOk('btrfs', ['property', 'get', '-ts', abs(ctx, p), 'ro'], { timeoutMs: BTRFS_PROGS_MS }));
     if (ro === want) return pass(`ro=${String(ro)}`);
     return want
-      ? fail('ro=true', 'ro=false: the snapshot is writable', `btrfs property set -ts ${p} ro true (or take it again with btrfs subvolume snapshot -r)`)
-      : fail('ro=false', 'ro=true: the snapshot is read-only, so the container cannot write to it', `btrfs property set -ts ${p} ro false (or take it again without -r)`);
+      ? fail('ro=true', 'ro=false: the snapshot is writable', `Make it read-only (or take it again with btrfs subvolume snapshot -r): btrfs property set -ts ${p} ro true`)
+      : fail('ro=false', 'ro=true: the snapshot is read-only, so the container cannot write to it', `Make it writable (or take it again without -r): btrfs property set -ts ${p} ro false`);
   }, BTRFS_CHECK);
 
 /** Pure decision of `snapshotOf`. */

@@ -78,12 +78,18 @@ const PROSE_WORDS = new Set(['a', 'all', 'an', 'and', 'as', 'at', 'both', 'but',
  * Pure; table-tested.
  */
 export function splitHint(hint: string): { words: string; command: string | null } {
+  // a hint that is only a command (`truncate -s 1G store.img`): no words, and no `, then` in it
+  if (looksLikeCommand(hint.trim()) && !/, /.test(hint)) return { words: '', command: hint.trim() };
   const at = hint.lastIndexOf(': ');
   if (at < 0) return { words: hint, command: null };
   const command = hint.slice(at + 2).trim();
-  const first = /^[a-z][\w.+-]*(?=\s|$)/.exec(command)?.[0];
-  const looksLikeCommand = first !== undefined && !PROSE_WORDS.has(first) && !/[.!?]$/.test(command) && !/[.!?]\s+[A-Z]/.test(command) && /[\s/|;=-]/.test(command);
-  return looksLikeCommand ? { words: hint.slice(0, at + 1), command } : { words: hint, command: null };
+  return looksLikeCommand(command) ? { words: hint.slice(0, at + 1), command } : { words: hint, command: null };
+}
+
+/** A program name first (not a word of a sentence), no sentence inside, no full stop at the end, and an argument. Pure. */
+function looksLikeCommand(text: string): boolean {
+  const first = /^[a-z][\w.+-]*(?=\s|$)/.exec(text)?.[0];
+  return first !== undefined && !PROSE_WORDS.has(first) && !/[.!?]$/.test(text) && !/[.!?]\s+[A-Z]/.test(text) && /[\s/|;=-]/.test(text);
 }
 
 export function renderResults(results: readonly CheckResult[], color: boolean, width = readingColumns() ?? 100): string {
@@ -106,7 +112,8 @@ export function renderResults(results: readonly CheckResult[], color: boolean, w
       field('actual', explainValue(r.actual));
       if (r.hint) {
         const { words, command } = splitHint(r.hint);
-        field('hint', words);
+        if (words === '') lines.push(`      ${st('dim', 'hint')}`);
+        else field('hint', words);
         // flush left and whole: the terminal may wrap it, and a copy of it joins it again
         if (command !== null) lines.push(st('cyan', command));
       }

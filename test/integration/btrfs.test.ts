@@ -56,7 +56,7 @@ describe.skipIf(!isRoot)('chapter btrfs', () => {
           check: 'store is btrfs on a loop device backed by store.img',
           expected: 'store.img mounted only at store',
           actual: expect.stringMatching(/^it is also mounted at mnt \(\/dev\/loop\d+\)$/) as unknown as string,
-          hint: 'umount mnt: mount the image only once',
+          hint: 'Mount the image only once: umount mnt',
         },
       ]);
       expect((await typed('umount mnt')).code).toBe(0);

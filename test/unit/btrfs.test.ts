@@ -186,7 +186,7 @@ describe('a store on a partition of a loop device, or mounted twice (recorded)',
       ok: false,
       expected: '/tmp/ws-h15p/store.img mounted only at /tmp/ws-h15p/store',
       actual: 'it is also mounted at /tmp/ws-h15p/mnt (/dev/loop0)',
-      hint: 'umount /tmp/ws-h15p/mnt: mount the image only once',
+      hint: 'Mount the image only once: umount /tmp/ws-h15p/mnt',
     });
   });
 

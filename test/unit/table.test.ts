@@ -37,6 +37,9 @@ describe('a hint\'s command is printed whole, on a line of its own', () => {
     ['Remove the hard links, then install the symlinks: find rootfs -samefile rootfs/bin/busybox ! -path rootfs/bin/busybox -delete; chroot rootfs /bin/busybox --install -s', 'Remove the hard links, then install the symlinks:', 'find rootfs -samefile rootfs/bin/busybox ! -path rootfs/bin/busybox -delete; chroot rootfs /bin/busybox --install -s'],
     ['As root, remove it and make it again: rm uid.txt; id -u | tee uid.txt', 'As root, remove it and make it again:', 'rm uid.txt; id -u | tee uid.txt'],
     ['umount /tmp/x/overlay, then: mount -t overlay -o lowerdir=rootfs,upperdir=/tmp/x/upper,workdir=/tmp/x/workdir none /tmp/x/overlay', 'umount /tmp/x/overlay, then:', 'mount -t overlay -o lowerdir=rootfs,upperdir=/tmp/x/upper,workdir=/tmp/x/workdir none /tmp/x/overlay'],
+    // only a command: seen in the walk, `btrfs send -p … -f` ⏎ `base-inc` and `iptables … -j` ⏎ `MASQUERADE`
+    ['btrfs send -p store/base-snapshot store/base-snapshot2 -f base-inc', '', 'btrfs send -p store/base-snapshot store/base-snapshot2 -f base-inc'],
+    ['iptables -t nat -A POSTROUTING -s 10.0.0.0/16 -o ws-uplink -j MASQUERADE', '', 'iptables -t nat -A POSTROUTING -s 10.0.0.0/16 -o ws-uplink -j MASQUERADE'],
   ])('%s', (hint, words, command) => {
     expect(splitHint(hint)).toEqual({ words, command });
   });
@@ -46,6 +49,8 @@ describe('a hint\'s command is printed whole, on a line of its own', () => {
     'That copy is in the way: btrfs receive says "File exists". Delete it first.',
     'Note: the container must still run',
     'Check ip_forward, the NAT rule and the default route in the container.',
+    'sudo -i, then run workshop again',
+    'umount /tmp/x/overlay, then mount again with lowerdir=rootfs and the empty folder as upperdir',
   ])('leaves words alone: %s', (hint) => {
     expect(splitHint(hint)).toEqual({ words: hint, command: null });
   });
@@ -54,5 +59,7 @@ describe('a hint\'s command is printed whole, on a line of its own', () => {
     const out = renderResults([{ status: 'fail', check: 'rootfs/bin/sh is a symlink to /bin/busybox', expected: 'a symlink to /bin/busybox', actual: 'a hard link', hint: `Remove the hard links, then install the symlinks: ${command}` }], false, 80).split('\n');
     expect(out).toContain('      hint      Remove the hard links, then install the symlinks:');
     expect(out).toContain(command);
+    const only = renderResults([{ status: 'fail', check: 'base-inc is incremental', expected: 'incremental', actual: 'full', hint: 'btrfs send -p store/base-snapshot store/base-snapshot2 -f base-inc' }], false, 60).split('\n');
+    expect(only.slice(-4, -2)).toEqual(['      hint', 'btrfs send -p store/base-snapshot store/base-snapshot2 -f base-inc']);
   });
 });
