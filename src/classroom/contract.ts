@@ -65,7 +65,8 @@ export interface PackStep {
 /** --idle-after, --stuck-after and --stuck-attempts (learner-state.ts says what they decide) */
 export type Thresholds = StateRules;
 
-export type Cell = 'done' | 'current' | 'failing' | 'skipped' | 'todo';
+/** 'solved': passed with `workshop solve`, not by the learner's own work */
+export type Cell = 'done' | 'solved' | 'current' | 'failing' | 'skipped' | 'todo';
 
 /** A limit the class reached, as a line for the instructor. */
 export interface AlertView {
@@ -91,7 +92,10 @@ export interface LearnerView {
   /** 'freed': the instructor freed the name, and the next join under it takes the learner over */
   access: 'active' | 'freed';
   current: string | null;
+  /** the steps passed, in pack order, whether by the learner or by `workshop solve` */
   done: string[];
+  /** those of them passed with `workshop solve` */
+  solved: string[];
   /** one per pack step, in pack order */
   cells: Cell[];
   attempts: number;

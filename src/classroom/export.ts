@@ -2,9 +2,13 @@
 import type { ClassExport, ClassView } from './contract.ts';
 import { csvField } from './safe-text.ts';
 
-/** One row per learner: the summary, then one column per step (done, current, failing, skipped, todo). */
+/**
+ * One row per learner: the summary, then one column per step (done, solved, current, failing,
+ * skipped, todo). `solved` counts, and the step columns mark, the steps passed with `workshop
+ * solve`: they are not the learner's own work.
+ */
 export function classCsv(v: ClassView): string {
-  const head = ['name', 'current', 'done', 'total', 'attempts', 'hints', 'hints_total', 'stuck', 'stuck_reason', 'minutes_on_step', 'last_seen', 'failing_checks', ...v.steps.map((s) => s.id)];
+  const head = ['name', 'current', 'done', 'total', 'attempts', 'hints', 'hints_total', 'stuck', 'stuck_reason', 'minutes_on_step', 'last_seen', 'failing_checks', 'solved', ...v.steps.map((s) => s.id)];
   const rows = v.learners.map((l) => [
     l.name,
     l.current ?? 'finished',
@@ -18,6 +22,7 @@ export function classCsv(v: ClassView): string {
     Math.round(l.timeOnStepMs / 60_000),
     l.lastSeen,
     l.failing.map((f) => f.check).join('; '),
+    l.solved.length,
     ...l.cells,
   ]);
   return [head, ...rows].map((r) => r.map(csvField).join(',')).join('\r\n') + '\r\n';

@@ -34,6 +34,8 @@ interface LearnerState {
   /** when `current` became the current step */
   since: string;
   done: Set<string>;
+  /** the done steps that `workshop solve` passed */
+  solved: Set<string>;
   last: Map<string, Tried>;
   attempts: Map<string, number>;
   hints: Map<string, number>;
@@ -60,7 +62,7 @@ const seenAt = (at: string, receivedAt: string): string => (Date.parse(at) <= Da
 function learner(m: Model, id: number, name: string, at: string): LearnerState {
   let l = m.learners.get(id);
   if (!l) {
-    l = { id, name, access: 'active', presence: 'joined', joinedAt: at, lastSeen: at, current: m.pack.steps[0]?.id ?? null, since: at, done: new Set(), last: new Map(), attempts: new Map(), hints: new Map() };
+    l = { id, name, access: 'active', presence: 'joined', joinedAt: at, lastSeen: at, current: m.pack.steps[0]?.id ?? null, since: at, done: new Set(), solved: new Set(), last: new Map(), attempts: new Map(), hints: new Map() };
     m.learners.set(id, l);
   }
   return l;
@@ -138,6 +140,8 @@ export function applyEvent(m: Model, e: ClassEvent): void {
       break;
     case 'passed':
       l.done.add(r.step);
+      if (r.command === 'solve') l.solved.add(r.step);
+      else l.solved.delete(r.step);
       l.attempts.set(r.step, r.attempts);
       l.hints.set(r.step, r.hints);
       moveTo(l, r.next, at);
@@ -146,6 +150,7 @@ export function applyEvent(m: Model, e: ClassEvent): void {
       const steps = m.pack.chapters.get(r.step) ?? [];
       for (const s of steps) {
         l.done.delete(s);
+        l.solved.delete(s);
         l.last.delete(s);
         l.attempts.delete(s);
         l.hints.delete(s);
@@ -162,7 +167,7 @@ function learnerView(m: Model, l: LearnerState, t: Thresholds, now: number): Lea
   const tried = cur === null ? undefined : l.last.get(cur);
   const failingNow = cur !== null && !l.done.has(cur) && tried !== undefined && tried.outcome !== 'pass';
   const cells = m.pack.steps.map((s, i): Cell => {
-    if (l.done.has(s.id)) return 'done';
+    if (l.done.has(s.id)) return l.solved.has(s.id) ? 'solved' : 'done';
     if (s.id === cur) return failingNow ? 'failing' : 'current';
     return i < curIndex ? 'skipped' : 'todo';
   });
@@ -179,6 +184,7 @@ function learnerView(m: Model, l: LearnerState, t: Thresholds, now: number): Lea
     access: l.access,
     current: cur,
     done: m.pack.steps.filter((st) => l.done.has(st.id)).map((st) => st.id),
+    solved: m.pack.steps.filter((st) => l.solved.has(st.id)).map((st) => st.id),
     cells,
     attempts,
     hints: cur === null ? 0 : (l.hints.get(cur) ?? 0),

@@ -239,8 +239,19 @@ describe('the CSV export', () => {
   it('one row per learner, a column per step', () => {
     const csv = classCsv(view([ev('ada', 0, { rows: [fail('c')] })]));
     const [head, ada] = csv.split('\r\n');
-    expect(head).toBe('name,current,done,total,attempts,hints,hints_total,stuck,stuck_reason,minutes_on_step,last_seen,failing_checks,a/one,a/two,b/three');
-    expect(ada).toBe(`ada,a/one,0,3,1,0,0,false,,1,${at(0)},c,failing,todo,todo`);
+    expect(head).toBe('name,current,done,total,attempts,hints,hints_total,stuck,stuck_reason,minutes_on_step,last_seen,failing_checks,solved,a/one,a/two,b/three');
+    expect(ada).toBe(`ada,a/one,0,3,1,0,0,false,,1,${at(0)},c,0,failing,todo,todo`);
+  });
+
+  it('tells a step passed with `workshop solve` from the learner\'s own work, in the cells and the CSV', () => {
+    const passed = (step: string, next: string, command: string) => ({ kind: 'passed' as const, step, next, command, outcome: null });
+    const v = view([ev('ada', 0, passed('a/one', 'a/two', 'solve')), ev('ada', 1, passed('a/two', 'b/three', 'learner'))]);
+    expect(v.learners[0]).toMatchObject({ done: ['a/one', 'a/two'], solved: ['a/one'], cells: ['solved', 'done', 'current'] });
+    expect(v.passed).toEqual([1, 1, 0]);
+    expect(classCsv(v).split('\r\n')[1]).toMatch(/,1,solved,done,current$/);
+    // solved again by the learner's own hand after a reset: their own work
+    const again = view([ev('bob', 0, passed('a/one', 'a/two', 'solve')), ev('bob', 1, { kind: 'reset', step: 'a', outcome: null }), ev('bob', 2, passed('a/one', 'a/two', 'learner'))]);
+    expect(again.learners[0]).toMatchObject({ solved: [], cells: ['done', 'current', 'todo'] });
   });
 });
 

@@ -79,6 +79,21 @@ describe.each(STORES)('the room on $name', (factory) => {
     expect((await stateOf('ada'))?.state).toBe('active');
   });
 
+  it('tells the steps passed with `workshop solve` apart, in the API and the CSV export', async () => {
+    t = await inProcess(factory);
+    const ada = await joinAs(t.origin, t.joinCode, 'ada');
+    await stored(ada, { kind: 'passed', step: STEP, command: 'solve', next: STEP2, outcome: null, rows: [] });
+    const v = await room();
+    expect(v.learners[0]).toMatchObject({ done: [STEP], solved: [STEP] });
+    expect(v.learners[0]?.cells.slice(0, 2)).toEqual(['solved', 'current']);
+    const csv = await (await fetch(`${t.origin}/api/export.csv`, { headers: { authorization: `Bearer ${t.token}` } })).text();
+    const [head = '', row = ''] = csv.split('\r\n');
+    const solvedAt = head.split(',').indexOf('solved');
+    expect(solvedAt).toBeGreaterThan(0);
+    expect(row.split(',')[solvedAt]).toBe('1');
+    expect(row.split(',')[head.split(',').indexOf(STEP)]).toBe('solved');
+  });
+
   it('refuses a left report that names a step, and any other report without one (422)', async () => {
     t = await inProcess(factory);
     const ada = await joinAs(t.origin, t.joinCode, 'ada');

@@ -18,7 +18,7 @@ const SVG = 'http://www.w3.org/2000/svg';
 const MARK = { pass: '✔', fail: '✘', error: '!' };
 /** Every cell has a symbol as well as a colour: done and failing must differ in greyscale too. */
 /** @type {Record<Cell, string>} */
-const CELL = { done: '✔', failing: '✘', current: '●', todo: '○', skipped: '–' };
+const CELL = { done: '✔', solved: '◆', failing: '✘', current: '●', todo: '○', skipped: '–' };
 /** A learner's state as a badge: a symbol and a word (no badge for active). */
 /** @type {Record<LearnerActivity, string>} */
 const STATE = { active: '', stuck: '⚠ stuck', idle: '◌ idle', finished: '✔ finished', left: '⇥ left' };
