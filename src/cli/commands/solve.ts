@@ -7,6 +7,8 @@ import { styler } from '../../render/style.ts';
 import { terminalWidth, wrapText } from '../../render/wrap.ts';
 import type { Cli } from '../cli.ts';
 import { defineCommand } from '../command.ts';
+import { activeDrill } from '../../engine/drill-record.ts';
+import { usageError } from '../../errors.ts';
 
 /** The --json report of one step. */
 const reported = (o: SolveOutcome) => (o.status === 'error' ? { step: o.address, passed: false, results: [], error: o.error } : { step: o.address, passed: o.passed, results: o.results });
@@ -25,6 +27,9 @@ export function printShellVars(cli: Cli, line: string | undefined): void {
 }
 
 async function solve(cli: Cli): Promise<number> {
+  // During a drill the answer is --give-up: solve would pass the chapter's steps, which a drill never does.
+  const drill = activeDrill(cli.home);
+  if (drill) throw usageError(`a drill is on (${drill.chapter}/${drill.step}): solve would mark your chapter's steps`, 'fix it and run `workshop next`, or `workshop drill --give-up` for the answer and the repair');
   const st = styler(cli.color);
   const r = await solveSteps(cli.journey(), cli.positionals[0], {
     through: cli.flags['through'] === true,
