@@ -12,7 +12,7 @@ import { allPassed, type CheckResult } from '../checks/check.ts';
 import type { MutantData } from '../lessons/host-protocol.ts';
 import type { ChapterEntry } from '../lessons/catalog.ts';
 import type { LoadedChapter } from '../lessons/load.ts';
-import { usageError } from '../errors.ts';
+import { envError, usageError } from '../errors.ts';
 import type { ChapterPlace } from './context.ts';
 import { changeBook, finished, readBook, type ActiveDrill, type DrillId, type DrillResult, type Round } from './drill-record.ts';
 import type { Journey } from './journey.ts';
@@ -138,7 +138,7 @@ async function candidates(j: Journey, target: string | undefined): Promise<{ ent
   const [chapterId, step] = (target ?? j.current().chapter.id).split('/', 2);
   const entry = j.chapter(chapterId ?? '');
   const why = await j.skipReason(entry);
-  if (why !== undefined) throw usageError(`chapter ${entry.id} cannot run on this machine: ${why}`, 'workshop drill --list shows the chapters with drills');
+  if (why !== undefined) throw envError(`chapter ${entry.id} cannot run on this machine: ${why}`, 'workshop drill --list shows the chapters with drills');
   const all = catalogue(entry.id, (await j.load(entry)).def.steps).drills;
   if (step !== undefined && !entry.text.steps.some((s) => s.id === step)) throw usageError(`chapter ${entry.id} has no step ${step}`, `its steps: ${entry.text.steps.map((s) => s.id).join(', ')}`);
   const drills = step === undefined ? all : all.filter((d) => d.step === step);
