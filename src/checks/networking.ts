@@ -3,6 +3,7 @@
 // below them are the only side effects.
 import { run, runInNetns } from '../sys/exec.ts';
 import { isRecord } from '../sys/lang.ts';
+import { cachedProbe } from '../sys/probe-cache.ts';
 
 /** One link of `ip -j -d link show`. */
 export interface IpLink {
@@ -209,12 +210,17 @@ export function inSubnet(ip: string, cidr: string): boolean {
 
 // ---- readers: the only side effects of this family ----
 
-/** The one `ip -j` runner: in the named netns, or the root one when `ns` is undefined. */
-async function ipIn(ns: string | undefined, args: readonly string[]): Promise<string> {
+/**
+ * The one `ip -j` runner: in the named netns, or the root one when `ns` is undefined. Each query
+ * runs once per verify (sys/probe-cache.ts), however many checks ask it.
+ */
+function ipIn(ns: string | undefined, args: readonly string[]): Promise<string> {
   const argv = [...(ns === undefined ? [] : ['-n', ns]), '-j', ...args];
-  const r = await run('ip', argv, { timeoutMs: 10_000 });
-  if (r.code !== 0) throw new Error(`ip ${argv.join(' ')}: ${r.stderr.trim() || `exit ${r.code ?? 'signal'}`}`);
-  return r.stdout;
+  return cachedProbe(`ip ${argv.join(' ')}`, async () => {
+    const r = await run('ip', argv, { timeoutMs: 10_000 });
+    if (r.code !== 0) throw new Error(`ip ${argv.join(' ')}: ${r.stderr.trim() || `exit ${r.code ?? 'signal'}`}`);
+    return r.stdout;
+  });
 }
 
 /** The links of a netns (the root one when `ns` is undefined). */
@@ -274,10 +280,8 @@ export const inetAddrs = async (ns: string, ifname: string): Promise<string[]> =
  * leaves only an empty file here: its bind mount stays in that command's own mount namespace
  * (measured), and `ip netns list` still lists the name.
  */
-export async function netnsUsable(name: string): Promise<boolean> {
-  const r = await run('ip', ['-n', name, 'link', 'show', 'lo'], { timeoutMs: 10_000 });
-  return r.code === 0;
-}
+export const netnsUsable = (name: string): Promise<boolean> =>
+  cachedProbe(`netns usable ${name}`, async () => (await run('ip', ['-n', name, 'link', 'show', 'lo'], { timeoutMs: 10_000 })).code === 0);
 
 /** A sysctl as seen inside a namespace (/proc/sys/net follows the reader's netns). */
 export async function readSysctl(ns: string, key: string): Promise<string> {

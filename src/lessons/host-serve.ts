@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { CHECK_TIMEOUT_MS, runCheck, type Check, type CheckResult } from '../checks/check.ts';
 import { timeScale } from '../sys/exec.ts';
 import { isRecord } from '../sys/lang.ts';
+import { withProbeCache } from '../sys/probe-cache.ts';
 import { describeFailure, safeString } from '../errors.ts';
 import type { LessonProblem } from './catalog.ts';
 import { checkContext, solveContext, stepContext } from './context.ts';
@@ -151,14 +152,17 @@ async function verify(id: number, req: Extract<HostRequest, { op: 'verify' }>): 
   if (!Array.isArray(checks)) throw new Error(`verify must return a list of checks, not ${safeString(checks)}`);
   const names = checks.map(nameOf);
   reply(id, { type: 'checks', checks: checks.map((c, i) => ({ name: names[i] ?? '', limitMs: limitOf(c) })) });
-  await Promise.all(
-    checks.map(async (c: unknown, i) => {
-      const name = names[i] ?? '';
-      const result: CheckResult = isCheck(c)
-        ? await runCheck(c, ctx).catch((err: unknown): CheckResult => ({ status: 'error', check: name, error: describeFailure(err) }))
-        : { status: 'error', check: name, error: 'it is not a check (build checks with defineCheck)' };
-      reply(id, { type: 'result', index: i, result: checkedResult(result, name) });
-    }),
+  // the checks share their probes: each piece of kernel state is read once for them all
+  await withProbeCache(() =>
+    Promise.all(
+      checks.map(async (c: unknown, i) => {
+        const name = names[i] ?? '';
+        const result: CheckResult = isCheck(c)
+          ? await runCheck(c, ctx).catch((err: unknown): CheckResult => ({ status: 'error', check: name, error: describeFailure(err) }))
+          : { status: 'error', check: name, error: 'it is not a check (build checks with defineCheck)' };
+        reply(id, { type: 'result', index: i, result: checkedResult(result, name) });
+      }),
+    ),
   );
   reply(id, { type: 'done' });
 }
