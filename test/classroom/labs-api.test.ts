@@ -245,6 +245,22 @@ describe.runIf(sqlite !== undefined)('hosted labs on the class server (a fake dr
     expect(tl.timeline.map((e) => e.label)).toContain('$ (instructor) echo the-instructor-types');
   });
 
+  it('lets the instructor rebuild the learner’s step in the lab, or reset it to a fresh VM from the base', async () => {
+    const { labs } = await labsList();
+    const lab = labs.find((l) => l.name === 'bob');
+    const post = (to: unknown) => fetch(`${t.origin}/lab/api/labs/${lab?.learner}/reset`, { method: 'POST', headers: { cookie: instructorCookie, 'content-type': 'application/json' }, body: JSON.stringify({ to }) });
+    const agent = driver.need(lab?.vm ?? '').agent;
+    expect(await (await post('step')).json()).toEqual({ reset: 'step', step: 'preflight/vm', code: 0 });
+    expect(agent?.commands).toContain('workshop goto preflight/vm --restore --yes --json');
+    expect((await post('nowhere')).status).toBe(400);
+    expect(await (await post('base')).json()).toEqual({ reset: 'base' });
+    const after = (await labsList()).labs.find((l) => l.name === 'bob');
+    expect(after?.vm).not.toBe(lab?.vm);
+    expect(driver.vms.has(lab?.vm ?? '')).toBe(false);
+    // a learner cannot reset anything
+    expect((await fetch(`${t.origin}/lab/api/labs/${lab?.learner}/reset`, { method: 'POST', headers: { cookie: bob.cookie, 'content-type': 'application/json' }, body: '{"to":"base"}' })).status).toBe(401);
+  });
+
   it('does not record a line that the terminal did not echo (a password)', async () => {
     const { labs } = await labsList();
     const lab = labs.find((l) => l.name === 'ada');
