@@ -202,8 +202,9 @@ export async function startDrill(j: Journey, choice: DrillChoice, opts: RunOpts)
 }
 
 async function activate(j: Journey, loaded: LoadedChapter, drill: DrillId, choice: DrillChoice, broken: CheckResult[]): Promise<ActiveDrill> {
-  const diagnosis = loaded.def.steps[drill.step]?.mutants[drill.mutant]?.diagnosis ?? /$^/;
   const def = loaded.def.steps[drill.step];
+  // a catalogued mutant always has one (leftOutBecause); this only satisfies the types
+  const diagnosis = def?.mutants[drill.mutant]?.diagnosis ?? /$^/;
   const title = loaded.entry.text.steps.find((s) => s.id === drill.step)?.title ?? drill.step;
   const active: ActiveDrill = {
     ...drill,
