@@ -15,8 +15,6 @@ import { isDone } from './progress.ts';
 import { describeBroken, describeNotDone, earlierStepsBroken, earlierStepsNotDone, wrongFolder, type NoLongerHolds, type NotDone } from './recheck.ts';
 import { describeFailure, shellVarsLine, solveStep, verifyStep } from './runner.ts';
 
-export { onMountChange } from '../checks/mounts.ts';
-
 export type { StepView } from '../render/step.ts';
 
 /** What `show` and the step after a pass render: the step, and where its chapter lives. */

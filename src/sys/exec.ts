@@ -145,17 +145,23 @@ export async function startLive(cmd: string, args: readonly string[], opts: { cw
 }
 
 /**
- * Starts a long-running reporter (`findmnt --poll`) and calls onLine for each line it prints.
- * Resolves to a stop function, or null when the command could not start.
+ * Starts a long-running reporter (`findmnt --poll`, `ip monitor`) and calls onLine for each line
+ * it prints. Resolves to a stop function, or null when the command could not start. A reporter
+ * that prints seldom would outlive a workshop killed without its finally (SIGHUP of a closed
+ * terminal) until its next line met the broken pipe, and an `ip -n NS monitor` holds its netns
+ * alive all that time: with `tied`, it runs under a shell that kills it once workshop's end of its
+ * stdin closes, whichever way workshop ends.
  */
-export async function followLines(cmd: string, args: readonly string[], onLine: (line: string) => void): Promise<(() => void) | null> {
+export async function followLines(cmd: string, args: readonly string[], onLine: (line: string) => void, opts: { tied?: boolean } = {}): Promise<(() => void) | null> {
   const [{ spawn }, { Socket }] = await Promise.all([import('node:child_process'), import('node:net')]);
-  const child = spawn(cmd, [...args], { cwd: '/', stdio: ['ignore', 'pipe', 'ignore'] });
+  const argv = opts.tied === true ? ['-c', '"$@" & read -r _; kill $!', 'sh', cmd, ...args] : [...args];
+  // its own process group, so that stop ends the shell and the reporter at once
+  const child = spawn(opts.tied === true ? 'sh' : cmd, argv, { cwd: '/', stdio: [opts.tied === true ? 'pipe' : 'ignore', 'pipe', 'ignore'], detached: opts.tied === true });
   const started = await new Promise<boolean>((resolve) => {
     child.once('spawn', () => resolve(true));
     child.once('error', () => resolve(false));
   });
-  if (!started) return null;
+  if (!started || child.stdout === null) return null;
   let rest = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => {
     const lines = (rest + d).split('\n');
@@ -165,7 +171,15 @@ export async function followLines(cmd: string, args: readonly string[], onLine: 
   // It must not keep workshop alive, nor outlive it.
   child.unref();
   // The pipe is a socket; unref'd too, or its open read end would still hold the event loop.
-  const pipe: unknown = child.stdout;
-  if (pipe instanceof Socket) pipe.unref();
-  return () => child.kill('SIGTERM');
+  for (const pipe of [child.stdout, child.stdin]) if (pipe instanceof Socket) pipe.unref();
+  const pid = child.pid;
+  return () => {
+    if (opts.tied === true && pid !== undefined) {
+      try {
+        process.kill(-pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    } else child.kill('SIGTERM');
+  };
 }

@@ -1,8 +1,8 @@
-// `workshop watch [--advance]`: re-verify on a timer, whenever the chapter folder changes, and
-// whenever a mount comes or goes (mount steps react within a few hundred ms). Other kernel state
-// (links, btrfs properties) fires no event, hence the timer too.
-import { watch as fsWatch, type FSWatcher } from 'node:fs';
-import { advance, onMountChange, watchStep } from '../../engine/journey-steps.ts';
+// `workshop watch [--advance]`: re-verify whenever something a check can see changes (files in
+// the chapter folder, mounts, links, addresses and routes: engine/changes.ts), and on a timer for
+// what fires no event (btrfs properties). It renders; the event sources live in the engine.
+import { wakeups, watchChanges } from '../../engine/changes.ts';
+import { advance, watchStep } from '../../engine/journey-steps.ts';
 import type { Passed } from '../../engine/journey.ts';
 import { usageError } from '../../errors.ts';
 import { renderResults } from '../../render/table.ts';
@@ -10,12 +10,6 @@ import type { Cli } from '../cli.ts';
 import { flagString } from '../cli.ts';
 import { renderClosing } from '../../render/step.ts';
 import { defineCommand } from '../command.ts';
-
-/**
- * Changes come in bursts (`busybox --install` makes 400 links, `cp -a` many files): verify once
- * they have settled for this long, not in the middle, where a half-made state reads as ✘.
- */
-const SETTLE_MS = 150;
 
 /**
  * The terminal of a live watch: the alternate screen (as less and top use), redrawn in place, so
@@ -40,51 +34,6 @@ function liveScreen(write: (text: string) => void): { draw(frame: string): void;
   };
 }
 
-/**
- * What wakes the loop: a change once nothing else has changed for SETTLE_MS, a signal, the timer.
- * A wake while a verify runs is kept for the wait after it: the change it reports came too late
- * for the verify that is running.
- */
-function wakeups() {
-  let wake: (() => void) | undefined;
-  let settle: NodeJS.Timeout | undefined;
-  let pending = false;
-  let stopped = false;
-  const fire = () => {
-    const w = wake;
-    wake = undefined;
-    if (w) w();
-    else pending = true;
-  };
-  return {
-    changed: () => {
-      clearTimeout(settle);
-      settle = setTimeout(fire, SETTLE_MS);
-    },
-    stop: () => {
-      stopped = true;
-      fire();
-    },
-    get stopped() {
-      return stopped;
-    },
-    /** the verify about to run sees every change made so far */
-    seen: () => {
-      pending = false;
-    },
-    async wait(ms: number): Promise<void> {
-      if (pending || stopped) return;
-      let timer: NodeJS.Timeout | undefined;
-      await new Promise<void>((r) => {
-        wake = r;
-        timer = setTimeout(fire, ms);
-      });
-      clearTimeout(timer);
-    },
-    dispose: () => clearTimeout(settle),
-  };
-}
-
 /** What `--advance` says when the step passed: the closing, the chapters skipped, where the learner is now. */
 async function advanceLines(moved: Passed, address: string, color: boolean): Promise<string[]> {
   const to = moved.to;
@@ -101,11 +50,10 @@ async function watch(cli: Cli): Promise<number> {
   const j = cli.journey();
   const once = cli.flags['once'] === true;
   let last = '';
-  let watcher: FSWatcher | undefined;
   const wakes = wakeups();
   const live = !once && !cli.json && process.stdout.isTTY === true;
   const screen = live ? liveScreen(cli.stream) : undefined;
-  const stopMounts = once ? undefined : await onMountChange(wakes.changed);
+  const changes = once ? undefined : await watchChanges(wakes.changed);
   let notes: string[] = [];
   process.once('SIGINT', wakes.stop);
   process.once('SIGTERM', wakes.stop);
@@ -118,7 +66,7 @@ async function watch(cli: Cli): Promise<number> {
       if (cli.json) {
         if (shown !== last || once) cli.stream(`${JSON.stringify({ step: address, passed, results })}\n`);
       } else if (shown !== last) {
-        const frame = [`watching ${address} (every ${interval} s, on changes in ${dir} and on mounts; Ctrl-C stops)`, ...notes, '', renderResults(results, cli.color)].join('\n');
+        const frame = [`watching ${address} (every ${interval} s, on changes in ${dir}, mounts and links; Ctrl-C stops)`, ...notes, '', renderResults(results, cli.color)].join('\n');
         if (screen) screen.draw(frame);
         else cli.out(frame);
         notes = [];
@@ -139,20 +87,14 @@ async function watch(cli: Cli): Promise<number> {
         last = '';
       }
       if (once || wakes.stopped) return passed ? 0 : 1;
-      watcher?.close();
-      try {
-        watcher = fsWatch(dir, { recursive: true }, wakes.changed);
-      } catch {
-        watcher = undefined; // the folder may not exist yet; the timer still runs
-      }
+      changes?.follow(dir);
       await wakes.wait(interval * 1000);
       if (wakes.stopped) return 0;
     }
   } finally {
     wakes.dispose();
-    stopMounts?.();
+    changes?.stop();
     screen?.leave();
-    watcher?.close();
     process.off('SIGINT', wakes.stop);
     process.off('SIGTERM', wakes.stop);
   }
