@@ -1,5 +1,6 @@
 // The only file that runs processes for checks, probes and the engine. execa is imported
-// lazily: it costs tens of milliseconds, and `workshop status` must not pay for it.
+// lazily, only where its features are used: it costs tens of milliseconds to load (90 ms on this
+// machine), and neither `workshop status` nor a probe's `run` must pay for it.
 
 /** Options of {@link run}. */
 export interface RunOptions {
@@ -35,25 +36,58 @@ export function timeScale(env: NodeJS.ProcessEnv = process.env): number {
   return Number.isFinite(v) ? Math.min(20, Math.max(1, v)) : 1;
 }
 
-/** Runs a command without a shell. Never throws for a non-zero exit or a missing binary. */
+/** How long a command that ignored SIGTERM at its time limit has before SIGKILL. */
+const KILL_AFTER_MS = 1000;
+
+/**
+ * Runs a command without a shell. Never throws for a non-zero exit or a missing binary.
+ * node:child_process, not execa: loading execa took 90 ms of a networking `next` (issue 26),
+ * paid by every lesson host whose checks run a command, and this needs none of its features.
+ * The environment extends workshop's own, as execa's did.
+ */
 export async function run(cmd: string, args: readonly string[] = [], opts: RunOptions = {}): Promise<RunResult> {
-  const { execa } = await import('execa');
-  const r = await execa(cmd, args, {
-    reject: false,
-    stripFinalNewline: false,
-    cwd: opts.cwd ?? '/',
-    ...(opts.timeoutMs === undefined ? {} : { timeout: opts.timeoutMs * timeScale(), forceKillAfterDelay: 1000 }),
-    ...(opts.input === undefined ? { stdin: 'ignore' as const } : { input: opts.input }),
-    ...(opts.env === undefined ? {} : { env: opts.env }),
+  const { spawn } = await import('node:child_process');
+  const command = [cmd, ...args].join(' ');
+  return new Promise<RunResult>((resolve) => {
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let timedOut = false;
+    let killer: NodeJS.Timeout | undefined;
+    const child = spawn(cmd, [...args], {
+      cwd: opts.cwd ?? '/',
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      ...(opts.env === undefined ? {} : { env: { ...process.env, ...opts.env } }),
+    });
+    const timer =
+      opts.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGTERM');
+            killer = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
+          }, opts.timeoutMs * timeScale());
+    const done = (code: number | null, stderr: string) => {
+      clearTimeout(timer);
+      clearTimeout(killer);
+      resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr, timedOut, command });
+    };
+    child.stdout?.on('data', (d: Buffer) => out.push(d));
+    child.stderr?.on('data', (d: Buffer) => err.push(d));
+    // could not start (ENOENT, EACCES): no exit code, the reason as its stderr
+    child.once('error', (e) => done(null, `${command}: ${e.message}`));
+    child.once('close', (code) => done(code, Buffer.concat(err).toString('utf8')));
+    // killed at its limit: a grandchild may still hold the pipes open; do not wait for it
+    child.once('exit', () => {
+      if (!timedOut) return;
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      done(null, Buffer.concat(err).toString('utf8'));
+    });
+    if (opts.input !== undefined && child.stdin) {
+      child.stdin.on('error', () => {}); // the command may exit without reading it all (EPIPE)
+      child.stdin.end(opts.input);
+    }
   });
-  const failedToStart = r.exitCode === undefined && !r.timedOut && r.signal === undefined;
-  return {
-    code: r.exitCode ?? null,
-    stdout: typeof r.stdout === 'string' ? r.stdout : '',
-    stderr: typeof r.stderr === 'string' && r.stderr !== '' ? r.stderr : failedToStart ? (r.shortMessage ?? '') : '',
-    timedOut: r.timedOut,
-    command: r.command,
-  };
 }
 
 /** Runs a command and returns stdout, or throws an Error naming the command and its stderr. */
