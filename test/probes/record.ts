@@ -124,6 +124,11 @@ export class ProbeRecord {
   }
 }
 
+/** What a command left behind in `home` (a folder it may not have made): each name `left` picks, as `left NAME`. */
+export function leftovers(home: string, left: (name: string) => boolean): string[] {
+  return (existsSync(home) ? readdirSync(home) : []).filter(left).map((n) => `left ${n}`);
+}
+
 export const mountsUnder = (dir: string): string[] =>
   readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')

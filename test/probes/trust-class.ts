@@ -18,7 +18,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { Socket } from 'node:net';
 import path from 'node:path';
 import { report } from '../classroom/harness.ts';
-import { CLI, NODE, ProbeRecord, runCli, runFamilies, type Ran } from './record.ts';
+import { CLI, leftovers as leftoversIn, NODE, ProbeRecord, runCli, runFamilies, type Ran } from './record.ts';
 
 /** What a terminal acts on: C0 but tab/CR/LF, DEL, C1, the bidi controls. */
 const RAW = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
@@ -42,16 +42,8 @@ const probe = (family: string, name: string, fn: () => Promise<string[]>): Promi
 const want = (r: Ran, codes: readonly number[]): string[] => (codes.includes(r.code) ? [] : [`exit ${r.code} (want ${codes.join(' or ')}): ${r.stderr.trim().split('\n')[0] ?? ''}`]);
 
 const freshDir = (prefix = 'd-'): string => mkdtempSync(path.join(BASE, prefix));
-/** Files a home may hold after a command; anything else (a .tmp, a .new) was left behind. */
-function leftovers(home: string, allowed: readonly string[] = []): string[] {
-  let names: string[] = [];
-  try {
-    names = readdirSync(home);
-  } catch {
-    return [];
-  }
-  return names.filter((n) => /\.(tmp|new)$|-journal$/.test(n) && !allowed.includes(n)).map((n) => `left ${n}`);
-}
+/** Files a home may hold after a command; anything else (a .tmp, a .new, a journal) was left behind. */
+const leftovers = (home: string, allowed: readonly string[] = []): string[] => leftoversIn(home, (n) => /\.(tmp|new)$|-journal$/.test(n) && !allowed.includes(n));
 
 // ---- a real class server ---------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { validateState } from '../../src/engine/progress.ts';
-import { CLI, NODE, ProbeRecord, REPO, runCli, runFamilies, type Ran } from './record.ts';
+import { CLI, leftovers as leftoversIn, NODE, ProbeRecord, REPO, runCli, runFamilies, type Ran } from './record.ts';
 
 const RACE = path.join(REPO, 'test/fixtures/lessons/race');
 const BASE = mkdtempSync('/tmp/ws-probe-');
@@ -23,15 +23,7 @@ const sane = (r: Ran, limitMs?: number): string[] => rec.sane(r, limitMs);
 const probe = (family: string, name: string, fn: () => Promise<string[]>): Promise<void> => rec.probe(family, name, fn);
 
 /** What a command must never leave in a home: temp files, a takeover guard of its own. */
-function leftovers(home: string, allowed: readonly string[] = []): string[] {
-  let names: string[] = [];
-  try {
-    names = readdirSync(home);
-  } catch {
-    return [];
-  }
-  return names.filter((n) => /^lock\.\d+\.new$|^state\.json\.tmp-\d+$/.test(n) || (n === 'lock.takeover' && !allowed.includes(n))).map((n) => `left ${n}`);
-}
+const leftovers = (home: string, allowed: readonly string[] = []): string[] => leftoversIn(home, (n) => /^lock\.\d+\.new$|^state\.json\.tmp-\d+$/.test(n) || (n === 'lock.takeover' && !allowed.includes(n)));
 
 const oldtmpBefore = new Set(readdirSync('/run').filter((f) => f.startsWith('workshop-oldtmp.')));
 

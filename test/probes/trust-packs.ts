@@ -13,7 +13,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { validateState } from '../../src/engine/progress.ts';
-import { processesUnder, ProbeRecord, runCli, runFamilies, type Ran } from './record.ts';
+import { leftovers as leftoversIn, processesUnder, ProbeRecord, runCli, runFamilies, type Ran } from './record.ts';
 
 const BASE = mkdtempSync('/tmp/ws-probe-packs-');
 const rec = new ProbeRecord();
@@ -147,8 +147,7 @@ const stepDone = (home: string): boolean | 'invalid' => {
 };
 
 /** Temp files and a lock a finished command must not leave in its home. */
-const leftovers = (home: string): string[] =>
-  (existsSync(home) ? readdirSync(home) : []).filter((n) => /^lock/.test(n) || /\.tmp-\d+$|\.new$/.test(n)).map((n) => `left ${n}`);
+const leftovers = (home: string): string[] => leftoversIn(home, (n) => /^lock/.test(n) || /\.tmp-\d+$|\.new$/.test(n));
 
 /** A lesson host (or anything else) still running for this home a moment after the command ended. */
 async function stillRunning(home: string): Promise<string[]> {
