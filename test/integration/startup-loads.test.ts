@@ -1,7 +1,7 @@
 // Issue 14: `workshop status` starts close to `node -e 0`, so it must load none of the heavy
 // packages and none of the built-ins it does not use. Watched on the built CLI with a module
-// resolve hook and Node's own list of loaded built-ins; `doctor --fresh`, which runs a probe
-// through execa, shows that the recorder sees a package when one is loaded.
+// resolve hook and Node's own list of loaded built-ins; `solve preflight/vm`, whose solution runs
+// through zx in the lesson host, shows that the recorder sees a package when one is loaded.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,9 +64,11 @@ describe('what workshop status loads', () => {
     expect(r.builtins.filter((b) => ['fs/promises', 'readline', 'crypto'].includes(b))).toEqual([]);
   });
 
-  it('sees a package when a command loads one (doctor --fresh probes through execa)', async () => {
-    const r = await loads(['doctor', '--fresh', '--allow-host']);
-    expect(r.packages).toContain('execa');
+  // doctor --fresh loaded execa until its probes ran through node:child_process (issue 26)
+  it('sees a package when a command loads one (a solution runs through zx in the lesson host)', async () => {
+    const r = await loads(['solve', 'preflight/vm', '--allow-host']);
+    expect(r.code).toBe(0);
+    expect(r.packages).toContain('zx');
     expect(r.builtins).toContain('child_process');
   });
 });
