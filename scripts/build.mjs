@@ -41,7 +41,7 @@ const entryPoints = { cli: 'src/cli/bin.ts' };
  * code) and the lesson API that steps.ts imports as `workshop/lesson`: a build of their own, so
  * that the host loads none of the CLI, and the API shares its chunks with the host.
  */
-const hostEntryPoints = { 'lesson-host': 'src/lessons/host-child.ts', lesson: 'src/lesson.ts' };
+const hostEntryPoints = { 'lesson-host': 'src/lessons/host-child.ts', 'lesson-inline': 'src/lessons/host-inline.ts', lesson: 'src/lesson.ts' };
 
 /**
  * esbuild puts each module in the chunk of the set of entries (dynamic imports count as entries)

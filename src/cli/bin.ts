@@ -11,8 +11,16 @@ const argv = process.argv.slice(2);
 // it first thing overlaps its Node start-up with workshop's own (src/lessons/host-spawn.ts).
 // (`test` runs again in a private /tmp namespace first, and starts its host there.)
 const LESSON_VERBS = new Set(['next', 'check', 'solve', 'watch']);
+// The built-in lessons, which ship with workshop, run in workshop's own process for the commands
+// a learner waits on; a pack's code (--lessons) always runs in the child (host-inline.ts says why).
+const INLINE_VERBS = new Set(['next', 'check', 'watch']);
 const verb = argv.find((a) => !a.startsWith('-'));
-if (verb !== undefined && LESSON_VERBS.has(verb) && !argv.includes('--help')) (await import('../lessons/host-spawn.ts')).prewarmLessonHost();
+if (verb !== undefined && LESSON_VERBS.has(verb) && !argv.includes('--help')) {
+  const spawn = await import('../lessons/host-spawn.ts');
+  const pack = argv.some((a) => a === '--lessons' || a.startsWith('--lessons='));
+  if (INLINE_VERBS.has(verb) && !pack) spawn.prewarmInlineHost();
+  else spawn.prewarmLessonHost();
+}
 // `workshop` and `workshop status` without flags need no engine: src/cli/quick.ts
 const quick = argv.length <= 1 && (argv[0] ?? 'status') === 'status' && (await import('./quick.ts')).quickStatus(argv);
 if (!quick) {

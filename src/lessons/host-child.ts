@@ -1,12 +1,11 @@
 // The lesson host's entry (dist/lesson-host.js): a child process of workshop that runs all lesson
 // code (host.ts says why a process). Before any module of its own loads, it turns on V8's compile
-// cache, makes process.exit() and process.reallyExit() throw for lesson code, and points
+// cache, makes process.exit() and process.reallyExit() throw for lesson code, and points (host-hooks.ts)
 // `workshop/lesson` at the lesson API, so that a pack without node_modules still finds it. Then it
 // serves workshop's requests (host-serve.ts). It imports nothing statically: what loads before
 // the compile cache is on is compiled afresh on every run.
 
-const { enableCompileCache, registerHooks } = process.getBuiltinModule('node:module');
-const { existsSync } = process.getBuiltinModule('node:fs');
+const { enableCompileCache } = process.getBuiltinModule('node:module');
 const { fileURLToPath } = process.getBuiltinModule('node:url');
 
 const built = import.meta.url.endsWith('.js');
@@ -63,21 +62,7 @@ export function leave(): never {
   return realExit(0);
 }
 
-/**
- * `workshop/lesson` is the lesson API next to this bundle (from src: src/lesson.ts). The build's
- * node:fs/promises on callback fs (scripts/fs-promises-lite.mjs) stands in for the real one, whose
- * loading costs ~26M instructions, for lesson code only, never for a package's.
- */
-const api = new URL(built ? './lesson.js' : '../lesson.ts', import.meta.url);
-const fsPromises = new URL('./fs-promises.js', import.meta.url);
-const lite = built && existsSync(fileURLToPath(fsPromises));
-registerHooks({
-  resolve(specifier, context, next) {
-    if (specifier === 'workshop/lesson') return { url: api.href, shortCircuit: true };
-    if (lite && specifier === 'node:fs/promises' && context.parentURL?.startsWith('file:') && !context.parentURL.includes('/node_modules/')) return { url: fsPromises.href, shortCircuit: true };
-    return next(specifier, context);
-  },
-});
+(await import('./host-hooks.ts')).registerLessonHooks();
 
 const { serve } = await import('./host-serve.ts');
 serve(leave);

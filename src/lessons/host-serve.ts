@@ -23,9 +23,15 @@ const files = new Map<string, string>();
 /** The calls in flight, each with how to end it if it can never return. */
 const running = new Map<number, (why: string) => void>();
 
-function send(m: HostReply): void {
+/**
+ * Where replies go: to workshop over the IPC channel (the host is a child process), or, for the
+ * built-in lessons run inside workshop's own process (host-inline.ts), straight to host.ts.
+ */
+let send = (m: HostReply): void => {
   process.send?.(m);
-}
+};
+/** a child process: its channel and its process-wide handlers are the host's own */
+let ownProcess = true;
 
 /** While a call runs, a beat every quarter second tells workshop that the loop still turns. */
 let beat: NodeJS.Timeout | undefined;
@@ -34,17 +40,18 @@ const BEAT_MS = 250;
 function begin(id: number, abort: (why: string) => void): void {
   running.set(id, abort);
   if (running.size > 1) return;
+  beat = setInterval(() => send({ type: 'beat' }), BEAT_MS).unref();
+  if (!ownProcess) return;
   // While lesson code runs, the channel to workshop does not keep the host alive (nor does the
   // beat): if nothing else does (no timer, process or socket), the code waits for a promise that
   // nothing can settle, and 'beforeExit' below says so at once instead of at the time limit.
   process.channel?.unref();
-  beat = setInterval(() => send({ type: 'beat' }), BEAT_MS).unref();
 }
 
 function idle(): void {
   if (running.size > 0) return;
   clearInterval(beat);
-  process.channel?.ref();
+  if (ownProcess) process.channel?.ref();
 }
 
 function reply(id: number, m: Reply): void {
@@ -233,6 +240,7 @@ async function ask(id: number, req: Extract<HostRequest, { op: 'ask' }>): Promis
 }
 
 function setEnv(vars: Record<string, string>): void {
+  if (!ownProcess) return; // workshop's own environment already
   for (const k of Object.keys(process.env)) if (!(k in vars)) delete process.env[k];
   Object.assign(process.env, vars);
 }
@@ -277,4 +285,14 @@ export function serve(leave: () => never): void {
   };
   process.on('uncaughtException', thrown);
   process.on('unhandledRejection', thrown);
+}
+
+/**
+ * Serves workshop's requests inside workshop's own process (host-inline.ts, for the built-in
+ * lessons only): replies go to `deliver`; lesson code gets no handlers of the process's own.
+ */
+export function serveInline(deliver: (m: HostReply) => void): (req: HostRequest) => void {
+  send = deliver;
+  ownProcess = false;
+  return (req) => void handle(req);
 }

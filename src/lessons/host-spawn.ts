@@ -2,9 +2,22 @@
 // every line of lesson code, so that no lesson can end, freeze or fool workshop itself. Small and
 // apart from host.ts so that bin.ts can start it before main.ts loads, for the commands that always
 // run lesson code: the host's own Node start-up (~21 ms here) then overlaps workshop's.
-import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { HostRequest } from './host-protocol.ts';
+
+/** What host.ts needs of a host: a child process, or the built-in lessons' host in this process (host-inline.ts). */
+export interface HostProcess {
+  send(m: HostRequest): boolean;
+  on(event: 'message', listener: (m: unknown) => void): this;
+  on(event: 'error', listener: (err: Error) => void): this;
+  on(event: 'exit', listener: (code: number | null, signal: NodeJS.Signals | null) => void): this;
+  removeAllListeners(): this;
+  kill(signal: NodeJS.Signals): boolean;
+  readonly exitCode: number | null;
+  readonly signalCode: NodeJS.Signals | null;
+  readonly connected: boolean;
+}
 
 const built = import.meta.url.endsWith('.js');
 /** The host's entry: the built bundle beside this chunk, or the source when run from src (vitest). */
@@ -25,7 +38,7 @@ function node(): string {
  * only workshop's own output, so that `--json` is one document even when a steps.ts prints.
  * stdin is /dev/null: a solution never waits for the terminal.
  */
-export function spawnLessonHost(): ChildProcess {
+export function spawnLessonHost(): HostProcess {
   const { spawn } = process.getBuiltinModule('node:child_process');
   // Without WebAssembly's guard regions (lesson code has no use for them) Node starts in ~4 ms
   // less CPU here (perf stat: 23.2 against 27.2 ms for an empty script).
@@ -36,15 +49,38 @@ export function spawnLessonHost(): ChildProcess {
   return child;
 }
 
-let early: ChildProcess | undefined;
+let early: HostProcess | undefined;
 
 /** Starts the host now, for a command that will certainly run lesson code (`next`, `check`, …). */
 export function prewarmLessonHost(): void {
   early ??= spawnLessonHost();
 }
 
-/** The host started by {@link prewarmLessonHost}, or a new one. (A host never used ends when workshop does: its channel closes.) */
-export function takeLessonHost(): ChildProcess {
+/** The built-in lessons' host in this process (host-inline.ts), once loaded. */
+let inline: (() => HostProcess) | undefined;
+let inlineLoading: Promise<void> | undefined;
+const inlineEntry = (): string => new URL(built ? './lesson-inline.js' : './host-inline.ts', import.meta.url).href;
+
+/**
+ * Loads the host for the built-in lessons in this process, for `next`, `check` and `watch` without
+ * `--lessons` (bin.ts). If it cannot load, the child is used, as for a pack.
+ */
+export function prewarmInlineHost(): void {
+  inlineLoading ??= import(inlineEntry()).then(
+    (mod: unknown) => {
+      const make: unknown = typeof mod === 'object' && mod !== null ? Reflect.get(mod, 'inlineHost') : undefined;
+      if (typeof make === 'function') inline = () => Reflect.apply(make, undefined, []) as HostProcess;
+    },
+    () => undefined,
+  );
+}
+
+/** Resolves when the host that {@link takeLessonHost} returns can be taken. */
+export const lessonHostReady = (): Promise<void> => inlineLoading ?? Promise.resolve();
+
+/** The host started by {@link prewarmLessonHost}, the one in this process, or a new child. (A child never used ends when workshop does: its channel closes.) */
+export function takeLessonHost(): HostProcess {
+  if (inline) return inline();
   const child = early ?? spawnLessonHost();
   early = undefined;
   return child;

@@ -12,7 +12,6 @@
 // (measured: spawnSync('sleep', ['5']) held process.exit() for 5 s; a FIFO without a writer, for
 // ever). A child is killed at once, and its process.exit, process.abort or a signal to itself end
 // only the child.
-import type { ChildProcess } from 'node:child_process';
 import { writeSync } from 'node:fs';
 import { CHECK_TIMEOUT_MS, type CheckResult } from '../checks/check.ts';
 import { timeScale } from '../sys/exec.ts';
@@ -22,7 +21,7 @@ import type { LessonProblem } from './catalog.ts';
 import type { ChapterPlace } from './context.ts';
 import type { Probe } from './define.ts';
 import { checkedProbe, checkedResult, type Ask, type ChapterData, type CheckPlan, type Hook, type HostReply, type HostRequest } from './host-protocol.ts';
-import { spawnLessonHost, takeLessonHost } from './host-spawn.ts';
+import { lessonHostReady, spawnLessonHost, takeLessonHost, type HostProcess } from './host-spawn.ts';
 import type { KeyAt } from './scan.ts';
 import { hangLine, type ChapterSource } from './validate.ts';
 
@@ -68,7 +67,7 @@ function toStderr(text: string): void {
 }
 
 export class LessonHost {
-  #child: ChildProcess | undefined;
+  #child: HostProcess | undefined;
   #calls = new Map<number, Call>();
   #nextId = 1;
   /** what each chapter was loaded from, to import it again in a new host */
@@ -84,6 +83,7 @@ export class LessonHost {
   /** Imports a chapter's steps.ts in the host and returns its data, or its problems at file:line. */
   async load(chapter: ChapterSource, keys?: readonly KeyAt[]): Promise<LoadOutcome> {
     this.#sources.set(chapter.id, keys === undefined ? { chapter } : { chapter, keys });
+    await lessonHostReady();
     const out = await this.#load(chapter, keys);
     if (out.kind === 'loaded') this.#imported.set(chapter.id, Promise.resolve());
     return out;
@@ -275,7 +275,7 @@ export class LessonHost {
     clearTimeout(this.#boot);
   }
 
-  #host(): ChildProcess {
+  #host(): HostProcess {
     if (this.#child) return this.#child;
     let child = takeLessonHost();
     // a host started early may have ended before its first call (its start-up failed)

@@ -60,7 +60,7 @@ describe('what workshop status loads', () => {
     const r = await loads(['next'], home);
     expect(r.code).toBe(0);
     expect(r.urls.some((u) => u.endsWith('/lessons/01-chroot/steps.ts'))).toBe(true);
-    // (child_process is loaded: workshop starts the lesson host with it, and the host talks back through it)
+    // (the built-in lessons run in workshop's own process for next: src/lessons/host-inline.ts)
     expect(r.builtins.filter((b) => ['fs/promises', 'readline', 'crypto'].includes(b))).toEqual([]);
   });
 

@@ -1,0 +1,49 @@
+// The built-in lessons' host inside workshop's own process (dist/lesson-inline.js, in the host's
+// build so that lesson code and this share one copy of the lesson API and its probe cache).
+// `next`, `check` and `watch` on the lessons shipped with workshop use it: a child's Node start-up
+// was most of `next`'s time (issue 26). host.ts talks to it as to the child, through the same
+// messages, cloned as IPC would clone them, and keeps the same time limits: a call past its limit
+// ends with the same error row, and the code left running can no longer answer. What a child gives
+// and this does not (a SIGKILL for code that never yields, process.exit() made harmless) is kept
+// for lesson packs, whose code workshop does not ship: bin.ts sends any `--lessons` to the child.
+import { EventEmitter } from 'node:events';
+import { registerLessonHooks } from './host-hooks.ts';
+import type { HostReply, HostRequest } from './host-protocol.ts';
+import { serveInline } from './host-serve.ts';
+import type { HostProcess } from './host-spawn.ts';
+
+class InlineHost extends EventEmitter implements HostProcess {
+  exitCode: number | null = null;
+  signalCode: NodeJS.Signals | null = null;
+  connected = true;
+  readonly #handle: (req: HostRequest) => void;
+
+  constructor() {
+    super();
+    this.#handle = serveInline((m: HostReply) => {
+      if (!this.connected) return; // stopped: what its code still sends counts for nothing
+      const copy = structuredClone(m);
+      queueMicrotask(() => this.emit('message', copy));
+    });
+  }
+
+  send(m: HostRequest): boolean {
+    if (!this.connected) return false;
+    const copy = structuredClone(m);
+    queueMicrotask(() => this.#handle(copy));
+    return true;
+  }
+
+  /** Stops its answers; code still running goes on, but cannot reach workshop any more. */
+  kill(signal: NodeJS.Signals = 'SIGTERM'): boolean {
+    this.connected = false;
+    this.signalCode = signal;
+    return true;
+  }
+}
+
+/** A host in this process, for the built-in lessons. */
+export function inlineHost(): HostProcess {
+  registerLessonHooks();
+  return new InlineHost();
+}
