@@ -62,7 +62,9 @@ export type HostRequest =
   | { op: 'verify'; id: number; chapter: string; step: string; place: ChapterPlace }
   | { op: 'run'; id: number; chapter: string; hook: Hook; place: ChapterPlace; verbose: boolean }
   | { op: 'probe'; id: number; chapter: string; index: number }
-  | { op: 'ask'; id: number; chapter: string; ask: Ask; place: ChapterPlace };
+  | { op: 'ask'; id: number; chapter: string; ask: Ask; place: ChapterPlace }
+  /** lint's questions to the chapter's code (inspect.ts): answered with `problems` */
+  | { op: 'inspect'; id: number; chapter: string; place: ChapterPlace };
 
 /** A chapter hook that answers with data: `env` and `shellVars` with variables, `removes` with lines. */
 export type Ask = 'env' | 'removes' | 'shellVars';

@@ -13,6 +13,7 @@ import { checkContext, solveContext, stepContext } from './context.ts';
 import type { ChapterDef, Mutant, SolveContext } from './define.ts';
 import { checkedProbe, checkedResult, type ChapterData, type Hook, type HostReply, type HostRequest, type ControlData, type MutantData, type StepData } from './host-protocol.ts';
 import { hangLine, importProblem, isLessonExit, validateChapter } from './validate.ts';
+import { inspectChapter } from './inspect.ts';
 
 type Reply = HostReply extends infer R ? (R extends HostReply ? (R extends { id: number } ? Omit<R, 'id'> : never) : never) : never;
 
@@ -264,6 +265,7 @@ async function handle(req: HostRequest): Promise<void> {
     else if (req.op === 'verify') await verify(id, req);
     else if (req.op === 'run') await run(id, req);
     else if (req.op === 'probe') await probe(id, req);
+    else if (req.op === 'inspect') reply(id, { type: 'problems', problems: inspectChapter(chapterOf(req.chapter), files.get(req.chapter) ?? '', (step) => stepContext(req.place, step, () => {})) });
     else await ask(id, req);
   } catch (err) {
     reply(id, { type: 'failed', error: describeFailure(err), fault: isLessonExit(err) ? 'lesson' : 'threw' });

@@ -208,6 +208,28 @@ export class LessonHost {
     });
   }
 
+  /**
+   * lint's questions to a chapter's code (inspect.ts): unknown fields, and what each verify returns.
+   * Never throws: a call that fails or does not return in time is a problem at steps.ts.
+   */
+  async inspect(chapter: string, place: ChapterPlace): Promise<LessonProblem[]> {
+    const file = this.#file(chapter);
+    try {
+      await this.#ready(chapter);
+    } catch (err) {
+      return [{ file, line: 1, message: err instanceof Error ? err.message : safeString(err) }];
+    }
+    return new Promise((resolve) => {
+      this.#call({ op: 'inspect', chapter, place }, () => {}, (CHECK_TIMEOUT_MS + GRACE_MS) * timeScale(), {
+        on: (r) => {
+          if (r.type === 'problems') resolve(r.problems);
+          else if (r.type === 'failed') resolve([{ file, line: 1, message: `lint could not call its verify functions: ${r.error}` }]);
+        },
+        end: (why) => resolve([{ file, line: 1, message: `calling its verify functions ${why}` }]),
+      });
+    });
+  }
+
   /** What a chapter hook that answers with data returns (env, removes, shellVars), checked in the host. */
   async ask(chapter: string, what: Ask, place: ChapterPlace): Promise<Record<string, string> | string[]> {
     await this.#ready(chapter);

@@ -120,7 +120,7 @@ export interface CodeBlock {
 }
 
 /** Languages whose blocks a learner types into a shell. */
-const SHELL_LANGS = new Set(['bash', 'sh', 'shell']);
+export const SHELL_LANGS: ReadonlySet<string> = new Set(['bash', 'sh', 'shell']);
 
 /** True for a block that the as-written runner types: a shell block not marked norun. */
 export const runsAsWritten = (b: CodeBlock): boolean => SHELL_LANGS.has(b.lang) && !b.norun;
