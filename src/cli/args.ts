@@ -7,7 +7,7 @@ export type FlagValues = Record<string, string | boolean | string[]>;
 
 export const GLOBAL_FLAGS: FlagTable = {
   json: { type: 'boolean', describe: 'print one JSON document on stdout (no colour, no spinners)' },
-  lessons: { type: 'string', value: 'DIR', describe: 'load a lesson pack from DIR instead of the built-in lessons' },
+  lessons: { type: 'string', value: 'DIR', describe: 'this command uses the lesson pack in DIR (or WORKSHOP_LESSONS; default: the pack in use)' },
   home: { type: 'string', value: 'DIR', describe: 'the workspace (default WORKSHOP_HOME or /var/lib/workshop)' },
   'no-color': { type: 'boolean', describe: 'no colours (NO_COLOR is honoured too)' },
   'allow-host': { type: 'boolean', describe: 'allow destructive commands outside a VM (or WORKSHOP_ALLOW_HOST=1)' },

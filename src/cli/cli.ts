@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Journey } from '../engine/journey.ts';
+import type { Selection } from '../engine/packs.ts';
 import type { FlagValues } from './args.ts';
 
 export interface Cli {
@@ -14,6 +15,8 @@ export interface Cli {
   allowHost: boolean;
   home: string;
   lessonsDir: string;
+  /** where lessonsDir came from, and the installed pack whose progress is used */
+  selection: Selection;
   /** the command line as typed, for hints like "sudo workshop …" */
   line: string;
   out(text?: string): void;

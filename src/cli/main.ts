@@ -12,7 +12,8 @@ import { parseArgv } from './args.ts';
 import type { CommandDef, Needs } from './command.ts';
 import { COMMANDS, loadAll } from './commands/index.ts';
 import { commandHelp, overallHelp } from './help.ts';
-import { colorWanted, writeErr, writeOut } from './output.ts';
+import { carryInPrompts, colorWanted, writeErr, writeOut } from './output.ts';
+import { selectLessons } from '../engine/packs.ts';
 import { isTerminal } from '../render/style.ts';
 import { terminalWidth, wrapText } from '../render/wrap.ts';
 import { flagString, projectRoot, type Cli } from './cli.ts';
@@ -107,8 +108,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   let journey: Journey | undefined;
   const home = resolveHome(flagString(flags, 'home'));
   const allowHost = flags['allow-host'] === true || process.env['WORKSHOP_ALLOW_HOST'] === '1';
-  const lessonsDir = lessons === undefined ? join(projectRoot(), 'lessons') : absolute(lessons, '--lessons');
+  const selection = selectLessons(home, lessons === undefined ? undefined : absolute(lessons, '--lessons'), join(projectRoot(), 'lessons'));
+  const lessonsDir = selection.dir;
+  // a one-off --lessons holds for this command only: every `workshop …` it prints must carry it
+  if (selection.source === 'flag' && !json) carryInPrompts(['--lessons', lessonsDir]);
   const err = (t = '') => writeErr(`${t}\n`);
+  if (selection.warning !== undefined && !json) err(`warning: ${selection.warning}`);
   const cli: Cli = {
     verb,
     positionals,
@@ -118,6 +123,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     allowHost,
     home,
     lessonsDir,
+    selection,
     line: argv.join(' '),
     out: (t = '') => {
       if (!json) writeOut(`${t}\n`);
@@ -130,7 +136,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     },
     stream: (t) => writeOut(t),
     // the parsed chapter.md files are kept beside V8's compile cache (bin.ts), in the project
-    journey: () => (journey ??= openJourney({ home, lessonsDir, allowHost, command: verb, log: err, verbose: !json, catalogCache: join(projectRoot(), 'node_modules', '.cache', 'workshop-lessons.json') })),
+    journey: () => (journey ??= openJourney({ home, lessonsDir, pack: selection.pack, allowHost, command: verb, log: err, verbose: !json, catalogCache: join(projectRoot(), 'node_modules', '.cache', 'workshop-lessons.json') })),
   };
   const needs = needsOf(resolved.path);
   if (needs.root) requireRoot(cli.line);

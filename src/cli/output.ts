@@ -51,8 +51,24 @@ function outputError(code: string): Error {
   return envError(`cannot write the output: ${why} (${code})`, 'free some space, or send the output elsewhere (a file on another disk, or a pipe)');
 }
 
-export const writeOut = (text: string): void => writeFd(1, text);
-export const writeErr = (text: string): void => writeFd(2, text);
+/** The command words a printed `workshop …` may be followed by (commands/index.ts's, kept here so output loads nothing). */
+const VERBS = 'status|show|next|check|hint|solve|watch|select|goto|drill|list|reset|clean|doctor|test|lint|state|path|env|lab|shell|classroom|pack|record';
+let carried: ((text: string) => string) | undefined;
+
+const shellWord = (w: string): string => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * Makes every `workshop VERB` that is printed carry `args` (a one-off `--lessons DIR`), so that the
+ * prompts of the engine, the hints and the chapter text, typed as printed, act on the same lessons.
+ */
+export function carryInPrompts(args: readonly string[]): void {
+  const words = args.map(shellWord).join(' ');
+  const re = new RegExp(`\\bworkshop(?= (?:${VERBS})\\b)`, 'g');
+  carried = (text) => text.replace(re, `workshop ${words}`);
+}
+
+export const writeOut = (text: string): void => writeFd(1, carried ? carried(text) : text);
+export const writeErr = (text: string): void => writeFd(2, carried ? carried(text) : text);
 
 /**
  * The colour rule of every command (main.ts) and of the quick status (quick.ts): stdout is a

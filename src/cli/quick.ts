@@ -6,6 +6,7 @@
 // it always does; nothing has been printed by then.
 import { join } from 'node:path';
 import { readCatalog } from '../lessons/catalog.ts';
+import { selectLessons } from '../engine/packs.ts';
 import { readState } from '../engine/progress.ts';
 import { resolveHome, workspace } from '../engine/workspace.ts';
 import { statusLines } from './status-lines.ts';
@@ -19,9 +20,11 @@ export function quickStatus(argv: readonly string[]): boolean {
   try {
     const home = resolveHome(undefined);
     const root = projectRoot();
-    const cat = readCatalog(join(root, 'lessons'), { cache: join(root, 'node_modules', '.cache', 'workshop-lessons.json') });
+    const sel = selectLessons(home, undefined, join(root, 'lessons'));
+    if (sel.warning !== undefined) return false;
+    const cat = readCatalog(sel.dir, { cache: join(root, 'node_modules', '.cache', 'workshop-lessons.json') });
     if (cat.chapters.length === 0) return false;
-    const { state, warnings } = readState(workspace(home).statePath, false);
+    const { state, warnings } = readState(workspace(home, sel.pack).statePath, false);
     if (warnings.length > 0) return false;
     // main.ts's rule, with no --json or --no-color given
     text = `${statusLines(cat, state, home, colorWanted(false, false)).join('\n')}\n`;

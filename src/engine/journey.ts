@@ -41,6 +41,8 @@ export interface Passed {
 export interface JourneyOptions {
   home: string;
   lessonsDir: string;
+  /** the installed pack whose progress this is (engine/packs.ts); undefined for the built-in lessons */
+  pack?: string | undefined;
   allowHost: boolean;
   /** the verb, written into the lock so a waiting command can say whom it waits for */
   command: string;
@@ -65,7 +67,7 @@ export class Journey {
   private constructor(opts: JourneyOptions, cat: Catalog, state: State) {
     this.#opts = opts;
     this.cat = cat;
-    this.ws = workspace(opts.home);
+    this.ws = workspace(opts.home, opts.pack);
     this.#state = state;
   }
 

@@ -1,4 +1,5 @@
-// Where things live. WORKSHOP_HOME holds state.json, the lock and one folder per chapter.
+// Where things live. WORKSHOP_HOME holds state.json, the lock and one folder per chapter, and
+// progress/NAME/ with the same for each installed pack (engine/packs.ts).
 import { realpathSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { envError, usageError } from '../errors.ts';
@@ -25,16 +26,23 @@ export interface Workspace {
   chapterDir(chapterId: string): string;
 }
 
-export function workspace(home: string): Workspace {
+/**
+ * The home's places. `pack` names an installed pack: its progress and chapter folders are its own,
+ * under progress/NAME/, so that one pack's progress never touches another's. The built-in lessons
+ * (and a loose --lessons folder) keep state.json and chapters/ at the top, as every home had them.
+ */
+export function workspace(home: string, pack?: string): Workspace {
   const h = resolve(home);
-  const dirs = { chaptersDir: join(h, 'chapters'), selftestDir: join(h, 'selftest'), aswrittenDir: join(h, 'aswritten'), labDir: join(h, 'lab') };
+  const own = pack === undefined ? h : join(h, 'progress', pack);
+  const dirs = { chaptersDir: join(own, 'chapters'), selftestDir: join(h, 'selftest'), aswrittenDir: join(h, 'aswritten'), labDir: join(h, 'lab') };
   return {
     home: h,
-    statePath: join(h, 'state.json'),
+    statePath: join(own, 'state.json'),
     lockPath: join(h, 'lock'),
     ...dirs,
-    ownedDirs: Object.values(dirs),
-    chapterDir: (id) => join(h, 'chapters', id),
+    // every pack's chapter folders are the workshop's, whichever pack a command uses
+    ownedDirs: [join(h, 'chapters'), join(h, 'progress'), dirs.selftestDir, dirs.aswrittenDir, dirs.labDir],
+    chapterDir: (id) => join(own, 'chapters', id),
   };
 }
 

@@ -110,7 +110,7 @@ describe('what clean may touch, checked again when it acts', () => {
 
   it('looks for containers in the workshop folders and our mounts, never in the home as a whole or in /', () => {
     const places = containerPlaces(home, ['/tmp/x1y2'], ['/', '/srv', `${home}/chapters/chroot/rootfs/proc`]);
-    expect(places).toEqual([`${home}/chapters`, `${home}/selftest`, `${home}/aswritten`, `${home}/lab`, '/tmp/x1y2', `${home}/chapters/chroot/rootfs/proc`]);
+    expect(places).toEqual([`${home}/chapters`, `${home}/progress`, `${home}/selftest`, `${home}/aswritten`, `${home}/lab`, '/tmp/x1y2', `${home}/chapters/chroot/rootfs/proc`]);
   });
 });
 

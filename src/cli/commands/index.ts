@@ -33,6 +33,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   lab: { load: () => import('./lab.ts').then((m) => m.default) },
   shell: { load: () => import('./shell.ts').then((m) => m.default) },
   classroom: { load: () => import('./classroom.ts').then((m) => m.default) },
+  pack: { load: () => import('./pack.ts').then((m) => m.default) },
 };
 
 /** Every command's table, in order: `workshop --help` and the README's table need them all. */

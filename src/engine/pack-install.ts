@@ -1,0 +1,187 @@
+// `workshop pack add|remove|use`: a pack from a folder, a git repository or npm, fetched with the
+// ordinary clients into a staging folder inside the packs folder, linted, proven by `workshop
+// test`, and only then renamed into place with a record of where it came from. Whatever fails
+// leaves nothing behind. The source is untrusted: its name never leaves the packs folder, its
+// files are plain files and folders (a symlink is refused), and no package script runs.
+import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { envError, lessonError, usageError } from '../errors.ts';
+import { run, type RunResult } from '../sys/exec.ts';
+import { isRecord } from '../sys/lang.ts';
+import { readCatalog } from '../lessons/catalog.ts';
+import { formatProblem, lintPack } from './lint.ts';
+import { BUILTIN, inUsePath, installedPacks, packDir, packInUse, packsDir, PACK_NAME, readRecord, RECORD_FILE, type PackRecord } from './packs.ts';
+import { writeJsonAtomic } from './progress.ts';
+
+export type PackSource = { kind: 'dir'; path: string } | { kind: 'git'; url: string } | { kind: 'npm'; spec: string };
+
+const GIT_URL = /^(?:(?:git\+)?(?:https?|ssh|git|file):\/\/|git@[\w.-]+:)|\.git\/?$/;
+const NPM_NAME = /^(?:@[a-z0-9][\w.~-]*\/)?[a-z0-9][\w.~-]*(?:@[\w.^~<>=*|+-]+)?$/;
+const TARBALL = /\.(?:tgz|tar\.gz)$/;
+
+/** What `pack add ARG` names: a folder or a tarball that exists, a git URL, or an npm package. */
+export function classifySource(arg: string): PackSource {
+  if (arg === '' || arg.startsWith('-')) throw usageError(`"${arg.slice(0, 60)}" is not a pack source`, 'give a folder, a git URL (https://…, file://…, ….git) or an npm package name or tarball');
+  const path = resolve(arg);
+  if (existsSync(path) && statSync(path).isDirectory()) return { kind: 'dir', path };
+  if (TARBALL.test(arg) && existsSync(path)) return { kind: 'npm', spec: path };
+  if (GIT_URL.test(arg)) return { kind: 'git', url: arg };
+  if (NPM_NAME.test(arg) && !arg.includes('/', arg.startsWith('@') ? arg.indexOf('/') + 1 : 0)) return { kind: 'npm', spec: arg };
+  throw usageError(`no such folder or tarball: ${arg.slice(0, 200)}`, 'give a folder of chapters (NN-name/), a git URL (https://…, file://…, ….git), or an npm package name or .tgz');
+}
+
+/** The pack name a source suggests: its package.json name (without a scope), or its folder's name. */
+function suggestedName(root: string, source: PackSource): string {
+  const pkgName = readPackageJson(root)?.name;
+  if (typeof pkgName === 'string') return pkgName.replace(/^@[^/]*\//, '');
+  const from = source.kind === 'dir' ? source.path : source.kind === 'git' ? source.url : source.spec;
+  return basename(from.replace(/[#?].*$/, '').replace(/\/+$/, '')).replace(/\.git$/, '').replace(/\.(?:tgz|tar\.gz)$/, '');
+}
+
+function readPackageJson(root: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+    return isRecord(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A name for the packs folder, or a usage error: never `..`, a slash, a dot file or BUILTIN. */
+export function checkName(name: string, why: string): string {
+  if (!PACK_NAME.test(name) || name === BUILTIN) {
+    throw usageError(`"${name.slice(0, 60)}" cannot be a pack's name (${why})`, `a name is 1-40 lowercase letters, digits and dashes, and not "${BUILTIN}": give one with --name NAME`);
+  }
+  return name;
+}
+
+const failed = (r: RunResult): string => (r.timedOut ? 'it timed out' : (r.stderr.trim().split('\n').slice(-3).join(' / ') || `exit ${r.code ?? 'signal'}`));
+
+/** What a pack's folder may hold that is not installed with it. */
+const NOT_COPIED = ['.git', 'node_modules'];
+
+/** The refusal of symlinks: a pack's files are its own, and a link could point anywhere on the machine. */
+function refuseLinks(dir: string, under = ''): void {
+  for (const e of readdirSync(join(dir, under), { withFileTypes: true })) {
+    if (NOT_COPIED.includes(e.name)) continue;
+    const rel = join(under, e.name);
+    if (e.isSymbolicLink()) throw lessonError(`the pack holds a symbolic link, ${rel}: a pack is plain files and folders`, 'replace the link by the file it points to');
+    if (e.isDirectory()) refuseLinks(dir, rel);
+  }
+}
+
+/** Fetches the source into `dest` (a folder that does not exist yet); the commit when it is a git repository. */
+async function fetchInto(source: PackSource, stage: string, dest: string): Promise<{ commit: string | null }> {
+  if (source.kind === 'dir') {
+    // a folder that is no pack at all (a typo, the home folder) is told so before anything is copied
+    const cat = readCatalog(source.path);
+    if (cat.chapters.length === 0) throw lessonError(`${source.path} is not a lesson pack: ${cat.problems.map((p) => p.message).join('; ').slice(0, 300)}`, 'a pack is a folder of chapters, NN-name/ with chapter.md and steps.ts in each (`workshop lint DIR`)');
+    refuseLinks(source.path);
+    cpSync(source.path, dest, { recursive: true, filter: (src) => !NOT_COPIED.includes(basename(src)) || src === source.path });
+    return { commit: null };
+  }
+  if (source.kind === 'git') {
+    // only the ordinary transports: git's ext:: and fd:: would run a command named in the URL
+    const env = { GIT_TERMINAL_PROMPT: '0', GIT_ALLOW_PROTOCOL: 'file:git:http:https:ssh' };
+    const r = await run('git', ['clone', '--quiet', '--depth', '1', '--no-recurse-submodules', '--', source.url, dest], { timeoutMs: 300_000, env });
+    if (r.code !== 0) throw envError(`git clone ${source.url} failed: ${failed(r)}`, 'check the URL (git clone must work with it as typed), and that the repository can be reached');
+    const head = await run('git', ['-C', dest, 'rev-parse', 'HEAD'], { env });
+    rmSync(join(dest, '.git'), { recursive: true, force: true });
+    refuseLinks(dest);
+    return { commit: head.code === 0 ? head.stdout.trim() : null };
+  }
+  // npm pack fetches a registry package or re-reads a tarball, and runs no script of it
+  const r = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', stage, '--', source.spec], { timeoutMs: 300_000, cwd: stage });
+  let file: unknown;
+  try {
+    file = (JSON.parse(r.stdout) as Array<{ filename?: unknown }>)[0]?.filename;
+  } catch {
+    file = undefined;
+  }
+  if (r.code !== 0 || typeof file !== 'string') throw envError(`npm pack ${source.spec} failed: ${failed(r)}`, 'check the package name (npm view NAME) or the tarball, and that the npm registry can be reached');
+  mkdirSync(dest);
+  // GNU tar refuses members with `..` or a leading `/`; owners and modes are not taken from the archive
+  const x = await run('tar', ['-xzf', join(stage, basename(file)), '-C', dest, '--strip-components=1', '--no-same-owner', '--no-same-permissions'], { timeoutMs: 120_000 });
+  if (x.code !== 0) throw envError(`cannot unpack ${basename(file)}: ${failed(x)}`, 'is it a tarball made by npm pack?');
+  refuseLinks(dest);
+  return { commit: null };
+}
+
+export interface AddOptions {
+  home: string;
+  source: PackSource;
+  /** the --name given, if any */
+  name: string | undefined;
+  /** `workshop test` on the staged pack (run by the command: the engine does not start the CLI); 'skip' for --no-test */
+  prove: ((dir: string) => Promise<boolean>) | 'skip';
+  log: (line: string) => void;
+}
+
+export interface AddOutcome {
+  record: PackRecord;
+  dir: string;
+  chapters: string[];
+  steps: number;
+}
+
+/** Fetches, lints, proves and installs a pack; nothing is left of it in the home when any of it fails. */
+export async function addPack(o: AddOptions): Promise<AddOutcome> {
+  const root = packsDir(o.home);
+  mkdirSync(root, { recursive: true });
+  if (o.name !== undefined) refuseTaken(o.home, checkName(o.name, 'from --name'));
+  const stage = mkdtempSync(join(root, '.add-'));
+  try {
+    const staged = join(stage, 'pack');
+    o.log(`fetching ${o.source.kind === 'dir' ? o.source.path : o.source.kind === 'git' ? o.source.url : o.source.spec} (${o.source.kind})`);
+    const { commit } = await fetchInto(o.source, stage, staged);
+    const name = o.name ?? checkName(suggestedName(staged, o.source), 'taken from the source; --name NAME gives another');
+    refuseTaken(o.home, name);
+    const lint = await lintPack(staged);
+    if (lint.problems.length > 0) throw lessonError(`${name} is not a lesson pack that workshop can use (workshop lint):\n  ${lint.problems.slice(0, 20).map(formatProblem).join('\n  ')}`, 'fix the pack and add it again; `workshop lint DIR` shows every problem');
+    o.log(`lint: ${lint.chapters.length} chapter(s), ${lint.steps} step(s), no problems`);
+    if (o.prove !== 'skip' && !(await o.prove(staged))) throw lessonError(`${name} did not pass \`workshop test\`: it was not installed`, 'the report above says which step failed; --no-test installs it unproven');
+    const version = readPackageJson(staged)?.version;
+    const record: PackRecord = { name, kind: o.source.kind, source: o.source.kind === 'dir' ? o.source.path : o.source.kind === 'git' ? o.source.url : o.source.spec, version: typeof version === 'string' ? version : null, commit, addedAt: new Date().toISOString(), tested: o.prove === 'skip' ? 'skipped' : 'passed' };
+    writeJsonAtomic(join(staged, RECORD_FILE), record, 'the pack was not installed');
+    refuseTaken(o.home, name);
+    renameSync(staged, packDir(o.home, name));
+    return { record, dir: packDir(o.home, name), chapters: lint.chapters, steps: lint.steps };
+  } finally {
+    rmSync(stage, { recursive: true, force: true });
+  }
+}
+
+function refuseTaken(home: string, name: string): void {
+  if (!existsSync(packDir(home, name))) return;
+  const had = readRecord(home, name);
+  throw usageError(`a pack named ${name} is installed already${had ? ` (from ${had.source})` : ''}`, `\`workshop pack remove ${name}\` first, or give this one another name with --name NAME`);
+}
+
+/** The installed pack `name`, or a usage error that lists those there are. */
+export function installed(home: string, name: string): PackRecord {
+  const r = PACK_NAME.test(name) ? readRecord(home, name) : undefined;
+  if (r) return r;
+  const names = [BUILTIN, ...installedPacks(home).map((p) => p.name)];
+  throw usageError(`no pack named "${name.slice(0, 60)}" is installed`, `the packs: ${names.join(', ')} (\`workshop pack list\`); \`workshop pack add SOURCE\` installs one`);
+}
+
+/** Makes `name` (or BUILTIN) the pack every command uses. */
+export function usePack(home: string, name: string): void {
+  if (name !== BUILTIN) installed(home, name);
+  mkdirSync(packsDir(home), { recursive: true });
+  writeJsonAtomic(inUsePath(home), name, 'the pack in use did not change');
+}
+
+/** Removes an installed pack that is not in use; its progress (progress/NAME) is kept. */
+export function removePack(home: string, name: string): PackRecord {
+  if (name === BUILTIN) throw usageError('the built-in lessons cannot be removed', '`workshop pack list` shows the packs that can');
+  const record = installed(home, name);
+  if (packInUse(home) === name) throw usageError(`${name} is the pack in use`, `\`workshop pack use ${BUILTIN}\` (or another pack) first, then remove it`);
+  const dir = packDir(home, name);
+  if (!lstatSync(dir).isDirectory()) throw envError(`${dir} is not a folder`, 'remove it yourself');
+  // renamed aside first: a pack half removed must not look installed
+  const gone = join(packsDir(home), `.remove-${name}-${process.pid}`);
+  renameSync(dir, gone);
+  rmSync(gone, { recursive: true, force: true });
+  return record;
+}

@@ -1,0 +1,106 @@
+// Installed lesson packs and which lessons a command uses. A pack is installed as
+// HOME/packs/NAME/ (its chapters, and the record of where it came from in .workshop-pack.json);
+// the pack in use is HOME/packs/.in-use. Read by every command (main.ts, quick.ts): only node:fs.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { isRecord } from '../sys/lang.ts';
+
+/** The name the built-in curriculum goes by in `pack use` and `list`. */
+export const BUILTIN = 'builtin';
+/** A pack's name is a folder name under the packs folder: nothing that could leave it. */
+export const PACK_NAME = /^[a-z0-9][a-z0-9-]{0,39}$/;
+export const RECORD_FILE = '.workshop-pack.json';
+
+export const packsDir = (home: string): string => join(resolve(home), 'packs');
+export const packDir = (home: string, name: string): string => join(packsDir(home), name);
+export const inUsePath = (home: string): string => join(packsDir(home), '.in-use');
+
+/** Where an installed pack came from, and what was proven when it was added. */
+export interface PackRecord {
+  name: string;
+  kind: 'dir' | 'git' | 'npm';
+  source: string;
+  /** package.json's version, the git commit, or null when the source had neither */
+  version: string | null;
+  commit: string | null;
+  addedAt: string;
+  tested: 'passed' | 'skipped';
+}
+
+/** Which lessons a command uses, and why: --lessons, WORKSHOP_LESSONS, the pack in use, or the built-in ones. */
+export interface Selection {
+  dir: string;
+  source: 'flag' | 'env' | 'pack' | 'builtin';
+  /** the installed pack (its own progress), or undefined for the built-in lessons and a loose folder */
+  pack: string | undefined;
+  /** a pack in use that is no longer installed: the built-in lessons are used instead */
+  warning?: string;
+}
+
+export function readRecord(home: string, name: string): PackRecord | undefined {
+  try {
+    const v: unknown = JSON.parse(readFileSync(join(packDir(home, name), RECORD_FILE), 'utf8'));
+    if (!isRecord(v) || v['name'] !== name) return undefined;
+    return v as unknown as PackRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The installed packs, by name (folders with a record; a half-copied one has none). */
+export function installedPacks(home: string): PackRecord[] {
+  let names: string[];
+  try {
+    names = readdirSync(packsDir(home));
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => PACK_NAME.test(n))
+    .sort()
+    .flatMap((n) => readRecord(home, n) ?? []);
+}
+
+/** The name of the pack in use, or BUILTIN. */
+export function packInUse(home: string): string {
+  try {
+    const name: unknown = JSON.parse(readFileSync(inUsePath(home), 'utf8'));
+    return typeof name === 'string' && PACK_NAME.test(name) ? name : BUILTIN;
+  } catch {
+    return BUILTIN;
+  }
+}
+
+const isDir = (p: string): boolean => {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+};
+
+/** The installed pack that `dir` is, so that --lessons HOME/packs/NAME keeps that pack's progress. */
+function packOfDir(home: string, dir: string): string | undefined {
+  const root = packsDir(home);
+  if (!dir.startsWith(`${root}/`)) return undefined;
+  const name = dir.slice(root.length + 1);
+  return PACK_NAME.test(name) && readRecord(home, name) !== undefined ? name : undefined;
+}
+
+/**
+ * The lessons of a command: `--lessons DIR` (`flagDir`, already absolute) wins over
+ * WORKSHOP_LESSONS, which wins over the pack in use, which wins over the built-in lessons.
+ */
+export function selectLessons(home: string, flagDir: string | undefined, builtinDir: string, env: NodeJS.ProcessEnv = process.env): Selection {
+  if (flagDir !== undefined) return { dir: flagDir, source: 'flag', pack: packOfDir(home, flagDir) };
+  const fromEnv = env['WORKSHOP_LESSONS'];
+  if (fromEnv !== undefined && fromEnv !== '') {
+    const dir = resolve(fromEnv);
+    return { dir, source: 'env', pack: packOfDir(home, dir) };
+  }
+  const name = packInUse(home);
+  if (name === BUILTIN) return { dir: builtinDir, source: 'builtin', pack: undefined };
+  const dir = packDir(home, name);
+  if (isDir(dir) && readRecord(home, name) !== undefined) return { dir, source: 'pack', pack: name };
+  return { dir: builtinDir, source: 'builtin', pack: undefined, warning: `the pack in use, ${name}, is no longer installed: the built-in lessons are used (\`workshop pack use NAME\` picks another)` };
+}
