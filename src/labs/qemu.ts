@@ -74,13 +74,14 @@ export class QemuDriver implements LabDriver {
   }
 
   /**
-   * KVM or TCG, decided once: by trying KVM on a 512-byte x86 guest, since /dev/kvm may exist and
-   * fail. The probe is x86's; elsewhere 'auto' means TCG until someone proves KVM there (--accel kvm).
+   * KVM or TCG, decided once: by booting the image's own kernel under KVM (accel.ts), since
+   * /dev/kvm may exist and fail. The probe is x86's; elsewhere 'auto' means TCG until someone
+   * proves KVM there (`--lab-accel kvm`).
    */
   async accelerator(): Promise<Accel> {
     if (this.accel) return this.accel;
     if (this.accelWanted !== 'auto') this.accel = this.accelWanted;
-    else this.accel = this.qemu.endsWith('x86_64') && (await kvmWorks(this.qemu, this.root)) ? 'kvm' : 'tcg';
+    else this.accel = this.qemu.endsWith('x86_64') && (await kvmWorks(this.qemu, this.image.kernel, this.machine)) ? 'kvm' : 'tcg';
     return this.accel;
   }
 

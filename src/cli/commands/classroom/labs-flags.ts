@@ -1,10 +1,11 @@
 // `classroom serve --labs N [--warm W] [--lab-memory MiB] [--lab-cpus N] [--lab-image DIR]
-// [--idle-stop 20m] [--expire]`: the hosted labs' flags, and the qemu driver they open. Loaded
+// [--lab-accel auto|kvm|tcg] [--idle-stop 20m] [--expire]`: the hosted labs' flags, and the qemu driver they open. Loaded
 // only when --labs is given (it is the only path that reads a lab image).
 import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { envError, usageError } from '../../../errors.ts';
 import type { LabsConfig } from '../../../classroom/labs-plugin.ts';
+import type { Accel } from '../../../labs/accel.ts';
 import { visible } from '../../../classroom/safe-text.ts';
 import { flagString, type Cli } from '../../cli.ts';
 import type { FlagValues } from '../../args.ts';
@@ -16,6 +17,7 @@ export interface LabFlags {
   spec: { memoryMiB: number; cpus: number };
   idleStopMs: number;
   image: string | undefined;
+  accel: Accel | 'auto';
   expire: boolean;
 }
 
@@ -26,11 +28,19 @@ export const LAB_FLAGS = {
   'lab-memory': { type: 'string', value: 'MiB', describe: 'with --labs: memory per VM (default 1024)' },
   'lab-cpus': { type: 'string', value: 'N', describe: 'with --labs: CPUs per VM (default 1)' },
   'lab-image': { type: 'string', value: 'DIR', describe: 'with --labs: the image folder `workshop lab image build` made (default: the newest labs image in its cache)' },
+  'lab-accel': { type: 'string', value: 'auto|kvm|tcg', describe: 'with --labs: how qemu runs the VMs; auto (default) uses KVM when the image\'s kernel really boots with it, TCG otherwise' },
   'idle-stop': { type: 'string', value: 'TIME', describe: 'with --labs: a lab nobody used this long is stopped, its disk kept (default 20m)' },
   expire: { type: 'boolean', describe: 'with --labs: remove every lab (VM and disk) when the server stops; otherwise they run on for the next server' },
 } as const;
 
-const LAB_ONLY = ['warm', 'lab-memory', 'lab-cpus', 'lab-image', 'idle-stop', 'expire'] as const;
+const LAB_ONLY = ['warm', 'lab-memory', 'lab-cpus', 'lab-image', 'lab-accel', 'idle-stop', 'expire'] as const;
+const ACCELS = ['auto', 'kvm', 'tcg'] as const;
+
+function labAccel(v: string | undefined): Accel | 'auto' {
+  const a = ACCELS.find((x) => x === (v ?? 'auto'));
+  if (a === undefined) throw usageError(`--lab-accel ${visible(v ?? '')}: not one of auto, kvm, tcg`, 'usage: workshop classroom serve --labs N --lab-accel auto|kvm|tcg');
+  return a;
+}
 
 /** Pure: the labs the flags ask for; undefined without --labs (then no other lab flag may be given). */
 export function labFlags(flags: FlagValues): LabFlags | undefined {
@@ -48,6 +58,7 @@ export function labFlags(flags: FlagValues): LabFlags | undefined {
     spec: { memoryMiB: parseCount('lab-memory', flagString(flags, 'lab-memory') ?? '1024', 256, 65_536), cpus: parseCount('lab-cpus', flagString(flags, 'lab-cpus') ?? '1', 1, 64) },
     idleStopMs: parseDuration('idle-stop', flagString(flags, 'idle-stop') ?? '20m'),
     image: flagString(flags, 'lab-image'),
+    accel: labAccel(flagString(flags, 'lab-accel')),
     expire: flags['expire'] === true,
   };
 }
@@ -81,7 +92,7 @@ export async function labsConfig(cli: Cli, f: LabFlags): Promise<LabsConfig> {
   }
   const stateDir = join(cli.home, 'labs');
   return {
-    driver: new QemuDriver({ stateDir, image }),
+    driver: new QemuDriver({ stateDir, image, accel: f.accel }),
     stateDir,
     capacity: f.capacity,
     warm: f.warm,

@@ -199,7 +199,7 @@ export default defineCommand({
   meta: {
     name: 'classroom serve',
     summary: 'start the class server and its dashboard; prints the instructor URL and the join code',
-    usage: 'classroom serve [--host H] [--port P] [--db FILE|URL] [--idle-after 5m] [--stuck-after 3m] [--stuck-attempts 3] [--tls-cert F --tls-key F] [--learner-storage 8MiB] [--class-storage 512MiB] [--joins-per-address 30] [--joins-per-class 300] [--json] [--labs N [--warm W] [--lab-memory 1024] [--lab-cpus 1] [--lab-image DIR] [--idle-stop 20m] [--expire]]',
+    usage: 'classroom serve [--host H] [--port P] [--db FILE|URL] [--idle-after 5m] [--stuck-after 3m] [--stuck-attempts 3] [--tls-cert F --tls-key F] [--learner-storage 8MiB] [--class-storage 512MiB] [--joins-per-address 30] [--joins-per-class 300] [--json] [--labs N [--warm W] [--lab-memory 1024] [--lab-cpus 1] [--lab-image DIR] [--lab-accel auto|kvm|tcg] [--idle-stop 20m] [--expire]]',
     exit: '0 on Ctrl-C; 2 usage, 3 cannot listen or open the database',
   },
   // its own "too many arguments", with the arguments made visible
