@@ -168,6 +168,18 @@ class Hub {
     return t;
   }
 
+  /** The learner is out of the class: their terminal closes and their VM goes. */
+  async release(id: number): Promise<void> {
+    for (const s of this.sockets.get(id) ?? []) s.close(1008, 'you were removed from the class');
+    this.sockets.delete(id);
+    this.tokens.delete(id);
+    try {
+      if (await this.labs.release(String(id))) this.logFeed(id, 'left the class: lab removed');
+    } catch (err) {
+      this.o.log(`labs: could not remove the lab of learner ${id}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
   toLearner(id: number, msg: unknown): void {
     for (const s of this.sockets.get(id) ?? []) s.send(JSON.stringify(msg));
   }
@@ -333,10 +345,15 @@ export default async function labsPlugin(app: FastifyInstance, o: LabsPluginOpti
   void labs.fillWarm().catch((err: Error) => o.log(`labs: warm pool: ${err.message}`));
   const hub = new Hub(o, labs, tokens);
 
-  // The learner's checks, live: every report the store keeps goes to that learner's page.
+  // The learner's checks, live: every report the store keeps goes to that learner's page. A
+  // learner the instructor removed (or whose name was freed) loses their lab: its place goes back.
   const unsubscribe = await o.store.subscribe(o.info.id, (e: ClassEvent) => {
     if (e.type === 'report') hub.toLearner(e.learnerId, { type: 'report', report: e.report });
+    else if (e.type === 'removed' || e.type === 'freed') void hub.release(e.learnerId);
   });
+  // ... and so does one removed while no server ran (the labs outlive a server)
+  const gone = new Set((await o.store.snapshot(o.info.id)).learners.filter((l) => l.state === 'removed' || l.state === 'freed').map(learnerKey));
+  for (const l of labs.list()) if (l.learner !== null && gone.has(l.learner)) await hub.release(Number(l.learner));
   app.addHook('onClose', async () => {
     unsubscribe();
     for (const set of hub.sockets.values()) for (const s of set) s.close(1001, 'the class server is stopping');

@@ -424,6 +424,17 @@ export class Labs {
     return this.claim(learner);
   }
 
+  /**
+   * The learner left the class for good (the instructor removed them, or freed their name): their
+   * VM and disk are removed, its place goes back to the pool, their recording stays.
+   */
+  async release(learner: string): Promise<boolean> {
+    const e = this.entries.find((x) => x.learner === learner);
+    if (!e) return false;
+    await this.remove(e);
+    return true;
+  }
+
   private remove(e: LabEntry): Promise<void> {
     return this.serial(e.vm, async () => {
       this.detach(this.runtime(e.vm));

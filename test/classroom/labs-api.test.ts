@@ -273,4 +273,18 @@ describe.runIf(sqlite !== undefined)('hosted labs on the class server (a fake dr
     const after = ((await (await get(instructorCookie, `/lab/api/labs/${lab?.learner}/timeline`)).json()) as { timeline: unknown[] }).timeline.length;
     expect(after).toBe(before);
   });
+
+  it('gives a removed learner\'s place back: their VM goes, and the learner who found the class full gets a lab', async () => {
+    const lab = (await labsList()).labs.find((l) => l.name === 'bob');
+    expect(lab?.learner).toBeTruthy();
+    const fay = await browser('fay');
+    expect(((await (await get(fay, '/lab/api/me')).json()) as { lab: { kind: string } }).lab.kind).toBe('full');
+    const res = await fetch(`${t.origin}/api/learners/${lab?.learner}/remove`, { method: 'POST', headers: { cookie: instructorCookie, 'content-type': 'application/json' }, body: '{}' });
+    expect(res.status).toBe(200);
+    await until('bob\'s VM removed', () => !driver.vms.has(lab?.vm ?? ''), 5000);
+    const after = await labsList();
+    expect(after.labs.find((l) => l.name === 'bob')).toBeUndefined();
+    expect(after.log.some((e) => e.learner === 'bob' && /lab removed/.test(e.what))).toBe(true);
+    expect(((await (await get(fay, '/lab/api/me')).json()) as { lab: { kind: string } }).lab.kind).toBe('claimed');
+  });
 });
