@@ -15,7 +15,9 @@ term.onData((d) => {
 });
 
 async function api(path, init) {
-  const res = await fetch(path, init);
+  const res = await fetch(path, init).catch(() => {
+    throw new Error('the class server cannot be reached: retrying');
+  });
   const body = res.headers.get('content-type')?.startsWith('application/json') ? await res.json() : await res.text();
   if (!res.ok) throw new Error(body.error ?? `${path}: ${res.status}`);
   return body;
@@ -193,7 +195,7 @@ async function refresh() {
         acts.append(b);
       };
       add('Watch', () => open(l.learner, l.name ?? l.learner, 'watch'));
-      add('Replay', () => void openReplay(l.learner, l.name ?? l.learner));
+      add('Replay', () => openReplay(l.learner, l.name ?? l.learner).catch((err) => ($('status').textContent = err.message)));
       add('Rebuild step', () => void reset(l.learner, 'step'));
       add('Reset to base', () => void reset(l.learner, 'base'));
     }

@@ -8,8 +8,14 @@ let term;
 let socket;
 let retry = 1000;
 
+/** A request to the class server; status 0 when it cannot be reached (restarting, network down). */
 async function api(path, init) {
-  const res = await fetch(path, init);
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch {
+    return { status: 0, body: { error: 'the class server cannot be reached' } };
+  }
   let body = {};
   try {
     body = await res.json();
@@ -93,8 +99,16 @@ async function load() {
   await connect();
 }
 
+function reconnectLater() {
+  status('disconnected: reconnecting…');
+  setTimeout(() => void connect(), retry);
+  retry = Math.min(retry * 2, 30_000);
+}
+
 async function connect() {
   const t = await post('/lab/api/ticket', {});
+  // the server is away (a restart, a dropped network): keep trying, as after a closed socket
+  if (t.status === 0 || t.status >= 502) return reconnectLater();
   if (t.status !== 200) {
     status(t.body.error ?? `the server said ${t.status}`);
     return;
@@ -119,10 +133,7 @@ async function connect() {
     } else if (msg.type === 'error') status(msg.message);
   };
   ws.onclose = () => {
-    if (socket !== ws) return;
-    status('disconnected: reconnecting…');
-    setTimeout(() => void connect(), retry);
-    retry = Math.min(retry * 2, 30_000);
+    if (socket === ws) reconnectLater();
   };
 }
 
