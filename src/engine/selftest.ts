@@ -17,6 +17,7 @@ import type { ChapterPlace } from './context.ts';
 import { leftOutBecause } from './drill.ts';
 import { takeInventory } from './inventory.ts';
 import { newNonce } from './progress.ts';
+import { renderResults } from '../render/table.ts';
 import { workspace } from './workspace.ts';
 import { solveThenVerify } from './journey-steps.ts';
 import { cleanupChapter, describeFailure, failureText, mutantDiagnosis, mutantRecovery, mutate, restoreCommand, setupChapter, solveStep, verifyStep } from './runner.ts';
@@ -27,6 +28,14 @@ export interface PhaseResult {
   detail?: string;
   /** diagnosis phases only: the mutant's failing output named its mistake */
   diagnosed?: boolean;
+  /** a mutant that verify accepted: every row, as the learner's table shows them (all passed) */
+  rows?: CheckResult[];
+}
+
+/** Why a phase failed, with the rows that show it (an accepted mutant's, which all passed). */
+interface Failure {
+  detail: string;
+  rows: CheckResult[];
 }
 
 /**
@@ -94,12 +103,13 @@ export async function snapshot(home: string): Promise<Set<string>> {
   return new Set([...inv.map((i) => `${i.kind}:${i.id}`), ...tmp]);
 }
 
-async function timed(fn: () => Promise<string | undefined>): Promise<PhaseResult> {
+async function timed(fn: () => Promise<string | Failure | undefined>): Promise<PhaseResult> {
   const t0 = performance.now();
   try {
     const failure = await fn();
     const ms = Math.round(performance.now() - t0);
-    return failure === undefined ? { status: 'pass', ms } : { status: 'fail', ms, detail: failure };
+    if (failure === undefined) return { status: 'pass', ms };
+    return typeof failure === 'string' ? { status: 'fail', ms, detail: failure } : { status: 'fail', ms, detail: failure.detail, rows: failure.rows };
   } catch (err) {
     return { status: 'fail', ms: Math.round(performance.now() - t0), detail: describeFailure(err) };
   }
@@ -114,7 +124,7 @@ interface ChapterRun {
   controls: { total: number; accepted: number };
 }
 
-type Phase = [string, () => Promise<string | undefined>];
+type Phase = [string, () => Promise<string | Failure | undefined>];
 
 const quiet = () => {};
 
@@ -190,7 +200,7 @@ function mutantPhases(run: ChapterRun, step: string, def: StepData): Phase[] {
         await mutate(ch, 'mutant', step, name, 'apply', place, quiet, false);
         const r = await verify();
         outputs.set(name, failureText(r));
-        if (allPassed(r)) return `mutant "${name}" was accepted: verify passed on a wrong state`;
+        if (allPassed(r)) return { detail: `mutant "${name}" was accepted: verify passed on a wrong state; no check tells it from the solution. Its rows, all passed:`, rows: r };
         return undefined;
       },
     ]);
@@ -251,6 +261,7 @@ async function runPhases(run: ChapterRun, report: StepReport, phases: readonly P
     }
     report.phases[name] = res;
     log(`${res.status === 'pass' ? 'ok  ' : 'FAIL'} ${run.place.chapter}/${report.id} ${name} (${res.ms} ms)${res.detail && res.status === 'fail' ? `: ${res.detail}` : ''}`);
+    if (res.rows) for (const line of renderResults(res.rows, false).split('\n')) log(`     ${line}`);
     if (res.status === 'fail' && !name.startsWith('diagnosis:')) return { broken: true, undiagnosed };
   }
   return { broken: false, undiagnosed };
