@@ -2,7 +2,8 @@
 // build so that lesson code and this share one copy of the lesson API and its probe cache).
 // `next`, `check` and `watch` on the lessons shipped with workshop use it: a child's Node start-up
 // was most of `next`'s time (issue 26). host.ts talks to it as to the child, through the same
-// messages, cloned as IPC would clone them, and keeps the same time limits: a call past its limit
+// messages (not cloned: each side builds every message afresh, and Node's first structuredClone
+// cost ~5 ms of `next`), and keeps the same time limits: a call past its limit
 // ends with the same error row, and the code left running can no longer answer. What a child gives
 // and this does not (a SIGKILL for code that never yields, process.exit() made harmless) is kept
 // for lesson packs, whose code workshop does not ship: bin.ts sends any `--lessons` to the child.
@@ -22,15 +23,13 @@ class InlineHost extends EventEmitter implements HostProcess {
     super();
     this.#handle = serveInline((m: HostReply) => {
       if (!this.connected) return; // stopped: what its code still sends counts for nothing
-      const copy = structuredClone(m);
-      queueMicrotask(() => this.emit('message', copy));
+      queueMicrotask(() => this.emit('message', m));
     });
   }
 
   send(m: HostRequest): boolean {
     if (!this.connected) return false;
-    const copy = structuredClone(m);
-    queueMicrotask(() => this.#handle(copy));
+    queueMicrotask(() => this.#handle(m));
     return true;
   }
 
