@@ -3,9 +3,14 @@
 //   files   inotify (fs.watch, recursive) on the chapter folder;
 //   mounts  /proc/self/mountinfo's change notification (checks/mounts.ts);
 //   links, addresses and routes   `ip monitor` in the root netns and in each lab netns present,
-//           and inotify on /run/netns, where lab namespaces come and go.
+//           and inotify on /run/netns, where lab namespaces come and go;
+//   cgroups inotify on the cgroup roots (each v1 controller's, or v2's one) and on each `ws-*`
+//           cgroup in them: a mkdir or rmdir of a group, and a write to its files (`echo $$ >
+//           cgroup.procs`, pids.max, subtree_control) raise events there, as the checks read them.
 // Changes come in bursts; the loop waits until they settle, and its timer stays as the fallback.
-import { readdirSync, watch as fsWatch, type FSWatcher } from 'node:fs';
+import { existsSync, readdirSync, watch as fsWatch, type FSWatcher } from 'node:fs';
+import { join } from 'node:path';
+import { CGROUP_ROOT } from '../checks/cgroups.ts';
 import { LAB } from '../checks/lab.ts';
 import { onMountChange } from '../checks/mounts.ts';
 import { followLines } from '../sys/exec.ts';
@@ -75,7 +80,7 @@ export interface ChangeSources {
 }
 
 /** fs.watch, or undefined where the path does not exist (yet): the timer still runs. `gone` when it goes away. */
-const tryWatch = (path: string, opts: { recursive: boolean }, onChange: () => void, gone: (w: FSWatcher) => void): FSWatcher | undefined => {
+const tryWatch = (path: string, opts: { recursive: boolean }, onChange: (event: string, name: string | null) => void, gone: (w: FSWatcher) => void): FSWatcher | undefined => {
   try {
     const w = fsWatch(path, opts, onChange);
     w.on('error', () => {
@@ -119,11 +124,55 @@ function netnsMonitors(onChange: () => void) {
   };
 }
 
+/** The project's cgroups carry its prefix (the chapters' `ws-demo`). */
+const OWN_CGROUP = /^ws-/;
+
+const dirsIn = (dir: string): string[] => {
+  try {
+    return readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  } catch {
+    return [];
+  }
+};
+
+/**
+ * inotify on the cgroup roots and the project's cgroups in them. A process's membership
+ * (/proc/PID/cgroup) raises no event, but the write that changes it does, on cgroup.procs.
+ * Events of other software's cgroups at a root (a container runtime's) are left alone.
+ */
+function cgroupWatch(onChange: () => void) {
+  // v2: one tree, /sys/fs/cgroup itself; v1: a tree per controller below it
+  const roots = existsSync(join(CGROUP_ROOT, 'cgroup.procs')) ? [CGROUP_ROOT] : dirsIn(CGROUP_ROOT).map((c) => join(CGROUP_ROOT, c));
+  const groups = new Map<string, FSWatcher | undefined>();
+  const sync = (root: string) => {
+    const now = dirsIn(root).filter((n) => OWN_CGROUP.test(n)).map((n) => join(root, n));
+    for (const [dir, w] of groups) {
+      if (!dir.startsWith(`${root}/`) || now.includes(dir)) continue;
+      w?.close();
+      groups.delete(dir);
+    }
+    for (const dir of now) if (!groups.get(dir)) groups.set(dir, tryWatch(dir, { recursive: false }, onChange, () => groups.set(dir, undefined)));
+  };
+  const watchers = roots.map((root) => {
+    sync(root);
+    return tryWatch(root, { recursive: false }, (_event, name) => {
+      if (name === null) return;
+      if (OWN_CGROUP.test(name)) sync(root);
+      if (OWN_CGROUP.test(name) || name === 'cgroup.subtree_control') onChange();
+    }, () => {});
+  });
+  return () => {
+    for (const w of [...watchers, ...groups.values()]) w?.close();
+    groups.clear();
+  };
+}
+
 /** Starts every event source; `onChange` is called (often, undebounced) on each change. */
 export async function watchChanges(onChange: () => void): Promise<ChangeSources> {
   const stopMounts = await onMountChange(onChange);
   const stopRootNet = await followLines('ip', ['monitor', ...MONITORED], onChange, { tied: true });
   const monitors = netnsMonitors(onChange);
+  const stopCgroups = cgroupWatch(onChange);
   let netnsDir: FSWatcher | undefined;
   let files: { dir: string; watcher: FSWatcher | undefined } | undefined;
   const netnsChanged = () => {
@@ -145,6 +194,7 @@ export async function watchChanges(onChange: () => void): Promise<ChangeSources>
     },
     stop() {
       stopMounts();
+      stopCgroups();
       stopRootNet?.();
       monitors.stop();
       netnsDir?.close();

@@ -1,5 +1,5 @@
 // `workshop watch [--advance]`: re-verify whenever something a check can see changes (files in
-// the chapter folder, mounts, links, addresses and routes: engine/changes.ts), and on a timer for
+// the chapter folder, mounts, links, addresses and routes, cgroups: engine/changes.ts), and on a timer for
 // what fires no event (btrfs properties). It renders; the event sources live in the engine.
 import { wakeups, watchChanges } from '../../engine/changes.ts';
 import { advance, watchStep } from '../../engine/journey-steps.ts';
@@ -66,7 +66,7 @@ async function watch(cli: Cli): Promise<number> {
       if (cli.json) {
         if (shown !== last || once) cli.stream(`${JSON.stringify({ step: address, passed, results })}\n`);
       } else if (shown !== last) {
-        const frame = [`watching ${address} (every ${interval} s, on changes in ${dir}, mounts and links; Ctrl-C stops)`, ...notes, '', renderResults(results, cli.color)].join('\n');
+        const frame = [`watching ${address} (every ${interval} s, on changes in ${dir}, mounts, links and cgroups; Ctrl-C stops)`, ...notes, '', renderResults(results, cli.color)].join('\n');
         if (screen) screen.draw(frame);
         else cli.out(frame);
         notes = [];
@@ -85,6 +85,8 @@ async function watch(cli: Cli): Promise<number> {
         }
         if (!moved.to) wakes.stop();
         last = '';
+        // the new step's table now, with the lines above: not after the next change or the timer
+        if (moved.to && !once) continue;
       }
       if (once || wakes.stopped) return passed ? 0 : 1;
       changes?.follow(dir);
