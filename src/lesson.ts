@@ -24,7 +24,7 @@ export type { ManifestEntry } from './checks/files.ts';
 // The machine
 export { ownedByRoot, runningAsRoot, runningInVm } from './checks/host.ts';
 // Mounts (/proc/PID/mountinfo)
-export { mountedAt, mountsAt, mountsUnder, notMountedAt, readMountinfo } from './checks/mounts.ts';
+export { mountedAt, mountsAt, mountsUnder, notMountedAt, parseMountinfo, readMountinfo } from './checks/mounts.ts';
 export type { MountEntry } from './checks/mounts.ts';
 // overlayfs
 export { findOverlayWithLower, isWritableOverlay, judgeOverlay, overlayMounted, overlayWithLowerMounted, overlaysWithLower, parseOverlayOptions } from './checks/overlayfs.ts';
@@ -32,7 +32,7 @@ export type { FoundOverlay, OverlayExpectation, OverlayLayers } from './checks/o
 // overlayfs: what the upper layer holds
 export { isOpaqueDir, isWhiteout } from './checks/overlayfs-upper.ts';
 // Processes
-export { ancestors, containersUnder, isContainerUnder, isPathUnder, listPids, nsLinks, procCwd, procRoot, processesUnder, readStatus } from './checks/proc.ts';
+export { ancestors, containersUnder, isContainerUnder, isPathUnder, listPids, nsLinks, parseStatus, procCwd, procRoot, processesUnder, readStatus } from './checks/proc.ts';
 export { parseStatStart, processStart } from './sys/process.ts';
 export type { ProcStatus, ProcessPlace } from './checks/proc.ts';
 // Loop devices
@@ -54,7 +54,7 @@ export type { BridgePort, ConntrackEntry, IpAddress, IpLink, IpLinkAddresses, Ip
 export { canonicalRule, masqueradeCovers, readNatTable } from './checks/iptables.ts';
 export type { IptChain, IptRule, IptTable, Negatable } from './checks/iptables.ts';
 // Namespaces and containers
-export { containerInit, findContainers, hostHostname, hostMountsVisible, hostNamespaces, idMapOf, interfacesOf, mapId, mountsOf, mountsOnlyInside, netnsHolders, procMountPidNs, processesRootedAt, processesWithBusyboxRoot, queuesIn, requireHostNamespaces, startedFrom, who } from './checks/namespaces.ts';
+export { containerInit, findContainers, hostHostname, hostMountsVisible, hostNamespaces, idMapOf, parseIdMap, interfacesOf, mapId, mountsOf, mountsOnlyInside, netnsHolders, procMountPidNs, processesRootedAt, processesWithBusyboxRoot, queuesIn, requireHostNamespaces, startedFrom, who } from './checks/namespaces.ts';
 export type { Container, IdMapping, NsProcess, SysvQueue } from './checks/namespaces.ts';
 // cgroups (v1 and v2)
 export { CGROUP_ROOT, MIB, cgroupPathOf, cgroupsOf, controllersOf, describeLayout, detectLayout, groupPath, parseFlatKeyed, parseLimit, pidsIn, readCgroupFile } from './checks/cgroups.ts';

@@ -12,6 +12,12 @@ export interface ProcStatus {
   nspid: number[];
   /** real, effective, saved and filesystem UIDs */
   uid: number[];
+  /**
+   * The state letter of the State line: R running, S sleeping, D disk sleep, T stopped, I idle,
+   * Z zombie. A zombie has exited but its parent has not reaped it: its /proc/PID stays readable,
+   * so a check that a process lives must read this, not only that /proc/PID exists.
+   */
+  state: string;
 }
 
 const numbers = (s: string): number[] =>
@@ -40,6 +46,7 @@ export function parseStatus(text: string): ProcStatus {
     // NSpid exists since Linux 4.1; before that a process lives in one PID namespace as far as we can tell
     nspid: nspid === undefined ? [Number(pid)] : numbers(nspid),
     uid: numbers(fields.get('Uid') ?? ''),
+    state: (fields.get('State') ?? '?').trim().charAt(0) || '?',
   };
 }
 

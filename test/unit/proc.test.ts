@@ -7,9 +7,9 @@ const fixture = (name: string): string => readFileSync(path.join(import.meta.dir
 
 describe('parseStatus', () => {
   it.each([
-    ['status-host.txt', { name: 'cat', pid: 4369, ppid: 4365, nspid: [4369], uid: [0, 0, 0, 0] }],
-    ['status-unshare-pid.txt', { name: 'cat', pid: 4368, ppid: 4367, nspid: [4368, 1], uid: [0, 0, 0, 0] }],
-    ['status-kthreadd.txt', { name: 'kthreadd', pid: 2, ppid: 0, nspid: [2], uid: [0, 0, 0, 0] }],
+    ['status-host.txt', { name: 'cat', pid: 4369, ppid: 4365, nspid: [4369], uid: [0, 0, 0, 0], state: 'R' }],
+    ['status-unshare-pid.txt', { name: 'cat', pid: 4368, ppid: 4367, nspid: [4368, 1], uid: [0, 0, 0, 0], state: 'R' }],
+    ['status-kthreadd.txt', { name: 'kthreadd', pid: 2, ppid: 0, nspid: [2], uid: [0, 0, 0, 0], state: 'S' }],
   ])('reads %s', (name, expected) => {
     expect(parseStatus(fixture(name))).toEqual(expected);
   });
