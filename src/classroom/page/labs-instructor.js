@@ -10,8 +10,14 @@ let socket = null;
 let current = null; // { learner, name, mode: 'watch' | 'takeover' | 'replay' }
 let replay = null;
 
+/** keys typed in a take-over before its socket is open: sent once it is, never dropped */
+let pending = [];
+
 term.onData((d) => {
-  if (current?.mode === 'takeover' && socket?.readyState === WebSocket.OPEN) socket.send(new TextEncoder().encode(d));
+  if (current?.mode !== 'takeover' || !socket) return;
+  const bytes = new TextEncoder().encode(d);
+  if (socket.readyState === WebSocket.OPEN) socket.send(bytes);
+  else if (socket.readyState === WebSocket.CONNECTING) pending.push(bytes);
 });
 
 async function api(path, init) {
@@ -48,6 +54,12 @@ function open(learner, name, mode) {
   const ws = new WebSocket(wsUrl(`/lab/api/watch/${encodeURIComponent(learner)}?mode=${mode}`));
   ws.binaryType = 'arraybuffer';
   socket = ws;
+  pending = [];
+  ws.onopen = () => {
+    if (socket !== ws) return;
+    for (const b of pending) ws.send(b);
+    pending = [];
+  };
   ws.onmessage = (m) => {
     if (typeof m.data !== 'string') return term.write(new Uint8Array(m.data));
     const msg = JSON.parse(m.data);
