@@ -63,13 +63,13 @@ describe('set-up files', () => {
     expect(text).toMatch(/^set -euo pipefail$/m);
   });
 
-  it('.ci/run runs the README set-up and test commands, then the VM test', () => {
+  it('.ci/run runs the README set-up and test commands, then the VM and hosted-labs tests', () => {
     const text = readFileSync(path.join(repo, '.ci/run'), 'utf8');
     const readme = readFileSync(path.join(repo, 'README.md'), 'utf8');
     expect(readme).toContain('sudo bash vagrant/provision.sh');
     expect(readme).toContain('sudo npm test');
     const line = /^bash vagrant\/provision\.sh && .*$/m.exec(text)?.[0] ?? '';
-    expect(line).toBe('bash vagrant/provision.sh && npm test && npm run test:classroom && npm run test:vm');
+    expect(line).toBe('bash vagrant/provision.sh && npm test && npm run test:classroom && npm run test:vm && npm run test:labs');
     // the README says what CI runs, in the same words (its paragraph may wrap the line)
     expect(readme.replace(/\s+/g, ' ')).toContain(`\`.ci/run\` is \`${line}\``);
   });
