@@ -126,6 +126,8 @@ function netnsMonitors(onChange: () => void) {
 
 /** The project's cgroups carry its prefix (the chapters' `ws-demo`). */
 const OWN_CGROUP = /^ws-/;
+/** the files of a cgroup root whose writes change what the checks read */
+const ROOT_FILES = new Set(['cgroup.subtree_control', 'cgroup.procs', 'tasks']);
 
 const dirsIn = (dir: string): string[] => {
   try {
@@ -158,7 +160,8 @@ function cgroupWatch(onChange: () => void) {
     return tryWatch(root, { recursive: false }, (_event, name) => {
       if (name === null) return;
       if (OWN_CGROUP.test(name)) sync(root);
-      if (OWN_CGROUP.test(name) || name === 'cgroup.subtree_control') onChange();
+      // a process moved back to the root leaves a group: the write is to the root's cgroup.procs
+      if (OWN_CGROUP.test(name) || ROOT_FILES.has(name)) onChange();
     }, () => {});
   });
   return () => {
