@@ -13,6 +13,14 @@ export interface Pack {
   steps: PackStep[];
   /** chapter id -> its step addresses, in order */
   chapters: Map<string, string[]>;
+  /** an installed pack served by name (`serve --pack`): a learner who joins is told how to add it */
+  installed?: ServedPack;
+}
+
+/** The pack a class serves by name, and where it was installed from (the learner's `pack add` takes it). */
+export interface ServedPack {
+  name: string;
+  source: string;
 }
 
 interface Tried {

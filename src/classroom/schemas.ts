@@ -79,7 +79,9 @@ const strings = { type: 'array', items: str } as const;
 const activity = { type: 'string', enum: ['active', 'idle', 'stuck', 'finished', 'left'] } as const;
 
 /** An object whose fields are all required. */
-const object = <P extends Record<string, unknown>>(properties: P) => ({ type: 'object', additionalProperties: false, required: Object.keys(properties), properties }) as const;
+/** `optional`: properties that may be left out (all others are required) */
+const object = <P extends Record<string, unknown>>(properties: P, optional: ReadonlyArray<keyof P> = []) =>
+  ({ type: 'object', additionalProperties: false, required: Object.keys(properties).filter((k) => !optional.includes(k)), properties }) as const;
 
 /** Every refusal: 4xx and 5xx alike. */
 const errorSchema = object({ error: str });
@@ -144,6 +146,6 @@ export const eventsResponses = { 200: str, ...errors } as const;
 /** GET /: the page (HTML), or a redirect that sets the cookie; a 401 without a token is plain text, sent as it is */
 export const pageResponses = { 200: str, 303: { type: 'null' }, ...errors } as const;
 
-export const joinResponses = { '2xx': object({ token: str, name: str, class: str, how: { type: 'string', enum: ['new', 'rejoined', 'claimed'] } }), ...errors } as const;
+export const joinResponses = { '2xx': object({ token: str, name: str, class: str, how: { type: 'string', enum: ['new', 'rejoined', 'claimed'] }, pack: object({ name: str, source: str }) }, ['pack']), ...errors } as const;
 export const reportResponses = { '2xx': object({ stored: { type: 'boolean' }, eventId: num }), ...errors } as const;
 export const actResponses = { 200: object({ learner: object({ id: num, name: str, state: { type: 'string', enum: ['active', 'freed', 'removed'] } }) }), ...errors } as const;

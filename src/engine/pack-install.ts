@@ -10,7 +10,7 @@ import { run, type RunResult } from '../sys/exec.ts';
 import { isRecord } from '../sys/lang.ts';
 import { readCatalog } from '../lessons/catalog.ts';
 import { formatProblem, lintPack } from './lint.ts';
-import { BUILTIN, inUsePath, installedPacks, packDir, packInUse, packsDir, PACK_NAME, readRecord, RECORD_FILE, type PackRecord } from './packs.ts';
+import { BUILTIN, installed, inUsePath, packDir, packInUse, packsDir, PACK_NAME, readRecord, RECORD_FILE, type PackRecord } from './packs.ts';
 import { writeJsonAtomic } from './progress.ts';
 
 export type PackSource = { kind: 'dir'; path: string } | { kind: 'git'; url: string } | { kind: 'npm'; spec: string };
@@ -155,14 +155,6 @@ function refuseTaken(home: string, name: string): void {
   if (!existsSync(packDir(home, name))) return;
   const had = readRecord(home, name);
   throw usageError(`a pack named ${name} is installed already${had ? ` (from ${had.source})` : ''}`, `\`workshop pack remove ${name}\` first, or give this one another name with --name NAME`);
-}
-
-/** The installed pack `name`, or a usage error that lists those there are. */
-export function installed(home: string, name: string): PackRecord {
-  const r = PACK_NAME.test(name) ? readRecord(home, name) : undefined;
-  if (r) return r;
-  const names = [BUILTIN, ...installedPacks(home).map((p) => p.name)];
-  throw usageError(`no pack named "${name.slice(0, 60)}" is installed`, `the packs: ${names.join(', ')} (\`workshop pack list\`); \`workshop pack add SOURCE\` installs one`);
 }
 
 /** Makes `name` (or BUILTIN) the pack every command uses. */

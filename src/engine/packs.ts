@@ -3,6 +3,7 @@
 // the pack in use is HOME/packs/.in-use. Read by every command (main.ts, quick.ts): only node:fs.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { usageError } from '../errors.ts';
 import { isRecord } from '../sys/lang.ts';
 
 /** The name the built-in curriculum goes by in `pack use` and `list`. */
@@ -59,6 +60,14 @@ export function installedPacks(home: string): PackRecord[] {
     .filter((n) => PACK_NAME.test(n))
     .sort()
     .flatMap((n) => readRecord(home, n) ?? []);
+}
+
+/** The installed pack `name`, or a usage error that lists those there are. */
+export function installed(home: string, name: string): PackRecord {
+  const r = PACK_NAME.test(name) ? readRecord(home, name) : undefined;
+  if (r) return r;
+  const names = [BUILTIN, ...installedPacks(home).map((p) => p.name)];
+  throw usageError(`no pack named "${name.slice(0, 60)}" is installed`, `the packs: ${names.join(', ')} (\`workshop pack list\`); \`workshop pack add SOURCE\` installs one`);
 }
 
 /** The name of the pack in use, or BUILTIN. */

@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { workshop } from '../helpers/workshop.ts';
@@ -89,6 +90,26 @@ describe.runIf(sqlite)('workshop classroom', () => {
     await until('Ada L. left', async () => (await getJson<ClassResponse>(s.origin, '/api/class', s.token)).learners.find((l) => l.name === 'Ada L.')?.state === 'left');
     expect(existsSync(join(learner, 'classroom.json'))).toBe(false);
     expect((await workshop(learner, ['status'])).stdout).not.toContain('class:');
+  });
+
+  it('serve --pack NAME: a learner who joins without the pack is told the exact `workshop pack add`', async () => {
+    if (!sqlite) return;
+    const good = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/lessons/good');
+    const s = await serveProcess(await sqlite.freshDb(), 0, ['--pack', 'greeting'], async (home) => {
+      const added = await workshop(home, ['pack', 'add', good, '--name', 'greeting', '--no-test']);
+      expect(added.code, added.stderr).toBe(0);
+    });
+    servers.push(s);
+    const learner = tmp('ws-cli-learner-');
+    const j = await workshop(learner, ['classroom', 'join', s.origin, s.joinCode, '--name', 'Grace']);
+    expect(j.code, j.stderr).toBe(0);
+    expect(j.stdout).toContain(`This class uses the lesson pack greeting, which is not installed here. Install it and use it:\n  sudo workshop pack add ${good} --name greeting\n  sudo workshop pack use greeting`);
+    // the command works as printed, and then the learner is only told to use it
+    expect((await workshop(learner, ['pack', 'add', good, '--name', 'greeting', '--no-test'])).code).toBe(0);
+    const again = await workshop(learner, ['classroom', 'join', s.origin, s.joinCode, '--name', 'Grace', '--json']);
+    expect(JSON.parse(again.stdout)).toMatchObject({ pack: { name: 'greeting', source: good }, advice: 'This class uses the lesson pack greeting: `sudo workshop pack use greeting` makes it yours.' });
+    const unknown = await workshop(tmp('ws-cli-'), ['classroom', 'serve', '--pack', 'nothere']);
+    expect([unknown.code, unknown.stderr]).toEqual([2, expect.stringContaining('no pack named "nothere" is installed')]);
   });
 
   it('says so when the port is taken', async () => {

@@ -107,12 +107,16 @@ export interface ServeProcess {
   stop(): Promise<void>;
 }
 
-/** `workshop classroom serve` from the built CLI; `port` 0 picks one (pass the old one to restart in place). */
-export async function serveProcess(db: string, port = 0, extra: readonly string[] = []): Promise<ServeProcess> {
+/**
+ * `workshop classroom serve` from the built CLI; `port` 0 picks one (pass the old one to restart in
+ * place). `prepare` readies the server's home first; with `--pack` in `extra`, no --lessons is given.
+ */
+export async function serveProcess(db: string, port = 0, extra: readonly string[] = [], prepare?: (home: string) => Promise<void>): Promise<ServeProcess> {
   const home = mkdtempSync(join(tmpdir(), 'ws-serve-'));
+  await prepare?.(home);
   const env: NodeJS.ProcessEnv = { ...process.env, WORKSHOP_HOME: home };
   delete env['FORCE_COLOR'];
-  const child: ChildProcess = spawn(NODE, [CLI, 'classroom', 'serve', '--host', '127.0.0.1', '--port', String(port), '--db', db, '--lessons', LESSONS, '--json', ...extra], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(NODE, [CLI, 'classroom', 'serve', '--host', '127.0.0.1', '--port', String(port), '--db', db, ...(extra.includes('--pack') ? [] : ['--lessons', LESSONS]), '--json', ...extra], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d));

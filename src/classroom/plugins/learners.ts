@@ -66,7 +66,7 @@ export async function learnersPlugin(app: FastifyInstance, ctx: ClassContext): P
           ctx.storageFull(null);
           return tooMany(reply, 60_000, `the class has used up its storage (${formatSize(ctx.budget.classBytes)}): tell the instructor`);
         case 'joined':
-          return reply.code(JOIN_STATUS[out.how]).send({ token: out.token, name: out.learner.name, class: ctx.info.name, how: out.how });
+          return reply.code(JOIN_STATUS[out.how]).send({ token: out.token, name: out.learner.name, class: ctx.info.name, how: out.how, ...(ctx.pack.installed ? { pack: ctx.pack.installed } : {}) });
       }
     },
   );

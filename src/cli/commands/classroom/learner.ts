@@ -9,6 +9,9 @@ import { leftReport } from '../../../classroom/reporter.ts';
 import { visible } from '../../../classroom/safe-text.ts';
 import { drain } from '../../../classroom/sender.ts';
 import type { JoinHow } from '../../../classroom/store.ts';
+import type { ServedPack } from '../../../classroom/model.ts';
+import { packInUse, PACK_NAME, readRecord } from '../../../engine/packs.ts';
+import { isRecord } from '../../../sys/lang.ts';
 import { flagString, type Cli } from '../../cli.ts';
 import { parseOrigin, writableHome } from './flags.ts';
 import { defineCommand } from '../../command.ts';
@@ -66,13 +69,13 @@ const SAID: Record<JoinHow, (url: string, name: string) => string> = {
 };
 
 /** What the server's answer to a join means; the joined learner, or a WorkshopError that says why not. */
-function joined(a: Answer, url: string, code: string, name: LearnerName): { token: string; name: string; how: JoinHow } {
+function joined(a: Answer, url: string, code: string, name: LearnerName): { token: string; name: string; how: JoinHow; pack: ServedPack | undefined } {
   if (a.status === 403) throw usageError(`the server does not know the join code ${code}`, 'ask the instructor for the code that `workshop classroom serve` printed');
   if (a.status === 409) throw usageError(answerMessage(a), 'pick another --name, or ask the instructor');
   if (a.status === 429) throw envError(`the class server is busy: ${answerMessage(a)}`, `try again in ${Math.round(retryAfterMs(a.headers.get('retry-after'), 1000) / 1000)} s`);
   if (a.status === 400) throw usageError(`the class server refused the join: ${answerMessage(a)}`);
   if (a.status !== 200 && a.status !== 201) throw envError(`the class server refused the join (${a.status}): ${answerMessage(a)}`, `is ${url} the class server?`);
-  let body: { token?: unknown; name?: unknown; how?: unknown } = {};
+  let body: { token?: unknown; name?: unknown; how?: unknown; pack?: unknown } = {};
   try {
     body = JSON.parse(a.text) as typeof body;
   } catch {
@@ -82,7 +85,22 @@ function joined(a: Answer, url: string, code: string, name: LearnerName): { toke
   if (!isToken(body.token)) throw envError(`the server at ${url} did not answer with a learner token: nothing was saved`, `is ${url} the class server (\`workshop classroom serve\`)?`);
   const echoed = typeof body.name === 'string' ? learnerName(body.name) : undefined;
   const how: JoinHow = body.how === 'rejoined' || body.how === 'claimed' ? body.how : 'new';
-  return { token: body.token, name: echoed?.key === name.key ? echoed.display : name.display, how };
+  return { token: body.token, name: echoed?.key === name.key ? echoed.display : name.display, how, pack: servedPack(body.pack) };
+}
+
+/** The pack the class serves by name, taken only in a shape that is safe to print as a command. */
+function servedPack(v: unknown): ServedPack | undefined {
+  if (!isRecord(v) || typeof v['name'] !== 'string' || typeof v['source'] !== 'string') return undefined;
+  const { name, source } = v;
+  return PACK_NAME.test(name) && /^[\w@%+=:,./~#-]{1,300}$/.test(source) && !source.startsWith('-') ? { name, source } : undefined;
+}
+
+/** What a learner must do for the class's pack: add it (the exact command), use it, or nothing. */
+export function packAdvice(home: string, pack: ServedPack | undefined): string | undefined {
+  if (pack === undefined) return undefined;
+  if (readRecord(home, pack.name) === undefined) return `This class uses the lesson pack ${pack.name}, which is not installed here. Install it and use it:\n  sudo workshop pack add ${pack.source} --name ${pack.name}\n  sudo workshop pack use ${pack.name}`;
+  if (packInUse(home) !== pack.name) return `This class uses the lesson pack ${pack.name}: \`sudo workshop pack use ${pack.name}\` makes it yours.`;
+  return undefined;
 }
 
 async function join(cli: Cli): Promise<number> {
@@ -120,8 +138,9 @@ async function join(cli: Cli): Promise<number> {
     throw err;
   }
   file.commit({ url, name: j.name, token: j.token, joinedAt: new Date().toISOString() });
-  if (cli.json) cli.emit({ joined: url, name: j.name, how: j.how });
-  else cli.out(SAID[j.how](url, j.name));
+  const advice = packAdvice(cli.home, j.pack);
+  if (cli.json) cli.emit({ joined: url, name: j.name, how: j.how, pack: j.pack ?? null, ...(advice ? { advice } : {}) });
+  else cli.out(`${SAID[j.how](url, j.name)}${advice ? `\n${advice}` : ''}`);
   return 0;
 }
 

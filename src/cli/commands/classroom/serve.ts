@@ -8,6 +8,8 @@ import { envError, usageError, WorkshopError } from '../../../errors.ts';
 import { DEFAULT_BUDGET, DEFAULT_JOIN_LIMITS, type JoinLimits, type StorageBudget } from '../../../classroom/limits.ts';
 import { defaultDbPath, openStore, STORE_KINDS } from '../../../classroom/open-store.ts';
 import { readPack } from '../../../classroom/pack.ts';
+import type { ServedPack } from '../../../classroom/model.ts';
+import { installed, packDir } from '../../../engine/packs.ts';
 import { shorten, visible } from '../../../classroom/safe-text.ts';
 import { sqliteProblem } from '../../../classroom/sqlite-file.ts';
 import { flagString, projectRoot, type Cli } from '../../cli.ts';
@@ -96,6 +98,15 @@ function startProblem(err: unknown, host: string, port: number, db: string, sqli
   return sqlite ? sqliteProblem(db, err) : err;
 }
 
+/** `--pack NAME`: an installed pack, served by name, so that a learner who joins is told how to add it. */
+function servedPack(cli: Cli): { dir: string; pack: ServedPack } | undefined {
+  const name = flagString(cli.flags, 'pack');
+  if (name === undefined) return undefined;
+  if (flagString(cli.flags, 'lessons') !== undefined) throw usageError('--pack and --lessons both name the lessons to serve', 'give one of them');
+  const record = installed(cli.home, name);
+  return { dir: packDir(cli.home, name), pack: { name, source: record.source } };
+}
+
 async function serve(cli: Cli): Promise<number> {
   if (cli.positionals.length > 0) throw usageError(`too many arguments: ${visible(cli.positionals.join(' '))}`, 'usage: workshop classroom serve [--host H] [--port P] ...');
   const host = parseHost(flagString(cli.flags, 'host') ?? '0.0.0.0');
@@ -110,7 +121,8 @@ async function serve(cli: Cli): Promise<number> {
   const keyPath = flagString(cli.flags, 'tls-key');
   if ((certPath === undefined) !== (keyPath === undefined)) throw usageError('--tls-cert and --tls-key go together');
   const tls = certPath !== undefined && keyPath !== undefined ? await readTls(certPath, keyPath) : undefined;
-  const pack = readPack(cli.lessonsDir);
+  const served = servedPack(cli);
+  const pack = { ...readPack(served?.dir ?? cli.lessonsDir), ...(served ? { installed: served.pack } : {}) };
   writableHome(cli.home);
   const lab = labFlags(cli.flags);
   const labs = lab === undefined ? undefined : await labsConfig(cli, lab);
@@ -166,7 +178,7 @@ async function serve(cli: Cli): Promise<number> {
 
   if (cli.json) writeOut(`${JSON.stringify({ url, instructorToken: server.info.instructorToken, joinCode: server.info.joinCode, port: server.port })}\n`);
   else {
-    cli.out(`Class server: ${pack.steps.length} steps of ${cli.lessonsDir}, database ${db.replace(/\/\/[^@/]*@/, '//…@')}`);
+    cli.out(`Class server: ${pack.steps.length} steps of ${served ? `the pack ${served.pack.name}` : cli.lessonsDir}, database ${db.replace(/\/\/[^@/]*@/, '//…@')}`);
     cli.out('');
     cli.out('Instructor dashboard (it carries your token: keep it to yourself):');
     cli.out(`  ${url}`);
@@ -205,6 +217,7 @@ export default defineCommand({
   // its own "too many arguments", with the arguments made visible
   maxArgs: Number.POSITIVE_INFINITY,
   flags: {
+    pack: { type: 'string', value: 'NAME', describe: 'serve the installed pack NAME (workshop pack list); a learner who joins without it is told the `workshop pack add` that installs it' },
     host: { type: 'string', value: 'H', describe: 'the address to listen on (default 0.0.0.0, every interface)' },
     port: { type: 'string', value: 'P', describe: 'the port (default 7878; 0 picks a free one)' },
     db: { type: 'string', value: 'FILE|URL', describe: 'the database (default WORKSHOP_HOME/classroom.db; postgres://… for PostgreSQL)' },
