@@ -2,6 +2,8 @@
 // command and the quick path (src/cli/quick.ts), so that the two cannot say different things.
 import { outboxLine, outboxStatus } from '../classroom/outbox.ts';
 import { stepIds, type Catalog, type ChapterEntry } from '../lessons/catalog.ts';
+import { openQuestionIn } from '../engine/answer-record.ts';
+import { activeDrill } from '../engine/drill-record.ts';
 import { currentPosition } from '../engine/position.ts';
 import { isDone, type State } from '../engine/progress.ts';
 import { progressBar, styler } from '../render/style.ts';
@@ -21,6 +23,22 @@ export interface StatusView {
   current: string;
   next: string;
   class: ReturnType<typeof outboxStatus> | null;
+  /** the step's question not yet answered right (`workshop answer`) */
+  question: string | null;
+  /** the drill in progress, `chapter/step` */
+  drill: string | null;
+}
+
+/** The open question of the current step and the drill in progress: neither may fail the status. */
+function asides(pos: ReturnType<typeof currentPosition>, home: string): { question: string | null; drill: string | null } {
+  let drill: string | null = null;
+  try {
+    const d = activeDrill(home);
+    drill = d ? `${d.chapter}/${d.step}` : null;
+  } catch {
+    // an unreadable drills.json: `workshop drill` says so when it is used
+  }
+  return { question: openQuestionIn(pos.chapter.text.steps[pos.index]?.body ?? '', pos.chapter.id, home) ?? null, drill };
 }
 
 /** The chapter's own number, as its folder, `workshop list` and the README have it: 03 for 03-wafers. */
@@ -58,6 +76,7 @@ export function statusView(cat: Catalog, state: State, home: string): StatusView
     current: `${pos.chapter.id}/${pos.step}`,
     next,
     class: outboxStatus(home) ?? null,
+    ...asides(pos, home),
   };
 }
 
@@ -71,6 +90,9 @@ export function statusLines(cat: Catalog, state: State, home: string, color: boo
     `Progress ${progressBar(done, total)}`,
     `Next: ${next}`,
   ];
+  const { question, drill } = asides(pos, home);
+  if (question) lines.push(`Question: ${question} is open: \`workshop answer\` shows it (it never blocks \`next\` unless the step says so)`);
+  if (drill) lines.push(st('yellow', `Drill: ${drill} is on: fix it and run \`workshop next\`, or \`workshop drill --give-up\``));
   const cls = outboxLine(home);
   if (cls) lines.push(st('dim', cls));
   return lines;

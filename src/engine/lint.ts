@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { formatProblem, readCatalog, type ChapterEntry, type LessonProblem } from '../lessons/catalog.ts';
 import { loadChapter } from '../lessons/load.ts';
+import { questionBlocks } from './lint-questions.ts';
 import { asWrittenMarkers, closingSection, inspectedInHost, relativeImports, titlesAgree, type LintChapter, type LintRule } from './lint-rules.ts';
 
 export type { LintChapter, LintRule };
@@ -16,7 +17,7 @@ export interface PackLint {
 }
 
 /** The rules, in the order their problems are listed. */
-export const LINT_RULES: readonly LintRule[] = [relativeImports, closingSection, titlesAgree, asWrittenMarkers, inspectedInHost];
+export const LINT_RULES: readonly LintRule[] = [relativeImports, closingSection, titlesAgree, asWrittenMarkers, inspectedInHost, questionBlocks];
 
 const readText = (path: string): string => {
   try {

@@ -1,6 +1,7 @@
 // A step as the learner reads it: the chapter's title and intro come with its first step.
 import type { ChapterEntry } from '../lessons/catalog.ts';
 import { fillPlaceholders } from '../lessons/markdown.ts';
+import { withQuestionViews } from './question.ts';
 import { renderMarkdown } from './markdown.ts';
 
 export interface StepView {
@@ -18,7 +19,7 @@ export function stepMarkdown(v: StepView): string {
   const step = chapter.text.steps[v.index];
   const parts: string[] = [];
   if (v.index === 0) parts.push(`# ${chapter.text.title}`, chapter.text.intro);
-  parts.push(`## Step ${v.index + 1}/${chapter.text.steps.length}: ${step?.title ?? ''}`, step?.body ?? '');
+  parts.push(`## Step ${v.index + 1}/${chapter.text.steps.length}: ${step?.title ?? ''}`, withQuestionViews(step?.body ?? ''));
   return fillPlaceholders(parts.join('\n\n'), { nonce: v.nonce, dir: v.dir });
 }
 

@@ -16,6 +16,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   next: { hot: true, load: () => import('./next.ts').then((m) => m.default) },
   check: { load: () => import('./check.ts').then((m) => m.default) },
   hint: { hot: true, load: () => import('./hint.ts').then((m) => m.default) },
+  answer: { load: () => import('./answer.ts').then((m) => m.default) },
   solve: { load: () => import('./solve.ts').then((m) => m.default) },
   watch: { load: () => import('./watch.ts').then((m) => m.default) },
   select: { load: () => import('./select.ts').then((m) => m.default) },

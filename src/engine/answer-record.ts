@@ -1,0 +1,87 @@
+// The learner's answers to a chapter's questions (issue 28): answers.json in the home, apart from
+// state.json, so that a question never marks a step done or undone. Small and free of heavy
+// imports: `status` and `show` read it to name the open question.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseQuestions } from '../lessons/questions.ts';
+import { isRecord } from '../sys/lang.ts';
+import { withLock } from '../sys/lock.ts';
+import { envError } from '../errors.ts';
+import { writeJsonAtomic } from './progress.ts';
+import { workspace } from './workspace.ts';
+
+export const ANSWERS_FORMAT = 1;
+
+/** One question's record: `chapter/id`. */
+export interface AnswerEntry {
+  chapter: string;
+  question: string;
+  /** answers judged so far (a prediction counts when it is compared) */
+  tries: number;
+  /** how the first judged answer went: what the class sees */
+  firstTry: 'right' | 'wrong';
+  result: 'right' | 'wrong';
+  /** a predict-then-run question: the prediction waiting for the block to run */
+  pending?: string;
+  at: number;
+}
+
+export interface AnswerBook {
+  formatVersion: typeof ANSWERS_FORMAT;
+  answers: Record<string, AnswerEntry>;
+}
+
+export const emptyAnswers = (): AnswerBook => ({ formatVersion: ANSWERS_FORMAT, answers: {} });
+export const answersPath = (home: string): string => join(home, 'answers.json');
+export const answerKey = (chapter: string, question: string): string => `${chapter}/${question}`;
+
+/** Pure: the book in a file's text; a file that is not one is refused with the way out. */
+export function parseAnswers(text: string, path: string): AnswerBook {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    v = undefined;
+  }
+  if (!isRecord(v) || v['formatVersion'] !== ANSWERS_FORMAT || !isRecord(v['answers'])) {
+    throw envError(`${path} is not an answer record workshop can read`, `it holds only your answers to questions, not your progress: remove it (rm ${path})`);
+  }
+  return v as unknown as AnswerBook;
+}
+
+export function readAnswers(home: string): AnswerBook {
+  const path = answersPath(home);
+  if (!existsSync(path)) return emptyAnswers();
+  return parseAnswers(readFileSync(path, 'utf8'), path);
+}
+
+/** Changes the book under the workspace lock, on a fresh read, and writes it atomically. */
+export function changeAnswers<T>(home: string, command: string, fn: (book: AnswerBook) => T): Promise<T> {
+  return withLock(workspace(home).lockPath, command, () => {
+    const book = readAnswers(home);
+    const out = fn(book);
+    writeJsonAtomic(answersPath(home), book, 'the answer was not recorded');
+    return Promise.resolve(out);
+  });
+}
+
+/** Pure: the entry after one judged answer. */
+export function judged(prev: AnswerEntry | undefined, chapter: string, question: string, result: 'right' | 'wrong', now: number): AnswerEntry {
+  return { chapter, question, tries: (prev?.tries ?? 0) + 1, firstTry: prev?.firstTry ?? result, result: prev?.result === 'right' ? 'right' : result, at: now };
+}
+
+/**
+ * The id of the first question of a step's text not yet answered right, or undefined. `status`
+ * asks it on every run: a step without a question block costs one `includes`, and a record that
+ * cannot be read names no question rather than failing the status.
+ */
+export function openQuestionIn(body: string, chapter: string, home: string): string | undefined {
+  if (!body.includes('::: question')) return undefined;
+  let book: AnswerBook;
+  try {
+    book = readAnswers(home);
+  } catch {
+    book = emptyAnswers();
+  }
+  return parseQuestions(body).questions.find((q) => book.answers[answerKey(chapter, q.id)]?.result !== 'right')?.id;
+}
