@@ -165,7 +165,8 @@ export interface ClassView {
 
 /** GET /api/class */
 export interface ClassResponse extends ClassView {
-  class: { name: string; joinCode: string };
+  /** labs: the server runs hosted labs (`--labs N`): a learner's panel links to their terminal */
+  class: { name: string; joinCode: string; labs: boolean };
 }
 
 /** GET /api/export.json */

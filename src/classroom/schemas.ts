@@ -136,7 +136,7 @@ const classViewFields = {
 } as const;
 
 /** GET /api/class: a ClassResponse */
-export const classResponses = { 200: object({ class: object({ name: str, joinCode: str }), ...classViewFields }), ...errors } as const;
+export const classResponses = { 200: object({ class: object({ name: str, joinCode: str, labs: { type: 'boolean' } }), ...classViewFields }), ...errors } as const;
 /** GET /api/export.json: a ClassExport */
 export const exportResponses = { 200: object({ class: str, ...classViewFields }), ...errors } as const;
 /** GET /api/export.csv: text/csv, sent as it is */

@@ -91,6 +91,7 @@ async function classContext(o: ServerOptions): Promise<ClassContext> {
     joins: new JoinGate(o.joinLimits ?? DEFAULT_JOIN_LIMITS),
     pageDir: o.pageDir,
     tls: o.tls !== undefined,
+    labs: o.labs !== undefined,
     reportsPerSecond: o.reportsPerSecond ?? 20,
     heartbeatMs: o.heartbeatMs ?? 15_000,
     streams: new Set<ServerResponse>(),

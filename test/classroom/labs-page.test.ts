@@ -92,10 +92,13 @@ describe.runIf(run)('the hosted labs pages in chromium (a fake driver)', () => {
   it('lets the instructor watch, take over with a banner on the learner’s page, and replay the timeline', async () => {
     instructor = await browserPage();
     await instructor.goto(`${t.origin}/?token=${t.token}`);
-    await instructor.goto(`${t.origin}/lab/instructor`);
-    const row = instructor.locator('#labs tbody tr[data-learner="ada"]');
-    await row.locator('button[data-act="Watch"]').click();
+    // from the dashboard: the learner's panel links to their terminal, which opens read-only
+    await instructor.locator('#grid tbody tr[data-learner="ada"]').click();
+    await instructor.locator('#watch-lab').click();
+    await instructor.waitForURL(/\/lab\/instructor#watch=\d+$/);
     await screen(instructor).getByText('after-the-reload').first().waitFor(); // the backlog
+    expect(await instructor.locator('#mode').textContent()).toMatch(/watching, read-only/);
+    const row = instructor.locator('#labs tbody tr[data-learner="ada"]');
 
     await learner.locator('#term').click();
     await learner.keyboard.type('echo typed-while-watched');

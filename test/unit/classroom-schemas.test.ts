@@ -61,7 +61,7 @@ describe('the class API response schemas', () => {
   });
 
   it('GET /api/class sends a ClassResponse unchanged', async () => {
-    const body = { class: { name: 'c', joinCode: 'ABCD' }, ...v };
+    const body = { class: { name: 'c', joinCode: 'ABCD', labs: false }, ...v };
     expect(await through(classResponses, body)).toEqual(JSON.parse(JSON.stringify(body)));
   });
 
@@ -71,7 +71,7 @@ describe('the class API response schemas', () => {
   });
 
   it('a learner without a failing table (null) goes through too', async () => {
-    const body = { class: { name: 'c', joinCode: 'ABCD' }, ...v, learners: v.learners.map((l) => ({ ...l, table: null, failing: [] })) };
+    const body = { class: { name: 'c', joinCode: 'ABCD', labs: false }, ...v, learners: v.learners.map((l) => ({ ...l, table: null, failing: [] })) };
     expect(await through(classResponses, body)).toEqual(JSON.parse(JSON.stringify(body)));
   });
 });

@@ -214,6 +214,9 @@ function renderDetail(view) {
     return;
   }
   byId('free-name', HTMLButtonElement).disabled = l.access === 'freed';
+  const watch = byId('watch-lab', HTMLAnchorElement);
+  watch.hidden = !view.class.labs;
+  watch.href = `/lab/instructor#watch=${l.id}`;
   title.textContent = `Checks of ${l.name}`;
   if (!l.table) {
     note.textContent = l.current ? `${l.current}: no failing check right now.` : 'Finished every step.';

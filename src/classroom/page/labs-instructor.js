@@ -196,6 +196,7 @@ async function refresh() {
   for (const l of data.labs) {
     const tr = el('tr');
     if (l.learner !== null) tr.dataset.learner = l.name ?? l.learner;
+    if (l.learner !== null) tr.dataset.id = l.learner;
     const state = `${l.phase}${l.attached ? ', attached' : ''}${l.takenOver ? ', taken over' : ''}`;
     const acts = el('td');
     if (l.learner !== null) {
@@ -218,5 +219,14 @@ async function refresh() {
   log.replaceChildren(...data.log.slice().reverse().map((e) => el('li', `${e.at.slice(11, 19)} ${e.learner}: ${e.what}`)));
 }
 
-void refresh();
+/** The dashboard links here with #watch=ID: that learner's terminal opens, read-only. */
+async function openFromHash() {
+  await refresh();
+  const id = /^#watch=(\d+)$/.exec(location.hash)?.[1];
+  const row = id === undefined ? null : document.querySelector(`#labs tbody tr[data-id="${id}"]`);
+  if (row instanceof HTMLElement) open(id, row.dataset.learner ?? id, 'watch');
+  else if (id !== undefined) $('status').textContent = 'that learner holds no lab (yet)';
+}
+
+void openFromHash();
 setInterval(() => void refresh(), 3000);

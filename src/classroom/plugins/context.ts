@@ -23,6 +23,8 @@ export interface ClassContext {
   pageDir: string;
   /** the page's cookie is Secure */
   tls: boolean;
+  /** the server runs hosted labs (`--labs N`, labs-plugin.ts) */
+  labs: boolean;
   /** reports per learner per second, sustained */
   reportsPerSecond: number;
   heartbeatMs: number;

@@ -8,7 +8,7 @@ import type { ClassContext } from './context.ts';
 
 export async function exportPlugin(app: FastifyInstance, ctx: ClassContext): Promise<void> {
   const { info, live } = ctx;
-  app.get('/api/class', { preHandler: app.instructorOnly, schema: { response: classResponses } }, async (): Promise<ClassResponse> => ({ class: { name: info.name, joinCode: info.joinCode }, ...live.view() }));
+  app.get('/api/class', { preHandler: app.instructorOnly, schema: { response: classResponses } }, async (): Promise<ClassResponse> => ({ class: { name: info.name, joinCode: info.joinCode, labs: ctx.labs }, ...live.view() }));
   app.get('/api/export.json', { preHandler: app.instructorOnly, schema: { response: exportResponses } }, async (_req, reply): Promise<ClassExport> => {
     void reply.header('content-disposition', `attachment; filename="class-${info.name}.json"`);
     return classJson(live.view(), info.name);
