@@ -104,4 +104,20 @@ describe.skipIf(!isRoot || !hasTmux)('the prompts printed with a pack in use, ty
     expect(hint).toBeDefined();
     expect(await typed(hint ?? '')).toContain('echo writes text');
   });
+
+  it('select shows the packs side by side, and a step of another pack makes it the pack in use', async () => {
+    if (!t) throw new Error('no terminal');
+    t.clear();
+    t.type('workshop goto greeting/freeze >/dev/null; workshop select; echo "<<rc=$?>>"');
+    const menu = await t.waitFor(/Pack builtin/);
+    expect(menu).toMatch(/Pack good \(in use\)[\s\S]*greeting 2\. Make it read-only[\s\S]*Pack builtin \(a step here makes it the pack in use\)/);
+    // Down from the last step of the pack in use skips the heading to the built-in lessons' first step
+    t.keys('Down');
+    t.keys('Enter');
+    const after = await t.waitFor(/<<rc=\d+>>/, 60_000);
+    expect(after).toContain('Now using the built-in lessons.');
+    expect(after).toMatch(/<<rc=0>>/);
+    expect(await typed('workshop pack list')).toMatch(/▶ builtin/);
+    expect(await typed('workshop path')).toContain(path.join(home, 'chapters/preflight'));
+  });
 });

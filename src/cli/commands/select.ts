@@ -5,7 +5,12 @@ import type { Journey } from '../../engine/journey.ts';
 import type { ChapterEntry } from '../../lessons/catalog.ts';
 import { WorkshopError } from '../../errors.ts';
 import { chooseStep, type MenuItem } from '../../render/menu.ts';
-import type { Cli } from '../cli.ts';
+import { join } from 'node:path';
+import { usePack } from '../../engine/pack-install.ts';
+import { packViews, type PackView } from '../../engine/pack-summary.ts';
+import { BUILTIN, selectLessons } from '../../engine/packs.ts';
+import { projectRoot, type Cli } from '../cli.ts';
+import { openJourney } from '../journey.ts';
 import { moveTo } from './goto.ts';
 import { defineCommand } from '../command.ts';
 
@@ -35,6 +40,10 @@ async function select(cli: Cli): Promise<number> {
     });
   });
   const here = `${cur.chapter.id}/${cur.step}`;
+  // the other packs side by side, the built-in lessons as one of them: a step there switches packs
+  const others = cli.selection.source === 'pack' || cli.selection.source === 'builtin' ? packViews(cli.home, join(projectRoot(), 'lessons')).filter((v) => v.cat.dir !== j.cat.dir) : [];
+  if (others.length > 0) items.unshift({ value: '', name: `Pack ${cli.selection.pack ?? BUILTIN}`, disabled: '(in use)' });
+  for (const v of others) items.push({ value: '', name: `Pack ${v.name}`, disabled: '(a step here makes it the pack in use)' }, ...otherItems(v));
   const answer = await chooseStep('Where do you want to work?', items, here);
   // Like fzf, a menu closed without a choice exits 130 (128 + SIGINT), so that
   // `workshop select && workshop show` stops there. Escape and Ctrl-C both say where you are.
@@ -42,7 +51,26 @@ async function select(cli: Cli): Promise<number> {
     cli.err(`Cancelled: you are still at ${here}.`);
     return 130;
   }
-  return moveTo(cli, j.find(answer.value));
+  const [packName, address] = answer.value.includes(PACK_SEP) ? answer.value.split(PACK_SEP) : [undefined, answer.value];
+  if (packName === undefined || address === undefined) return moveTo(cli, j.find(answer.value));
+  const switched = switchedTo(cli, packName);
+  return moveTo(switched, switched.journey().find(address));
+}
+
+const PACK_SEP = '\t';
+
+/** Another pack's steps in the menu, each with its done mark (its chapters are not probed). */
+const otherItems = (v: PackView): MenuItem[] =>
+  v.cat.chapters.flatMap((c) => c.text.steps.map((st, i) => ({ value: `${v.name}${PACK_SEP}${c.id}/${st.id}`, name: `${isDone(v.state, c.id, st.id) ? '✔' : ' '} ${c.id} ${i + 1}. ${st.title}` })));
+
+/** Makes `name` the pack in use and gives the command a journey on it. */
+function switchedTo(cli: Cli, name: string): Cli {
+  usePack(cli.home, name);
+  const selection = selectLessons(cli.home, undefined, join(projectRoot(), 'lessons'));
+  let journey: Journey | undefined;
+  const opened = () => (journey ??= openJourney({ home: cli.home, lessonsDir: selection.dir, pack: selection.pack, allowHost: cli.allowHost, command: cli.verb, log: (l) => cli.err(l), verbose: !cli.json }));
+  cli.err(`Now using ${name === BUILTIN ? 'the built-in lessons' : `the pack ${name}`}.`);
+  return { ...cli, lessonsDir: selection.dir, selection, journey: opened };
 }
 
 export default defineCommand({
