@@ -17,6 +17,8 @@ import { mountsUnder, readMountinfo } from '../checks/mounts.ts';
 import type { LoadedChapter } from '../lessons/load.ts';
 import { codeBlocks, fillPlaceholders, promptPatterns, runsAsWritten, typedLines, type CodeBlock } from '../lessons/markdown.ts';
 import { unmet } from '../lessons/requires.ts';
+import { chapterQuestions } from './answer.ts';
+import { answerAsWritten } from './aswritten-questions.ts';
 import { cleanupChapter, describeFailure } from './runner.ts';
 import { snapshot, type ChapterReport, type PhaseResult, type StepReport } from './selftest.ts';
 
@@ -278,13 +280,18 @@ export async function testAsWritten(ch: LoadedChapter, o: AsWrittenOptions): Pro
       }
       const blocks: PhaseResult = problems.length === 0 ? { status: 'pass', ms: Math.round(performance.now() - t1) } : { status: 'fail', ms: Math.round(performance.now() - t1), detail: problems.join('; ') };
       r.phases['blocks'] = blocks;
+      // the step's questions, answered as the learner who read it right answers them (aswritten-questions.ts)
+      const asked = chapterQuestions(ch.entry).filter((x) => x.step === step.id);
+      const wrong = blocks.status === 'pass' && asked.length > 0 ? await answerAsWritten(ws, id, asked) : [];
+      if (asked.length > 0) r.phases['questions'] = wrong.length === 0 ? { status: 'pass', ms: 0 } : { status: 'fail', ms: 0, detail: wrong.join('; ') };
+      problems.push(...wrong);
       // `workshop next`, as the learner runs it after the step's blocks: it must pass at once.
       const t2 = performance.now();
       const nx = await ws(['--json', 'next']);
       const verdict = parseNext(nx.stdout, `${id}/${step.id}`);
       r.phases['next'] = { status: verdict.passed ? 'pass' : 'fail', ms: Math.round(performance.now() - t2), ...(verdict.passed ? {} : { detail: verdict.detail || `workshop next exited ${nx.code ?? 'signal'}: ${nx.stderr.trim().split('\n').slice(-2).join(' / ')}` }) };
       if (verdict.failed.length > 0) r.failedChecks = verdict.failed;
-      r.status = blocks.status === 'pass' && verdict.passed ? 'pass' : 'fail';
+      r.status = blocks.status === 'pass' && wrong.length === 0 && verdict.passed ? 'pass' : 'fail';
       o.log(`${r.status === 'pass' ? 'ok  ' : 'FAIL'} ${id}/${step.id} (${step.blocks.length} blocks, ${Math.round(performance.now() - t1)} ms)`);
       if (r.status === 'fail') {
         for (const p of problems) o.log(`     ${p}`);
