@@ -21,7 +21,8 @@ export interface ReportRow {
 export interface Report {
   /** a random UUID made on the learner's machine (randomUuid in sys/lang.ts): the server stores each one once */
   id: string;
-  kind: 'started' | 'attempted' | 'passed' | 'hinted' | 'solved' | 'reset' | 'left';
+  /** answered: a question of the step judged; its id is rows[0].check, the try is `attempts` */
+  kind: 'started' | 'attempted' | 'passed' | 'hinted' | 'solved' | 'reset' | 'left' | 'answered';
   /** `chapter/step`, or a chapter id for started and reset; '' for left (`classroom leave`) */
   step: string;
   /** next, check, watch (attempted); learner or solve (passed); '' otherwise */
@@ -158,9 +159,24 @@ export interface ClassView {
   passed: number[];
   /** limits the class reached (storage budgets, join rates), oldest first */
   alerts: AlertView[];
+  /** per question answered in the class (issue 28), in the pack's step order */
+  questions: QuestionTally[];
   lastEventId: number;
   thresholds: Thresholds;
   generatedAt: string;
+}
+
+/** One question of the pack, as the class answered it. */
+export interface QuestionTally {
+  /** `chapter/step` */
+  step: string;
+  question: string;
+  /** learners who answered it at least once */
+  answered: number;
+  /** of those, how many were right on their first try */
+  firstTry: number;
+  /** by learner name: right on the first try, or not */
+  learners: Array<{ name: string; firstTry: boolean }>;
 }
 
 /** GET /api/class */

@@ -1,7 +1,7 @@
 // What the dashboard shows, folded from the class's events: a pure function of (events, pack,
 // thresholds, now). The server keeps one model per class and applies each new event; /api/class,
 // the export and `classroom status` are views of it.
-import type { Alert, AlertView, Cell, ClassEvent, ClassView, CommonFailure, FailureMember, LearnerView, PackStep, ReportRow, Thresholds } from './contract.ts';
+import type { Alert, AlertView, Cell, ClassEvent, ClassView, CommonFailure, FailureMember, LearnerView, PackStep, QuestionTally, ReportRow, Thresholds } from './contract.ts';
 import { failureKey } from './failure-key.ts';
 import { byNeed, learnerState } from './learner-state.ts';
 import { formatSize } from './limits.ts';
@@ -47,6 +47,8 @@ interface LearnerState {
   last: Map<string, Tried>;
   attempts: Map<string, number>;
   hints: Map<string, number>;
+  /** `step question` → whether the first judged answer was right */
+  firstAnswers: Map<string, boolean>;
 }
 
 export interface Model {
@@ -70,7 +72,7 @@ const seenAt = (at: string, receivedAt: string): string => (Date.parse(at) <= Da
 function learner(m: Model, id: number, name: string, at: string): LearnerState {
   let l = m.learners.get(id);
   if (!l) {
-    l = { id, name, access: 'active', presence: 'joined', joinedAt: at, lastSeen: at, current: m.pack.steps[0]?.id ?? null, since: at, done: new Set(), solved: new Set(), last: new Map(), attempts: new Map(), hints: new Map() };
+    l = { id, name, access: 'active', presence: 'joined', joinedAt: at, lastSeen: at, current: m.pack.steps[0]?.id ?? null, since: at, done: new Set(), solved: new Set(), last: new Map(), attempts: new Map(), hints: new Map(), firstAnswers: new Map() };
     m.learners.set(id, l);
   }
   return l;
@@ -154,6 +156,12 @@ export function applyEvent(m: Model, e: ClassEvent): void {
       l.hints.set(r.step, r.hints);
       moveTo(l, r.next, at);
       break;
+    case 'answered': {
+      // the first judged answer counts, whichever report of it arrives first
+      const key = `${r.step} ${r.rows[0]?.check ?? ''}`;
+      if (!l.firstAnswers.has(key)) l.firstAnswers.set(key, r.attempts <= 1 && r.outcome === 'pass');
+      break;
+    }
     case 'reset': {
       const steps = m.pack.chapters.get(r.step) ?? [];
       for (const s of steps) {
@@ -249,6 +257,23 @@ export function commonFailures(learners: readonly LearnerView[], pack: Pack): Co
     })
     .sort((a, b) => b.learnerMinutes - a.learnerMinutes || b.count - a.count || order(a.step) - order(b.step) || a.check.localeCompare(b.check));
 }
+/** Per question: who answered, and who was right on the first try (issue 28). */
+export function questionTallies(m: Model): QuestionTally[] {
+  const by = new Map<string, QuestionTally>();
+  for (const l of m.learners.values()) {
+    for (const [key, first] of l.firstAnswers) {
+      const [step = '', question = ''] = key.split(' ');
+      const t = by.get(key) ?? { step, question, answered: 0, firstTry: 0, learners: [] };
+      t.answered += 1;
+      if (first) t.firstTry += 1;
+      t.learners.push({ name: l.name, firstTry: first });
+      by.set(key, t);
+    }
+  }
+  const order = (s: string) => m.pack.steps.findIndex((x) => x.id === s);
+  return [...by.values()].sort((a, b) => order(a.step) - order(b.step) || a.question.localeCompare(b.question));
+}
+
 export function classView(m: Model, t: Thresholds, now: number): ClassView {
   const learners = [...m.learners.values()].map((l) => learnerView(m, l, t, now)).sort((a, b) => a.name.localeCompare(b.name));
   return {
@@ -261,6 +286,7 @@ export function classView(m: Model, t: Thresholds, now: number): ClassView {
       .map((l) => l.id),
     passed: m.pack.steps.map((s) => learners.filter((l) => l.done.includes(s.id)).length),
     alerts: m.alerts,
+    questions: questionTallies(m),
     lastEventId: m.lastEventId,
     thresholds: t,
     generatedAt: new Date(now).toISOString(),

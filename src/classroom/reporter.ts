@@ -51,6 +51,9 @@ export function reportOf(e: JourneyEvent, id: string = randomUuid()): Report {
       return { ...base, kind: 'passed', step: e.step, command: e.by, next: e.next, rows: [], attempts: e.attempts, hints: e.hintsShown };
     case 'hinted':
       return { ...base, kind: 'hinted', step: e.step, rows: [], hints: e.hintsShown };
+    case 'answered':
+      // the question's id in the one row; what the learner typed stays on their machine
+      return { ...base, kind: 'answered', step: e.step, outcome: e.result === 'right' ? 'pass' : 'fail', rows: [{ check: clip(e.question, 200), status: e.result === 'right' ? 'pass' : 'fail', expected: '', actual: '', hint: '' }], attempts: e.tries };
   }
 }
 

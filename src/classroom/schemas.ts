@@ -25,7 +25,7 @@ export const reportSchema = {
   required: ['id', 'kind', 'step', 'command', 'next', 'outcome', 'rows', 'attempts', 'hints', 'at'],
   properties: {
     id: { type: 'string', format: 'uuid' },
-    kind: { enum: ['started', 'attempted', 'passed', 'hinted', 'solved', 'reset', 'left'] },
+    kind: { enum: ['started', 'attempted', 'passed', 'hinted', 'solved', 'reset', 'left', 'answered'] },
     // '' only for left: the reports route checks which kind may have which
     step: { type: 'string', maxLength: 200, pattern: `${STEP_PATTERN}|^$` },
     command: { enum: ['', 'next', 'check', 'watch', 'learner', 'solve'] },
@@ -130,6 +130,7 @@ const classViewFields = {
   needsHelp: { type: 'array', items: num },
   passed: { type: 'array', items: num },
   alerts: { type: 'array', items: object({ at: str, learner: strOrNull, limit: str, message: str }) },
+  questions: { type: 'array', items: object({ step: str, question: str, answered: num, firstTry: num, learners: { type: 'array', items: object({ name: str, firstTry: { type: 'boolean' } }) } }) },
   lastEventId: num,
   thresholds: object({ idleAfterMs: num, stuckAfterMs: num, stuckAttempts: num }),
   generatedAt: str,

@@ -113,12 +113,14 @@ export async function stateValue(j: Journey, entry: ChapterEntry, q: Question & 
 }
 
 async function record(j: Journey, chapter: string, q: Question, result: 'right' | 'wrong'): Promise<number> {
-  return changeAnswers(j.ws.home, 'answer', (book) => {
+  const tries = await changeAnswers(j.ws.home, 'answer', (book) => {
     const key = answerKey(chapter, q.id);
     const e = judged(book.answers[key], chapter, q.id, result, Date.now());
     book.answers[key] = e;
     return e.tries;
   });
+  if (q.step !== undefined) j.answered(`${chapter}/${q.step}`, q.id, result, tries);
+  return tries;
 }
 
 async function predict(j: Journey, entry: ChapterEntry, q: Question & { kind: 'predict' }, text: string): Promise<AnswerOutcome> {
@@ -141,6 +143,7 @@ async function predict(j: Journey, entry: ChapterEntry, q: Question & { kind: 'p
     book.answers[key] = e;
     return e.tries;
   });
+  if (q.step !== undefined) j.answered(`${entry.id}/${q.step}`, q.id, result, tries);
   return result === 'right' ? { kind: 'right', q, why: `the kernel holds ${actual}`, tries, given: prediction } : { kind: 'wrong', q, why: q.why, tries, given: prediction, actual };
 }
 

@@ -22,7 +22,9 @@ export type JourneyEvent =
   | { type: 'passed'; at: string; step: StepAddress; by: 'learner' | 'solve'; attempts: number; hintsShown: number; next: StepAddress | null }
   | { type: 'hinted'; at: string; step: StepAddress; hintsShown: number; total: number }
   | { type: 'solved'; at: string; step: StepAddress; status: 'pass' | 'fail' | 'error'; results: readonly CheckResult[]; attempts: number; hintsShown: number }
-  | { type: 'reset'; at: string; chapter: string };
+  | { type: 'reset'; at: string; chapter: string }
+  /** a question of the step judged (issue 28): the class counts who was right on the first try */
+  | { type: 'answered'; at: string; step: StepAddress; question: string; result: 'right' | 'wrong'; tries: number };
 
 export type JourneyListener = (event: JourneyEvent) => void | Promise<void>;
 

@@ -175,6 +175,11 @@ export class Journey {
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
   }
 
+  /** A judged answer (engine/answer.ts keeps its own record, answers.json): told to the class like any event. */
+  answered(step: string, question: string, result: 'right' | 'wrong', tries: number): void {
+    this.#emit({ type: 'answered', at: now(), step, question, result, tries });
+  }
+
   #emit(event: JourneyEvent): void {
     for (const l of this.#listeners) {
       const p = Promise.resolve()

@@ -236,6 +236,22 @@ describe('the CSV export', () => {
     expect(csv).toContain("'=cmd|' /C calc'!A0\\e]0;PWNED\\x07\\e[2J");
   });
 
+  it('counts per question who answered and who was right on the first try, in the view and the CSV (issue 28)', () => {
+    const answered = (question: string, outcome: 'pass' | 'fail', attempts: number): Partial<Report> => ({ kind: 'answered', step: 'a/one', command: '', outcome, attempts, rows: [{ ...pass(question), status: outcome }] });
+    const v = view([
+      ev('ada', 1, answered('whiteout', 'pass', 1)),
+      ev('bob', 2, answered('whiteout', 'fail', 1)),
+      ev('bob', 3, answered('whiteout', 'pass', 2)),
+      ev('cy', 4, answered('upper', 'fail', 1)),
+    ]);
+    expect(v.questions).toEqual([
+      { step: 'a/one', question: 'upper', answered: 1, firstTry: 0, learners: [{ name: 'cy', firstTry: false }] },
+      { step: 'a/one', question: 'whiteout', answered: 2, firstTry: 1, learners: [{ name: 'ada', firstTry: true }, { name: 'bob', firstTry: false }] },
+    ]);
+    const [head, ada, bob, cy] = classCsv(v).split('\r\n');
+    expect(head).toMatch(/,question a\/one#upper,question a\/one#whiteout$/);
+    expect([ada, bob, cy].map((r) => r?.split(',').slice(-2).join(','))).toEqual([',first try', ',later', 'later,']);
+  });
   it('one row per learner, a column per step', () => {
     const csv = classCsv(view([ev('ada', 0, { rows: [fail('c')] })]));
     const [head, ada] = csv.split('\r\n');

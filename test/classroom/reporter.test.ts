@@ -60,6 +60,10 @@ describe('a report', () => {
     [{ type: 'passed', at: AT, step: 'net/veth', by: 'solve', attempts: 3, hintsShown: 2, next: 'net/addr' }, { kind: 'passed', command: 'solve', next: 'net/addr', attempts: 3, hints: 2 }],
     [{ type: 'hinted', at: AT, step: 'net/veth', hintsShown: 2, total: 3 }, { kind: 'hinted', hints: 2 }],
     [{ type: 'solved', at: AT, step: 'net/veth', status: 'pass', results: [], attempts: 1, hintsShown: 0 }, { kind: 'solved', command: 'solve', outcome: 'pass' }],
+    [
+      { type: 'answered', at: AT, step: 'net/netns', question: 'fresh-lo', result: 'wrong', tries: 1 },
+      { kind: 'answered', step: 'net/netns', command: '', outcome: 'fail', attempts: 1, rows: [{ check: 'fresh-lo', status: 'fail', expected: '', actual: '', hint: '' }] },
+    ],
   ])('%j', (e, expected) => expect(reportOf(e)).toMatchObject(expected));
 
   it('fits the server limits: at most 50 rows, each under 2 KiB of UTF-8', () => {

@@ -238,11 +238,20 @@ function renderFeed() {
   byId('feed', HTMLElement).replaceChildren(...feed.map((t) => el('li', {}, t)));
 }
 
+/** Questions (issue 28): right on the first try, of those who answered. @param {ClassResponse} view */
+function renderQuestions(view) {
+  const items = view.questions.map((q) =>
+    el('li', { 'data-question': `${q.step}#${q.question}` }, el('span', { class: 'count' }, `${q.firstTry} of ${q.answered}`), ' right on the first try: ', el('strong', {}, q.question), el('span', { class: 'who' }, ` in ${q.step}`)),
+  );
+  byId('questions', HTMLElement).replaceChildren(...(items.length ? items : [el('li', { class: 'none' }, 'No question answered yet.')]));
+}
+
 function render() {
   if (!view) return;
   renderHeader(view);
   renderNeedsHelp(view);
   renderCommon(view);
+  renderQuestions(view);
   renderChart(view);
   renderGrid(view);
   renderDetail(view);
