@@ -13,7 +13,6 @@ import { checkContext, solveContext, stepContext } from './context.ts';
 import type { ChapterDef, Mutant, SolveContext } from './define.ts';
 import { checkedProbe, checkedResult, type ChapterData, type Hook, type HostReply, type HostRequest, type ControlData, type MutantData, type StepData } from './host-protocol.ts';
 import { hangLine, importProblem, isLessonExit, validateChapter } from './validate.ts';
-import { inspectChapter } from './inspect.ts';
 
 type Reply = HostReply extends infer R ? (R extends HostReply ? (R extends { id: number } ? Omit<R, 'id'> : never) : never) : never;
 
@@ -224,6 +223,12 @@ async function probe(id: number, req: Extract<HostRequest, { op: 'probe' }>): Pr
   reply(id, { type: 'probed', probe: checkedProbe(await r.probe()) });
 }
 
+/** lint's questions (inspect.ts, loaded only by lint: next never needs it). */
+async function inspect(id: number, req: Extract<HostRequest, { op: 'inspect' }>): Promise<void> {
+  const { inspectChapter } = await import('./inspect.ts');
+  reply(id, { type: 'problems', problems: inspectChapter(chapterOf(req.chapter), files.get(req.chapter) ?? '', (step) => stepContext(req.place, step, () => {})) });
+}
+
 /** A hook that answers with data: variables (env, shellVars) or lines (removes), checked. */
 async function ask(id: number, req: Extract<HostRequest, { op: 'ask' }>): Promise<void> {
   const def = chapterOf(req.chapter);
@@ -265,7 +270,7 @@ async function handle(req: HostRequest): Promise<void> {
     else if (req.op === 'verify') await verify(id, req);
     else if (req.op === 'run') await run(id, req);
     else if (req.op === 'probe') await probe(id, req);
-    else if (req.op === 'inspect') reply(id, { type: 'problems', problems: inspectChapter(chapterOf(req.chapter), files.get(req.chapter) ?? '', (step) => stepContext(req.place, step, () => {})) });
+    else if (req.op === 'inspect') await inspect(id, req);
     else await ask(id, req);
   } catch (err) {
     reply(id, { type: 'failed', error: describeFailure(err), fault: isLessonExit(err) ? 'lesson' : 'threw' });
