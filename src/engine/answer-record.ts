@@ -76,12 +76,24 @@ export function judged(prev: AnswerEntry | undefined, chapter: string, question:
  * cannot be read names no question rather than failing the status.
  */
 export function openQuestionIn(body: string, chapter: string, home: string): string | undefined {
-  if (!body.includes('::: question')) return undefined;
+  return openQuestionsIn(body, chapter, home)[0]?.id;
+}
+
+/** The questions of a step's text not yet answered right, in order. */
+function openQuestionsIn(body: string, chapter: string, home: string): Array<{ id: string; required: boolean }> {
+  if (!body.includes('::: question')) return [];
   let book: AnswerBook;
   try {
     book = readAnswers(home);
   } catch {
     book = emptyAnswers();
   }
-  return parseQuestions(body).questions.find((q) => book.answers[answerKey(chapter, q.id)]?.result !== 'right')?.id;
+  return parseQuestions(body).questions.filter((q) => book.answers[answerKey(chapter, q.id)]?.result !== 'right');
+}
+
+/** A row of the step's table per `required` question not yet answered right: `next` waits for them. */
+export function requiredQuestionRows(body: string, chapter: string, home: string): Array<{ status: 'fail'; check: string; expected: string; actual: string; hint: string }> {
+  return openQuestionsIn(body, chapter, home)
+    .filter((q) => q.required)
+    .map((q) => ({ status: 'fail', check: `question ${q.id} is answered`, expected: 'the right answer', actual: 'not answered right yet', hint: `workshop answer ${q.id}` }));
 }

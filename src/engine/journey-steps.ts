@@ -10,6 +10,7 @@ import type { LoadedChapter } from '../lessons/load.ts';
 import type { StepView } from '../render/step.ts';
 import type { ChapterPlace } from './context.ts';
 import type { Journey, Passed, Position } from './journey.ts';
+import { requiredQuestionRows } from './answer-record.ts';
 import { addressOf } from './position.ts';
 import { isDone } from './progress.ts';
 import { describeBroken, describeNotDone, earlierStepsBroken, earlierStepsNotDone, wrongFolder, type NoLongerHolds, type NotDone } from './recheck.ts';
@@ -33,7 +34,8 @@ export interface Verified {
 /** Starts the step's chapter if needed (its setup prints through `log`), then runs its checks. */
 async function verifyAt(j: Journey, pos: Position, log: (l: string) => void): Promise<{ v: Verified; loaded: LoadedChapter; place: ChapterPlace }> {
   const { loaded, place } = await j.start(pos.chapter);
-  const results = await verifyStep(loaded, pos.step, place, log);
+  // a question the step marks `required` is one more row of its table (docs/questions.md)
+  const results = [...(await verifyStep(loaded, pos.step, place, log)), ...requiredQuestionRows(pos.chapter.text.steps[pos.index]?.body ?? '', pos.chapter.id, j.ws.home)];
   return { v: { pos, address: addressOf(pos), results, passed: allPassed(results), dir: place.dir }, loaded, place };
 }
 

@@ -1,7 +1,10 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { STATE_DOCUMENT_FORMAT, type StateDocument } from '../../src/contract/state.ts';
 import { choiceIndex, judgeKey, openQuestion, predictionHolds, valueAt } from '../../src/engine/answer.ts';
-import { emptyAnswers, judged } from '../../src/engine/answer-record.ts';
+import { answersPath, emptyAnswers, judged, openQuestionIn, requiredQuestionRows } from '../../src/engine/answer-record.ts';
 import { questionProblems } from '../../src/engine/lint-questions.ts';
 import { parseQuestions, type Question } from '../../src/lessons/questions.ts';
 import { questionMarkdown, withQuestionViews } from '../../src/render/question.ts';
@@ -172,5 +175,24 @@ describe('predictions against the state picture', () => {
     expect(predictionHolds('yes', 'false')).toBe(false);
     expect(predictionHolds('down', 'DOWN')).toBe(true);
     expect(predictionHolds('up', 'DOWN')).toBe(false);
+  });
+});
+
+describe('a required question', () => {
+  it('is one more failing row of the step until it is answered right; an optional one never is', () => {
+    const home = mkdtempSync(join(tmpdir(), 'ws-answers-'));
+    try {
+      const body = '::: question {#must answer="3" required}\nHow many?\n> three\n:::\n\n::: question {#may answer="4"}\nAnd?\n> four\n:::';
+      expect(requiredQuestionRows(body, 'c', home)).toEqual([{ status: 'fail', check: 'question must is answered', expected: 'the right answer', actual: 'not answered right yet', hint: 'workshop answer must' }]);
+      expect(openQuestionIn(body, 'c', home)).toBe('must');
+      const book = emptyAnswers();
+      book.answers['c/must'] = judged(undefined, 'c', 'must', 'right', 1);
+      writeFileSync(answersPath(home), JSON.stringify(book));
+      expect(requiredQuestionRows(body, 'c', home)).toEqual([]);
+      expect(openQuestionIn(body, 'c', home)).toBe('may');
+      expect(requiredQuestionRows('no question here', 'c', home)).toEqual([]);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });

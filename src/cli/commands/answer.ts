@@ -7,6 +7,9 @@ import { styler } from '../../render/style.ts';
 import type { Cli } from '../cli.ts';
 import { defineCommand } from '../command.ts';
 
+/** An explanation's inline markdown as plain text: `code` and *emphasis* without their marks. */
+const plain = (s: string): string => s.replace(/`([^`]*)`/g, '$1').replace(/\*([^*]+)\*/g, '$1');
+
 /** Pure: the lines an outcome prints (the question itself is rendered as markdown apart). */
 export function answerLines(o: AnswerOutcome, color: boolean): string[] {
   const st = styler(color);
@@ -22,11 +25,11 @@ export function answerLines(o: AnswerOutcome, color: boolean): string[] {
     case 'not-yet':
       return [`Your prediction for ${o.q.id} is ${o.prediction}, but there is nothing to compare it with yet: run the step's commands first, then \`workshop answer ${o.q.id}\` again.`];
     case 'right':
-      return [st('green', `✔ Right${o.tries === 1 ? ', on the first try' : ''}: ${o.given}`), ...(o.why ? [o.why] : [])];
+      return [st('green', `✔ Right${o.tries === 1 ? ', on the first try' : ''}: ${o.given}`), ...(o.why ? [plain(o.why)] : [])];
     case 'wrong':
       return [
         st('red', `✘ Not quite: ${o.given}${o.actual === undefined ? '' : ` (the kernel holds ${o.actual})`}`),
-        ...(o.why ? [o.why] : []),
+        ...(o.why ? [plain(o.why)] : []),
         o.actual === undefined ? `Try again: \`workshop answer ${o.q.id} …\`` : 'The prediction is recorded as it was; read the explanation and move on with `workshop next`.',
       ];
   }
