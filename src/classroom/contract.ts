@@ -22,8 +22,8 @@ export interface Report {
   /** a random UUID made on the learner's machine (randomUuid in sys/lang.ts): the server stores each one once */
   id: string;
   /** answered: a question of the step judged; its id is rows[0].check, the try is `attempts` */
-  kind: 'started' | 'attempted' | 'passed' | 'hinted' | 'solved' | 'reset' | 'left' | 'answered';
-  /** `chapter/step`, or a chapter id for started and reset; '' for left (`classroom leave`) */
+  kind: 'started' | 'attempted' | 'passed' | 'hinted' | 'solved' | 'reset' | 'left' | 'answered' | 'asked';
+  /** `chapter/step`, or a chapter id for started and reset; '' for left (`classroom leave`); the current step for asked (`workshop ask`) */
   step: string;
   /** next, check, watch (attempted); learner or solve (passed); '' otherwise */
   command: string;
@@ -35,7 +35,19 @@ export interface Report {
   hints: number;
   /** ISO timestamp on the learner's clock */
   at: string;
+  /** asked only: the learner's question (may be ''), at most QUESTION_CHARS */
+  question?: string;
 }
+
+/** The longest question a learner may ask, and the longest message an instructor may send (characters). */
+export const QUESTION_CHARS = 500;
+export const MESSAGE_CHARS = 1000;
+
+/**
+ * What the instructor did to the room (issue 22): a message to some learners (their ids, fixed
+ * when it was sent, and the instructor's words for whom), or a hold at a step (null: released).
+ */
+export type InstructorAct = { act: 'message'; text: string; to: number[]; label: string } | { act: 'hold'; step: string | null };
 
 /** How a join went: a new learner, the same learner again (with their own token), or a freed name taken over. */
 export type JoinHow = 'new' | 'rejoined' | 'claimed';
@@ -55,7 +67,8 @@ export type ClassEvent =
   | { id: number; type: 'report'; learnerId: number; learner: string; receivedAt: string; report: Report }
   | { id: number; type: 'removed'; learnerId: number; learner: string; receivedAt: string }
   | { id: number; type: 'freed'; learnerId: number; learner: string; receivedAt: string }
-  | { id: number; type: 'alert'; learnerId: number | null; learner: string | null; receivedAt: string; alert: Alert };
+  | { id: number; type: 'alert'; learnerId: number | null; learner: string | null; receivedAt: string; alert: Alert }
+  | { id: number; type: 'act'; learnerId: null; learner: null; receivedAt: string; act: InstructorAct };
 
 export interface PackStep {
   /** `chapter/step` */
@@ -114,6 +127,28 @@ export interface LearnerView {
   failing: FailingRow[];
   /** that whole check table, as the learner saw it, with the step and when */
   table: { step: string; at: string; rows: ReportRow[] } | null;
+  /** a raised hand (`workshop ask`), until the instructor sends this learner a message */
+  hand: { question: string; at: string } | null;
+}
+
+/** A message the instructor sent, as the dashboard lists it. */
+export interface MessageView {
+  id: number;
+  at: string;
+  text: string;
+  /** the instructor's words for whom: `everyone`, `ada`, `failing preflight/vm: …` */
+  label: string;
+  /** the names it went to */
+  to: string[];
+}
+
+/** What a learner's sender fetches (GET /api/inbox): their messages, newest last, and the hold. */
+export interface Inbox {
+  messages: Array<{ id: number; at: string; text: string }>;
+  /** the step the instructor asked the class to wait at; null when none */
+  hold: string | null;
+  /** the learner's hand is up */
+  hand: boolean;
 }
 
 /** A learner in a common failure, with what their own check found. */
@@ -161,6 +196,12 @@ export interface ClassView {
   alerts: AlertView[];
   /** per question answered in the class (issue 28), in the pack's step order */
   questions: QuestionTally[];
+  /** the step the instructor asked the class to wait at (`classroom hold`), and since when */
+  hold: { step: string; since: string } | null;
+  /** the learners whose hand is up, the longest waiting first */
+  hands: number[];
+  /** the newest messages the instructor sent, oldest first */
+  messages: MessageView[];
   lastEventId: number;
   thresholds: Thresholds;
   generatedAt: string;

@@ -1,12 +1,14 @@
 // The class as the server keeps it in memory: the model (model.ts) folded from the store's events,
 // kept current by a subscription. Subscribed before the snapshot is read, so that no event falls
 // between the two.
-import { applyEvent, classView, emptyModel, type ClassView, type Pack, type Thresholds } from './model.ts';
+import { applyEvent, classView, emptyModel, inboxOf, type ClassView, type Inbox, type Pack, type Thresholds } from './model.ts';
 import type { ClassEvent, ClassInfo, Store } from './store.ts';
 
 export interface LiveClass {
   /** the class now, as GET /api/class and the exports give it */
   view(): ClassView;
+  /** what one learner's sender fetches: their messages, the hold, their hand */
+  inbox(learnerId: number): Inbox;
   /** calls `listener` with each event after the model applied it; returns the unsubscribe function */
   onEvent(listener: (e: ClassEvent) => void): () => void;
   close(): void;
@@ -27,6 +29,7 @@ export async function followClass(store: Store, info: ClassInfo, pack: Pack, thr
   ready = true;
   return {
     view: () => classView(model, thresholds, Date.now()),
+    inbox: (learnerId) => inboxOf(model, learnerId),
     onEvent: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);

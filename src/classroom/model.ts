@@ -1,13 +1,13 @@
 // What the dashboard shows, folded from the class's events: a pure function of (events, pack,
 // thresholds, now). The server keeps one model per class and applies each new event; /api/class,
 // the export and `classroom status` are views of it.
-import type { Alert, AlertView, Cell, ClassEvent, ClassView, CommonFailure, FailureMember, LearnerView, PackStep, QuestionTally, ReportRow, Thresholds } from './contract.ts';
+import type { Alert, AlertView, Cell, ClassEvent, ClassView, CommonFailure, FailureMember, Inbox, InstructorAct, LearnerView, MessageView, PackStep, QuestionTally, ReportRow, Thresholds } from './contract.ts';
 import { failureKey } from './failure-key.ts';
 import { byNeed, learnerState } from './learner-state.ts';
 import { formatSize } from './limits.ts';
 
 // The view types are the API's contract (contract.ts).
-export type { AlertView, Cell, ClassView, CommonFailure, FailingRow, LearnerView, PackStep, Thresholds } from './contract.ts';
+export type { AlertView, Cell, ClassView, CommonFailure, FailingRow, Inbox, LearnerView, MessageView, PackStep, Thresholds } from './contract.ts';
 
 export interface Pack {
   steps: PackStep[];
@@ -49,6 +49,17 @@ interface LearnerState {
   hints: Map<string, number>;
   /** `step question` → whether the first judged answer was right */
   firstAnswers: Map<string, boolean>;
+  /** `workshop ask`: up until the instructor sends this learner a message */
+  hand: { question: string; at: string } | null;
+}
+
+/** A message of the instructor's, as stored: to learner ids. */
+interface Sent {
+  id: number;
+  at: string;
+  text: string;
+  label: string;
+  to: number[];
 }
 
 export interface Model {
@@ -58,13 +69,20 @@ export interface Model {
   /** learners the instructor removed: a report of theirs still in flight is not theirs any more */
   removed: Set<number>;
   alerts: AlertView[];
+  /** the instructor's messages, the newest MESSAGES_KEPT */
+  messages: Sent[];
+  /** `classroom hold STEP`; null once released */
+  hold: { step: string; since: string } | null;
   lastEventId: number;
 }
 
 /** The newest alerts kept for the view. */
 const ALERTS_KEPT = 20;
+/** The newest messages kept (a learner's inbox is drawn from them), and how many the dashboard lists. */
+const MESSAGES_KEPT = 500;
+const MESSAGES_SHOWN = 20;
 
-export const emptyModel = (pack: Pack): Model => ({ pack, learners: new Map(), removed: new Set(), alerts: [], lastEventId: 0 });
+export const emptyModel = (pack: Pack): Model => ({ pack, learners: new Map(), removed: new Set(), alerts: [], messages: [], hold: null, lastEventId: 0 });
 
 /** The time a learner was last seen: their clock, but never later than when the server heard it. */
 const seenAt = (at: string, receivedAt: string): string => (Date.parse(at) <= Date.parse(receivedAt) ? at : receivedAt);
@@ -72,7 +90,7 @@ const seenAt = (at: string, receivedAt: string): string => (Date.parse(at) <= Da
 function learner(m: Model, id: number, name: string, at: string): LearnerState {
   let l = m.learners.get(id);
   if (!l) {
-    l = { id, name, access: 'active', presence: 'joined', joinedAt: at, lastSeen: at, current: m.pack.steps[0]?.id ?? null, since: at, done: new Set(), solved: new Set(), last: new Map(), attempts: new Map(), hints: new Map(), firstAnswers: new Map() };
+    l = { id, name, access: 'active', presence: 'joined', joinedAt: at, lastSeen: at, current: m.pack.steps[0]?.id ?? null, since: at, done: new Set(), solved: new Set(), last: new Map(), attempts: new Map(), hints: new Map(), firstAnswers: new Map(), hand: null };
     m.learners.set(id, l);
   }
   return l;
@@ -98,12 +116,30 @@ function moveTo(l: LearnerState, step: string | null, at: string): void {
   l.since = at;
 }
 
+/** A message drops the hands of those it goes to (it is the answer); a hold moves the room's hold. */
+function applyAct(m: Model, id: number, at: string, a: InstructorAct): void {
+  if (a.act === 'hold') {
+    m.hold = a.step === null ? null : { step: a.step, since: at };
+    return;
+  }
+  m.messages.push({ id, at, text: a.text, label: a.label, to: a.to });
+  if (m.messages.length > MESSAGES_KEPT) m.messages.splice(0, m.messages.length - MESSAGES_KEPT);
+  for (const to of a.to) {
+    const l = m.learners.get(to);
+    if (l) l.hand = null;
+  }
+}
+
 /** Applies one event; events must come in id order (older ones are ignored). */
 export function applyEvent(m: Model, e: ClassEvent): void {
   if (e.id <= m.lastEventId) return;
   m.lastEventId = e.id;
   if (e.type === 'alert') {
     m.alerts = [...m.alerts, { at: e.receivedAt, learner: e.learner, limit: e.alert.limit, message: alertMessage(e.alert, e.learner) }].slice(-ALERTS_KEPT);
+    return;
+  }
+  if (e.type === 'act') {
+    applyAct(m, e.id, e.receivedAt, e.act);
     return;
   }
   if (m.removed.has(e.learnerId)) return;
@@ -129,6 +165,10 @@ export function applyEvent(m: Model, e: ClassEvent): void {
   l.presence = r.kind === 'left' ? 'left' : 'joined';
   switch (r.kind) {
     case 'left':
+      l.hand = null;
+      break;
+    case 'asked':
+      l.hand = { question: r.question ?? '', at };
       break;
     case 'started': {
       const steps = m.pack.chapters.get(r.step) ?? [];
@@ -213,6 +253,7 @@ function learnerView(m: Model, l: LearnerState, t: Thresholds, now: number): Lea
     lastSeen: l.lastSeen,
     failing: rows.filter((r) => r.status !== 'pass').map(({ check, expected, actual, hint }) => ({ check, expected, actual, hint })),
     table: failingNow && cur !== null ? { step: cur, at: tried.at, rows: tried.rows } : null,
+    hand: l.hand,
   };
 }
 
@@ -287,8 +328,25 @@ export function classView(m: Model, t: Thresholds, now: number): ClassView {
     passed: m.pack.steps.map((s) => learners.filter((l) => l.done.includes(s.id)).length),
     alerts: m.alerts,
     questions: questionTallies(m),
+    hold: m.hold,
+    hands: learners
+      .filter((l) => l.hand !== null)
+      .sort((a, b) => Date.parse(a.hand?.at ?? '') - Date.parse(b.hand?.at ?? ''))
+      .map((l) => l.id),
+    messages: m.messages.slice(-MESSAGES_SHOWN).map((x) => messageView(m, x)),
     lastEventId: m.lastEventId,
     thresholds: t,
     generatedAt: new Date(now).toISOString(),
   };
+}
+
+function messageView(m: Model, x: Sent): MessageView {
+  const names = x.to.map((id) => m.learners.get(id)?.name).filter((n): n is string => n !== undefined);
+  return { id: x.id, at: x.at, text: x.text, label: x.label, to: names };
+}
+
+/** What one learner's sender fetches: the messages to them (the newest MESSAGES_SHOWN), the hold, their hand. */
+export function inboxOf(m: Model, learnerId: number): Inbox {
+  const mine = m.messages.filter((x) => x.to.includes(learnerId)).slice(-MESSAGES_SHOWN);
+  return { messages: mine.map((x) => ({ id: x.id, at: x.at, text: x.text })), hold: m.hold?.step ?? null, hand: (m.learners.get(learnerId)?.hand ?? null) !== null };
 }

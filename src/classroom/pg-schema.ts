@@ -70,6 +70,11 @@ export const MIGRATIONS: readonly string[] = [
   UPDATE learners l SET stored_bytes = coalesce((SELECT sum(256 + coalesce(octet_length(e.body), 0)) FROM events e WHERE e.learner_id = l.id), 0);
   UPDATE classes c SET stored_bytes = coalesce((SELECT sum(256 + coalesce(octet_length(e.body), 0)) FROM events e WHERE e.class_id = c.id), 0);
   `,
+  // 3: the instructor's acts (issue 22), messages and holds, are events of type 'act' about no learner
+  `
+  ALTER TABLE events DROP CONSTRAINT events_type_check;
+  ALTER TABLE events ADD CONSTRAINT events_type_check CHECK (type IN ('joined', 'report', 'removed', 'freed', 'alert', 'act'));
+  `,
 ];
 
 export async function migrate(client: pg.ClientBase, migrations: readonly string[] = MIGRATIONS): Promise<number> {

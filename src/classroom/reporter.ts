@@ -62,6 +62,11 @@ export function leftReport(id: string = randomUuid(), at: string = new Date().to
   return { id, at, kind: 'left', step: '', command: '', next: null, outcome: null, rows: [], attempts: 0, hints: 0 };
 }
 
+/** What `workshop ask` queues: a raised hand at the learner's current step, with their question. */
+export function askedReport(step: string, question: string, id: string = randomUuid(), at: string = new Date().toISOString()): Report {
+  return { id, at, kind: 'asked', step, command: '', next: null, outcome: null, rows: [], attempts: 0, hints: 0, question };
+}
+
 /** True when a live sender holds the lock (the engine's, which knows a reused PID): then it will see new reports. */
 const senderRunning = (home: string): boolean => liveOwner(senderLockPath(home)) !== undefined;
 

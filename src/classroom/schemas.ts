@@ -1,6 +1,7 @@
 // The JSON schemas of the class API. A report is untrusted input from the network: every field is
 // typed, bounded and closed (no additional properties); fastify rejects anything else with a 400.
 
+import { MESSAGE_CHARS, QUESTION_CHARS } from './contract.ts';
 import { RAW_NAME_CHARS } from './identity.ts';
 
 export const LIMITS = {
@@ -25,7 +26,7 @@ export const reportSchema = {
   required: ['id', 'kind', 'step', 'command', 'next', 'outcome', 'rows', 'attempts', 'hints', 'at'],
   properties: {
     id: { type: 'string', format: 'uuid' },
-    kind: { enum: ['started', 'attempted', 'passed', 'hinted', 'solved', 'reset', 'left', 'answered'] },
+    kind: { enum: ['started', 'attempted', 'passed', 'hinted', 'solved', 'reset', 'left', 'answered', 'asked'] },
     // '' only for left: the reports route checks which kind may have which
     step: { type: 'string', maxLength: 200, pattern: `${STEP_PATTERN}|^$` },
     command: { enum: ['', 'next', 'check', 'watch', 'learner', 'solve'] },
@@ -35,8 +36,31 @@ export const reportSchema = {
     attempts: { type: 'integer', minimum: 0, maximum: 1_000_000 },
     hints: { type: 'integer', minimum: 0, maximum: 1_000 },
     at: { type: 'string', format: 'date-time', maxLength: 40 },
+    question: { type: 'string', maxLength: QUESTION_CHARS },
   },
 } as const;
+
+const STEP = { type: 'string', maxLength: 200, pattern: STEP_PATTERN } as const;
+
+/** POST /api/messages (the instructor): to one learner by name, to all, or to a common failure's members. */
+export const messageSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['to', 'text'],
+  properties: {
+    text: { type: 'string', minLength: 1, maxLength: MESSAGE_CHARS },
+    to: {
+      oneOf: [
+        { type: 'object', additionalProperties: false, required: ['all'], properties: { all: { const: true } } },
+        { type: 'object', additionalProperties: false, required: ['name'], properties: { name: { type: 'string', minLength: 1, maxLength: RAW_NAME_CHARS } } },
+        { type: 'object', additionalProperties: false, required: ['step', 'check'], properties: { step: STEP, check: { type: 'string', minLength: 1, maxLength: LIMITS.rowBytes } } },
+      ],
+    },
+  },
+} as const;
+
+/** POST /api/hold (the instructor) */
+export const holdSchema = { type: 'object', additionalProperties: false, required: ['step'], properties: { step: STEP } } as const;
 
 /** The name is normalized and checked by learnerName (identity.ts): fullwidth letters fold into ASCII first. */
 export const joinSchema = {
@@ -65,7 +89,7 @@ export const eventsQuerySchema = {
 export const pageQuerySchema = {
   type: 'object',
   additionalProperties: false,
-  properties: { token: { type: 'string', maxLength: 200 } },
+  properties: { token: { type: 'string', maxLength: 200 }, view: { enum: ['grid', 'projector'] } },
 } as const;
 
 // The answers. fastify serializes an object answer by its schema (fast-json-stringify), which
@@ -109,6 +133,7 @@ const learnerViewSchema = object({
   lastSeen: str,
   failing: { type: 'array', items: object({ check: str, expected: str, actual: str, hint: str }) },
   table: { ...object({ step: str, at: str, rows: { type: 'array', items: reportRowSchema } }), type: ['object', 'null'] },
+  hand: { ...object({ question: str, at: str }), type: ['object', 'null'] },
 });
 
 const classViewFields = {
@@ -131,6 +156,9 @@ const classViewFields = {
   passed: { type: 'array', items: num },
   alerts: { type: 'array', items: object({ at: str, learner: strOrNull, limit: str, message: str }) },
   questions: { type: 'array', items: object({ step: str, question: str, answered: num, firstTry: num, learners: { type: 'array', items: object({ name: str, firstTry: { type: 'boolean' } }) } }) },
+  hold: { ...object({ step: str, since: str }), type: ['object', 'null'] },
+  hands: { type: 'array', items: num },
+  messages: { type: 'array', items: object({ id: num, at: str, text: str, label: str, to: strings }) },
   lastEventId: num,
   thresholds: object({ idleAfterMs: num, stuckAfterMs: num, stuckAttempts: num }),
   generatedAt: str,
@@ -150,3 +178,10 @@ export const pageResponses = { 200: str, 303: { type: 'null' }, ...errors } as c
 export const joinResponses = { '2xx': object({ token: str, name: str, class: str, how: { type: 'string', enum: ['new', 'rejoined', 'claimed'] }, pack: object({ name: str, source: str }) }, ['pack']), ...errors } as const;
 export const reportResponses = { '2xx': object({ stored: { type: 'boolean' }, eventId: num }), ...errors } as const;
 export const actResponses = { 200: object({ learner: object({ id: num, name: str, state: { type: 'string', enum: ['active', 'freed', 'removed'] } }) }), ...errors } as const;
+
+/** POST /api/messages: whom it went to */
+export const messageResponses = { 201: object({ eventId: num, to: strings }), ...errors } as const;
+/** POST /api/hold and /api/release */
+export const holdResponses = { 201: object({ eventId: num, hold: strOrNull }), ...errors } as const;
+/** GET /api/inbox: an Inbox */
+export const inboxResponses = { 200: object({ messages: { type: 'array', items: object({ id: num, at: str, text: str }) }, hold: strOrNull, hand: { type: 'boolean' } }), ...errors } as const;

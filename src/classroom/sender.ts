@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { acquireLock, type Lock } from '../sys/lock.ts';
 import { WorkshopError } from '../errors.ts';
 import { answerMessage, backoff, request, retryAfterMs } from './http.ts';
+import { asInbox, saveInbox } from './inbox.ts';
 import { outboxDir, queued, readMembership, readSenderState, rejectedDir, senderLockPath, writeSenderState, type Membership, type SenderState } from './outbox.ts';
 import { LIMITS } from './schemas.ts';
 
@@ -89,6 +90,23 @@ export async function post(m: Membership, body: string): Promise<Outcome> {
   if (a.status >= 500) return { kind: 'retry', why: `server error ${a.status}` };
   // a redirect (it would take the token elsewhere), or a 1xx/2xx no class server sends
   return { kind: 'stop', why: `the server answered ${a.status}, which a class server never does: is ${m.url} the class?` };
+}
+
+/** How often an idle sender asks for the learner's inbox (messages, the hold): the learner's VM has no inbound port. */
+export const INBOX_POLL_MS = 2000;
+
+/** Fetches GET /api/inbox and saves it for the learner's commands; false when it could not. */
+export async function pollInbox(home: string, m: Membership): Promise<boolean> {
+  const got = await request(new URL('/api/inbox', m.url), { method: 'GET', headers: { authorization: `Bearer ${m.token}` }, maxBytes: 128 * 1024, timeoutMs: 5000 });
+  if (!got.ok || got.answer.status !== 200) return false;
+  let inbox;
+  try {
+    inbox = asInbox(JSON.parse(got.answer.text));
+  } catch {
+    return false;
+  }
+  if (inbox) saveInbox(home, inbox);
+  return inbox !== undefined;
 }
 
 /** A report file is at most a report: anything bigger was not written by the reporter. */
@@ -193,6 +211,7 @@ export async function drain(home: string, o: DrainOptions = {}): Promise<DrainRe
   const state = readSenderState(home);
   const clock = new RetryClock(o.giveUpMs ?? 10 * 60_000, o.maxBackoffMs ?? 5000);
   let idleSince: number | null = null;
+  let polled = 0;
   try {
     for (;;) {
       // read every time: `leave` ends the sender, a new `join` points it at the new class
@@ -203,6 +222,10 @@ export async function drain(home: string, o: DrainOptions = {}): Promise<DrainRe
       }
       const next = queued(home)[0];
       if (next === undefined) {
+        if (Date.now() - polled >= INBOX_POLL_MS) {
+          polled = Date.now();
+          await pollInbox(home, m);
+        }
         idleSince ??= Date.now();
         const left = idleMs - (Date.now() - idleSince);
         if (left > 0) {

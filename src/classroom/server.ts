@@ -10,6 +10,7 @@ import { AlertGate, JoinGate } from './gates.ts';
 import { DEFAULT_BUDGET, DEFAULT_JOIN_LIMITS, type JoinLimits, type StorageBudget } from './limits.ts';
 import { followClass } from './live.ts';
 import type { Pack, Thresholds } from './model.ts';
+import { actsPlugin } from './plugins/acts.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { basePlugin } from './plugins/base.ts';
 import type { ClassContext } from './plugins/context.ts';
@@ -59,7 +60,7 @@ export interface RunningServer {
  * The class's routes, in order; each gets the ClassContext as its options. A new part of the
  * class (hosted labs, say) is one more line here.
  */
-const PLUGINS: ReadonlyArray<FastifyPluginAsync<ClassContext>> = [basePlugin, authPlugin, pagePlugin, learnersPlugin, reportsPlugin, eventsPlugin, exportPlugin];
+const PLUGINS: ReadonlyArray<FastifyPluginAsync<ClassContext>> = [basePlugin, authPlugin, pagePlugin, learnersPlugin, reportsPlugin, eventsPlugin, exportPlugin, actsPlugin];
 
 const FASTIFY_OPTIONS = {
   logger: false,

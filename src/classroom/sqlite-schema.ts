@@ -90,6 +90,27 @@ export const MIGRATIONS: ReadonlyArray<(db: DatabaseSync) => void> = [
     UPDATE learners SET stored_bytes = coalesce((SELECT sum(${cost}) FROM events e WHERE e.learner_id = learners.id), 0);
     UPDATE classes SET stored_bytes = coalesce((SELECT sum(${cost}) FROM events e WHERE e.class_id = classes.id), 0);`);
   },
+  // 3: the instructor's acts (issue 22), messages and holds, are events of type 'act' about no
+  // learner. The type's CHECK changes, so the events table is rebuilt once more.
+  (db) => {
+    const seq = (db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").get() as { seq: number } | undefined)?.seq ?? 0;
+    db.exec(`
+    CREATE TABLE events_v3 (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      class_id INTEGER NOT NULL REFERENCES classes(id),
+      learner_id INTEGER REFERENCES learners(id),
+      type TEXT NOT NULL CHECK (type IN ('joined', 'report', 'removed', 'freed', 'alert', 'act')),
+      report_id TEXT UNIQUE,
+      body TEXT,
+      received_at TEXT NOT NULL
+    );
+    INSERT INTO events_v3 (id, class_id, learner_id, type, report_id, body, received_at) SELECT id, class_id, learner_id, type, report_id, body, received_at FROM events;
+    DROP TABLE events;
+    ALTER TABLE events_v3 RENAME TO events;
+    CREATE INDEX events_by_class ON events (class_id, id);
+    CREATE INDEX events_by_learner ON events (learner_id);`);
+    db.prepare("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'events'").run(seq);
+  },
 ];
 
 export function transaction<T>(db: DatabaseSync, fn: () => T): T {

@@ -9,7 +9,7 @@ import { PgFanout, CHANNEL, type Notified } from './pg-fanout.ts';
 import { migrate } from './pg-schema.ts';
 import { newToken, type LearnerName, type LearnerState } from './identity.ts';
 import { eventCost, JOIN_ROOM_BYTES, type StorageBudget } from './limits.ts';
-import { eventBody, eventOf, newJoinCode, type Alert, type ClassEvent, type ClassInfo, type ClassSnapshot, type JoinHow, type JoinOutcome, type Learner, type Report, type ReportOutcome, type Store } from './store.ts';
+import { eventBody, eventOf, newJoinCode, type Alert, type ClassEvent, type ClassInfo, type ClassSnapshot, type InstructorAct, type JoinHow, type JoinOutcome, type Learner, type Report, type ReportOutcome, type Store } from './store.ts';
 
 /**
  * pg_advisory_xact_lock(EVENT_LOCK, class_id) is held from before an event takes its id until
@@ -364,6 +364,12 @@ export class PgStore implements Store {
 
   async recordAlert(classId: number, learnerId: number | null, alert: Alert): Promise<number> {
     const id = await this.#tx((c) => this.#event(c, classId, learnerId, 'alert', eventBody({ type: 'alert', alert })));
+    this.#fanout.poke(classId);
+    return id;
+  }
+
+  async recordAct(classId: number, act: InstructorAct): Promise<number> {
+    const id = await this.#tx((c) => this.#event(c, classId, null, 'act', eventBody({ type: 'act', act })));
     this.#fanout.poke(classId);
     return id;
   }

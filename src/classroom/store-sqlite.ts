@@ -14,6 +14,7 @@ import {
   eventOf,
   newJoinCode,
   type Alert,
+  type InstructorAct,
   type ClassEvent,
   type ClassInfo,
   type ClassSnapshot,
@@ -213,6 +214,12 @@ export class SqliteStore implements Store {
 
   async recordAlert(classId: number, learnerId: number | null, alert: Alert): Promise<number> {
     const id = this.#tx(() => this.#insertEvent(classId, learnerId, 'alert', eventBody({ type: 'alert', alert }), null));
+    this.#emit(classId, this.#event(id));
+    return id;
+  }
+
+  async recordAct(classId: number, act: InstructorAct): Promise<number> {
+    const id = this.#tx(() => this.#insertEvent(classId, null, 'act', eventBody({ type: 'act', act }), null));
     this.#emit(classId, this.#event(id));
     return id;
   }

@@ -2,12 +2,12 @@
 // node:sqlite (store-sqlite.ts) is the embedded default, PostgreSQL the second implementation.
 // Both run the same suite, test/classroom/store.test.ts. Every method is async because a
 // network database is.
-import type { Alert, ClassEvent, JoinHow, Report } from './contract.ts';
+import type { Alert, ClassEvent, InstructorAct, JoinHow, Report } from './contract.ts';
 import type { LearnerName, LearnerState } from './identity.ts';
 import type { StorageBudget } from './limits.ts';
 
 // The event types are the API's contract (contract.ts); the stores and their callers import them from here too.
-export type { Alert, ClassEvent, JoinHow, Report, ReportRow } from './contract.ts';
+export type { Alert, ClassEvent, InstructorAct, JoinHow, Report, ReportRow } from './contract.ts';
 
 export interface ClassInfo {
   id: number;
@@ -87,6 +87,8 @@ export interface Store {
   actOnLearner(classId: number, learnerId: number, act: 'remove' | 'free'): Promise<Learner | undefined>;
   /** Stores an alert event (a limit reached), outside every budget: the caller bounds how many. */
   recordAlert(classId: number, learnerId: number | null, alert: Alert): Promise<number>;
+  /** Stores an act of the instructor's (a message, a hold), outside every budget: only the instructor acts. */
+  recordAct(classId: number, act: InstructorAct): Promise<number>;
   /** The class's events with id > afterId, in id order, at most `limit` (for SSE Last-Event-ID replay). */
   eventsAfter(classId: number, afterId: number, limit: number): Promise<ClassEvent[]>;
   /** The newest event id of the class; 0 when it has none. */
@@ -102,9 +104,10 @@ export interface Store {
 }
 
 /** The event row's body: a report or an alert as JSON; a join's how (null for a plain new one); nothing else. */
-export function eventBody(e: { type: 'report'; report: Report } | { type: 'alert'; alert: Alert } | { type: 'joined'; how: JoinHow } | { type: 'removed' | 'freed' }): string | null {
+export function eventBody(e: { type: 'report'; report: Report } | { type: 'alert'; alert: Alert } | { type: 'act'; act: InstructorAct } | { type: 'joined'; how: JoinHow } | { type: 'removed' | 'freed' }): string | null {
   if (e.type === 'report') return JSON.stringify(e.report);
   if (e.type === 'alert') return JSON.stringify(e.alert);
+  if (e.type === 'act') return JSON.stringify(e.act);
   if (e.type === 'joined') return e.how === 'new' ? null : JSON.stringify({ how: e.how });
   return null;
 }
@@ -113,6 +116,7 @@ export function eventBody(e: { type: 'report'; report: Report } | { type: 'alert
 export function eventOf(r: { id: number; type: string; learnerId: number | null; learner: string | null; receivedAt: string; body: string | null }): ClassEvent {
   const base = { id: r.id, receivedAt: r.receivedAt };
   if (r.type === 'alert' && r.body !== null) return { ...base, type: 'alert', learnerId: r.learnerId, learner: r.learner, alert: JSON.parse(r.body) as Alert };
+  if (r.type === 'act' && r.body !== null) return { ...base, type: 'act', learnerId: null, learner: null, act: JSON.parse(r.body) as InstructorAct };
   const who = { learnerId: r.learnerId ?? 0, learner: r.learner ?? '' };
   if (r.type === 'report' && r.body !== null) return { ...base, ...who, type: 'report', report: JSON.parse(r.body) as Report };
   if (r.type === 'removed') return { ...base, ...who, type: 'removed' };

@@ -7,6 +7,7 @@ import { requireRoot, requireVm } from '../engine/guard.ts';
 import type { Journey } from '../engine/journey.ts';
 import { withLock } from '../sys/lock.ts';
 import { absolute, resolveHome, workspace } from '../engine/workspace.ts';
+import { newMessages } from '../classroom/inbox.ts';
 import { openJourney } from './journey.ts';
 import { parseArgv } from './args.ts';
 import type { CommandDef, Needs } from './command.ts';
@@ -148,7 +149,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const command = spec.run;
   try {
-    return needs.lock ? await withLock(workspace(home).lockPath, verb, () => command(cli), { onWait: (o) => err(`waiting for workshop ${o.command} (pid ${o.pid})…`) }) : await command(cli);
+    const code = needs.lock ? await withLock(workspace(home).lockPath, verb, () => command(cli), { onWait: (o) => err(`waiting for workshop ${o.command} (pid ${o.pid})…`) }) : await command(cli);
+    // the instructor's messages (issue 22) show on the learner's next command; status shows them itself
+    if (!json && verb !== 'classroom' && verb !== 'status') for (const line of newMessages(home)) err(line);
+    return code;
   } finally {
     await journey?.settle();
   }

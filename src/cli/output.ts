@@ -52,7 +52,7 @@ function outputError(code: string): Error {
 }
 
 /** The command words a printed `workshop …` may be followed by (commands/index.ts's, kept here so output loads nothing). */
-const VERBS = 'status|show|next|check|hint|answer|solve|watch|select|goto|drill|list|reset|clean|doctor|test|lint|state|path|env|lab|shell|classroom|pack|record';
+const VERBS = 'status|show|next|check|hint|answer|ask|solve|watch|select|goto|drill|list|reset|clean|doctor|test|lint|state|path|env|lab|shell|classroom|pack|record';
 let carried: ((text: string) => string) | undefined;
 
 const shellWord = (w: string): string => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);

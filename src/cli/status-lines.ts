@@ -1,5 +1,6 @@
 // What `workshop status` says, from the lesson index and the progress alone. Shared by the status
 // command and the quick path (src/cli/quick.ts), so that the two cannot say different things.
+import { inboxLines } from '../classroom/inbox.ts';
 import { outboxLine, outboxStatus } from '../classroom/outbox.ts';
 import { stepIds, type Catalog, type ChapterEntry } from '../lessons/catalog.ts';
 import { openQuestionIn } from '../engine/answer-record.ts';
@@ -94,6 +95,6 @@ export function statusLines(cat: Catalog, state: State, home: string, color: boo
   if (question) lines.push(`Question: ${question} is open: \`workshop answer\` shows it (it never blocks \`next\` unless the step says so)`);
   if (drill) lines.push(st('yellow', `Drill: ${drill} is on: fix it and run \`workshop next\`, or \`workshop drill --give-up\``));
   const cls = outboxLine(home);
-  if (cls) lines.push(st('dim', cls));
+  if (cls) lines.push(st('dim', cls), ...inboxLines(home).map((l) => st('yellow', l)));
   return lines;
 }

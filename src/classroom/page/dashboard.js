@@ -256,6 +256,7 @@ function render() {
   renderGrid(view);
   renderDetail(view);
   renderFeed();
+  renderActs(view);
 }
 
 /** @returns {Promise<ClassResponse | null>} the class, or null when it could not be read */
@@ -314,7 +315,9 @@ function describe(e) {
   if (e.type === 'removed') return `${e.learner} was removed from the class`;
   if (e.type === 'freed') return `the name ${e.learner} was freed`;
   if (e.type === 'alert') return `limit reached: ${e.alert.limit}${e.learner ? ` (${e.learner})` : ''}`;
+  if (e.type === 'act') return e.act.act === 'message' ? `message to ${e.act.label}: ${e.act.text}` : e.act.step ? `hold at ${e.act.step}` : 'hold released';
   const r = e.report;
+  if (r.kind === 'asked') return `${new Date(r.at).toLocaleTimeString()} ${e.learner} raised a hand: ${r.question || '(no question)'}`;
   const what = r.kind === 'attempted' ? `${r.command} ${r.outcome}` : r.kind === 'passed' ? 'passed' : r.kind === 'hinted' ? `hint ${r.hints}` : r.kind;
   return `${new Date(r.at).toLocaleTimeString()} ${e.learner}: ${r.step} ${what}`;
 }
@@ -341,7 +344,7 @@ async function start() {
     showNotice('The class server restarted on another database (a fresh --db, or one restored from a copy): this view starts over from its events.');
     soon();
   });
-  for (const type of ['joined', 'report', 'removed', 'freed', 'alert']) {
+  for (const type of ['joined', 'report', 'removed', 'freed', 'alert', 'act']) {
     es.addEventListener(type, (m) => {
       feed.unshift(describe(/** @type {ClassEvent} */ (JSON.parse(m.data))));
       feed.length = Math.min(feed.length, 30);
@@ -351,6 +354,76 @@ async function start() {
   // Time on a step grows without events: recompute "stuck" now and then.
   setInterval(soon, 15_000);
 }
+
+// ---- The instructor acts (issue 22): hands up, messages, the hold ----
+
+/**
+ * The message form's recipients: everyone, each common failure, each learner. Kept when it still exists.
+ * @param {ClassResponse} view
+ */
+function renderRecipients(view) {
+  const to = byId('message-to', HTMLSelectElement);
+  const was = to.value;
+  const options = [el('option', { value: JSON.stringify({ all: true }) }, 'everyone')];
+  for (const f of view.commonFailures) options.push(el('option', { value: JSON.stringify({ step: f.step, check: f.check }) }, `failing ${f.step}: ${f.check} (${f.count})`));
+  for (const l of view.learners) options.push(el('option', { value: JSON.stringify({ name: l.name }) }, l.name));
+  to.replaceChildren(...options);
+  if (options.some((o) => o.getAttribute('value') === was)) to.value = was;
+}
+
+/** @param {ClassResponse} view */
+function renderActs(view) {
+  const hands = view.hands.flatMap((id) => {
+    const l = view.learners.find((x) => x.id === id);
+    if (!l || !l.hand) return [];
+    const open = el('button', { type: 'button', class: 'hand', 'data-id': l.id }, el('strong', {}, l.name), ` ✋ ${ago(l.hand.at)}: `, l.hand.question || '(no question)');
+    open.addEventListener('click', () => openLearner(l.id));
+    const answer = el('button', { type: 'button', class: 'answer' }, `Answer ${l.name}`);
+    answer.addEventListener('click', () => {
+      byId('message-to', HTMLSelectElement).value = JSON.stringify({ name: l.name });
+      byId('message-text', HTMLTextAreaElement).focus();
+    });
+    return [el('li', { 'data-learner': l.name }, open, ' ', answer)];
+  });
+  byId('hands', HTMLElement).replaceChildren(...(hands.length ? hands : [el('li', { class: 'none' }, 'No hand is up.')]));
+  if (document.activeElement !== byId('message-to', HTMLSelectElement)) renderRecipients(view);
+  const step = byId('hold-step', HTMLSelectElement);
+  if (step.options.length !== view.steps.length) step.replaceChildren(...view.steps.map((s) => el('option', { value: s.id }, s.id)));
+  byId('hold-state', HTMLElement).textContent = view.hold ? `The class waits at ${view.hold.step} (since ${ago(view.hold.since)}).` : 'No hold: everyone moves on freely.';
+  byId('release', HTMLButtonElement).disabled = view.hold === null;
+  byId('messages', HTMLElement).replaceChildren(...view.messages.slice().reverse().map((m) => el('li', { title: m.to.join(', ') }, `${new Date(m.at).toLocaleTimeString()} to ${m.label} (${m.to.length}): `, m.text)));
+}
+
+/**
+ * POSTs an act as JSON; says what went wrong in the notice, and redraws.
+ * @param {string} path
+ * @param {unknown} body
+ * @returns {Promise<unknown>}
+ */
+async function postAct(path, body) {
+  const r = await fetch(path, { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).catch(() => null);
+  const answer = r ? await r.json().catch(() => ({})) : {};
+  if (!r || !r.ok) {
+    showNotice(`Could not do it: ${r ? answer.error || r.status : 'the server is unreachable'}`);
+    return null;
+  }
+  await refresh();
+  return answer;
+}
+
+byId('message-form', HTMLFormElement).addEventListener('submit', (e) => {
+  e.preventDefault();
+  const text = byId('message-text', HTMLTextAreaElement);
+  void postAct('/api/messages', { to: JSON.parse(byId('message-to', HTMLSelectElement).value), text: text.value }).then((a) => {
+    if (!a) return;
+    text.value = '';
+    byId('message-said', HTMLElement).textContent = `Sent to ${/** @type {{ to: string[] }} */ (a).to.join(', ')}.`;
+  });
+});
+byId('hold', HTMLButtonElement).addEventListener('click', () => void postAct('/api/hold', { step: byId('hold-step', HTMLSelectElement).value }));
+byId('release', HTMLButtonElement).addEventListener('click', () => void postAct('/api/release', {}));
+
+// ---- end of the instructor acts ----
 
 byId('free-name', HTMLButtonElement).addEventListener('click', () => void act('free'));
 byId('remove-learner', HTMLButtonElement).addEventListener('click', () => void act('remove'));

@@ -12,6 +12,7 @@ function checkReport(r: Report, ctx: ClassContext, stepIds: ReadonlySet<string>)
   // `classroom leave` names no step
   if ((r.kind === 'left') !== (r.step === '')) throw new HttpError(422, r.kind === 'left' ? 'a left report names no step (step "")' : 'the step is missing');
   if (r.kind === 'left') return;
+  if ((r.kind === 'asked') !== (r.question !== undefined)) throw new HttpError(422, r.kind === 'asked' ? 'an asked report carries a question (it may be "")' : 'only an asked report carries a question');
   const chapterKind = r.kind === 'started' || r.kind === 'reset';
   if (chapterKind ? !ctx.pack.chapters.has(r.step) : !stepIds.has(r.step)) throw new HttpError(422, `unknown ${chapterKind ? 'chapter' : 'step'} "${r.step}": it is not in the pack this class serves`);
   if (r.next !== null && !stepIds.has(r.next)) throw new HttpError(422, `unknown next step "${r.next}": it is not in the pack this class serves`);

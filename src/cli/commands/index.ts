@@ -17,6 +17,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   check: { load: () => import('./check.ts').then((m) => m.default) },
   hint: { hot: true, load: () => import('./hint.ts').then((m) => m.default) },
   answer: { load: () => import('./answer.ts').then((m) => m.default) },
+  ask: { load: () => import('./ask.ts').then((m) => m.default) },
   solve: { load: () => import('./solve.ts').then((m) => m.default) },
   watch: { load: () => import('./watch.ts').then((m) => m.default) },
   select: { load: () => import('./select.ts').then((m) => m.default) },

@@ -1,6 +1,7 @@
 // `workshop next`: verify the current step; on pass record it and show the next step. The use
 // case is the engine's (engine/journey-steps.ts nextStep); this renders its outcome.
-import { nextStep, type NextOutcome } from '../../engine/journey-steps.ts';
+import { heldAt, waitLine } from '../../classroom/inbox.ts';
+import { checkStep, nextStep, type NextOutcome } from '../../engine/journey-steps.ts';
 import { renderClosing } from '../../render/step.ts';
 import { renderResults } from '../../render/table.ts';
 import { styler } from '../../render/style.ts';
@@ -27,10 +28,31 @@ function renderFailure(cli: Cli, o: Extract<NextOutcome, { passed: false }>): vo
   if (o.drawable) cli.out('see it: workshop state');
 }
 
+/**
+ * The instructor asked the class to wait at this step (`classroom hold`, issue 22): it is checked
+ * as `check` would, and the learner stays on it, free to read and check, until the release.
+ */
+async function waitAtHold(cli: Cli, step: string): Promise<number> {
+  const v = await checkStep(cli.journey(), undefined, (l) => cli.err(l));
+  const st = styler(cli.color);
+  if (cli.json) {
+    cli.emit({ step, passed: v.passed, results: v.results, held: true });
+    return v.passed ? 0 : 1;
+  }
+  cli.out(renderResults(v.results, cli.color));
+  cli.out(`\n${v.passed ? `${st('green', '✔')} ${step} passes.` : `${st('red', '✘')} ${step} is not done yet.`} ${st('yellow', `${waitLine(step)}:`)} you can still read (\`workshop show\`) and check; \`workshop next\` moves on once they release the class.`);
+  return v.passed ? 0 : 1;
+}
+
 async function next(cli: Cli): Promise<number> {
   // A drill in progress is what `next` checks, not the chapter's step (commands/drill.ts).
   const drill = activeDrill(cli.home);
   if (drill) return (await import('./drill.ts')).nextInDrill(cli, drill);
+  const hold = heldAt(cli.home);
+  if (hold !== null) {
+    const pos = cli.journey().current();
+    if (`${pos.chapter.id}/${pos.step}` === hold) return waitAtHold(cli, hold);
+  }
   const st = styler(cli.color);
   const o = await nextStep(cli.journey(), {
     log: (l) => cli.err(l),

@@ -6,6 +6,7 @@ import { advance, watchStep } from '../../engine/journey-steps.ts';
 import type { Passed } from '../../engine/journey.ts';
 import { usageError } from '../../errors.ts';
 import { renderResults } from '../../render/table.ts';
+import { heldAt, inboxLines } from '../../classroom/inbox.ts';
 import type { Cli } from '../cli.ts';
 import { flagString } from '../cli.ts';
 import { renderClosing } from '../../render/step.ts';
@@ -62,17 +63,19 @@ async function watch(cli: Cli): Promise<number> {
       wakes.seen();
       // a changed table is worth reporting (to the class, if one is joined); the same one again is not
       const { pos, address, results, passed, dir } = await watchStep(j, (l) => cli.err(l), (v) => JSON.stringify(v.results) !== last);
-      const shown = JSON.stringify(results);
+      // the instructor's messages and hold (issue 22), as the sender last fetched them: live
+      const room = cli.json ? [] : inboxLines(cli.home);
+      const shown = JSON.stringify([results, room]);
       if (cli.json) {
         if (shown !== last || once) cli.stream(`${JSON.stringify({ step: address, passed, results })}\n`);
       } else if (shown !== last) {
-        const frame = [`watching ${address} (every ${interval} s, on changes in ${dir}, mounts, links and cgroups; Ctrl-C stops)`, ...notes, '', renderResults(results, cli.color)].join('\n');
+        const frame = [`watching ${address} (every ${interval} s, on changes in ${dir}, mounts, links and cgroups; Ctrl-C stops)`, ...room, ...notes, '', renderResults(results, cli.color)].join('\n');
         if (screen) screen.draw(frame);
         else cli.out(frame);
         notes = [];
       }
       last = shown;
-      if (passed && cli.flags['advance'] === true) {
+      if (passed && cli.flags['advance'] === true && heldAt(cli.home) !== address) {
         const moved = await advance(j, pos);
         if (!cli.json) {
           // On the live screen these lead the next frame; otherwise they print as they come.

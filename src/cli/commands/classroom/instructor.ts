@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { envError, usageError } from '../../../errors.ts';
 import { answerMessage, request, type Answer } from '../../../classroom/http.ts';
+import { MESSAGE_CHARS } from '../../../classroom/contract.ts';
 import { learnerName } from '../../../classroom/identity.ts';
 import { jsonSafe, shorten, visible } from '../../../classroom/safe-text.ts';
 import { flagString, type Cli } from '../../cli.ts';
@@ -48,12 +49,12 @@ function target(cli: Cli): { origin: string; token: string } {
   throw usageError('which class? no server runs from this home', 'pass the instructor URL: workshop classroom status --url "http://HOST:PORT/?token=…"');
 }
 
-async function call(cli: Cli, path: string, method: 'GET' | 'POST' = 'GET'): Promise<{ answer: Answer; origin: string }> {
+async function call(cli: Cli, path: string, method: 'GET' | 'POST' = 'GET', body: unknown = {}): Promise<{ answer: Answer; origin: string }> {
   const t = target(cli);
   const got = await request(new URL(path, t.origin), {
     method,
     headers: { authorization: `Bearer ${t.token}`, ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) },
-    ...(method === 'POST' ? { body: '{}' } : {}),
+    ...(method === 'POST' ? { body: JSON.stringify(body) } : {}),
     maxBytes: MAX_ANSWER,
     timeoutMs: 30_000,
   });
@@ -83,8 +84,14 @@ export function statusText(v: ClassAnswer, now: number): string {
   const lines = [`Class ${t(v.class.name)} (join code ${t(v.class.joinCode)}): ${v.learners.length} learners, ${v.learners.filter((l) => l.stuck).length} stuck, ${v.steps.length} steps`, ''];
   for (const a of v.alerts) lines.push(`! ${t(a.message, 400)}`);
   if (v.alerts.length) lines.push('');
+  if (v.hold) lines.push(`The class waits at ${t(v.hold.step)} (\`workshop classroom release\` lets everyone on).`, '');
+  for (const id of v.hands ?? []) {
+    const l = v.learners.find((x) => x.id === id);
+    if (l?.hand) lines.push(`✋ ${t(l.name, 64)} asks: ${t(l.hand.question || '(no question)', 500)}`);
+  }
+  if (v.hands?.length) lines.push('');
   const rows = v.learners.map((l) => [
-    l.stuck ? '!' : ' ',
+    (l.hand ? '✋ ' : '') + l.state,
     t(l.name, 64) + (l.access === 'freed' ? ' (name freed)' : ''),
     t(l.current ?? 'finished', 80),
     `${l.done.length}/${v.steps.length}`,
@@ -93,7 +100,7 @@ export function statusText(v: ClassAnswer, now: number): string {
     ago(l.lastSeen, now),
     t(l.stuckReason ?? (l.failing.length ? `failing: ${l.failing.map((f) => f.check).join('; ')}` : ''), 300),
   ]);
-  const head = [' ', 'learner', 'current', 'done', 'tries', 'hints', 'last seen', ''];
+  const head = ['state', 'learner', 'current', 'done', 'tries', 'hints', 'last seen', ''];
   const all = [head, ...rows];
   const widths = head.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
   for (const r of all) lines.push(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd());
@@ -140,8 +147,46 @@ async function act(cli: Cli, what: 'remove' | 'free', rawName: string | undefine
   return 0;
 }
 
+/** Whom `classroom message` names: --to NAME, --all, or --failing STEP:CHECK (one at a time). */
+function messageTarget(cli: Cli): { all: true } | { name: string } | { step: string; check: string } {
+  const to = flagString(cli.flags, 'to');
+  const failing = flagString(cli.flags, 'failing');
+  const all = cli.flags['all'] === true;
+  if ([to !== undefined, failing !== undefined, all].filter(Boolean).length !== 1) throw usageError('whom to? give one of --to NAME, --all, --failing STEP:CHECK', 'workshop classroom message --all "Take a break: back at 11"');
+  if (all) return { all: true };
+  if (to !== undefined) return { name: to };
+  const m = /^([^:\s]+):(.+)$/.exec(failing ?? '');
+  if (!m?.[1] || !m[2]) throw usageError(`--failing ${visible(failing ?? '')}: STEP:CHECK, a step and (part of) a failing check's name`, 'as `classroom status` lists them under Common failures');
+  return { step: m[1], check: m[2] };
+}
+
+/** `classroom message`, `hold STEP`, `release`: the instructor acts on the room (issue 22). */
+async function roomAct(cli: Cli, sub: 'message' | 'hold' | 'release'): Promise<number> {
+  const rest = cli.positionals;
+  let said: string;
+  if (sub === 'message') {
+    const text = rest.join(' ').trim();
+    if (!text) throw usageError('what to say? the message is missing', 'workshop classroom message --all "Look at the board"');
+    if (text.length > MESSAGE_CHARS) throw usageError(`the message is ${text.length} characters; at most ${MESSAGE_CHARS}`);
+    const { answer } = await call(cli, '/api/messages', 'POST', { to: messageTarget(cli), text });
+    const to = (JSON.parse(answer.text) as { to?: unknown }).to;
+    said = `Sent to ${Array.isArray(to) ? to.map((n) => visible(String(n))).join(', ') : '?'}.`;
+  } else if (sub === 'hold') {
+    if (rest.length !== 1 || !rest[0]) throw usageError('usage: workshop classroom hold STEP', 'the step as `classroom status` shows it, e.g. chroot/enter');
+    await call(cli, '/api/hold', 'POST', { step: rest[0] });
+    said = `The class waits at ${visible(rest[0])}: a learner who passes it stays there until \`workshop classroom release\`.`;
+  } else {
+    if (rest.length) throw usageError(`too many arguments: ${visible(rest.join(' '))}`);
+    await call(cli, '/api/release', 'POST');
+    said = 'Released: everyone moves on freely.';
+  }
+  cli.out(said);
+  return 0;
+}
+
 async function instructor(cli: Cli, sub: Sub): Promise<number> {
   const rest = cli.positionals;
+  if (sub === 'message' || sub === 'hold' || sub === 'release') return roomAct(cli, sub);
   if (sub === 'remove' || sub === 'free') {
     if (rest.length > 1) throw usageError(`too many arguments: ${visible(rest.slice(1).join(' '))}`, `usage: workshop classroom ${sub} NAME (quote a name with spaces)`);
     return act(cli, sub, rest[0]);
@@ -158,7 +203,7 @@ const server: FlagTable = {
   url: { type: 'string', value: 'URL', describe: 'the instructor URL (default: the server started from this home)' },
   token: { type: 'string', value: 'T', describe: 'the instructor token, if --url does not carry it' },
 };
-type Sub = 'status' | 'export' | 'remove' | 'free';
+type Sub = 'status' | 'export' | 'remove' | 'free' | 'message' | 'hold' | 'release';
 // remove and free say "too many arguments" themselves, with the arguments made visible
 const instructorCommand = (sub: Sub, summary: string, usage: string, flags: FlagTable = server): CommandDef =>
   defineCommand({ meta: { name: `classroom ${sub}`, summary, usage, exit: '0; 2 usage, 3 no server' }, maxArgs: Number.POSITIVE_INFINITY, flags, run: (cli) => instructor(cli, sub) });
@@ -167,3 +212,11 @@ export const status = instructorCommand('status', 'a terminal summary of the cla
 export const remove = instructorCommand('remove', 'remove a learner from the class: their reports are deleted, the name is free', 'classroom remove NAME [--url URL --token T]');
 export const free = instructorCommand('free', "free a learner's name: the next join under it takes the learner and their progress over (a rebuilt VM)", 'classroom free NAME [--url URL --token T]');
 export const exportCommand = instructorCommand('export', 'the class as CSV or JSON on stdout', 'classroom export [--format csv|json] [--url URL --token T]', { format: { type: 'string', value: 'csv|json', describe: 'the format (default csv)' }, ...server });
+export const message = instructorCommand('message', 'message one learner, everyone, or everyone failing a check: they see it on their next command, in status and watch', 'classroom message --to NAME|--all|--failing STEP:CHECK "text"', {
+  to: { type: 'string', value: 'NAME', describe: 'one learner' },
+  all: { type: 'boolean', describe: 'everyone in the class' },
+  failing: { type: 'string', value: 'STEP:CHECK', describe: "everyone failing this check (or part of its name) at STEP now" },
+  ...server,
+});
+export const hold = instructorCommand('hold', 'ask the class to wait at a step: who passes it stays there, free to read and check', 'classroom hold STEP [--url URL --token T]');
+export const release = instructorCommand('release', 'end the hold: everyone moves on freely', 'classroom release [--url URL --token T]');

@@ -5,6 +5,7 @@ import { envError, usageError, WorkshopError } from '../../../errors.ts';
 import { answerMessage, request, retryAfterMs, type Answer } from '../../../classroom/http.ts';
 import { isToken, learnerName, type LearnerName } from '../../../classroom/identity.ts';
 import { enqueue, membershipPath, outboxDir, readMembership, senderStatePath, type Membership } from '../../../classroom/outbox.ts';
+import { clearInbox } from '../../../classroom/inbox.ts';
 import { leftReport } from '../../../classroom/reporter.ts';
 import { visible } from '../../../classroom/safe-text.ts';
 import { drain } from '../../../classroom/sender.ts';
@@ -138,6 +139,7 @@ async function join(cli: Cli): Promise<number> {
     throw err;
   }
   file.commit({ url, name: j.name, token: j.token, joinedAt: new Date().toISOString() });
+  if (before?.url !== url) clearInbox(cli.home);
   const advice = packAdvice(cli.home, j.pack);
   if (cli.json) cli.emit({ joined: url, name: j.name, how: j.how, pack: j.pack ?? null, ...(advice ? { advice } : {}) });
   else cli.out(`${SAID[j.how](url, j.name)}${advice ? `\n${advice}` : ''}`);
@@ -156,6 +158,7 @@ async function leave(cli: Cli): Promise<number> {
   rmSync(membershipPath(cli.home), { force: true });
   rmSync(outboxDir(cli.home), { recursive: true, force: true });
   rmSync(senderStatePath(cli.home), { force: true });
+  clearInbox(cli.home);
   if (cli.json) cli.emit({ left: m.url, unsent: left });
   else cli.out(`Left the class at ${visible(m.url)}.${left ? ` ${left} reports could not be sent and were dropped.` : ''}`);
   return 0;
