@@ -22,10 +22,10 @@ export interface Report {
   /** a random UUID made on the learner's machine (randomUuid in sys/lang.ts): the server stores each one once */
   id: string;
   /** answered: a question of the step judged; its id is rows[0].check, the try is `attempts` */
-  kind: 'started' | 'attempted' | 'passed' | 'hinted' | 'solved' | 'reset' | 'left' | 'answered' | 'asked';
-  /** `chapter/step`, or a chapter id for started and reset; '' for left (`classroom leave`); the current step for asked (`workshop ask`) */
+  kind: 'started' | 'attempted' | 'passed' | 'hinted' | 'solved' | 'reset' | 'left' | 'answered' | 'asked' | 'cleaned';
+  /** `chapter/step`, or a chapter id for started and reset; '' for left (`classroom leave`) and cleaned (`workshop clean`); the current step for asked (`workshop ask`) */
   step: string;
-  /** next, check, watch (attempted); learner or solve (passed); '' otherwise */
+  /** next, check, watch (attempted); learner or solve (passed); '' otherwise. cleaned: outcome pass (nothing left) or fail (residue) */
   command: string;
   /** passed: the step the learner moved on to (null after the last one); null otherwise */
   next: string | null;
@@ -127,6 +127,8 @@ export interface LearnerView {
   failing: FailingRow[];
   /** that whole check table, as the learner saw it, with the step and when */
   table: { step: string; at: string; rows: ReportRow[] } | null;
+  /** the learner's last `workshop clean`: when, and whether it left the machine clean */
+  cleaned: { at: string; clean: boolean } | null;
   /** a raised hand (`workshop ask`), until the instructor sends this learner a message */
   hand: { question: string; at: string } | null;
 }
@@ -224,6 +226,35 @@ export interface QuestionTally {
 export interface ClassResponse extends ClassView {
   /** labs: the server runs hosted labs (`--labs N`): a learner's panel links to their terminal */
   class: { name: string; joinCode: string; labs: boolean };
+}
+
+/** One learner's work on one step, for grading: passed by their own work (self) or with `workshop solve`. */
+export interface GradeRow {
+  step: string;
+  by: 'self' | 'solve' | null;
+  /** when the learner first reached or checked the step; null if never */
+  firstSeen: string | null;
+  passedAt: string | null;
+  attempts: number;
+  hints: number;
+}
+
+/** A learner's grading summary: steps passed by themselves and with `workshop solve`, out of the class's steps. */
+export interface GradeSummary {
+  learner: string;
+  state: LearnerActivity;
+  bySelf: number;
+  bySolve: number;
+  total: number;
+  attempts: number;
+  hints: number;
+}
+
+/** GET /api/grades.json: a row per learner and step, and a summary per learner */
+export interface Grades {
+  class: string;
+  steps: string[];
+  learners: Array<{ summary: GradeSummary; steps: GradeRow[] }>;
 }
 
 /** GET /api/export.json */

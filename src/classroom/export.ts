@@ -1,5 +1,6 @@
 // The class as CSV and JSON, for the page's buttons, GET /api/export.* and `classroom export`.
-import type { ClassExport, ClassView } from './contract.ts';
+import type { ClassExport, ClassView, GradeRow, Grades } from './contract.ts';
+import type { Model } from './model.ts';
 import { csvField } from './safe-text.ts';
 
 /**
@@ -33,4 +34,42 @@ export function classCsv(v: ClassView): string {
 
 export function classJson(v: ClassView, className: string): ClassExport {
   return { class: className, ...v };
+}
+
+/**
+ * The grading export (issue 22): per learner, a row per step of the class, with `by` = self or
+ * solve (a step passed with `workshop solve` is not the learner's own work), first seen, passed
+ * at, attempts and hints; and their summary. `states` gives each learner's state word, by id.
+ */
+export function gradesOf(m: Model, className: string, states: ReadonlyMap<number, Grades['learners'][number]['summary']['state']>): Grades {
+  const steps = m.pack.steps.map((s) => s.id);
+  const learners = [...m.learners.values()]
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((l) => {
+      const rows = steps.map((step): GradeRow => ({
+        step,
+        by: l.done.has(step) ? (l.solved.has(step) ? 'solve' : 'self') : null,
+        firstSeen: l.firstSeen.get(step) ?? null,
+        passedAt: l.done.has(step) ? (l.passedAt.get(step) ?? null) : null,
+        attempts: l.attempts.get(step) ?? 0,
+        hints: l.hints.get(step) ?? 0,
+      }));
+      const sum = (f: (r: GradeRow) => number): number => rows.reduce((a, r) => a + f(r), 0);
+      return {
+        summary: { learner: l.name, state: states.get(l.id) ?? 'active', bySelf: rows.filter((r) => r.by === 'self').length, bySolve: rows.filter((r) => r.by === 'solve').length, total: steps.length, attempts: sum((r) => r.attempts), hints: sum((r) => r.hints) },
+        steps: rows,
+      };
+    });
+  return { class: className, steps, learners };
+}
+
+/** The grades as CSV: a `step` row per learner and step, then the learner's `summary` row; every cell formula-safe. */
+export function gradesCsv(g: Grades): string {
+  const head = ['learner', 'row', 'step', 'by', 'first_seen', 'passed_at', 'attempts', 'hints', 'state', 'by_self', 'by_solve', 'total'];
+  const rows: Array<Array<string | number | null>> = [];
+  for (const { summary: s, steps } of g.learners) {
+    for (const r of steps) rows.push([s.learner, 'step', r.step, r.by, r.firstSeen, r.passedAt, r.attempts, r.hints, null, null, null, null]);
+    rows.push([s.learner, 'summary', null, null, null, null, s.attempts, s.hints, s.state, s.bySelf, s.bySolve, s.total]);
+  }
+  return [head, ...rows].map((r) => r.map(csvField).join(',')).join('\r\n') + '\r\n';
 }

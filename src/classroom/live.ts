@@ -2,11 +2,15 @@
 // kept current by a subscription. Subscribed before the snapshot is read, so that no event falls
 // between the two.
 import { applyEvent, classView, emptyModel, inboxOf, type ClassView, type Inbox, type Pack, type Thresholds } from './model.ts';
+import type { Grades } from './contract.ts';
+import { gradesOf } from './export.ts';
 import type { ClassEvent, ClassInfo, Store } from './store.ts';
 
 export interface LiveClass {
   /** the class now, as GET /api/class and the exports give it */
   view(): ClassView;
+  /** the grading export (export.ts gradesOf) */
+  grades(className: string): Grades;
   /** what one learner's sender fetches: their messages, the hold, their hand */
   inbox(learnerId: number): Inbox;
   /** calls `listener` with each event after the model applied it; returns the unsubscribe function */
@@ -30,6 +34,7 @@ export async function followClass(store: Store, info: ClassInfo, pack: Pack, thr
   return {
     view: () => classView(model, thresholds, Date.now()),
     inbox: (learnerId) => inboxOf(model, learnerId),
+    grades: (className) => gradesOf(model, className, new Map(classView(model, thresholds, Date.now()).learners.map((l) => [l.id, l.state]))),
     onEvent: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -49,6 +49,10 @@ interface LearnerState {
   hints: Map<string, number>;
   /** `step question` → whether the first judged answer was right */
   firstAnswers: Map<string, boolean>;
+  cleaned: { at: string; clean: boolean } | null;
+  /** per step: when the learner first reached or checked it, and when they passed it (grading) */
+  firstSeen: Map<string, string>;
+  passedAt: Map<string, string>;
   /** `workshop ask`: up until the instructor sends this learner a message */
   hand: { question: string; at: string } | null;
 }
@@ -90,7 +94,7 @@ const seenAt = (at: string, receivedAt: string): string => (Date.parse(at) <= Da
 function learner(m: Model, id: number, name: string, at: string): LearnerState {
   let l = m.learners.get(id);
   if (!l) {
-    l = { id, name, access: 'active', presence: 'joined', joinedAt: at, lastSeen: at, current: m.pack.steps[0]?.id ?? null, since: at, done: new Set(), solved: new Set(), last: new Map(), attempts: new Map(), hints: new Map(), firstAnswers: new Map(), hand: null };
+    l = { id, name, access: 'active', presence: 'joined', joinedAt: at, lastSeen: at, current: m.pack.steps[0]?.id ?? null, since: at, done: new Set(), solved: new Set(), last: new Map(), attempts: new Map(), hints: new Map(), firstAnswers: new Map(), hand: null, cleaned: null, firstSeen: new Map(), passedAt: new Map() };
     m.learners.set(id, l);
   }
   return l;
@@ -110,7 +114,13 @@ export function alertMessage(a: Alert, learner: string | null): string {
   }
 }
 
+/** The first time a learner reached or checked a step. */
+function saw(l: LearnerState, step: string | null, at: string): void {
+  if (step !== null && !l.firstSeen.has(step)) l.firstSeen.set(step, at);
+}
+
 function moveTo(l: LearnerState, step: string | null, at: string): void {
+  saw(l, step, at);
   if (l.current === step) return;
   l.current = step;
   l.since = at;
@@ -170,6 +180,10 @@ export function applyEvent(m: Model, e: ClassEvent): void {
     case 'asked':
       l.hand = { question: r.question ?? '', at };
       break;
+    case 'cleaned':
+      // progress is kept by clean: only the fact is shown
+      l.cleaned = { at, clean: r.outcome === 'pass' };
+      break;
     case 'started': {
       const steps = m.pack.chapters.get(r.step) ?? [];
       if (!l.current || !steps.includes(l.current)) moveTo(l, steps.find((s) => !l.done.has(s)) ?? steps[0] ?? l.current, at);
@@ -177,6 +191,7 @@ export function applyEvent(m: Model, e: ClassEvent): void {
     }
     case 'attempted':
     case 'solved': {
+      saw(l, r.step, at);
       if (r.outcome) l.last.set(r.step, { outcome: r.outcome, rows: r.rows, at });
       l.attempts.set(r.step, r.attempts);
       l.hints.set(r.step, r.hints);
@@ -189,6 +204,8 @@ export function applyEvent(m: Model, e: ClassEvent): void {
       moveTo(l, r.step, at);
       break;
     case 'passed':
+      saw(l, r.step, at);
+      l.passedAt.set(r.step, at);
       l.done.add(r.step);
       if (r.command === 'solve') l.solved.add(r.step);
       else l.solved.delete(r.step);
@@ -210,6 +227,7 @@ export function applyEvent(m: Model, e: ClassEvent): void {
         l.last.delete(s);
         l.attempts.delete(s);
         l.hints.delete(s);
+        l.passedAt.delete(s);
       }
       if (steps[0]) moveTo(l, steps[0], at);
       break;
@@ -254,6 +272,7 @@ function learnerView(m: Model, l: LearnerState, t: Thresholds, now: number): Lea
     failing: rows.filter((r) => r.status !== 'pass').map(({ check, expected, actual, hint }) => ({ check, expected, actual, hint })),
     table: failingNow && cur !== null ? { step: cur, at: tried.at, rows: tried.rows } : null,
     hand: l.hand,
+    cleaned: l.cleaned,
   };
 }
 

@@ -67,6 +67,11 @@ export function askedReport(step: string, question: string, id: string = randomU
   return { id, at, kind: 'asked', step, command: '', next: null, outcome: null, rows: [], attempts: 0, hints: 0, question };
 }
 
+/** What `workshop clean` queues: that it ran, and whether it left nothing behind. Progress is kept. */
+export function cleanedReport(clean: boolean, id: string = randomUuid(), at: string = new Date().toISOString()): Report {
+  return { id, at, kind: 'cleaned', step: '', command: '', next: null, outcome: clean ? 'pass' : 'fail', rows: [], attempts: 0, hints: 0 };
+}
+
 /** True when a live sender holds the lock (the engine's, which knows a reused PID): then it will see new reports. */
 const senderRunning = (home: string): boolean => liveOwner(senderLockPath(home)) !== undefined;
 

@@ -26,7 +26,7 @@ export const reportSchema = {
   required: ['id', 'kind', 'step', 'command', 'next', 'outcome', 'rows', 'attempts', 'hints', 'at'],
   properties: {
     id: { type: 'string', format: 'uuid' },
-    kind: { enum: ['started', 'attempted', 'passed', 'hinted', 'solved', 'reset', 'left', 'answered', 'asked'] },
+    kind: { enum: ['started', 'attempted', 'passed', 'hinted', 'solved', 'reset', 'left', 'answered', 'asked', 'cleaned'] },
     // '' only for left: the reports route checks which kind may have which
     step: { type: 'string', maxLength: 200, pattern: `${STEP_PATTERN}|^$` },
     command: { enum: ['', 'next', 'check', 'watch', 'learner', 'solve'] },
@@ -134,6 +134,7 @@ const learnerViewSchema = object({
   failing: { type: 'array', items: object({ check: str, expected: str, actual: str, hint: str }) },
   table: { ...object({ step: str, at: str, rows: { type: 'array', items: reportRowSchema } }), type: ['object', 'null'] },
   hand: { ...object({ question: str, at: str }), type: ['object', 'null'] },
+  cleaned: { ...object({ at: str, clean: { type: 'boolean' } }), type: ['object', 'null'] },
 });
 
 const classViewFields = {
@@ -185,3 +186,7 @@ export const messageResponses = { 201: object({ eventId: num, to: strings }), ..
 export const holdResponses = { 201: object({ eventId: num, hold: strOrNull }), ...errors } as const;
 /** GET /api/inbox: an Inbox */
 export const inboxResponses = { 200: object({ messages: { type: 'array', items: object({ id: num, at: str, text: str }) }, hold: strOrNull, hand: { type: 'boolean' } }), ...errors } as const;
+/** GET /api/grades.json: Grades */
+const gradeRow = object({ step: str, by: { type: ['string', 'null'], enum: ['self', 'solve', null] }, firstSeen: strOrNull, passedAt: strOrNull, attempts: num, hints: num });
+const gradeSummary = object({ learner: str, state: activity, bySelf: num, bySolve: num, total: num, attempts: num, hints: num });
+export const gradesResponses = { 200: object({ class: str, steps: strings, learners: { type: 'array', items: object({ summary: gradeSummary, steps: { type: 'array', items: gradeRow } }) } }), ...errors } as const;

@@ -30,6 +30,12 @@ let selected = null;
 let timer = null;
 /** @type {string[]} */
 const feed = [];
+/** ?view=projector (issue 22): large type, only Needs help, Common failures and the progress per step */
+const PROJECTOR = new URLSearchParams(location.search).get('view') === 'projector';
+/** In the projector view: so many stuck learners and common failures, then "and N more". */
+const PROJECTED_HELP = 6;
+const PROJECTED_FAILURES = 4;
+const PROJECTED_NAMES = 8;
 
 /**
  * The element with this id, of this type; a page without it is a broken page.
@@ -83,15 +89,68 @@ function renderHeader(view) {
   byId('counts', HTMLElement).textContent = `${view.learners.length} learners · ${n('stuck')} stuck · ${n('idle')} idle · ${n('finished')} finished · ${n('left')} left · ${view.steps.length} steps`;
 }
 
+/** Above so many learners the grid draws only the rows in view, and a margin: 300 learners stay fast. */
+const VIRTUAL_FROM = 60;
+/** a row's height in a virtual grid (dashboard.css: .virtual rows) */
+const ROW_PX = 24;
+const MARGIN_ROWS = 20;
+
+/**
+ * The rows of the grid to draw: all of them, or (a big class) the ones in view and a margin.
+ * @param {ClassResponse} view
+ * @param {HTMLElement} scroller
+ */
+function gridWindow(view, scroller) {
+  const n = view.learners.length;
+  if (n <= VIRTUAL_FROM) return { first: 0, end: n };
+  const first = Math.max(0, Math.floor(scroller.scrollTop / ROW_PX) - MARGIN_ROWS);
+  return { first, end: Math.min(n, first + Math.ceil(scroller.clientHeight / ROW_PX) + 2 * MARGIN_ROWS) };
+}
+
+/**
+ * A spacer row standing for `rows` rows not drawn.
+ * @param {number} rows
+ */
+function spacer(rows) {
+  const tr = el('tr', { class: 'spacer', 'aria-hidden': 'true' });
+  tr.style.height = `${rows * ROW_PX}px`;
+  return tr;
+}
+
+/**
+ * Moves the keyboard to the learner `i` rows away, scrolling a virtual grid to them.
+ * @param {ClassResponse} view
+ * @param {number} id
+ * @param {number} by
+ */
+function moveFocus(view, id, by) {
+  const i = view.learners.findIndex((x) => x.id === id) + by;
+  const to = view.learners[i];
+  if (!to) return;
+  const scroller = byId('grid-scroll', HTMLElement);
+  if (view.learners.length > VIRTUAL_FROM) {
+    const top = i * ROW_PX;
+    if (top < scroller.scrollTop) scroller.scrollTop = top;
+    else if (top + 2 * ROW_PX > scroller.scrollTop + scroller.clientHeight) scroller.scrollTop = top + 2 * ROW_PX - scroller.clientHeight;
+    renderGrid(view);
+  }
+  const row = byId('grid', HTMLTableElement).querySelector(`tbody tr[data-id="${to.id}"]`);
+  if (row instanceof HTMLElement) row.focus();
+}
+
 /** @param {ClassResponse} view */
 function renderGrid(view) {
   const grid = byId('grid', HTMLTableElement);
   const head = el('tr', {}, el('th', {}, 'learner'), el('th', {}, 'current step'), el('th', {}, 'time on it'), el('th', {}, 'attempts'), el('th', {}, 'hints'), el('th', {}, 'last seen'));
   for (const s of view.steps) head.append(el('th', { class: 'step', title: `${s.id}: ${s.title}` }, s.id));
   grid.tHead?.replaceChildren(head);
-  const rows = view.learners.map((l) => {
+  const scroller = byId('grid-scroll', HTMLElement);
+  scroller.classList.toggle('virtual', view.learners.length > VIRTUAL_FROM);
+  const { first, end } = gridWindow(view, scroller);
+  const rows = view.learners.slice(first, end).map((l) => {
     const name = el('td', { class: 'name' }, l.name);
     if (STATE[l.state]) name.append(el('span', { class: `badge state-${l.state}`, title: l.stuckReason || l.state }, STATE[l.state]));
+    if (l.cleaned) name.append(el('span', { class: `badge cleaned`, title: `ran workshop clean ${ago(l.cleaned.at)}` }, l.cleaned.clean ? '⌫ cleaned' : '⌫ residue'));
     if (l.access === 'freed') name.append(el('span', { class: 'badge freed', title: 'the next join under this name takes this learner over' }, 'name freed'));
     const tr = el(
       'tr',
@@ -113,13 +172,16 @@ function renderGrid(view) {
       if (e.key === 'Enter' || e.key === ' ') {
         e.preventDefault();
         openLearner(l.id);
+      } else if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+        e.preventDefault();
+        moveFocus(view, l.id, e.key === 'ArrowDown' ? 1 : -1);
       }
     });
     return tr;
   });
   // a redraw keeps the keyboard on the row it was on
   const focused = document.activeElement instanceof HTMLTableRowElement ? document.activeElement.dataset['id'] : undefined;
-  grid.tBodies[0]?.replaceChildren(...rows);
+  grid.tBodies[0]?.replaceChildren(...(first > 0 ? [spacer(first)] : []), ...rows, ...(end < view.learners.length ? [spacer(view.learners.length - end)] : []));
   if (focused !== undefined) rows.find((r) => r.dataset['id'] === focused)?.focus();
 }
 
@@ -135,20 +197,25 @@ function openLearner(id) {
 
 /** @param {ClassResponse} view */
 function renderNeedsHelp(view) {
-  const items = view.needsHelp.flatMap((id) => {
+  const ids = PROJECTOR ? view.needsHelp.slice(0, PROJECTED_HELP) : view.needsHelp;
+  const items = ids.flatMap((id) => {
     const l = view.learners.find((x) => x.id === id);
     if (!l) return [];
     const b = el('button', { type: 'button', class: 'help', 'data-id': l.id }, el('strong', {}, l.name), ` ⚠ ${duration(l.stuckFor * 1000)} on ${l.current || '?'}, ${l.attempts} attempts`);
     b.addEventListener('click', () => openLearner(l.id));
     return [el('li', {}, b)];
   });
+  if (ids.length < view.needsHelp.length) items.push(el('li', { class: 'more' }, `and ${view.needsHelp.length - ids.length} more`));
   byId('needs-help', HTMLElement).replaceChildren(...(items.length ? items : [el('li', { class: 'none' }, 'No one is stuck right now.')]));
 }
 
 /** @param {ClassResponse} view */
 function renderCommon(view) {
   const n = view.learners.length;
-  const items = view.commonFailures.map((f) =>
+  const groups = PROJECTOR ? view.commonFailures.slice(0, PROJECTED_FAILURES) : view.commonFailures;
+  /** @param {string[]} names */
+  const who = (names) => (PROJECTOR && names.length > PROJECTED_NAMES ? `${names.slice(0, PROJECTED_NAMES).join(', ')} and ${names.length - PROJECTED_NAMES} more` : names.join(', '));
+  const items = groups.map((f) =>
     el(
       'li',
       { 'data-step': f.step },
@@ -156,18 +223,20 @@ function renderCommon(view) {
       ': ',
       el('strong', {}, f.check),
       ` (expected ${f.expected}) `,
-      el('span', { class: 'who' }, `in ${f.step}: ${f.learners.join(', ')} · ${Math.round(f.learnerMinutes)} learner-min`),
-      el('ul', { class: 'members' }, ...f.members.map((m) => el('li', {}, `${m.name}: `, el('code', {}, m.actual)))),
+      el('span', { class: 'who' }, `in ${f.step}: ${who(f.learners)} · ${Math.round(f.learnerMinutes)} learner-min`),
+      ...(PROJECTOR ? [] : [el('ul', { class: 'members' }, ...f.members.map((m) => el('li', {}, `${m.name}: `, el('code', {}, m.actual))))]),
     ),
   );
+  if (groups.length < view.commonFailures.length) items.push(el('li', { class: 'more' }, `and ${view.commonFailures.length - groups.length} more`));
   byId('common', HTMLElement).replaceChildren(...(items.length ? items : [el('li', { class: 'none' }, 'No failing checks right now.')]));
 }
 
 /** @param {ClassResponse} view */
 function renderChart(view) {
   const n = Math.max(1, view.learners.length);
-  const w = 14;
-  const h = 90;
+  // the projector's bars fill the width
+  const w = PROJECTOR ? Math.max(8, Math.floor((document.documentElement.clientWidth - 60) / Math.max(1, view.steps.length))) : 14;
+  const h = PROJECTOR ? 110 : 90;
   const svg = document.createElementNS(SVG, 'svg');
   svg.setAttribute('width', String(view.steps.length * w + 30));
   svg.setAttribute('height', String(h + 20));
@@ -192,9 +261,10 @@ function renderChart(view) {
     }
     const label = document.createElementNS(SVG, 'text');
     label.setAttribute('x', String(i * w + 2));
-    label.setAttribute('y', String(h + 12));
+    label.setAttribute('y', String(h + (PROJECTOR ? 18 : 12)));
     label.textContent = String(passed);
-    g.append(title, label);
+    // a number wider than its bar is left to the bar's title
+    g.append(title, ...(w >= 24 ? [label] : []));
     svg.append(g);
   });
   byId('chart', HTMLElement).replaceChildren(svg);
@@ -253,6 +323,9 @@ function render() {
   renderCommon(view);
   renderQuestions(view);
   renderChart(view);
+  document.body.dataset['lastEventId'] = String(view.lastEventId);
+  // the projector shows nothing else: the rest is not drawn
+  if (PROJECTOR) return;
   renderGrid(view);
   renderDetail(view);
   renderFeed();
@@ -262,6 +335,7 @@ function render() {
 /** @returns {Promise<ClassResponse | null>} the class, or null when it could not be read */
 async function refresh() {
   timer = null;
+  lastRefresh = Date.now();
   let r;
   try {
     r = await fetch('/api/class', { credentials: 'same-origin', cache: 'no-store' });
@@ -278,9 +352,15 @@ async function refresh() {
   return view;
 }
 
-/** Many reports arrive at once in a busy room: redraw at most every 300 ms. */
+/** when the last redraw started (ms) */
+let lastRefresh = 0;
+
+/**
+ * Many reports arrive at once in a busy room: redraw at most every 300 ms. A report after a quiet
+ * moment is drawn at once, not 300 ms later.
+ */
 function soon() {
-  if (timer === null) timer = setTimeout(refresh, 300);
+  if (timer === null) timer = setTimeout(refresh, Math.max(0, 300 - (Date.now() - lastRefresh)));
 }
 
 /**
@@ -317,6 +397,7 @@ function describe(e) {
   if (e.type === 'alert') return `limit reached: ${e.alert.limit}${e.learner ? ` (${e.learner})` : ''}`;
   if (e.type === 'act') return e.act.act === 'message' ? `message to ${e.act.label}: ${e.act.text}` : e.act.step ? `hold at ${e.act.step}` : 'hold released';
   const r = e.report;
+  if (r.kind === 'cleaned') return `${new Date(r.at).toLocaleTimeString()} ${e.learner} ran workshop clean: ${r.outcome === 'pass' ? 'nothing left' : 'something was left'}`;
   if (r.kind === 'asked') return `${new Date(r.at).toLocaleTimeString()} ${e.learner} raised a hand: ${r.question || '(no question)'}`;
   const what = r.kind === 'attempted' ? `${r.command} ${r.outcome}` : r.kind === 'passed' ? 'passed' : r.kind === 'hinted' ? `hint ${r.hints}` : r.kind;
   return `${new Date(r.at).toLocaleTimeString()} ${e.learner}: ${r.step} ${what}`;
@@ -424,6 +505,27 @@ byId('hold', HTMLButtonElement).addEventListener('click', () => void postAct('/a
 byId('release', HTMLButtonElement).addEventListener('click', () => void postAct('/api/release', {}));
 
 // ---- end of the instructor acts ----
+
+// a virtual grid draws the rows that scroll into view, once a frame
+{
+  let pending = false;
+  byId('grid-scroll', HTMLElement).addEventListener('scroll', () => {
+    if (pending || !view || view.learners.length <= VIRTUAL_FROM) return;
+    pending = true;
+    requestAnimationFrame(() => {
+      pending = false;
+      if (view) renderGrid(view);
+    });
+  });
+}
+
+// ---- The projector view (issue 22) ----
+if (PROJECTOR) document.documentElement.classList.add('projector');
+{
+  const to = byId('view-switch', HTMLAnchorElement);
+  to.textContent = PROJECTOR ? 'Full view' : 'Projector view';
+  to.href = PROJECTOR ? '/' : '/?view=projector';
+}
 
 byId('free-name', HTMLButtonElement).addEventListener('click', () => void act('free'));
 byId('remove-learner', HTMLButtonElement).addEventListener('click', () => void act('remove'));

@@ -9,13 +9,14 @@ import { HttpError, type ClassContext } from './context.ts';
 export async function pagePlugin(app: FastifyInstance, ctx: ClassContext): Promise<void> {
   await app.register(fastifyStatic, { root: ctx.pageDir, prefix: '/assets/', index: false, allowedPath: (p) => /^\/?dashboard\.(html|js|css)$/.test(p) });
 
-  app.get<{ Querystring: { token?: string } }>('/', { schema: { querystring: pageQuerySchema, response: pageResponses } }, async (req, reply) => {
+  app.get<{ Querystring: { token?: string; view?: 'grid' | 'projector' } }>('/', { schema: { querystring: pageQuerySchema, response: pageResponses } }, async (req, reply) => {
     const t = req.query.token;
     if (t !== undefined) {
       if (!sameToken(t, ctx.info.instructorToken)) throw new HttpError(401, 'this instructor token is wrong: use the URL that `workshop classroom serve` printed');
       // The token rides in the URL once; from here on it is an HttpOnly cookie, out of the history.
       void reply.setCookie(INSTRUCTOR_COOKIE, t, { httpOnly: true, sameSite: 'strict', path: '/', secure: ctx.tls });
-      return reply.redirect('/', 303);
+      // the view asked for stays (?view=projector)
+      return reply.redirect(req.query.view === 'projector' ? '/?view=projector' : '/', 303);
     }
     if (!instructorOf(req, ctx)) {
       return reply.code(401).type('text/plain; charset=utf-8').send('This is the class dashboard. Open the instructor URL that `workshop classroom serve` printed: it carries the token.\n');

@@ -9,9 +9,10 @@ import { HttpError, tooMany, type ClassContext } from './context.ts';
 
 /** A report that names a step or chapter the class does not serve is refused (422), as is an oversized row (413). */
 function checkReport(r: Report, ctx: ClassContext, stepIds: ReadonlySet<string>): void {
-  // `classroom leave` names no step
-  if ((r.kind === 'left') !== (r.step === '')) throw new HttpError(422, r.kind === 'left' ? 'a left report names no step (step "")' : 'the step is missing');
-  if (r.kind === 'left') return;
+  // `classroom leave` and `workshop clean` name no step
+  const stepless = r.kind === 'left' || r.kind === 'cleaned';
+  if (stepless !== (r.step === '')) throw new HttpError(422, stepless ? `a ${r.kind} report names no step (step "")` : 'the step is missing');
+  if (stepless) return;
   if ((r.kind === 'asked') !== (r.question !== undefined)) throw new HttpError(422, r.kind === 'asked' ? 'an asked report carries a question (it may be "")' : 'only an asked report carries a question');
   const chapterKind = r.kind === 'started' || r.kind === 'reset';
   if (chapterKind ? !ctx.pack.chapters.has(r.step) : !stepIds.has(r.step)) throw new HttpError(422, `unknown ${chapterKind ? 'chapter' : 'step'} "${r.step}": it is not in the pack this class serves`);

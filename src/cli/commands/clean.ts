@@ -1,6 +1,8 @@
 // `workshop clean`: run each chapter's own cleanup, then discover what workshop or the learner
 // made for it, remove it, and show the inventory before and after. It trusts no log: it looks at
 // the kernel. Progress is kept: forgetting it is `workshop reset --all`.
+import { enqueue, readMembership } from '../../classroom/outbox.ts';
+import { cleanedReport, startSender } from '../../classroom/reporter.ts';
 import { cleanResidue, removeTree, runChapterCleanups, type CleanupOutcome } from '../../engine/clean.ts';
 import { findVisitors, takeInventory, type ResidueItem, type Visitor } from '../../engine/inventory.ts';
 import type { Journey } from '../../engine/journey.ts';
@@ -91,7 +93,15 @@ async function clean(cli: Cli): Promise<number> {
     cli.out(nothingLeft ? st('green', 'Clean: nothing of the workshop is left on this machine.') : st('red', leftLine(after.length + still.length, errors.length)));
     if (done !== null) cli.out(`progress kept: ${done} step${done === 1 ? '' : 's'} done; \`workshop goto <step> --restore\` rebuilds a chapter, and \`workshop reset --all\` forgets the progress.`);
   }
+  reportClean(cli.home, nothingLeft);
   return nothingLeft ? 0 : 1;
+}
+
+/** A class (if one is joined) hears that this learner cleaned, and whether anything was left (issue 22). */
+function reportClean(home: string, clean: boolean): void {
+  if (!readMembership(home)) return;
+  enqueue(home, cleanedReport(clean));
+  if (process.argv[1]) startSender(home, process.argv[1]);
 }
 
 export default defineCommand({

@@ -114,7 +114,8 @@ export function statusText(v: ClassAnswer, now: number): string {
 async function exportClass(cli: Cli): Promise<number> {
   const format = flagString(cli.flags, 'format') ?? 'csv';
   if (format !== 'csv' && format !== 'json') throw usageError(`--format ${visible(format)}: csv or json`);
-  const { answer, origin } = await call(cli, `/api/export.${format}`);
+  // --grades: a row per learner and step (by self or solve, first seen, passed at, attempts, hints)
+  const { answer, origin } = await call(cli, `/api/${cli.flags['grades'] === true ? 'grades' : 'export'}.${format}`);
   if (format === 'json') {
     try {
       JSON.parse(answer.text);
@@ -211,7 +212,11 @@ const instructorCommand = (sub: Sub, summary: string, usage: string, flags: Flag
 export const status = instructorCommand('status', 'a terminal summary of the class: who is where, who is stuck, common failures', 'classroom status [--url URL --token T] [--json]');
 export const remove = instructorCommand('remove', 'remove a learner from the class: their reports are deleted, the name is free', 'classroom remove NAME [--url URL --token T]');
 export const free = instructorCommand('free', "free a learner's name: the next join under it takes the learner and their progress over (a rebuilt VM)", 'classroom free NAME [--url URL --token T]');
-export const exportCommand = instructorCommand('export', 'the class as CSV or JSON on stdout', 'classroom export [--format csv|json] [--url URL --token T]', { format: { type: 'string', value: 'csv|json', describe: 'the format (default csv)' }, ...server });
+export const exportCommand = instructorCommand('export', 'the class as CSV or JSON on stdout; --grades: a row per learner and step, for grading', 'classroom export [--grades] [--format csv|json] [--url URL --token T]', {
+  format: { type: 'string', value: 'csv|json', describe: 'the format (default csv)' },
+  grades: { type: 'boolean', describe: 'per learner and step: by self or solve, first seen, passed at, attempts, hints; and a summary row' },
+  ...server,
+});
 export const message = instructorCommand('message', 'message one learner, everyone, or everyone failing a check: they see it on their next command, in status and watch', 'classroom message --to NAME|--all|--failing STEP:CHECK "text"', {
   to: { type: 'string', value: 'NAME', describe: 'one learner' },
   all: { type: 'boolean', describe: 'everyone in the class' },
