@@ -57,14 +57,20 @@ let carried: ((text: string) => string) | undefined;
 
 const shellWord = (w: string): string => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
 
+/** Pure: `text` with `args` after every prompt's `workshop` (not after a mere mention of a command). */
+export function carryArgs(text: string, args: readonly string[]): string {
+  // a prompt, not a mention ("waiting for workshop solve"): in backticks, in $( ), after sudo or a
+  // shell prompt, at the start of a line (a code block), or right after a colour code
+  const re = new RegExp(`(?<=(?:^|[\`(]|\\bsudo |\\$ |\\u001b\\[[\\d;]*m)[ \\t]*)workshop(?= (?:${VERBS})\\b)`, 'gm');
+  return text.replace(re, `workshop ${args.map(shellWord).join(' ')}`);
+}
+
 /**
- * Makes every `workshop VERB` that is printed carry `args` (a one-off `--lessons DIR`), so that the
- * prompts of the engine, the hints and the chapter text, typed as printed, act on the same lessons.
+ * Makes every `workshop VERB` prompt that is printed carry `args` (a one-off `--lessons DIR`), so
+ * that the prompts of the engine, the hints and the chapter text, typed as printed, act on the same lessons.
  */
 export function carryInPrompts(args: readonly string[]): void {
-  const words = args.map(shellWord).join(' ');
-  const re = new RegExp(`\\bworkshop(?= (?:${VERBS})\\b)`, 'g');
-  carried = (text) => text.replace(re, `workshop ${words}`);
+  carried = (text) => carryArgs(text, args);
 }
 
 export const writeOut = (text: string): void => writeFd(1, carried ? carried(text) : text);

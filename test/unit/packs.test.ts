@@ -75,3 +75,12 @@ it('knows every command that a printed prompt may name (output.ts carries --less
   const verbs = /const VERBS = '([^']+)'/.exec(readFileSync(new URL('../../src/cli/output.ts', import.meta.url), 'utf8'))?.[1]?.split('|') ?? [];
   for (const v of Object.keys(COMMANDS)) expect(verbs).toContain(v);
 });
+
+it('carries a one-off --lessons into prompts, never into a mention of a command', async () => {
+  const { carryArgs } = await import('../../src/cli/output.ts');
+  const c = (t: string) => carryArgs(t, ['--lessons', '/p/my pack']);
+  expect(c('run `workshop next` again; cd $(workshop path)\nsudo workshop clean\n  workshop hint\n\u001b[1mworkshop show')).toBe(
+    "run `workshop --lessons '/p/my pack' next` again; cd $(workshop --lessons '/p/my pack' path)\nsudo workshop --lessons '/p/my pack' clean\n  workshop --lessons '/p/my pack' hint\n\u001b[1mworkshop --lessons '/p/my pack' show",
+  );
+  expect(c('waiting for workshop solve (pid 1)… the workshop test passed')).toBe('waiting for workshop solve (pid 1)… the workshop test passed');
+});
