@@ -248,6 +248,8 @@ export interface GradeSummary {
   total: number;
   attempts: number;
   hints: number;
+  /** hosted labs: where the learner's terminal recording (asciicast v2) is kept on the server; null without a lab */
+  recording: string | null;
 }
 
 /** GET /api/grades.json: a row per learner and step, and a summary per learner */

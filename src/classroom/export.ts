@@ -39,9 +39,10 @@ export function classJson(v: ClassView, className: string): ClassExport {
 /**
  * The grading export (issue 22): per learner, a row per step of the class, with `by` = self or
  * solve (a step passed with `workshop solve` is not the learner's own work), first seen, passed
- * at, attempts and hints; and their summary. `states` gives each learner's state word, by id.
+ * at, attempts and hints; and their summary. `states` gives each learner's state word, by id;
+ * `recordingOf` where their hosted lab's terminal recording is kept (labs-plugin.ts), if any.
  */
-export function gradesOf(m: Model, className: string, states: ReadonlyMap<number, Grades['learners'][number]['summary']['state']>): Grades {
+export function gradesOf(m: Model, className: string, states: ReadonlyMap<number, Grades['learners'][number]['summary']['state']>, recordingOf: (learnerId: number) => string | null = () => null): Grades {
   const steps = m.pack.steps.map((s) => s.id);
   const learners = [...m.learners.values()]
     .sort((a, b) => a.name.localeCompare(b.name))
@@ -56,7 +57,7 @@ export function gradesOf(m: Model, className: string, states: ReadonlyMap<number
       }));
       const sum = (f: (r: GradeRow) => number): number => rows.reduce((a, r) => a + f(r), 0);
       return {
-        summary: { learner: l.name, state: states.get(l.id) ?? 'active', bySelf: rows.filter((r) => r.by === 'self').length, bySolve: rows.filter((r) => r.by === 'solve').length, total: steps.length, attempts: sum((r) => r.attempts), hints: sum((r) => r.hints) },
+        summary: { learner: l.name, state: states.get(l.id) ?? 'active', bySelf: rows.filter((r) => r.by === 'self').length, bySolve: rows.filter((r) => r.by === 'solve').length, total: steps.length, attempts: sum((r) => r.attempts), hints: sum((r) => r.hints), recording: recordingOf(l.id) },
         steps: rows,
       };
     });
@@ -65,11 +66,11 @@ export function gradesOf(m: Model, className: string, states: ReadonlyMap<number
 
 /** The grades as CSV: a `step` row per learner and step, then the learner's `summary` row; every cell formula-safe. */
 export function gradesCsv(g: Grades): string {
-  const head = ['learner', 'row', 'step', 'by', 'first_seen', 'passed_at', 'attempts', 'hints', 'state', 'by_self', 'by_solve', 'total'];
+  const head = ['learner', 'row', 'step', 'by', 'first_seen', 'passed_at', 'attempts', 'hints', 'state', 'by_self', 'by_solve', 'total', 'recording'];
   const rows: Array<Array<string | number | null>> = [];
   for (const { summary: s, steps } of g.learners) {
-    for (const r of steps) rows.push([s.learner, 'step', r.step, r.by, r.firstSeen, r.passedAt, r.attempts, r.hints, null, null, null, null]);
-    rows.push([s.learner, 'summary', null, null, null, null, s.attempts, s.hints, s.state, s.bySelf, s.bySolve, s.total]);
+    for (const r of steps) rows.push([s.learner, 'step', r.step, r.by, r.firstSeen, r.passedAt, r.attempts, r.hints, null, null, null, null, null]);
+    rows.push([s.learner, 'summary', null, null, null, null, s.attempts, s.hints, s.state, s.bySelf, s.bySolve, s.total, s.recording]);
   }
   return [head, ...rows].map((r) => r.map(csvField).join(',')).join('\r\n') + '\r\n';
 }

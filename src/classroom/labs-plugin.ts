@@ -66,6 +66,8 @@ export interface LabsPluginOptions {
   /** the folder of labs.html and the other pages */
   pageDir: string;
   log: (line: string) => void;
+  /** the grading export names each learner's recording through this (set here) */
+  recordings?: { of: (learnerId: number) => string | null };
 }
 
 const COOKIE = 'workshop_lab';
@@ -344,6 +346,7 @@ export default async function labsPlugin(app: FastifyInstance, o: LabsPluginOpti
   labs.startTimers(c.timersMs);
   void labs.fillWarm().catch((err: Error) => o.log(`labs: warm pool: ${err.message}`));
   const hub = new Hub(o, labs, tokens);
+  if (o.recordings) o.recordings.of = (id) => labs.labOf(String(id))?.recording ?? null;
 
   // The learner's checks, live: every report the store keeps goes to that learner's page. A
   // learner the instructor removed (or whose name was freed) loses their lab: its place goes back.

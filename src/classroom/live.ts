@@ -10,7 +10,7 @@ export interface LiveClass {
   /** the class now, as GET /api/class and the exports give it */
   view(): ClassView;
   /** the grading export (export.ts gradesOf) */
-  grades(className: string): Grades;
+  grades(className: string, recordingOf?: (learnerId: number) => string | null): Grades;
   /** what one learner's sender fetches: their messages, the hold, their hand */
   inbox(learnerId: number): Inbox;
   /** calls `listener` with each event after the model applied it; returns the unsubscribe function */
@@ -34,7 +34,7 @@ export async function followClass(store: Store, info: ClassInfo, pack: Pack, thr
   return {
     view: () => classView(model, thresholds, Date.now()),
     inbox: (learnerId) => inboxOf(model, learnerId),
-    grades: (className) => gradesOf(model, className, new Map(classView(model, thresholds, Date.now()).learners.map((l) => [l.id, l.state]))),
+    grades: (className, recordingOf) => gradesOf(model, className, new Map(classView(model, thresholds, Date.now()).learners.map((l) => [l.id, l.state])), recordingOf),
     onEvent: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -188,5 +188,5 @@ export const holdResponses = { 201: object({ eventId: num, hold: strOrNull }), .
 export const inboxResponses = { 200: object({ messages: { type: 'array', items: object({ id: num, at: str, text: str }) }, hold: strOrNull, hand: { type: 'boolean' } }), ...errors } as const;
 /** GET /api/grades.json: Grades */
 const gradeRow = object({ step: str, by: { type: ['string', 'null'], enum: ['self', 'solve', null] }, firstSeen: strOrNull, passedAt: strOrNull, attempts: num, hints: num });
-const gradeSummary = object({ learner: str, state: activity, bySelf: num, bySolve: num, total: num, attempts: num, hints: num });
+const gradeSummary = object({ learner: str, state: activity, bySelf: num, bySolve: num, total: num, attempts: num, hints: num, recording: strOrNull });
 export const gradesResponses = { 200: object({ class: str, steps: strings, learners: { type: 'array', items: object({ summary: gradeSummary, steps: { type: 'array', items: gradeRow } }) } }), ...errors } as const;

@@ -93,6 +93,7 @@ async function classContext(o: ServerOptions): Promise<ClassContext> {
     pageDir: o.pageDir,
     tls: o.tls !== undefined,
     labs: o.labs !== undefined,
+    recordings: { of: () => null },
     reportsPerSecond: o.reportsPerSecond ?? 20,
     heartbeatMs: o.heartbeatMs ?? 15_000,
     streams: new Set<ServerResponse>(),
@@ -109,7 +110,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const app = Fastify({ ...FASTIFY_OPTIONS, serverFactory: (handler) => (tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createHttpServer(handler)) });
   for (const plugin of PLUGINS) await app.register(plugin, ctx);
   // Loaded only with --labs: it brings the labs manager and the WebSocket plugin.
-  if (o.labs) await app.register((await import('./labs-plugin.ts')).default, { config: o.labs, store: ctx.store, info: ctx.info, pack: ctx.pack, instructorOnly: app.instructorOnly, secure: ctx.tls, pageDir: ctx.pageDir, log: ctx.log });
+  if (o.labs) await app.register((await import('./labs-plugin.ts')).default, { config: o.labs, store: ctx.store, info: ctx.info, pack: ctx.pack, instructorOnly: app.instructorOnly, secure: ctx.tls, pageDir: ctx.pageDir, log: ctx.log, recordings: ctx.recordings });
   app.addHook('onClose', async () => ctx.live.close());
 
   await app.listen({ host: o.host, port: o.port });

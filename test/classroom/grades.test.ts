@@ -33,7 +33,7 @@ describe.each(STORES)('the grading export on $name', (factory) => {
     const g = await getJson<Grades>(t.origin, '/api/grades.json', t.token);
     expect(g.steps).toEqual(PACK.steps.map((s) => s.id));
     const [l] = g.learners;
-    expect(l?.summary).toMatchObject({ learner: '-ada', bySelf: 1, bySolve: 1, total: PACK.steps.length, attempts: 5, hints: 1 });
+    expect(l?.summary).toMatchObject({ learner: '-ada', bySelf: 1, bySolve: 1, total: PACK.steps.length, attempts: 5, hints: 1, recording: null });
     const row = (s: string) => l?.steps.find((r) => r.step === s);
     expect(row(S1)).toMatchObject({ by: 'self', attempts: 2, hints: 1 });
     expect(row(S2)).toMatchObject({ by: 'solve', attempts: 3, hints: 0 });
@@ -45,12 +45,12 @@ describe.each(STORES)('the grading export on $name', (factory) => {
 
     const csv = await (await fetch(`${t.origin}/api/grades.csv`, { headers: { authorization: `Bearer ${t.token}` } })).text();
     const lines = csv.trimEnd().split('\r\n');
-    expect(lines[0]).toBe('learner,row,step,by,first_seen,passed_at,attempts,hints,state,by_self,by_solve,total');
+    expect(lines[0]).toBe('learner,row,step,by,first_seen,passed_at,attempts,hints,state,by_self,by_solve,total,recording');
     expect(lines).toHaveLength(1 + PACK.steps.length + 1);
     // a name a spreadsheet would take for a formula (-ada) starts with a quote instead
     expect(lines[1]?.startsWith(`'-ada,step,${S1},self,`)).toBe(true);
-    expect(lines[2]).toMatch(new RegExp(`,step,${S2},solve,[^,]+,[^,]+,3,0,,,,$`));
-    expect(lines.at(-1)).toBe(`'-ada,summary,,,,,5,1,active,1,1,${PACK.steps.length}`);
+    expect(lines[2]).toMatch(new RegExp(`,step,${S2},solve,[^,]+,[^,]+,3,0,,,,,$`));
+    expect(lines.at(-1)).toBe(`'-ada,summary,,,,,5,1,active,1,1,${PACK.steps.length},`);
     // only the instructor
     expect((await fetch(`${t.origin}/api/grades.csv`)).status).toBe(401);
   });

@@ -287,4 +287,14 @@ describe.runIf(sqlite !== undefined)('hosted labs on the class server (a fake dr
     expect(after.log.some((e) => e.learner === 'bob' && /lab removed/.test(e.what))).toBe(true);
     expect(((await (await get(fay, '/lab/api/me')).json()) as { lab: { kind: string } }).lab.kind).toBe('claimed');
   });
+
+  it('names each learner\'s recording in the grading export; the recording stays on the server', async () => {
+    const grades = (await (await get(instructorCookie, '/api/grades.json')).json()) as { learners: Array<{ summary: { learner: string; recording: string | null } }> };
+    const ada = grades.learners.find((l) => l.summary.learner === 'ada')?.summary.recording;
+    expect(ada).toMatch(new RegExp(`^${stateDir}/.+\\.cast$`));
+    const csv = await (await get(instructorCookie, '/api/grades.csv')).text();
+    expect(csv.split('\r\n')[0]).toMatch(/,recording$/);
+    expect(csv).toContain(`ada,summary,`);
+    expect(csv).toContain(String(ada));
+  });
 });

@@ -25,6 +25,8 @@ export interface ClassContext {
   tls: boolean;
   /** the server runs hosted labs (`--labs N`, labs-plugin.ts) */
   labs: boolean;
+  /** where a learner's lab recording is kept: labs-plugin.ts sets it; null without labs */
+  readonly recordings: { of: (learnerId: number) => string | null };
   /** reports per learner per second, sustained */
   reportsPerSecond: number;
   heartbeatMs: number;

@@ -19,9 +19,9 @@ export async function exportPlugin(app: FastifyInstance, ctx: ClassContext): Pro
   // the grading export (issue 22): a row per learner and step, and a summary per learner
   app.get('/api/grades.json', { preHandler: app.instructorOnly, schema: { response: gradesResponses } }, async (_req, reply): Promise<Grades> => {
     void reply.header('content-disposition', `attachment; filename="grades-${info.name}.json"`);
-    return live.grades(info.name);
+    return live.grades(info.name, ctx.recordings.of);
   });
   app.get('/api/grades.csv', { preHandler: app.instructorOnly, schema: { response: csvResponses } }, async (_req, reply) => {
-    return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="grades-${info.name}.csv"`).send(gradesCsv(live.grades(info.name)));
+    return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="grades-${info.name}.csv"`).send(gradesCsv(live.grades(info.name, ctx.recordings.of)));
   });
 }
