@@ -6,7 +6,8 @@
 // cost ~5 ms of `next`), and keeps the same time limits: a call past its limit
 // ends with the same error row, and the code left running can no longer answer. What a child gives
 // and this does not (a SIGKILL for code that never yields, process.exit() made harmless) is kept
-// for lesson packs, whose code workshop does not ship: bin.ts sends any `--lessons` to the child.
+// for lesson packs, whose code workshop does not ship: host.ts hosts a chapter here only when its
+// steps.ts lies in workshop's own lessons/ (a pack may be in use without --lessons: pack use).
 import { EventEmitter } from 'node:events';
 import { registerLessonHooks } from './host-hooks.ts';
 import type { HostReply, HostRequest } from './host-protocol.ts';
@@ -17,6 +18,8 @@ class InlineHost extends EventEmitter implements HostProcess {
   exitCode: number | null = null;
   signalCode: NodeJS.Signals | null = null;
   connected = true;
+  /** host.ts tells it from a child by this */
+  readonly inProcess = true;
   readonly #handle: (req: HostRequest) => void;
 
   constructor() {

@@ -2,7 +2,7 @@
 // every line of lesson code, so that no lesson can end, freeze or fool workshop itself. Small and
 // apart from host.ts so that bin.ts can start it before main.ts loads, for the commands that always
 // run lesson code: the host's own Node start-up (~21 ms here) then overlaps workshop's.
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { HostRequest } from './host-protocol.ts';
 
@@ -78,9 +78,27 @@ export function prewarmInlineHost(): void {
 /** Resolves when the host that {@link takeLessonHost} returns can be taken. */
 export const lessonHostReady = (): Promise<void> => inlineLoading ?? Promise.resolve();
 
-/** The host started by {@link prewarmLessonHost}, the one in this process, or a new child. (A child never used ends when workshop does: its channel closes.) */
-export function takeLessonHost(): HostProcess {
-  if (inline) return inline();
+/** The lessons shipped with workshop: only their code may run in workshop's own process. */
+const BUILT_IN = fileURLToPath(new URL(built ? '../lessons/' : '../../lessons/', import.meta.url));
+
+/**
+ * Whether a steps.ts is one of the built-in lessons. A pack may be in use without `--lessons`
+ * (`workshop pack use`), so the file decides, not the command line.
+ */
+export const isBuiltInLesson = (stepsPath: string): boolean => {
+  try {
+    return realpathSync(stepsPath).startsWith(BUILT_IN);
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * The host started by {@link prewarmLessonHost}, the one in this process (for `builtIn` code only,
+ * once loaded), or a new child. (A child never used ends when workshop does: its channel closes.)
+ */
+export function takeLessonHost(builtIn: boolean): HostProcess {
+  if (inline && builtIn) return inline();
   const child = early ?? spawnLessonHost();
   early = undefined;
   return child;

@@ -21,7 +21,7 @@ import type { LessonProblem } from './catalog.ts';
 import type { ChapterPlace } from './context.ts';
 import type { Probe } from './define.ts';
 import { checkedProbe, checkedResult, type Ask, type ChapterData, type CheckPlan, type Hook, type HostReply, type HostRequest } from './host-protocol.ts';
-import { lessonHostReady, spawnLessonHost, takeLessonHost, type HostProcess } from './host-spawn.ts';
+import { isBuiltInLesson, lessonHostReady, spawnLessonHost, takeLessonHost, type HostProcess } from './host-spawn.ts';
 import type { KeyAt } from './scan.ts';
 import { hangLine, type ChapterSource } from './validate.ts';
 
@@ -79,11 +79,18 @@ export class LessonHost {
   /** the current host has started (it answered the environment); until then no limit runs */
   #started = false;
   #boot: NodeJS.Timeout | undefined;
+  /** a chapter of a pack was loaded: from then on, only a child process hosts lesson code */
+  #packSeen = false;
 
   /** Imports a chapter's steps.ts in the host and returns its data, or its problems at file:line. */
   async load(chapter: ChapterSource, keys?: readonly KeyAt[]): Promise<LoadOutcome> {
     this.#sources.set(chapter.id, keys === undefined ? { chapter } : { chapter, keys });
     await lessonHostReady();
+    // a pack's code never runs in workshop's own process, whatever was loaded before it
+    if (!this.#packSeen && !isBuiltInLesson(chapter.stepsPath)) {
+      this.#packSeen = true;
+      if (this.#child && 'inProcess' in this.#child) this.#stop('the lesson host was moved to a child process, as a lesson pack was loaded');
+    }
     const out = await this.#load(chapter, keys);
     if (out.kind === 'loaded') this.#imported.set(chapter.id, Promise.resolve());
     return out;
@@ -299,7 +306,7 @@ export class LessonHost {
 
   #host(): HostProcess {
     if (this.#child) return this.#child;
-    let child = takeLessonHost();
+    let child = takeLessonHost(!this.#packSeen);
     // a host started early may have ended before its first call (its start-up failed)
     if (child.exitCode !== null || child.signalCode !== null || !child.connected) child = spawnLessonHost();
     this.#child = child;
