@@ -21,14 +21,14 @@ export interface PackView {
   state: State;
 }
 
-/** Each pack's lessons and progress, read-only (a corrupt state.json shows as a fresh start). */
-export function packViews(home: string, builtinDir: string): PackView[] {
+/** Each pack's lessons and progress, read-only (a corrupt state.json shows as a fresh start); `except` is left unread. */
+export function packViews(home: string, builtinDir: string, except?: string): PackView[] {
   const all = [{ name: BUILTIN, dir: builtinDir, pack: undefined }, ...installedPacks(home).map((p) => ({ name: p.name, dir: packDir(home, p.name), pack: p.name }))];
-  return all.map((p) => ({ name: p.name, pack: p.pack, cat: readCatalog(p.dir), state: readState(workspace(home, p.pack).statePath, false).state }));
+  return all.filter((p) => p.dir !== except).map((p) => ({ name: p.name, pack: p.pack, cat: readCatalog(p.dir), state: readState(workspace(home, p.pack).statePath, false).state }));
 }
 
-export function packSummaries(home: string, builtinDir: string): PackSummary[] {
-  return packViews(home, builtinDir).map((v) => {
+export function packSummaries(home: string, builtinDir: string, except?: string): PackSummary[] {
+  return packViews(home, builtinDir, except).map((v) => {
     const ids = v.cat.chapters.flatMap((c) => c.text.steps.map((s) => s.id).map((id) => [c.id, id] as const));
     return { name: v.name, dir: v.cat.dir, chapters: v.cat.chapters.length, steps: ids.length, done: ids.filter(([c, s]) => isDone(v.state, c, s)).length };
   });

@@ -12,7 +12,7 @@ import { defineCommand } from '../command.ts';
 type StepStatus = 'done' | 'current' | 'todo' | 'skipped';
 
 /** The packs beside the one listed (the built-in lessons are one of them), each with its own progress. */
-const otherPacks = (cli: Cli) => packSummaries(cli.home, join(projectRoot(), 'lessons')).filter((p) => p.dir !== cli.lessonsDir);
+const otherPacks = (cli: Cli) => packSummaries(cli.home, join(projectRoot(), 'lessons'), cli.lessonsDir);
 
 async function list(cli: Cli): Promise<number> {
   const j = cli.journey();

@@ -41,7 +41,7 @@ async function select(cli: Cli): Promise<number> {
   });
   const here = `${cur.chapter.id}/${cur.step}`;
   // the other packs side by side, the built-in lessons as one of them: a step there switches packs
-  const others = cli.selection.source === 'pack' || cli.selection.source === 'builtin' ? packViews(cli.home, join(projectRoot(), 'lessons')).filter((v) => v.cat.dir !== j.cat.dir) : [];
+  const others = cli.selection.source === 'pack' || cli.selection.source === 'builtin' ? packViews(cli.home, join(projectRoot(), 'lessons'), j.cat.dir) : [];
   if (others.length > 0) items.unshift({ value: '', name: `Pack ${cli.selection.pack ?? BUILTIN}`, disabled: '(in use)' });
   for (const v of others) items.push({ value: '', name: `Pack ${v.name}`, disabled: '(a step here makes it the pack in use)' }, ...otherItems(v));
   const answer = await chooseStep('Where do you want to work?', items, here);
