@@ -1,6 +1,6 @@
 // The entry point: parse argv, dispatch lazily, and the single place that prints an uncaught
 // error or exits. A user mistake prints `error: …` and a hint; a stack only with DEBUG=workshop.
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { abandoned, didYouMean, usageError, WorkshopError, EXIT } from '../errors.ts';
 import { requireRoot, requireVm } from '../engine/guard.ts';
@@ -18,6 +18,15 @@ import { selectLessons } from '../engine/packs.ts';
 import { isTerminal } from '../render/style.ts';
 import { terminalWidth, wrapText } from '../render/wrap.ts';
 import { flagString, projectRoot, type Cli } from './cli.ts';
+
+/** Whether two folders are the same one (through symlinks); a folder that cannot be read is no match. */
+function sameDir(a: string, b: string): boolean {
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return false;
+  }
+}
 
 function version(): string {
   try {
@@ -111,8 +120,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   const allowHost = flags['allow-host'] === true || process.env['WORKSHOP_ALLOW_HOST'] === '1';
   const selection = selectLessons(home, lessons === undefined ? undefined : absolute(lessons, '--lessons'), join(projectRoot(), 'lessons'));
   const lessonsDir = selection.dir;
-  // a one-off --lessons holds for this command only: every `workshop …` it prints must carry it
-  if (selection.source === 'flag' && !json) carryInPrompts(['--lessons', lessonsDir]);
+  // a one-off --lessons holds for this command only: every `workshop …` it prints must carry it,
+  // unless a prompt typed without it selects the same lessons anyway (the built-in ones, say)
+  if (selection.source === 'flag' && !json && !sameDir(selectLessons(home, undefined, join(projectRoot(), 'lessons')).dir, lessonsDir)) carryInPrompts(['--lessons', lessonsDir]);
   const err = (t = '') => writeErr(`${t}\n`);
   if (selection.warning !== undefined && !json) err(`warning: ${selection.warning}`);
   const cli: Cli = {
