@@ -1,7 +1,7 @@
 // The grading export (issue 22), through the HTTP API on each store: a row per learner and step
 // with `by` = self or solve, first seen, passed at, attempts and hints, a summary row per learner,
 // and cells a spreadsheet cannot run as a formula.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { ClassResponse, Grades } from '../../src/classroom/contract.ts';
 import { getJson, inProcess, joinAs, PACK, post, report, until, type TestServer } from './harness.ts';
 import { STORES } from './stores.ts';
@@ -11,6 +11,8 @@ const ago = (s: number): string => new Date(Date.now() - s * 1000).toISOString()
 
 describe.each(STORES)('the grading export on $name', (factory) => {
   let t: TestServer;
+  // the store's databases (for PostgreSQL, its throwaway server) go with the suite
+  afterAll(() => factory.cleanup());
   afterEach(async () => {
     await t?.close();
   });

@@ -1,7 +1,7 @@
 // What the class API says about the room (issue 22): learner states (left, finished, idle, stuck,
 // active), Needs help ranked by time stuck and attempts, and common failures grouped by meaning,
 // not split by each learner's nonce, sorted by learner-minutes. Through the HTTP API, on each store.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { ClassResponse } from '../../src/classroom/contract.ts';
 import { getJson, inProcess, joinAs, PACK, post, report, sleep, until, type TestServer } from './harness.ts';
 import { STORES } from './stores.ts';
@@ -13,6 +13,8 @@ const fail = (check: string, expected: string, actual: string) => [{ check, stat
 
 describe.each(STORES)('the room on $name', (factory) => {
   let t: TestServer;
+  // the store's databases (for PostgreSQL, its throwaway server) go with the suite
+  afterAll(() => factory.cleanup());
   afterEach(async () => {
     await t?.close();
     last = 0;
