@@ -259,6 +259,15 @@ export interface Grades {
   learners: Array<{ summary: GradeSummary; steps: GradeRow[] }>;
 }
 
+/** GET /api/history: the room over time (the dashboard's chart and scrubber) */
+export interface ClassHistory {
+  /** when the class's first event was received; null before any */
+  from: string | null;
+  to: string;
+  /** each learner's first pass of each step, oldest first */
+  passes: Array<{ at: string; step: string }>;
+}
+
 /** GET /api/export.json */
 export interface ClassExport extends ClassView {
   class: string;

@@ -2,7 +2,7 @@
 // kept current by a subscription. Subscribed before the snapshot is read, so that no event falls
 // between the two.
 import { applyEvent, classView, emptyModel, inboxOf, type ClassView, type Inbox, type Pack, type Thresholds } from './model.ts';
-import type { Grades } from './contract.ts';
+import type { ClassHistory, Grades } from './contract.ts';
 import { gradesOf } from './export.ts';
 import type { ClassEvent, ClassInfo, Store } from './store.ts';
 
@@ -13,6 +13,10 @@ export interface LiveClass {
   grades(className: string, recordingOf?: (learnerId: number) => string | null): Grades;
   /** what one learner's sender fetches: their messages, the hold, their hand */
   inbox(learnerId: number): Inbox;
+  /** the class as it was at `at` (ms): the model folded from the events received by then */
+  viewAt(at: number): ClassView;
+  /** the room over time: every step passed, when, for the chart and the dashboard's scrubber */
+  history(): ClassHistory;
   /** calls `listener` with each event after the model applied it; returns the unsubscribe function */
   onEvent(listener: (e: ClassEvent) => void): () => void;
   close(): void;
@@ -21,8 +25,11 @@ export interface LiveClass {
 export async function followClass(store: Store, info: ClassInfo, pack: Pack, thresholds: Thresholds): Promise<LiveClass> {
   const model = emptyModel(pack);
   const listeners = new Set<(e: ClassEvent) => void>();
+  // every event, in id order: the dashboard's scrubber replays the room to any moment from them
+  const past: ClassEvent[] = [];
   const apply = (e: ClassEvent): void => {
     applyEvent(model, e);
+    past.push(e);
     for (const l of listeners) l(e);
   };
   const early: ClassEvent[] = [];
@@ -33,6 +40,12 @@ export async function followClass(store: Store, info: ClassInfo, pack: Pack, thr
   ready = true;
   return {
     view: () => classView(model, thresholds, Date.now()),
+    viewAt: (at) => {
+      const then = emptyModel(pack);
+      for (const e of past) if (Date.parse(e.receivedAt) <= at) applyEvent(then, e);
+      return classView(then, thresholds, at);
+    },
+    history: () => historyOf(past),
     inbox: (learnerId) => inboxOf(model, learnerId),
     grades: (className, recordingOf) => gradesOf(model, className, new Map(classView(model, thresholds, Date.now()).learners.map((l) => [l.id, l.state])), recordingOf),
     onEvent: (listener) => {
@@ -41,4 +54,19 @@ export async function followClass(store: Store, info: ClassInfo, pack: Pack, thr
     },
     close: unsubscribe,
   };
+}
+
+/** Pure: when each step was passed (a learner's first pass of it), from the class's events. */
+export function historyOf(events: readonly ClassEvent[]): ClassHistory {
+  const seen = new Set<string>();
+  const passes: ClassHistory['passes'] = [];
+  for (const e of events) {
+    if (e.type === 'removed') for (const k of [...seen]) if (k.startsWith(`${e.learnerId} `)) seen.delete(k);
+    if (e.type !== 'report' || (e.report.kind !== 'passed' && e.report.kind !== 'solved')) continue;
+    const key = `${e.learnerId} ${e.report.step}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    passes.push({ at: e.receivedAt, step: e.report.step });
+  }
+  return { from: events[0]?.receivedAt ?? null, to: new Date().toISOString(), passes };
 }

@@ -86,6 +86,14 @@ export const eventsQuerySchema = {
   properties: { lastEventId: { type: 'string', pattern: '^[0-9]{1,15}$' } },
 } as const;
 
+/** GET /api/class/at?t=ISO: the moment to replay the class at */
+export const classAtQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['t'],
+  properties: { t: { type: 'string', maxLength: 40, pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$' } },
+} as const;
+
 export const pageQuerySchema = {
   type: 'object',
   additionalProperties: false,
@@ -190,3 +198,5 @@ export const inboxResponses = { 200: object({ messages: { type: 'array', items: 
 const gradeRow = object({ step: str, by: { type: ['string', 'null'], enum: ['self', 'solve', null] }, firstSeen: strOrNull, passedAt: strOrNull, attempts: num, hints: num });
 const gradeSummary = object({ learner: str, state: activity, bySelf: num, bySolve: num, total: num, attempts: num, hints: num, recording: strOrNull });
 export const gradesResponses = { 200: object({ class: str, steps: strings, learners: { type: 'array', items: object({ summary: gradeSummary, steps: { type: 'array', items: gradeRow } }) } }), ...errors } as const;
+/** GET /api/history: a ClassHistory */
+export const historyResponses = { 200: object({ from: strOrNull, to: str, passes: { type: 'array', items: object({ at: str, step: str }) } }), ...errors } as const;

@@ -28,6 +28,8 @@ let view = null;
 let selected = null;
 /** @type {ReturnType<typeof setTimeout> | null} */
 let timer = null;
+/** @type {number | null} the moment (ms) the page shows instead of now: the scrubber's replay */
+let replayAt = null;
 /** @type {string[]} */
 const feed = [];
 /** ?view=projector (issue 22): large type, only Needs help, Common failures and the progress per step */
@@ -336,6 +338,8 @@ function render() {
 async function refresh() {
   timer = null;
   lastRefresh = Date.now();
+  // a replay of the past holds the page still; live events resume it with "Back to live"
+  if (replayAt !== null) return view;
   let r;
   try {
     r = await fetch('/api/class', { credentials: 'same-origin', cache: 'no-store' });
@@ -530,3 +534,103 @@ if (PROJECTOR) document.documentElement.classList.add('projector');
 byId('free-name', HTMLButtonElement).addEventListener('click', () => void act('free'));
 byId('remove-learner', HTMLButtonElement).addEventListener('click', () => void act('remove'));
 void start();
+
+// ---- The room over time (issue 22): the steps passed against time, and a scrubber that replays
+// the whole page to any past moment from the stored events (GET /api/history, /api/class/at) ----
+
+/** @type {{ from: string | null, to: string, passes: Array<{ at: string, step: string }> } | null} */
+let roomHistory = null;
+
+/** Steps passed in the class against time: one step line, up by one at each learner's first pass of a step. */
+function renderSpark() {
+  const box = byId('spark', HTMLElement);
+  if (!roomHistory || roomHistory.from === null) {
+    box.replaceChildren(el('p', { class: 'note' }, 'Nothing has happened yet.'));
+    return;
+  }
+  const t0 = Date.parse(roomHistory.from);
+  const span = Math.max(1, Date.parse(roomHistory.to) - t0);
+  const w = 320;
+  const h = 48;
+  const n = Math.max(1, roomHistory.passes.length);
+  // a step line: flat until a pass, then up by one
+  const y = (/** @type {number} */ k) => Math.round(h - (k / n) * h);
+  const pts = [`0,${h}`, ...roomHistory.passes.flatMap((p, i) => {
+    const x = Math.round(((Date.parse(p.at) - t0) / span) * w);
+    return [`${x},${y(i)}`, `${x},${y(i + 1)}`];
+  }), `${w},${y(roomHistory.passes.length)}`];
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('width', String(w));
+  svg.setAttribute('height', String(h + 2));
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', `${roomHistory.passes.length} steps passed in the class since ${new Date(t0).toLocaleTimeString()}`);
+  const line = document.createElementNS(SVG, 'polyline');
+  line.setAttribute('points', pts.join(' '));
+  line.setAttribute('class', 'spark');
+  svg.append(line);
+  if (replayAt !== null) {
+    const x = Math.round(((replayAt - t0) / span) * w);
+    const mark = document.createElementNS(SVG, 'line');
+    for (const [k, v] of [['x1', x], ['x2', x], ['y1', 0], ['y2', h]]) mark.setAttribute(String(k), String(v));
+    mark.setAttribute('class', 'mark');
+    svg.append(mark);
+  }
+  box.replaceChildren(svg);
+}
+
+async function loadHistory() {
+  const r = await fetch('/api/history', { credentials: 'same-origin', cache: 'no-store' }).catch(() => null);
+  if (!r || !r.ok) return;
+  roomHistory = await r.json();
+  renderSpark();
+}
+
+/**
+ * Shows the class as it was at `at` (ms), or live again with null.
+ * @param {number | null} at
+ */
+async function replay(at) {
+  const banner = byId('replaying', HTMLElement);
+  const out = byId('scrub-at', HTMLElement);
+  replayAt = at;
+  byId('scrub-live', HTMLButtonElement).hidden = at === null;
+  if (at === null) {
+    banner.hidden = true;
+    out.textContent = 'now (live)';
+    byId('scrub', HTMLInputElement).value = '1000';
+    await refresh();
+    renderSpark();
+    return;
+  }
+  const when = new Date(at).toISOString();
+  const r = await fetch(`/api/class/at?t=${encodeURIComponent(when)}`, { credentials: 'same-origin', cache: 'no-store' }).catch(() => null);
+  if (!r || !r.ok || replayAt !== at) return;
+  view = /** @type {ClassResponse} */ (await r.json());
+  const text = `Replaying the room at ${new Date(at).toLocaleTimeString()}: the page shows the past, live updates wait ("Back to live").`;
+  out.textContent = new Date(at).toLocaleTimeString();
+  banner.textContent = text;
+  banner.hidden = false;
+  render();
+  renderSpark();
+}
+
+/** @type {ReturnType<typeof setTimeout> | null} */
+let scrubTimer = null;
+byId('scrub', HTMLInputElement).addEventListener('input', () => {
+  if (scrubTimer !== null) clearTimeout(scrubTimer);
+  scrubTimer = setTimeout(() => {
+    scrubTimer = null;
+    const v = Number(byId('scrub', HTMLInputElement).value);
+    if (!roomHistory || roomHistory.from === null || v >= 1000) return void replay(null);
+    const t0 = Date.parse(roomHistory.from);
+    void replay(t0 + ((Date.parse(roomHistory.to) - t0) * v) / 1000);
+  }, 120);
+});
+// the range ends at the moment the instructor takes hold of it
+byId('scrub', HTMLInputElement).addEventListener('pointerdown', () => void loadHistory());
+byId('scrub', HTMLInputElement).addEventListener('focus', () => void loadHistory());
+byId('scrub-live', HTMLButtonElement).addEventListener('click', () => void replay(null));
+if (!PROJECTOR) {
+  void loadHistory();
+  setInterval(() => replayAt === null && void loadHistory(), 30_000);
+}
