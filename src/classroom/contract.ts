@@ -239,6 +239,13 @@ export interface GradeRow {
   hints: number;
 }
 
+/** A question the learner answered (issue 28): right on their first try, or only later */
+export interface GradeAnswer {
+  step: string;
+  question: string;
+  firstTry: boolean;
+}
+
 /** A learner's grading summary: steps passed by themselves and with `workshop solve`, out of the class's steps. */
 export interface GradeSummary {
   learner: string;
@@ -256,7 +263,7 @@ export interface GradeSummary {
 export interface Grades {
   class: string;
   steps: string[];
-  learners: Array<{ summary: GradeSummary; steps: GradeRow[] }>;
+  learners: Array<{ summary: GradeSummary; steps: GradeRow[]; answers: GradeAnswer[] }>;
 }
 
 /** GET /api/history: the room over time (the dashboard's chart and scrubber) */

@@ -59,18 +59,20 @@ export function gradesOf(m: Model, className: string, states: ReadonlyMap<number
       return {
         summary: { learner: l.name, state: states.get(l.id) ?? 'active', bySelf: rows.filter((r) => r.by === 'self').length, bySolve: rows.filter((r) => r.by === 'solve').length, total: steps.length, attempts: sum((r) => r.attempts), hints: sum((r) => r.hints), recording: recordingOf(l.id) },
         steps: rows,
+        answers: [...l.firstAnswers].map(([key, firstTry]) => ({ step: key.split(' ')[0] ?? '', question: key.split(' ')[1] ?? '', firstTry })),
       };
     });
   return { class: className, steps, learners };
 }
 
-/** The grades as CSV: a `step` row per learner and step, then the learner's `summary` row; every cell formula-safe. */
+/** The grades as CSV: a `step` row per learner and step, an `answer` row per question they answered, then their `summary` row; every cell formula-safe. */
 export function gradesCsv(g: Grades): string {
-  const head = ['learner', 'row', 'step', 'by', 'first_seen', 'passed_at', 'attempts', 'hints', 'state', 'by_self', 'by_solve', 'total', 'recording'];
+  const head = ['learner', 'row', 'step', 'by', 'first_seen', 'passed_at', 'attempts', 'hints', 'state', 'by_self', 'by_solve', 'total', 'recording', 'question', 'first_try'];
   const rows: Array<Array<string | number | null>> = [];
-  for (const { summary: s, steps } of g.learners) {
-    for (const r of steps) rows.push([s.learner, 'step', r.step, r.by, r.firstSeen, r.passedAt, r.attempts, r.hints, null, null, null, null, null]);
-    rows.push([s.learner, 'summary', null, null, null, null, s.attempts, s.hints, s.state, s.bySelf, s.bySolve, s.total, s.recording]);
+  for (const { summary: s, steps, answers } of g.learners) {
+    for (const r of steps) rows.push([s.learner, 'step', r.step, r.by, r.firstSeen, r.passedAt, r.attempts, r.hints, null, null, null, null, null, null, null]);
+    for (const a of answers) rows.push([s.learner, 'answer', a.step, null, null, null, null, null, null, null, null, null, null, a.question, a.firstTry ? 'yes' : 'no']);
+    rows.push([s.learner, 'summary', null, null, null, null, s.attempts, s.hints, s.state, s.bySelf, s.bySolve, s.total, s.recording, null, null]);
   }
   return [head, ...rows].map((r) => r.map(csvField).join(',')).join('\r\n') + '\r\n';
 }

@@ -197,6 +197,6 @@ export const inboxResponses = { 200: object({ messages: { type: 'array', items: 
 /** GET /api/grades.json: Grades */
 const gradeRow = object({ step: str, by: { type: ['string', 'null'], enum: ['self', 'solve', null] }, firstSeen: strOrNull, passedAt: strOrNull, attempts: num, hints: num });
 const gradeSummary = object({ learner: str, state: activity, bySelf: num, bySolve: num, total: num, attempts: num, hints: num, recording: strOrNull });
-export const gradesResponses = { 200: object({ class: str, steps: strings, learners: { type: 'array', items: object({ summary: gradeSummary, steps: { type: 'array', items: gradeRow } }) } }), ...errors } as const;
+export const gradesResponses = { 200: object({ class: str, steps: strings, learners: { type: 'array', items: object({ summary: gradeSummary, steps: { type: 'array', items: gradeRow }, answers: { type: 'array', items: object({ step: str, question: str, firstTry: { type: 'boolean' } }) } }) } }), ...errors } as const;
 /** GET /api/history: a ClassHistory */
 export const historyResponses = { 200: object({ from: strOrNull, to: str, passes: { type: 'array', items: object({ at: str, step: str }) } }), ...errors } as const;

@@ -29,6 +29,10 @@ describe.each(STORES)('the grading export on $name', (factory) => {
     await stored({ kind: 'hinted', step: S1, command: '', outcome: null, rows: [], hints: 1, attempts: 1, at: ago(250) });
     await stored({ kind: 'passed', step: S1, command: 'learner', next: S2, outcome: null, rows: [], attempts: 2, hints: 1, at: ago(200) });
     await stored({ step: S2, attempts: 3, at: ago(100) });
+    // a question of S1 wrong on the first try, then right: graded as not right on the first try
+    const answered = (outcome: 'pass' | 'fail', attempts: number) => stored({ kind: 'answered', step: S1, command: '', outcome, attempts, rows: [{ check: 'why-a-vm', status: outcome, expected: '', actual: '', hint: '' }], at: ago(190) });
+    await answered('fail', 1);
+    await answered('pass', 2);
     const last = await stored({ kind: 'passed', step: S2, command: 'solve', next: S3, outcome: null, rows: [], attempts: 3, hints: 0, at: ago(50) });
     await until('the model has the reports', async () => (await getJson<ClassResponse>(t.origin, '/api/class', t.token)).lastEventId >= last);
 
@@ -36,6 +40,7 @@ describe.each(STORES)('the grading export on $name', (factory) => {
     expect(g.steps).toEqual(PACK.steps.map((s) => s.id));
     const [l] = g.learners;
     expect(l?.summary).toMatchObject({ learner: '-ada', bySelf: 1, bySolve: 1, total: PACK.steps.length, attempts: 5, hints: 1, recording: null });
+    expect(l?.answers).toEqual([{ step: S1, question: 'why-a-vm', firstTry: false }]);
     const row = (s: string) => l?.steps.find((r) => r.step === s);
     expect(row(S1)).toMatchObject({ by: 'self', attempts: 2, hints: 1 });
     expect(row(S2)).toMatchObject({ by: 'solve', attempts: 3, hints: 0 });
@@ -47,12 +52,13 @@ describe.each(STORES)('the grading export on $name', (factory) => {
 
     const csv = await (await fetch(`${t.origin}/api/grades.csv`, { headers: { authorization: `Bearer ${t.token}` } })).text();
     const lines = csv.trimEnd().split('\r\n');
-    expect(lines[0]).toBe('learner,row,step,by,first_seen,passed_at,attempts,hints,state,by_self,by_solve,total,recording');
-    expect(lines).toHaveLength(1 + PACK.steps.length + 1);
+    expect(lines[0]).toBe('learner,row,step,by,first_seen,passed_at,attempts,hints,state,by_self,by_solve,total,recording,question,first_try');
+    expect(lines).toHaveLength(1 + PACK.steps.length + 1 + 1);
+    expect(lines.at(-2)).toBe(`'-ada,answer,${S1},,,,,,,,,,,why-a-vm,no`);
     // a name a spreadsheet would take for a formula (-ada) starts with a quote instead
     expect(lines[1]?.startsWith(`'-ada,step,${S1},self,`)).toBe(true);
-    expect(lines[2]).toMatch(new RegExp(`,step,${S2},solve,[^,]+,[^,]+,3,0,,,,,$`));
-    expect(lines.at(-1)).toBe(`'-ada,summary,,,,,5,1,active,1,1,${PACK.steps.length},`);
+    expect(lines[2]).toMatch(new RegExp(`,step,${S2},solve,[^,]+,[^,]+,3,0,,,,,,,$`));
+    expect(lines.at(-1)).toBe(`'-ada,summary,,,,,5,1,active,1,1,${PACK.steps.length},,,`);
     // only the instructor
     expect((await fetch(`${t.origin}/api/grades.csv`)).status).toBe(401);
   });
