@@ -159,6 +159,10 @@ describe.runIf(run)('the instructor acts, with real learners, in chromium', () =
     expect(held.stdout).toContain(`${STEP} passes.`);
     expect(held.stdout).toContain(`the instructor asked the class to wait at ${STEP}`);
     expect(await ada.status()).toContain(`(${STEP})`);
+    // solve would move her past the hold: refused, with what she can do meanwhile
+    const solve = await workshop(homes.ada, ['solve', '--allow-host']);
+    expect(solve.code, solve.stderr).toBe(2);
+    expect(solve.stderr).toContain(`the instructor asked the class to wait at ${STEP}: \`workshop solve\` would move you past it`);
     // axe-core with hands, messages and the hold on the page
     await page.evaluate(AXE);
     const result = (await page.evaluate(`axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } })`)) as { violations: Array<{ id: string; impact: string | null }> };

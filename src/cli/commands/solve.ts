@@ -8,6 +8,7 @@ import { terminalWidth, wrapText } from '../../render/wrap.ts';
 import type { Cli } from '../cli.ts';
 import { defineCommand } from '../command.ts';
 import { activeDrill } from '../../engine/drill-record.ts';
+import { heldAt, waitLine } from '../../classroom/inbox.ts';
 import { usageError } from '../../errors.ts';
 
 /** The --json report of one step. */
@@ -30,6 +31,12 @@ async function solve(cli: Cli): Promise<number> {
   // During a drill the answer is --give-up: solve would pass the chapter's steps, which a drill never does.
   const drill = activeDrill(cli.home);
   if (drill) throw usageError(`a drill is on (${drill.chapter}/${drill.step}): solve would mark your chapter's steps`, 'fix it and run `workshop next`, or `workshop drill --give-up` for the answer and the repair');
+  // The class waits at a step (`classroom hold`): solving it would move the learner past it.
+  const hold = heldAt(cli.home);
+  if (hold !== null) {
+    const pos = cli.journey().current();
+    if ((cli.positionals[0] ?? `${pos.chapter.id}/${pos.step}`) === hold) throw usageError(`${waitLine(hold)}: \`workshop solve\` would move you past it`, 'read and check it meanwhile (`workshop show`, `workshop check`); solve works again once they release the class');
+  }
   const st = styler(cli.color);
   const r = await solveSteps(cli.journey(), cli.positionals[0], {
     through: cli.flags['through'] === true,
