@@ -13,10 +13,10 @@ export interface LiveClass {
   grades(className: string, recordingOf?: (learnerId: number) => string | null): Grades;
   /** what one learner's sender fetches: their messages, the hold, their hand */
   inbox(learnerId: number): Inbox;
-  /** the class as it was at `at` (ms): the model folded from the events received by then */
-  viewAt(at: number): ClassView;
+  /** the class as it was at `at` (ms): a model folded from the stored events received by then */
+  viewAt(at: number): Promise<ClassView>;
   /** the room over time: every step passed, when, for the chart and the dashboard's scrubber */
-  history(): ClassHistory;
+  history(): Promise<ClassHistory>;
   /** calls `listener` with each event after the model applied it; returns the unsubscribe function */
   onEvent(listener: (e: ClassEvent) => void): () => void;
   close(): void;
@@ -25,11 +25,8 @@ export interface LiveClass {
 export async function followClass(store: Store, info: ClassInfo, pack: Pack, thresholds: Thresholds): Promise<LiveClass> {
   const model = emptyModel(pack);
   const listeners = new Set<(e: ClassEvent) => void>();
-  // every event, in id order: the dashboard's scrubber replays the room to any moment from them
-  const past: ClassEvent[] = [];
   const apply = (e: ClassEvent): void => {
     applyEvent(model, e);
-    past.push(e);
     for (const l of listeners) l(e);
   };
   const early: ClassEvent[] = [];
@@ -40,12 +37,13 @@ export async function followClass(store: Store, info: ClassInfo, pack: Pack, thr
   ready = true;
   return {
     view: () => classView(model, thresholds, Date.now()),
-    viewAt: (at) => {
+    // The past is read from the store when the instructor scrubs, not kept in memory.
+    viewAt: async (at) => {
       const then = emptyModel(pack);
-      for (const e of past) if (Date.parse(e.receivedAt) <= at) applyEvent(then, e);
+      for (const e of (await store.snapshot(info.id)).events) if (Date.parse(e.receivedAt) <= at) applyEvent(then, e);
       return classView(then, thresholds, at);
     },
-    history: () => historyOf(past),
+    history: async () => historyOf((await store.snapshot(info.id)).events),
     inbox: (learnerId) => inboxOf(model, learnerId),
     grades: (className, recordingOf) => gradesOf(model, className, new Map(classView(model, thresholds, Date.now()).learners.map((l) => [l.id, l.state])), recordingOf),
     onEvent: (listener) => {

@@ -10,11 +10,11 @@ export async function exportPlugin(app: FastifyInstance, ctx: ClassContext): Pro
   const { info, live } = ctx;
   app.get('/api/class', { preHandler: app.instructorOnly, schema: { response: classResponses } }, async (): Promise<ClassResponse> => ({ class: { name: info.name, joinCode: info.joinCode, labs: ctx.labs }, ...live.view() }));
   // the room over time: the chart of steps passed, and the class as it was at any past moment
-  app.get('/api/history', { preHandler: app.instructorOnly, schema: { response: historyResponses } }, async (): Promise<ClassHistory> => live.history());
+  app.get('/api/history', { preHandler: app.instructorOnly, schema: { response: historyResponses } }, (): Promise<ClassHistory> => live.history());
   app.get<{ Querystring: { t: string } }>('/api/class/at', { preHandler: app.instructorOnly, schema: { querystring: classAtQuerySchema, response: classResponses } }, async (req): Promise<ClassResponse> => {
     const at = Date.parse(req.query.t);
     if (!Number.isFinite(at)) throw new HttpError(400, `invalid request: querystring/t is not a moment (an ISO time such as 2026-12-06T10:00:00Z)`);
-    return { class: { name: info.name, joinCode: info.joinCode, labs: ctx.labs }, ...live.viewAt(Math.min(at, Date.now())) };
+    return { class: { name: info.name, joinCode: info.joinCode, labs: ctx.labs }, ...(await live.viewAt(Math.min(at, Date.now()))) };
   });
   app.get('/api/export.json', { preHandler: app.instructorOnly, schema: { response: exportResponses } }, async (_req, reply): Promise<ClassExport> => {
     void reply.header('content-disposition', `attachment; filename="class-${info.name}.json"`);
