@@ -207,7 +207,9 @@ describe.runIf(ready)('hosted labs through the class server and Chromium, on qem
     await teacher.goto(`${server.origin}/lab/instructor`);
     const row = teacher.locator('#labs tbody tr[data-learner="ada"]');
     await row.locator('button[data-act="Watch"]').click();
-    await untilScreen(teacher, /tee vm\.txt/, 30_000);
+    // the backlog: the end of the learner's screen (the step text after a pass can push the
+    // command that passed it above the instructor's visible rows; the pass line stays)
+    await untilScreen(teacher, /preflight\/vm passed/, 30_000);
     await typeLine(ada, 'echo ada-types-while-watched');
     await untilScreen(teacher, /^ada-types-while-watched/m, 60_000);
 
