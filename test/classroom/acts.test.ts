@@ -25,6 +25,8 @@ const send = async (origin: string, token: string | undefined, path: string, bod
 
 describe.each(STORES)('the instructor acts on $name', (factory) => {
   let t: TestServer;
+  // the store's databases (for PostgreSQL, its throwaway server) go with the suite
+  afterAll(() => factory.cleanup());
   afterEach(async () => {
     await t?.close();
   });
