@@ -37,6 +37,8 @@ describe.runIf(ready)('hosted labs through the class server and Chromium, on qem
   let server: Served;
   let port = 0;
   const contexts: BrowserContext[] = [];
+  /** each browser's profile folder, removed with it */
+  const profiles: string[] = [];
   const problems: string[] = [];
   let ada: Page;
   let bob: Page;
@@ -73,6 +75,7 @@ describe.runIf(ready)('hosted labs through the class server and Chromium, on qem
 
   async function page(): Promise<Page> {
     const profile = mkdtempSync(join(tmpdir(), 'ws-chromium-'));
+    profiles.push(profile);
     const c = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1400, height: 850 } });
     contexts.push(c);
     const p = c.pages()[0] ?? (await c.newPage());
@@ -116,6 +119,7 @@ describe.runIf(ready)('hosted labs through the class server and Chromium, on qem
 
   afterAll(async () => {
     for (const c of contexts) await c.close().catch(() => undefined);
+    for (const d of profiles) rmSync(d, { recursive: true, force: true });
     if (server && server.child.exitCode === null) {
       server.child.kill('SIGTERM'); // --expire: the server removes the VMs as it stops
       await new Promise<void>((r) => {
