@@ -3,20 +3,18 @@
 // when answered, a hold stops a learner's `next` at the step and `release` frees it; axe-core on
 // the page with all of it shown. And through the HTTP API on each store: who a message goes to,
 // the hold, the inbox a learner's sender fetches, and that only the instructor may act.
-import { createRequire } from 'node:module';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ClassResponse, Inbox } from '../../src/classroom/contract.ts';
 import { isRoot, REPO, sh, workshop } from '../helpers/workshop.ts';
-import { CHROMIUM, CHROMIUM_ARGS, getJson, inProcess, joinAs, killSender, PACK, post, report, serveProcess, type ServeProcess, type TestServer } from './harness.ts';
+import { axeCheck, CHROMIUM, chromiumPage, getJson, inProcess, joinAs, killSender, PACK, post, report, serveProcess, type ServeProcess, type TestServer } from './harness.ts';
 import { STORES } from './stores.ts';
 
 const STEP = PACK.steps[0]?.id ?? 'preflight/vm';
 const STEP2 = PACK.steps[1]?.id ?? 'preflight/root';
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 const send = async (origin: string, token: string | undefined, path: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> => {
   const r = await fetch(`${origin}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
@@ -97,12 +95,7 @@ describe.runIf(run)('the instructor acts, with real learners, in chromium', () =
   beforeAll(async () => {
     if (!sqlite) return;
     server = await serveProcess(await sqlite.freshDb());
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1500, height: 1000 } });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(m.text());
-    });
-    page.on('pageerror', (e) => problems.push(e.message));
+    ({ context, page } = await chromiumPage(profile, problems));
   });
 
   afterAll(async () => {
@@ -166,11 +159,7 @@ describe.runIf(run)('the instructor acts, with real learners, in chromium', () =
     expect(solve.code, solve.stderr).toBe(2);
     expect(solve.stderr).toContain(`the instructor asked the class to wait at ${STEP}: \`workshop solve\` would move you past it`);
     // axe-core with hands, messages and the hold on the page
-    await page.evaluate(AXE);
-    const result = (await page.evaluate(`axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } })`)) as { violations: Array<{ id: string; impact: string | null }> };
-    const bad = result.violations.filter((x) => x.impact === 'serious' || x.impact === 'critical');
-    console.log(`axe-core on the dashboard with the acts: ${result.violations.length} violations, ${bad.length} serious or critical`);
-    expect(bad.map((x) => x.id)).toEqual([]);
+    expect((await axeCheck(page, 'the dashboard with the acts')).bad).toEqual([]);
     mkdirSync(join(REPO, 'test-results'), { recursive: true });
     await page.screenshot({ path: join(REPO, 'test-results', 'classroom-acts.png'), fullPage: true });
 

@@ -3,14 +3,13 @@
 // words and symbols, cells that differ without colour and with AA contrast, a learner's table
 // opened by keyboard alone, and axe-core on the page. The class is fed through the HTTP API, so
 // this runs in seconds; dashboard.test.ts follows real learners.
-import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO } from '../helpers/workshop.ts';
-import { CHROMIUM, CHROMIUM_ARGS, inProcess, joinAs, PACK, post, report, type TestServer } from './harness.ts';
+import { axeCheck, CHROMIUM, chromiumPage, inProcess, joinAs, PACK, post, report, type TestServer } from './harness.ts';
 import { STORES } from './stores.ts';
 
 const sqlite = STORES.find((s) => s.name === 'sqlite');
@@ -18,11 +17,6 @@ const run = sqlite !== undefined && (existsSync(CHROMIUM) || process.env['CI'] =
 const STEP = PACK.steps[0]?.id ?? 'preflight/vm';
 const STEP2 = PACK.steps[1]?.id ?? 'preflight/root';
 const ago = (s: number): string => new Date(Date.now() - s * 1000).toISOString();
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-interface AxeResult {
-  violations: Array<{ id: string; impact: string | null; nodes: Array<{ target: unknown }> }>;
-}
 
 describe.runIf(run)('the cockpit in chromium', () => {
   let t: TestServer;
@@ -54,12 +48,7 @@ describe.runIf(run)('the cockpit in chromium', () => {
     const fay = await joinAs(t.origin, t.joinCode, 'fay');
     await stored(fay, { attempts: 1 });
 
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1500, height: 1000 }, bypassCSP: true });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(m.text());
-    });
-    page.on('pageerror', (e) => problems.push(e.message));
+    ({ context, page } = await chromiumPage(profile, problems, { bypassCSP: true }));
     await page.goto(`${t.origin}/?token=${t.token}`);
     await page.locator('#live', { hasText: 'live' }).waitFor();
     await page.locator('#grid tbody tr[data-learner="fay"]').waitFor();
@@ -139,11 +128,7 @@ describe.runIf(run)('the cockpit in chromium', () => {
   });
 
   it('has no serious or critical axe-core violation (WCAG 2 A and AA)', async () => {
-    await page.evaluate(AXE);
-    const result = (await page.evaluate(`axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } })`)) as AxeResult;
-    const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    console.log(`axe-core on the dashboard: ${result.violations.length} violations, ${bad.length} serious or critical`);
-    expect(bad.map((v) => `${v.id} (${v.impact}): ${JSON.stringify(v.nodes.slice(0, 3).map((n) => n.target))}`)).toEqual([]);
+    expect((await axeCheck(page, 'the dashboard')).bad).toEqual([]);
     mkdirSync(join(REPO, 'test-results'), { recursive: true });
     await page.screenshot({ path: join(REPO, 'test-results', 'classroom-cockpit.png'), fullPage: true });
     expect(problems).toEqual([]);

@@ -5,13 +5,12 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRoot, REPO, sh, workshop } from '../helpers/workshop.ts';
-import { joinAs, killSender, post, report, serveProcess, type ServeProcess } from './harness.ts';
+import { CHROMIUM, chromiumPage, joinAs, killSender, post, report, serveProcess, type ServeProcess } from './harness.ts';
 import { STORES } from './stores.ts';
 
-const CHROMIUM = process.env['WORKSHOP_CHROMIUM'] ?? '/usr/bin/chromium';
 const SHOT = join(REPO, 'test-results', 'classroom-dashboard.png');
 const sqlite = STORES.find((s) => s.name === 'sqlite');
 // CI installs chromium (provision.sh) and must run this; elsewhere it runs when chromium is there.
@@ -38,18 +37,7 @@ describe.runIf(run)('the dashboard in chromium', () => {
   beforeAll(async () => {
     if (!sqlite) return;
     server = await serveProcess(await sqlite.freshDb(), 0, ['--stuck-attempts', '3', '--stuck-after', '0s']);
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1500, height: 1000 },
-      acceptDownloads: true,
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(m.text());
-    });
-    page.on('pageerror', (e) => problems.push(e.message));
+    ({ context, page } = await chromiumPage(profile, problems, { acceptDownloads: true }));
   });
 
   const extra: Array<() => Promise<void>> = [];

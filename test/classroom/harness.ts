@@ -4,7 +4,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import type { BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
 import { senderLockPath } from '../../src/classroom/outbox.ts';
 import { readPack } from '../../src/classroom/pack.ts';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/classroom/server.ts';
@@ -261,3 +263,33 @@ export function killSender(home: string): void {
 /** Debian's chromium, driven by playwright-core (no browser download). */
 export const CHROMIUM = process.env['WORKSHOP_CHROMIUM'] ?? '/usr/bin/chromium';
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/**
+ * The dashboard's browser: chromium on a fresh profile folder, its first page, and every console
+ * error and page error of that page pushed to `problems` (each suite ends by expecting none).
+ */
+export async function chromiumPage(profile: string, problems: string[], extra: BrowserContextOptions = {}): Promise<{ context: BrowserContext; page: Page }> {
+  const { chromium } = await import('playwright-core');
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1500, height: 1000 }, ...extra });
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(m.text());
+  });
+  page.on('pageerror', (e) => problems.push(e.message));
+  return { context, page };
+}
+
+let axeSource: string | undefined;
+
+/**
+ * axe-core (the npm package, injected into the page) on WCAG 2 A and AA: how many violations in
+ * all, and the serious or critical ones as `id (impact): targets`. Logs both counts for `where`.
+ */
+export async function axeCheck(page: Page, where: string): Promise<{ all: number; bad: string[] }> {
+  axeSource ??= readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  await page.evaluate(axeSource);
+  const result = (await page.evaluate(`axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } })`)) as { violations: Array<{ id: string; impact: string | null; nodes: Array<{ target: unknown }> }> };
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${JSON.stringify(v.nodes.slice(0, 3).map((n) => n.target))}`);
+  console.log(`axe-core on ${where}: ${result.violations.length} violations, ${bad.length} serious or critical`);
+  return { all: result.violations.length, bad };
+}

@@ -2,22 +2,20 @@
 // /api/class/at replays the class to any past moment from the stored events, and the dashboard's
 // scrubber shows the page as it was then, held still, until "Back to live". In chromium, with the
 // class fed through the HTTP API.
-import { createRequire } from 'node:module';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClassHistory, ClassResponse } from '../../src/classroom/contract.ts';
 import { REPO } from '../helpers/workshop.ts';
-import { CHROMIUM, CHROMIUM_ARGS, getJson, inProcess, joinAs, PACK, post, report, sleep, type TestServer } from './harness.ts';
+import { axeCheck, CHROMIUM, chromiumPage, getJson, inProcess, joinAs, PACK, post, report, sleep, type TestServer } from './harness.ts';
 import { STORES } from './stores.ts';
 
 const sqlite = STORES.find((s) => s.name === 'sqlite');
 const run = sqlite !== undefined && (existsSync(CHROMIUM) || process.env['CI'] === 'true');
 const STEP = PACK.steps[0]?.id ?? 'preflight/vm';
 const STEP2 = PACK.steps[1]?.id ?? 'preflight/root';
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 describe.runIf(run)('the room over time', () => {
   let t: TestServer;
@@ -45,12 +43,7 @@ describe.runIf(run)('the room over time', () => {
     await stored(bob, { kind: 'passed', step: STEP2, command: 'solve', next: PACK.steps[2]?.id ?? null, outcome: null, rows: [] });
     // a second pass of a step is no new point of the chart
     await stored(bob, { kind: 'passed', step: STEP, command: 'learner', next: STEP2, outcome: null, rows: [] });
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1500, height: 1000 }, bypassCSP: true });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(m.text());
-    });
-    page.on('pageerror', (e) => problems.push(e.message));
+    ({ context, page } = await chromiumPage(profile, problems, { bypassCSP: true }));
   });
 
   afterAll(async () => {
@@ -92,11 +85,7 @@ describe.runIf(run)('the room over time', () => {
     await page.locator('#grid tbody tr[data-learner="bob"]').waitFor({ state: 'detached' });
     expect(await page.locator('#grid tbody tr').count()).toBe(1);
     expect(await page.locator('#spark svg line.mark').count()).toBe(1);
-    await page.evaluate(AXE);
-    const result = (await page.evaluate(`axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } })`)) as { violations: Array<{ id: string; impact: string | null }> };
-    const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    console.log(`axe-core on the replayed dashboard: ${result.violations.length} violations, ${bad.length} serious or critical`);
-    expect(bad.map((v) => v.id)).toEqual([]);
+    expect((await axeCheck(page, 'the replayed dashboard')).bad).toEqual([]);
     mkdirSync(join(REPO, 'test-results'), { recursive: true });
     await page.screenshot({ path: join(REPO, 'test-results', 'classroom-replay.png'), fullPage: true });
     await page.click('#scrub-live');

@@ -5,17 +5,15 @@
 // and pageLoadMs (…30 for 30 learners). The machine has 2 cores shared with other work: the
 // figures are recorded, and only a loose bound is asserted. axe-core on the projector view and
 // the virtual grid.
-import { createRequire } from 'node:module';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO } from '../helpers/workshop.ts';
-import { CHROMIUM, CHROMIUM_ARGS, inProcess, joinAs, mergeLoadRow, PACK, post, report, type TestServer } from './harness.ts';
+import { axeCheck, CHROMIUM, CHROMIUM_ARGS, inProcess, joinAs, mergeLoadRow, PACK, post, report, type TestServer } from './harness.ts';
 import { STORES } from './stores.ts';
 
 const RESULTS = join(REPO, 'test-results', 'classroom-load.json');
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const run = existsSync(CHROMIUM) || process.env['CI'] === 'true';
 const ago = (s: number): string => new Date(Date.now() - s * 1000).toISOString();
 const quantile = (xs: readonly number[], q: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? Number.NaN;
@@ -38,11 +36,6 @@ async function fill(t: TestServer, n: number): Promise<string[]> {
   return tokens;
 }
 
-async function axe(page: Page): Promise<{ all: number; bad: string[] }> {
-  await page.evaluate(AXE);
-  const result = (await page.evaluate(`axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } })`)) as { violations: Array<{ id: string; impact: string | null }> };
-  return { all: result.violations.length, bad: result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id) };
-}
 
 describe.each(STORES)('the cockpit at the size of a room, on $name', (factory) => {
   // chromium.launch: a fresh temporary profile of its own
@@ -111,9 +104,7 @@ describe.each(STORES)('the cockpit at the size of a room, on $name', (factory) =
       expect(await p.locator('#common > li').count()).toBe(5); // four, and "and 1 more"
       const px = Number.parseFloat((await p.evaluate(`getComputedStyle(document.querySelector('#common strong')).fontSize`)) as string);
       expect(px).toBeGreaterThanOrEqual(20);
-      const a = await axe(p);
-      console.log(`axe-core on the projector view at ${zoom * 100} %: ${a.all} violations, ${a.bad.length} serious or critical`);
-      expect(a.bad).toEqual([]);
+      expect((await axeCheck(p, `the projector view at ${zoom * 100} %`)).bad).toEqual([]);
       await zoomed.close();
     }
   });
@@ -136,9 +127,7 @@ describe.each(STORES)('the cockpit at the size of a room, on $name', (factory) =
         // the grid draws the rows in view, not 300; the keyboard still walks it
         const drawn = await page.locator('#grid tbody tr[data-id]').count();
         expect(drawn).toBeLessThan(120);
-        const a = await axe(page);
-        console.log(`axe-core on the dashboard of ${n} (virtual grid): ${a.all} violations, ${a.bad.length} serious or critical`);
-        expect(a.bad).toEqual([]);
+        expect((await axeCheck(page, `the dashboard of ${n} (virtual grid)`)).bad).toEqual([]);
         await page.locator('#grid tbody tr[data-id]').first().focus();
         for (let i = 0; i < 80; i++) await page.keyboard.press('ArrowDown');
         expect(await page.evaluate(`document.activeElement?.dataset?.learner`)).toBe('learner 080');
