@@ -15,7 +15,7 @@
 import { writeSync } from 'node:fs';
 import { CHECK_TIMEOUT_MS, type CheckResult } from '../checks/check.ts';
 import { timeScale } from '../sys/exec.ts';
-import { isRecord } from '../sys/lang.ts';
+import { isRecord, monotonicMs } from '../sys/lang.ts';
 import { LessonFault, safeString } from '../errors.ts';
 import type { LessonProblem } from './catalog.ts';
 import type { ChapterPlace } from './context.ts';
@@ -158,7 +158,7 @@ export class LessonHost {
        * yields, or a call that blocks. Past the last limit, whatever it does.
        */
       const watch = (call: Call): void => {
-        const now = performance.now();
+        const now = monotonicMs();
         // before verify has listed its checks, building them may take what one check may
         const last = listed ? Math.max(0, ...plan.map((c) => c.limitMs)) : CHECK_TIMEOUT_MS * timeScale();
         if (now - this.#heard < grace && now - started < last + grace) return this.#arm(call, grace, () => watch(call));
@@ -166,7 +166,7 @@ export class LessonHost {
       };
       /** its limits count from the host's start (see #call) */
       const begin = (call: Call) => {
-        started = performance.now();
+        started = monotonicMs();
         this.#heard = started;
         this.#arm(call, grace, () => watch(call));
       };
@@ -338,7 +338,7 @@ export class LessonHost {
   }
 
   #onMessage(m: unknown): void {
-    this.#heard = performance.now();
+    this.#heard = monotonicMs();
     if (!isRecord(m) || m['type'] === 'beat') return;
     if (m['type'] === 'ready') return this.#onStarted();
     if (m['type'] === 'output' && typeof m['text'] === 'string') return toStderr(m['text']);

@@ -3,6 +3,12 @@
 /** A plain object (not null, not an array): the shape of parsed JSON records. */
 export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/**
+ * Milliseconds on a monotonic clock, for time limits and durations. The global `performance` is a
+ * getter that loads perf_hooks and ten modules behind it (~1.4 ms of every `next` and `hint`).
+ */
+export const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+
 /** Resolves after `ms` milliseconds. */
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

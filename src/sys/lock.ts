@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { processAlive, processStart } from './process.ts';
 import { envError, WorkshopError } from '../errors.ts';
 import { readRegularFile } from './files.ts';
-import { sleep } from './lang.ts';
+import { monotonicMs, sleep } from './lang.ts';
 
 export interface LockOwner {
   pid: number;
@@ -115,7 +115,7 @@ class Sightings {
   readonly #first = new Map<string, { key: string; at: number }>();
   olderThan(path: string, st: Stats, ms: number): boolean {
     const key = `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
-    const t = performance.now();
+    const t = monotonicMs();
     const seen = this.#first.get(path);
     if (seen === undefined || seen.key !== key) this.#first.set(path, { key, at: t });
     const age = Date.now() - st.mtimeMs;
@@ -211,7 +211,7 @@ export async function acquireLock(path: string, command: string, opts: WaitOptio
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const noticeMs = opts.noticeMs ?? 500;
   // the monotonic clock: a wall clock that steps back must not make the wait endless
-  const t0 = performance.now();
+  const t0 = monotonicMs();
   const seen = new Sightings();
   let noticed = false;
   let tookOver = false;
@@ -220,15 +220,15 @@ export async function acquireLock(path: string, command: string, opts: WaitOptio
     if (tryCreate(path, me)) break;
     const now = readLock(path);
     // released just now: try again at once (the deadline still holds)
-    if (now.kind === 'gone' && performance.now() - t0 < timeoutMs) continue;
-    if (now.kind === 'gone') throw waitedTooLong(path, now, performance.now() - t0);
+    if (now.kind === 'gone' && monotonicMs() - t0 < timeoutMs) continue;
+    if (now.kind === 'gone') throw waitedTooLong(path, now, monotonicMs() - t0);
     // garbage (from an older workshop, or a disk error) is stale once it has stayed a second
     const stale = now.kind === 'garbage' ? seen.olderThan(path, now.stat, 1000) : now.owner.pid !== process.pid && !ownerIsLive(now.owner);
     if (stale && takeOver(path, now, seen)) {
       tookOver = true;
       continue;
     }
-    const waited = performance.now() - t0;
+    const waited = monotonicMs() - t0;
     if (waited >= timeoutMs) throw waitedTooLong(path, now, waited);
     if (now.kind === 'owner' && !stale && !noticed && waited >= noticeMs) {
       noticed = true;

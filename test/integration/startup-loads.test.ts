@@ -62,6 +62,21 @@ describe('what workshop status loads', () => {
     expect(r.urls.some((u) => u.endsWith('/lessons/01-chroot/steps.ts'))).toBe(true);
     // (the built-in lessons run in workshop's own process for next: src/lessons/host-inline.ts)
     expect(r.builtins.filter((b) => ['fs/promises', 'readline', 'crypto'].includes(b))).toEqual([]);
+    // the global `performance` loads perf_hooks and ten modules behind it (~1.4 ms): the lock's
+    // and the host's time limits read process.hrtime (sys/lang.ts: monotonicMs)
+    expect(r.builtins).not.toContain('perf_hooks');
+  });
+
+  it.skipIf(!isRoot)('hint, which writes the hint count, loads no perf_hooks, crypto or child_process', async () => {
+    const home = tmp('ws-loads-hint-');
+    const goto = await spawnCollect(NODE, [CLI, 'goto', 'chroot/rootfs-dirs'], { env: { WORKSHOP_HOME: home, NO_COLOR: '1' } });
+    expect(goto.code).toBe(0);
+    // the first hint imports steps.ts (in the lesson host) to fill the hints cache; the second reads the cache
+    expect((await spawnCollect(NODE, [CLI, 'hint'], { env: { WORKSHOP_HOME: home, NO_COLOR: '1' } })).code).toBe(0);
+    const r = await loads(['hint'], home);
+    expect(r.code).toBe(0);
+    expect(r.packages).toEqual([]);
+    expect(r.builtins.filter((b) => ['perf_hooks', 'crypto', 'child_process', 'fs/promises'].includes(b))).toEqual([]);
   });
 
   // doctor --fresh loaded execa until its probes ran through node:child_process (issue 26)
