@@ -41,7 +41,18 @@ const entryPoints = { cli: 'src/cli/bin.ts' };
  * code) and the lesson API that steps.ts imports as `workshop/lesson`: a build of their own, so
  * that the host loads none of the CLI, and the API shares its chunks with the host.
  */
-const hostEntryPoints = { 'lesson-host': 'src/lessons/host-child.ts', 'lesson-inline': 'src/lessons/host-inline.ts', lesson: 'src/lesson.ts' };
+const hostEntryPoints = { 'lesson-host': 'src/lessons/host-child.ts', lesson: 'src/lesson.ts' };
+/**
+ * The built-in lessons' host in workshop's own process (host-inline.ts), with the whole lesson API,
+ * as one file: in that process `workshop/lesson` names this file (host-hooks.ts), so that `next`
+ * loads one module, not lesson.js and the eight chunks it shared with the host (issue 26).
+ */
+const inlineEntry = {
+  contents: "export * from './src/lesson.ts';\nexport { inlineHost } from './src/lessons/host-inline.ts';\n",
+  resolveDir: resolve('.'),
+  sourcefile: 'lesson-inline.ts',
+  loader: 'ts',
+};
 
 /**
  * esbuild puts each module in the chunk of the set of entries (dynamic imports count as entries)
@@ -124,6 +135,7 @@ await build({
   plugins: [oneCore, builtins],
 });
 await build({ ...common, entryPoints: hostEntryPoints, outdir, splitting: true, chunkNames: 'host-[hash]', sourcemap: false, plugins: [builtins] });
+await build({ ...common, stdin: inlineEntry, outfile: `${outdir}/lesson-inline.js`, sourcemap: false, plugins: [builtins] });
 await chmod(`${outdir}/cli.js`, 0o755);
 // The same node:fs/promises for lesson code (steps.ts imports it; src/lessons/host-child.ts points
 // the import there): the lesson host then loads no fs/promises at all.

@@ -12,13 +12,14 @@ let registered = false;
  * The build's node:fs/promises on callback fs (scripts/fs-promises-lite.mjs) stands in for the
  * real one, whose loading costs ~26M instructions, for lesson code only: never for a package's,
  * nor for workshop's own modules (which take their built-ins from getBuiltinModule anyway).
+ * `api` is the module that `workshop/lesson` names: lesson.js beside this bundle (from src:
+ * src/lesson.ts), or the inline host's own bundle, which holds the lesson API too (host-inline.ts).
  */
-export function registerLessonHooks(): void {
+export function registerLessonHooks(api = new URL(import.meta.url.endsWith('.js') ? './lesson.js' : '../lesson.ts', import.meta.url)): void {
   if (registered) return;
   registered = true;
   const built = import.meta.url.endsWith('.js');
   const own = new URL('./', import.meta.url).href;
-  const api = new URL(built ? './lesson.js' : '../lesson.ts', import.meta.url);
   const fsPromises = new URL('./fs-promises.js', import.meta.url);
   const lite = built && existsSync(fileURLToPath(fsPromises));
   registerHooks({

@@ -1,5 +1,7 @@
-// The built-in lessons' host inside workshop's own process (dist/lesson-inline.js, in the host's
-// build so that lesson code and this share one copy of the lesson API and its probe cache).
+// The built-in lessons' host inside workshop's own process. Built as one file with the whole lesson
+// API (dist/lesson-inline.js, scripts/build.mjs), which is then what `workshop/lesson` names in this
+// process: lesson code and this share one copy of the API and its probe cache, and `next` loads
+// one module where it loaded lesson.js and eight chunks of the host's build (issue 26).
 // `next`, `check` and `watch` on the lessons shipped with workshop use it: a child's Node start-up
 // was most of `next`'s time (issue 26). host.ts talks to it as to the child, through the same
 // messages (not cloned: each side builds every message afresh, and Node's first structuredClone
@@ -46,6 +48,7 @@ class InlineHost extends EventEmitter implements HostProcess {
 
 /** A host in this process, for the built-in lessons. */
 export function inlineHost(): HostProcess {
-  registerLessonHooks();
+  // built, this module is dist/lesson-inline.js, which exports the lesson API too (build.mjs)
+  registerLessonHooks(import.meta.url.endsWith('.js') ? new URL(import.meta.url) : undefined);
   return new InlineHost();
 }
