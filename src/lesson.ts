@@ -49,6 +49,9 @@ export { readAncestry, stackExpectation, waferStacked, waferStackedAlone } from 
 export type { Ancestry } from './checks/wafers.ts';
 // Network namespaces, links, addresses, routes (ip -j)
 export { cidrOf, inSubnet, inetAddrs, neighbourAnswered, netnsNames, netnsUsable, parseIpAddrs, pingFrom, readAddrs, readBridgePorts, readConntrack, readLinks, readLinksOfProcess, readNeighbours, readNetns, readRoutes, readSysctl } from './checks/networking.ts';
+// One network object each: a named netns, a link with its kind, master and state, an address, a route, a NAT rule
+export { addressOn, linkIn, natRule, netnsExists, routeVia } from './checks/net-objects.ts';
+export type { LinkExpectation } from './checks/net-objects.ts';
 export type { BridgePort, ConntrackEntry, IpAddress, IpLink, IpLinkAddresses, IpNeighbour, IpRoute, NetnsEntry, PingResult } from './checks/networking.ts';
 // NAT (iptables-save in canonical form)
 export { canonicalRule, masqueradeCovers, readNatTable } from './checks/iptables.ts';

@@ -7,6 +7,7 @@ import { lessonHost } from '../lessons/host.ts';
 import type { LoadedChapter } from '../lessons/load.ts';
 import { codeBlocks, SHELL_LANGS } from '../lessons/markdown.ts';
 import { lineOf, propertyLine } from '../lessons/scan.ts';
+import { DRAFT_MARKER } from './record/draft.ts';
 
 /** What a rule sees of one chapter: its index entry, its files' text and what its steps.ts loaded as. */
 export interface LintChapter {
@@ -71,6 +72,13 @@ export const asWrittenMarkers: LintRule = ({ entry, md }) =>
   codeBlocks(md).flatMap((b) => {
     const message = markerProblem(b.lang, b.info.split(/\s+/).filter(Boolean).slice(1));
     return message === undefined ? [] : [{ file: entry.mdPath, line: b.line, message }];
+  });
+
+/** A draft of `workshop record` is not a lesson yet: its marker stays a problem until the author deletes it. */
+export const draftMarker: LintRule = ({ entry, md, source }) =>
+  [{ file: entry.mdPath, text: md }, { file: entry.stepsPath, text: source }].flatMap(({ file, text }) => {
+    const at = text.indexOf(DRAFT_MARKER);
+    return at < 0 ? [] : [{ file, line: lineOf(text, at), message: `${DRAFT_MARKER}: written by \`workshop record\`; review it (the text, the checks, the mutants), then delete this marker line` }];
   });
 
 /**

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { formatProblem, readCatalog, type ChapterEntry, type LessonProblem } from '../lessons/catalog.ts';
 import { loadChapter } from '../lessons/load.ts';
 import { questionBlocks } from './lint-questions.ts';
-import { asWrittenMarkers, closingSection, inspectedInHost, relativeImports, titlesAgree, type LintChapter, type LintRule } from './lint-rules.ts';
+import { asWrittenMarkers, closingSection, draftMarker, inspectedInHost, relativeImports, titlesAgree, type LintChapter, type LintRule } from './lint-rules.ts';
 
 export type { LintChapter, LintRule };
 
@@ -17,7 +17,7 @@ export interface PackLint {
 }
 
 /** The rules, in the order their problems are listed. */
-export const LINT_RULES: readonly LintRule[] = [relativeImports, closingSection, titlesAgree, asWrittenMarkers, inspectedInHost, questionBlocks];
+export const LINT_RULES: readonly LintRule[] = [relativeImports, closingSection, titlesAgree, asWrittenMarkers, inspectedInHost, questionBlocks, draftMarker];
 
 const readText = (path: string): string => {
   try {

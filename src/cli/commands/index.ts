@@ -29,6 +29,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   doctor: { hot: true, load: () => import('./doctor.ts').then((m) => m.default) },
   test: { load: () => import('./test.ts').then((m) => m.default) },
   lint: { load: () => import('./lint.ts').then((m) => m.default) },
+  record: { load: () => import('./record.ts').then((m) => m.default) },
   state: { load: () => import('./state.ts').then((m) => m.default) },
   path: { load: () => import('./path.ts').then((m) => m.default) },
   env: { load: () => import('./env.ts').then((m) => m.default) },

@@ -1,0 +1,66 @@
+// The difference between two snapshots (snapshot.ts): the objects that appeared, and those whose
+// parameters changed, each with its kind. Pure, and tested on snapshots recorded on this machine.
+import { isPathUnder } from '../../checks/proc.ts';
+import type { AddrObj, FileObj, KernelSnapshot, LinkObj, LoopObj, MountObj, RouteObj, RuleObj, SubvolObj, TmpObj } from './snapshot.ts';
+
+/** One object the recorded commands made (`new`) or changed (`changed`: same identity, other parameters). */
+export type Change =
+  | { kind: 'mount'; change: 'new' | 'changed'; obj: MountObj }
+  | { kind: 'loop'; change: 'new' | 'changed'; obj: LoopObj }
+  | { kind: 'subvolume'; change: 'new' | 'changed'; obj: SubvolObj }
+  | { kind: 'netns'; change: 'new' | 'changed'; obj: { name: string } }
+  | { kind: 'link'; change: 'new' | 'changed'; obj: LinkObj }
+  | { kind: 'addr'; change: 'new' | 'changed'; obj: AddrObj }
+  | { kind: 'route'; change: 'new' | 'changed'; obj: RouteObj }
+  | { kind: 'rule'; change: 'new' | 'changed'; obj: RuleObj }
+  | { kind: 'file'; change: 'new' | 'changed'; obj: FileObj }
+  | { kind: 'tmp'; change: 'new' | 'changed'; obj: TmpObj };
+
+export type ChangeKind = Change['kind'];
+
+/** New and changed objects of one list, by identity; `same` compares the parameters. */
+function changesOf<T>(before: readonly T[], after: readonly T[], key: (x: T) => string): Array<{ change: 'new' | 'changed'; obj: T }> {
+  const was = new Map(before.map((x) => [key(x), JSON.stringify(x)]));
+  return after.flatMap((obj): Array<{ change: 'new' | 'changed'; obj: T }> => {
+    const old = was.get(key(obj));
+    if (old === undefined) return [{ change: 'new', obj }];
+    return old === JSON.stringify(obj) ? [] : [{ change: 'changed', obj }];
+  });
+}
+
+/**
+ * The files worth a check: the top-most new paths (a new folder, not everything in it), and none
+ * that is a mount point or lies inside a new mount (the mount's own check covers it). Pure.
+ */
+export function topNewFiles(before: readonly FileObj[], after: readonly FileObj[], dir: string, mounts: readonly MountObj[]): FileObj[] {
+  const old = new Set(before.map((f) => f.path));
+  const fresh = after.filter((f) => !old.has(f.path));
+  const freshDirs = new Set(fresh.filter((f) => f.type === 'dir').map((f) => f.path));
+  const points = mounts.map((m) => m.mountPoint);
+  return fresh.filter((f) => {
+    const abs = `${dir}/${f.path}`;
+    if (points.some((p) => isPathUnder(abs, p) || isPathUnder(p, abs))) return false;
+    const parts = f.path.split('/');
+    return !parts.slice(0, -1).some((_, i) => freshDirs.has(parts.slice(0, i + 1).join('/')));
+  });
+}
+
+/** Everything the recorded commands made or changed, in the order a cleanup undoes last: netns, links, addresses, … mounts, files. */
+export function diffSnapshots(before: KernelSnapshot, after: KernelSnapshot): Change[] {
+  const newMounts = changesOf(before.mounts, after.mounts, (m) => m.mountPoint);
+  const netns = changesOf(before.netns.map((name) => ({ name })), after.netns.map((name) => ({ name })), (n) => n.name);
+  // the links and addresses of a new namespace are new with it; its lo is made by the kernel
+  const fromNewNs = new Set(netns.map((n) => n.obj.name));
+  return [
+    ...netns.map((c) => ({ kind: 'netns' as const, ...c })),
+    ...changesOf(before.links, after.links, (l) => `${l.ns}/${l.ifname}`).filter((c) => !(c.obj.ifname === 'lo' && fromNewNs.has(c.obj.ns))).map((c) => ({ kind: 'link' as const, ...c })),
+    ...changesOf(before.addrs, after.addrs, (a) => `${a.ns}/${a.ifname}/${a.cidr}`).map((c) => ({ kind: 'addr' as const, ...c })),
+    ...changesOf(before.routes, after.routes, (r) => `${r.ns}/${r.dst}`).map((c) => ({ kind: 'route' as const, ...c })),
+    ...changesOf(before.rules, after.rules, (r) => `${r.ns}/${r.rule}`).map((c) => ({ kind: 'rule' as const, ...c })),
+    ...changesOf(before.loops, after.loops, (l) => l.name).map((c) => ({ kind: 'loop' as const, ...c })),
+    ...newMounts.map((c) => ({ kind: 'mount' as const, ...c })),
+    ...changesOf(before.subvolumes, after.subvolumes, (s) => `${s.store}/${s.path}`).map((c) => ({ kind: 'subvolume' as const, ...c })),
+    ...topNewFiles(before.files, after.files, after.dir, after.mounts).map((obj) => ({ kind: 'file' as const, change: 'new' as const, obj })),
+    ...changesOf(before.tmp, after.tmp, (t) => t.path).filter((c) => c.change === 'new').map((c) => ({ kind: 'tmp' as const, ...c })),
+  ];
+}
