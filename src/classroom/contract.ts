@@ -22,7 +22,7 @@ export interface Report {
   /** a random UUID made on the learner's machine (randomUuid in sys/lang.ts): the server stores each one once */
   id: string;
   /** answered: a question of the step judged; its id is rows[0].check, the try is `attempts` */
-  kind: 'started' | 'attempted' | 'passed' | 'hinted' | 'solved' | 'reset' | 'left' | 'answered' | 'asked' | 'cleaned';
+  kind: 'started' | 'attempted' | 'passed' | 'hinted' | 'solved' | 'reset' | 'left' | 'answered' | 'asked' | 'cleaned' | 'drilled';
   /** `chapter/step`, or a chapter id for started and reset; '' for left (`classroom leave`) and cleaned (`workshop clean`); the current step for asked (`workshop ask`) */
   step: string;
   /** next, check, watch (attempted); learner or solve (passed); '' otherwise. cleaned: outcome pass (nothing left) or fail (residue) */
@@ -37,6 +37,18 @@ export interface Report {
   at: string;
   /** asked only: the learner's question (may be ''), at most QUESTION_CHARS */
   question?: string;
+  /** drilled only: a drill of the step started or ended (issue 28); `attempts` and `hints` are the drill's */
+  drill?: DrillFacts;
+}
+
+/** What a learner's drill report tells (issue 28): which near-miss, where it stands, how long it took. */
+export interface DrillFacts {
+  mutant: string;
+  state: 'started' | 'fixed' | 'gave-up';
+  /** from the drill's start to its end; 0 when started */
+  ms: number;
+  /** the class round it belongs to (the act's event id); null for a drill of the learner's own */
+  round: number | null;
 }
 
 /** The longest question a learner may ask, and the longest message an instructor may send (characters). */
@@ -47,7 +59,11 @@ export const MESSAGE_CHARS = 1000;
  * What the instructor did to the room (issue 22): a message to some learners (their ids, fixed
  * when it was sent, and the instructor's words for whom), or a hold at a step (null: released).
  */
-export type InstructorAct = { act: 'message'; text: string; to: number[]; label: string } | { act: 'hold'; step: string | null };
+export type InstructorAct =
+  | { act: 'message'; text: string; to: number[]; label: string }
+  | { act: 'hold'; step: string | null }
+  /** a break-it round for the room (issue 28): `drills` drills of the chapter, picked by `seed`, the same for everyone */
+  | { act: 'drill'; chapter: string; drills: number; seed: number };
 
 /** How a join went: a new learner, the same learner again (with their own token), or a freed name taken over. */
 export type JoinHow = 'new' | 'rejoined' | 'claimed';
@@ -151,6 +167,8 @@ export interface Inbox {
   hold: string | null;
   /** the learner's hand is up */
   hand: boolean;
+  /** the latest break-it round of the room (issue 28); null when none */
+  drill: { id: number; chapter: string; drills: number; seed: number } | null;
 }
 
 /** A learner in a common failure, with what their own check found. */
@@ -204,9 +222,39 @@ export interface ClassView {
   hands: number[];
   /** the newest messages the instructor sent, oldest first */
   messages: MessageView[];
+  /** the latest break-it round the instructor started, and who has fixed which of its drills */
+  drillRound: DrillRoundView | null;
   lastEventId: number;
   thresholds: Thresholds;
   generatedAt: string;
+}
+
+/** A class round (issue 28): the act's event id names it. */
+export interface DrillRound {
+  id: number;
+  chapter: string;
+  drills: number;
+  seed: number;
+  since: string;
+}
+
+/** One learner's drill, as their reports tell it. */
+export interface DrillCell {
+  /** `chapter/step` */
+  step: string;
+  mutant: string;
+  /** 'on': started, not fixed yet */
+  state: 'on' | 'fixed' | 'gave-up';
+  /** how long it took; null while it is on */
+  seconds: number | null;
+  attempts: number;
+  hints: number;
+  startedAt: string;
+}
+
+export interface DrillRoundView extends DrillRound {
+  /** by learner name, those who started a drill of the round */
+  learners: Array<{ name: string; drills: DrillCell[] }>;
 }
 
 /** One question of the pack, as the class answered it. */
@@ -246,6 +294,11 @@ export interface GradeAnswer {
   firstTry: boolean;
 }
 
+/** A drill the learner met (issue 28): in a class round (its id) or on their own (null) */
+export interface GradeDrill extends DrillCell {
+  round: number | null;
+}
+
 /** A learner's grading summary: steps passed by themselves and with `workshop solve`, out of the class's steps. */
 export interface GradeSummary {
   learner: string;
@@ -263,7 +316,7 @@ export interface GradeSummary {
 export interface Grades {
   class: string;
   steps: string[];
-  learners: Array<{ summary: GradeSummary; steps: GradeRow[]; answers: GradeAnswer[] }>;
+  learners: Array<{ summary: GradeSummary; steps: GradeRow[]; answers: GradeAnswer[]; drills: GradeDrill[] }>;
 }
 
 /** GET /api/history: the room over time (the dashboard's chart and scrubber) */

@@ -1,5 +1,6 @@
 // The class as CSV and JSON, for the page's buttons, GET /api/export.* and `classroom export`.
 import type { ClassExport, ClassView, GradeRow, Grades } from './contract.ts';
+import { gradeDrills } from './drill-round.ts';
 import type { Model } from './model.ts';
 import { csvField } from './safe-text.ts';
 
@@ -60,19 +61,26 @@ export function gradesOf(m: Model, className: string, states: ReadonlyMap<number
         summary: { learner: l.name, state: states.get(l.id) ?? 'active', bySelf: rows.filter((r) => r.by === 'self').length, bySolve: rows.filter((r) => r.by === 'solve').length, total: steps.length, attempts: sum((r) => r.attempts), hints: sum((r) => r.hints), recording: recordingOf(l.id) },
         steps: rows,
         answers: [...l.firstAnswers].map(([key, firstTry]) => ({ step: key.split(' ')[0] ?? '', question: key.split(' ')[1] ?? '', firstTry })),
+        drills: gradeDrills(l.drills),
       };
     });
   return { class: className, steps, learners };
 }
 
-/** The grades as CSV: a `step` row per learner and step, an `answer` row per question they answered, then their `summary` row; every cell formula-safe. */
+/**
+ * The grades as CSV: a `step` row per learner and step, an `answer` row per question they
+ * answered, a `drill` row per drill they met (issue 28: the near-miss, fixed / gave-up / on, the
+ * seconds it took, the class round or empty), then their `summary` row; every cell formula-safe.
+ */
 export function gradesCsv(g: Grades): string {
-  const head = ['learner', 'row', 'step', 'by', 'first_seen', 'passed_at', 'attempts', 'hints', 'state', 'by_self', 'by_solve', 'total', 'recording', 'question', 'first_try'];
+  const head = ['learner', 'row', 'step', 'by', 'first_seen', 'passed_at', 'attempts', 'hints', 'state', 'by_self', 'by_solve', 'total', 'recording', 'question', 'first_try', 'drill', 'outcome', 'seconds', 'round'];
   const rows: Array<Array<string | number | null>> = [];
-  for (const { summary: s, steps, answers } of g.learners) {
-    for (const r of steps) rows.push([s.learner, 'step', r.step, r.by, r.firstSeen, r.passedAt, r.attempts, r.hints, null, null, null, null, null, null, null]);
-    for (const a of answers) rows.push([s.learner, 'answer', a.step, null, null, null, null, null, null, null, null, null, null, a.question, a.firstTry ? 'yes' : 'no']);
-    rows.push([s.learner, 'summary', null, null, null, null, s.attempts, s.hints, s.state, s.bySelf, s.bySolve, s.total, s.recording, null, null]);
+  const none = (n: number): null[] => Array<null>(n).fill(null);
+  for (const { summary: s, steps, answers, drills } of g.learners) {
+    for (const r of steps) rows.push([s.learner, 'step', r.step, r.by, r.firstSeen, r.passedAt, r.attempts, r.hints, ...none(11)]);
+    for (const a of answers) rows.push([s.learner, 'answer', a.step, ...none(10), a.question, a.firstTry ? 'yes' : 'no', ...none(4)]);
+    for (const d of drills) rows.push([s.learner, 'drill', d.step, null, d.startedAt, null, d.attempts, d.hints, ...none(7), d.mutant, d.state, d.seconds, d.round]);
+    rows.push([s.learner, 'summary', null, null, null, null, s.attempts, s.hints, s.state, s.bySelf, s.bySolve, s.total, s.recording, ...none(6)]);
   }
   return [head, ...rows].map((r) => r.map(csvField).join(',')).join('\r\n') + '\r\n';
 }

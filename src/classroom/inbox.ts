@@ -1,4 +1,4 @@
-// The learner's inbox (issue 22): what the instructor said to them and the room's hold, as the
+// The learner's inbox (issue 22): what the instructor said to them, the room's hold and its drill round (issue 28), as the
 // sender last fetched it (GET /api/inbox) into WORKSHOP_HOME/classroom-inbox.json. Commands read
 // it from disk, so no learner command waits on the network. Everything in it came from the
 // network: checked and bounded on the way in, and printed through visible(). Only node:fs here.
@@ -12,7 +12,12 @@ export const inboxPath = (home: string): string => join(home, 'classroom-inbox.j
 interface Stored extends Inbox {
   /** the newest message id a command has printed */
   shown: number;
+  /** the newest drill round a command has announced, and the newest the learner started (`drill --class`) */
+  roundShown: number;
+  roundTaken: number;
 }
+
+type Round = NonNullable<Inbox['drill']>;
 
 const MAX_MESSAGES = 50;
 const MAX_TEXT = 1000;
@@ -28,14 +33,29 @@ export function asInbox(v: unknown): Inbox | undefined {
     if (typeof x['id'] !== 'number' || !Number.isSafeInteger(x['id']) || typeof x['text'] !== 'string' || typeof x['at'] !== 'string') return undefined;
     messages.push({ id: x['id'], at: x['at'].slice(0, 40), text: x['text'].slice(0, MAX_TEXT) });
   }
-  return { messages, hold: o['hold'] === null ? null : o['hold'].slice(0, 200), hand: o['hand'] };
+  const drill = asRound(o['drill']);
+  if (drill === undefined) return undefined;
+  return { messages, hold: o['hold'] === null ? null : o['hold'].slice(0, 200), hand: o['hand'], drill };
+}
+
+const whole = (v: unknown, min: number, max: number): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max;
+
+/** The round as the server sent it: null for none (or from a server before issue 28), undefined when malformed. */
+function asRound(v: unknown): Round | null | undefined {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'object') return undefined;
+  const o = v as Record<string, unknown>;
+  const chapter = o['chapter'];
+  if (!whole(o['id'], 1, Number.MAX_SAFE_INTEGER) || typeof chapter !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/.test(chapter) || !whole(o['drills'], 1, 5) || !whole(o['seed'], 0, 2 ** 32)) return undefined;
+  return { id: o['id'], chapter, drills: o['drills'], seed: o['seed'] };
 }
 
 function read(home: string): Stored | undefined {
   try {
     const v = JSON.parse(readFileSync(inboxPath(home), 'utf8')) as Record<string, unknown>;
     const inbox = asInbox(v);
-    return inbox ? { ...inbox, shown: typeof v['shown'] === 'number' ? v['shown'] : 0 } : undefined;
+    const num = (k: string): number => (typeof v[k] === 'number' ? v[k] : 0);
+    return inbox ? { ...inbox, shown: num('shown'), roundShown: num('roundShown'), roundTaken: num('roundTaken') } : undefined;
   } catch {
     return undefined;
   }
@@ -53,7 +73,8 @@ function write(home: string, s: Stored): void {
 
 /** The sender saves what it fetched; what commands have printed already stays printed. */
 export function saveInbox(home: string, inbox: Inbox): void {
-  write(home, { ...inbox, shown: read(home)?.shown ?? 0 });
+  const before = read(home);
+  write(home, { ...inbox, shown: before?.shown ?? 0, roundShown: before?.roundShown ?? 0, roundTaken: before?.roundTaken ?? 0 });
 }
 
 /** Forgets the inbox (`classroom leave`, a new join). */
@@ -68,22 +89,38 @@ export const waitLine = (step: string): string => visible(`the instructor asked 
 
 const messageLine = (m: Inbox['messages'][number]): string => visible(`message from the instructor (${m.at.slice(11, 16)}): ${shorten(m.text, MAX_TEXT)}`);
 
-/** The messages no command has printed yet, as lines; they count as printed from now on. */
+/** The room's drill round the learner has not started yet (`workshop drill --class`), if any. */
+export function openRound(home: string): Round | undefined {
+  const s = read(home);
+  return s?.drill && s.drill.id > s.roundTaken ? s.drill : undefined;
+}
+
+/** `workshop drill --class` started the round: commands stop offering it. */
+export function takeRound(home: string, id: number): void {
+  const s = read(home);
+  if (s) write(home, { ...s, roundTaken: Math.max(s.roundTaken, id), roundShown: Math.max(s.roundShown, id) });
+}
+
+const roundLine = (r: Round): string => `the instructor started a break-it round on ${r.chapter} (${r.drills} drill(s)): \`workshop drill --class\` starts it`;
+
+/** The messages and the drill round no command has printed yet, as lines; they count as printed from now on. */
 export function newMessages(home: string): string[] {
   const s = read(home);
   if (!s) return [];
   const fresh = s.messages.filter((m) => m.id > s.shown);
-  if (fresh.length === 0) return [];
-  write(home, { ...s, shown: Math.max(...fresh.map((m) => m.id)) });
-  return fresh.map(messageLine);
+  const round = s.drill && s.drill.id > Math.max(s.roundShown, s.roundTaken) ? s.drill : undefined;
+  if (fresh.length === 0 && !round) return [];
+  write(home, { ...s, shown: Math.max(s.shown, ...fresh.map((m) => m.id)), roundShown: Math.max(s.roundShown, round?.id ?? 0) });
+  return [...fresh.map(messageLine), ...(round ? [roundLine(round)] : [])];
 }
 
-/** For `workshop status` and `watch`: the hold, the hand, the newest messages (marked printed). */
+/** For `workshop status` and `watch`: the hold, the hand, the open drill round, the newest messages (marked printed). */
 export function inboxLines(home: string, newest = 3): string[] {
   const s = read(home);
   if (!s) return [];
-  const lines = [...(s.hold ? [`${waitLine(s.hold)}: you can still read and check`] : []), ...(s.hand ? ['your hand is up: the instructor sees your question'] : []), ...s.messages.slice(-newest).map(messageLine)];
+  const round = s.drill && s.drill.id > s.roundTaken ? s.drill : undefined;
+  const lines = [...(s.hold ? [`${waitLine(s.hold)}: you can still read and check`] : []), ...(s.hand ? ['your hand is up: the instructor sees your question'] : []), ...(round ? [roundLine(round)] : []), ...s.messages.slice(-newest).map(messageLine)];
   const top = Math.max(0, ...s.messages.map((m) => m.id));
-  if (top > s.shown) write(home, { ...s, shown: top });
+  if (top > s.shown || (round && round.id > s.roundShown)) write(home, { ...s, shown: Math.max(top, s.shown), roundShown: Math.max(s.roundShown, round?.id ?? 0) });
   return lines;
 }

@@ -1,7 +1,8 @@
 // What the dashboard shows, folded from the class's events: a pure function of (events, pack,
 // thresholds, now). The server keeps one model per class and applies each new event; /api/class,
 // the export and `classroom status` are views of it.
-import type { Alert, AlertView, Cell, ClassEvent, ClassView, CommonFailure, FailureMember, Inbox, InstructorAct, LearnerView, MessageView, PackStep, QuestionTally, ReportRow, Thresholds } from './contract.ts';
+import type { Alert, AlertView, Cell, ClassEvent, ClassView, CommonFailure, DrillRound, FailureMember, Inbox, InstructorAct, LearnerView, MessageView, PackStep, QuestionTally, ReportRow, Thresholds } from './contract.ts';
+import { applyDrillReport, drillRoundView, type LearnerDrills } from './drill-round.ts';
 import { failureKey } from './failure-key.ts';
 import { byNeed, learnerState } from './learner-state.ts';
 import { formatSize } from './limits.ts';
@@ -55,6 +56,8 @@ interface LearnerState {
   passedAt: Map<string, string>;
   /** `workshop ask`: up until the instructor sends this learner a message */
   hand: { question: string; at: string } | null;
+  /** the drills they met (issue 28), by round, step and near-miss */
+  drills: LearnerDrills;
 }
 
 /** A message of the instructor's, as stored: to learner ids. */
@@ -77,6 +80,8 @@ export interface Model {
   messages: Sent[];
   /** `classroom hold STEP`; null once released */
   hold: { step: string; since: string } | null;
+  /** the latest break-it round (`classroom drill`, issue 28) */
+  drillRound: DrillRound | null;
   lastEventId: number;
 }
 
@@ -86,7 +91,7 @@ const ALERTS_KEPT = 20;
 const MESSAGES_KEPT = 500;
 const MESSAGES_SHOWN = 20;
 
-export const emptyModel = (pack: Pack): Model => ({ pack, learners: new Map(), removed: new Set(), alerts: [], messages: [], hold: null, lastEventId: 0 });
+export const emptyModel = (pack: Pack): Model => ({ pack, learners: new Map(), removed: new Set(), alerts: [], messages: [], hold: null, drillRound: null, lastEventId: 0 });
 
 /** The time a learner was last seen: their clock, but never later than when the server heard it. */
 const seenAt = (at: string, receivedAt: string): string => (Date.parse(at) <= Date.parse(receivedAt) ? at : receivedAt);
@@ -94,7 +99,7 @@ const seenAt = (at: string, receivedAt: string): string => (Date.parse(at) <= Da
 function learner(m: Model, id: number, name: string, at: string): LearnerState {
   let l = m.learners.get(id);
   if (!l) {
-    l = { id, name, access: 'active', presence: 'joined', joinedAt: at, lastSeen: at, current: m.pack.steps[0]?.id ?? null, since: at, done: new Set(), solved: new Set(), last: new Map(), attempts: new Map(), hints: new Map(), firstAnswers: new Map(), hand: null, cleaned: null, firstSeen: new Map(), passedAt: new Map() };
+    l = { id, name, access: 'active', presence: 'joined', joinedAt: at, lastSeen: at, current: m.pack.steps[0]?.id ?? null, since: at, done: new Set(), solved: new Set(), last: new Map(), attempts: new Map(), hints: new Map(), firstAnswers: new Map(), hand: null, cleaned: null, firstSeen: new Map(), passedAt: new Map(), drills: new Map() };
     m.learners.set(id, l);
   }
   return l;
@@ -130,6 +135,10 @@ function moveTo(l: LearnerState, step: string | null, at: string): void {
 function applyAct(m: Model, id: number, at: string, a: InstructorAct): void {
   if (a.act === 'hold') {
     m.hold = a.step === null ? null : { step: a.step, since: at };
+    return;
+  }
+  if (a.act === 'drill') {
+    m.drillRound = { id, chapter: a.chapter, drills: a.drills, seed: a.seed, since: at };
     return;
   }
   m.messages.push({ id, at, text: a.text, label: a.label, to: a.to });
@@ -212,6 +221,10 @@ export function applyEvent(m: Model, e: ClassEvent): void {
       l.attempts.set(r.step, r.attempts);
       l.hints.set(r.step, r.hints);
       moveTo(l, r.next, at);
+      break;
+    case 'drilled':
+      // a drill never moves the learner in the chapter
+      applyDrillReport(l.drills, r, at);
       break;
     case 'answered': {
       // the first judged answer counts, whichever report of it arrives first
@@ -353,6 +366,7 @@ export function classView(m: Model, t: Thresholds, now: number): ClassView {
       .sort((a, b) => Date.parse(a.hand?.at ?? '') - Date.parse(b.hand?.at ?? ''))
       .map((l) => l.id),
     messages: m.messages.slice(-MESSAGES_SHOWN).map((x) => messageView(m, x)),
+    drillRound: drillRoundView(m.drillRound, [...m.learners.values()]),
     lastEventId: m.lastEventId,
     thresholds: t,
     generatedAt: new Date(now).toISOString(),
@@ -364,8 +378,8 @@ function messageView(m: Model, x: Sent): MessageView {
   return { id: x.id, at: x.at, text: x.text, label: x.label, to: names };
 }
 
-/** What one learner's sender fetches: the messages to them (the newest MESSAGES_SHOWN), the hold, their hand. */
+/** What one learner's sender fetches: the messages to them (the newest MESSAGES_SHOWN), the hold, their hand, the room's drill round. */
 export function inboxOf(m: Model, learnerId: number): Inbox {
   const mine = m.messages.filter((x) => x.to.includes(learnerId)).slice(-MESSAGES_SHOWN);
-  return { messages: mine.map((x) => ({ id: x.id, at: x.at, text: x.text })), hold: m.hold?.step ?? null, hand: (m.learners.get(learnerId)?.hand ?? null) !== null };
+  return { messages: mine.map((x) => ({ id: x.id, at: x.at, text: x.text })), hold: m.hold?.step ?? null, hand: (m.learners.get(learnerId)?.hand ?? null) !== null, drill: m.drillRound && { id: m.drillRound.id, chapter: m.drillRound.chapter, drills: m.drillRound.drills, seed: m.drillRound.seed } };
 }

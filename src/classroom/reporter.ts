@@ -54,6 +54,9 @@ export function reportOf(e: JourneyEvent, id: string = randomUuid()): Report {
     case 'answered':
       // the question's id in the one row; what the learner typed stays on their machine
       return { ...base, kind: 'answered', step: e.step, outcome: e.result === 'right' ? 'pass' : 'fail', rows: [{ check: clip(e.question, 200), status: e.result === 'right' ? 'pass' : 'fail', expected: '', actual: '', hint: '' }], attempts: e.tries };
+    case 'drilled':
+      // which near-miss, and how it went: never what the learner typed
+      return { ...base, kind: 'drilled', step: e.step, rows: [], outcome: e.state === 'started' ? null : e.state === 'fixed' ? 'pass' : 'fail', attempts: e.attempts, hints: e.hints, drill: { mutant: e.mutant, state: e.state, ms: Math.round(e.ms), round: e.round } };
   }
 }
 

@@ -26,7 +26,7 @@ export const reportSchema = {
   required: ['id', 'kind', 'step', 'command', 'next', 'outcome', 'rows', 'attempts', 'hints', 'at'],
   properties: {
     id: { type: 'string', format: 'uuid' },
-    kind: { enum: ['started', 'attempted', 'passed', 'hinted', 'solved', 'reset', 'left', 'answered', 'asked', 'cleaned'] },
+    kind: { enum: ['started', 'attempted', 'passed', 'hinted', 'solved', 'reset', 'left', 'answered', 'asked', 'cleaned', 'drilled'] },
     // '' only for left: the reports route checks which kind may have which
     step: { type: 'string', maxLength: 200, pattern: `${STEP_PATTERN}|^$` },
     command: { enum: ['', 'next', 'check', 'watch', 'learner', 'solve'] },
@@ -37,6 +37,18 @@ export const reportSchema = {
     hints: { type: 'integer', minimum: 0, maximum: 1_000 },
     at: { type: 'string', format: 'date-time', maxLength: 40 },
     question: { type: 'string', maxLength: QUESTION_CHARS },
+    // drilled only (the reports route checks it): a mutant's name is an identifier of the lesson's
+    drill: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['mutant', 'state', 'ms', 'round'],
+      properties: {
+        mutant: { type: 'string', minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9_-]*$' },
+        state: { enum: ['started', 'fixed', 'gave-up'] },
+        ms: { type: 'integer', minimum: 0, maximum: 7 * 24 * 3600 * 1000 },
+        round: { anyOf: [{ type: 'null' }, { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER }] },
+      },
+    },
   },
 } as const;
 
@@ -61,6 +73,17 @@ export const messageSchema = {
 
 /** POST /api/hold (the instructor) */
 export const holdSchema = { type: 'object', additionalProperties: false, required: ['step'], properties: { step: STEP } } as const;
+
+/** The most drills a class round asks of each learner (a learner's own round has as many). */
+export const ROUND_DRILLS = 5;
+
+/** POST /api/drill-round (the instructor): a break-it round of the chapter for the whole room (issue 28) */
+export const drillRoundSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['chapter'],
+  properties: { chapter: { type: 'string', maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9_-]*$' }, drills: { type: 'integer', minimum: 1, maximum: ROUND_DRILLS } },
+} as const;
 
 /** The name is normalized and checked by learnerName (identity.ts): fullwidth letters fold into ASCII first. */
 export const joinSchema = {
@@ -145,6 +168,9 @@ const learnerViewSchema = object({
   cleaned: { ...object({ at: str, clean: { type: 'boolean' } }), type: ['object', 'null'] },
 });
 
+const drillCellFields = { step: str, mutant: str, state: { type: 'string', enum: ['on', 'fixed', 'gave-up'] }, seconds: { type: ['number', 'null'] }, attempts: num, hints: num, startedAt: str } as const;
+const drillCell = object(drillCellFields);
+
 const classViewFields = {
   steps: { type: 'array', items: object({ id: str, title: str }) },
   learners: { type: 'array', items: learnerViewSchema },
@@ -168,6 +194,7 @@ const classViewFields = {
   hold: { ...object({ step: str, since: str }), type: ['object', 'null'] },
   hands: { type: 'array', items: num },
   messages: { type: 'array', items: object({ id: num, at: str, text: str, label: str, to: strings }) },
+  drillRound: { ...object({ id: num, chapter: str, drills: num, seed: num, since: str, learners: { type: 'array', items: object({ name: str, drills: { type: 'array', items: drillCell } }) } }), type: ['object', 'null'] },
   lastEventId: num,
   thresholds: object({ idleAfterMs: num, stuckAfterMs: num, stuckAttempts: num }),
   generatedAt: str,
@@ -193,10 +220,15 @@ export const messageResponses = { 201: object({ eventId: num, to: strings }), ..
 /** POST /api/hold and /api/release */
 export const holdResponses = { 201: object({ eventId: num, hold: strOrNull }), ...errors } as const;
 /** GET /api/inbox: an Inbox */
-export const inboxResponses = { 200: object({ messages: { type: 'array', items: object({ id: num, at: str, text: str }) }, hold: strOrNull, hand: { type: 'boolean' } }), ...errors } as const;
+export const inboxResponses = {
+  200: object({ messages: { type: 'array', items: object({ id: num, at: str, text: str }) }, hold: strOrNull, hand: { type: 'boolean' }, drill: { ...object({ id: num, chapter: str, drills: num, seed: num }), type: ['object', 'null'] } }),
+  ...errors,
+} as const;
+/** POST /api/drill-round: the round's id (its event) and what it asks */
+export const drillRoundResponses = { 201: object({ eventId: num, chapter: str, drills: num }), ...errors } as const;
 /** GET /api/grades.json: Grades */
 const gradeRow = object({ step: str, by: { type: ['string', 'null'], enum: ['self', 'solve', null] }, firstSeen: strOrNull, passedAt: strOrNull, attempts: num, hints: num });
 const gradeSummary = object({ learner: str, state: activity, bySelf: num, bySolve: num, total: num, attempts: num, hints: num, recording: strOrNull });
-export const gradesResponses = { 200: object({ class: str, steps: strings, learners: { type: 'array', items: object({ summary: gradeSummary, steps: { type: 'array', items: gradeRow }, answers: { type: 'array', items: object({ step: str, question: str, firstTry: { type: 'boolean' } }) } }) } }), ...errors } as const;
+export const gradesResponses = { 200: object({ class: str, steps: strings, learners: { type: 'array', items: object({ summary: gradeSummary, steps: { type: 'array', items: gradeRow }, answers: { type: 'array', items: object({ step: str, question: str, firstTry: { type: 'boolean' } }) }, drills: { type: 'array', items: object({ ...drillCellFields, round: { type: ['number', 'null'] } }) } }) } }), ...errors } as const;
 /** GET /api/history: a ClassHistory */
 export const historyResponses = { 200: object({ from: strOrNull, to: str, passes: { type: 'array', items: object({ at: str, step: str }) } }), ...errors } as const;

@@ -14,6 +14,7 @@ import { actsPlugin } from './plugins/acts.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { basePlugin } from './plugins/base.ts';
 import type { ClassContext } from './plugins/context.ts';
+import { drillsPlugin } from './plugins/drills.ts';
 import { eventsPlugin } from './plugins/events.ts';
 import { exportPlugin } from './plugins/export.ts';
 import { learnersPlugin } from './plugins/learners.ts';
@@ -60,7 +61,7 @@ export interface RunningServer {
  * The class's routes, in order; each gets the ClassContext as its options. A new part of the
  * class (hosted labs, say) is one more line here.
  */
-const PLUGINS: ReadonlyArray<FastifyPluginAsync<ClassContext>> = [basePlugin, authPlugin, pagePlugin, learnersPlugin, reportsPlugin, eventsPlugin, exportPlugin, actsPlugin];
+const PLUGINS: ReadonlyArray<FastifyPluginAsync<ClassContext>> = [basePlugin, authPlugin, pagePlugin, learnersPlugin, reportsPlugin, eventsPlugin, exportPlugin, actsPlugin, drillsPlugin];
 
 const FASTIFY_OPTIONS = {
   logger: false,

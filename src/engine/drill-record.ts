@@ -33,6 +33,8 @@ export interface ActiveDrill extends DrillId {
   diagnosis: string;
   /** the round this drill is part of, by its start time */
   round?: number;
+  /** the class round (issue 28) it is part of: the instructor's act's id, told to the class with each report */
+  classRound?: number;
 }
 
 /** A round: the drills still to come, after the active one. */
@@ -42,6 +44,8 @@ export interface Round {
   chapter: string;
   total: number;
   left: DrillId[];
+  /** a round the instructor started for the room (`workshop drill --class`) */
+  classRound?: number;
 }
 
 export interface DrillResult extends DrillId {
@@ -52,6 +56,7 @@ export interface DrillResult extends DrillId {
   hints: number;
   outcome: 'fixed' | 'gave-up';
   round?: number;
+  classRound?: number;
 }
 
 export interface DrillBook {
@@ -110,4 +115,5 @@ export const finished = (d: ActiveDrill, outcome: DrillResult['outcome'], now: n
   hints: d.hintsShown,
   outcome,
   ...(d.round === undefined ? {} : { round: d.round }),
+  ...(d.classRound === undefined ? {} : { classRound: d.classRound }),
 });

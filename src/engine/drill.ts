@@ -146,14 +146,30 @@ async function candidates(j: Journey, target: string | undefined): Promise<{ ent
   return { entry, drills };
 }
 
+/** A round the instructor started for the room: its id (the act's), how many drills, and the seed everyone shares. */
+export interface ClassRound {
+  id: number;
+  drills: number;
+  seed: number;
+}
+
+export interface PlanOpts {
+  seed?: number;
+  round?: boolean;
+  classRound?: ClassRound;
+}
+
 /** What a drill (or the first of a round) will be, and what rebuilding the chapter removes: said before anything runs. */
-export async function planDrill(j: Journey, target: string | undefined, opts: { seed?: number; round?: boolean }): Promise<DrillChoice> {
+export async function planDrill(j: Journey, target: string | undefined, opts: PlanOpts): Promise<DrillChoice> {
   const { entry, drills } = await candidates(j, target);
-  const seed = opts.seed ?? newSeed();
-  const chosen = pick(drills, seed, opts.round ? roundSize(drills.length) : 1);
+  const cls = opts.classRound;
+  const seed = cls?.seed ?? opts.seed ?? newSeed();
+  const round = opts.round === true || cls !== undefined;
+  const chosen = pick(drills, seed, cls ? Math.min(cls.drills, drills.length) : round ? roundSize(drills.length) : 1);
   const [drill, ...left] = chosen;
   if (drill === undefined) throw new Error(`no drill was picked in ${entry.id}`);
-  return { ...(await rebuildPlan(j, entry, drill)), seed, ...(opts.round ? { round: { id: Date.now(), seed, chapter: entry.id, total: chosen.length, left } } : {}) };
+  const classRound = cls ? { classRound: cls.id } : {};
+  return { ...(await rebuildPlan(j, entry, drill)), seed, ...(round ? { round: { id: Date.now(), seed, chapter: entry.id, total: chosen.length, left, ...classRound } } : {}) };
 }
 
 async function rebuildPlan(j: Journey, entry: ChapterEntry, drill: DrillId): Promise<Omit<DrillChoice, 'seed'>> {
@@ -216,11 +232,13 @@ async function activate(j: Journey, loaded: LoadedChapter, drill: DrillId, choic
     rows: failureText(broken),
     diagnosis: String(diagnosis),
     ...(choice.round ? { round: choice.round.id } : {}),
+    ...(choice.round?.classRound === undefined ? {} : { classRound: choice.round.classRound }),
   };
   await changeBook(j.ws.home, 'drill', (book) => {
     book.active = active;
     if (choice.round) book.round = choice.round;
   });
+  j.drilled({ step: `${drill.chapter}/${drill.step}`, mutant: drill.mutant, state: 'started', ms: 0, attempts: 0, hints: 0, round: active.classRound ?? null });
   return active;
 }
 
@@ -253,13 +271,15 @@ export async function checkDrill(j: Journey, d: ActiveDrill): Promise<CheckOutco
 }
 
 async function endDrill(j: Journey, outcome: DrillResult['outcome']): Promise<DrillResult> {
-  return changeBook(j.ws.home, 'drill', (book) => {
+  const r = await changeBook(j.ws.home, 'drill', (book) => {
     if (!book.active) throw usageError('no drill is on', 'start one: workshop drill');
-    const r = finished(book.active, outcome, Date.now());
-    book.history.push(r);
+    const done = finished(book.active, outcome, Date.now());
+    book.history.push(done);
     book.active = null;
-    return r;
+    return done;
   });
+  j.drilled({ step: `${r.chapter}/${r.step}`, mutant: r.mutant, state: outcome, ms: r.ms, attempts: r.attempts, hints: r.hints, round: r.classRound ?? null });
+  return r;
 }
 
 async function roundAfter(j: Journey): Promise<RoundState> {

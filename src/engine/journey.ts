@@ -180,6 +180,11 @@ export class Journey {
     this.#emit({ type: 'answered', at: now(), step, question, result, tries });
   }
 
+  /** A drill started or ended (engine/drill.ts keeps its own record, drills.json): told to the class. */
+  drilled(e: Omit<Extract<JourneyEvent, { type: 'drilled' }>, 'type' | 'at'>): void {
+    this.#emit({ type: 'drilled', at: now(), ...e });
+  }
+
   #emit(event: JourneyEvent): void {
     for (const l of this.#listeners) {
       const p = Promise.resolve()

@@ -52,13 +52,13 @@ describe.each(STORES)('the grading export on $name', (factory) => {
 
     const csv = await (await fetch(`${t.origin}/api/grades.csv`, { headers: { authorization: `Bearer ${t.token}` } })).text();
     const lines = csv.trimEnd().split('\r\n');
-    expect(lines[0]).toBe('learner,row,step,by,first_seen,passed_at,attempts,hints,state,by_self,by_solve,total,recording,question,first_try');
+    expect(lines[0]).toBe('learner,row,step,by,first_seen,passed_at,attempts,hints,state,by_self,by_solve,total,recording,question,first_try,drill,outcome,seconds,round');
     expect(lines).toHaveLength(1 + PACK.steps.length + 1 + 1);
-    expect(lines.at(-2)).toBe(`'-ada,answer,${S1},,,,,,,,,,,why-a-vm,no`);
+    expect(lines.at(-2)).toBe(`'-ada,answer,${S1},,,,,,,,,,,why-a-vm,no,,,,`);
     // a name a spreadsheet would take for a formula (-ada) starts with a quote instead
     expect(lines[1]?.startsWith(`'-ada,step,${S1},self,`)).toBe(true);
-    expect(lines[2]).toMatch(new RegExp(`,step,${S2},solve,[^,]+,[^,]+,3,0,,,,,,,$`));
-    expect(lines.at(-1)).toBe(`'-ada,summary,,,,,5,1,active,1,1,${PACK.steps.length},,,`);
+    expect(lines[2]).toMatch(new RegExp(`,step,${S2},solve,[^,]+,[^,]+,3,0,,,,,,,,,,,$`));
+    expect(lines.at(-1)).toBe(`'-ada,summary,,,,,5,1,active,1,1,${PACK.steps.length},,,,,,,`);
     // only the instructor
     expect((await fetch(`${t.origin}/api/grades.csv`)).status).toBe(401);
   });

@@ -293,7 +293,7 @@ describe.runIf(sqlite !== undefined)('hosted labs on the class server (a fake dr
     const ada = grades.learners.find((l) => l.summary.learner === 'ada')?.summary.recording;
     expect(ada).toMatch(new RegExp(`^${stateDir}/.+\\.cast$`));
     const csv = await (await get(instructorCookie, '/api/grades.csv')).text();
-    expect(csv.split('\r\n')[0]).toMatch(/,recording,question,first_try$/);
+    expect(csv.split('\r\n')[0]).toMatch(/,recording,question,first_try,drill,outcome,seconds,round$/);
     expect(csv).toContain(`ada,summary,`);
     expect(csv).toContain(String(ada));
   });

@@ -332,6 +332,7 @@ function render() {
   renderDetail(view);
   renderFeed();
   renderActs(view);
+  renderDrills(view);
 }
 
 /** @returns {Promise<ClassResponse | null>} the class, or null when it could not be read */
@@ -399,9 +400,15 @@ function describe(e) {
   if (e.type === 'removed') return `${e.learner} was removed from the class`;
   if (e.type === 'freed') return `the name ${e.learner} was freed`;
   if (e.type === 'alert') return `limit reached: ${e.alert.limit}${e.learner ? ` (${e.learner})` : ''}`;
-  if (e.type === 'act') return e.act.act === 'message' ? `message to ${e.act.label}: ${e.act.text}` : e.act.step ? `hold at ${e.act.step}` : 'hold released';
+  if (e.type === 'act') {
+    const a = e.act;
+    if (a.act === 'message') return `message to ${a.label}: ${a.text}`;
+    if (a.act === 'drill') return `drill round started on ${a.chapter} (${a.drills} drills)`;
+    return a.step ? `hold at ${a.step}` : 'hold released';
+  }
   const r = e.report;
   if (r.kind === 'cleaned') return `${new Date(r.at).toLocaleTimeString()} ${e.learner} ran workshop clean: ${r.outcome === 'pass' ? 'nothing left' : 'something was left'}`;
+  if (r.kind === 'drilled' && r.drill) return `${new Date(r.at).toLocaleTimeString()} ${e.learner}: drill ${r.step} ${r.drill.state}${r.drill.state === 'started' ? '' : ` in ${Math.round(r.drill.ms / 1000)}s`}`;
   if (r.kind === 'asked') return `${new Date(r.at).toLocaleTimeString()} ${e.learner} raised a hand: ${r.question || '(no question)'}`;
   const what = r.kind === 'attempted' ? `${r.command} ${r.outcome}` : r.kind === 'passed' ? 'passed' : r.kind === 'hinted' ? `hint ${r.hints}` : r.kind;
   return `${new Date(r.at).toLocaleTimeString()} ${e.learner}: ${r.step} ${what}`;
@@ -504,6 +511,52 @@ byId('message-form', HTMLFormElement).addEventListener('submit', (e) => {
     text.value = '';
     byId('message-said', HTMLElement).textContent = `Sent to ${/** @type {{ to: string[] }} */ (a).to.join(', ')}.`;
   });
+});
+/** @type {Record<import('../contract.ts').DrillCell['state'], string>} */
+const DRILL_MARK = { fixed: '✔ fixed', 'gave-up': '✘ gave up', on: '● on it' };
+
+/** The drill round (issue 28): a row per learner, a column per drill of the round, who fixed which and how fast. @param {ClassResponse} view */
+function renderDrills(view) {
+  const chapter = byId('drill-chapter', HTMLSelectElement);
+  const chapters = [...new Set(view.steps.map((s) => s.id.split('/')[0] ?? ''))];
+  if (chapter.options.length !== chapters.length) chapter.replaceChildren(...chapters.map((c) => el('option', { value: c }, c)));
+  const r = view.drillRound;
+  const table = byId('drills', HTMLTableElement);
+  const head = table.tHead ?? table.createTHead();
+  const body = table.tBodies[0] ?? table.createTBody();
+  if (!r) {
+    byId('drill-state', HTMLElement).textContent = 'No drill round yet.';
+    head.replaceChildren();
+    body.replaceChildren();
+    return;
+  }
+  // everyone meets the same drills (one seed): a column per drill, in the order learners met them
+  const columns = [...new Set(r.learners.flatMap((l) => l.drills.map((d) => `${d.step} ${d.mutant}`)))];
+  const fixedAll = r.learners.filter((l) => l.drills.length >= r.drills && l.drills.every((d) => d.state === 'fixed')).length;
+  byId('drill-state', HTMLElement).textContent = `Round on ${r.chapter} (${r.drills} drills), started ${ago(r.since)}: ${r.learners.length} learner(s) on it, ${fixedAll} fixed every drill.`;
+  head.replaceChildren(el('tr', {}, el('th', { scope: 'col' }, 'Learner'), ...columns.map((c) => el('th', { scope: 'col', class: 'drill' }, c.replace(' ', ': ')))));
+  body.replaceChildren(
+    ...r.learners.map((l) =>
+      el(
+        'tr',
+        { 'data-learner': l.name },
+        el('th', { scope: 'row' }, l.name),
+        ...columns.map((c) => {
+          const d = l.drills.find((x) => `${x.step} ${x.mutant}` === c);
+          if (!d) return el('td', {}, '');
+          const took = d.seconds === null ? '' : ` in ${d.seconds < 60 ? `${d.seconds}s` : `${Math.floor(d.seconds / 60)}m ${d.seconds % 60}s`}`;
+          return el('td', { class: d.state, 'data-drill': c, title: `${d.attempts} failed next, ${d.hints} hint(s)` }, `${DRILL_MARK[d.state]}${took}`);
+        }),
+      ),
+    ),
+  );
+}
+
+byId('drill-start', HTMLButtonElement).addEventListener('click', () => {
+  const chapter = byId('drill-chapter', HTMLSelectElement).value;
+  const drills = Number(byId('drill-count', HTMLInputElement).value);
+  if (!window.confirm(`Start a break-it round on ${chapter} (${drills} drills) for the whole class?`)) return;
+  void postAct('/api/drill-round', { chapter, drills });
 });
 byId('hold', HTMLButtonElement).addEventListener('click', () => void postAct('/api/hold', { step: byId('hold-step', HTMLSelectElement).value }));
 byId('release', HTMLButtonElement).addEventListener('click', () => void postAct('/api/release', {}));

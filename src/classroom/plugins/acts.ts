@@ -33,7 +33,7 @@ export function recipients(view: ClassView, to: To): { ids: number[]; label: str
 }
 
 /** The page sends JSON; a cross-site form cannot, without a preflight this server never allows. */
-function jsonOnly(req: FastifyRequest): void {
+export function jsonOnly(req: FastifyRequest): void {
   if (!/^application\/json\b/.test(req.headers['content-type'] ?? '')) throw new HttpError(415, 'send Content-Type: application/json');
 }
 

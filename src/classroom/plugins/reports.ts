@@ -14,6 +14,7 @@ function checkReport(r: Report, ctx: ClassContext, stepIds: ReadonlySet<string>)
   if (stepless !== (r.step === '')) throw new HttpError(422, stepless ? `a ${r.kind} report names no step (step "")` : 'the step is missing');
   if (stepless) return;
   if ((r.kind === 'asked') !== (r.question !== undefined)) throw new HttpError(422, r.kind === 'asked' ? 'an asked report carries a question (it may be "")' : 'only an asked report carries a question');
+  if ((r.kind === 'drilled') !== (r.drill !== undefined)) throw new HttpError(422, r.kind === 'drilled' ? 'a drilled report carries its drill' : 'only a drilled report carries a drill');
   const chapterKind = r.kind === 'started' || r.kind === 'reset';
   if (chapterKind ? !ctx.pack.chapters.has(r.step) : !stepIds.has(r.step)) throw new HttpError(422, `unknown ${chapterKind ? 'chapter' : 'step'} "${r.step}": it is not in the pack this class serves`);
   if (r.next !== null && !stepIds.has(r.next)) throw new HttpError(422, `unknown next step "${r.next}": it is not in the pack this class serves`);

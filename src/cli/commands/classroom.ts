@@ -6,7 +6,7 @@ import { defineCommand, type CommandDef } from '../command.ts';
 import { subcommandList } from '../help.ts';
 
 const classroom: CommandDef = defineCommand({
-  meta: { name: 'classroom', summary: 'a class: serve the live dashboard (instructor), or join one (learner)', usage: 'classroom serve|status|export|remove|free|message|hold|release|join|leave ...', exit: '0; 2 usage, 3 no server' },
+  meta: { name: 'classroom', summary: 'a class: serve the live dashboard (instructor), or join one (learner)', usage: 'classroom serve|status|export|remove|free|message|hold|release|drill|join|leave ...', exit: '0; 2 usage, 3 no server' },
   maxArgs: Number.POSITIVE_INFINITY,
   subCommands: {
     serve: () => import('./classroom/serve.ts').then((m) => m.default),
@@ -17,6 +17,7 @@ const classroom: CommandDef = defineCommand({
     message: () => import('./classroom/instructor.ts').then((m) => m.message),
     hold: () => import('./classroom/instructor.ts').then((m) => m.hold),
     release: () => import('./classroom/instructor.ts').then((m) => m.release),
+    drill: () => import('./classroom/instructor.ts').then((m) => m.drill),
     join: () => import('./classroom/learner.ts').then((m) => m.joinCommand),
     leave: () => import('./classroom/learner.ts').then((m) => m.leaveCommand),
     __send: () => import('./classroom/learner.ts').then((m) => m.sendCommand),

@@ -1,10 +1,11 @@
 // `workshop drill [chapter|chapter/step] [--seed N] [--round] | --list | --hint | --give-up`:
 // break-it drills from the self-test's proven near-misses (issue 28). engine/drill.ts decides and
 // does; this file renders. `next` and `hint` hand over to nextInDrill and drillHint while a drill is on.
+import { openRound, takeRound } from '../../classroom/inbox.ts';
 import { requireVm } from '../../engine/guard.ts';
 import { workspace } from '../../engine/workspace.ts';
 import { withLock } from '../../sys/lock.ts';
-import { checkDrill, giveUp, listDrills, nextDrillHint, planDrill, startDrill, type ActiveDrill, type DrillChoice, type DrillResult, type RoundState } from '../../engine/drill.ts';
+import { checkDrill, giveUp, listDrills, nextDrillHint, planDrill, startDrill, type ActiveDrill, type DrillChoice, type DrillResult, type PlanOpts, type RoundState } from '../../engine/drill.ts';
 import { activeDrill } from '../../engine/drill-record.ts';
 import { renderResults } from '../../render/table.ts';
 import { styler } from '../../render/style.ts';
@@ -75,17 +76,32 @@ async function begin(cli: Cli, choice: DrillChoice, json: 'emit' | 'then' = 'emi
   return 0;
 }
 
-async function start(cli: Cli): Promise<number> {
-  await requireVm(cli.allowHost, 'start a drill');
-  const j = cli.journey();
+/** `--class`: the round the instructor started for the room, as the learner's sender last fetched it. */
+function classTarget(cli: Cli): { target: string; opts: PlanOpts; round: number } {
+  if (cli.positionals.length > 0 || flagString(cli.flags, 'round') !== undefined || flagString(cli.flags, 'seed') !== undefined) throw usageError('--class takes the chapter and the seed from the instructor\'s round', 'workshop drill --class');
+  const r = openRound(cli.home);
+  if (!r) throw usageError('no break-it round is open for you', 'the instructor starts one from the dashboard (or `workshop classroom drill CHAPTER`); your next command after that offers it. Without a class: workshop drill --round CHAPTER');
+  return { target: r.chapter, opts: { classRound: r }, round: r.id };
+}
+
+/** The chapter (or step) and the options of the drill to start, from the arguments. */
+function drillTarget(cli: Cli): { target: string | undefined; opts: PlanOpts; round?: number } {
+  if (cli.flags['class'] === true) return classTarget(cli);
   const seedText = flagString(cli.flags, 'seed');
   const seed = seedText === undefined ? undefined : Number(seedText);
   if (seed !== undefined && !(Number.isSafeInteger(seed) && seed >= 0)) throw usageError(`--seed takes a whole number, not ${seedText ?? ''}`, 'for example: workshop drill overlayfs --seed 7');
   const round = flagString(cli.flags, 'round');
   if (round !== undefined && cli.positionals.length > 0) throw usageError('--round takes the chapter itself', `workshop drill --round ${round}`);
+  return { target: round ?? cli.positionals[0], opts: { ...(seed === undefined ? {} : { seed }), round: round !== undefined } };
+}
+
+async function start(cli: Cli): Promise<number> {
+  await requireVm(cli.allowHost, 'start a drill');
+  const j = cli.journey();
+  const { target, opts, round } = drillTarget(cli);
   const current = activeDrill(cli.home);
   if (current) throw usageError(`a drill is on already (${current.chapter}/${current.step})`, 'fix it and run `workshop next`, or `workshop drill --give-up`');
-  const choice = await planDrill(j, round ?? cli.positionals[0], { ...(seed === undefined ? {} : { seed }), round: round !== undefined });
+  const choice = await planDrill(j, target, opts);
   if (!cli.json) {
     cli.err(`The drill rebuilds chapter ${choice.drill.chapter}: its cleanup runs first. It removes:`);
     for (const line of choice.removes.length > 0 ? choice.removes : ['(nothing of this chapter is there now)']) cli.err(`  ${line}`);
@@ -95,6 +111,8 @@ async function start(cli: Cli): Promise<number> {
     cli.err('Nothing was changed.');
     return 1;
   }
+  // the round is taken once it is asked for: a drill that could not start is told, and not offered again
+  if (round !== undefined) takeRound(cli.home, round);
   return begin(cli, choice);
 }
 
@@ -196,7 +214,7 @@ export default defineCommand({
   meta: {
     name: 'drill',
     summary: "break-it drills: a step's proven near-miss to find and fix (does not change your progress)",
-    usage: 'drill [chapter|chapter/step] [--seed N] [--yes] | --round CHAPTER | --list | --hint | --give-up',
+    usage: 'drill [chapter|chapter/step] [--seed N] [--yes] | --round CHAPTER | --class | --list | --hint | --give-up',
     exit: '0/1',
     details:
       'A drill rebuilds the chapter to the solved state of a step, then makes one near-miss that `workshop test` proves is caught and named. `workshop next` passes the drill when every check of the step passes again; `workshop hint` gives the area, then the check, then the fix. Time, failed attempts and hints are kept in drills.json in the home, apart from your progress.',
@@ -206,6 +224,7 @@ export default defineCommand({
   flags: {
     seed: { type: 'string', value: 'N', describe: 'choose the drill with this seed (the same seed, the same drill)' },
     round: { type: 'string', value: 'CHAPTER', describe: 'up to 5 drills of the chapter in a row, then a summary' },
+    class: { type: 'boolean', describe: "the break-it round the instructor started for the class: its chapter, its drills, the same for everyone" },
     list: { type: 'boolean', describe: 'how many drills each chapter has, and the near-misses left out with why' },
     hint: { type: 'boolean', describe: 'the next hint of the drill (as `workshop hint` during a drill)' },
     'give-up': { type: 'boolean', describe: "show the answer and its diagnosis, and repair the step with its own solution" },

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { envError, usageError } from '../../../errors.ts';
 import { answerMessage, request, type Answer } from '../../../classroom/http.ts';
 import { MESSAGE_CHARS } from '../../../classroom/contract.ts';
+import { ROUND_DRILLS } from '../../../classroom/schemas.ts';
 import { learnerName } from '../../../classroom/identity.ts';
 import { jsonSafe, shorten, visible } from '../../../classroom/safe-text.ts';
 import { flagString, type Cli } from '../../cli.ts';
@@ -61,7 +62,8 @@ async function call(cli: Cli, path: string, method: 'GET' | 'POST' = 'GET', body
   if (!got.ok) throw envError(`cannot reach the class server at ${t.origin}: ${got.why}`, 'is `workshop classroom serve` running?');
   const a = got.answer;
   if (a.status === 401) throw usageError('the class server refused the instructor token', 'use the URL (with ?token=) that `workshop classroom serve` printed');
-  if (a.status === 404 && method === 'POST') throw usageError(`the class server: ${answerMessage(a)}`);
+  // an act on something the class does not have: a learner, a step, a chapter
+  if ((a.status === 404 || a.status === 422) && method === 'POST') throw usageError(`the class server: ${answerMessage(a)}`);
   if (a.status < 200 || a.status > 299) throw envError(`the class server answered ${a.status} for ${path}: ${answerMessage(a)}`);
   if (a.truncated) throw envError(`the class server's answer for ${path} is over ${MAX_ANSWER / 2 ** 20} MiB`, 'is --url the class server?');
   return { answer: a, origin: t.origin };
@@ -185,8 +187,22 @@ async function roomAct(cli: Cli, sub: 'message' | 'hold' | 'release'): Promise<n
   return 0;
 }
 
+/** `classroom drill CHAPTER [--drills N]`: a break-it round for the room (issue 28); each learner's next command offers it. */
+async function drillRound(cli: Cli): Promise<number> {
+  const rest = cli.positionals;
+  if (rest.length !== 1 || !rest[0]) throw usageError('usage: workshop classroom drill CHAPTER [--drills N]', 'a chapter with drills, e.g. overlayfs (`workshop drill --list` counts them)');
+  const countText = flagString(cli.flags, 'drills');
+  const drills = countText === undefined ? undefined : Number(countText);
+  if (drills !== undefined && !(Number.isSafeInteger(drills) && drills >= 1 && drills <= ROUND_DRILLS)) throw usageError(`--drills ${visible(countText ?? '')}: a whole number from 1 to ${ROUND_DRILLS}`);
+  const { answer } = await call(cli, '/api/drill-round', 'POST', { chapter: rest[0], ...(drills === undefined ? {} : { drills }) });
+  const got = JSON.parse(answer.text) as { drills?: unknown };
+  cli.out(`Started a break-it round on ${visible(rest[0])} (${typeof got.drills === 'number' ? got.drills : '?'} drill(s), the same for everyone): each learner's next command offers it (\`workshop drill --class\`). The dashboard shows who has fixed which.`);
+  return 0;
+}
+
 async function instructor(cli: Cli, sub: Sub): Promise<number> {
   const rest = cli.positionals;
+  if (sub === 'drill') return drillRound(cli);
   if (sub === 'message' || sub === 'hold' || sub === 'release') return roomAct(cli, sub);
   if (sub === 'remove' || sub === 'free') {
     if (rest.length > 1) throw usageError(`too many arguments: ${visible(rest.slice(1).join(' '))}`, `usage: workshop classroom ${sub} NAME (quote a name with spaces)`);
@@ -204,7 +220,7 @@ const server: FlagTable = {
   url: { type: 'string', value: 'URL', describe: 'the instructor URL (default: the server started from this home)' },
   token: { type: 'string', value: 'T', describe: 'the instructor token, if --url does not carry it' },
 };
-type Sub = 'status' | 'export' | 'remove' | 'free' | 'message' | 'hold' | 'release';
+type Sub = 'status' | 'export' | 'remove' | 'free' | 'message' | 'hold' | 'release' | 'drill';
 // remove and free say "too many arguments" themselves, with the arguments made visible
 const instructorCommand = (sub: Sub, summary: string, usage: string, flags: FlagTable = server): CommandDef =>
   defineCommand({ meta: { name: `classroom ${sub}`, summary, usage, exit: '0; 2 usage, 3 no server' }, maxArgs: Number.POSITIVE_INFINITY, flags, run: (cli) => instructor(cli, sub) });
@@ -224,4 +240,8 @@ export const message = instructorCommand('message', 'message one learner, everyo
   ...server,
 });
 export const hold = instructorCommand('hold', 'ask the class to wait at a step: who passes it stays there, free to read and check', 'classroom hold STEP [--url URL --token T]');
+export const drill = instructorCommand('drill', "start a break-it round for the class: each learner's next command offers the chapter's drills (the same for everyone); the dashboard shows who fixed which", 'classroom drill CHAPTER [--drills N] [--url URL --token T]', {
+  drills: { type: 'string', value: 'N', describe: `how many drills each learner meets, 1 to ${ROUND_DRILLS} (default ${ROUND_DRILLS}, or all the chapter has)` },
+  ...server,
+});
 export const release = instructorCommand('release', 'end the hold: everyone moves on freely', 'classroom release [--url URL --token T]');
