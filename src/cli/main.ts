@@ -147,7 +147,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     },
     stream: (t) => writeOut(t),
     // the parsed chapter.md files are kept beside V8's compile cache (bin.ts), in the project
-    journey: () => (journey ??= openJourney({ home, lessonsDir, pack: selection.pack, allowHost, command: verb, log: err, verbose: !json, catalogCache: join(projectRoot(), 'node_modules', '.cache', 'workshop-lessons.json') })),
+    journey: () => (journey ??= openJourney({ home, lessonsDir, pack: selection.progress, allowHost, command: verb, log: err, verbose: !json, catalogCache: join(projectRoot(), 'node_modules', '.cache', 'workshop-lessons.json') })),
   };
   const needs = needsOf(resolved.path);
   if (needs.root) requireRoot(cli.line);

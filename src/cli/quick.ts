@@ -24,7 +24,7 @@ export function quickStatus(argv: readonly string[]): boolean {
     if (sel.warning !== undefined) return false;
     const cat = readCatalog(sel.dir, { cache: join(root, 'node_modules', '.cache', 'workshop-lessons.json') });
     if (cat.chapters.length === 0) return false;
-    const { state, warnings } = readState(workspace(home, sel.pack).statePath, false);
+    const { state, warnings } = readState(workspace(home, sel.progress).statePath, false);
     if (warnings.length > 0) return false;
     // main.ts's rule, with no --json or --no-color given
     text = `${statusLines(cat, state, home, colorWanted(false, false)).join('\n')}\n`;

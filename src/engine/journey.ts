@@ -41,7 +41,7 @@ export interface Passed {
 export interface JourneyOptions {
   home: string;
   lessonsDir: string;
-  /** the installed pack whose progress this is (engine/packs.ts); undefined for the built-in lessons */
+  /** where this progress lives under HOME/progress/ (Selection.progress in engine/packs.ts); undefined for the built-in lessons */
   pack?: string | undefined;
   allowHost: boolean;
   /** the verb, written into the lock so a waiting command can say whom it waits for */

@@ -1,8 +1,8 @@
 // Installed lesson packs and which lessons a command uses. A pack is installed as
 // HOME/packs/NAME/ (its chapters, and the record of where it came from in .workshop-pack.json);
 // the pack in use is HOME/packs/.in-use. Read by every command (main.ts, quick.ts): only node:fs.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { usageError } from '../errors.ts';
 import { isRecord } from '../sys/lang.ts';
 
@@ -32,8 +32,14 @@ export interface PackRecord {
 export interface Selection {
   dir: string;
   source: 'flag' | 'env' | 'pack' | 'builtin';
-  /** the installed pack (its own progress), or undefined for the built-in lessons and a loose folder */
+  /** the installed pack, or undefined for the built-in lessons and a loose folder */
   pack: string | undefined;
+  /**
+   * Where this selection's progress lives under HOME/progress/ (engine/workspace.ts): the pack's
+   * name, a key of its own for a loose folder (looseKey), or undefined for the built-in lessons'
+   * state.json at the top of the home.
+   */
+  progress: string | undefined;
   /** a pack in use that is no longer installed: the built-in lessons are used instead */
   warning?: string;
 }
@@ -96,20 +102,51 @@ function packOfDir(home: string, dir: string): string | undefined {
   return PACK_NAME.test(name) && readRecord(home, name) !== undefined ? name : undefined;
 }
 
+/** FNV-1a, 32 bits: a short, stable tag of a path (not a secret, and read on every command, so no node:crypto). */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
+}
+
+const realOf = (p: string): string => {
+  try {
+    return realpathSync.native(p);
+  } catch {
+    return p;
+  }
+};
+
+/**
+ * The progress key of a loose folder of lessons (--lessons DIR or WORKSHOP_LESSONS, not
+ * installed): `@` (never in a pack's name, so never an installed pack's) with the folder's name
+ * and a tag of its real path, so that two folders never share progress, and the same folder
+ * reached by another path keeps its own.
+ */
+export function looseKey(dir: string): string {
+  const real = realOf(dir);
+  const name = basename(real).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 40) || 'lessons';
+  return `@${name}-${fnv1a(real)}`;
+}
+
+/** A folder named on the command line or in the environment: an installed pack, the built-in lessons, or a loose folder. */
+function chosen(home: string, dir: string, source: 'flag' | 'env', builtinDir: string): Selection {
+  const pack = packOfDir(home, dir);
+  if (pack !== undefined) return { dir, source, pack, progress: pack };
+  return { dir, source, pack: undefined, progress: realOf(dir) === realOf(builtinDir) ? undefined : looseKey(dir) };
+}
+
 /**
  * The lessons of a command: `--lessons DIR` (`flagDir`, already absolute) wins over
  * WORKSHOP_LESSONS, which wins over the pack in use, which wins over the built-in lessons.
  */
 export function selectLessons(home: string, flagDir: string | undefined, builtinDir: string, env: NodeJS.ProcessEnv = process.env): Selection {
-  if (flagDir !== undefined) return { dir: flagDir, source: 'flag', pack: packOfDir(home, flagDir) };
+  if (flagDir !== undefined) return chosen(home, flagDir, 'flag', builtinDir);
   const fromEnv = env['WORKSHOP_LESSONS'];
-  if (fromEnv !== undefined && fromEnv !== '') {
-    const dir = resolve(fromEnv);
-    return { dir, source: 'env', pack: packOfDir(home, dir) };
-  }
+  if (fromEnv !== undefined && fromEnv !== '') return chosen(home, resolve(fromEnv), 'env', builtinDir);
   const name = packInUse(home);
-  if (name === BUILTIN) return { dir: builtinDir, source: 'builtin', pack: undefined };
+  if (name === BUILTIN) return { dir: builtinDir, source: 'builtin', pack: undefined, progress: undefined };
   const dir = packDir(home, name);
-  if (isDir(dir) && readRecord(home, name) !== undefined) return { dir, source: 'pack', pack: name };
-  return { dir: builtinDir, source: 'builtin', pack: undefined, warning: `the pack in use, ${name}, is no longer installed: the built-in lessons are used (\`workshop pack use NAME\` picks another)` };
+  if (isDir(dir) && readRecord(home, name) !== undefined) return { dir, source: 'pack', pack: name, progress: name };
+  return { dir: builtinDir, source: 'builtin', pack: undefined, progress: undefined, warning: `the pack in use, ${name}, is no longer installed: the built-in lessons are used (\`workshop pack use NAME\` picks another)` };
 }

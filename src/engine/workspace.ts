@@ -1,5 +1,5 @@
 // Where things live. WORKSHOP_HOME holds state.json, the lock and one folder per chapter, and
-// progress/NAME/ with the same for each installed pack (engine/packs.ts).
+// progress/KEY/ with the same for each installed pack and each loose lessons folder (engine/packs.ts).
 import { realpathSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { envError, usageError } from '../errors.ts';
@@ -27,9 +27,10 @@ export interface Workspace {
 }
 
 /**
- * The home's places. `pack` names an installed pack: its progress and chapter folders are its own,
- * under progress/NAME/, so that one pack's progress never touches another's. The built-in lessons
- * (and a loose --lessons folder) keep state.json and chapters/ at the top, as every home had them.
+ * The home's places. `pack` is a progress key (engine/packs.ts: an installed pack's name, or a
+ * loose --lessons folder's `@NAME-TAG`): its progress and chapter folders are its own, under
+ * progress/KEY/, so that one pack's progress never touches another's. The built-in lessons keep
+ * state.json and chapters/ at the top, as every home had them.
  */
 export function workspace(home: string, pack?: string): Workspace {
   const h = resolve(home);

@@ -6,13 +6,22 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { selectLessons } from '../../src/engine/packs.ts';
 import type { ChapterReport, TestReport } from '../../src/engine/selftest.ts';
+import { workspace, type Workspace } from '../../src/engine/workspace.ts';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const NODE = path.join(REPO, 'node_modules/.bin/node');
 export const CLI = process.env['WORKSHOP_CLI'] ?? path.join(REPO, 'dist/cli.js');
 export const LESSONS = path.join(REPO, 'lessons');
 export const isRoot = process.getuid?.() === 0;
+
+/**
+ * The places in `home` of the progress that `--lessons lessons` uses (no lessons: the built-in
+ * ones, or the pack in use): state.json and chapters/ at the top for the built-in lessons, under
+ * progress/KEY/ for an installed pack or a loose folder (engine/packs.ts).
+ */
+export const progressOf = (home: string, lessons?: string): Workspace => workspace(home, selectLessons(home, lessons === undefined ? undefined : path.resolve(lessons), LESSONS, {}).progress);
 export const ESC = /\u001b\[/;
 
 /** The self-test report of `workshop test --json`: the engine's own type. */

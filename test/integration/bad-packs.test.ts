@@ -3,7 +3,7 @@
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isRoot, REPO, workshop, type TestJson } from '../helpers/workshop.ts';
+import { isRoot, progressOf, REPO, type TestJson, workshop } from '../helpers/workshop.ts';
 import { makePack, oneStep, type PackChapter } from '../helpers/pack.ts';
 
 const good = oneStep('fine', "[defineCheck('ok', () => pass('ok'))]");
@@ -118,7 +118,7 @@ describe('bad lesson packs and bad input', () => {
     try {
       const lessons = path.join(REPO, 'test/fixtures/lessons/good');
       expect((await workshop(h, ['--lessons', lessons, 'goto', 'greeting/greet'])).code).toBe(0);
-      const file = path.join(h, 'state.json');
+      const file = progressOf(h, lessons).statePath;
       const state = readFileSync(file, 'utf8');
       const nonce = /"nonce":\s*"([^"]+)"/.exec(state)?.[1] ?? '';
       expect(nonce).not.toBe('');

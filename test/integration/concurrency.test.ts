@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processStart } from '../../src/sys/process.ts';
 import { validateState, type State } from '../../src/engine/progress.ts';
-import { buildCli, isRoot, NODE, REPO, spawnCollect, type Ran } from '../helpers/workshop.ts';
+import { buildCli, isRoot, NODE, progressOf, REPO, spawnCollect, type Ran } from '../helpers/workshop.ts';
 
 const PACK = join(REPO, 'test/fixtures/lessons/race');
 const STEPS = ['one', 'two', 'three', 'four', 'five'];
@@ -21,7 +21,7 @@ afterAll(() => dispose());
 const run = (home: string, args: readonly string[]): Promise<Ran> => spawnCollect(NODE, [cliJs, '--lessons', PACK, '--home', home, ...args], { timeoutMs: 60_000 });
 
 async function readStateFile(home: string): Promise<State> {
-  const checked = validateState(JSON.parse(await readFile(join(home, 'state.json'), 'utf8')));
+  const checked = validateState(JSON.parse(await readFile(progressOf(home, PACK).statePath, 'utf8')));
   if (!checked.ok) throw new Error(`state.json is not valid: ${checked.reason}`);
   expect(checked.dropped).toEqual([]);
   return checked.state;

@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { processStart } from '../../src/sys/process.ts';
 import { makePack, type Pack } from '../helpers/pack.ts';
 import { hasTmux, Tmux } from '../helpers/tmux.ts';
-import { CLI, isRoot, NODE, REPO, spawnCollect, workshop, type Ran } from '../helpers/workshop.ts';
+import { CLI, isRoot, NODE, progressOf, REPO, spawnCollect, workshop, type Ran } from '../helpers/workshop.ts';
 
 const RACE = path.join(REPO, 'test/fixtures/lessons/race');
 const STACK = /^\s+at .+:\d+:\d+\)?$/m;
@@ -99,15 +99,18 @@ describe.skipIf(!isRoot)('the output and the state file', () => {
     const done = { attempts: 1, hintsShown: 0, done: { at: '2026-12-01T00:00:00.000Z', by: 'learner' } };
     const steps = Object.fromEntries(['one', 'two', 'three', 'four', 'five'].map((s) => [s, done]));
     const state = { formatVersion: 1, current: null, chapters: { race: { nonce: 'abc123', startedAt: 1, steps }, chroot: { nonce: 'def456', startedAt: 1, steps: { 'rootfs-dirs': done, busybox: done } } } };
-    writeFileSync(path.join(home, 'state.json'), `\uFEFF${JSON.stringify(state)}`);
+    // the race pack's own progress (a loose --lessons folder keeps its own, issue 27)
+    const file = progressOf(home, RACE).statePath;
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, `\uFEFF${JSON.stringify(state)}`);
     const r = await workshop(home, ['--json', '--lessons', RACE, 'list']);
     expect(r.stderr).not.toContain('corrupt');
     const hint = await workshop(home, ['--lessons', RACE, 'hint']);
     expect(hint.code, hint.stderr).toBe(0);
-    const saved = JSON.parse(readFileSync(path.join(home, 'state.json'), 'utf8')) as typeof state;
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as typeof state;
     const count = Object.values(saved.chapters).reduce((n, c) => n + Object.values(c.steps).filter((s) => 'done' in s).length, 0);
     expect(count).toBe(7);
-    expect(readdirSync(home).filter((f) => f.includes('corrupt'))).toEqual([]);
+    expect(readdirSync(path.dirname(file)).filter((f) => f.includes('corrupt'))).toEqual([]);
   });
 });
 
@@ -182,7 +185,8 @@ describe.skipIf(!isRoot)('a full disk', () => {
     const h = path.join(mnt, 'home');
     mkdirSync(h);
     expect((await workshop(h, ['--lessons', RACE, 'hint'])).code).toBe(0);
-    const before = readFileSync(path.join(h, 'state.json'), 'utf8');
+    const file = progressOf(h, RACE).statePath;
+    const before = readFileSync(file, 'utf8');
     await shell(`dd if=/dev/zero of=${mnt}/fill bs=4k 2>/dev/null; true`);
     for (let i = 0; i < 3; i++) {
       const r = await workshop(h, ['--lessons', RACE, 'hint']);
@@ -192,7 +196,7 @@ describe.skipIf(!isRoot)('a full disk', () => {
     }
     expect(readdirSync(h).filter((f) => f.startsWith('lock'))).toEqual([]);
     // nothing lost: the progress is as it was
-    expect(readFileSync(path.join(h, 'state.json'), 'utf8')).toBe(before);
+    expect(readFileSync(file, 'utf8')).toBe(before);
   });
 });
 
@@ -263,7 +267,7 @@ describe.skipIf(!isRoot)('workshop clean', () => {
     expect(r.code, r.stderr).toBe(0);
     // its prompts carry the one-off --lessons (issue 27)
     expect(r.stdout).toContain(`progress kept: 3 steps done; \`workshop --lessons ${RACE} goto <step> --restore\` rebuilds a chapter`);
-    expect(existsSync(path.join(home, 'chapters'))).toBe(false);
+    expect(existsSync(progressOf(home, RACE).chaptersDir)).toBe(false);
     const status = JSON.parse((await workshop(home, ['--json', '--lessons', RACE, 'status'])).stdout) as { done: number };
     expect(status.done).toBe(3);
 
@@ -282,7 +286,7 @@ describe.skipIf(!isRoot)('workshop clean', () => {
     let pid = 0;
     try {
       expect((await workshop(home, ['--lessons', pack.dir, 'solve', 'bg/start'])).code).toBe(0);
-      pid = Number(readFileSync(path.join(home, 'chapters/bg/worker.pid'), 'utf8'));
+      pid = Number(readFileSync(path.join(progressOf(home, pack.dir).chapterDir('bg'), 'worker.pid'), 'utf8'));
       expect(alive(pid)).toBe(true);
       const r = await workshop(home, ['--lessons', pack.dir, 'clean']);
       sane(r);
@@ -303,12 +307,12 @@ describe.skipIf(!isRoot)('workshop clean', () => {
     let pid = 0;
     try {
       expect((await workshop(home, ['--lessons', pack.dir, 'solve', 'bg/start'])).code).toBe(0);
-      pid = Number(readFileSync(path.join(home, 'chapters/bg/worker.pid'), 'utf8'));
+      pid = Number(readFileSync(path.join(progressOf(home, pack.dir).chapterDir('bg'), 'worker.pid'), 'utf8'));
       const r = await workshop(home, ['--lessons', pack.dir, 'clean']);
       sane(r);
       expect(r.code).toBe(1);
       expect(r.stdout).not.toContain('nothing of the workshop is left');
-      expect(r.stdout).toContain(`sleep (PID ${pid}) runs inside ${home}/chapters/bg`);
+      expect(r.stdout).toContain(`sleep (PID ${pid}) runs inside ${progressOf(home, pack.dir).chapterDir('bg')}`);
       expect(r.stdout).not.toMatch(/your shell sleep/);
       expect(alive(pid)).toBe(true);
     } finally {
@@ -362,7 +366,7 @@ describe.skipIf(!isRoot || !hasTmux)('workshop reset asks first on a terminal, a
       term.type(`${ws} reset race; echo "rc=$?"`);
       const asked = await term.waitFor(/Go ahead\? \[y\/N\]/);
       expect(asked).toContain('Resetting chapter race runs its cleanup, and removes:');
-      expect(asked).toContain(`the folder ${home}/chapters/race (one.txt, two.txt)`);
+      expect(asked).toContain(`the folder ${progressOf(home, RACE).chapterDir('race')} (one.txt, two.txt)`);
       expect(asked).toContain('your progress in race: 2 of 5 steps done');
       term.type('n');
       expect(await term.waitFor(/rc=\d+/)).toMatch(/Nothing was changed\.\s+rc=1/);

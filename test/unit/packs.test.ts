@@ -1,7 +1,7 @@
 // Which lessons a command uses (flag > WORKSHOP_LESSONS > the pack in use > built-in), what
 // `pack add` takes a source for, pack names, each pack's own progress, and the prompts that carry
 // a one-off --lessons.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,13 +21,32 @@ function install(name: string): void {
 describe('selectLessons', () => {
   it('takes the flag, then WORKSHOP_LESSONS, then the pack in use, then the built-in lessons', () => {
     install('alpha');
-    expect(selectLessons(home, undefined, '/b', {})).toEqual({ dir: '/b', source: 'builtin', pack: undefined });
+    expect(selectLessons(home, undefined, '/b', {})).toEqual({ dir: '/b', source: 'builtin', pack: undefined, progress: undefined });
     writeFileSync(join(home, 'packs', '.in-use'), '"alpha"');
-    expect(selectLessons(home, undefined, '/b', {})).toEqual({ dir: join(home, 'packs/alpha'), source: 'pack', pack: 'alpha' });
-    expect(selectLessons(home, undefined, '/b', { WORKSHOP_LESSONS: '/e' })).toEqual({ dir: '/e', source: 'env', pack: undefined });
-    expect(selectLessons(home, '/f', '/b', { WORKSHOP_LESSONS: '/e' })).toEqual({ dir: '/f', source: 'flag', pack: undefined });
+    expect(selectLessons(home, undefined, '/b', {})).toEqual({ dir: join(home, 'packs/alpha'), source: 'pack', pack: 'alpha', progress: 'alpha' });
+    expect(selectLessons(home, undefined, '/b', { WORKSHOP_LESSONS: '/e' })).toMatchObject({ dir: '/e', source: 'env', pack: undefined });
+    expect(selectLessons(home, '/f', '/b', { WORKSHOP_LESSONS: '/e' })).toMatchObject({ dir: '/f', source: 'flag', pack: undefined });
     // --lessons naming an installed pack's folder keeps that pack's progress
-    expect(selectLessons(home, join(home, 'packs/alpha'), '/b', {}).pack).toBe('alpha');
+    expect(selectLessons(home, join(home, 'packs/alpha'), '/b', {})).toMatchObject({ pack: 'alpha', progress: 'alpha' });
+  });
+
+  it('gives a loose folder progress of its own, never the built-in lessons\' or another folder\'s', () => {
+    const a = join(home, 'loose', 'my pack');
+    const b = join(home, 'other', 'my pack');
+    mkdirSync(a, { recursive: true });
+    mkdirSync(b, { recursive: true });
+    symlinkSync(a, join(home, 'link-to-a'));
+    const fromFlag = selectLessons(home, a, '/b', {}).progress;
+    expect(fromFlag).toMatch(/^@my_pack-[0-9a-f]{8}$/);
+    // the same folder by WORKSHOP_LESSONS, or through a link, is the same progress
+    expect(selectLessons(home, undefined, '/b', { WORKSHOP_LESSONS: a }).progress).toBe(fromFlag);
+    expect(selectLessons(home, join(home, 'link-to-a'), '/b', {}).progress).toBe(fromFlag);
+    // a folder of the same name elsewhere is another
+    expect(selectLessons(home, b, '/b', {}).progress).not.toBe(fromFlag);
+    // --lessons naming the built-in folder is the built-in progress
+    expect(selectLessons(home, a, a, {}).progress).toBeUndefined();
+    // and the key is a folder under progress/, never the home's own state.json
+    expect(workspace(home, fromFlag).statePath).toBe(join(home, 'progress', fromFlag ?? '', 'state.json'));
   });
 
   it('falls back to the built-in lessons, with a warning, when the pack in use is gone', () => {

@@ -50,7 +50,7 @@ function leftLine(items: number, failed: number): string {
 const doneSteps = (j: Journey): number => Object.values(j.state.chapters).reduce((n, c) => n + Object.values(c.steps).filter((s) => s.done !== undefined).length, 0);
 
 async function clean(cli: Cli): Promise<number> {
-  const ws = workspace(cli.home, cli.selection.pack);
+  const ws = workspace(cli.home, cli.selection.progress);
   const home = ws.home;
   const actions: string[] = [];
   const log = (l: string) => {

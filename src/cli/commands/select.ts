@@ -68,7 +68,7 @@ function switchedTo(cli: Cli, name: string): Cli {
   usePack(cli.home, name);
   const selection = selectLessons(cli.home, undefined, join(projectRoot(), 'lessons'));
   let journey: Journey | undefined;
-  const opened = () => (journey ??= openJourney({ home: cli.home, lessonsDir: selection.dir, pack: selection.pack, allowHost: cli.allowHost, command: cli.verb, log: (l) => cli.err(l), verbose: !cli.json }));
+  const opened = () => (journey ??= openJourney({ home: cli.home, lessonsDir: selection.dir, pack: selection.progress, allowHost: cli.allowHost, command: cli.verb, log: (l) => cli.err(l), verbose: !cli.json }));
   cli.err(`Now using ${name === BUILTIN ? 'the built-in lessons' : `the pack ${name}`}.`);
   return { ...cli, lessonsDir: selection.dir, selection, journey: opened };
 }
