@@ -112,10 +112,10 @@ export function renderResults(results: readonly CheckResult[], color: boolean, w
       field('actual', explainValue(r.actual));
       if (r.hint) {
         const { words, command } = splitHint(r.hint);
-        if (words === '') lines.push(`      ${st('dim', 'hint')}`);
-        else field('hint', words);
-        // flush left and whole: the terminal may wrap it, and a copy of it joins it again
-        if (command !== null) lines.push(st('cyan', command));
+        if (words !== '') field('hint', words);
+        // whole, under the values (on the hint line when it is all the hint says): the terminal
+        // may wrap it, a copy of it joins it again, and the blanks before it change nothing that runs
+        if (command !== null) lines.push(`      ${words === '' ? st('dim', 'hint'.padEnd(9)) : ' '.repeat(9)} ${st('cyan', command)}`);
       }
     } else field('error', explainError(r.error));
   }

@@ -41,7 +41,7 @@ describe.skipIf(!isRoot)('the way out of a near-miss', () => {
     expect(rows.match(/a hard link to rootfs\/bin\/busybox, as rootfs\/bin\/sh above/g)?.length).toBe(4);
     expect(rows).toMatch(/find rootfs -samefile rootfs\/bin\/busybox ! -path rootfs\/bin\/busybox -delete; chroot rootfs \/bin\/busybox --install -s/);
     // the hint's command on a line of its own, whole: a copy of it runs (the walk copied 'find rootfs' ⏎ '-samefile …')
-    expect(next.stdout.split('\n')).toContain('find rootfs -samefile rootfs/bin/busybox ! -path rootfs/bin/busybox -delete; chroot rootfs /bin/busybox --install -s');
+    expect(next.stdout.split('\n').map((l) => l.trim())).toContain('find rootfs -samefile rootfs/bin/busybox ! -path rootfs/bin/busybox -delete; chroot rootfs /bin/busybox --install -s');
     // the hint of issue 21 did not replace them: --install -s again still fails
     await bash(dir, 'chroot rootfs /bin/busybox --install -s');
     expect((await ws.cli(['check'], plain)).code).toBe(1);

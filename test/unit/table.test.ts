@@ -31,7 +31,7 @@ describe('explainValue: binary content is named, not pasted', () => {
 });
 
 // Issue 21, the walk at 80 columns: a hint's command wrapped at a space pasted as two commands
-// (`find rootfs` ⏎ `-samefile …`). The command is printed flush left on a line of its own, whole.
+// (`find rootfs` ⏎ `-samefile …`). The command is printed on a line of its own, whole.
 describe('a hint\'s command is printed whole, on a line of its own', () => {
   it.each([
     ['Remove the hard links, then install the symlinks: find rootfs -samefile rootfs/bin/busybox ! -path rootfs/bin/busybox -delete; chroot rootfs /bin/busybox --install -s', 'Remove the hard links, then install the symlinks:', 'find rootfs -samefile rootfs/bin/busybox ! -path rootfs/bin/busybox -delete; chroot rootfs /bin/busybox --install -s'],
@@ -54,12 +54,29 @@ describe('a hint\'s command is printed whole, on a line of its own', () => {
   ])('leaves words alone: %s', (hint) => {
     expect(splitHint(hint)).toEqual({ words: hint, command: null });
   });
-  it('prints the words wrapped in the hint column and the command flush left, unwrapped, at 80 columns', () => {
+  it('prints the words wrapped in the hint column and the command under them, unwrapped, at 80 columns', () => {
     const command = 'find rootfs -samefile rootfs/bin/busybox ! -path rootfs/bin/busybox -delete; chroot rootfs /bin/busybox --install -s';
     const out = renderResults([{ status: 'fail', check: 'rootfs/bin/sh is a symlink to /bin/busybox', expected: 'a symlink to /bin/busybox', actual: 'a hard link', hint: `Remove the hard links, then install the symlinks: ${command}` }], false, 80).split('\n');
     expect(out).toContain('      hint      Remove the hard links, then install the symlinks:');
-    expect(out).toContain(command);
+    expect(out).toContain(`                ${command}`);
     const only = renderResults([{ status: 'fail', check: 'base-inc is incremental', expected: 'incremental', actual: 'full', hint: 'btrfs send -p store/base-snapshot store/base-snapshot2 -f base-inc' }], false, 60).split('\n');
-    expect(only.slice(-4, -2)).toEqual(['      hint', 'btrfs send -p store/base-snapshot store/base-snapshot2 -f base-inc']);
+    expect(only.slice(-3, -2)).toEqual(['      hint      btrfs send -p store/base-snapshot store/base-snapshot2 -f base-inc']);
+  });
+});
+
+// Issue 28, seen in a drill's table: a hint's command printed flush left on the line after `hint`,
+// apart from its row. It is indented under the values (a copy of it runs the same), and a hint
+// that is only a command is on the hint line itself.
+describe("a hint's command stays in its row", () => {
+  const row = (hint: string) => renderResults([{ status: 'fail', check: 'container.sh is an executable file', expected: 'an execute bit (x) in its mode', actual: 'mode 0644', hint }], false, 80).split('\n');
+  it('only a command: on the hint line, under the values', () => {
+    const out = row('chmod +x container.sh');
+    expect(out).toContain('      hint      chmod +x container.sh');
+    expect(out).not.toContain('      hint');
+  });
+  it('words and a command: the command under the words, never flush left', () => {
+    const out = row('Give it the execute bit: chmod +x container.sh');
+    expect(out).toEqual(expect.arrayContaining(['      hint      Give it the execute bit:', '                chmod +x container.sh']));
+    expect(out.filter((l) => l.length > 0 && !l.startsWith(' ')), 'every line of the table is indented').toEqual([]);
   });
 });
