@@ -88,9 +88,12 @@ export function commandsOf(text: string): string[] {
   return lines;
 }
 
-/** argv that runs bash where the recording happens: the chapter folder, inside a lab namespace if asked. */
-export function shellArgv(place: RecordPlace, dir: string, inner: readonly string[]): string[] {
-  const bash = ['bash', '-c', 'cd "$0" && exec "$@"', dir, 'bash', ...inner];
+/**
+ * argv that runs bash where the recording happens: the chapter folder, inside a lab namespace if
+ * asked. A script's output goes to stderr: stdout is record's own report (--json).
+ */
+export function shellArgv(place: RecordPlace, dir: string, inner: readonly string[], opts: { outputToStderr?: boolean } = {}): string[] {
+  const bash = ['bash', '-c', `cd "$0" && exec "$@"${opts.outputToStderr === true ? ' >&2' : ''}`, dir, 'bash', ...inner];
   return place === 'folder' ? bash : ['nsenter', `--net=/run/netns/${LAB_NETNS[place]}`, '--', ...bash];
 }
 
@@ -99,7 +102,7 @@ async function runShell(req: RecordRequest, dir: string): Promise<{ commands: st
     const text = await readFile(req.script, 'utf8').catch(() => {
       throw usageError(`cannot read the script ${req.script ?? ''}`, 'give --script a file of shell commands, one per line');
     });
-    const [cmd = 'bash', ...args] = shellArgv(req.place, dir, ['--noprofile', '--norc', resolve(req.script)]);
+    const [cmd = 'bash', ...args] = shellArgv(req.place, dir, ['--noprofile', '--norc', resolve(req.script)], { outputToStderr: true });
     return { commands: commandsOf(text), exit: await runAttached(cmd, args) };
   }
   const hist = join(dir, '..', `${basename(dir)}.history`);
@@ -136,6 +139,10 @@ export async function recordStep(req: RecordRequest): Promise<Recording> {
   const { commands, exit } = await runShell(req, dir);
   const after = await takeSnapshot(dir);
   const changes = diffSnapshots(before, after);
+  if (changes.length === 0) {
+    await rm(dir, { recursive: true, force: true });
+    throw usageError(`the ${commands.length} recorded command(s) changed nothing that the probes see`, 'a step makes something: a mount, a subvolume, a link, a file in the chapter folder… (see `workshop record --help`)');
+  }
   const items = changes.map((c) => draftItem(c, dir, after.loops));
   const draft = writeDraft({ chapterId: target.chapterId, title: `Draft: ${target.chapterId}`, step: target.step, commands, place: req.place, items, recordedAt: new Date().toISOString().slice(0, 10) });
   await mkdir(target.folder, { recursive: true });
