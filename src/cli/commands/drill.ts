@@ -70,7 +70,9 @@ async function begin(cli: Cli, choice: DrillChoice, json: 'emit' | 'then' = 'emi
     return 0;
   }
   const of = choice.round ? ` (round: drill ${choice.round.total - choice.round.left.length} of ${choice.round.total})` : '';
-  cli.out(`\n${st('yellow', '⚡')} Drill on ${address}${of}: the step was solved, then one thing was broken in a way a learner breaks it.\n`);
+  cli.out('');
+  // wrapped as plain text (wrapText leaves a coloured line whole), then the mark coloured
+  cli.out(`${wrapText(`⚡ Drill on ${address}${of}: the step was solved, then one thing was broken in a way a learner breaks it.`, terminalWidth()).replace('⚡', st('yellow', '⚡'))}\n`);
   say(cli, 'Find what is wrong and fix it with your own commands: `workshop next` shows which checks fail, `workshop state` draws what is there. `workshop next` passes the drill once every check of the step passes again.');
   say(cli, `Stuck? \`workshop hint\` (${out.drill.hints.length} hints: the area, the check, the fix). The answer: \`workshop drill --give-up\`. Your progress in the chapter is not changed by a drill. (seed ${out.drill.seed})`);
   return 0;
@@ -105,7 +107,7 @@ async function start(cli: Cli): Promise<number> {
   if (!cli.json) {
     cli.err(`The drill rebuilds chapter ${choice.drill.chapter}: its cleanup runs first. It removes:`);
     for (const line of choice.removes.length > 0 ? choice.removes : ['(nothing of this chapter is there now)']) cli.err(`  ${line}`);
-    cli.err(`Then the reference solutions of ${choice.replay.join(', ')} run. Your own files elsewhere in the workspace are kept.`);
+    cli.err(wrapText(`Then the reference solutions of ${choice.replay.join(', ')} run. Your own files elsewhere in the workspace are kept.`, terminalWidth()));
   }
   if (!(await confirmed(cli, 'refuse', 'workshop drill'))) {
     cli.err('Nothing was changed.');
