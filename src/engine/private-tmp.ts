@@ -2,7 +2,9 @@
 // every entry that appears there during a chapter is that chapter's: the residue check then
 // blames a chapter only for its own files, never for another process's (seen: a concurrent
 // test's /tmp folder failed overlayfs and capstone). What workshop itself needs from the old
-// /tmp (the home, the lesson pack, the project) is bound back in at the same paths.
+// /tmp (the home, the lesson pack, the project) is bound back in at the same paths. The old /tmp
+// is bound with what is mounted in it (--rbind): inside a self-test that runs chapters in
+// parallel (selftest-parallel.ts), each chapter's home lies in the parent's home, itself a mount.
 import { mkdir, realpath } from 'node:fs/promises';
 import { envError } from '../errors.ts';
 import path from 'node:path';
@@ -35,12 +37,12 @@ bindback() { # bindback OLD BASE KEEP...
 fresh() { # fresh BASE KEEP...: an empty tmpfs over BASE, with each KEEP folder bound back
   base=$1; shift
   old=$(mktemp -d /run/workshop-oldtmp.XXXXXX) || fail "mktemp -d /run/workshop-oldtmp.XXXXXX failed"
-  if ! why=$( { mount --bind "$base" "$old" && mount -t tmpfs -o mode=1777 workshop-private-tmp "$base" && bindback "$old" "$base" "$@"; } 2>&1 ); then
-    umount "$old" 2>/dev/null
+  if ! why=$( { mount --rbind "$base" "$old" && mount -t tmpfs -o mode=1777 workshop-private-tmp "$base" && bindback "$old" "$base" "$@"; } 2>&1 ); then
+    umount -R "$old" 2>/dev/null
     rmdir "$old"
     fail "$why"
   fi
-  umount "$old" && rmdir "$old" || fail "cannot remove $old"
+  umount -R "$old" && rmdir "$old" || fail "cannot remove $old"
 }
 IFS='
 '

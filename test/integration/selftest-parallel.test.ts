@@ -1,0 +1,75 @@
+// `workshop test --jobs 2`: chapters that claim no machine-wide kind in common run at the same
+// time (each sees the other's marker), each chapter's lines come as one block, the JSON report
+// keeps the chapters' order, and a by-name leftover (a ws* cgroup) that a chapter which does not
+// claim cgroups leaves is still caught, after the run, and fails that chapter.
+import { existsSync, mkdirSync, mkdtempSync, rmdirSync, rmSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isRoot, workshop, type TestJson } from '../helpers/workshop.ts';
+import { makePack, type PackChapter } from '../helpers/pack.ts';
+
+const MARKS = `/run/ws-parallel-${process.pid}`;
+const CGROUP = existsSync('/sys/fs/cgroup/cgroup.procs') ? `/sys/fs/cgroup/ws-par-leak-${process.pid}` : `/sys/fs/cgroup/pids/ws-par-leak-${process.pid}`;
+
+/** A chapter whose state family (overlayfs) claims nothing machine-wide; its solve runs `solve` first. */
+const chapter = (id: string, solve: string): PackChapter => ({
+  md: `# ${id}\n\n## The step {#step}\n\nDo it.\n`,
+  ts: `import { defineChapter, fileExists } from 'workshop/lesson';
+export default defineChapter({
+  formatVersion: 1, id: '${id}', title: '${id}', state: 'overlayfs',
+  steps: { step: { verify: () => [fileExists('done')], solve: async ({ $ }) => { ${solve} await $\`touch done\`; }, hints: ['none'] } },
+  cleanup: async ({ $, path }) => { await $\`rm -f \${path('done')}\`; },
+});
+`,
+});
+
+/** Marks itself, then waits (up to 20 s) for the other chapter's mark: it sees it only if both run at once. */
+const meet = (me: string, other: string) =>
+  `await $\`touch ${MARKS}/${me}; for i in $(seq 200); do [ -e ${MARKS}/${other} ] && { touch ${MARKS}/${me}-saw; break; }; sleep 0.1; done\`;`;
+
+describe.skipIf(!isRoot)('workshop test --jobs', () => {
+  const home = mkdtempSync('/tmp/ws-parallel-home-');
+  const packs: Array<{ dispose(): void }> = [];
+  mkdirSync(MARKS, { recursive: true });
+  afterAll(() => {
+    for (const p of packs) p.dispose();
+    if (existsSync(CGROUP)) rmdirSync(CGROUP);
+    rmSync(MARKS, { recursive: true, force: true });
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('runs two chapters at once, prints each as one block, and reports them in their order', async () => {
+    const pack = makePack({ '01-first': chapter('first', meet('first', 'second')), '02-second': chapter('second', meet('second', 'first')) });
+    packs.push(pack);
+    const r = await workshop(home, ['--lessons', pack.dir, 'test', '--jobs', '2']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect([existsSync(`${MARKS}/first-saw`), existsSync(`${MARKS}/second-saw`)]).toEqual([true, true]);
+    // between one chapter's heading and the next, every phase line is that chapter's
+    const blocks = r.stderr.split('▶ ').slice(1);
+    expect(blocks.map((b) => b.split('\n')[0]?.trim()).sort()).toEqual(['first', 'second']);
+    for (const b of blocks) {
+      const id = b.split('\n')[0]?.trim() ?? '';
+      const phases = b.split('\n').filter((l) => /^\s+(ok|FAIL) /.test(l));
+      expect(phases.length).toBeGreaterThan(0);
+      expect(phases.every((l) => l.includes(` ${id}/step `))).toBe(true);
+    }
+    const json = await workshop(home, ['--lessons', pack.dir, 'test', '--jobs', '2', '--json']);
+    expect((JSON.parse(json.stdout) as TestJson).chapters.map((c) => [c.id, c.status])).toEqual([['first', 'pass'], ['second', 'pass']]);
+  });
+
+  it('catches a ws* cgroup left by a chapter that does not claim cgroups, after the run', async () => {
+    const pack = makePack({ '01-clean': chapter('clean', ''), '02-leaky': chapter('leaky', `await $\`mkdir -p ${CGROUP}\`;`) });
+    packs.push(pack);
+    const r = await workshop(home, ['--lessons', pack.dir, 'test', '--jobs', '2', '--json']);
+    const report = JSON.parse(r.stdout) as TestJson;
+    const leaky = report.chapters.find((c) => c.id === 'leaky');
+    expect(leaky?.status).toBe('fail');
+    expect(leaky?.residue.some((x) => x.startsWith(`cgroup:${CGROUP}`))).toBe(true);
+    expect(r.code).toBe(1);
+  });
+
+  it('refuses a --jobs that is not a whole number of at least 1', async () => {
+    const r = await workshop(home, ['test', '--jobs', '0']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/error: --jobs needs a whole number/);
+  });
+});
