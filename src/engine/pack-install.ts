@@ -164,11 +164,17 @@ export function usePack(home: string, name: string): void {
   writeJsonAtomic(inUsePath(home), name, 'the pack in use did not change');
 }
 
-/** Removes an installed pack that is not in use; its progress (progress/NAME) is kept. */
-export function removePack(home: string, name: string): PackRecord {
+/** The installed pack `name`, if it may be removed: not the built-in lessons, and not the pack in use. */
+export function removable(home: string, name: string): PackRecord {
   if (name === BUILTIN) throw usageError('the built-in lessons cannot be removed', '`workshop pack list` shows the packs that can');
   const record = installed(home, name);
   if (packInUse(home) === name) throw usageError(`${name} is the pack in use`, `\`workshop pack use ${BUILTIN}\` (or another pack) first, then remove it`);
+  return record;
+}
+
+/** Removes an installed pack that is not in use; its progress (progress/NAME) is kept. Its cleanups are the command's to run first. */
+export function removePack(home: string, name: string): PackRecord {
+  const record = removable(home, name);
   const dir = packDir(home, name);
   if (!lstatSync(dir).isDirectory()) throw envError(`${dir} is not a folder`, 'remove it yourself');
   // renamed aside first: a pack half removed must not look installed

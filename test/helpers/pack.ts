@@ -38,3 +38,37 @@ export default defineChapter({
 `,
   };
 }
+
+/**
+ * One chapter, bg, whose first step starts `sleep 600` in the background and writes its PID to
+ * worker.pid; `cleanup` is the body of the chapter's cleanup after `pid` is read from that file.
+ */
+export const backgroundWorkerPack = (cleanup: string, prefix?: string): Pack =>
+  makePack(
+    {
+      '01-bg': {
+        md: '# A background worker\n\n## Start it {#start}\n\nStart it.\n\n## Check it {#check}\n\nCheck it.\n\n## What you built\n\nA worker.\n',
+        ts: `import { readFile } from 'node:fs/promises';
+import { defineChapter, fileExists } from 'workshop/lesson';
+export default defineChapter({
+  formatVersion: 1,
+  id: 'bg',
+  title: 'A background worker',
+  steps: {
+    start: {
+      verify: () => [fileExists('worker.pid')],
+      solve: async ({ $ }) => { await $\`sh -c 'sleep 600 >/dev/null 2>&1 & echo $! > worker.pid'\`; },
+      hints: ['none'],
+    },
+    check: { verify: () => [fileExists('worker.pid')], solve: async () => {}, hints: ['none'] },
+  },
+  cleanup: async ({ path, $ }) => {
+    const pid = (await readFile(path('worker.pid'), 'utf8').catch(() => '')).trim();
+    ${cleanup}
+  },
+});
+`,
+      },
+    },
+    prefix,
+  );

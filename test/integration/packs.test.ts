@@ -6,6 +6,7 @@
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backgroundWorkerPack } from '../helpers/pack.ts';
 import { isRoot, LESSONS, REPO, sh, spawnCollect, workshop } from '../helpers/workshop.ts';
 
 const GOOD = path.join(REPO, 'test/fixtures/lessons/good');
@@ -119,4 +120,60 @@ describe.skipIf(!isRoot)('lesson packs as packages', () => {
     expect([again.code, again.stderr]).toEqual([2, expect.stringContaining('no pack named "viagit" is installed')]);
     expect((await ws(['path'])).stdout.trim()).toBe(path.join(home, 'chapters/preflight'));
   });
+
+  it("runs the pack's own cleanups before it goes, and keeps a pack whose cleanup failed", async () => {
+    const ok = backgroundWorkerPack("if (pid !== '') await $`kill ${pid}`.nothrow();", '/tmp/ws-packs-bg-');
+    const broken = backgroundWorkerPack("throw new Error('the worker would not stop');", '/tmp/ws-packs-bg-');
+    const pids: number[] = [];
+    /** installs `pack` as `name`, starts its worker with no flag, and goes back to the built-in lessons */
+    const started = async (pack: { dir: string }, name: string): Promise<number> => {
+      const added = await ws(['pack', 'add', pack.dir, '--name', name, '--no-test']);
+      expect(added.code, added.stderr).toBe(0);
+      expect((await ws(['pack', 'use', name])).code).toBe(0);
+      const solved = await ws(['solve', 'bg/start']);
+      expect(solved.code, solved.stderr).toBe(0);
+      const pid = Number(readFileSync(path.join(home, 'progress', name, 'chapters/bg/worker.pid'), 'utf8'));
+      pids.push(pid);
+      expect(alive(pid)).toBe(true);
+      expect((await ws(['pack', 'use', 'builtin'])).code).toBe(0);
+      return pid;
+    };
+    try {
+      const pid = await started(ok, 'ws-bg');
+      const r = await ws(['pack', 'remove', 'ws-bg']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain('▶ the cleanup of chapter bg');
+      expect(r.stdout).toContain('Ran the cleanup of 1 chapter(s) of ws-bg (bg) and removed their folders.');
+      for (let i = 0; i < 100 && alive(pid); i++) await new Promise((res) => setTimeout(res, 20));
+      expect(alive(pid)).toBe(false);
+      expect(existsSync(path.join(home, 'progress/ws-bg/chapters'))).toBe(false);
+      expect(existsSync(path.join(home, 'progress/ws-bg/state.json'))).toBe(true);
+      expect(packsLeft()).not.toContain('ws-bg');
+
+      await started(broken, 'ws-bg-broken');
+      const failed = await ws(['pack', 'remove', 'ws-bg-broken']);
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toContain('error: the cleanup of chapter bg failed: ');
+      expect(failed.stderr).toContain('the worker would not stop');
+      expect(failed.stderr).toContain('hint: the pack ws-bg-broken is kept');
+      expect(packsLeft()).toContain('ws-bg-broken');
+      const forced = await ws(['pack', 'remove', 'ws-bg-broken', '--no-cleanup']);
+      expect(forced.code, forced.stderr).toBe(0);
+      expect(forced.stderr).not.toContain('the cleanup of chapter');
+      expect(packsLeft()).not.toContain('ws-bg-broken');
+    } finally {
+      for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+      ok.dispose();
+      broken.dispose();
+      rmSync(path.join(home, 'progress/ws-bg-broken'), { recursive: true, force: true });
+    }
+  });
 });
+
+const alive = (pid: number): boolean => {
+  try {
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+};

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { processStart } from '../../src/sys/process.ts';
-import { makePack, type Pack } from '../helpers/pack.ts';
+import { backgroundWorkerPack, makePack, type Pack } from '../helpers/pack.ts';
 import { hasTmux, Tmux } from '../helpers/tmux.ts';
 import { CLI, isRoot, NODE, progressOf, REPO, spawnCollect, workshop, type Ran } from '../helpers/workshop.ts';
 
@@ -224,32 +224,6 @@ describe.skipIf(!isRoot)('workshop test with a home that does not exist yet', ()
 });
 
 /** A pack whose first step starts a background `sleep` and writes its PID file in the chapter folder. */
-const bgPack = (cleanup: string): Pack =>
-  makePack({
-    '01-bg': {
-      md: '# A background worker\n\n## Start it {#start}\n\nStart it.\n\n## Check it {#check}\n\nCheck it.\n',
-      ts: `import { readFile } from 'node:fs/promises';
-import { defineChapter, fileExists } from 'workshop/lesson';
-export default defineChapter({
-  formatVersion: 1,
-  id: 'bg',
-  title: 'A background worker',
-  steps: {
-    start: {
-      verify: () => [fileExists('worker.pid')],
-      solve: async ({ $ }) => { await $\`sh -c 'sleep 600 >/dev/null 2>&1 & echo $! > worker.pid'\`; },
-      hints: ['none'],
-    },
-    check: { verify: () => [fileExists('worker.pid')], solve: async () => {}, hints: ['none'] },
-  },
-  cleanup: async ({ path, $ }) => {
-    const pid = (await readFile(path('worker.pid'), 'utf8').catch(() => '')).trim();
-    ${cleanup}
-  },
-});
-`,
-    },
-  });
 
 const alive = (pid: number): boolean => {
   try {
@@ -282,7 +256,7 @@ describe.skipIf(!isRoot)('workshop clean', () => {
   });
 
   it("runs a pack's own cleanup first: its background process is stopped through its PID file", async () => {
-    const pack = bgPack("if (pid !== '') await $`kill ${pid}`.nothrow();");
+    const pack = backgroundWorkerPack("if (pid !== '') await $`kill ${pid}`.nothrow();");
     let pid = 0;
     try {
       expect((await workshop(home, ['--lessons', pack.dir, 'solve', 'bg/start'])).code).toBe(0);
@@ -303,7 +277,7 @@ describe.skipIf(!isRoot)('workshop clean', () => {
   });
 
   it('never says "nothing left" while a process it knows of runs inside, and never calls it your shell', async () => {
-    const pack = bgPack('void pid;');
+    const pack = backgroundWorkerPack('void pid;');
     let pid = 0;
     try {
       expect((await workshop(home, ['--lessons', pack.dir, 'solve', 'bg/start'])).code).toBe(0);
@@ -322,7 +296,7 @@ describe.skipIf(!isRoot)('workshop clean', () => {
   });
 
   it('never says "nothing left" when a chapter\'s own cleanup failed: what only it knew of may be left', async () => {
-    const pack = bgPack("if (pid !== '') await $`kill ${pid}`.nothrow();\n    throw new Error('the worker would not stop');");
+    const pack = backgroundWorkerPack("if (pid !== '') await $`kill ${pid}`.nothrow();\n    throw new Error('the worker would not stop');");
     try {
       expect((await workshop(home, ['--lessons', pack.dir, 'solve', 'bg/start'])).code).toBe(0);
       const r = await workshop(home, ['--lessons', pack.dir, 'clean']);
