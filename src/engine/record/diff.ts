@@ -51,6 +51,10 @@ export function diffSnapshots(before: KernelSnapshot, after: KernelSnapshot): Ch
   const netns = changesOf(before.netns.map((name) => ({ name })), after.netns.map((name) => ({ name })), (n) => n.name);
   // the links and addresses of a new namespace are new with it; its lo is made by the kernel
   const fromNewNs = new Set(netns.map((n) => n.obj.name));
+  // a new folder in /tmp is the step's only when it holds a new mount or a layer of one (the seed's
+  // /tmp/$nonce): another program's folder, made meanwhile, is never the draft's to remove
+  const used = newMounts.filter((c) => c.change === 'new').flatMap((c) => [c.obj.mountPoint, ...(c.obj.overlay ? [...c.obj.overlay.lowerdirs, c.obj.overlay.upperdir ?? '', c.obj.overlay.workdir ?? ''] : [])]);
+  const holds = (tmp: string): boolean => used.some((p) => p !== '' && isPathUnder(p, tmp));
   return [
     ...netns.map((c) => ({ kind: 'netns' as const, ...c })),
     ...changesOf(before.links, after.links, (l) => `${l.ns}/${l.ifname}`).filter((c) => !(c.obj.ifname === 'lo' && fromNewNs.has(c.obj.ns))).map((c) => ({ kind: 'link' as const, ...c })),
@@ -61,6 +65,6 @@ export function diffSnapshots(before: KernelSnapshot, after: KernelSnapshot): Ch
     ...newMounts.map((c) => ({ kind: 'mount' as const, ...c })),
     ...changesOf(before.subvolumes, after.subvolumes, (s) => `${s.store}/${s.path}`).map((c) => ({ kind: 'subvolume' as const, ...c })),
     ...topNewFiles(before.files, after.files, after.dir, after.mounts).map((obj) => ({ kind: 'file' as const, change: 'new' as const, obj })),
-    ...changesOf(before.tmp, after.tmp, (t) => t.path).filter((c) => c.change === 'new').map((c) => ({ kind: 'tmp' as const, ...c })),
+    ...changesOf(before.tmp, after.tmp, (t) => t.path).filter((c) => c.change === 'new' && holds(c.obj.path)).map((c) => ({ kind: 'tmp' as const, ...c })),
   ];
 }
