@@ -44,7 +44,8 @@ export interface Report {
 /** What a learner's drill report tells (issue 28): which near-miss, where it stands, how long it took. */
 export interface DrillFacts {
   mutant: string;
-  state: 'started' | 'fixed' | 'gave-up';
+  /** abandoned: reset, goto --restore or clean removed what it broke before it was fixed */
+  state: 'started' | 'fixed' | 'gave-up' | 'abandoned';
   /** from the drill's start to its end; 0 when started */
   ms: number;
   /** the class round it belongs to (the act's event id); null for a drill of the learner's own */
@@ -244,7 +245,7 @@ export interface DrillCell {
   step: string;
   mutant: string;
   /** 'on': started, not fixed yet */
-  state: 'on' | 'fixed' | 'gave-up';
+  state: 'on' | 'fixed' | 'gave-up' | 'abandoned';
   /** how long it took; null while it is on */
   seconds: number | null;
   attempts: number;

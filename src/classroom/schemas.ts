@@ -44,7 +44,7 @@ export const reportSchema = {
       required: ['mutant', 'state', 'ms', 'round'],
       properties: {
         mutant: { type: 'string', minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9_-]*$' },
-        state: { enum: ['started', 'fixed', 'gave-up'] },
+        state: { enum: ['started', 'fixed', 'gave-up', 'abandoned'] },
         ms: { type: 'integer', minimum: 0, maximum: 7 * 24 * 3600 * 1000 },
         round: { anyOf: [{ type: 'null' }, { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER }] },
       },
@@ -168,7 +168,7 @@ const learnerViewSchema = object({
   cleaned: { ...object({ at: str, clean: { type: 'boolean' } }), type: ['object', 'null'] },
 });
 
-const drillCellFields = { step: str, mutant: str, state: { type: 'string', enum: ['on', 'fixed', 'gave-up'] }, seconds: { type: ['number', 'null'] }, attempts: num, hints: num, startedAt: str } as const;
+const drillCellFields = { step: str, mutant: str, state: { type: 'string', enum: ['on', 'fixed', 'gave-up', 'abandoned'] }, seconds: { type: ['number', 'null'] }, attempts: num, hints: num, startedAt: str } as const;
 const drillCell = object(drillCellFields);
 
 const classViewFields = {

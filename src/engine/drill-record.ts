@@ -54,7 +54,8 @@ export interface DrillResult extends DrillId {
   ms: number;
   attempts: number;
   hints: number;
-  outcome: 'fixed' | 'gave-up';
+  /** abandoned: reset, goto --restore or clean removed what the drill broke before it was fixed */
+  outcome: 'fixed' | 'gave-up' | 'abandoned';
   round?: number;
   classRound?: number;
 }

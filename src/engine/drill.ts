@@ -276,6 +276,8 @@ async function endDrill(j: Journey, outcome: DrillResult['outcome']): Promise<Dr
     const done = finished(book.active, outcome, Date.now());
     book.history.push(done);
     book.active = null;
+    // an abandoned drill ends its round too: the chapter it was rebuilt in is gone
+    if (outcome === 'abandoned') book.round = null;
     return done;
   });
   j.drilled({ step: `${r.chapter}/${r.step}`, mutant: r.mutant, state: outcome, ms: r.ms, attempts: r.attempts, hints: r.hints, round: r.classRound ?? null });
@@ -295,6 +297,17 @@ async function roundAfter(j: Journey): Promise<RoundState> {
   }
   const next: DrillChoice = { ...(await rebuildPlan(j, j.chapter(drill.chapter), drill)), seed: round.seed, round: { ...round, left } };
   return { kind: 'next', next, done: round.total - round.left.length, total: round.total };
+}
+
+/**
+ * `reset`, `goto --restore` and `clean` (issue 28): they remove what the drill of `chapter` (of any
+ * chapter: null) broke, so the drill ends unfinished, with its round. Progress is not touched:
+ * a drill never changed it. Undefined when no such drill is on.
+ */
+export async function abandonDrill(j: Journey, chapter: string | null): Promise<DrillResult | undefined> {
+  const d = readBook(j.ws.home).active;
+  if (!d || (chapter !== null && d.chapter !== chapter)) return undefined;
+  return endDrill(j, 'abandoned');
 }
 
 /** The next hint of the active drill (area, then check, then fix), counted. */

@@ -26,7 +26,7 @@ export type JourneyEvent =
   /** a question of the step judged (issue 28): the class counts who was right on the first try */
   | { type: 'answered'; at: string; step: StepAddress; question: string; result: 'right' | 'wrong'; tries: number }
   /** a drill of the step started or ended (issue 28), apart from progress; `round`: the class round's id, if any */
-  | { type: 'drilled'; at: string; step: StepAddress; mutant: string; state: 'started' | 'fixed' | 'gave-up'; ms: number; attempts: number; hints: number; round: number | null };
+  | { type: 'drilled'; at: string; step: StepAddress; mutant: string; state: 'started' | 'fixed' | 'gave-up' | 'abandoned'; ms: number; attempts: number; hints: number; round: number | null };
 
 export type JourneyListener = (event: JourneyEvent) => void | Promise<void>;
 

@@ -86,7 +86,7 @@ describe.runIf(run)('the class drill round, with real learners, in chromium', ()
   afterAll(async () => {
     await context?.close();
     for (const h of Object.values(homes)) {
-      await workshop(h, ['clean', '--yes', '--allow-host']);
+      await workshop(h, ['clean', '--allow-host']);
       killSender(h);
     }
     await server?.stop();

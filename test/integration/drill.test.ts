@@ -107,4 +107,50 @@ describe.skipIf(!isRoot)('workshop drill', () => {
     expect(new Set(round.map((d) => d.round)).size).toBe(1);
     expect(progress()).toEqual(before);
   });
+  it('goto --restore, reset and clean say that the drill ends unfinished, end it with its round, and keep the progress', async () => {
+    /** every step done: what none of these commands may lose */
+    const steps = (): string[] => {
+      const s = JSON.parse(readFileSync(join(ws.home, 'state.json'), 'utf8')) as { chapters: Record<string, { steps: Record<string, { done?: unknown }> }> };
+      return Object.entries(s.chapters).flatMap(([c, ch]) => Object.entries(ch.steps).flatMap(([id, st]) => (st.done === undefined ? [] : [`${c}/${id}`])));
+    };
+    const start = async (args: string[]) => {
+      const r = await ws.cli(['drill', ...args, '--yes']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+    };
+    const ended = (how: RegExp, out: string) => {
+      expect(out).toMatch(how);
+      expect(out).toMatch(/The drill on chroot\/busybox ended unfinished/);
+      expect(book().active).toBeNull();
+      expect(book().history.at(-1)).toMatchObject({ step: 'busybox', outcome: 'abandoned' });
+    };
+    const before = steps();
+
+    await start(['--round', 'chroot', '--seed', '1']);
+    const first = book().active?.step ?? '?';
+    const restore = await ws.cli(['goto', `chroot/${first}`, '--restore', '--yes']);
+    expect(restore.code, restore.stdout + restore.stderr).toBe(0);
+    expect(restore.stderr.replace(/\s+/g, ' ')).toMatch(new RegExp(`A drill is on \\(chroot/${first}\\): \`workshop goto --restore\` removes what it broke, so the drill ends unfinished \\(kept in drills.json as stopped, and its round ends\\)\\. Your progress in the chapters is kept`));
+    expect(book()).toMatchObject({ active: null, round: null });
+    expect(book().history.at(-1)).toMatchObject({ step: first, outcome: 'abandoned' });
+    // a restore marks the steps it replays as solved, as it always does; it undoes none
+    expect(steps(), 'goto --restore keeps the progress').toEqual(expect.arrayContaining(before));
+
+    // another chapter's reset leaves the drill alone, and says nothing of it
+    await start(['chroot/busybox', '--seed', '1']);
+    const other = await ws.cli(['reset', 'preflight', '--yes']);
+    expect(other.code, other.stderr).toBe(0);
+    expect(other.stderr).not.toContain('A drill is on');
+    expect(book().active).toMatchObject({ step: 'busybox' });
+
+    const beforeClean = steps();
+    const clean = await ws.cli(['clean']);
+    ended(/A drill is on \(chroot\/busybox\): `workshop clean` removes what it broke/, clean.stderr);
+    expect(clean.stdout).toMatch(/progress kept/);
+    expect(steps(), 'clean keeps the progress').toEqual(beforeClean);
+
+    await start(['chroot/busybox', '--seed', '1']);
+    const reset = await ws.cli(['reset', 'chroot', '--yes']);
+    expect(reset.code, reset.stderr).toBe(0);
+    ended(/A drill is on \(chroot\/busybox\): `workshop reset chroot` removes what it broke[\s\S]*The drill did not change your progress/, reset.stderr);
+  });
 });

@@ -513,7 +513,7 @@ byId('message-form', HTMLFormElement).addEventListener('submit', (e) => {
   });
 });
 /** @type {Record<import('../contract.ts').DrillCell['state'], string>} */
-const DRILL_MARK = { fixed: '✔ fixed', 'gave-up': '✘ gave up', on: '● on it' };
+const DRILL_MARK = { fixed: '✔ fixed', 'gave-up': '✘ gave up', abandoned: '– stopped', on: '● on it' };
 
 /** The drill round (issue 28): a row per learner, a column per drill of the round, who fixed which and how fast. @param {ClassResponse} view */
 function renderDrills(view) {

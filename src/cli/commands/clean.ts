@@ -11,6 +11,7 @@ import { workspace } from '../../engine/workspace.ts';
 import { WorkshopError } from '../../errors.ts';
 import { styler } from '../../render/style.ts';
 import type { Cli } from '../cli.ts';
+import { endDrillAfter, warnDrill } from '../drill-warning.ts';
 import { defineCommand } from '../command.ts';
 
 /** Shells are the learner's (cd $(workshop path)): named, never stopped, and not residue. */
@@ -61,6 +62,11 @@ async function clean(cli: Cli): Promise<number> {
 
   // 1. Each chapter's own cleanup first: it knows what discovery cannot see.
   const opened = openJourney(cli);
+  // a drill's broken state goes with everything else (issue 28)
+  if ('journey' in opened) {
+    warnDrill(cli, null, 'clean', 'kept');
+    await endDrillAfter(cli, opened.journey, null);
+  }
   let cleanups: CleanupOutcome[] = [];
   if ('journey' in opened) cleanups = await runChapterCleanups(opened.journey, (l) => (cli.json ? actions.push(l) : cli.err(l)), !cli.json);
   else if (!cli.json) cli.err(`(the chapters' own cleanups cannot run: ${opened.error}; clean goes on with what it finds)`);

@@ -119,7 +119,7 @@ async function start(cli: Cli): Promise<number> {
 }
 
 const resultLine = (r: DrillResult): string =>
-  `${r.chapter}/${r.step}: ${r.outcome === 'fixed' ? 'fixed' : 'given up'} in ${duration(r.ms)}, ${r.attempts} failed next, ${r.hints} hint(s)`;
+  `${r.chapter}/${r.step}: ${r.outcome === 'fixed' ? 'fixed' : r.outcome === 'gave-up' ? 'given up' : 'stopped unfinished'} in ${duration(r.ms)}, ${r.attempts} failed next, ${r.hints} hint(s)`;
 
 /** What the round taught: the near-misses found quickly, and those that took hints. */
 function renderSummary(cli: Cli, results: readonly DrillResult[]): void {
@@ -127,7 +127,7 @@ function renderSummary(cli: Cli, results: readonly DrillResult[]): void {
   cli.out(st('bold', `\nRound over: ${results.filter((r) => r.outcome === 'fixed').length} of ${results.length} fixed.`));
   for (const r of results) cli.out(`  ${r.outcome === 'fixed' && r.hints === 0 ? st('green', '✔') : st('yellow', '·')} ${resultLine(r)}`);
   const quick = results.filter((r) => r.outcome === 'fixed' && r.hints === 0);
-  const helped = results.filter((r) => r.outcome === 'gave-up' || r.hints > 0);
+  const helped = results.filter((r) => r.outcome !== 'fixed' || r.hints > 0);
   if (quick.length > 0) say(cli, `Found on your own: ${quick.map((r) => `${r.chapter}/${r.step}`).join(', ')}.`);
   if (helped.length > 0) say(cli, `Worth another look (hints or the answer): ${helped.map((r) => `${r.chapter}/${r.step}`).join(', ')}.`);
 }

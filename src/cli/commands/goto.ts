@@ -14,6 +14,7 @@ import { printStep } from './show.ts';
 import { printShellVars } from './solve.ts';
 import { shellVars, stepView } from '../../engine/journey-steps.ts';
 import { confirmed } from '../confirm.ts';
+import { endDrillAfter, warnDrill } from '../drill-warning.ts';
 import { defineCommand } from '../command.ts';
 
 export async function moveTo(cli: Cli, pos: Position): Promise<number> {
@@ -44,10 +45,13 @@ async function restoreTo(cli: Cli, pos: Position): Promise<number> {
   const st = styler(cli.color);
   const plan = await planRestore(j, pos);
   for (const l of describePlan(plan)) cli.err(wrapText(l, terminalWidth()));
+  warnDrill(cli, pos.chapter.id, 'goto --restore', 'kept');
   if (!(await confirmed(cli, 'refuse', 'goto --restore'))) {
     cli.err('Nothing was changed.');
     return 1;
   }
+  // the restore cleans the chapter up first: what a drill broke there goes
+  await endDrillAfter(cli, j, pos.chapter.id);
   const out = await restore(j, plan, {
     log: (l) => cli.err(l),
     verbose: !cli.json,

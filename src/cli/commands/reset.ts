@@ -11,6 +11,7 @@ import { envError, usageError } from '../../errors.ts';
 import type { ChapterEntry } from '../../lessons/catalog.ts';
 import type { Cli } from '../cli.ts';
 import { confirmed, willAsk } from '../confirm.ts';
+import { endDrillAfter, warnDrill } from '../drill-warning.ts';
 import { defineCommand } from '../command.ts';
 
 /** "3 of 8 steps done, 2 hints shown", from the progress as it is now. */
@@ -39,6 +40,7 @@ export async function resetPlan(j: Journey, entry: ChapterEntry): Promise<string
 }
 
 async function resetChapter(cli: Cli, j: Journey, entry: ChapterEntry): Promise<number> {
+  warnDrill(cli, entry.id, `reset ${entry.id}`, 'undone');
   if (willAsk(cli)) {
     cli.err(`Resetting chapter ${entry.id} runs its cleanup, and removes:`);
     for (const l of await resetPlan(j, entry)) cli.err(`  ${l}`);
@@ -47,6 +49,8 @@ async function resetChapter(cli: Cli, j: Journey, entry: ChapterEntry): Promise<
     cli.err('Nothing was changed.');
     return 1;
   }
+  // what the drill broke goes now, whether the rest of the reset succeeds or not
+  await endDrillAfter(cli, j, entry.id);
   const loaded = await j.load(entry);
   const place = j.place(entry.id) ?? { chapter: entry.id, dir: j.ws.chapterDir(entry.id), home: j.ws.home, nonce: '', startedAt: 0 };
   try {
@@ -65,6 +69,7 @@ async function resetChapter(cli: Cli, j: Journey, entry: ChapterEntry): Promise<
 async function resetAll(cli: Cli, j: Journey): Promise<number> {
   const started = j.cat.chapters.filter((c) => j.state.chapters[c.id] !== undefined);
   const done = started.reduce((n, c) => n + progressOf(j, c).done, 0);
+  warnDrill(cli, null, 'reset --all', 'undone');
   if (willAsk(cli)) {
     cli.err('workshop reset --all runs the cleanup of every chapter you started, and removes:');
     const folder = await folderLine(j.ws.chaptersDir);
@@ -76,6 +81,7 @@ async function resetAll(cli: Cli, j: Journey): Promise<number> {
     cli.err('Nothing was changed.');
     return 1;
   }
+  await endDrillAfter(cli, j, null);
   const cleanups = await runChapterCleanups(j, (l) => cli.err(l), !cli.json);
   const failed = cleanups.flatMap((c) => (c.status === 'failed' ? [`${c.chapter}: ${c.error}`] : []));
   const busy = await removeTree(j.ws.chaptersDir, () => {});
