@@ -3,7 +3,7 @@
 // btrfs/snapshot and networking/veth.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { diffSnapshots, topNewFiles, type Change } from '../../src/engine/record/diff.ts';
+import { diffSnapshots, NESTED_FILES, topNewFiles, type Change } from '../../src/engine/record/diff.ts';
 import type { KernelSnapshot } from '../../src/engine/record/snapshot.ts';
 
 const fixture = (name: string): { before: KernelSnapshot; after: KernelSnapshot } =>
@@ -11,11 +11,12 @@ const fixture = (name: string): { before: KernelSnapshot; after: KernelSnapshot 
 const summary = (changes: readonly Change[]): string[] => changes.map((c) => `${c.change} ${c.kind} ${JSON.stringify(c.obj)}`);
 
 describe('diffSnapshots', () => {
-  it('overlayfs/mount: the overlay with its layers, the rootfs folder (not its files), and the /tmp folder that holds the overlay', () => {
+  it('overlayfs/mount: the overlay with its layers, the rootfs folder and the file written in it (not its folders), and the /tmp folder that holds the overlay', () => {
     const { before, after } = fixture('overlayfs');
     const changes = diffSnapshots(before, after);
-    expect(changes.map((c) => c.kind)).toEqual(['mount', 'file', 'tmp']);
-    const [mount, file, tmp] = changes;
+    expect(changes.map((c) => c.kind)).toEqual(['mount', 'file', 'file', 'tmp']);
+    const [mount, file, motd, tmp] = changes;
+    expect(motd?.obj).toEqual({ path: 'rootfs/etc/motd', type: 'file' });
     expect(mount?.kind === 'mount' && mount.obj.overlay).toEqual({ lowerdirs: [`${after.dir}/rootfs`], upperdir: expect.stringMatching(/^\/tmp\/\w{10}\/upper$/), workdir: expect.stringMatching(/^\/tmp\/\w{10}\/workdir$/) });
     expect(file?.obj).toEqual({ path: 'rootfs', type: 'dir' });
     expect(tmp?.obj).toEqual({ path: expect.stringMatching(/^\/tmp\/\w{10}$/), children: ['overlay', 'upper', 'workdir'] });
@@ -63,10 +64,14 @@ describe('diffSnapshots', () => {
 });
 
 describe('topNewFiles', () => {
-  it('gives a new folder once, not what it holds, and leaves out mount points and what lies inside new mounts', () => {
+  const mounts = [{ mountPoint: '/d/store', fsType: 'btrfs', source: '/dev/loop0', readOnly: false }];
+  it('gives a new folder once with the files written in it, and leaves out mount points and what lies inside new mounts', () => {
     const before = [{ path: 'old', type: 'dir' as const }];
     const after = [...before, { path: 'old/new.txt', type: 'file' as const }, { path: 'rootfs', type: 'dir' as const }, { path: 'rootfs/etc', type: 'dir' as const }, { path: 'rootfs/etc/motd', type: 'file' as const }, { path: 'store', type: 'dir' as const }, { path: 'store/x', type: 'file' as const }];
-    const mounts = [{ mountPoint: '/d/store', fsType: 'btrfs', source: '/dev/loop0', readOnly: false }];
-    expect(topNewFiles(before, after, '/d', mounts).map((f) => f.path)).toEqual(['old/new.txt', 'rootfs']);
+    expect(topNewFiles(before, after, '/d', mounts).map((f) => f.path)).toEqual(['old/new.txt', 'rootfs', 'rootfs/etc/motd']);
+  });
+  it(`checks at most ${NESTED_FILES} files inside new folders: a rootfs has hundreds`, () => {
+    const after = [{ path: 'rootfs', type: 'dir' as const }, ...Array.from({ length: 40 }, (_, i) => ({ path: `rootfs/f${String(i).padStart(2, '0')}`, type: 'file' as const }))];
+    expect(topNewFiles([], after, '/d', mounts).map((f) => f.path)).toEqual(['rootfs', ...after.slice(1, NESTED_FILES + 1).map((f) => f.path)]);
   });
 });

@@ -22,7 +22,8 @@ const script = (name: string): string[] => commandsOf(readFileSync(new URL(`../f
 
 function draftOf(name: string, step: string, place: RecordPlace) {
   const { before, after } = fixture(name);
-  const items = diffSnapshots(before, after).map((c) => draftItem(c, after.dir, after.loops));
+  const changes = diffSnapshots(before, after);
+  const items = changes.map((c) => draftItem(c, after.dir, after.loops, changes));
   return { items, draft: writeDraft({ chapterId: name, title: `Draft: ${name}`, step, commands: script(name), place, items, recordedAt: '2026-12-07' }) };
 }
 
@@ -38,7 +39,7 @@ async function load(name: string, text: string): Promise<ChapterDef> {
 
 describe('the draft of each recorded step', () => {
   const cases = [
-    { name: 'overlayfs', step: 'mount', place: 'folder' as const, checks: ["overlayWithLowerMounted('rootfs', { writable: true })", "directoryExists('rootfs')"], mutants: ['drop-overlay-on-rootfs', 'read-only-overlay-on-rootfs', 'drop-rootfs'] },
+    { name: 'overlayfs', step: 'mount', place: 'folder' as const, checks: ["overlayWithLowerMounted('rootfs', { writable: true })", "directoryExists('rootfs')", "fileExists('rootfs/etc/motd')"], mutants: ['drop-overlay-on-rootfs', 'read-only-overlay-on-rootfs', 'drop-rootfs', 'drop-rootfs-etc-motd'] },
     { name: 'btrfs', step: 'snapshot', place: 'folder' as const, checks: ["loopMountOf('store', 'store.img')", "isSubvolume('store/base')", "isSubvolume('store/base-snapshot')", "subvolumeIsReadOnly('store/base-snapshot')", "fileExists('store.img')"], mutants: ['drop-mount-store', 'drop-subvolume-store-base', 'drop-subvolume-store-base-snapshot', 'writable-store-base-snapshot', 'drop-store-img'] },
     {
       name: 'veth', step: 'veth', place: 'host' as const,

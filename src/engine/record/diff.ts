@@ -28,21 +28,25 @@ function changesOf<T>(before: readonly T[], after: readonly T[], key: (x: T) => 
   });
 }
 
+/** How many files inside new folders get a check of their own (a rootfs has hundreds). */
+export const NESTED_FILES = 8;
+
 /**
- * The files worth a check: the top-most new paths (a new folder, not everything in it), and none
- * that is a mount point or lies inside a new mount (the mount's own check covers it). Pure.
+ * The files worth a check: the top-most new paths (a new folder, not every folder in it), the
+ * first NESTED_FILES regular files inside new folders (what the step wrote), and none that is a
+ * mount point or lies inside a new mount (the mount's own check covers it). Pure.
  */
 export function topNewFiles(before: readonly FileObj[], after: readonly FileObj[], dir: string, mounts: readonly MountObj[]): FileObj[] {
   const old = new Set(before.map((f) => f.path));
-  const fresh = after.filter((f) => !old.has(f.path));
-  const freshDirs = new Set(fresh.filter((f) => f.type === 'dir').map((f) => f.path));
   const points = mounts.map((m) => m.mountPoint);
-  return fresh.filter((f) => {
-    const abs = `${dir}/${f.path}`;
-    if (points.some((p) => isPathUnder(abs, p) || isPathUnder(p, abs))) return false;
+  const fresh = after.filter((f) => !old.has(f.path) && !points.some((p) => isPathUnder(`${dir}/${f.path}`, p) || isPathUnder(p, `${dir}/${f.path}`)));
+  const freshDirs = new Set(fresh.filter((f) => f.type === 'dir').map((f) => f.path));
+  const inFreshDir = (f: FileObj): boolean => {
     const parts = f.path.split('/');
-    return !parts.slice(0, -1).some((_, i) => freshDirs.has(parts.slice(0, i + 1).join('/')));
-  });
+    return parts.slice(0, -1).some((_, i) => freshDirs.has(parts.slice(0, i + 1).join('/')));
+  };
+  const nested = fresh.filter((f) => f.type === 'file' && inFreshDir(f)).slice(0, NESTED_FILES);
+  return fresh.filter((f) => !inFreshDir(f) || nested.includes(f));
 }
 
 /** Everything the recorded commands made or changed, in the order a cleanup undoes last: netns, links, addresses, … mounts, files. */

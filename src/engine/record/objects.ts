@@ -228,9 +228,10 @@ function netItem(c: Extract<Change, { kind: 'netns' | 'addr' | 'route' | 'rule' 
   return item;
 }
 
-function fileItem(path: string, type: 'file' | 'dir' | 'symlink' | 'other'): DraftItem {
+function fileItem(path: string, type: 'file' | 'dir' | 'symlink' | 'other', nested: boolean): DraftItem {
   const item = empty(`${type === 'dir' ? 'the folder' : 'the file'} ${path}`);
-  item.clean.push({ stage: 4, order: 0, code: shellCode('rm -rf %', [path], { nothrow: true }) });
+  // a file inside a new folder goes with the folder
+  if (!nested) item.clean.push({ stage: 4, order: 0, code: shellCode('rm -rf %', [path], { nothrow: true }) });
   if (type !== 'file' && type !== 'dir') return item;
   const check: CheckSpec = { fn: type === 'dir' ? 'directoryExists' : 'fileExists', args: [path] };
   item.checks.push(check);
@@ -238,15 +239,15 @@ function fileItem(path: string, type: 'file' | 'dir' | 'symlink' | 'other'): Dra
   return item;
 }
 
-/** One recorded change as the draft's checks, mutants and cleanup. */
-export function draftItem(c: Change, dir: string, loops: readonly LoopObj[]): DraftItem {
+/** One recorded change as the draft's checks, mutants and cleanup; `all` is every change of the recording. */
+export function draftItem(c: Change, dir: string, loops: readonly LoopObj[], all: readonly Change[] = []): DraftItem {
   const isNew = c.change === 'new';
   switch (c.kind) {
     case 'mount': return mountItem(c.obj, dir, loops, isNew);
     case 'subvolume': return subvolumeItem(c.obj.store, c.obj.path, c.obj.readOnly, dir, isNew);
     case 'link': return linkItem(c);
     case 'netns': case 'addr': case 'route': case 'rule': return netItem(c);
-    case 'file': return fileItem(c.obj.path, c.obj.type);
+    case 'file': return fileItem(c.obj.path, c.obj.type, all.some((o) => o.kind === 'file' && o.obj.type === 'dir' && c.obj.path.startsWith(`${o.obj.path}/`)));
     case 'loop': {
       // its mount's check covers it; the cleanup detaches it by its backing file, whatever its number
       const file = shownPath(dir, c.obj.backFile);

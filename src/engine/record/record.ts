@@ -143,7 +143,7 @@ export async function recordStep(req: RecordRequest): Promise<Recording> {
     await rm(dir, { recursive: true, force: true });
     throw usageError(`the ${commands.length} recorded command(s) changed nothing that the probes see`, 'a step makes something: a mount, a subvolume, a link, a file in the chapter folder… (see `workshop record --help`)');
   }
-  const items = changes.map((c) => draftItem(c, dir, after.loops));
+  const items = changes.map((c) => draftItem(c, dir, after.loops, changes));
   const draft = writeDraft({ chapterId: target.chapterId, title: `Draft: ${target.chapterId}`, step: target.step, commands, place: req.place, items, recordedAt: new Date().toISOString().slice(0, 10) });
   await mkdir(target.folder, { recursive: true });
   const files = { chapterMd: join(target.folder, 'chapter.md'), stepsTs: join(target.folder, 'steps.ts') };
