@@ -18,10 +18,15 @@ export interface Pack {
   installed?: ServedPack;
 }
 
-/** The pack a class serves by name, and where it was installed from (the learner's `pack add` takes it). */
+/**
+ * The pack a class serves by name, and where it was installed from (the learner's `pack add`
+ * takes it). `source` is null when that was a place on the instructor's machine (a folder, a
+ * tarball, a file:// repository): the class server then hands out the pack itself, at
+ * /api/pack.tgz.
+ */
 export interface ServedPack {
   name: string;
-  source: string;
+  source: string | null;
 }
 
 interface Tried {

@@ -96,6 +96,14 @@ export const joinSchema = {
   },
 } as const;
 
+/** GET /api/pack.tgz?code=CODE: the served pack, for those who have the join code */
+export const packQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['code'],
+  properties: { code: joinSchema.properties.code },
+} as const;
+
 export const learnerParamsSchema = {
   type: 'object',
   additionalProperties: false,
@@ -141,6 +149,9 @@ const object = <P extends Record<string, unknown>>(properties: P, optional: Read
 /** Every refusal: 4xx and 5xx alike. */
 const errorSchema = object({ error: str });
 const errors = { '4xx': errorSchema, '5xx': errorSchema } as const;
+
+/** GET /api/pack.tgz: the bytes of a gzipped tar (a Buffer is sent as it is, not serialized), or a refusal */
+export const packResponses = { 200: { type: 'string', contentEncoding: 'binary' }, ...errors } as const;
 
 const reportRowSchema = object({ check: str, status: { type: 'string', enum: ['pass', 'fail', 'error'] }, expected: str, actual: str, hint: str });
 
@@ -211,7 +222,7 @@ export const eventsResponses = { 200: str, ...errors } as const;
 /** GET /: the page (HTML), or a redirect that sets the cookie; a 401 without a token is plain text, sent as it is */
 export const pageResponses = { 200: str, 303: { type: 'null' }, ...errors } as const;
 
-export const joinResponses = { '2xx': object({ token: str, name: str, class: str, how: { type: 'string', enum: ['new', 'rejoined', 'claimed'] }, pack: object({ name: str, source: str }) }, ['pack']), ...errors } as const;
+export const joinResponses = { '2xx': object({ token: str, name: str, class: str, how: { type: 'string', enum: ['new', 'rejoined', 'claimed'] }, pack: object({ name: str, source: strOrNull }) }, ['pack']), ...errors } as const;
 export const reportResponses = { '2xx': object({ stored: { type: 'boolean' }, eventId: num }), ...errors } as const;
 export const actResponses = { 200: object({ learner: object({ id: num, name: str, state: { type: 'string', enum: ['active', 'freed', 'removed'] } }) }), ...errors } as const;
 

@@ -47,6 +47,8 @@ export interface ServerOptions {
   log?: (line: string) => void;
   /** hosted labs (`--labs N`): a VM per learner, a terminal in the page (labs-plugin.ts) */
   labs?: LabsConfig;
+  /** the served pack as a gzipped tar, handed to learners at GET /api/pack.tgz (serve --pack of a local source) */
+  packTarball?: Buffer;
 }
 
 export interface RunningServer {
@@ -92,6 +94,7 @@ async function classContext(o: ServerOptions): Promise<ClassContext> {
     budget,
     joins: new JoinGate(o.joinLimits ?? DEFAULT_JOIN_LIMITS),
     pageDir: o.pageDir,
+    packTarball: o.packTarball,
     tls: o.tls !== undefined,
     labs: o.labs !== undefined,
     recordings: { of: () => null },

@@ -3,7 +3,7 @@
 // test`, and only then renamed into place with a record of where it came from. Whatever fails
 // leaves nothing behind. The source is untrusted: its name never leaves the packs folder, its
 // files are plain files and folders (a symlink is refused), and no package script runs.
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { envError, lessonError, usageError } from '../errors.ts';
 import { run, type RunResult } from '../sys/exec.ts';
@@ -13,11 +13,15 @@ import { formatProblem, lintPack } from './lint.ts';
 import { BUILTIN, installed, inUsePath, packDir, packInUse, packsDir, PACK_NAME, readRecord, RECORD_FILE, type PackRecord } from './packs.ts';
 import { writeJsonAtomic } from './progress.ts';
 
-export type PackSource = { kind: 'dir'; path: string } | { kind: 'git'; url: string } | { kind: 'npm'; spec: string };
+export type PackSource = { kind: 'dir'; path: string } | { kind: 'git'; url: string } | { kind: 'npm'; spec: string } | { kind: 'url'; url: string };
 
 const GIT_URL = /^(?:(?:git\+)?(?:https?|ssh|git|file):\/\/|git@[\w.-]+:)|\.git\/?$/;
 const NPM_NAME = /^(?:@[a-z0-9][\w.~-]*\/)?[a-z0-9][\w.~-]*(?:@[\w.^~<>=*|+-]+)?$/;
 const TARBALL = /\.(?:tgz|tar\.gz)$/;
+/** a tarball over HTTP(S), such as a class server's /api/pack.tgz?code=CODE */
+const TARBALL_URL = /^https?:\/\/[^\s/?#]+\/[^\s?#]*\.(?:tgz|tar\.gz)(?:\?[^\s#]*)?$/;
+/** the most a pack's tarball may weigh, fetched or handed out */
+const TARBALL_LIMIT = 64 * 1024 * 1024;
 
 /** What `pack add ARG` names: a folder or a tarball that exists, a git URL, or an npm package. */
 export function classifySource(arg: string): PackSource {
@@ -25,16 +29,19 @@ export function classifySource(arg: string): PackSource {
   const path = resolve(arg);
   if (existsSync(path) && statSync(path).isDirectory()) return { kind: 'dir', path };
   if (TARBALL.test(arg) && existsSync(path)) return { kind: 'npm', spec: path };
+  if (TARBALL_URL.test(arg)) return { kind: 'url', url: arg };
   if (GIT_URL.test(arg)) return { kind: 'git', url: arg };
   if (NPM_NAME.test(arg) && !arg.includes('/', arg.startsWith('@') ? arg.indexOf('/') + 1 : 0)) return { kind: 'npm', spec: arg };
   throw usageError(`no such folder or tarball: ${arg.slice(0, 200)}`, 'give a folder of chapters (NN-name/), a git URL (https://…, file://…, ….git), or an npm package name or .tgz');
 }
 
+const whereFrom = (s: PackSource): string => (s.kind === 'dir' ? s.path : s.kind === 'npm' ? s.spec : s.url);
+
 /** The pack name a source suggests: its package.json name (without a scope), or its folder's name. */
 function suggestedName(root: string, source: PackSource): string {
   const pkgName = readPackageJson(root)?.name;
   if (typeof pkgName === 'string') return pkgName.replace(/^@[^/]*\//, '');
-  const from = source.kind === 'dir' ? source.path : source.kind === 'git' ? source.url : source.spec;
+  const from = whereFrom(source);
   return basename(from.replace(/[#?].*$/, '').replace(/\/+$/, '')).replace(/\.git$/, '').replace(/\.(?:tgz|tar\.gz)$/, '');
 }
 
@@ -90,6 +97,12 @@ async function fetchInto(source: PackSource, stage: string, dest: string): Promi
     refuseLinks(dest);
     return { commit: head.code === 0 ? head.stdout.trim() : null };
   }
+  if (source.kind === 'url') {
+    const file = join(stage, 'pack.tgz');
+    await download(source.url, file);
+    await untar(file, dest);
+    return { commit: null };
+  }
   // npm pack fetches a registry package or re-reads a tarball, and runs no script of it
   const r = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', stage, '--', source.spec], { timeoutMs: 300_000, cwd: stage });
   let file: unknown;
@@ -99,12 +112,51 @@ async function fetchInto(source: PackSource, stage: string, dest: string): Promi
     file = undefined;
   }
   if (r.code !== 0 || typeof file !== 'string') throw envError(`npm pack ${source.spec} failed: ${failed(r)}`, 'check the package name (npm view NAME) or the tarball, and that the npm registry can be reached');
+  await untar(join(stage, basename(file)), dest);
+  return { commit: null };
+}
+
+/** Unpacks a tarball's one top folder into `dest` (which does not exist yet): plain files and folders only. */
+async function untar(file: string, dest: string): Promise<void> {
   mkdirSync(dest);
   // GNU tar refuses members with `..` or a leading `/`; owners and modes are not taken from the archive
-  const x = await run('tar', ['-xzf', join(stage, basename(file)), '-C', dest, '--strip-components=1', '--no-same-owner', '--no-same-permissions'], { timeoutMs: 120_000 });
-  if (x.code !== 0) throw envError(`cannot unpack ${basename(file)}: ${failed(x)}`, 'is it a tarball made by npm pack?');
+  const x = await run('tar', ['-xzf', file, '-C', dest, '--strip-components=1', '--no-same-owner', '--no-same-permissions'], { timeoutMs: 120_000 });
+  if (x.code !== 0) throw envError(`cannot unpack ${basename(file)}: ${failed(x)}`, 'is it a gzipped tar of a pack (npm pack, or a class server\'s /api/pack.tgz)?');
   refuseLinks(dest);
-  return { commit: null };
+}
+
+/** The message of a refusal: a class server answers {"error": "..."}; anything else is cut short. */
+async function refusalOf(res: Response): Promise<string> {
+  const text = (await res.text().catch(() => '')).slice(0, 2000);
+  try {
+    const v: unknown = JSON.parse(text);
+    if (isRecord(v) && typeof v['error'] === 'string') return v['error'].slice(0, 300);
+  } catch {
+    // not JSON
+  }
+  return text.replace(/[^\x20-\x7e]+/g, ' ').trim().slice(0, 200);
+}
+
+/** Fetches a tarball over HTTP(S) into `file`, at most TARBALL_LIMIT bytes: what comes from the network is untrusted. */
+async function download(url: string, file: string): Promise<void> {
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(300_000) });
+  } catch (err) {
+    const cause = err instanceof Error ? ((err.cause instanceof Error ? err.cause.message : '') || err.message) : String(err);
+    throw envError(`cannot fetch ${url}: ${cause}`, 'check the address, and that this machine can reach it');
+  }
+  if (!res.ok || res.body === null) throw envError(`${url} answered ${res.status}${res.ok ? '' : `: ${await refusalOf(res)}`}`, 'check the address (a class server\'s needs the join code in ?code=)');
+  const tooBig = () => envError(`${url} is more than ${TARBALL_LIMIT / 1024 / 1024} MB: no pack is that large`, 'check the address');
+  if (Number(res.headers.get('content-length') ?? 0) > TARBALL_LIMIT) throw tooBig();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.body) {
+    size += chunk.byteLength;
+    if (size > TARBALL_LIMIT) throw tooBig();
+    chunks.push(Buffer.from(chunk));
+  }
+  writeFileSync(file, Buffer.concat(chunks));
 }
 
 export interface AddOptions {
@@ -132,7 +184,7 @@ export async function addPack(o: AddOptions): Promise<AddOutcome> {
   const stage = mkdtempSync(join(root, '.add-'));
   try {
     const staged = join(stage, 'pack');
-    o.log(`fetching ${o.source.kind === 'dir' ? o.source.path : o.source.kind === 'git' ? o.source.url : o.source.spec} (${o.source.kind})`);
+    o.log(`fetching ${whereFrom(o.source)} (${o.source.kind})`);
     const { commit } = await fetchInto(o.source, stage, staged);
     const name = o.name ?? checkName(suggestedName(staged, o.source), 'taken from the source; --name NAME gives another');
     refuseTaken(o.home, name);
@@ -141,7 +193,7 @@ export async function addPack(o: AddOptions): Promise<AddOutcome> {
     o.log(`lint: ${lint.chapters.length} chapter(s), ${lint.steps} step(s), no problems`);
     if (o.prove !== 'skip' && !(await o.prove(staged))) throw lessonError(`${name} did not pass \`workshop test\`: it was not installed`, 'the report above says which step failed; --no-test installs it unproven');
     const version = readPackageJson(staged)?.version;
-    const record: PackRecord = { name, kind: o.source.kind, source: o.source.kind === 'dir' ? o.source.path : o.source.kind === 'git' ? o.source.url : o.source.spec, version: typeof version === 'string' ? version : null, commit, addedAt: new Date().toISOString(), tested: o.prove === 'skip' ? 'skipped' : 'passed' };
+    const record: PackRecord = { name, kind: o.source.kind, source: whereFrom(o.source), version: typeof version === 'string' ? version : null, commit, addedAt: new Date().toISOString(), tested: o.prove === 'skip' ? 'skipped' : 'passed' };
     writeJsonAtomic(join(staged, RECORD_FILE), record, 'the pack was not installed');
     refuseTaken(o.home, name);
     renameSync(staged, packDir(o.home, name));
@@ -155,6 +207,33 @@ function refuseTaken(home: string, name: string): void {
   if (!existsSync(packDir(home, name))) return;
   const had = readRecord(home, name);
   throw usageError(`a pack named ${name} is installed already${had ? ` (from ${had.source})` : ''}`, `\`workshop pack remove ${name}\` first, or give this one another name with --name NAME`);
+}
+
+/**
+ * Whether a pack's source is a place on this machine (a folder, a tarball, a file:// or plain-path
+ * repository), which a learner elsewhere cannot reach: a class server hands out such a pack itself.
+ */
+export function isLocalSource(r: PackRecord): boolean {
+  if (r.kind === 'dir') return true;
+  if (r.kind === 'npm') return r.source.startsWith('/');
+  if (r.kind === 'git') return r.source.startsWith('file:') || r.source.startsWith('/');
+  return false;
+}
+
+/** The installed pack `name` as a gzipped tar of its folder, without the record of where it came from. */
+export async function packTarball(home: string, name: string): Promise<Buffer> {
+  const r = installed(home, name);
+  const tmp = mkdtempSync(join(packsDir(home), '.tar-'));
+  try {
+    const file = join(tmp, `${r.name}.tgz`);
+    const t = await run('tar', ['-czf', file, '--owner=0', '--group=0', '--numeric-owner', `--exclude=${r.name}/${RECORD_FILE}`, '-C', packsDir(home), r.name], { timeoutMs: 120_000 });
+    if (t.code !== 0) throw envError(`cannot pack ${packDir(home, r.name)} to hand it to learners: ${failed(t)}`, 'check that the pack can be read');
+    const size = statSync(file).size;
+    if (size > TARBALL_LIMIT) throw usageError(`the pack ${r.name} is ${Math.round(size / 1e6)} MB packed: more than a class server hands out (${TARBALL_LIMIT / 1e6} MB)`, 'publish it (git, npm) and install it from there, so that learners fetch it from there');
+    return readFileSync(file);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 /** Makes `name` (or BUILTIN) the pack every command uses. */

@@ -19,7 +19,7 @@ export const inUsePath = (home: string): string => join(packsDir(home), '.in-use
 /** Where an installed pack came from, and what was proven when it was added. */
 export interface PackRecord {
   name: string;
-  kind: 'dir' | 'git' | 'npm';
+  kind: 'dir' | 'git' | 'npm' | 'url';
   source: string;
   /** package.json's version, the git commit, or null when the source had neither */
   version: string | null;

@@ -1,7 +1,7 @@
 // `workshop classroom …` through the built CLI: help, usage errors, serve --json, join, status,
 // export, leave, and TLS with a self-signed certificate.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -92,7 +92,7 @@ describe.runIf(sqlite)('workshop classroom', () => {
     expect((await workshop(learner, ['status'])).stdout).not.toContain('class:');
   });
 
-  it('serve --pack NAME: a learner who joins without the pack is told the exact `workshop pack add`', async () => {
+  it('serve --pack NAME of a folder: the server hands the pack out, and the `workshop pack add` a learner is told works as printed', async () => {
     if (!sqlite) return;
     const good = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/lessons/good');
     const s = await serveProcess(await sqlite.freshDb(), 0, ['--pack', 'greeting'], async (home) => {
@@ -103,11 +103,20 @@ describe.runIf(sqlite)('workshop classroom', () => {
     const learner = tmp('ws-cli-learner-');
     const j = await workshop(learner, ['classroom', 'join', s.origin, s.joinCode, '--name', 'Grace']);
     expect(j.code, j.stderr).toBe(0);
-    expect(j.stdout).toContain(`This class uses the lesson pack greeting, which is not installed here. Install it and use it:\n  sudo workshop pack add ${good} --name greeting\n  sudo workshop pack use greeting`);
-    // the command works as printed, and then the learner is only told to use it
-    expect((await workshop(learner, ['pack', 'add', good, '--name', 'greeting', '--no-test'])).code).toBe(0);
+    // the instructor's folder means nothing on the learner's machine: the server hands the pack out
+    const url = `${s.origin}/api/pack.tgz?code=${s.joinCode}`;
+    expect(j.stdout).toContain(`This class uses the lesson pack greeting, which is not installed here. Install it and use it:\n  sudo workshop pack add '${url}' --name greeting\n  sudo workshop pack use greeting`);
+    expect(j.stdout).not.toContain(good);
+    // the join code guards it
+    const wrong = await fetch(`${s.origin}/api/pack.tgz?code=NOTIT1`);
+    expect([wrong.status, ((await wrong.json()) as { error: string }).error]).toEqual([403, expect.stringContaining('unknown join code')]);
+    // the command works as printed (lint and `workshop test` included), and then the learner is only told to use it
+    const added = await workshop(learner, ['pack', 'add', url, '--name', 'greeting'], { env: { WORKSHOP_ALLOW_HOST: '1' }, timeoutMs: 120_000 });
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toContain('installed greeting (1 chapter(s), 2 step(s))');
+    expect(JSON.parse(readFileSync(join(learner, 'packs/greeting/.workshop-pack.json'), 'utf8'))).toMatchObject({ kind: 'url', source: url, tested: 'passed' });
     const again = await workshop(learner, ['classroom', 'join', s.origin, s.joinCode, '--name', 'Grace', '--json']);
-    expect(JSON.parse(again.stdout)).toMatchObject({ pack: { name: 'greeting', source: good }, advice: 'This class uses the lesson pack greeting: `sudo workshop pack use greeting` makes it yours.' });
+    expect(JSON.parse(again.stdout)).toMatchObject({ pack: { name: 'greeting', source: null }, advice: 'This class uses the lesson pack greeting: `sudo workshop pack use greeting` makes it yours.' });
     const unknown = await workshop(tmp('ws-cli-'), ['classroom', 'serve', '--pack', 'nothere']);
     expect([unknown.code, unknown.stderr]).toEqual([2, expect.stringContaining('no pack named "nothere" is installed')]);
   });

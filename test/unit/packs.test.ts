@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../src/cli/commands/index.ts';
-import { checkName, classifySource } from '../../src/engine/pack-install.ts';
+import { checkName, classifySource, isLocalSource } from '../../src/engine/pack-install.ts';
 import { BUILTIN, RECORD_FILE, selectLessons } from '../../src/engine/packs.ts';
 import { workspace } from '../../src/engine/workspace.ts';
 
@@ -66,6 +66,16 @@ describe('pack sources and names', () => {
     expect(classifySource('git@example.org:a/pack')).toEqual({ kind: 'git', url: 'git@example.org:a/pack' });
     expect(classifySource('@scope/pack@1.2.0')).toEqual({ kind: 'npm', spec: '@scope/pack@1.2.0' });
     expect(classifySource('mount-pack')).toEqual({ kind: 'npm', spec: 'mount-pack' });
+    // a tarball over HTTP(S): a class server's, or a published release
+    expect(classifySource('http://10.0.2.2:7878/api/pack.tgz?code=AB12CD')).toEqual({ kind: 'url', url: 'http://10.0.2.2:7878/api/pack.tgz?code=AB12CD' });
+    expect(classifySource('https://example.org/r/pack-1.0.tar.gz')).toEqual({ kind: 'url', url: 'https://example.org/r/pack-1.0.tar.gz' });
+    expect(classifySource('https://example.org/tgz/pack.git')).toEqual({ kind: 'git', url: 'https://example.org/tgz/pack.git' });
+  });
+
+  it('tells a source only this machine can reach (the class server then hands the pack out) from a published one', () => {
+    const r = (kind: 'dir' | 'git' | 'npm' | 'url', source: string) => ({ name: 'p', kind, source, version: null, commit: null, addedAt: '', tested: 'passed' as const });
+    expect([r('dir', '/home/me/pack'), r('npm', '/tmp/p-1.0.0.tgz'), r('git', 'file:///srv/pack'), r('git', '/srv/pack.git')].map(isLocalSource)).toEqual([true, true, true, true]);
+    expect([r('npm', 'mount-pack'), r('git', 'https://example.org/a/pack.git'), r('git', 'git@example.org:a/pack'), r('url', 'https://example.org/p.tgz')].map(isLocalSource)).toEqual([false, false, false, false]);
   });
 
   it('refuses what is none of them, and what would be read as an option', () => {

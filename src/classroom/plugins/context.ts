@@ -21,6 +21,8 @@ export interface ClassContext {
   joins: JoinGate;
   /** the folder of dashboard.html, dashboard.js and dashboard.css */
   pageDir: string;
+  /** the served pack as a gzipped tar, when its source is on the instructor's machine (GET /api/pack.tgz) */
+  packTarball: Buffer | undefined;
   /** the page's cookie is Secure */
   tls: boolean;
   /** the server runs hosted labs (`--labs N`, labs-plugin.ts) */

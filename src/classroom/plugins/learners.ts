@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { learnerName } from '../identity.ts';
 import { formatSize } from '../limits.ts';
-import { actResponses, joinResponses, joinSchema, learnerParamsSchema } from '../schemas.ts';
+import { actResponses, joinResponses, joinSchema, learnerParamsSchema, packQuerySchema, packResponses } from '../schemas.ts';
 import type { JoinOutcome } from '../store.ts';
 import { bearerToken } from './auth.ts';
 import { HttpError, tooMany, type ClassContext } from './context.ts';
@@ -70,6 +70,17 @@ export async function learnersPlugin(app: FastifyInstance, ctx: ClassContext): P
       }
     },
   );
+
+  // The served pack, when it lives only on the instructor's machine: `workshop pack add URL` of a
+  // learner fetches it (learner.ts prints the command). The join code guards it, as it guards
+  // joining, and each try counts against the address as a join does.
+  app.get<{ Querystring: { code: string } }>('/api/pack.tgz', { schema: { querystring: packQuerySchema, response: packResponses } }, async (req, reply) => {
+    const gate = ctx.joins.address(req.ip);
+    if (!gate.ok) return tooMany(reply, gate.waitMs, 'too many requests from this address: wait a moment and try again');
+    if (req.query.code.toUpperCase() !== ctx.info.joinCode) throw new HttpError(403, 'unknown join code: ask the instructor for the code that `workshop classroom serve` printed');
+    if (ctx.packTarball === undefined || ctx.pack.installed === undefined) throw new HttpError(404, 'this class hands out no pack: its lessons are the built-in ones, or a pack its learners add from where it is published');
+    return reply.type('application/gzip').header('content-disposition', `attachment; filename="${ctx.pack.installed.name}.tgz"`).send(ctx.packTarball);
+  });
 
   for (const act of ['remove', 'free'] as const) {
     app.post<{ Params: { id: string } }>(`/api/learners/:id/${act}`, { preHandler: app.instructorOnly, schema: { params: learnerParamsSchema, response: actResponses } }, async (req) => {

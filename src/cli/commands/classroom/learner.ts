@@ -91,15 +91,22 @@ function joined(a: Answer, url: string, code: string, name: LearnerName): { toke
 
 /** The pack the class serves by name, taken only in a shape that is safe to print as a command. */
 function servedPack(v: unknown): ServedPack | undefined {
-  if (!isRecord(v) || typeof v['name'] !== 'string' || typeof v['source'] !== 'string') return undefined;
+  if (!isRecord(v) || typeof v['name'] !== 'string') return undefined;
   const { name, source } = v;
-  return PACK_NAME.test(name) && /^[\w@%+=:,./~#-]{1,300}$/.test(source) && !source.startsWith('-') ? { name, source } : undefined;
+  if (!PACK_NAME.test(name)) return undefined;
+  // null: the class server hands out the pack itself (it lives on the instructor's machine)
+  if (source === null) return { name, source: null };
+  return typeof source === 'string' && /^[\w@%+=:,./~#-]{1,300}$/.test(source) && !source.startsWith('-') ? { name, source } : undefined;
 }
 
-/** What a learner must do for the class's pack: add it (the exact command), use it, or nothing. */
-export function packAdvice(home: string, pack: ServedPack | undefined): string | undefined {
+/**
+ * What a learner must do for the class's pack: add it (the exact command), use it, or nothing.
+ * `url` and `code` are the class's (already checked): a pack the server hands out is fetched from it.
+ */
+export function packAdvice(home: string, pack: ServedPack | undefined, url: string, code: string): string | undefined {
   if (pack === undefined) return undefined;
-  if (readRecord(home, pack.name) === undefined) return `This class uses the lesson pack ${pack.name}, which is not installed here. Install it and use it:\n  sudo workshop pack add ${pack.source} --name ${pack.name}\n  sudo workshop pack use ${pack.name}`;
+  const source = pack.source ?? `'${url}/api/pack.tgz?code=${code}'`;
+  if (readRecord(home, pack.name) === undefined) return `This class uses the lesson pack ${pack.name}, which is not installed here. Install it and use it:\n  sudo workshop pack add ${source} --name ${pack.name}\n  sudo workshop pack use ${pack.name}`;
   if (packInUse(home) !== pack.name) return `This class uses the lesson pack ${pack.name}: \`sudo workshop pack use ${pack.name}\` makes it yours.`;
   return undefined;
 }
@@ -140,7 +147,7 @@ async function join(cli: Cli): Promise<number> {
   }
   file.commit({ url, name: j.name, token: j.token, joinedAt: new Date().toISOString() });
   if (before?.url !== url) clearInbox(cli.home);
-  const advice = packAdvice(cli.home, j.pack);
+  const advice = packAdvice(cli.home, j.pack, url, code);
   if (cli.json) cli.emit({ joined: url, name: j.name, how: j.how, pack: j.pack ?? null, ...(advice ? { advice } : {}) });
   else cli.out(`${SAID[j.how](url, j.name)}${advice ? `\n${advice}` : ''}`);
   return 0;

@@ -9,6 +9,7 @@ import { DEFAULT_BUDGET, DEFAULT_JOIN_LIMITS, type JoinLimits, type StorageBudge
 import { defaultDbPath, openStore, STORE_KINDS } from '../../../classroom/open-store.ts';
 import { readPack } from '../../../classroom/pack.ts';
 import type { ServedPack } from '../../../classroom/model.ts';
+import { isLocalSource, packTarball } from '../../../engine/pack-install.ts';
 import { installed, packDir } from '../../../engine/packs.ts';
 import { shorten, visible } from '../../../classroom/safe-text.ts';
 import { sqliteProblem } from '../../../classroom/sqlite-file.ts';
@@ -98,13 +99,18 @@ function startProblem(err: unknown, host: string, port: number, db: string, sqli
   return sqlite ? sqliteProblem(db, err) : err;
 }
 
-/** `--pack NAME`: an installed pack, served by name, so that a learner who joins is told how to add it. */
-function servedPack(cli: Cli): { dir: string; pack: ServedPack } | undefined {
+/**
+ * `--pack NAME`: an installed pack, served by name, so that a learner who joins is told how to add
+ * it: from where it was published, or, when that was a place on this machine, from this server.
+ */
+async function servedPack(cli: Cli): Promise<{ dir: string; pack: ServedPack; tarball?: Buffer } | undefined> {
   const name = flagString(cli.flags, 'pack');
   if (name === undefined) return undefined;
   if (flagString(cli.flags, 'lessons') !== undefined) throw usageError('--pack and --lessons both name the lessons to serve', 'give one of them');
   const record = installed(cli.home, name);
-  return { dir: packDir(cli.home, name), pack: { name, source: record.source } };
+  const dir = packDir(cli.home, name);
+  if (!isLocalSource(record)) return { dir, pack: { name, source: record.source } };
+  return { dir, pack: { name, source: null }, tarball: await packTarball(cli.home, name) };
 }
 
 async function serve(cli: Cli): Promise<number> {
@@ -121,7 +127,7 @@ async function serve(cli: Cli): Promise<number> {
   const keyPath = flagString(cli.flags, 'tls-key');
   if ((certPath === undefined) !== (keyPath === undefined)) throw usageError('--tls-cert and --tls-key go together');
   const tls = certPath !== undefined && keyPath !== undefined ? await readTls(certPath, keyPath) : undefined;
-  const served = servedPack(cli);
+  const served = await servedPack(cli);
   const pack = { ...readPack(served?.dir ?? cli.lessonsDir), ...(served ? { installed: served.pack } : {}) };
   writableHome(cli.home);
   const lab = labFlags(cli.flags);
@@ -155,6 +161,7 @@ async function serve(cli: Cli): Promise<number> {
       pageDir: join(projectRoot(), 'src', 'classroom', 'page'),
       ...(tls ? { tls } : {}),
       ...(labs ? { labs } : {}),
+      ...(served?.tarball ? { packTarball: served.tarball } : {}),
     });
   } catch (err) {
     await store.close().catch(() => undefined);
