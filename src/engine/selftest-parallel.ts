@@ -14,7 +14,7 @@ import type { LoadedChapter } from '../lessons/load.ts';
 import { run } from '../sys/exec.ts';
 import { FAMILIES } from './families.ts';
 import { takeInventory, type ResidueKind } from './inventory.ts';
-import type { ChapterReport } from './selftest.ts';
+import type { ChapterReport, StepReport } from './selftest.ts';
 import { workspace } from './workspace.ts';
 
 /** Set for a chapter run beside others: the residue kinds (comma-separated) its check leaves to the parent. */
@@ -66,21 +66,38 @@ export function offerOrder<T extends { claims: ReadonlySet<unknown>; index: numb
   return [...jobs].sort((a, b) => b.claims.size - a.claims.size || a.index - b.index);
 }
 
-export interface ParallelOptions {
+/** A chapter's report, with the step reports of its mode (the self-test's, or as-written's with transcripts). */
+type Report<S extends StepReport> = ChapterReport & { steps: S[] };
+
+export interface ParallelOptions<S extends StepReport> {
   home: string;
   lessonsDir: string;
   allowHost: boolean;
-  requireDiagnosis: boolean;
+  /**
+   * `selftest`: `workshop test`. `as-written`: `workshop test --as-written`, whose every chapter
+   * ends with a `workshop clean` that removes every ws* network namespace, link and cgroup on the
+   * machine: a chapter that claims any of them runs alone.
+   */
+  mode: { kind: 'selftest'; requireDiagnosis: boolean } | { kind: 'as-written' };
   jobs: number;
   /** called once per chapter as it ends, in the order they end */
-  done(report: ChapterReport): void;
+  done(report: Report<S>): void;
+}
+
+/** The claims a chapter runs under in this mode. */
+function claimsIn(mode: ParallelOptions<StepReport>['mode'], ch: LoadedChapter): ReadonlySet<ResidueKind> {
+  const claims = claimsOf(ch);
+  return mode.kind === 'as-written' && BY_NAME.some((k) => claims.has(k)) ? new Set(SHARED) : claims;
 }
 
 /** A chapter that could not report: its child failed before it wrote its JSON document. */
-const broken = (id: string, why: string): ChapterReport => ({ id, status: 'fail', reason: why, steps: [], residue: [], durationMs: 0 });
+function broken<S extends StepReport>(id: string, why: string): Report<S> {
+  const steps: S[] = [];
+  return { id, status: 'fail', reason: why, steps, residue: [], durationMs: 0 };
+}
 
 /** One chapter's self-test in a child `workshop test`, in a fresh home under this one's selftest/. */
-async function runChild(job: Job, o: ParallelOptions): Promise<ChapterReport> {
+async function runChild<S extends StepReport>(job: Job, o: ParallelOptions<S>): Promise<Report<S>> {
   const id = job.ch.entry.id;
   const { selftestDir } = workspace(o.home);
   await mkdir(selftestDir, { recursive: true });
@@ -88,16 +105,17 @@ async function runChild(job: Job, o: ParallelOptions): Promise<ChapterReport> {
   try {
     const script = await realpath(process.argv[1] ?? '');
     const unclaimed = BY_NAME.filter((k) => !job.claims.has(k));
-    const args = [...process.execArgv, script, '--home', home, '--lessons', o.lessonsDir, ...(o.allowHost ? ['--allow-host'] : []), 'test', '--json', '--jobs', '1', '--chapter', id, ...(o.requireDiagnosis ? ['--require-diagnosis'] : [])];
+    const what = o.mode.kind === 'as-written' ? ['--as-written'] : ['--jobs', '1', ...(o.mode.requireDiagnosis ? ['--require-diagnosis'] : [])];
+    const args = [...process.execArgv, script, '--home', home, '--lessons', o.lessonsDir, ...(o.allowHost ? ['--allow-host'] : []), 'test', '--json', ...what, '--chapter', id];
     // '0', not '1': the child makes its own mount namespace with a private /tmp
     const r = await run(process.execPath, args, { env: { WORKSHOP_PRIVATE_TMP: '0', [UNCLAIMED_ENV]: unclaimed.join(','), NO_COLOR: '1' } });
     try {
-      const report = (JSON.parse(r.stdout) as { chapters: ChapterReport[] }).chapters[0];
+      const report = (JSON.parse(r.stdout) as { chapters: Array<Report<S>> }).chapters[0];
       if (report !== undefined) return report;
     } catch {
       // not a report: said below with its stderr
     }
-    return broken(id, `its self-test ended with exit ${r.code ?? 'signal'} and no report: ${r.stderr.trim().split('\n').slice(-5).join(' | ')}`);
+    return broken<S>(id, `its self-test ended with exit ${r.code ?? 'signal'} and no report: ${r.stderr.trim().split('\n').slice(-5).join(' | ')}`);
   } finally {
     // its mounts ended with its mount namespace; what is left is files
     await rm(home, { recursive: true, force: true }).catch(() => {});
@@ -112,11 +130,12 @@ const byName = async (home: string): Promise<Set<string>> =>
  * returns their reports in the chapters' order. A by-name leftover that no chapter reported (one
  * that a chapter left while it did not check that kind) is residue of each chapter that did not.
  */
-export async function testInParallel(chapters: readonly LoadedChapter[], o: ParallelOptions): Promise<ChapterReport[]> {
+export async function testInParallel<S extends StepReport>(chapters: readonly LoadedChapter[], o: ParallelOptions<S>): Promise<Array<Report<S>>> {
   const before = await byName(o.home);
-  const waiting = offerOrder(chapters.map((ch, index): Job => ({ ch, index, claims: claimsOf(ch) })));
+  const jobs = chapters.map((ch, index): Job => ({ ch, index, claims: claimsIn(o.mode, ch) }));
+  const waiting = offerOrder(jobs);
   const running = new Set<Job>();
-  const reports: ChapterReport[] = [];
+  const reports: Array<Report<S>> = [];
   await new Promise<void>((resolve) => {
     const next = (): void => {
       if (waiting.length === 0 && running.size === 0) return resolve();
@@ -126,7 +145,7 @@ export async function testInParallel(chapters: readonly LoadedChapter[], o: Para
         if (job === undefined) return;
         running.add(job);
         void runChild(job, o)
-          .catch((err: unknown) => broken(job.ch.entry.id, err instanceof Error ? err.message : String(err)))
+          .catch((err: unknown) => broken<S>(job.ch.entry.id, err instanceof Error ? err.message : String(err)))
           .then((report) => {
             reports[job.index] = report;
             running.delete(job);
@@ -140,7 +159,7 @@ export async function testInParallel(chapters: readonly LoadedChapter[], o: Para
   const after = await byName(o.home);
   const reported = new Set(reports.flatMap((r) => r.residue));
   const left = [...after].filter((x) => !before.has(x) && !reported.has(x));
-  const claims = new Map(chapters.map((ch) => [ch.entry.id, claimsOf(ch)]));
+  const claims = new Map(jobs.map((j) => [j.ch.entry.id, j.claims]));
   if (left.length > 0) {
     for (const r of reports) {
       const mine = left.filter((x) => !BY_NAME.some((k) => x.startsWith(`${k}:`) && claims.get(r.id)?.has(k)));

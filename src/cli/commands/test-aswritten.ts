@@ -1,13 +1,14 @@
 // `workshop test --as-written [--chapter ID]…`: each step's own blocks from chapter.md, typed as a
 // learner types them, then `workshop next`, which must pass on the first try (engine/aswritten.ts).
 import { join } from 'node:path';
-import { testAsWritten, type AsWrittenChapterReport } from '../../engine/aswritten.ts';
+import { testAsWritten, type AsWrittenChapterReport, type AsWrittenStepReport } from '../../engine/aswritten.ts';
+import { testInParallel } from '../../engine/selftest-parallel.ts';
 import { usageError } from '../../errors.ts';
 import { styler } from '../../render/style.ts';
 import type { Cli } from '../cli.ts';
 import { flagList, flagString, projectRoot } from '../cli.ts';
 
-export async function asWritten(cli: Cli): Promise<number> {
+export async function asWritten(cli: Cli, jobs: number): Promise<number> {
   const j = cli.journey();
   const wanted = flagList(cli.flags, 'chapter');
   const from = flagString(cli.flags, 'from');
@@ -17,18 +18,29 @@ export async function asWritten(cli: Cli): Promise<number> {
   // The shells' `workshop` runs this very CLI: the same node on the same cli.js.
   const cliJs = process.argv[1]?.endsWith('.js') ? process.argv[1] : join(projectRoot(), 'dist', 'cli.js');
   const t0 = performance.now();
-  const reports: AsWrittenChapterReport[] = [];
-  for (const entry of chapters) {
-    const loaded = await j.load(entry);
-    if (!cli.json) cli.err(st('bold', `▶ ${entry.id} (as written)`));
-    const r = await testAsWritten(loaded, { home: cli.home, lessonsDir: cli.lessonsDir, node: process.execPath, cliJs, allowHost: cli.allowHost, log: (l) => (cli.json ? undefined : cli.err(`  ${l}`)), ...(from === undefined ? {} : { from }) });
-    reports.push(r);
-    if (!cli.json) {
-      const head = r.status === 'pass' ? st('green', 'pass') : r.status === 'skipped' ? st('yellow', 'skipped') : st('red', 'FAIL');
-      const passed = r.steps.filter((s) => s.status === 'pass').length;
-      cli.out(`${head} ${entry.id} as written: ${r.status === 'skipped' ? r.reason ?? '' : `${passed}/${r.steps.length} steps passed on the first try, ${(r.durationMs / 1000).toFixed(1)} s`}`);
-      for (const x of r.residue) cli.out(`  residue: ${x}`);
-      if (r.reason && r.status === 'fail') cli.out(`  ${r.reason}`);
+  const say = (r: AsWrittenChapterReport) => {
+    if (cli.json) return;
+    const head = r.status === 'pass' ? st('green', 'pass') : r.status === 'skipped' ? st('yellow', 'skipped') : st('red', 'FAIL');
+    const passed = r.steps.filter((s) => s.status === 'pass').length;
+    cli.out(`${head} ${r.id} as written: ${r.status === 'skipped' ? r.reason ?? '' : `${passed}/${r.steps.length} steps passed on the first try, ${(r.durationMs / 1000).toFixed(1)} s`}`);
+    for (const x of r.residue) cli.out(`  residue: ${x}`);
+    if (r.reason && r.status === 'fail') cli.out(`  ${r.reason}`);
+  };
+  const loaded = await Promise.all(chapters.map((entry) => j.load(entry)));
+  let reports: AsWrittenChapterReport[] = [];
+  if (jobs > 1 && loaded.length > 1) {
+    // each chapter's lines come as one block when it ends: its heading, then its result
+    const block = (r: AsWrittenChapterReport) => {
+      if (!cli.json) cli.err(st('bold', `▶ ${r.id} (as written)`));
+      say(r);
+    };
+    reports = await testInParallel<AsWrittenStepReport>(loaded, { home: cli.home, lessonsDir: cli.lessonsDir, allowHost: cli.allowHost, mode: { kind: 'as-written' }, jobs, done: block });
+  } else {
+    for (const ch of loaded) {
+      if (!cli.json) cli.err(st('bold', `▶ ${ch.entry.id} (as written)`));
+      const r = await testAsWritten(ch, { home: cli.home, lessonsDir: cli.lessonsDir, node: process.execPath, cliJs, allowHost: cli.allowHost, log: (l) => (cli.json ? undefined : cli.err(`  ${l}`)), ...(from === undefined ? {} : { from }) });
+      reports.push(r);
+      say(r);
     }
   }
   const durationMs = Math.round(performance.now() - t0);

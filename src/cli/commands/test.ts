@@ -13,7 +13,7 @@ import { defineCommand } from '../command.ts';
 const recovered = (m: MutantCount): string => `${m.recoveredBySolve} recovered by solve${m.needRestore.length > 0 ? `, ${m.needRestore.length} by restore (${m.needRestore.join(', ')})` : ''}`;
 
 /** `--jobs N`: how many chapters run at once (default: one per core). */
-function jobsOf(cli: Cli): number {
+export function jobsOf(cli: Cli): number {
   const given = cli.flags['jobs'];
   if (typeof given !== 'string') return defaultJobs();
   const n = Number(given);
@@ -22,7 +22,7 @@ function jobsOf(cli: Cli): number {
 }
 
 async function test(cli: Cli): Promise<number> {
-  if (cli.flags['as-written'] === true) return (await import('./test-aswritten.ts')).asWritten(cli);
+  if (cli.flags['as-written'] === true) return (await import('./test-aswritten.ts')).asWritten(cli, jobsOf(cli));
   const j = cli.journey();
   const wanted = flagList(cli.flags, 'chapter');
   const chapters = wanted.length > 0 ? wanted.map((id) => j.chapter(id)) : j.cat.chapters;
@@ -48,7 +48,7 @@ async function test(cli: Cli): Promise<number> {
       for (const s of r.steps) for (const [name, p] of Object.entries(s.phases)) for (const l of phaseLines(r.id, s.id, name, p)) if (!cli.json) cli.err(`  ${l}`);
       say(r);
     };
-    reports = await testInParallel(loaded, { home: j.ws.home, lessonsDir: cli.lessonsDir, allowHost: cli.allowHost, requireDiagnosis, jobs, done: block });
+    reports = await testInParallel(loaded, { home: j.ws.home, lessonsDir: cli.lessonsDir, allowHost: cli.allowHost, mode: { kind: 'selftest', requireDiagnosis }, jobs, done: block });
   } else {
     const unclaimed = unclaimedKinds();
     reports = [];
