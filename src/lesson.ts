@@ -24,7 +24,7 @@ export type { ManifestEntry } from './checks/files.ts';
 // The machine
 export { ownedByRoot, runningAsRoot, runningInVm } from './checks/host.ts';
 // Mounts (/proc/PID/mountinfo)
-export { mountedAt, mountsAt, mountsUnder, notMountedAt, parseMountinfo, readMountinfo } from './checks/mounts.ts';
+export { allMountsAt, hiddenBy, mountedAt, mountsAt, mountsUnder, notMountedAt, parseMountinfo, readMountinfo } from './checks/mounts.ts';
 export type { MountEntry } from './checks/mounts.ts';
 // overlayfs
 export { findOverlayWithLower, isWritableOverlay, judgeOverlay, overlayMounted, overlayWithLowerMounted, overlaysWithLower, parseOverlayOptions } from './checks/overlayfs.ts';

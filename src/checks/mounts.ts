@@ -78,10 +78,44 @@ export async function readMountinfo(pid: number | 'self' = 'self'): Promise<Moun
 /** Removes trailing slashes and `.`/`..` so that `merged/` and `merged` compare equal. */
 export const normalizePath = (p: string, baseDir = '/'): string => resolve(baseDir, p);
 
-/** All mounts at exactly `path`, in mount order: the last one is the one you see. */
-export function mountsAt(entries: readonly MountEntry[], path: string): MountEntry[] {
+/** `dir` is a strict parent folder of `p` (both normalized). */
+const isParentFolder = (dir: string, p: string): boolean => p !== dir && p.startsWith(dir === '/' ? '/' : dir + sep);
+
+/**
+ * The later mount that hides `entry` from a path lookup, if any. A lookup walks the tree of
+ * mounts (parent ids) from the root: at each mount it goes into the child mounted on the way,
+ * so a child at a parent folder of `entry`'s point (`mount … data` after `mount … data/cache`)
+ * or a sibling mounted later at the same point hides `entry` and everything on it. Recorded in
+ * test/fixtures/mountinfo/hidden-by-*.txt. A mount whose parent is not in the table (the root,
+ * or a table cut down by grep) counts as reached.
+ */
+export function hiddenBy(entries: readonly MountEntry[], entry: MountEntry): MountEntry | undefined {
+  const byId = new Map(entries.map((e) => [e.id, e]));
+  const seen = new Set<number>();
+  for (let child = entry, parent = byId.get(entry.parentId); parent !== undefined && !seen.has(child.id); child = parent, parent = byId.get(parent.parentId)) {
+    seen.add(child.id);
+    const from = parent.id;
+    const at = child.mountPoint;
+    const index = entries.indexOf(child);
+    const cover = entries.find((e, i) => e.parentId === from && e !== child && (isParentFolder(e.mountPoint, at) || (e.mountPoint === at && i > index)));
+    if (cover !== undefined) return cover;
+  }
+  return undefined;
+}
+
+/** Every mount at exactly `path`, hidden or not, in mount order. */
+export function allMountsAt(entries: readonly MountEntry[], path: string): MountEntry[] {
   const p = normalizePath(path);
   return entries.filter((e) => e.mountPoint === p);
+}
+
+/**
+ * The mounts at exactly `path` that a path lookup reaches, in mount order: the last one is the
+ * one you see, the others are stacked under it. A mount hidden by a later mount of `path` or of a
+ * parent folder (see hiddenBy) is left out: for the learner it is not there.
+ */
+export function mountsAt(entries: readonly MountEntry[], path: string): MountEntry[] {
+  return allMountsAt(entries, path).filter((e) => hiddenBy(entries, e) === undefined);
 }
 
 /** Mounts at `dir` or below it, deepest first: the order in which they can be unmounted. */
@@ -119,12 +153,29 @@ export function describeMountsAt(found: readonly MountEntry[], path: string): st
   return `${describeMount(top)} is mounted there${below.length > 0 ? ` (on top of ${below.join(', ')})` : ''}`;
 }
 
+/** The newest mount at `path` that a later mount hides, with the mount that hides it. */
+function hiddenAt(entries: readonly MountEntry[], path: string): { hidden: MountEntry; cover: MountEntry } | undefined {
+  for (const hidden of allMountsAt(entries, path).reverse()) {
+    const cover = hiddenBy(entries, hidden);
+    if (cover !== undefined) return { hidden, cover };
+  }
+  return undefined;
+}
+
+/** The failure when no mount at `path` is reached: names a hidden one and what hides it. */
+function nothingVisible(entries: readonly MountEntry[], path: string, expected: string): Verdict {
+  const found = hiddenAt(entries, path);
+  if (found === undefined) return fail(expected, `nothing is mounted at ${path}`, `findmnt ${path}`);
+  const { hidden, cover } = found;
+  return fail(expected, `${describeMount(hidden)} is mounted at ${path} but hidden by ${describeMount(cover)} mounted later at ${cover.mountPoint}`, `umount ${cover.mountPoint}`);
+}
+
 /** Pure decision of `mountedAt`. */
 export function judgeMountedAt(entries: readonly MountEntry[], path: string, opts: { fsType?: string } = {}): Verdict {
   const found = mountsAt(entries, path);
   const top = found.at(-1);
   const expected = opts.fsType === undefined ? `something mounted at ${path}` : `${opts.fsType} mounted at ${path}`;
-  if (top === undefined) return fail(expected, `nothing is mounted at ${path}`, `findmnt ${path}`);
+  if (top === undefined) return nothingVisible(entries, path, expected);
   if (opts.fsType !== undefined && top.fsType !== opts.fsType) {
     const hidden = found.some((e) => e.fsType === opts.fsType);
     return fail(expected, describeMountsAt(found, path), hidden ? `a ${opts.fsType} is there but hidden by a later mount; unmount the top one` : undefined);
@@ -132,11 +183,12 @@ export function judgeMountedAt(entries: readonly MountEntry[], path: string, opt
   return pass(`${describeMount(top)} is mounted at ${path}${isReadOnly(top) ? ' (read-only)' : ''}`);
 }
 
-/** Pure decision of `notMountedAt`. */
+/** Pure decision of `notMountedAt`: a mount hidden by a later one still counts (it is still mounted). */
 export function judgeNotMountedAt(entries: readonly MountEntry[], path: string): Verdict {
   const found = mountsAt(entries, path);
-  if (found.length === 0) return pass(`nothing is mounted at ${path}`);
-  return fail(`nothing mounted at ${path}`, describeMountsAt(found, path), `umount ${path}${found.length > 1 ? ` (${found.length} times)` : ''}`);
+  const expected = `nothing mounted at ${path}`;
+  if (found.length > 0) return fail(expected, describeMountsAt(found, path), `umount ${path}${found.length > 1 ? ` (${found.length} times)` : ''}`);
+  return hiddenAt(entries, path) === undefined ? pass(`nothing is mounted at ${path}`) : nothingVisible(entries, path, expected);
 }
 
 /** The absolute path a check means: relative paths are inside the chapter folder. */
@@ -155,14 +207,17 @@ export async function checkPath(ctx: CheckContext, path: string): Promise<string
   }
 }
 
-/** Something (of `fsType`, if given) is the visible mount at `path`. */
+/**
+ * Something (of `fsType`, if given) is the visible mount at `path`: the top of the mounts there,
+ * and not hidden by a later mount of a parent folder.
+ */
 export function mountedAt(path: string, opts: { fsType?: string } = {}): Check {
   return defineCheck(`${opts.fsType ?? 'a file system'} is mounted at ${path}`, async (ctx) =>
     judgeMountedAt(await readMountinfo(), await checkPath(ctx, path), opts),
   );
 }
 
-/** Nothing at all is mounted at `path`. */
+/** Nothing at all is mounted at `path`, not even a mount hidden by a later one. */
 export function notMountedAt(path: string): Check {
   return defineCheck(`nothing is mounted at ${path}`, async (ctx) => judgeNotMountedAt(await readMountinfo(), await checkPath(ctx, path)));
 }

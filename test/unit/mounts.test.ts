@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import {
   decodeOctal,
   describeMount,
+  hiddenBy,
   isReadOnly,
   judgeMountedAt,
   judgeNotMountedAt,
@@ -19,6 +20,7 @@ import {
 const C = '/tmp/ws-h1-rec/ch';
 const text = (name: string): string => readFileSync(path.join(import.meta.dirname, '../fixtures/mountinfo', name), 'utf8');
 const table = (name: string): MountEntry[] => parseMountinfo(text(name));
+const allAt = (name: string, mountPoint: string): string[] => table(name).filter((e) => e.mountPoint === mountPoint).map((e) => e.source);
 const at = (name: string, mountPoint: string): MountEntry => {
   const e = mountsAt(table(name), mountPoint).at(-1);
   if (e === undefined) throw new Error(`fixture ${name} has no mount at ${mountPoint}`);
@@ -96,6 +98,21 @@ describe('mountsAt and mountsUnder', () => {
     expect(mountsAt(table('stacked.txt'), `${C}/merged`).map((e) => e.fsType)).toEqual(['tmpfs', 'overlay']);
   });
 
+  it('leaves out a mount hidden by a later mount of a parent folder', () => {
+    expect(allAt('hidden-by-parent.txt', `${C}/data/cache`)).toEqual(['wscache']);
+    expect(mountsAt(table('hidden-by-parent.txt'), `${C}/data/cache`)).toEqual([]);
+    expect(mountsAt(table('hidden-by-parent.txt'), `${C}/data`).map((e) => e.source)).toEqual(['wsdata']);
+  });
+
+  it('leaves out a mount on a folder that a later mount stacked on that folder hides', () => {
+    expect(mountsAt(table('hidden-by-stack.txt'), `${C}/data/cache`)).toEqual([]);
+    expect(mountsAt(table('hidden-by-stack.txt'), `${C}/data`).map((e) => e.source)).toEqual(['wsdata', 'wsnew']);
+  });
+
+  it('keeps a mount on a folder of an earlier mount', () => {
+    expect(mountsAt(table('nested.txt'), `${C}/data/cache`).map((e) => e.source)).toEqual(['wscache']);
+  });
+
   it('ignores a trailing slash in the path', () => {
     expect(mountsAt(table('bind.txt'), `${C}/merged/`)).toHaveLength(1);
   });
@@ -139,6 +156,19 @@ describe('judgeMountedAt', () => {
     });
   });
 
+  it('fails on a mount hidden by a later mount of a parent folder, and names that mount', () => {
+    expect(judgeMountedAt(table('hidden-by-parent.txt'), `${C}/data/cache`, { fsType: 'tmpfs' })).toEqual({
+      ok: false,
+      expected: `tmpfs mounted at ${C}/data/cache`,
+      actual: `tmpfs is mounted at ${C}/data/cache but hidden by tmpfs mounted later at ${C}/data`,
+      hint: `umount ${C}/data`,
+    });
+  });
+
+  it('accepts a mount on a folder of an earlier mount', () => {
+    expect(judgeMountedAt(table('nested.txt'), `${C}/data/cache`, { fsType: 'tmpfs' })).toMatchObject({ ok: true });
+  });
+
   it('judges the visible mount, not one hidden under it', () => {
     const v = judgeMountedAt(table('stacked.txt'), `${C}/merged`, { fsType: 'tmpfs' });
     expect(v).toMatchObject({ ok: false, actual: 'overlay is mounted there (on top of tmpfs)' });
@@ -146,7 +176,36 @@ describe('judgeMountedAt', () => {
   });
 });
 
+describe('hiddenBy', () => {
+  it.each([
+    ['hidden-by-parent.txt', `${C}/data/cache`, 'wsdata'],
+    ['hidden-by-stack.txt', `${C}/data/cache`, 'wsnew'],
+    ['nested.txt', `${C}/data/cache`, undefined],
+    ['stacked.txt', `${C}/merged`, undefined],
+    ['host.txt', '/', undefined],
+  ])('in %s, the mount at %s is hidden by %s', (file, mountPoint, cover) => {
+    const entries = table(file);
+    const e = entries.find((m) => m.mountPoint === mountPoint);
+    if (e === undefined) throw new Error(`fixture ${file} has no mount at ${mountPoint}`);
+    expect(hiddenBy(entries, e)?.source).toBe(cover);
+  });
+
+  it('hides nothing in the whole recorded host table', () => {
+    const entries = table('host.txt');
+    expect(entries.filter((e) => hiddenBy(entries, e) !== undefined)).toEqual([]);
+  });
+});
+
 describe('judgeNotMountedAt', () => {
+  it('still counts a mount hidden by a later one, and says what to unmount first', () => {
+    expect(judgeNotMountedAt(table('hidden-by-parent.txt'), `${C}/data/cache`)).toEqual({
+      ok: false,
+      expected: `nothing mounted at ${C}/data/cache`,
+      actual: `tmpfs is mounted at ${C}/data/cache but hidden by tmpfs mounted later at ${C}/data`,
+      hint: `umount ${C}/data`,
+    });
+  });
+
   it('accepts a folder with nothing mounted', () => {
     expect(judgeNotMountedAt(table('host.txt'), `${C}/merged`)).toEqual({ ok: true, actual: `nothing is mounted at ${C}/merged` });
   });
