@@ -8,6 +8,7 @@
 // be named by its failing rows), that `workshop solve` alone repairs (proven by the recover
 // phase), and that has no revert of its own (which a learner would not have). The self-test
 // reports the same rule's list as `mutants.drills`, and a test holds the two equal.
+import { fillHints } from './hints.ts';
 import { allPassed, type CheckResult } from '../checks/check.ts';
 import type { MutantData } from '../lessons/host-protocol.ts';
 import type { ChapterEntry } from '../lessons/catalog.ts';
@@ -227,7 +228,7 @@ async function activate(j: Journey, loaded: LoadedChapter, drill: DrillId, choic
     seed: choice.seed,
     startedAt: Date.now(),
     attempts: 0,
-    hints: drillHints(title, def?.hints ?? [], namingRow(broken, diagnosis)),
+    hints: drillHints(title, fillHints(def?.hints ?? [], j.place(loaded.entry.id), j.ws.chapterDir(loaded.entry.id)), namingRow(broken, diagnosis)),
     hintsShown: 0,
     rows: failureText(broken),
     diagnosis: String(diagnosis),

@@ -5,9 +5,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isRecord } from '../sys/lang.ts';
+import { fillPlaceholders } from '../lessons/markdown.ts';
 import type { ChapterEntry } from '../lessons/catalog.ts';
 import type { LoadedChapter } from '../lessons/load.ts';
 import { stepsKey, writeCacheFile } from './readiness.ts';
+import type { ChapterPlace } from '../lessons/context.ts';
 
 export const hintsCachePath = (home: string): string => join(home, 'cache', 'hints.json');
 
@@ -41,3 +43,10 @@ export async function stepHints(entry: ChapterEntry, step: string, cache: string
   }
   return def.steps[step]?.hints ?? [];
 }
+
+/**
+ * Hints as the learner reads them: {{nonce}} and {{dir}} filled in as in chapter.md (the nonce of
+ * a chapter not started yet is a note that says how to start it). Used by `workshop hint` and drills.
+ */
+export const fillHints = (hints: readonly string[], place: ChapterPlace | undefined, dir: string): string[] =>
+  hints.map((h) => fillPlaceholders(h, { nonce: place?.nonce, dir: place?.dir ?? dir }));

@@ -4,6 +4,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { CheckResult } from '../checks/check.ts';
 import { lessonHost } from '../lessons/host.ts';
+import { fillPlaceholders } from '../lessons/markdown.ts';
 import type { MutantRecovery } from '../lessons/define.ts';
 import type { MutantData } from '../lessons/host-protocol.ts';
 import type { LoadedChapter } from '../lessons/load.ts';
@@ -11,10 +12,15 @@ import type { ChapterPlace } from './context.ts';
 
 export { describeFailure } from '../errors.ts';
 
-/** Runs a step's checks. Whatever goes wrong in the lesson code is an `error` row, never a crash. */
+/**
+ * Runs a step's checks. Whatever goes wrong in the lesson code is an `error` row, never a crash.
+ * A failing row's hint is a command the learner copies: {{nonce}} and {{dir}} are filled in, as in
+ * chapter.md (05-lvm's `echo {{nonce}} > …`).
+ */
 export async function verifyStep(ch: LoadedChapter, step: string, place: ChapterPlace, log: (l: string) => void = () => {}): Promise<CheckResult[]> {
   if (!ch.def.steps[step]) throw new Error(`no step ${ch.entry.id}/${step}`);
-  return lessonHost().verify(ch.entry.id, step, place, log);
+  const rows = await lessonHost().verify(ch.entry.id, step, place, log);
+  return rows.map((r) => (r.status === 'fail' && r.hint?.includes('{{') === true ? { ...r, hint: fillPlaceholders(r.hint, place) } : r));
 }
 
 /** Runs a step's reference solution; throws when it fails, or when it does not return. */

@@ -98,7 +98,11 @@ export interface StepDef {
   verify(ctx: StepContext): readonly Check[];
   /** the reference solution: idempotent, printing each command it runs */
   solve(ctx: SolveContext): Promise<void>;
-  /** from a nudge to the full command */
+  /**
+   * From a nudge to the full command. `{{nonce}}` and `{{dir}}` are filled in as in chapter.md,
+   * wherever a hint is shown: `workshop hint` (and its `--json`) and a drill's hints. So is a
+   * check's own hint (`fail(expected, actual, hint)`), in the failure table.
+   */
   hints: readonly string[];
   mutants?: Readonly<Record<string, Mutant>>;
   /** valid states the reference solution does not make, which verify must accept (see {@link Control}) */

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { hintsCachePath, stepHints } from '../../src/engine/hints.ts';
+import { fillHints, hintsCachePath, stepHints } from '../../src/engine/hints.ts';
 import type { ChapterEntry } from '../../src/lessons/catalog.ts';
 import type { LoadedChapter } from '../../src/lessons/load.ts';
 
@@ -71,5 +71,17 @@ describe('the hints cache', () => {
     await stepHints(e, 'a', undefined, l.load);
     await stepHints(e, 'a', undefined, l.load);
     expect(l.calls()).toBe(2);
+  });
+});
+
+describe('fillHints', () => {
+  const place = { chapter: 'chroot', dir: '/root/workshop/chapters/chroot', home: '/root/workshop', nonce: 'ab12cd34ef56', startedAt: 1 };
+
+  it('fills in {{nonce}} and {{dir}} as chapter.md has them', () => {
+    expect(fillHints(['echo "notes {{nonce}}" > {{dir}}/notes.txt', 'plain'], place, '/unused')).toEqual([`echo "notes ab12cd34ef56" > /root/workshop/chapters/chroot/notes.txt`, 'plain']);
+  });
+
+  it('before the chapter starts, says how to get a nonce and uses the folder given', () => {
+    expect(fillHints(['{{nonce}} in {{dir}}'], undefined, '/h/chapters/chroot')).toEqual(['<the nonce: run `workshop next` to start the chapter> in /h/chapters/chroot']);
   });
 });

@@ -1,5 +1,5 @@
 // `workshop hint`: the next hint of the current step, remembered in state.json.
-import { hintsCachePath, stepHints } from '../../engine/hints.ts';
+import { fillHints, hintsCachePath, stepHints } from '../../engine/hints.ts';
 import { terminalWidth, wrapText } from '../../render/wrap.ts';
 import type { Cli } from '../cli.ts';
 import { defineCommand } from '../command.ts';
@@ -10,7 +10,8 @@ async function hint(cli: Cli): Promise<number> {
   if (activeDrill(cli.home)) return (await import('./drill.ts')).drillHint(cli);
   const j = cli.journey();
   const pos = j.current();
-  const hints = await stepHints(pos.chapter, pos.step, hintsCachePath(cli.home), () => j.load(pos.chapter));
+  const raw = await stepHints(pos.chapter, pos.step, hintsCachePath(cli.home), () => j.load(pos.chapter));
+  const hints = fillHints(raw, j.place(pos.chapter.id), j.ws.chapterDir(pos.chapter.id));
   const { shown: n, exhausted, saved } = await j.showHint(pos, hints.length);
   if (cli.json) {
     cli.emit({ step: `${pos.chapter.id}/${pos.step}`, shown: n, total: hints.length, hints: hints.slice(0, n), exhausted, saved });
