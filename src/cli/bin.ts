@@ -4,8 +4,22 @@
 // owns, not in /tmp; where it cannot be written (a learner without root) Node just skips it.
 // node:module is taken from getBuiltinModule: an import would make it a chunk of its own, one
 // more file for every command to load.
-const { enableCompileCache } = process.getBuiltinModule('node:module');
+const { enableCompileCache, registerHooks } = process.getBuiltinModule('node:module');
 enableCompileCache(new URL('../node_modules/.cache/workshop-compile/', import.meta.url).pathname);
+// Node resolves each `import "./chunk-X.js"` afresh for every module that names it (the cache is
+// keyed by the importer): a realpath, a stat and a look for package.json each time, ~5M
+// instructions of `hint` and `next` (issue 26). The bundle's chunks lie beside this file and are
+// ES modules (package.json: "type": "module"), so their URL is known without asking the disk.
+// (From src, under vitest, no specifier names a chunk.)
+const own = new URL('./', import.meta.url).href;
+const CHUNK = /^\.\/chunk-[A-Z0-9]+\.js$/;
+registerHooks({
+  resolve(specifier, context, next) {
+    const parent = context.parentURL;
+    if (CHUNK.test(specifier) && parent?.startsWith(own) && !parent.includes('/', own.length)) return { url: own + specifier.slice(2), format: 'module', shortCircuit: true };
+    return next(specifier, context);
+  },
+});
 const argv = process.argv.slice(2);
 // These commands always run lesson code, which runs in the lesson host, a child process: starting
 // it first thing overlaps its Node start-up with workshop's own (src/lessons/host-spawn.ts).
