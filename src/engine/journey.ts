@@ -13,7 +13,7 @@ import type { ChapterPlace } from './context.ts';
 import { outcomeOf, type JourneyEvent, type JourneyListener } from './events.ts';
 import { requireVm } from './guard.ts';
 import { holdsLock, withLock } from '../sys/lock.ts';
-import { emptyState, isDone, newNonce, readState, saveState, type State, type StepProgress } from './progress.ts';
+import { emptyState, isDone, newNonce, readState, saveHintCounts, saveState, type State, type StepProgress } from './progress.ts';
 import { describeFailure, setupChapter } from './runner.ts';
 import { workspace, type Workspace } from './workspace.ts';
 import { addressOf, currentPosition, nextToDo, type Position } from './position.ts';
@@ -205,7 +205,8 @@ export class Journey {
     }
   }
 
-  async #change<T>(fn: (state: State) => T | Promise<T>): Promise<T> {
+  /** `hint counts`: `fn` changes only those, which go to hints-shown.json without fsync (progress.ts). */
+  async #change<T>(fn: (state: State) => T | Promise<T>, what: 'progress' | 'hint counts' = 'progress'): Promise<T> {
     return withLock(
       this.ws.lockPath,
       this.#opts.command,
@@ -213,7 +214,9 @@ export class Journey {
         const { state, warnings } = readState(this.ws.statePath, true);
         this.#warn(warnings);
         const out = await fn(state);
-        saveState(this.ws.statePath, state);
+        // a salvaged state.json (its backup is made) is written back now, as any progress
+        if (what === 'progress' || warnings.length > 0) saveState(this.ws.statePath, state);
+        if (what === 'hint counts') saveHintCounts(this.ws.statePath, state);
         this.#state = state;
         return out;
       },
@@ -364,12 +367,14 @@ export class Journey {
     }
     // A started chapter needs no steps.ts: `workshop hint` reads its hints from a cache (issue 14).
     if (!this.place(pos.chapter.id)) await this.start(pos.chapter);
+    // Under the lock, so that concurrent hints add up, but without fsync: a count lost in a power
+    // cut costs a hint shown again, and state.json, the progress, is not written (progress.ts).
     const r = await this.#change((state) => {
       const sp = stepIn(state, pos);
       const exhausted = sp.hintsShown >= total;
       sp.hintsShown = Math.min(sp.hintsShown + 1, total);
       return { shown: sp.hintsShown, exhausted };
-    });
+    }, 'hint counts');
     this.#emit({ type: 'hinted', at: now(), step: addressOf(pos), hintsShown: r.shown, total });
     return { ...r, saved: true };
   }

@@ -1,7 +1,7 @@
 // Progress is a cache of what the kernel cannot tell us: which steps were passed, attempts,
 // hints shown and each chapter's nonce. Only the Journey calls these: it is the one owner.
 import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { envError, WorkshopError } from '../errors.ts';
 import { readRegularFile } from '../sys/files.ts';
 import { isRecord, randomBytes } from '../sys/lang.ts';
@@ -129,6 +129,7 @@ export function readState(path: string, mutating: boolean, now: Date = new Date(
         // the backup is a courtesy; the salvaged state is still right
       }
     }
+    overlayHintCounts(checked.state, path);
     return { state: checked.state, warnings };
   }
   if (checked.newer) throw new WorkshopError('state', `${path} cannot be read: ${checked.reason}`, 'update workshop (sudo bash vagrant/provision.sh); the file is left as it is');
@@ -147,8 +148,57 @@ export function saveState(path: string, state: State): void {
   writeJsonAtomic(path, state, 'your progress was not saved');
 }
 
-/** Writes a JSON file as saveState does (drills.json too); `lost` says what a failed write loses. */
-export function writeJsonAtomic(path: string, value: unknown, lost: string): void {
+// ---- hint counts: beside state.json, cheaper to write -------------------------------------------
+//
+// `workshop hint` wrote state.json under the lock with two fsyncs, as progress is written: half its
+// cost beyond `show` (issue 26). A hint count is worth less than progress: after a power cut a
+// learner may see hint 1 again, but must never lose a passed step. So `hint` writes the counts to a
+// file of their own, hints-shown.json, atomically (a temp file and a rename: never half a file) but
+// without fsync and without the lock. A power cut may leave it old, empty or missing; what cannot
+// be read counts as no hints shown, and state.json, which `hint` never writes, is untouched. Every
+// read of state.json takes the larger of the two counts (a count belongs to a chapter's nonce, so a
+// reset chapter starts at 0 again), and the next progress write keeps it in state.json, with fsync.
+
+type HintCounts = Record<string, { nonce: string; steps: Record<string, number> }>;
+
+export const hintCountsPath = (statePath: string): string => join(dirname(statePath), 'hints-shown.json');
+
+/** The counts in hints-shown.json that belong to a started chapter (its nonce) raise the state's. */
+function overlayHintCounts(state: State, statePath: string): void {
+  let file: unknown;
+  try {
+    file = JSON.parse(readRegularFile(hintCountsPath(statePath)));
+  } catch {
+    return; // none, or lost: the counts in state.json stand
+  }
+  const chapters = isRecord(file) ? file['chapters'] : undefined;
+  if (!isRecord(chapters)) return;
+  for (const [id, c] of Object.entries(chapters)) {
+    const cp = state.chapters[id];
+    if (!cp || !isRecord(c) || c['nonce'] !== cp.nonce || !isRecord(c['steps'])) continue;
+    for (const [sid, n] of Object.entries(c['steps'])) {
+      if (!ID.test(sid) || !count(n)) continue;
+      const sp = (cp.steps[sid] ??= { attempts: 0, hintsShown: 0 });
+      sp.hintsShown = Math.max(sp.hintsShown, n);
+    }
+  }
+}
+
+/** Writes every started chapter's hint counts to hints-shown.json: atomic, not durable (see above). */
+export function saveHintCounts(statePath: string, state: State): void {
+  const chapters: HintCounts = {};
+  for (const [id, c] of Object.entries(state.chapters)) {
+    const steps = Object.fromEntries(Object.entries(c.steps).flatMap(([sid, sp]) => (sp.hintsShown > 0 ? [[sid, sp.hintsShown]] : [])));
+    if (Object.keys(steps).length > 0) chapters[id] = { nonce: c.nonce, steps };
+  }
+  writeJsonAtomic(hintCountsPath(statePath), { format: 1, chapters }, 'the hint count was not kept', 'no-fsync');
+}
+
+/**
+ * Writes a JSON file as saveState does (drills.json too); `lost` says what a failed write loses.
+ * `no-fsync` is for what may be lost in a power cut (hint counts): still atomic, never half a file.
+ */
+export function writeJsonAtomic(path: string, value: unknown, lost: string, durability: 'fsync' | 'no-fsync' = 'fsync'): void {
   const dir = dirname(path);
   const tmp = `${path}.tmp-${process.pid}`;
   try {
@@ -156,11 +206,12 @@ export function writeJsonAtomic(path: string, value: unknown, lost: string): voi
     const fd = openSync(tmp, 'w', 0o644);
     try {
       writeFileSync(fd, `${JSON.stringify(value, null, 2)}\n`);
-      fsyncSync(fd);
+      if (durability === 'fsync') fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
     renameSync(tmp, path);
+    if (durability === 'no-fsync') return;
     const dfd = openSync(dir, 'r');
     try {
       fsyncSync(dfd);

@@ -2,7 +2,7 @@
 // one bad field does not throw the rest away, and a home that cannot be written is the machine's
 // state (exit 3, with the path), not a bug in workshop. Through the built binary.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -90,6 +90,33 @@ describe.skipIf(!isRoot)('progress, as a learner meets it', () => {
     } finally {
       execFileSync('chattr', ['-i', join(home, 'state.json')]);
     }
+  });
+
+  // issue 26: `hint` writes its count without fsync, in a file of its own, so that a power cut can
+  // cost a hint count but never progress.
+  it('a hint does not rewrite state.json; a lost hint count costs a hint shown again, and the next progress write keeps the count', async () => {
+    const first = await workshop(home, ['hint']); // starts preflight: a progress write
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/^Hint 1\/2 for preflight\/vm:/);
+    const state = join(home, 'state.json');
+    const before = { text: readFileSync(state, 'utf8'), ino: statSync(state).ino };
+    const second = await workshop(home, ['hint']);
+    expect(second.stdout).toMatch(/^Hint 2\/2 for preflight\/vm:/);
+    expect({ text: readFileSync(state, 'utf8'), ino: statSync(state).ino }).toEqual(before);
+    expect(JSON.parse(readFileSync(join(home, 'hints-shown.json'), 'utf8'))).toMatchObject({ chapters: { preflight: { steps: { vm: 2 } } } });
+    // a power cut before the rename reached the disk: an empty file. The count is lost, not the progress.
+    writeFileSync(join(home, 'hints-shown.json'), '');
+    const status = await workshop(home, ['status']);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stderr).toBe('');
+    expect((await workshop(home, ['hint'])).stdout).toMatch(/^Hint 1\/2 for preflight\/vm:/);
+    expect({ text: readFileSync(state, 'utf8'), ino: statSync(state).ino }).toEqual(before);
+    // a failed next is a progress write (with fsync): the count goes into state.json too
+    const next = await workshop(home, ['next']);
+    expect(next.code).toBe(1);
+    rmSync(join(home, 'hints-shown.json'));
+    const steps = (JSON.parse(readFileSync(state, 'utf8')) as { chapters: Record<string, { steps: Record<string, { hintsShown: number; attempts: number }> }> }).chapters['preflight']?.steps;
+    expect(steps?.['vm']).toMatchObject({ attempts: 1, hintsShown: 1 });
   });
 
   it.each([

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { emptyState, readState, saveState, validateState } from '../../src/engine/progress.ts';
+import { emptyState, hintCountsPath, readState, saveHintCounts, saveState, validateState } from '../../src/engine/progress.ts';
 import { acquireLock } from '../../src/sys/lock.ts';
 import { parseStatStart, processStart } from '../../src/sys/process.ts';
 import { WorkshopError } from '../../src/errors.ts';
@@ -210,3 +210,47 @@ describe('the VM guard', () => {
     await expect(requireVm(true, 'run a solution', bare)).resolves.toBeUndefined();
   });
 });
+
+// `hint` keeps its counts in hints-shown.json, atomic but without fsync (issue 26): what a power cut
+// may lose there is a hint count, never progress.
+describe('hint counts beside state.json', () => {
+  const started = () => {
+    const s = emptyState();
+    s.current = { chapter: 'chroot', step: 'enter' };
+    s.chapters['chroot'] = { nonce: 'abc123', startedAt: 1, steps: { enter: { attempts: 2, hintsShown: 1 } } };
+    return s;
+  };
+  it('raise the counts in state.json, and are written without touching it', () => {
+    const p = join(dir, 'state.json');
+    saveState(p, started());
+    const before = readFileSync(p, 'utf8');
+    const s = started();
+    s.chapters['chroot']!.steps['enter']!.hintsShown = 3;
+    s.chapters['chroot']!.steps['other'] = { attempts: 0, hintsShown: 2 };
+    saveHintCounts(p, s);
+    expect(readFileSync(p, 'utf8')).toBe(before);
+    expect(readdirSync(dir).sort()).toEqual(['hints-shown.json', 'state.json']);
+    const read = readState(p, false).state.chapters['chroot']!.steps;
+    expect(read['enter']).toEqual({ attempts: 2, hintsShown: 3 });
+    expect(read['other']).toEqual({ attempts: 0, hintsShown: 2 });
+  });
+  it('never lower a count in state.json, and count for nothing after the chapter is reset (a new nonce)', () => {
+    const p = join(dir, 'state.json');
+    const s = started();
+    s.chapters['chroot']!.steps['enter']!.hintsShown = 5;
+    saveState(p, s);
+    writeFileSync(hintCountsPath(p), JSON.stringify({ format: 1, chapters: { chroot: { nonce: 'abc123', steps: { enter: 2 } } } }));
+    expect(readState(p, false).state.chapters['chroot']!.steps['enter']!.hintsShown).toBe(5);
+    writeFileSync(hintCountsPath(p), JSON.stringify({ format: 1, chapters: { chroot: { nonce: 'old999', steps: { enter: 9 } } } }));
+    expect(readState(p, false).state.chapters['chroot']!.steps['enter']!.hintsShown).toBe(5);
+  });
+  it('lost in a power cut (empty, half a file, garbage), count as none: progress reads as before, without a warning', () => {
+    const p = join(dir, 'state.json');
+    saveState(p, started());
+    for (const text of ['', '{"format":1,"chap', 'null', '{"format":1,"chapters":{"chroot":{"nonce":"abc123","steps":{"enter":-1,"../x":4}}}}']) {
+      writeFileSync(hintCountsPath(p), text);
+      expect(readState(p, true)).toEqual({ state: started(), warnings: [] });
+    }
+  });
+});
+
