@@ -16,7 +16,7 @@ import { cleanupChapter } from '../runner.ts';
 import { diffSnapshots, type Change } from './diff.ts';
 import { DRAFT_MARKER, LAB_NETNS, writeDraft, type Draft, type RecordPlace } from './draft.ts';
 import { draftItem } from './objects.ts';
-import { takeSnapshot } from './snapshot.ts';
+import { takeSnapshot, type KernelSnapshot } from './snapshot.ts';
 
 export { DRAFT_MARKER, type RecordPlace } from './draft.ts';
 
@@ -97,13 +97,10 @@ export function shellArgv(place: RecordPlace, dir: string, inner: readonly strin
   return place === 'folder' ? bash : ['nsenter', `--net=/run/netns/${LAB_NETNS[place]}`, '--', ...bash];
 }
 
-async function runShell(req: RecordRequest, dir: string): Promise<{ commands: string[]; exit: number }> {
-  if (req.script !== undefined) {
-    const text = await readFile(req.script, 'utf8').catch(() => {
-      throw usageError(`cannot read the script ${req.script ?? ''}`, 'give --script a file of shell commands, one per line');
-    });
+async function runShell(req: RecordRequest, dir: string, script: string | undefined): Promise<{ commands: string[]; exit: number }> {
+  if (req.script !== undefined && script !== undefined) {
     const [cmd = 'bash', ...args] = shellArgv(req.place, dir, ['--noprofile', '--norc', resolve(req.script)], { outputToStderr: true });
-    return { commands: commandsOf(text), exit: await runAttached(cmd, args) };
+    return { commands: commandsOf(script), exit: await runAttached(cmd, args) };
   }
   const hist = join(dir, '..', `${basename(dir)}.history`);
   const rc = join(dir, '..', `${basename(dir)}.bashrc`);
@@ -126,6 +123,9 @@ async function runShell(req: RecordRequest, dir: string): Promise<{ commands: st
 /** Records one step and writes its draft into the pack. */
 export async function recordStep(req: RecordRequest): Promise<Recording> {
   const { target, home, log } = req;
+  const script = req.script === undefined ? undefined : await readFile(req.script, 'utf8').catch(() => {
+    throw usageError(`cannot read the script ${req.script ?? ''}`, 'give --script a file of shell commands, one per line');
+  });
   if (req.place !== 'folder') {
     const probe = await run('nsenter', ['--version']);
     if (probe.code !== 0) throw envError('nsenter is missing', 'apt-get install util-linux');
@@ -136,20 +136,27 @@ export async function recordStep(req: RecordRequest): Promise<Recording> {
   const dir = await mkdtemp(join(base, `${target.chapterId}-`));
   const startedAt = Date.now();
   const before = await takeSnapshot(dir);
-  const { commands, exit } = await runShell(req, dir);
+  const { commands, exit } = await runShell(req, dir, script);
   const after = await takeSnapshot(dir);
   const changes = diffSnapshots(before, after);
   if (changes.length === 0) {
     await rm(dir, { recursive: true, force: true });
     throw usageError(`the ${commands.length} recorded command(s) changed nothing that the probes see`, 'a step makes something: a mount, a subvolume, a link, a file in the chapter folder… (see `workshop record --help`)');
   }
-  const items = changes.map((c) => draftItem(c, dir, after.loops, changes));
+  return writeRecording(req, { dir, startedAt, commands, exit, changes, loops: after.loops });
+}
+
+/** Drafts the recorded changes into the pack. */
+async function writeRecording(req: RecordRequest, r: Pick<Recording, 'dir' | 'startedAt' | 'commands' | 'exit' | 'changes'> & { loops: KernelSnapshot['loops'] }): Promise<Recording> {
+  const { target } = req;
+  const { dir, commands, changes } = r;
+  const items = changes.map((c) => draftItem(c, dir, r.loops, changes));
   const draft = writeDraft({ chapterId: target.chapterId, title: `Draft: ${target.chapterId}`, step: target.step, commands, place: req.place, items, recordedAt: new Date().toISOString().slice(0, 10) });
   await mkdir(target.folder, { recursive: true });
   const files = { chapterMd: join(target.folder, 'chapter.md'), stepsTs: join(target.folder, 'steps.ts') };
   await writeFile(files.chapterMd, draft.chapterMd);
   await writeFile(files.stepsTs, draft.stepsTs);
-  return { target, dir, startedAt, nonce: newNonce(), commands, exit, changes, draft, files };
+  return { target, dir, startedAt: r.startedAt, nonce: newNonce(), commands, exit: r.exit, changes, draft, files };
 }
 
 /**
