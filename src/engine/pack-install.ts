@@ -25,7 +25,7 @@ const TARBALL_LIMIT = 64 * 1024 * 1024;
 
 /** What `pack add ARG` names: a folder or a tarball that exists, a git URL, or an npm package. */
 export function classifySource(arg: string): PackSource {
-  if (arg === '' || arg.startsWith('-')) throw usageError(`"${arg.slice(0, 60)}" is not a pack source`, 'give a folder, a git URL (https://…, file://…, ….git) or an npm package name or tarball');
+  if (arg === '' || arg.startsWith('-')) throw usageError(`"${arg.slice(0, 60)}" is not a pack source`, 'give a folder, a git URL (https://…, file://…, ….git), an npm package name or tarball, or a tarball\'s URL (https://…/NAME.tgz)');
   const path = resolve(arg);
   if (existsSync(path) && statSync(path).isDirectory()) return { kind: 'dir', path };
   if (TARBALL.test(arg) && existsSync(path)) return { kind: 'npm', spec: path };

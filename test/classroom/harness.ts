@@ -124,7 +124,15 @@ export async function serveProcess(db: string, port = 0, extra: readonly string[
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d));
   const exited = new Promise<void>((res) => child.once('exit', () => res()));
   const line = await new Promise<string>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`serve did not start in 20 s: ${err}`)), 20_000);
+    // a server that does not start leaves no home behind
+    const fail = (e: Error): void => {
+      rmSync(home, { recursive: true, force: true });
+      reject(e);
+    };
+    const t = setTimeout(() => {
+      child.kill('SIGKILL');
+      fail(new Error(`serve did not start in 20 s: ${err}`));
+    }, 20_000);
     child.stdout?.setEncoding('utf8').on('data', (d: string) => {
       out += d;
       const nl = out.indexOf('\n');
@@ -135,7 +143,7 @@ export async function serveProcess(db: string, port = 0, extra: readonly string[
     });
     child.once('exit', (code) => {
       clearTimeout(t);
-      reject(new Error(`serve exited with ${code}: ${err}`));
+      if (!out.includes('\n')) fail(new Error(`serve exited with ${code}: ${err}`));
     });
   });
   const info = JSON.parse(line) as { port: number; instructorToken: string; joinCode: string };
@@ -148,11 +156,13 @@ export async function serveProcess(db: string, port = 0, extra: readonly string[
     home,
     db,
     stderr: () => err,
+    // a server killed is replaced by a new serveProcess (its own home): nothing of this one is left
     kill9: async () => {
       if (alive()) {
         child.kill('SIGKILL');
         await exited;
       }
+      rmSync(home, { recursive: true, force: true });
     },
     stop: async () => {
       if (alive()) {

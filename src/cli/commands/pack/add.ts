@@ -57,8 +57,8 @@ async function add(cli: Cli): Promise<number> {
 export default defineCommand({
   meta: {
     name: 'pack add',
-    summary: 'install a lesson pack from a folder, a git URL, or an npm package or tarball, after lint and `workshop test`',
-    usage: 'pack add DIR|GIT-URL|NPM-NAME|FILE.tgz [--name NAME] [--no-test]',
+    summary: 'install a lesson pack from a folder, a git URL, an npm package, or a tarball (a file or an http(s) URL), after lint and `workshop test`',
+    usage: 'pack add DIR|GIT-URL|NPM-NAME|FILE.tgz|URL.tgz [--name NAME] [--no-test]',
     exit: '0; 2 usage, 3 fetch failed, 4 lint or test failed',
     details: 'The pack is copied (git clone, npm pack) into HOME/packs/NAME, pinned to its package.json version or its commit. NAME is its package.json name or its folder name. Nothing is left behind when it fails.',
   },
