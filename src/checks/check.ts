@@ -13,7 +13,12 @@ export type CheckResult =
 export interface CheckContext {
   /** chapter id, e.g. `overlayfs` */
   readonly chapter: string;
-  /** the chapter's working folder (absolute); `cd $(workshop path)` goes here */
+  /**
+   * The chapter's working folder; `cd $(workshop path)` goes here (a throw-away folder under
+   * `selftest/` in `workshop test`). Absolute and normalized, but symlinks are not resolved: it is
+   * the home as given (`--home`, WORKSHOP_HOME) plus the chapter's place. Compare it with a path
+   * the kernel prints (mountinfo, /proc/PID/cwd) through `realpath`; the mount checks do.
+   */
   readonly dir: string;
   /** WORKSHOP_HOME */
   readonly home: string;
@@ -23,7 +28,12 @@ export interface CheckContext {
   readonly startedAt: number;
   /** a path inside the chapter folder */
   path(...parts: string[]): string;
-  /** runs a command without a shell; never throws for a non-zero exit */
+  /**
+   * Runs a command without a shell, in `/` unless `opts.cwd` says otherwise. It never throws, for a
+   * non-zero exit or a missing binary: a command that fails in solve or cleanup goes unnoticed
+   * unless you look at `code`. To fail loudly there, use `$` (zx throws on a non-zero exit) or
+   * `runOk` (throws with the command and its stderr), or `if (r.code !== 0) throw new Error(…)`.
+   */
   run(cmd: string, args?: readonly string[], opts?: RunOptions): Promise<RunResult>;
 }
 

@@ -11,7 +11,12 @@ export const FORMAT_VERSION = 1;
 export interface StepContext extends CheckContext {
   /** the step being worked on, or '' for chapter-level hooks */
   readonly step: string;
-  /** prints a line for the learner (stderr, so that --json stays clean) */
+  /**
+   * Prints a line for the learner on workshop's stderr (so that --json stays clean): under `next`
+   * and `check` (verify's lines), `solve`, `clean`, `reset`, `goto --restore` and drills.
+   * `workshop test` and `test --as-written` drop these lines; to see what your code does there,
+   * use `console.error`, which reaches workshop's stderr in every command, `test` included.
+   */
   log(line: string): void;
 }
 
@@ -110,7 +115,10 @@ export interface StepDef {
   /**
    * Earlier steps whose state this one undoes on purpose (`'*'`: all of them), e.g. a cleanup step
    * that removes the file an earlier step made. When a step fails, `next` re-checks the earlier
-   * steps and names those that no longer hold; these are not re-checked.
+   * steps and names those that no longer hold; these are not re-checked. Only that and
+   * `solve --through` (which does not solve them again) read it: `workshop test` ignores it (its
+   * steps run in order, each verified right after its own solve), and `lint` checks only that it
+   * names earlier steps.
    */
   undoes?: readonly string[] | '*';
 }
@@ -135,7 +143,7 @@ export interface ChapterDef {
   id: string;
   title: string;
   requires?: readonly Requirement[];
-  /** variables that `workshop env` exports, e.g. WAFERS; values may use the chapter folder */
+  /** variables that `workshop env` exports after its own WORKSHOP_CHAPTER, WORKSHOP_DIR and WORKSHOP_NONCE (once the chapter has started), e.g. WAFERS; values may use the chapter folder */
   env?(ctx: CheckContext): Readonly<Record<string, string>>;
   /** prepares what the chapter starts from (e.g. a rootfs); runs when the chapter starts and before `workshop test` */
   setup?(ctx: SolveContext): Promise<void>;

@@ -24,7 +24,7 @@ async function env(cli: Cli): Promise<number> {
 }
 
 export default defineCommand({
-  meta: { name: 'env', summary: "print export lines for the chapter's variables (eval $(workshop env))", usage: 'env [chapter]', exit: '0' },
+  meta: { name: 'env', summary: "print export lines for WORKSHOP_CHAPTER, WORKSHOP_DIR, WORKSHOP_NONCE and the chapter's env (eval $(workshop env))", usage: 'env [chapter]', exit: '0' },
   maxArgs: 1,
   run: env,
 });
