@@ -164,15 +164,18 @@ async function writeRecording(req: RecordRequest, r: Pick<Recording, 'dir' | 'st
  * (the lesson host, as `workshop clean` runs a chapter's), then the folder itself.
  */
 export async function cleanRecording(rec: Recording, home: string, log: (line: string) => void): Promise<void> {
-  try {
-    const cat = readCatalog(rec.target.pack);
-    const entry = cat.chapters.find((c) => c.id === rec.target.chapterId);
-    if (!entry) throw lessonError(`the draft ${rec.target.folder} is not in the pack's index: ${cat.problems.map((p) => p.message).join('; ')}`);
-    const ch = await loadChapter(entry);
-    if (!ch) throw lessonError(`the draft ${rec.files.stepsTs} did not load`);
-    await cleanupChapter(ch, { chapter: rec.target.chapterId, dir: rec.dir, home, nonce: rec.nonce, startedAt: rec.startedAt }, log, false);
-  } finally {
-    await rm(rec.dir, { recursive: true, force: true });
-    await rmdir(dirname(rec.dir)).catch(() => {}); // only when empty
-  }
+  // what is left when the draft's cleanup cannot run: every object but the folder's files
+  const left = rec.changes.filter((c) => c.kind !== 'file').map((c) => `${c.kind} ${JSON.stringify(c.obj)}`);
+  const stillThere = (why: string) => lessonError(why, `what the recording made is still there; remove it by hand:\n  ${left.join('\n  ')}`);
+  const cat = readCatalog(rec.target.pack);
+  const entry = cat.chapters.find((c) => c.id === rec.target.chapterId);
+  if (!entry) throw stillThere(`the draft ${rec.target.folder} is not in the pack's index: ${cat.problems.map((p) => p.message).join('; ')}`);
+  const ch = await loadChapter(entry, []);
+  if (!ch) throw stillThere(`the draft ${rec.files.stepsTs} did not load (workshop lint ${rec.target.folder} says why)`);
+  await cleanupChapter(ch, { chapter: rec.target.chapterId, dir: rec.dir, home, nonce: rec.nonce, startedAt: rec.startedAt }, log, false).catch((err: unknown) => {
+    throw stillThere(`the draft's cleanup failed: ${err instanceof Error ? err.message : String(err)}`);
+  });
+  // only now: a folder that still holds a mount is left as it is, for the author to see
+  await rm(rec.dir, { recursive: true, force: true });
+  await rmdir(dirname(rec.dir)).catch(() => {}); // only when empty
 }
