@@ -4,6 +4,7 @@
 // free of heavy imports: `next` and `hint` read it on every run to learn whether a drill is on.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { CheckResult } from '../checks/check.ts';
 import { isRecord } from '../sys/lang.ts';
 import { withLock } from '../sys/lock.ts';
 import { envError } from '../errors.ts';
@@ -59,6 +60,26 @@ export interface DrillResult extends DrillId {
   round?: number;
   classRound?: number;
 }
+
+/** A drill to start (or the first of a round), and what rebuilding its chapter runs and removes. */
+export interface DrillChoice {
+  drill: DrillId;
+  seed: number;
+  /** the steps whose reference solutions run before the mutant, in order (the step itself last) */
+  replay: string[];
+  /** what the chapter's cleanup removes first, one line each */
+  removes: string[];
+  /** the rest of a round, after this drill */
+  round?: Round;
+}
+
+/** `next` during a drill: still failing (an attempt counted), or passed (the drill ended, and where its round stands). */
+export type CheckOutcome =
+  | { passed: false; drill: ActiveDrill; results: CheckResult[] }
+  | { passed: true; result: DrillResult; results: CheckResult[]; round: RoundState };
+
+/** Where a round stands after a drill ended: the next drill to start, or the summary. */
+export type RoundState = { kind: 'none' } | { kind: 'next'; next: DrillChoice; done: number; total: number } | { kind: 'over'; results: DrillResult[] };
 
 export interface DrillBook {
   formatVersion: typeof DRILLS_FORMAT;

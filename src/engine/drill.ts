@@ -15,12 +15,12 @@ import type { ChapterEntry } from '../lessons/catalog.ts';
 import type { LoadedChapter } from '../lessons/load.ts';
 import { envError, usageError } from '../errors.ts';
 import type { ChapterPlace } from './context.ts';
-import { changeBook, finished, readBook, type ActiveDrill, type DrillId, type DrillResult, type Round } from './drill-record.ts';
+import { changeBook, finished, readBook, type ActiveDrill, type CheckOutcome, type DrillChoice, type DrillId, type DrillResult, type RoundState } from './drill-record.ts';
 import type { Journey } from './journey.ts';
 import { whatCleanupRemoves } from './restore.ts';
 import { cleanupChapter, describeFailure, failureText, mutate, setupChapter, solveStep, verifyStep } from './runner.ts';
 
-export type { ActiveDrill, DrillId, DrillResult } from './drill-record.ts';
+export type { ActiveDrill, CheckOutcome, DrillChoice, DrillId, DrillResult, RoundState } from './drill-record.ts';
 
 /** Pure: why a mutant is never offered as a drill, or undefined when it is one. */
 export function leftOutBecause(m: MutantData): string | undefined {
@@ -101,17 +101,6 @@ export function drillHints(stepTitle: string, stepHints: readonly string[], row:
   const last = stepHints[stepHints.length - 1];
   const fix = [fail?.hint, last].filter((t): t is string => t !== undefined);
   return [area, check, `Fix: ${fix.length > 0 ? fix.join(' ') : 'run what the step says again, from the start.'}`];
-}
-
-export interface DrillChoice {
-  drill: DrillId;
-  seed: number;
-  /** the steps whose reference solutions run before the mutant, in order (the step itself last) */
-  replay: string[];
-  /** what the chapter's cleanup removes first, one line each */
-  removes: string[];
-  /** the rest of a round, after this drill */
-  round?: Round;
 }
 
 export interface ChapterDrills {
@@ -246,13 +235,6 @@ async function activate(j: Journey, loaded: LoadedChapter, drill: DrillId, choic
 async function placeOf(j: Journey, d: DrillId): Promise<{ loaded: LoadedChapter; place: ChapterPlace }> {
   return j.start(j.chapter(d.chapter));
 }
-
-export type CheckOutcome =
-  | { passed: false; drill: ActiveDrill; results: CheckResult[] }
-  | { passed: true; result: DrillResult; results: CheckResult[]; round: RoundState };
-
-/** Where a round stands after a drill ended: the next drill to start, or the summary. */
-export type RoundState = { kind: 'none' } | { kind: 'next'; next: DrillChoice; done: number; total: number } | { kind: 'over'; results: DrillResult[] };
 
 /** `next` during a drill: the drill's step is verified; a pass ends the drill, a failure counts an attempt. */
 export async function checkDrill(j: Journey, d: ActiveDrill): Promise<CheckOutcome> {

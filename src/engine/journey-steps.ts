@@ -11,6 +11,7 @@ import type { StepView } from '../render/step.ts';
 import type { ChapterPlace } from './context.ts';
 import type { Journey, Passed, Position } from './journey.ts';
 import { requiredQuestionRows } from './answer-record.ts';
+import { activeDrill, type ActiveDrill, type CheckOutcome } from './drill-record.ts';
 import { addressOf } from './position.ts';
 import { isDone } from './progress.ts';
 import { describeBroken, describeNotDone, earlierStepsBroken, earlierStepsNotDone, wrongFolder, type NoLongerHolds, type NotDone } from './recheck.ts';
@@ -42,7 +43,12 @@ async function verifyAt(j: Journey, pos: Position, log: (l: string) => void): Pr
 const doneIn = (j: Journey, pos: Position) => (step: string) => isDone(j.state, pos.chapter.id, step);
 
 export type NextOutcome =
+  /** a drill is on (issue 28): `next` checks the drill's step, not the chapter's; progress is not touched */
+  | { in: 'drill'; drill: ActiveDrill; check: CheckOutcome }
+  /** the instructor holds the class at the current step (issue 22): it is checked as `check` would, by the caller */
+  | { in: 'hold'; step: string }
   | (Verified & {
+      in: 'step';
       passed: false;
       attempts: number;
       hintsShown: number;
@@ -56,6 +62,7 @@ export type NextOutcome =
       drawable: boolean;
     })
   | (Verified & {
+      in: 'step';
       passed: true;
       moved: Passed;
       /** the step the learner is on now, with its chapter started (undefined after the last step) */
@@ -67,8 +74,20 @@ export type NextOutcome =
  * steps; a pass records it and moves the learner on. The next chapter's set-up prints its
  * commands, so it starts only after `announce` has shown the pass.
  */
-export async function nextStep(j: Journey, opts: { log: (l: string) => void; announce: (passed: Verified & { moved: Passed }) => Promise<void> }): Promise<NextOutcome> {
+export interface NextOptions {
+  log: (l: string) => void;
+  announce: (passed: Verified & { moved: Passed }) => Promise<void>;
+  /** the step the instructor holds the class at, if any */
+  hold: string | null;
+  /** drill.ts's checkDrill, given by the caller: loaded only during a drill (and drill.ts depends on this file through restore.ts) */
+  checkDrill: (d: ActiveDrill) => Promise<CheckOutcome>;
+}
+
+export async function nextStep(j: Journey, opts: NextOptions): Promise<NextOutcome> {
+  const drill = activeDrill(j.ws.home);
+  if (drill) return { in: 'drill', drill, check: await opts.checkDrill(drill) };
   const pos = j.current();
+  if (opts.hold !== null && addressOf(pos) === opts.hold) return { in: 'hold', step: opts.hold };
   const { v, loaded, place } = await verifyAt(j, pos, opts.log);
   if (!v.passed) {
     const sp = await j.recordAttempt(pos, v.results);
@@ -77,12 +96,12 @@ export async function nextStep(j: Journey, opts: { log: (l: string) => void; ann
     const catchUp = describeNotDone(pos.chapter.id, notDone);
     const folder = wrongFolder(process.cwd(), homedir(), place.dir, v.results, existsSync);
     const notes = [...broken.map(describeBroken), ...(catchUp ? [catchUp] : []), ...(folder ? [folder] : [])];
-    return { ...v, passed: false, attempts: sp.attempts, hintsShown: sp.hintsShown, broken, notDone, notes, drawable: loaded.def.state !== undefined };
+    return { ...v, in: 'step', passed: false, attempts: sp.attempts, hintsShown: sp.hintsShown, broken, notDone, notes, drawable: loaded.def.state !== undefined };
   }
   const moved = await j.pass(pos, 'learner', v.results, { deferStart: true });
   await opts.announce({ ...v, moved });
   if (moved.to) await j.start(moved.to.chapter);
-  return { ...v, passed: true, moved, now: moved.to ? stepView(j, moved.to) : undefined };
+  return { ...v, in: 'step', passed: true, moved, now: moved.to ? stepView(j, moved.to) : undefined };
 }
 
 /** `workshop check [step]`: verify without advancing; reported (to a class), not counted. */

@@ -1,11 +1,11 @@
 // `workshop drill [chapter|chapter/step] [--seed N] [--round] | --list | --hint | --give-up`:
 // break-it drills from the self-test's proven near-misses (issue 28). engine/drill.ts decides and
-// does; this file renders. `next` and `hint` hand over to nextInDrill and drillHint while a drill is on.
+// does; this file renders. `next` renders the drill outcome of nextStep (renderDrillNext); `hint` hands over to drillHint while a drill is on.
 import { openRound, takeRound } from '../../classroom/inbox.ts';
 import { requireVm } from '../../engine/guard.ts';
 import { workspace } from '../../engine/workspace.ts';
 import { withLock } from '../../sys/lock.ts';
-import { checkDrill, giveUp, listDrills, nextDrillHint, planDrill, startDrill, type ActiveDrill, type DrillChoice, type DrillResult, type PlanOpts, type RoundState } from '../../engine/drill.ts';
+import { giveUp, listDrills, nextDrillHint, planDrill, startDrill, type ActiveDrill, type CheckOutcome, type DrillChoice, type DrillResult, type PlanOpts, type RoundState } from '../../engine/drill.ts';
 import { activeDrill } from '../../engine/drill-record.ts';
 import { renderResults } from '../../render/table.ts';
 import { styler } from '../../render/style.ts';
@@ -144,10 +144,9 @@ async function afterDrill(cli: Cli, round: RoundState): Promise<number> {
   return withLock(workspace(cli.home).lockPath, cli.verb, () => begin(cli, round.next, 'then'));
 }
 
-/** `workshop next` while a drill is on: the drill's step, not the chapter's current one. */
-export async function nextInDrill(cli: Cli, drill: ActiveDrill): Promise<number> {
+/** `workshop next` while a drill is on (engine/journey-steps.ts nextStep checked the drill's step): its outcome. */
+export async function renderDrillNext(cli: Cli, drill: ActiveDrill, out: CheckOutcome): Promise<number> {
   const st = styler(cli.color);
-  const out = await checkDrill(cli.journey(), drill);
   const address = `${drill.chapter}/${drill.step}`;
   if (!out.passed) {
     if (cli.json) cli.emit({ drill: address, passed: false, results: out.results, attempts: out.drill.attempts });

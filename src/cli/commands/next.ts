@@ -8,7 +8,6 @@ import { styler } from '../../render/style.ts';
 import { terminalWidth, wrapText } from '../../render/wrap.ts';
 import type { Cli } from '../cli.ts';
 import { defineCommand } from '../command.ts';
-import { activeDrill } from '../../engine/drill-record.ts';
 import { printStep } from './show.ts';
 
 function renderFailure(cli: Cli, o: Extract<NextOutcome, { passed: false }>): void {
@@ -45,16 +44,10 @@ async function waitAtHold(cli: Cli, step: string): Promise<number> {
 }
 
 async function next(cli: Cli): Promise<number> {
-  // A drill in progress is what `next` checks, not the chapter's step (commands/drill.ts).
-  const drill = activeDrill(cli.home);
-  if (drill) return (await import('./drill.ts')).nextInDrill(cli, drill);
-  const hold = heldAt(cli.home);
-  if (hold !== null) {
-    const pos = cli.journey().current();
-    if (`${pos.chapter.id}/${pos.step}` === hold) return waitAtHold(cli, hold);
-  }
   const st = styler(cli.color);
   const o = await nextStep(cli.journey(), {
+    hold: heldAt(cli.home),
+    checkDrill: async (d) => (await import('../../engine/drill.ts')).checkDrill(cli.journey(), d),
     log: (l) => cli.err(l),
     // the pass is shown before the next chapter's set-up prints its commands
     announce: async ({ address, results, moved }) => {
@@ -65,6 +58,9 @@ async function next(cli: Cli): Promise<number> {
       for (const k of moved.skipped) cli.out(`Skipping chapter ${k.chapter}: ${k.reason}`);
     },
   });
+  // a drill in progress is what `next` checked, not the chapter's step (commands/drill.ts)
+  if (o.in === 'drill') return (await import('./drill.ts')).renderDrillNext(cli, o.drill, o.check);
+  if (o.in === 'hold') return waitAtHold(cli, o.step);
   if (!o.passed) {
     renderFailure(cli, o);
     return 1;
