@@ -52,6 +52,8 @@ export { cidrOf, inSubnet, inetAddrs, neighbourAnswered, netnsNames, netnsUsable
 // One network object each: a named netns, a link with its kind, master and state, an address, a route, a NAT rule
 export { addressOn, linkIn, natRule, netnsExists, routeVia } from './checks/net-objects.ts';
 export type { LinkExpectation } from './checks/net-objects.ts';
+// One cgroup a step makes: it exists, one of its limits has a value
+export { cgroupExists, cgroupLimit } from './checks/cgroup-objects.ts';
 export type { BridgePort, ConntrackEntry, IpAddress, IpLink, IpLinkAddresses, IpNeighbour, IpRoute, NetnsEntry, PingResult } from './checks/networking.ts';
 // NAT (iptables-save in canonical form)
 export { canonicalRule, masqueradeCovers, readNatTable } from './checks/iptables.ts';

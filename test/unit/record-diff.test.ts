@@ -47,6 +47,15 @@ describe('diffSnapshots', () => {
     ]);
   });
 
+  it('cgroups: a new ws cgroup with the limit that was set; a member count that changes alone is no change', () => {
+    const { before, after } = fixture('cgroups');
+    expect(summary(diffSnapshots(before, after))).toEqual(['new cgroup {"path":"/sys/fs/cgroup/pids/ws-rec-demo","limits":{"pids.max":"20"},"members":0}']);
+    const busier: KernelSnapshot = { ...after, cgroups: (after.cgroups ?? []).map((g) => ({ ...g, members: 3 })) };
+    expect(diffSnapshots(after, busier)).toEqual([]);
+    const raised: KernelSnapshot = { ...after, cgroups: (after.cgroups ?? []).map((g) => ({ ...g, limits: { 'pids.max': '30' } })) };
+    expect(summary(diffSnapshots(after, raised))).toEqual(['changed cgroup {"path":"/sys/fs/cgroup/pids/ws-rec-demo","limits":{"pids.max":"30"},"members":0}']);
+  });
+
   it('reports a changed parameter as changed, and nothing for equal snapshots', () => {
     const { after } = fixture('btrfs');
     expect(diffSnapshots(after, after)).toEqual([]);

@@ -10,7 +10,7 @@ import type { ChapterDef } from '../../src/lessons/define.ts';
 import { failureText } from '../../src/engine/runner.ts';
 import { diffSnapshots } from '../../src/engine/record/diff.ts';
 import { DRAFT_MARKER, diagnosisOf, writeDraft, type RecordPlace } from '../../src/engine/record/draft.ts';
-import { buildCheck, checkCode, draftItem, lit, nearCidr, shellCode } from '../../src/engine/record/objects.ts';
+import { buildCheck, checkCode, draftItem, lit, nearCidr, nearLimit, shellCode } from '../../src/engine/record/objects.ts';
 import { commandsOf } from '../../src/engine/record/record.ts';
 import type { KernelSnapshot } from '../../src/engine/record/snapshot.ts';
 import { draftMarker } from '../../src/engine/lint-rules.ts';
@@ -46,6 +46,7 @@ describe('the draft of each recorded step', () => {
       checks: ["netnsExists('ws-box')", "linkIn('ws-box', 'veth1', { kind: 'veth' })", "linkIn('ws-host', 'br0', { kind: 'bridge', up: true })", "linkIn('ws-host', 'veth0', { kind: 'veth', master: 'br0', up: true })", "addressOn('ws-host', 'br0', '10.0.0.1/16')"],
       mutants: ['drop-netns-ws-box', 'drop-link-veth1-ws-box', 'drop-link-br0-ws-host', 'down-br0-ws-host', 'drop-link-veth0-ws-host', 'down-veth0-ws-host', 'no-master-veth0-ws-host', 'drop-address-br0-ws-host', 'near-address-br0-ws-host'],
     },
+    { name: 'cgroups', step: 'limit', place: 'folder' as const, checks: ["cgroupExists('/sys/fs/cgroup/pids/ws-rec-demo')", "cgroupLimit('/sys/fs/cgroup/pids/ws-rec-demo', 'pids.max', '20')"], mutants: ['drop-cgroup-pids-ws-rec-demo', 'near-pids-max-pids-ws-rec-demo'] },
   ];
   for (const c of cases) {
     it(`${c.name}: verify has one library check per object, with its parameters, and the steps.ts loads with them`, async () => {
@@ -115,6 +116,12 @@ describe('the pieces', () => {
 
   it('shellCode passes every argument through zx, never into the shell text', () => {
     expect(shellCode('ip -n % link del %', ['ws-host', 'br0; rm -rf /'], { nothrow: true })).toBe("await ctx.$`ip -n ${'ws-host'} link del ${'br0; rm -rf /'}`.nothrow();");
+  });
+
+  it('nearLimit moves a count by one and a size by a page, and leaves other values alone', () => {
+    expect(nearLimit('20')).toBe('21');
+    expect(nearLimit('33554432')).toBe('33558528');
+    expect(nearLimit('100000 100000')).toBeNull();
   });
 
   it('nearCidr moves the address by one within its network', () => {

@@ -1,7 +1,7 @@
 // The difference between two snapshots (snapshot.ts): the objects that appeared, and those whose
 // parameters changed, each with its kind. Pure, and tested on snapshots recorded on this machine.
 import { isPathUnder } from '../../checks/proc.ts';
-import type { AddrObj, FileObj, KernelSnapshot, LinkObj, LoopObj, MountObj, RouteObj, RuleObj, SubvolObj, TmpObj } from './snapshot.ts';
+import type { AddrObj, CgroupObj, FileObj, KernelSnapshot, LinkObj, LoopObj, MountObj, RouteObj, RuleObj, SubvolObj, TmpObj } from './snapshot.ts';
 
 /** One object the recorded commands made (`new`) or changed (`changed`: same identity, other parameters). */
 export type Change =
@@ -14,6 +14,7 @@ export type Change =
   | { kind: 'route'; change: 'new' | 'changed'; obj: RouteObj }
   | { kind: 'rule'; change: 'new' | 'changed'; obj: RuleObj }
   | { kind: 'file'; change: 'new' | 'changed'; obj: FileObj }
+  | { kind: 'cgroup'; change: 'new' | 'changed'; obj: CgroupObj }
   | { kind: 'tmp'; change: 'new' | 'changed'; obj: TmpObj };
 
 export type ChangeKind = Change['kind'];
@@ -68,6 +69,8 @@ export function diffSnapshots(before: KernelSnapshot, after: KernelSnapshot): Ch
     ...changesOf(before.loops, after.loops, (l) => l.name).map((c) => ({ kind: 'loop' as const, ...c })),
     ...newMounts.map((c) => ({ kind: 'mount' as const, ...c })),
     ...changesOf(before.subvolumes, after.subvolumes, (s) => `${s.store}/${s.path}`).map((c) => ({ kind: 'subvolume' as const, ...c })),
+    // a cgroup's member count changes as its processes come and go: its identity and limits are what count
+    ...changesOf(before.cgroups ?? [], after.cgroups ?? [], (g) => g.path).filter((c) => c.change === 'new' || JSON.stringify(c.obj.limits) !== JSON.stringify(before.cgroups?.find((g) => g.path === c.obj.path)?.limits)).map((c) => ({ kind: 'cgroup' as const, ...c })),
     ...topNewFiles(before.files, after.files, after.dir, after.mounts).map((obj) => ({ kind: 'file' as const, change: 'new' as const, obj })),
     ...changesOf(before.tmp, after.tmp, (t) => t.path).filter((c) => c.change === 'new' && holds(c.obj.path)).map((c) => ({ kind: 'tmp' as const, ...c })),
   ];

@@ -6,6 +6,7 @@
 import { isAbsolute, relative } from 'node:path';
 import { loopMountOf, isSubvolume, subvolumeIsReadOnly, subvolumeIsWritable } from '../../checks/btrfs.ts';
 import type { Check } from '../../checks/check.ts';
+import { cgroupExists, cgroupLimit } from '../../checks/cgroup-objects.ts';
 import { directoryExists, fileExists } from '../../checks/files.ts';
 import { mountedAt } from '../../checks/mounts.ts';
 import { addressOn, linkIn, natRule, netnsExists, routeVia, type LinkExpectation } from '../../checks/net-objects.ts';
@@ -23,7 +24,9 @@ export type CheckSpec =
   | { fn: 'isSubvolume' | 'subvolumeIsReadOnly' | 'subvolumeIsWritable' | 'fileExists' | 'directoryExists' | 'netnsExists'; args: [string] }
   | { fn: 'linkIn'; args: [string, string, LinkExpectation] }
   | { fn: 'addressOn' | 'routeVia'; args: [string, string, string] }
-  | { fn: 'natRule'; args: [string, string] };
+  | { fn: 'natRule'; args: [string, string] }
+  | { fn: 'cgroupExists'; args: [string] }
+  | { fn: 'cgroupLimit'; args: [string, string, string] };
 
 /** The real check a spec stands for: its name is what the learner's row shows. */
 export function buildCheck(s: CheckSpec): Check {
@@ -42,6 +45,8 @@ export function buildCheck(s: CheckSpec): Check {
     case 'addressOn': return addressOn(...s.args);
     case 'routeVia': return routeVia(...s.args);
     case 'natRule': return natRule(...s.args);
+    case 'cgroupExists': return cgroupExists(...s.args);
+    case 'cgroupLimit': return cgroupLimit(...s.args);
   }
 }
 
@@ -228,6 +233,31 @@ function netItem(c: Extract<Change, { kind: 'netns' | 'addr' | 'route' | 'rule' 
   return item;
 }
 
+/** A near limit: one more, or one page more for a size in bytes. */
+export const nearLimit = (v: string): string | null => (/^\d+$/.test(v) ? String(Number(v) + (Number(v) >= 65536 ? 4096 : 1)) : null);
+
+/** Kills the cgroup's processes (the step's own), then removes it once they have left. */
+const REMOVE_CGROUP = 'for p in $(cat "$1/cgroup.procs" 2>/dev/null); do kill -9 "$p"; done; for i in $(seq 50); do rmdir "$1" 2>/dev/null && exit 0; [ -d "$1" ] || exit 0; sleep 0.1; done; exit 1';
+
+function cgroupItem(c: Extract<Change, { kind: 'cgroup' }>): DraftItem {
+  const { path, limits } = c.obj;
+  const item = empty(`the cgroup ${path}${Object.keys(limits).length > 0 ? ` with ${Object.entries(limits).map(([k, v]) => `${k}=${v}`).join(', ')}` : ''}`);
+  const exists: CheckSpec = { fn: 'cgroupExists', args: [path] };
+  item.checks.push(exists);
+  const id = slug(path.split('/').slice(-2).join('-'));
+  if (c.change === 'new') {
+    item.mutants.push({ name: `drop-cgroup-${id}`, code: [shellCode('bash -c % _ %', [REMOVE_CGROUP, path])], check: exists });
+    item.clean.push({ stage: 0, order: 5, code: shellCode('bash -c % _ %', [REMOVE_CGROUP, path], { nothrow: true }) });
+  }
+  for (const [file, value] of Object.entries(limits)) {
+    const check: CheckSpec = { fn: 'cgroupLimit', args: [path, file, value] };
+    item.checks.push(check);
+    const near = nearLimit(value);
+    if (near !== null) item.mutants.push({ name: `near-${slug(file)}-${id}`, code: [shellCode('bash -c % _ % %', ['echo "$2" > "$1"', `${path}/${file}`, near])], check });
+  }
+  return item;
+}
+
 function fileItem(path: string, type: 'file' | 'dir' | 'symlink' | 'other', nested: boolean): DraftItem {
   const item = empty(`${type === 'dir' ? 'the folder' : 'the file'} ${path}`);
   // a file inside a new folder goes with the folder
@@ -247,6 +277,7 @@ export function draftItem(c: Change, dir: string, loops: readonly LoopObj[], all
     case 'subvolume': return subvolumeItem(c.obj.store, c.obj.path, c.obj.readOnly, dir, isNew);
     case 'link': return linkItem(c);
     case 'netns': case 'addr': case 'route': case 'rule': return netItem(c);
+    case 'cgroup': return cgroupItem(c);
     case 'file': return fileItem(c.obj.path, c.obj.type, all.some((o) => o.kind === 'file' && o.obj.type === 'dir' && c.obj.path.startsWith(`${o.obj.path}/`)));
     case 'loop': {
       // its mount's check covers it; the cleanup detaches it by its backing file, whatever its number

@@ -1,9 +1,9 @@
 // What `workshop record` compares: the kernel objects the tool may touch, read before and after
 // the recorded shell with the probes that `workshop state` and the checks use (mountinfo with
 // overlay layers, losetup, btrfs subvolume list/show, ip -j, iptables-save), and the files of
-// the chapter folder. Only what lies in the chapter folder, the /tmp entries, and the network
-// namespaces of the `ws` prefix (the lab's and the learner's) is read: never the machine's own.
-import { lstat, readdir } from 'node:fs/promises';
+// the chapter folder, cgroups with their limits. Only what lies in the chapter folder, the /tmp
+// entries, and the network namespaces and cgroups of the `ws` prefix is read: never the machine's own.
+import { lstat, readFile, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { parseSubvolumeList, showSubvolume } from '../../checks/btrfs.ts';
 import { canonicalRule, readNatTable } from '../../checks/iptables.ts';
@@ -60,6 +60,14 @@ export interface FileObj {
   path: string;
   type: 'file' | 'dir' | 'symlink' | 'other';
 }
+/** A cgroup of the `ws` prefix, with the limits that are set (not `max`, not v1's unlimited). */
+export interface CgroupObj {
+  /** absolute: /sys/fs/cgroup/pids/ws-demo (v1) or /sys/fs/cgroup/ws-demo (v2) */
+  path: string;
+  limits: Record<string, string>;
+  /** how many processes it holds */
+  members: number;
+}
 export interface TmpObj {
   /** absolute: /tmp/NAME */
   path: string;
@@ -80,7 +88,14 @@ export interface KernelSnapshot {
   rules: RuleObj[];
   files: FileObj[];
   tmp: TmpObj[];
+  /** absent in snapshots taken before cgroups were compared */
+  cgroups?: CgroupObj[];
 }
+
+/** The limit files worth a check, v1 and v2. */
+export const LIMIT_FILES = ['pids.max', 'memory.max', 'memory.swap.max', 'memory.limit_in_bytes', 'memory.memsw.limit_in_bytes', 'cpu.max', 'cpu.cfs_quota_us'] as const;
+/** What a limit reads when it is not set: v2's `max`, v1's PAGE_COUNTER_MAX and -1. */
+export const unset = (v: string): boolean => v === 'max' || v === '-1' || v === '9223372036854771712' || v.startsWith('max ');
 
 /** The namespaces the tool may touch: the `ws` prefix (the lab, the learner's ws-box). */
 export const inScopeNetns = (name: string): boolean => name.startsWith('ws-');
@@ -125,6 +140,24 @@ async function tmpEntries(): Promise<TmpObj[]> {
   return out;
 }
 
+/** The `ws` cgroups under each v1 controller folder, or at the top of a v2 hierarchy. */
+async function cgroupsIn(root = '/sys/fs/cgroup'): Promise<CgroupObj[]> {
+  const v2 = (await lstat(join(root, 'cgroup.controllers')).catch(() => null)) !== null;
+  const parents = v2 ? [root] : (await readdir(root).catch(() => [] as string[])).map((n) => join(root, n));
+  const dirs = (await Promise.all(parents.map(async (p) => (await readdir(p).catch(() => [] as string[])).filter((n) => n.startsWith('ws-')).map((n) => join(p, n))))).flat().sort();
+  return Promise.all(
+    dirs.map(async (path) => {
+      const limits: Record<string, string> = {};
+      for (const f of LIMIT_FILES) {
+        const v = (await readFile(join(path, f), 'utf8').catch(() => null))?.trim();
+        if (v !== undefined && !unset(v)) limits[f] = v;
+      }
+      const procs = (await readFile(join(path, 'cgroup.procs'), 'utf8').catch(() => '')).split('\n').filter((l) => l.trim() !== '');
+      return { path, limits, members: procs.length };
+    }),
+  );
+}
+
 async function subvolumesOf(store: string): Promise<SubvolObj[]> {
   const list = parseSubvolumeList(await runOk('btrfs', ['subvolume', 'list', store], { timeoutMs: 10_000 }).catch(() => ''));
   return Promise.all(list.map(async (e) => ({ store, path: e.path, readOnly: (await showSubvolume(join(store, e.path)).catch(() => null))?.readOnly ?? false })));
@@ -145,7 +178,7 @@ async function netnsObjects(ns: string): Promise<Pick<KernelSnapshot, 'links' | 
 
 /** Reads every object in scope for the chapter folder `dir`. */
 export async function takeSnapshot(dir: string): Promise<KernelSnapshot> {
-  const [table, loops, names, files, tmp] = await Promise.all([readMountinfo(), readLoopDevices(), netnsNames(), filesUnder(dir), tmpEntries()]);
+  const [table, loops, names, files, tmp, cgroups] = await Promise.all([readMountinfo(), readLoopDevices(), netnsNames(), filesUnder(dir), tmpEntries(), cgroupsIn()]);
   const mounts = table.flatMap((m) => mountInScope(m, dir) ?? []);
   const stores = mounts.filter((m) => m.fsType === 'btrfs').map((m) => m.mountPoint);
   const netns = names.filter(inScopeNetns).sort();
@@ -162,5 +195,6 @@ export async function takeSnapshot(dir: string): Promise<KernelSnapshot> {
     rules: per.flatMap((p) => p.rules),
     files,
     tmp,
+    cgroups,
   };
 }
