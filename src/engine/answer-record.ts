@@ -1,14 +1,10 @@
 // The learner's answers to a chapter's questions (issue 28): answers.json in the home, apart from
 // state.json, so that a question never marks a step done or undone. Small and free of heavy
 // imports: `status` and `show` read it to name the open question.
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseQuestions } from '../lessons/questions.ts';
 import { isRecord } from '../sys/lang.ts';
-import { withLock } from '../sys/lock.ts';
-import { envError } from '../errors.ts';
-import { writeJsonAtomic } from './progress.ts';
-import { workspace } from './workspace.ts';
+import { changeRecord, parseRecord, readRecord, type RecordKind } from './json-record.ts';
 
 export const ANSWERS_FORMAT = 1;
 
@@ -35,35 +31,22 @@ export const emptyAnswers = (): AnswerBook => ({ formatVersion: ANSWERS_FORMAT, 
 export const answersPath = (home: string): string => join(home, 'answers.json');
 export const answerKey = (chapter: string, question: string): string => `${chapter}/${question}`;
 
-/** Pure: the book in a file's text; a file that is not one is refused with the way out. */
-export function parseAnswers(text: string, path: string): AnswerBook {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    v = undefined;
-  }
-  if (!isRecord(v) || v['formatVersion'] !== ANSWERS_FORMAT || !isRecord(v['answers'])) {
-    throw envError(`${path} is not an answer record workshop can read`, `it holds only your answers to questions, not your progress: remove it (rm ${path})`);
-  }
-  return v as unknown as AnswerBook;
-}
+const ANSWERS: RecordKind<AnswerBook> = {
+  path: answersPath,
+  empty: emptyAnswers,
+  accept: (v) => (isRecord(v) && v['formatVersion'] === ANSWERS_FORMAT && isRecord(v['answers']) ? (v as unknown as AnswerBook) : undefined),
+  what: 'an answer record',
+  wayOut: 'it holds only your answers to questions, not your progress: remove it (rm PATH)',
+  lost: 'the answer was not recorded',
+};
 
-export function readAnswers(home: string): AnswerBook {
-  const path = answersPath(home);
-  if (!existsSync(path)) return emptyAnswers();
-  return parseAnswers(readFileSync(path, 'utf8'), path);
-}
+/** Pure: the book in a file's text; a file that is not one is refused with the way out. */
+export const parseAnswers = (text: string, path: string): AnswerBook => parseRecord(ANSWERS, text, path);
+
+export const readAnswers = (home: string): AnswerBook => readRecord(ANSWERS, home);
 
 /** Changes the book under the workspace lock, on a fresh read, and writes it atomically. */
-export function changeAnswers<T>(home: string, command: string, fn: (book: AnswerBook) => T): Promise<T> {
-  return withLock(workspace(home).lockPath, command, () => {
-    const book = readAnswers(home);
-    const out = fn(book);
-    writeJsonAtomic(answersPath(home), book, 'the answer was not recorded');
-    return Promise.resolve(out);
-  });
-}
+export const changeAnswers = <T>(home: string, command: string, fn: (book: AnswerBook) => T): Promise<T> => changeRecord(ANSWERS, home, command, fn);
 
 /** Pure: the entry after one judged answer. */
 export function judged(prev: AnswerEntry | undefined, chapter: string, question: string, result: 'right' | 'wrong', now: number): AnswerEntry {

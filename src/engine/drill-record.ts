@@ -2,14 +2,10 @@
 // never marks the chapter's steps done or undone. It holds the drill in progress (if any), the
 // round it belongs to, and what each finished drill took (time, attempts, hints). Small and
 // free of heavy imports: `next` and `hint` read it on every run to learn whether a drill is on.
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CheckResult } from '../checks/check.ts';
 import { isRecord } from '../sys/lang.ts';
-import { withLock } from '../sys/lock.ts';
-import { envError } from '../errors.ts';
-import { writeJsonAtomic } from './progress.ts';
-import { workspace } from './workspace.ts';
+import { changeRecord, parseRecord, readRecord, type RecordKind } from './json-record.ts';
 
 export const DRILLS_FORMAT = 1;
 
@@ -92,38 +88,25 @@ export const emptyBook = (): DrillBook => ({ formatVersion: DRILLS_FORMAT, activ
 
 export const drillsPath = (home: string): string => join(home, 'drills.json');
 
-/** Pure: the book in a file's text; a file that is not one is refused with the way out. */
-export function parseBook(text: string, path: string): DrillBook {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    v = undefined;
-  }
-  if (!isRecord(v) || v['formatVersion'] !== DRILLS_FORMAT || !Array.isArray(v['history']) || !('active' in v)) {
-    throw envError(`${path} is not a drill record workshop can read`, `it holds only drills, not your progress: remove it (rm ${path}) and start the drill again`);
-  }
-  return { ...emptyBook(), ...(v as unknown as DrillBook) };
-}
+const DRILLS: RecordKind<DrillBook> = {
+  path: drillsPath,
+  empty: emptyBook,
+  accept: (v) => (isRecord(v) && v['formatVersion'] === DRILLS_FORMAT && Array.isArray(v['history']) && 'active' in v ? { ...emptyBook(), ...(v as unknown as DrillBook) } : undefined),
+  what: 'a drill record',
+  wayOut: 'it holds only drills, not your progress: remove it (rm PATH) and start the drill again',
+  lost: 'the drill was not recorded',
+};
 
-export function readBook(home: string): DrillBook {
-  const path = drillsPath(home);
-  if (!existsSync(path)) return emptyBook();
-  return parseBook(readFileSync(path, 'utf8'), path);
-}
+/** Pure: the book in a file's text; a file that is not one is refused with the way out. */
+export const parseBook = (text: string, path: string): DrillBook => parseRecord(DRILLS, text, path);
+
+export const readBook = (home: string): DrillBook => readRecord(DRILLS, home);
 
 /** The drill in progress, or undefined: what `next` and `hint` ask first. */
 export const activeDrill = (home: string): ActiveDrill | undefined => readBook(home).active ?? undefined;
 
 /** Changes the book under the workspace lock, on a fresh read, and writes it atomically. */
-export function changeBook<T>(home: string, command: string, fn: (book: DrillBook) => T): Promise<T> {
-  return withLock(workspace(home).lockPath, command, () => {
-    const book = readBook(home);
-    const out = fn(book);
-    writeJsonAtomic(drillsPath(home), book, 'the drill was not recorded');
-    return Promise.resolve(out);
-  });
-}
+export const changeBook = <T>(home: string, command: string, fn: (book: DrillBook) => T): Promise<T> => changeRecord(DRILLS, home, command, fn);
 
 /** Pure: the result of the active drill as it ends now. */
 export const finished = (d: ActiveDrill, outcome: DrillResult['outcome'], now: number): DrillResult => ({
