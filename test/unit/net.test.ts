@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { inSubnet, neighbourAnswered, parseBridgeLinks, parseConntrack, parseIpAddrs, parseIpLinks, parseIpNeigh, parseIpRoutes } from '../../src/checks/networking.ts';
+import { inSubnet, neighbourAnswered, parseBridgeLinks, parseConntrack, parseIpAddrs, parseIpLinks, parseIpNeigh, parseIpRoutes, splitIpBatch } from '../../src/checks/networking.ts';
 import { labProblems } from '../../src/checks/lab.ts';
 
 const fx = (name: string): string => readFileSync(new URL(`../fixtures/net/${name}`, import.meta.url), 'utf8');
@@ -78,4 +78,25 @@ describe('labProblems', () => {
   it('finds nothing wrong with a whole lab', () => expect(labProblems(ok)).toEqual([]));
   it('names a missing namespace', () => expect(labProblems({ ...ok, names: ['ws-host'], netLinks: null, netAddrs: [] })).toEqual(['netns ws-net is missing']));
   it('names a missing default route', () => expect(labProblems({ ...ok, hostDefault: null })).toEqual(['ws-host has no default route via 198.51.100.1']));
+});
+
+// issue 26: one `ip -n NS -j -d -batch -` per netns and verify, for link, addr and route. Recorded
+// in a netns with a bridge, an address, a veth on the bridge and a route (iproute2 6.1), with the
+// same three queries asked alone (`-d` only for link).
+describe('splitIpBatch (ip -j -d -batch: link show, addr show, route show)', () => {
+  const fx = (f: string) => readFileSync(new URL(`../fixtures/ip/${f}`, import.meta.url), 'utf8');
+  it('gives one JSON array a query, which parse as the queries asked alone do', () => {
+    const texts = splitIpBatch(fx('batch-d-link-addr-route.txt'), 3);
+    if (texts === 'unsplit') throw new Error('unsplit');
+    expect(parseIpLinks(texts[0] ?? '')).toEqual(parseIpLinks(fx('batch-alone-d-link.json')));
+    expect(parseIpAddrs(texts[1] ?? '')).toEqual(parseIpAddrs(fx('batch-alone-addr.json')));
+    expect(parseIpRoutes(texts[2] ?? '')).toEqual(parseIpRoutes(fx('batch-alone-route.json')));
+    expect(parseIpLinks(texts[0] ?? '').find((l) => l.ifname === 'br0')?.kind).toBe('bridge');
+  });
+  it('is unsplit when a query printed nothing or more than one line (then each is asked alone)', () => {
+    const [link, , route] = fx('batch-d-link-addr-route.txt').split('\n');
+    expect(splitIpBatch(`${link}\n${route}\n`, 3)).toBe('unsplit');
+    expect(splitIpBatch(`${link}\n{}\n${route}\n`, 3)).toBe('unsplit');
+    expect(splitIpBatch('', 3)).toBe('unsplit');
+  });
 });
