@@ -39,7 +39,7 @@ export type { ProcStatus, ProcessPlace } from './checks/proc.ts';
 export { readLoopDevices } from './checks/loop.ts';
 export type { LoopDevice } from './checks/loop.ts';
 // btrfs
-export { BTRFS_MAGIC_OFFSET, hasBtrfsSuperblock, isSubvolume, loopMountOf, muchSmallerThan, receivedFrom, receivedOnTopOf, sendStreamOf, snapshotOf, sparseImage, subvolumeIsReadOnly, subvolumeIsWritable, whyNotSubvolume } from './checks/btrfs.ts';
+export { BTRFS_MAGIC_OFFSET, hasBtrfsSuperblock, isSubvolume, loopMountOf, muchSmallerThan, receivedFrom, receivedOnTopOf, sendStreamOf, snapshotOf, sparseImage, subvolumeIsReadOnly, subvolumeIsWritable, whyNotSubvolume, type SparseImageOptions } from './checks/btrfs.ts';
 export type { SubvolumeHow } from './checks/btrfs.ts';
 // LVM thin provisioning
 export { LVM_NO_UDEV_CONFIG, isReadOnlyLv, layerGrewBeyond, layerIsSparse, lvIsActive, lvIsReadOnly, lvIsSnapshotOf, lvIsWritable, pvsOfVg, readLvs, thinPoolExists, thinVolumeIn, vgOnLoopImage } from './checks/lvm.ts';

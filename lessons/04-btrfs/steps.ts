@@ -142,7 +142,7 @@ export default defineChapter({
   requires: [kernelFs('btrfs'), tool('mkfs.btrfs', 'btrfs-progs'), tool('btrfs', 'btrfs-progs'), tool('losetup', 'util-linux'), file('/bin/busybox', 'busybox-static')],
   steps: {
     image: {
-      verify: () => [sparseImage(IMG, GiB), hasBtrfsSuperblock(IMG)],
+      verify: () => [sparseImage(IMG, GiB, { for: 'a store', then: `mkfs.btrfs -f ${IMG}` }), hasBtrfsSuperblock(IMG)],
       solve: async (ctx) => {
         const st = await stat(ctx.path(IMG)).catch(() => null);
         if (st !== null && st.size >= GiB && st.blocks * 512 < st.size && (await hasMagic(ctx.path(IMG)))) return;

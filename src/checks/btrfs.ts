@@ -170,22 +170,45 @@ export const readSendStream = async (path: string): Promise<SendStream | null> =
 
 // --- checks -----------------------------------------------------------------------------------
 
-/** Pure decision of `sparseImage`: `allocated` is st_blocks × 512. */
-export function judgeSparse(file: string, size: number, allocated: number, minBytes: number): Verdict {
-  const gib = (n: number): string => `${(n / 2 ** 30).toFixed(2)} GiB`;
-  const expected = `a sparse file of at least ${gib(minBytes)}`;
-  if (size < minBytes) return fail(expected, `${file} is ${gib(size)} (${size} bytes): too small for a store`, `truncate -s 1G ${file}, then mkfs.btrfs -f ${file} again`);
-  if (allocated >= size) return fail(expected, `${file} takes all of its ${gib(size)} on disk: it is not sparse`, 'Make it with truncate -s, not dd or fallocate.');
-  return pass(`${gib(size)} apparent, ${(allocated / 2 ** 20).toFixed(1)} MiB on disk`);
+/** What a sparse image is for, in `sparseImage`'s rows: the btrfs chapter's store says so. */
+export interface SparseImageOptions {
+  /** what the image is, in "too small for …" (default: the rows say only the size wanted) */
+  for?: string;
+  /** the command that makes the file system again once the size is right, for the hint (default: a sentence saying so) */
+  then?: string;
 }
 
-/** `p` is a sparse file (apparent size larger than what is allocated) of at least `minBytes`. */
-export const sparseImage = (p: string, minBytes: number): Check =>
-  defineCheck(`${p} is a sparse file of at least ${minBytes / 2 ** 30} GiB`, async (ctx) => {
+const GIB = 2 ** 30;
+const MIB = 2 ** 20;
+/** 1.00 GiB, 64.0 MiB: a size in the rows */
+const shownSize = (n: number): string => (n >= GIB ? `${(n / GIB).toFixed(2)} GiB` : `${(n / MIB).toFixed(1)} MiB`);
+/** 1G, 64M, 1000: a size as truncate -s takes it */
+const truncateSize = (n: number): string => (n % GIB === 0 ? `${n / GIB}G` : n % MIB === 0 ? `${n / MIB}M` : String(n));
+/** 1 GiB, 64 MiB: a size in the check's name */
+const namedSize = (n: number): string => (n % GIB === 0 ? `${n / GIB} GiB` : n % MIB === 0 ? `${n / MIB} MiB` : `${n} bytes`);
+
+/** Pure decision of `sparseImage`: `allocated` is st_blocks × 512. */
+export function judgeSparse(file: string, size: number, allocated: number, minBytes: number, o: SparseImageOptions = {}): Verdict {
+  const expected = `a sparse file of at least ${shownSize(minBytes)}`;
+  if (size < minBytes) {
+    const again = o.then === undefined ? ' (and make its file system again: a larger file does not grow it)' : `, then ${o.then} again`;
+    return fail(expected, `${file} is ${shownSize(size)} (${size} bytes): ${o.for === undefined ? `smaller than ${shownSize(minBytes)}` : `too small for ${o.for}`}`, `truncate -s ${truncateSize(minBytes)} ${file}${again}`);
+  }
+  if (allocated >= size) return fail(expected, `${file} takes all of its ${shownSize(size)} on disk: it is not sparse`, 'Make it with truncate -s, not dd or fallocate.');
+  return pass(`${shownSize(size)} apparent, ${(allocated / MIB).toFixed(1)} MiB on disk`);
+}
+
+/**
+ * `p` is a sparse file (apparent size larger than what is allocated) of at least `minBytes`: an
+ * image for any file system. `o.for` and `o.then` word the rows for what it holds (the btrfs
+ * chapter: `{ for: 'a store', then: 'mkfs.btrfs -f store.img' }`).
+ */
+export const sparseImage = (p: string, minBytes: number, o: SparseImageOptions = {}): Check =>
+  defineCheck(`${p} is a sparse file of at least ${namedSize(minBytes)}`, async (ctx) => {
     const st = await stat(abs(ctx, p)).catch((err: unknown) => (missing(err) ? null : Promise.reject(err)));
     // the absolute path that was probed: a learner in another folder sees where it was looked for
-    if (st === null) return fail('a sparse image file', `${abs(ctx, p)}: nothing there`, `truncate -s 1G ${p}`);
-    return judgeSparse(p, st.size, st.blocks * 512, minBytes);
+    if (st === null) return fail('a sparse image file', `${abs(ctx, p)}: nothing there`, `truncate -s ${truncateSize(minBytes)} ${p}`);
+    return judgeSparse(p, st.size, st.blocks * 512, minBytes, o);
   });
 
 /** The btrfs superblock lives at 64 KiB; its magic `_BHRfS_M` is 64 bytes into it. */

@@ -145,7 +145,7 @@ export interface ChapterDef {
   requires?: readonly Requirement[];
   /** variables that `workshop env` exports after its own WORKSHOP_CHAPTER, WORKSHOP_DIR and WORKSHOP_NONCE (once the chapter has started), e.g. WAFERS; values may use the chapter folder */
   env?(ctx: CheckContext): Readonly<Record<string, string>>;
-  /** prepares what the chapter starts from (e.g. a rootfs); runs when the chapter starts and before `workshop test` */
+  /** prepares what the chapter starts from (e.g. a rootfs); runs when the chapter starts (after its nonce is drawn: `ctx.nonce` is the chapter's) and before `workshop test` */
   setup?(ctx: SolveContext): Promise<void>;
   /** steps in the order of chapter.md; each key is the `{#id}` of an H2 there */
   steps: Readonly<Record<string, StepDef>>;

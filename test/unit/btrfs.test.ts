@@ -131,7 +131,9 @@ describe('snapshot and receive judges', () => {
 describe('the image and its loop mount', () => {
   it('wants a sparse file of at least 1 GiB', () => {
     expect(judgeSparse('store.img', 2 ** 30, 6 * 2 ** 20, 2 ** 30).ok).toBe(true);
-    expect(judgeSparse('store.img', 200 * 2 ** 20, 6 * 2 ** 20, 2 ** 30)).toMatchObject({ ok: false, actual: 'store.img is 0.20 GiB (209715200 bytes): too small for a store' });
+    expect(judgeSparse('store.img', 200 * 2 ** 20, 6 * 2 ** 20, 2 ** 30, { for: 'a store', then: 'mkfs.btrfs -f store.img' })).toMatchObject({ ok: false, actual: 'store.img is 200.0 MiB (209715200 bytes): too small for a store', hint: 'truncate -s 1G store.img, then mkfs.btrfs -f store.img again' });
+    // any other file system: the rows name the size wanted, and no btrfs
+    expect(judgeSparse('disk.img', 16 * 2 ** 20, 2 ** 20, 64 * 2 ** 20)).toMatchObject({ ok: false, expected: 'a sparse file of at least 64.0 MiB', actual: 'disk.img is 16.0 MiB (16777216 bytes): smaller than 64.0 MiB', hint: 'truncate -s 64M disk.img (and make its file system again: a larger file does not grow it)' });
     expect(judgeSparse('store.img', 2 ** 30, 2 ** 30, 2 ** 30)).toMatchObject({ ok: false, actual: 'store.img takes all of its 1.00 GiB on disk: it is not sparse' });
   });
 
