@@ -54,6 +54,9 @@ export { addressOn, linkIn, natRule, netnsExists, routeVia } from './checks/net-
 export type { LinkExpectation } from './checks/net-objects.ts';
 // One cgroup a step makes: it exists, one of its limits has a value
 export { cgroupExists, cgroupLimit } from './checks/cgroup-objects.ts';
+// One process a step starts: it runs from the chapter folder, in namespaces of its own
+export { processRunning, processesFrom } from './checks/proc-objects.ts';
+export type { ProcessFacts } from './checks/proc-objects.ts';
 export type { BridgePort, ConntrackEntry, IpAddress, IpLink, IpLinkAddresses, IpNeighbour, IpRoute, NetnsEntry, PingResult } from './checks/networking.ts';
 // NAT (iptables-save in canonical form)
 export { canonicalRule, masqueradeCovers, readNatTable } from './checks/iptables.ts';

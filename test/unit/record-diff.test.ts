@@ -56,6 +56,11 @@ describe('diffSnapshots', () => {
     expect(summary(diffSnapshots(after, raised))).toEqual(['changed cgroup {"path":"/sys/fs/cgroup/pids/ws-rec-demo","limits":{"pids.max":"30"},"members":0}']);
   });
 
+  it('processes: the background process the step started from the chapter folder, with its own namespaces', () => {
+    const { before, after } = fixture('processes');
+    expect(summary(diffSnapshots(before, after))).toEqual(['new process {"name":"sleep","ownNamespaces":["mnt","uts"]}', 'new file {"path":"holder.pid","type":"file"}', 'new file {"path":"rootfs","type":"dir"}']);
+  });
+
   it('reports a changed parameter as changed, and nothing for equal snapshots', () => {
     const { after } = fixture('btrfs');
     expect(diffSnapshots(after, after)).toEqual([]);

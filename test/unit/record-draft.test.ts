@@ -47,6 +47,7 @@ describe('the draft of each recorded step', () => {
       mutants: ['drop-netns-ws-box', 'drop-link-veth1-ws-box', 'drop-link-br0-ws-host', 'down-br0-ws-host', 'drop-link-veth0-ws-host', 'down-veth0-ws-host', 'no-master-veth0-ws-host', 'drop-address-br0-ws-host', 'near-address-br0-ws-host'],
     },
     { name: 'cgroups', step: 'limit', place: 'folder' as const, checks: ["cgroupExists('/sys/fs/cgroup/pids/ws-rec-demo')", "cgroupLimit('/sys/fs/cgroup/pids/ws-rec-demo', 'pids.max', '20')"], mutants: ['drop-cgroup-pids-ws-rec-demo', 'near-pids-max-pids-ws-rec-demo'] },
+    { name: 'processes', step: 'start', place: 'folder' as const, checks: ["processRunning('sleep', ['mnt', 'uts'])", "fileExists('holder.pid')", "directoryExists('rootfs')"], mutants: ['stop-sleep', 'drop-holder-pid', 'drop-rootfs'] },
   ];
   for (const c of cases) {
     it(`${c.name}: verify has one library check per object, with its parameters, and the steps.ts loads with them`, async () => {

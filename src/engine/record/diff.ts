@@ -1,7 +1,7 @@
 // The difference between two snapshots (snapshot.ts): the objects that appeared, and those whose
 // parameters changed, each with its kind. Pure, and tested on snapshots recorded on this machine.
 import { isPathUnder } from '../../checks/proc.ts';
-import type { AddrObj, CgroupObj, FileObj, KernelSnapshot, LinkObj, LoopObj, MountObj, RouteObj, RuleObj, SubvolObj, TmpObj } from './snapshot.ts';
+import type { AddrObj, CgroupObj, FileObj, ProcObj, KernelSnapshot, LinkObj, LoopObj, MountObj, RouteObj, RuleObj, SubvolObj, TmpObj } from './snapshot.ts';
 
 /** One object the recorded commands made (`new`) or changed (`changed`: same identity, other parameters). */
 export type Change =
@@ -15,6 +15,7 @@ export type Change =
   | { kind: 'rule'; change: 'new' | 'changed'; obj: RuleObj }
   | { kind: 'file'; change: 'new' | 'changed'; obj: FileObj }
   | { kind: 'cgroup'; change: 'new' | 'changed'; obj: CgroupObj }
+  | { kind: 'process'; change: 'new' | 'changed'; obj: ProcObj }
   | { kind: 'tmp'; change: 'new' | 'changed'; obj: TmpObj };
 
 export type ChangeKind = Change['kind'];
@@ -71,6 +72,7 @@ export function diffSnapshots(before: KernelSnapshot, after: KernelSnapshot): Ch
     ...changesOf(before.subvolumes, after.subvolumes, (s) => `${s.store}/${s.path}`).map((c) => ({ kind: 'subvolume' as const, ...c })),
     // a cgroup's member count changes as its processes come and go: its identity and limits are what count
     ...changesOf(before.cgroups ?? [], after.cgroups ?? [], (g) => g.path).filter((c) => c.change === 'new' || JSON.stringify(c.obj.limits) !== JSON.stringify(before.cgroups?.find((g) => g.path === c.obj.path)?.limits)).map((c) => ({ kind: 'cgroup' as const, ...c })),
+    ...changesOf(before.processes ?? [], after.processes ?? [], (p) => `${p.name}/${p.ownNamespaces.join(',')}`).map((c) => ({ kind: 'process' as const, ...c })),
     ...topNewFiles(before.files, after.files, after.dir, after.mounts).map((obj) => ({ kind: 'file' as const, change: 'new' as const, obj })),
     ...changesOf(before.tmp, after.tmp, (t) => t.path).filter((c) => c.change === 'new' && holds(c.obj.path)).map((c) => ({ kind: 'tmp' as const, ...c })),
   ];

@@ -8,6 +8,7 @@ import { loopMountOf, isSubvolume, subvolumeIsReadOnly, subvolumeIsWritable } fr
 import type { Check } from '../../checks/check.ts';
 import { cgroupExists, cgroupLimit } from '../../checks/cgroup-objects.ts';
 import { directoryExists, fileExists } from '../../checks/files.ts';
+import { processRunning } from '../../checks/proc-objects.ts';
 import { mountedAt } from '../../checks/mounts.ts';
 import { addressOn, linkIn, natRule, netnsExists, routeVia, type LinkExpectation } from '../../checks/net-objects.ts';
 import { overlayMounted, overlayWithLowerMounted, type OverlayExpectation } from '../../checks/overlayfs.ts';
@@ -26,7 +27,8 @@ export type CheckSpec =
   | { fn: 'addressOn' | 'routeVia'; args: [string, string, string] }
   | { fn: 'natRule'; args: [string, string] }
   | { fn: 'cgroupExists'; args: [string] }
-  | { fn: 'cgroupLimit'; args: [string, string, string] };
+  | { fn: 'cgroupLimit'; args: [string, string, string] }
+  | { fn: 'processRunning'; args: [string, string[]] };
 
 /** The real check a spec stands for: its name is what the learner's row shows. */
 export function buildCheck(s: CheckSpec): Check {
@@ -47,6 +49,7 @@ export function buildCheck(s: CheckSpec): Check {
     case 'natRule': return natRule(...s.args);
     case 'cgroupExists': return cgroupExists(...s.args);
     case 'cgroupLimit': return cgroupLimit(...s.args);
+    case 'processRunning': return processRunning(...s.args);
   }
 }
 
@@ -258,6 +261,21 @@ function cgroupItem(c: Extract<Change, { kind: 'cgroup' }>): DraftItem {
   return item;
 }
 
+/** Stops the step's `name` processes started from the chapter folder, and waits until they are gone. */
+const stopCode = (name: string, nothrow: boolean): string =>
+  `for (const p of (await processesFrom(ctx.dir)).filter((x) => x.name === ${lit(name)})) await ctx.$\`kill -9 \${p.pid}; while kill -0 \${p.pid} 2>/dev/null && ! grep -q '^State:.*Z' /proc/\${p.pid}/status; do sleep 0.05; done\`${nothrow ? '.nothrow()' : ''};`;
+
+function processItem(c: Extract<Change, { kind: 'process' }>): DraftItem {
+  const { name, ownNamespaces } = c.obj;
+  const item = empty(`a ${name} process started from the chapter folder${ownNamespaces.length > 0 ? `, in its own ${ownNamespaces.join(', ')} namespaces` : ''}`);
+  const check: CheckSpec = { fn: 'processRunning', args: [name, ownNamespaces] };
+  item.checks.push(check);
+  item.uses.push('processesFrom');
+  item.mutants.push({ name: `stop-${slug(name)}`, code: [stopCode(name, false)], check });
+  item.clean.push({ stage: 0, order: 6, code: stopCode(name, true) });
+  return item;
+}
+
 function fileItem(path: string, type: 'file' | 'dir' | 'symlink' | 'other', nested: boolean): DraftItem {
   const item = empty(`${type === 'dir' ? 'the folder' : 'the file'} ${path}`);
   // a file inside a new folder goes with the folder
@@ -278,6 +296,7 @@ export function draftItem(c: Change, dir: string, loops: readonly LoopObj[], all
     case 'link': return linkItem(c);
     case 'netns': case 'addr': case 'route': case 'rule': return netItem(c);
     case 'cgroup': return cgroupItem(c);
+    case 'process': return processItem(c);
     case 'file': return fileItem(c.obj.path, c.obj.type, all.some((o) => o.kind === 'file' && o.obj.type === 'dir' && c.obj.path.startsWith(`${o.obj.path}/`)));
     case 'loop': {
       // its mount's check covers it; the cleanup detaches it by its backing file, whatever its number

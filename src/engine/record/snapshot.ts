@@ -11,6 +11,7 @@ import { readLoopDevices } from '../../checks/loop.ts';
 import { isReadOnly, readMountinfo, type MountEntry } from '../../checks/mounts.ts';
 import { cidrOf, netnsNames, netnsUsable, readAddrs, readLinks, readRoutes } from '../../checks/networking.ts';
 import { parseOverlayOptions, resolveLayers } from '../../checks/overlayfs.ts';
+import { processesFrom } from '../../checks/proc-objects.ts';
 import { isPathUnder } from '../../checks/proc.ts';
 import { runOk } from '../../sys/exec.ts';
 
@@ -68,6 +69,11 @@ export interface CgroupObj {
   /** how many processes it holds */
   members: number;
 }
+/** A process started from the chapter folder (a shell excepted), by its name and own namespaces. */
+export interface ProcObj {
+  name: string;
+  ownNamespaces: string[];
+}
 export interface TmpObj {
   /** absolute: /tmp/NAME */
   path: string;
@@ -90,7 +96,12 @@ export interface KernelSnapshot {
   tmp: TmpObj[];
   /** absent in snapshots taken before cgroups were compared */
   cgroups?: CgroupObj[];
+  /** absent in snapshots taken before processes were compared */
+  processes?: ProcObj[];
 }
+
+/** Shells are the recording's own (or the author's), never the step's background process. */
+const SHELLS = new Set(['bash', 'sh', 'dash', 'zsh']);
 
 /** The limit files worth a check, v1 and v2. */
 export const LIMIT_FILES = ['pids.max', 'memory.max', 'memory.swap.max', 'memory.limit_in_bytes', 'memory.memsw.limit_in_bytes', 'cpu.max', 'cpu.cfs_quota_us'] as const;
@@ -178,7 +189,8 @@ async function netnsObjects(ns: string): Promise<Pick<KernelSnapshot, 'links' | 
 
 /** Reads every object in scope for the chapter folder `dir`. */
 export async function takeSnapshot(dir: string): Promise<KernelSnapshot> {
-  const [table, loops, names, files, tmp, cgroups] = await Promise.all([readMountinfo(), readLoopDevices(), netnsNames(), filesUnder(dir), tmpEntries(), cgroupsIn()]);
+  const [table, loops, names, files, tmp, cgroups, procs] = await Promise.all([readMountinfo(), readLoopDevices(), netnsNames(), filesUnder(dir), tmpEntries(), cgroupsIn(), processesFrom(dir)]);
+  const processes = [...new Map(procs.filter((p) => !SHELLS.has(p.name)).map((p) => [`${p.name}/${p.ownNamespaces.join(',')}`, { name: p.name, ownNamespaces: p.ownNamespaces }])).values()];
   const mounts = table.flatMap((m) => mountInScope(m, dir) ?? []);
   const stores = mounts.filter((m) => m.fsType === 'btrfs').map((m) => m.mountPoint);
   const netns = names.filter(inScopeNetns).sort();
@@ -196,5 +208,6 @@ export async function takeSnapshot(dir: string): Promise<KernelSnapshot> {
     files,
     tmp,
     cgroups,
+    processes,
   };
 }
