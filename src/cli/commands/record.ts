@@ -80,6 +80,9 @@ async function record(cli: Cli): Promise<number> {
     if (tested) {
       cli.out(`${st('bold', 'workshop test')}: ${passed ? st('green', 'pass') : st('red', tested.report?.status ?? 'error')} in ${(tested.ms / 1000).toFixed(1)} s`);
       for (const m of mutants) cli.out(`  ${m.rejected && m.diagnosed && m.recovered ? st('green', '✔') : st('red', '✘')} mutant ${m.name}: ${m.rejected ? 'rejected' : 'ACCEPTED'}, ${m.diagnosed ? 'diagnosed' : 'not diagnosed'}, ${m.recovered ? 'solve recovers' : 'solve does not recover'}`);
+      // what failed beyond the mutants' rows (fail-first, solve, pass, cleanup), as workshop test says it
+      for (const [name, ph] of Object.entries(tested.report?.steps.find((x) => x.id === rec.target.step)?.phases ?? {})) if (ph.status === 'fail' && !name.includes(':')) cli.out(`  ${st('red', '✘')} ${name}: ${ph.detail ?? ''}`);
+      if (tested.report?.reason) cli.out(`  ${tested.report.reason}`);
       if (!tested.report) cli.out(tested.stderr.trim());
       for (const x of tested.report?.residue ?? []) cli.out(`  residue: ${x}`);
     }
