@@ -3,8 +3,9 @@
 //     (a pty), median and p90 of BENCH_WATCH_N changes of each kind (half making a row ✔, half ✘);
 //   watch idle CPU: workshop watch and its `ip monitor` children, percent of one core over
 //     BENCH_IDLE_S seconds (default 60) with nothing changing;
-//   self-test (whole curriculum): `workshop test --json` in a fresh home, seconds, and the
-//     per-phase table (with BENCH_SELFTEST=0 it is left out).
+//   self-test (whole curriculum): `workshop test --json` in a fresh home (chapters in parallel,
+//     one per core), wall and CPU seconds (a cgroup of its own), and the per-phase table with the
+//     lesson-host calls each chapter makes (with BENCH_SELFTEST=0 it is left out).
 //   node bench/feedback.ts            (prints its lines; exit 0 unless it could not start)
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -136,29 +137,65 @@ interface Report {
   chapters: Array<{ id: string; status: string; durationMs: number; steps: Array<{ phases: Record<string, Phase> }> }>;
 }
 
+/**
+ * A cgroup of its own for a command and everything it starts, to read their CPU time: cpuacct on
+ * cgroup v1, the unified tree's cpu.stat on v2. Not `ws`-named: the self-test's residue check
+ * looks for those.
+ */
+function cpuGroup(): { dir: string; seconds(): number } {
+  const v1 = '/sys/fs/cgroup/cpuacct';
+  const dir = existsSync(v1) ? path.join(v1, `bench-selftest-${process.pid}`) : `/sys/fs/cgroup/bench-selftest-${process.pid}`;
+  mkdirSync(dir, { recursive: true });
+  const seconds = () =>
+    existsSync(v1) ? Number(readFileSync(path.join(dir, 'cpuacct.usage'), 'utf8')) / 1e9 : Number(/usage_usec (\d+)/.exec(readFileSync(path.join(dir, 'cpu.stat'), 'utf8'))?.[1] ?? 0) / 1e6;
+  return { dir, seconds };
+}
+
+/**
+ * What a chapter's phases cost in lesson-host calls, which do not depend on the machine's load:
+ * a verify for fail-first, pass and pass-again; a solve for solve and solve-again; a control is
+ * apply, verify, solve, verify; a mutant is apply and verify; its recovery a solve and a verify.
+ */
+function calls(phases: readonly string[]): { verify: number; solve: number; apply: number } {
+  const cost: Record<string, [number, number, number]> = { failFirst: [1, 0, 0], pass: [1, 0, 0], passAgain: [1, 0, 0], solve: [0, 1, 0], solveAgain: [0, 1, 0], control: [2, 1, 1], mutant: [1, 0, 1], recover: [1, 1, 0] };
+  const n = { verify: 0, solve: 0, apply: 0 };
+  for (const name of phases) {
+    const [verify, solve, apply] = cost[name.split(':')[0] ?? ''] ?? [0, 0, 0];
+    n.verify += verify;
+    n.solve += solve;
+    n.apply += apply;
+  }
+  return n;
+}
+
 async function selfTest(): Promise<void> {
   const home = mkdtempSync('/tmp/ws-bench-selftest-');
+  const cg = cpuGroup();
   try {
+    const load = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
     const t0 = performance.now();
-    const r = await workshop(home, ['--allow-host', 'test', '--json']);
+    const r = await spawnCollect('sh', ['-c', `echo $$ > ${cg.dir}/cgroup.procs && exec "$0" "$@"`, NODE, CLI, '--allow-host', 'test', '--json'], { env: { WORKSHOP_HOME: home } });
     const wall = (performance.now() - t0) / 1000;
     const report = JSON.parse(r.stdout) as Report;
     const cols = ['failFirst', 'solve', 'pass', 'solveAgain', 'passAgain', 'control', 'mutant', 'diagnosis', 'recover'];
     const verdict = wall <= 45 ? 'PASS' : 'OVER';
-    console.log(`self-test (whole curriculum): ${wall.toFixed(1)} s (exit ${r.code}), goal ≤ 45 s: ${verdict}`);
-    console.log(`| chapter | status | s | ${cols.join(' | ')} |`);
-    console.log(`|---|---|---|${cols.map(() => '---').join('|')}|`);
+    console.log(`self-test (whole curriculum): ${wall.toFixed(1)} s (exit ${r.code}), ${cg.seconds().toFixed(1)} CPU s, load ${load} at start, goal ≤ 45 s: ${verdict}`);
+    console.log(`| chapter | status | s | ${cols.join(' | ')} | verify / solve / apply calls |`);
+    console.log(`|---|---|---|${cols.map(() => '---').join('|')}|---|`);
     for (const ch of report.chapters) {
       const sum = new Map<string, number>();
+      const names = ch.steps.flatMap((s) => Object.keys(s.phases));
       for (const s of ch.steps) for (const [name, p] of Object.entries(s.phases)) {
         const key = name.split(':')[0] ?? name;
         sum.set(key, (sum.get(key) ?? 0) + p.ms);
       }
-      console.log(`| ${ch.id} | ${ch.status} | ${(ch.durationMs / 1000).toFixed(1)} | ${cols.map((c) => ((sum.get(c) ?? 0) / 1000).toFixed(1)).join(' | ')} |`);
+      const n = calls(names);
+      console.log(`| ${ch.id} | ${ch.status} | ${(ch.durationMs / 1000).toFixed(1)} | ${cols.map((c) => ((sum.get(c) ?? 0) / 1000).toFixed(1)).join(' | ')} | ${n.verify} / ${n.solve} / ${n.apply} |`);
     }
   } finally {
     await workshop(home, ['--allow-host', 'clean']);
     rmSync(home, { recursive: true, force: true });
+    rmdirSync(cg.dir);
   }
 }
 

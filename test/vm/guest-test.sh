@@ -5,8 +5,8 @@
 #   trust.txt    guest-trust.sh: harmful homes refused, clean beside unrelated things   trust.rc
 #   doctor.json  `workshop doctor --json`            doctor.rc
 #   test.json    `workshop test --json`              test.rc
-#                (both tests run one chapter per vCPU at once, never two that share machine-wide
-#                names: engine/selftest-parallel.ts)
+#                (one chapter per vCPU at once, never two that share machine-wide names:
+#                engine/selftest-parallel.ts; --as-written stays one chapter at a time)
 #   clean.json   `workshop clean --json`             clean.rc
 #   aswritten.json  `workshop test --as-written --json` (after the self-test): the chapters' own
 #                text typed as a learner types it       aswritten.rc, aswritten.err
@@ -45,7 +45,7 @@ ASWRITTEN_PENDING=${WORKSHOP_VM_ASWRITTEN_PENDING-}
   printf 'node %s\n' "$(/opt/workshop/node_modules/.bin/node --version)"
   printf 'os %s\n' "$(. /etc/os-release && echo "$PRETTY_NAME")"
   printf 'system-state %s\n' "$(systemctl is-system-running 2>/dev/null)"
-  printf 'cpus %s (workshop test runs this many chapters at once)\n' "$(nproc)"
+  printf 'cpus %s (the self-test runs this many chapters at once)\n' "$(nproc)"
 } >"$out/env.txt" 2>&1
 sed 's/^/ws-vm-test: /' "$out/env.txt" >&2
 
