@@ -56,16 +56,21 @@ export const isExecutableFile = (p: string): Check =>
   });
 
 /**
- * The link's own target, compared lexically. With `root`, absolute targets (of the link, and the
+ * `link` is a symbolic link that points where `target` does. Both are resolved lexically (no
+ * further link is followed), each from its own folder: `current -> releases/v1` and
+ * `current -> /ABS/CHAPTER/releases/v1` both pass `symlinkTo('current', 'releases/v1')`. With
+ * `exact`, the text stored in the link must be `target` itself (a relative link that keeps
+ * working when the folder moves, say). With `root`, absolute targets (of the link, and the
  * expected one) are read the way a process chrooted there sees them: busybox --install -s makes
  * bin/ls -> /bin/busybox, which points outside the rootfs from the host but is right in the chroot.
  */
-export const symlinkTo = (link: string, target: string, opts: { root?: string } = {}): Check =>
+export const symlinkTo = (link: string, target: string, opts: { root?: string; exact?: boolean } = {}): Check =>
   defineCheck(`${link} is a symlink to ${target}`, async (ctx) => {
     const abs = resolve(ctx, link);
     const st = await lstat(abs).catch((err: unknown) => (isMissing(err) ? null : Promise.reject(err)));
     if (!st?.isSymbolicLink()) return fail(`a symlink to ${target}`, `${abs}: ${await describe(abs)}`);
     const raw = await readlink(abs);
+    if (opts.exact === true) return raw === target ? pass(`${link} -> ${raw}`) : fail(`a symlink whose text is exactly ${target}`, `a symlink to ${raw}`, `ln -sfn ${target} ${link}`);
     const root = opts.root === undefined ? null : resolve(ctx, opts.root);
     const inRoot = (p: string): string => (root !== null && path.isAbsolute(p) ? path.join(root, p) : p);
     const got = path.resolve(path.dirname(abs), inRoot(raw));

@@ -109,6 +109,13 @@ describe('file checks', () => {
     expect(await status(symlinkTo('rootfs/bin/busybox', '/bin/busybox', { root: 'rootfs' }))).toMatchObject({ status: 'fail' });
   });
 
+  it('takes a link to the same place by any text, and with exact only the text given', async () => {
+    // bin/cat holds "busybox"; an absolute text to the same file passes too, unless exact
+    expect((await status(symlinkTo('rootfs/bin/cat', path.join(dir, 'rootfs/bin/busybox')))).status).toBe('pass');
+    expect((await status(symlinkTo('rootfs/bin/cat', 'busybox', { exact: true }))).status).toBe('pass');
+    expect(await status(symlinkTo('rootfs/bin/ls', 'busybox', { exact: true }))).toMatchObject({ status: 'fail', expected: 'a symlink whose text is exactly busybox', actual: 'a symlink to /bin/busybox', hint: 'ln -sfn busybox rootfs/bin/ls' });
+  });
+
   it('finds text in a file', async () => {
     expect((await status(fileContains('script.sh', 'echo hi'))).status).toBe('pass');
     expect(await status(fileContains('script.sh', 'busybox'))).toMatchObject({ status: 'fail', actual: expect.stringMatching(/^18 characters/) });
