@@ -127,15 +127,17 @@ const byName = async (home: string): Promise<Set<string>> =>
 
 /**
  * Runs the chapters, at most `jobs` at a time and never two that claim a kind in common, and
- * returns their reports in the chapters' order. A by-name leftover that no chapter reported (one
- * that a chapter left while it did not check that kind) is residue of each chapter that did not.
+ * returns their reports in the chapters' order, and how many ran at once at most (the summary
+ * says that, not --jobs). A by-name leftover that no chapter reported (one that a chapter left
+ * while it did not check that kind) is residue of each chapter that did not.
  */
-export async function testInParallel<S extends StepReport>(chapters: readonly LoadedChapter[], o: ParallelOptions<S>): Promise<Array<Report<S>>> {
+export async function testInParallel<S extends StepReport>(chapters: readonly LoadedChapter[], o: ParallelOptions<S>): Promise<{ reports: Array<Report<S>>; atOnce: number }> {
   const before = await byName(o.home);
   const jobs = chapters.map((ch, index): Job => ({ ch, index, claims: claimsIn(o.mode, ch) }));
   const waiting = offerOrder(jobs);
   const running = new Set<Job>();
   const reports: Array<Report<S>> = [];
+  let atOnce = 0;
   await new Promise<void>((resolve) => {
     const next = (): void => {
       if (waiting.length === 0 && running.size === 0) return resolve();
@@ -144,6 +146,7 @@ export async function testInParallel<S extends StepReport>(chapters: readonly Lo
         const job = at < 0 ? undefined : waiting.splice(at, 1)[0];
         if (job === undefined) return;
         running.add(job);
+        atOnce = Math.max(atOnce, running.size);
         void runChild(job, o)
           .catch((err: unknown) => broken<S>(job.ch.entry.id, err instanceof Error ? err.message : String(err)))
           .then((report) => {
@@ -168,5 +171,5 @@ export async function testInParallel<S extends StepReport>(chapters: readonly Lo
       r.status = 'fail';
     }
   }
-  return reports;
+  return { reports, atOnce };
 }

@@ -34,7 +34,7 @@ export async function asWritten(cli: Cli, jobs: number): Promise<number> {
       if (!cli.json) cli.err(st('bold', `▶ ${r.id} (as written)`));
       say(r);
     };
-    reports = await testInParallel<AsWrittenStepReport>(loaded, { home: cli.home, lessonsDir: cli.lessonsDir, allowHost: cli.allowHost, mode: { kind: 'as-written' }, jobs, done: block });
+    ({ reports } = await testInParallel<AsWrittenStepReport>(loaded, { home: cli.home, lessonsDir: cli.lessonsDir, allowHost: cli.allowHost, mode: { kind: 'as-written' }, jobs, done: block }));
   } else {
     for (const ch of loaded) {
       if (!cli.json) cli.err(st('bold', `▶ ${ch.entry.id} (as written)`));

@@ -43,6 +43,7 @@ async function test(cli: Cli): Promise<number> {
   };
   const loaded = await Promise.all(chapters.map((entry) => j.load(entry)));
   let reports: ChapterReport[];
+  let together = '';
   if (jobs > 1 && loaded.length > 1) {
     // each chapter's block is printed whole when it ends, so that the lines of two never mix
     const block = (r: ChapterReport) => {
@@ -50,7 +51,9 @@ async function test(cli: Cli): Promise<number> {
       for (const s of r.steps) for (const [name, p] of Object.entries(s.phases)) for (const l of phaseLines(r.id, s.id, name, p)) if (!cli.json) cli.err(`  ${l}`);
       say(r);
     };
-    reports = await testInParallel(loaded, { home: j.ws.home, lessonsDir: cli.lessonsDir, allowHost: cli.allowHost, mode: { kind: 'selftest', requireDiagnosis }, jobs, done: block });
+    let atOnce;
+    ({ reports, atOnce } = await testInParallel(loaded, { home: j.ws.home, lessonsDir: cli.lessonsDir, allowHost: cli.allowHost, mode: { kind: 'selftest', requireDiagnosis }, jobs, done: block }));
+    together = atOnce > 1 ? ` (up to ${atOnce} at a time)` : ' (one at a time: each claims what another does)';
   } else {
     const unclaimed = unclaimedKinds();
     reports = [];
@@ -66,7 +69,7 @@ async function test(cli: Cli): Promise<number> {
   const durationMs = Math.round(performance.now() - t0);
   const failed = reports.filter((r) => r.status === 'fail').length;
   if (cli.json) cli.emit({ chapters: reports, durationMs });
-  else cli.out(`\nchapters: ${reports.filter((r) => r.status === 'pass').length} passed, ${failed} failed, ${reports.filter((r) => r.status === 'skipped').length} skipped, in ${(durationMs / 1000).toFixed(1)} s${jobs > 1 && loaded.length > 1 ? ` (${jobs} at a time)` : ''}`);
+  else cli.out(`\nchapters: ${reports.filter((r) => r.status === 'pass').length} passed, ${failed} failed, ${reports.filter((r) => r.status === 'skipped').length} skipped, in ${(durationMs / 1000).toFixed(1)} s${together}`);
   return failed === 0 ? 0 : 1;
 }
 
