@@ -242,6 +242,12 @@ export type CleanupOutcome =
   /** progress or a folder in the home, of a chapter the lessons in use do not have */
   | { chapter: string; status: 'unknown' };
 
+/** The chapters that have something in a home's progress: an entry in its state.json, or a folder in its chapters/. */
+export async function startedChapters(chaptersDir: string, stateChapters: Readonly<Record<string, unknown>>): Promise<Set<string>> {
+  const folders = (await readdir(chaptersDir, { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory()).map((d) => d.name);
+  return new Set([...Object.keys(stateChapters), ...folders]);
+}
+
 /**
  * Runs the own cleanup of every chapter that has state in the home (progress in state.json, or a
  * folder in chapters/), built-in or from a pack, the last chapter first: a chapter knows things
@@ -249,8 +255,7 @@ export type CleanupOutcome =
  * fails is reported, and the next one still runs.
  */
 export async function runChapterCleanups(j: Journey, log: (line: string) => void, verbose: boolean): Promise<CleanupOutcome[]> {
-  const folders = (await readdir(j.ws.chaptersDir, { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory()).map((d) => d.name);
-  const ids = new Set([...Object.keys(j.state.chapters), ...folders]);
+  const ids = await startedChapters(j.ws.chaptersDir, j.state.chapters);
   const out: CleanupOutcome[] = [];
   for (const id of ids) if (!j.cat.chapters.some((c) => c.id === id)) out.push({ chapter: id, status: 'unknown' });
   for (const entry of [...j.cat.chapters].reverse().filter((c) => ids.has(c.id))) {

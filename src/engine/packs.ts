@@ -1,10 +1,11 @@
 // Installed lesson packs and which lessons a command uses. A pack is installed as
 // HOME/packs/NAME/ (its chapters, and the record of where it came from in .workshop-pack.json);
 // the pack in use is HOME/packs/.in-use. Read by every command (main.ts, quick.ts): only node:fs.
-import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { usageError } from '../errors.ts';
 import { isRecord } from '../sys/lang.ts';
+import { realPathOf } from './workspace.ts';
 
 /** The name the built-in curriculum goes by in `pack use` and `list`. */
 export const BUILTIN = 'builtin';
@@ -109,14 +110,6 @@ function fnv1a(text: string): string {
   return h.toString(16).padStart(8, '0');
 }
 
-const realOf = (p: string): string => {
-  try {
-    return realpathSync.native(p);
-  } catch {
-    return p;
-  }
-};
-
 /**
  * The progress key of a loose folder of lessons (--lessons DIR or WORKSHOP_LESSONS, not
  * installed): `@` (never in a pack's name, so never an installed pack's) with the folder's name
@@ -124,7 +117,7 @@ const realOf = (p: string): string => {
  * reached by another path keeps its own.
  */
 export function looseKey(dir: string): string {
-  const real = realOf(dir);
+  const real = realPathOf(dir);
   const name = basename(real).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 40) || 'lessons';
   return `@${name}-${fnv1a(real)}`;
 }
@@ -133,7 +126,7 @@ export function looseKey(dir: string): string {
 function chosen(home: string, dir: string, source: 'flag' | 'env', builtinDir: string): Selection {
   const pack = packOfDir(home, dir);
   if (pack !== undefined) return { dir, source, pack, progress: pack };
-  return { dir, source, pack: undefined, progress: realOf(dir) === realOf(builtinDir) ? undefined : looseKey(dir) };
+  return { dir, source, pack: undefined, progress: realPathOf(dir) === realPathOf(builtinDir) ? undefined : looseKey(dir) };
 }
 
 /**

@@ -1,8 +1,7 @@
 // `workshop pack list`, `pack use NAME` and `pack remove NAME`.
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { WorkshopError, usageError } from '../../../errors.ts';
-import { removeTree, runChapterCleanups, type CleanupOutcome } from '../../../engine/clean.ts';
+import { removeTree, runChapterCleanups, startedChapters, type CleanupOutcome } from '../../../engine/clean.ts';
 import { requireRoot, requireVm } from '../../../engine/guard.ts';
 import { removable, removePack, usePack } from '../../../engine/pack-install.ts';
 import { packSummaries } from '../../../engine/pack-summary.ts';
@@ -44,26 +43,15 @@ async function use(cli: Cli): Promise<number> {
   return 0;
 }
 
-/** The pack's chapters that have something in the home: progress, or a chapter folder. */
-function startedChapters(cli: Cli, name: string): string[] {
-  const ws = workspace(cli.home, name);
-  const folders = (() => {
-    try {
-      return readdirSync(ws.chaptersDir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? [d.name] : []));
-    } catch {
-      return [];
-    }
-  })();
-  return [...new Set([...Object.keys(readState(ws.statePath, false).state.chapters), ...folders])];
-}
-
 /**
  * A pack's own cleanups run before its code goes: only the pack knows what its steps started (a
  * background process, a mount outside discovery's names). Then its chapter folders go; its
  * progress stays. A pack nothing was started of needs neither root nor a VM.
  */
 async function cleanPack(cli: Cli, name: string): Promise<CleanupOutcome[]> {
-  if (cli.flags['no-cleanup'] === true || startedChapters(cli, name).length === 0) return [];
+  if (cli.flags['no-cleanup'] === true) return [];
+  const ws = workspace(cli.home, name);
+  if ((await startedChapters(ws.chaptersDir, readState(ws.statePath, false).state.chapters)).size === 0) return [];
   requireRoot(cli.line);
   await requireVm(cli.allowHost, `run the cleanup of the pack ${name}`);
   const log = (l: string) => (cli.json ? undefined : cli.err(l));
