@@ -6,6 +6,7 @@ import { build } from 'esbuild';
 import { access, chmod, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { assertNoImportCycle, eagerFunctions, staticImports } from './eager-functions.mjs';
 import { fsPromisesLite } from './fs-promises-lite.mjs';
 
 // An other output folder (`node scripts/build.mjs /tmp/x`) lets several people build at once;
@@ -141,6 +142,18 @@ await chmod(`${outdir}/cli.js`, 0o755);
 // the import there): the lesson host then loads no fs/promises at all.
 const fsPromises = await import('node:fs/promises');
 await writeFile(`${outdir}/fs-promises.js`, fsPromisesLite(fsPromises, Object.keys(fsPromises).filter((k) => k !== 'default' && IDENT.test(k))));
+
+// Top-level functions compiled eagerly, so that Node's compile cache holds them (issue 26: the
+// reasons are in scripts/eager-functions.mjs); only safe without import cycles, so those fail here.
+const imports = {};
+for (const name of await readdir(outdir)) {
+  if (!name.endsWith('.js')) continue;
+  const text = await readFile(`${outdir}/${name}`, 'utf8');
+  imports[name] = staticImports(text, name);
+  const eager = eagerFunctions(text, name);
+  if (eager.moved > 0) await writeFile(`${outdir}/${name}`, eager.text);
+}
+assertNoImportCycle(imports);
 
 // One non-ASCII character anywhere in a chunk (a regex of box-drawing characters did it) makes V8
 // hold the whole file as UTF-16 and Node re-encode it for its compile cache: 2M instructions on
