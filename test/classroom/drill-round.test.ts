@@ -12,7 +12,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DrillBook } from '../../src/engine/drill-record.ts';
 import { isRoot, sh, workshop } from '../helpers/workshop.ts';
-import { axeCheck, CHROMIUM, chromiumPage, inProcess, joinAs, killSender, post, report, serveProcess, type ServeProcess, type TestServer } from './harness.ts';
+import { axeCheck, CHROMIUM, chromiumPage, inProcess, joinAs, killSender, learnerHome, post, report, serveProcess, type ServeProcess, type TestServer } from './harness.ts';
 import { STORES } from './stores.ts';
 
 const sqlite = STORES.find((s) => s.name === 'sqlite');
@@ -64,12 +64,7 @@ describe.runIf(run)('the class drill round, with real learners, in chromium', ()
   const homes = { ada: mkdtempSync(join(tmpdir(), 'ws-drill-ada-')), bob: mkdtempSync(join(tmpdir(), 'ws-drill-bob-')) };
   const problems: string[] = [];
   const as = (name: keyof typeof homes) => ({
-    run: async (...args: string[]) => {
-      const r = await workshop(homes[name], args);
-      if (r.code === null || r.code > 1) throw new Error(`workshop ${args.join(' ')} exited ${r.code}: ${r.stdout}${r.stderr}`);
-      return r;
-    },
-    status: async () => (await workshop(homes[name], ['status'])).stdout,
+    ...learnerHome(homes[name]),
     active: () => (JSON.parse(readFileSync(join(homes[name], 'drills.json'), 'utf8')) as DrillBook).active,
     fix: async (step: string) => {
       const r = await sh(join(homes[name], 'chapters', 'preflight'), FIX[step] ?? 'false');
@@ -143,6 +138,11 @@ describe.runIf(run)('the class drill round, with real learners, in chromium', ()
       expect(await row.locator('td.fixed').first().textContent()).toMatch(/^✔ fixed in \d+s$/);
     }
     expect(await page.locator('#drill-state').textContent()).toMatch(/2 learner\(s\) on it, 2 fixed every drill/);
+    // the instructor's terminal says the same as the panel, with each learner's drills
+    const status = await workshop(homes.ada, ['classroom', 'status', '--url', `${server.origin}/?token=${server.token}`]);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/^Break-it round on preflight \(2 drill\(s\)\), started \d+s ago: 2 learner\(s\) on it, 2 fixed every drill\.$/m);
+    for (const name of ['ada', 'bob']) expect(status.stdout).toMatch(new RegExp(`^  ${name}: preflight/\\w+ \\([^)]+\\) fixed in \\d+s; preflight/\\w+ \\([^)]+\\) fixed in \\d+s$`, 'm'));
     const axe = await axeCheck(page, 'the dashboard with a drill round');
     expect(axe.bad).toEqual([]);
     expect(axe.all).toBe(0);

@@ -11,6 +11,8 @@ import type { ClassEvent, DrillFacts, Report } from '../../src/classroom/contrac
 import { gradesCsv, gradesOf } from '../../src/classroom/export.ts';
 import { asInbox, inboxLines, inboxPath, newMessages, openRound, saveInbox, takeRound } from '../../src/classroom/inbox.ts';
 import { reportOf } from '../../src/classroom/reporter.ts';
+import { decodeClassView } from '../../src/cli/commands/classroom/class-view.ts';
+import { statusText } from '../../src/cli/commands/classroom/instructor.ts';
 
 const pack: Pack = { steps: [{ id: 'a/one', title: 'One' }, { id: 'a/two', title: 'Two' }], chapters: new Map([['a', ['a/one', 'a/two']]]) };
 const T0 = Date.parse('2026-12-01T10:00:00Z');
@@ -52,6 +54,23 @@ describe('the class drill round in the model', () => {
         { name: 'bob', drills: [{ step: 'a/one', mutant: 'gone', state: 'gave-up', seconds: 78, attempts: 3, hints: 3, startedAt: at(12) }] },
       ],
     });
+  });
+
+  it("shows the round in the instructor's terminal as the server sent it, and refuses a malformed one", () => {
+    // what GET /api/class sends: the view with the class's name and join code
+    const sent = { ...v, class: { name: 'c', joinCode: 'J' } };
+    const text = statusText(decodeClassView(JSON.stringify(sent), 'http://x'), T0 + 100_000);
+    expect(text).toContain('Break-it round on a (2 drill(s)), started 2 min ago: 2 learner(s) on it, 0 fixed every drill.');
+    expect(text).toContain('  ada: a/one (gone) fixed in 42s; a/two (typo) on it');
+    expect(text).toContain('  bob: a/one (gone) gave up in 1m 18s');
+    // every string came from the network
+    const evil = { ...sent, drillRound: { ...v.drillRound, chapter: 'a\u001b[2J' } };
+    expect(statusText(decodeClassView(JSON.stringify(evil), 'http://x'), T0)).not.toContain('\u001b');
+    const bad = { ...sent, drillRound: { ...v.drillRound, learners: [{ name: 'ada', drills: [{ step: 1 }] }] } };
+    expect(() => decodeClassView(JSON.stringify(bad), 'http://x')).toThrow(/drillRound\.learners\[0\]\.drills\[0\]\.step is not a string/);
+    // an older server sends no round: nothing about it is printed
+    const { drillRound: _, ...old } = sent;
+    expect(statusText(decodeClassView(JSON.stringify(old), 'http://x'), T0)).not.toContain('Break-it');
   });
 
   it('never moves a learner in the chapter', () => {

@@ -52,12 +52,18 @@ const learner = object({
   state: optional(str),
   access: optional(str),
 });
+const drillCell = object({ step: str, mutant: str, state: str, seconds: (v, at) => void (v === null || num(v, at)), attempts: num, hints: num, startedAt: str });
+const drillRound = object({ id: num, chapter: str, drills: num, seed: num, since: str, learners: arrayOf(object({ name: str, drills: arrayOf(drillCell) })) });
 const answer = object({
   class: object({ name: str, joinCode: str }),
   steps: arrayOf(object({ id: str, title: str })),
   learners: arrayOf(learner),
   commonFailures: arrayOf(object({ step: str, check: str, expected: str, actual: str, count: num, learners: arrayOf(str) })),
   alerts: optional(arrayOf(object({ at: str, message: str }))),
+  // from servers that know break-it rounds (issue 28)
+  drillRound: optional((v, at) => {
+    if (v !== null) drillRound(v, at);
+  }),
 });
 
 /** The answer of GET /api/class, checked; an environment error (exit 3) when it is not one. */
@@ -75,5 +81,5 @@ export function decodeClassView(text: string, origin: string): ClassAnswer {
     throw envError(`the server at ${origin} did not answer with a class: ${err.message}`, 'is --url the class server, and the same version of workshop?');
   }
   const a = v as ClassAnswer;
-  return { ...a, alerts: a.alerts ?? [] };
+  return { ...a, alerts: a.alerts ?? [], drillRound: a.drillRound ?? null };
 }

@@ -80,6 +80,22 @@ const ago = (iso: string, now: number): string => {
   return s < 60 ? `${s}s ago` : s < 3600 ? `${Math.round(s / 60)} min ago` : `${Math.round(s / 3600)} h ago`;
 };
 
+const DRILL_STATE: Record<string, string> = { on: 'on it', fixed: 'fixed', 'gave-up': 'gave up', abandoned: 'left it' };
+const took = (s: number): string => (s < 60 ? `${s}s` : `${Math.floor(s / 60)}m ${s % 60}s`);
+
+/** The latest break-it round, as the dashboard's drill panel says it: who has fixed which drill. */
+function drillRoundLines(r: ClassAnswer['drillRound'], now: number): string[] {
+  if (!r) return [];
+  const t = (s: string, max = 80): string => visible(shorten(s, max));
+  const fixedAll = r.learners.filter((l) => l.drills.length >= r.drills && l.drills.every((d) => d.state === 'fixed')).length;
+  const lines = ['', `Break-it round on ${t(r.chapter)} (${r.drills} drill(s)), started ${ago(r.since, now)}: ${r.learners.length} learner(s) on it, ${fixedAll} fixed every drill.`];
+  for (const l of r.learners.slice(0, 200)) {
+    const cells = l.drills.map((d) => `${t(d.step)} (${t(d.mutant, 60)}) ${DRILL_STATE[d.state] ?? t(d.state, 20)}${d.seconds === null ? '' : ` in ${took(d.seconds)}`}`);
+    lines.push(`  ${t(l.name, 64)}: ${cells.join('; ') || 'no drill yet'}`);
+  }
+  return lines;
+}
+
 /** The class for a terminal. Every string in it came from the network: each goes through visible(). */
 export function statusText(v: ClassAnswer, now: number): string {
   const t = (s: string, max = 200): string => visible(shorten(s, max));
@@ -106,6 +122,7 @@ export function statusText(v: ClassAnswer, now: number): string {
   const all = [head, ...rows];
   const widths = head.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
   for (const r of all) lines.push(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd());
+  lines.push(...drillRoundLines(v.drillRound, now));
   if (v.commonFailures.length) {
     lines.push('', 'Common failures:');
     for (const f of v.commonFailures.slice(0, 10)) lines.push(`  ${f.count} of ${v.learners.length}: ${t(f.check)} (expected ${t(f.expected)}, actual ${t(f.actual)}) in ${t(f.step)}: ${t(f.learners.join(', '), 400)}`);
