@@ -10,7 +10,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ClassResponse, Inbox } from '../../src/classroom/contract.ts';
 import { isRoot, REPO, sh, workshop } from '../helpers/workshop.ts';
-import { axeCheck, CHROMIUM, chromiumPage, getJson, inProcess, joinAs, killSender, PACK, post, report, serveProcess, type ServeProcess, type TestServer } from './harness.ts';
+import { axeCheck, CHROMIUM, chromiumPage, getJson, inProcess, joinAs, killSender, learnerHome, PACK, post, report, serveProcess, type ServeProcess, type TestServer } from './harness.ts';
 import { STORES } from './stores.ts';
 
 const STEP = PACK.steps[0]?.id ?? 'preflight/vm';
@@ -83,12 +83,7 @@ describe.runIf(run)('the instructor acts, with real learners, in chromium', () =
   const homes = { ada: mkdtempSync(join(tmpdir(), 'ws-ada-')), bob: mkdtempSync(join(tmpdir(), 'ws-bob-')), cy: mkdtempSync(join(tmpdir(), 'ws-cy-')) };
   const problems: string[] = [];
   const as = (name: keyof typeof homes) => ({
-    run: async (...args: string[]) => {
-      const r = await workshop(homes[name], args);
-      if (r.code === null || r.code > 1) throw new Error(`workshop ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-      return r;
-    },
-    status: async () => (await workshop(homes[name], ['status'])).stdout,
+    ...learnerHome(homes[name]),
     sh: async (script: string) => expect((await sh(join(homes[name], 'chapters', 'preflight'), script)).code).toBe(0),
   });
 

@@ -11,7 +11,7 @@ import { senderLockPath } from '../../src/classroom/outbox.ts';
 import { readPack } from '../../src/classroom/pack.ts';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/classroom/server.ts';
 import type { Report, Store } from '../../src/classroom/store.ts';
-import { CLI, LESSONS, NODE, REPO } from '../helpers/workshop.ts';
+import { CLI, LESSONS, NODE, REPO, workshop } from '../helpers/workshop.ts';
 import type { StoreFactory } from './stores.ts';
 
 export const PACK = readPack(LESSONS);
@@ -87,6 +87,24 @@ export async function post(origin: string, token: string | undefined, body: unkn
   }
   const serverMs = Number(/app;dur=([\d.]+)/.exec(res.headers.get('server-timing') ?? '')?.[1] ?? Number.NaN);
   return { status: res.status, body: parsed, serverMs };
+}
+
+/** Posts a report that the server must store (201); its error otherwise. */
+export async function postStored(origin: string, token: string, over: Partial<Report>): Promise<void> {
+  const r = await post(origin, token, report(over));
+  if (r.status !== 201) throw new Error(`the server did not store the report (${r.status}): ${r.body.error ?? ''}`);
+}
+
+/** A learner's home driven through the built CLI: `run` throws on an exit above 1 (a crash, a usage error). */
+export function learnerHome(home: string): { run(...args: string[]): ReturnType<typeof workshop>; status(): Promise<string> } {
+  return {
+    run: async (...args) => {
+      const r = await workshop(home, args);
+      if (r.code === null || r.code > 1) throw new Error(`workshop ${args.join(' ')} exited ${r.code}: ${r.stdout}${r.stderr}`);
+      return r;
+    },
+    status: async () => (await workshop(home, ['status'])).stdout,
+  };
 }
 
 export async function getJson<T>(origin: string, path: string, token: string): Promise<T> {
