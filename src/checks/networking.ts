@@ -2,7 +2,7 @@
 // network namespace. The parsers are pure and tested on output recorded in the lab; the readers
 // below them are the only side effects.
 import { readdir } from 'node:fs/promises';
-import { run, runInNetns } from '../sys/exec.ts';
+import { run, runInNetns, runProbe } from '../sys/exec.ts';
 import { isRecord } from '../sys/lang.ts';
 import { cachedProbe } from '../sys/probe-cache.ts';
 
@@ -213,7 +213,8 @@ export function inSubnet(ip: string, cidr: string): boolean {
 
 /**
  * The one `ip -j` runner: in the named netns, or the root one when `ns` is undefined. Each query
- * runs once per verify (sys/probe-cache.ts), however many checks ask it.
+ * runs once per verify (sys/probe-cache.ts), however many checks ask it, and synchronously
+ * (sys/exec.ts's runProbe: `ip` answers in ~2 ms, and an asynchronous spawn cost more than that).
  */
 function ipIn(ns: string | undefined, args: readonly string[]): Promise<string> {
   const argv = [...(ns === undefined ? [] : ['-n', ns]), '-j', ...args];
@@ -225,7 +226,7 @@ function ipIn(ns: string | undefined, args: readonly string[]): Promise<string> 
       if (texts.kind === 'read') return texts.texts[batched] ?? '';
       // an answer not in three lines: asked alone, as before
     }
-    const r = await run('ip', argv, { timeoutMs: 10_000 });
+    const r = runProbe('ip', argv, { timeoutMs: 10_000 });
     if (r.code !== 0) throw new Error(`ip ${argv.join(' ')}: ${r.stderr.trim() || `exit ${r.code ?? 'signal'}`}`);
     return r.stdout;
   });
@@ -249,7 +250,7 @@ export function splitIpBatch(stdout: string, queries: number): string[] | 'unspl
 
 const ipBatch = (ns: string): Promise<Batched> =>
   cachedProbe(`ip -n ${ns} -j -d -batch`, async (): Promise<Batched> => {
-    const r = await run('ip', ['-n', ns, '-j', '-d', '-batch', '-'], { timeoutMs: 10_000, input: `${BATCH.map((q) => q.filter((a) => a !== '-d').join(' ')).join('\n')}\n` });
+    const r = runProbe('ip', ['-n', ns, '-j', '-d', '-batch', '-'], { timeoutMs: 10_000, input: `${BATCH.map((q) => q.filter((a) => a !== '-d').join(' ')).join('\n')}\n` });
     if (r.code !== 0) return { kind: 'failed', stderr: r.stderr.trim() || `exit ${r.code ?? 'signal'}` };
     const texts = splitIpBatch(r.stdout, BATCH.length);
     return texts === 'unsplit' ? { kind: 'unsplit' } : { kind: 'read', texts };

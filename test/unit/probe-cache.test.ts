@@ -1,17 +1,22 @@
 // The checks of one verify share their probes (sys/probe-cache.ts): networking's `ip -j` reads run
 // once per verify however many checks ask, and afresh in the next verify. The spawns are counted
-// at sys/exec.ts's run, which answers as `ip -j` does for an empty namespace.
+// at sys/exec.ts's run and runProbe, which answer as `ip -j` does for an empty namespace.
 import { describe, expect, it, vi } from 'vitest';
 
 const calls = vi.hoisted((): string[] => []);
-vi.mock('../../src/sys/exec.ts', () => ({
-  run: (cmd: string, args: readonly string[]) => {
+vi.mock('../../src/sys/exec.ts', () => {
+  const answer = (cmd: string, args: readonly string[]) => {
     calls.push(`${cmd} ${args.join(' ')}`);
     // a batch (one query a line on stdin) answers one line a query
-    return Promise.resolve({ code: 0, stdout: args.includes('-batch') ? '[]\n[]\n[]\n' : '[]', stderr: '' });
-  },
-  runInNetns: () => Promise.reject(new Error('not in this test')),
-}));
+    return { code: 0, stdout: args.includes('-batch') ? '[]\n[]\n[]\n' : '[]', stderr: '' };
+  };
+  return {
+    run: (cmd: string, args: readonly string[]) => Promise.resolve(answer(cmd, args)),
+    // the `ip -j` queries run synchronously (issue 26)
+    runProbe: answer,
+    runInNetns: () => Promise.reject(new Error('not in this test')),
+  };
+});
 
 const { netnsUsable, readAddrs, readLinks } = await import('../../src/checks/networking.ts');
 const { cachedProbe, withProbeCache } = await import('../../src/sys/probe-cache.ts');
