@@ -234,7 +234,10 @@ describe.runIf(ready)('hosted labs through the class server and Chromium, on qem
   });
 
   it('re-attaches a reload to the same shell, and refuses the learner beyond the capacity', async () => {
-    await typeLine(ada, 'export WS_MARK=kept-$((6*7))');
+    // wait until the shell has run the whole line: keystrokes still in the page's socket when
+    // the page reloads are lost, as in any web terminal (CI once lost the `))` and Enter)
+    await typeLine(ada, 'export WS_MARK=kept-$((6*7)); echo set=$WS_MARK');
+    await untilScreen(ada, /^set=kept-42/m, 60_000);
     await ada.reload();
     await ada.locator('#status', { hasText: 'connected' }).waitFor({ timeout: 60_000 });
     await typeLine(ada, 'echo mark=$WS_MARK');
