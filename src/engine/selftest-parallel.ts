@@ -6,12 +6,12 @@
 // network namespaces and links (the lab), cgroups. Two chapters that claim a kind in common never
 // run at once. A chapter's residue check leaves out the by-name kinds it does not claim, since a
 // neighbour may hold them while it runs; those are checked once more after the whole run.
-import { mkdir, mkdtemp, realpath, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { StateFamily, StateSpec } from '../contract/state.ts';
 import type { LoadedChapter } from '../lessons/load.ts';
-import { run } from '../sys/exec.ts';
+import { runToFiles } from '../sys/exec.ts';
 import { FAMILIES } from './families.ts';
 import { takeInventory, type ResidueKind } from './inventory.ts';
 import type { ChapterReport, StepReport } from './selftest.ts';
@@ -54,20 +54,48 @@ interface Job {
   ch: LoadedChapter;
   index: number;
   claims: ReadonlySet<ResidueKind>;
+  /** what it took the last time, if known */
+  seconds: number | undefined;
 }
 
 const clash = (a: Job, b: Job): boolean => [...a.claims].some((k) => b.claims.has(k));
 
 /**
- * Pure: the order in which chapters are offered to a free worker: those that claim most first (they
- * have the fewest partners), then in their own order.
+ * Pure: the order in which chapters are offered to a free worker. Longest first, by what each took
+ * the last time (so that the longest chapter does not start last and run alone at the end); one with
+ * no such time first of all, as if it were the longest; then those that claim most (they have the
+ * fewest partners), then in their own order.
  */
-export function offerOrder<T extends { claims: ReadonlySet<unknown>; index: number }>(jobs: readonly T[]): T[] {
-  return [...jobs].sort((a, b) => b.claims.size - a.claims.size || a.index - b.index);
+export function offerOrder<T extends { claims: ReadonlySet<unknown>; index: number; seconds?: number | undefined }>(jobs: readonly T[]): T[] {
+  const est = (j: T): number => j.seconds ?? Number.POSITIVE_INFINITY;
+  return [...jobs].sort((a, b) => (est(a) === est(b) ? 0 : est(b) > est(a) ? 1 : -1) || b.claims.size - a.claims.size || a.index - b.index);
+}
+
+/** Where a home keeps what each chapter took in the last parallel run, per mode: the next run's order. */
+const durationsFile = (home: string): string => join(workspace(home).selftestDir, 'durations.json');
+type Durations = Partial<Record<ModeKind, Record<string, number>>>;
+
+async function readDurations(home: string): Promise<Durations> {
+  try {
+    const v = JSON.parse(await readFile(durationsFile(home), 'utf8')) as unknown;
+    return typeof v === 'object' && v !== null ? (v as Durations) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Keeps the seconds of the chapters that ran (a skipped one's 0 says nothing) beside the others'. */
+async function writeDurations(home: string, mode: ModeKind, reports: readonly ChapterReport[]): Promise<void> {
+  const all = await readDurations(home);
+  const mine = { ...all[mode] };
+  for (const r of reports) if (r.status !== 'skipped') mine[r.id] = Math.round(r.durationMs / 100) / 10;
+  await writeFile(durationsFile(home), `${JSON.stringify({ ...all, [mode]: mine }, null, 2)}\n`).catch(() => {});
 }
 
 /** A chapter's report, with the step reports of its mode (the self-test's, or as-written's with transcripts). */
 type Report<S extends StepReport> = ChapterReport & { steps: S[] };
+
+type ModeKind = ParallelOptions<StepReport>['mode']['kind'];
 
 export interface ParallelOptions<S extends StepReport> {
   home: string;
@@ -75,13 +103,20 @@ export interface ParallelOptions<S extends StepReport> {
   allowHost: boolean;
   /**
    * `selftest`: `workshop test`. `as-written`: `workshop test --as-written`, whose every chapter
-   * ends with a `workshop clean` that removes every ws* network namespace, link and cgroup on the
-   * machine: a chapter that claims any of them runs alone.
+   * ends with a `workshop clean`. That clean, like the residue check, leaves alone the by-name kinds
+   * the chapter does not claim (UNCLAIMED_ENV): one that removed every ws* netns on the machine took
+   * the lab away from networking's text running beside overlayfs's (seen in the VM guest: "netns
+   * ws-host is missing" at networking/bridge, whose blocks had passed). It also runs the cleanup of
+   * the chapter that the last `workshop next` started, whose objects may have machine-wide names
+   * (the lab, ws-demo): a chapter that claims any by-name kind runs beside none that claims one.
    */
   mode: { kind: 'selftest'; requireDiagnosis: boolean } | { kind: 'as-written' };
   jobs: number;
-  /** called once per chapter as it ends, in the order they end */
-  done(report: Report<S>): void;
+  /**
+   * called once per chapter as it ends, in the order they end, with what its child printed on
+   * stderr: with --json, that is only what the chapter's own code wrote there (console.error)
+   */
+  done(report: Report<S>, stderr: string): void;
 }
 
 /** The claims a chapter runs under in this mode. */
@@ -97,7 +132,7 @@ function broken<S extends StepReport>(id: string, why: string): Report<S> {
 }
 
 /** One chapter's self-test in a child `workshop test`, in a fresh home under this one's selftest/. */
-async function runChild<S extends StepReport>(job: Job, o: ParallelOptions<S>): Promise<Report<S>> {
+async function runChild<S extends StepReport>(job: Job, o: ParallelOptions<S>): Promise<{ report: Report<S>; stderr: string }> {
   const id = job.ch.entry.id;
   const { selftestDir } = workspace(o.home);
   await mkdir(selftestDir, { recursive: true });
@@ -107,18 +142,21 @@ async function runChild<S extends StepReport>(job: Job, o: ParallelOptions<S>): 
     const unclaimed = BY_NAME.filter((k) => !job.claims.has(k));
     const what = o.mode.kind === 'as-written' ? ['--as-written'] : ['--jobs', '1', ...(o.mode.requireDiagnosis ? ['--require-diagnosis'] : [])];
     const args = [...process.execArgv, script, '--home', home, '--lessons', o.lessonsDir, ...(o.allowHost ? ['--allow-host'] : []), 'test', '--json', ...what, '--chapter', id];
-    // '0', not '1': the child makes its own mount namespace with a private /tmp
-    const r = await run(process.execPath, args, { env: { WORKSHOP_PRIVATE_TMP: '0', [UNCLAIMED_ENV]: unclaimed.join(','), NO_COLOR: '1' } });
+    // '0', not '1': the child makes its own mount namespace with a private /tmp. Its output goes to
+    // files: a pipe stays open as long as any daemon the chapter started (dmeventd) inherited it.
+    const files = { stdout: `${home}.json`, stderr: `${home}.err` };
+    const code = await runToFiles(process.execPath, args, files, { env: { WORKSHOP_PRIVATE_TMP: '0', [UNCLAIMED_ENV]: unclaimed.join(','), NO_COLOR: '1' } });
+    const [stdout, stderr] = await Promise.all([readFile(files.stdout, 'utf8').catch(() => ''), readFile(files.stderr, 'utf8').catch(() => '')]);
     try {
-      const report = (JSON.parse(r.stdout) as { chapters: Array<Report<S>> }).chapters[0];
-      if (report !== undefined) return report;
+      const report = (JSON.parse(stdout) as { chapters: Array<Report<S>> }).chapters[0];
+      if (report !== undefined) return { report, stderr };
     } catch {
       // not a report: said below with its stderr
     }
-    return broken<S>(id, `its self-test ended with exit ${r.code ?? 'signal'} and no report: ${r.stderr.trim().split('\n').slice(-5).join(' | ')}`);
+    return { report: broken<S>(id, `its self-test ended with exit ${code ?? 'signal'} and no report: ${stderr.trim().split('\n').slice(-5).join(' | ')}`), stderr: '' };
   } finally {
     // its mounts ended with its mount namespace; what is left is files
-    await rm(home, { recursive: true, force: true }).catch(() => {});
+    await Promise.all([home, `${home}.json`, `${home}.err`].map((p) => rm(p, { recursive: true, force: true }).catch(() => {})));
   }
 }
 
@@ -132,8 +170,9 @@ const byName = async (home: string): Promise<Set<string>> =>
  * while it did not check that kind) is residue of each chapter that did not.
  */
 export async function testInParallel<S extends StepReport>(chapters: readonly LoadedChapter[], o: ParallelOptions<S>): Promise<{ reports: Array<Report<S>>; atOnce: number }> {
-  const before = await byName(o.home);
-  const jobs = chapters.map((ch, index): Job => ({ ch, index, claims: claimsIn(o.mode, ch) }));
+  const [before, durations] = await Promise.all([byName(o.home), readDurations(o.home)]);
+  const last = durations[o.mode.kind] ?? {};
+  const jobs = chapters.map((ch, index): Job => ({ ch, index, claims: claimsIn(o.mode, ch), seconds: last[ch.entry.id] }));
   const waiting = offerOrder(jobs);
   const running = new Set<Job>();
   const reports: Array<Report<S>> = [];
@@ -148,17 +187,18 @@ export async function testInParallel<S extends StepReport>(chapters: readonly Lo
         running.add(job);
         atOnce = Math.max(atOnce, running.size);
         void runChild(job, o)
-          .catch((err: unknown) => broken<S>(job.ch.entry.id, err instanceof Error ? err.message : String(err)))
-          .then((report) => {
+          .catch((err: unknown) => ({ report: broken<S>(job.ch.entry.id, err instanceof Error ? err.message : String(err)), stderr: '' }))
+          .then(({ report, stderr }) => {
             reports[job.index] = report;
             running.delete(job);
-            o.done(report);
+            o.done(report, stderr);
             next();
           });
       }
     };
     next();
   });
+  await writeDurations(o.home, o.mode.kind, reports);
   const after = await byName(o.home);
   const reported = new Set(reports.flatMap((r) => r.residue));
   const left = [...after].filter((x) => !before.has(x) && !reported.has(x));

@@ -118,6 +118,26 @@ export function runProbe(cmd: string, args: readonly string[], opts: Pick<RunOpt
 /** A probe's answer is a few kB; a runaway one is cut here (spawnSync's default is 1 MiB). */
 const PROBE_MAX_BYTES = 64 * 1024 * 1024;
 
+/**
+ * Runs a command with its stdout and stderr written to files, and resolves with its exit code
+ * (null: a signal, or it could not start) once it has exited. A pipe is closed only when every
+ * process that inherited it has ended: a daemon the command started (LVM's dmeventd) would keep
+ * the caller waiting; a file does not.
+ */
+export async function runToFiles(cmd: string, args: readonly string[], files: { stdout: string; stderr: string }, opts: { env?: Record<string, string> } = {}): Promise<number | null> {
+  const [{ spawn }, { open }] = await Promise.all([import('node:child_process'), import('node:fs/promises')]);
+  const [out, err] = await Promise.all([open(files.stdout, 'w'), open(files.stderr, 'w')]);
+  try {
+    return await new Promise<number | null>((resolve) => {
+      const child = spawn(cmd, [...args], { cwd: '/', stdio: ['ignore', out.fd, err.fd], ...(opts.env === undefined ? {} : { env: { ...process.env, ...opts.env } }) });
+      child.once('error', () => resolve(null));
+      child.once('exit', (code) => resolve(code));
+    });
+  } finally {
+    await Promise.all([out.close(), err.close()]);
+  }
+}
+
 /** Runs a command and returns stdout, or throws an Error naming the command and its stderr. */
 export async function runOk(cmd: string, args: readonly string[] = [], opts: RunOptions = {}): Promise<string> {
   const r = await run(cmd, args, opts);

@@ -46,9 +46,11 @@ async function test(cli: Cli): Promise<number> {
   let together = '';
   if (jobs > 1 && loaded.length > 1) {
     // each chapter's block is printed whole when it ends, so that the lines of two never mix
-    const block = (r: ChapterReport) => {
+    const block = (r: ChapterReport, stderr: string) => {
       if (!cli.json) cli.err(st('bold', `▶ ${r.id}`));
       for (const s of r.steps) for (const [name, p] of Object.entries(s.phases)) for (const l of phaseLines(r.id, s.id, name, p)) if (!cli.json) cli.err(`  ${l}`);
+      // what the chapter's own code printed (console.error), as a serial run shows it
+      if (stderr.trim() !== '') cli.err(stderr.replace(/\n$/, ''));
       say(r);
     };
     let atOnce;
