@@ -1,7 +1,9 @@
 // `workshop test --jobs 2`: chapters that claim no machine-wide kind in common run at the same
 // time (each sees the other's marker), each chapter's lines come as one block, the JSON report
 // keeps the chapters' order, and a by-name leftover (a ws* cgroup) that a chapter which does not
-// claim cgroups leaves is still caught, after the run, and fails that chapter.
+// claim cgroups leaves is still caught, after the run, and fails that chapter. As written, a
+// chapter's closing clean leaves alone the machine-wide names that a neighbour holds.
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmdirSync, rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isRoot, workshop, type TestJson } from '../helpers/workshop.ts';
@@ -74,6 +76,39 @@ describe.skipIf(!isRoot)('workshop test --jobs', () => {
     const r = await workshop(home, ['--lessons', pack.dir, 'test', '--jobs', '2']);
     // (they fail: an empty verify passes before solve; what counts here is the summary)
     expect(r.stdout).toMatch(/^chapters: 0 passed, 2 failed, 0 skipped, in [\d.]+ s \(one at a time: each claims what another does\)$/m);
+  });
+
+  // Seen in the VM guest: as written, networking's lab was gone at its `next` (its blocks had
+  // passed), because overlayfs's closing `workshop clean`, beside it, removed every ws* netns.
+  // The holder's text waits until the other chapter's run (its clean included) has ended.
+  it('as written, a neighbour that claims no netns leaves alone the netns a chapter that claims them holds', async () => {
+    const netns = `ws-par-keep-${process.pid}`;
+    const holder: PackChapter = {
+      md: `# holder\n\n## The step {#step}\n\n\`\`\`bash\nip netns add ${netns}\ntouch ${MARKS}/holder\nfor i in $(seq 300); do [ -e ${MARKS}/other ] && break; sleep 0.1; done\nfor i in $(seq 300); do pgrep -f -- '--as-written --chapter other' >/dev/null || break; sleep 0.1; done\n\`\`\`\n`,
+      ts: `import { existsSync } from 'node:fs';
+import { defineChapter, defineCheck, pass, fail } from 'workshop/lesson';
+export default defineChapter({
+  formatVersion: 1, id: 'holder', title: 'holder', state: 'networking',
+  steps: { step: { verify: () => [defineCheck('netns ${netns}', () => (existsSync('/run/netns/${netns}') ? pass('there') : fail('there', 'gone')))], solve: async ({ $ }) => { await $\`ip netns add ${netns}\`; }, hints: ['none'] } },
+  // no cleanup by name: the neighbour's clean runs it too (its last next starts this chapter)
+  cleanup: async () => {},
+});
+`,
+    };
+    const other: PackChapter = {
+      md: `# other\n\n## The step {#step}\n\n\`\`\`bash\ntouch ${MARKS}/other done\nfor i in $(seq 300); do [ -e ${MARKS}/holder ] && break; sleep 0.1; done\n\`\`\`\n`,
+      ts: chapter('other', '').ts ?? '',
+    };
+    const pack = makePack({ '01-holder': holder, '02-other': other });
+    packs.push(pack);
+    try {
+      const r = await workshop(home, ['--lessons', pack.dir, 'test', '--as-written', '--jobs', '2', '--json']);
+      const report = JSON.parse(r.stdout) as TestJson;
+      expect(report.chapters.map((c) => [c.id, c.status, c.residue]), r.stdout).toEqual([['holder', 'pass', []], ['other', 'pass', []]]);
+      expect(r.code).toBe(0);
+    } finally {
+      spawnSync('ip', ['netns', 'del', netns], { stdio: 'ignore' });
+    }
   });
 
   it('refuses a --jobs that is not a whole number of at least 1', async () => {

@@ -5,6 +5,7 @@ import { enqueue, readMembership } from '../../classroom/outbox.ts';
 import { cleanedReport, startSender } from '../../classroom/reporter.ts';
 import { cleanResidue, removeTree, runChapterCleanups, type CleanupOutcome } from '../../engine/clean.ts';
 import { findVisitors, takeInventory, type ResidueItem, type Visitor } from '../../engine/inventory.ts';
+import { unclaimedKinds } from '../../engine/selftest-parallel.ts';
 import type { Journey } from '../../engine/journey.ts';
 import { declaredOutside, outsideLeftovers, outsideLines } from '../../engine/outside.ts';
 import { workspace } from '../../engine/workspace.ts';
@@ -73,8 +74,11 @@ async function clean(cli: Cli): Promise<number> {
   const errors = cleanups.flatMap((c) => (c.status === 'failed' ? [`finish the cleanup of chapter ${c.chapter}: ${c.error}`] : []));
   for (const c of cleanups) if (c.status === 'unknown' && !cli.json) cli.err(`(chapter ${c.chapter} has state in ${home} but is not in these lessons, so its own cleanup cannot run: give the --lessons it came from)`);
 
-  // 2. Then what is there, found in the kernel.
-  const before = await takeInventory(home);
+  // 2. Then what is there, found in the kernel. A chapter that `test --as-written` runs beside
+  // others leaves the machine-wide kinds it does not claim to its parent: they are a neighbour's.
+  const unclaimed = unclaimedKinds();
+  const found = async (): Promise<ResidueItem[]> => (await takeInventory(home)).filter((i) => !unclaimed.includes(i.kind));
+  const before = await found();
   if (!cli.json) cli.out([st('bold', 'Found:'), ...listItems(before)].join('\n'));
   const visitors = await findVisitors(home, before);
   if (!cli.json && visitors.length > 0) cli.out(visitors.map(visitorLine).join('\n'));
@@ -85,7 +89,7 @@ async function clean(cli: Cli): Promise<number> {
     const why = await removeTree(d, log);
     if (why !== null) errors.push(`rm -rf ${d}: ${why}`);
   }
-  const after = await takeInventory(home);
+  const after = await found();
   const still = (await findVisitors(home, after)).filter((v) => !isShell(v));
   const done = 'journey' in opened ? doneSteps(opened.journey) : null;
   // A cleanup or an action that failed may have left what only it knew of: never "nothing left" then.

@@ -2,7 +2,7 @@
 // learner types them, then `workshop next`, which must pass on the first try (engine/aswritten.ts).
 import { join } from 'node:path';
 import { testAsWritten, type AsWrittenChapterReport, type AsWrittenStepReport } from '../../engine/aswritten.ts';
-import { testInParallel } from '../../engine/selftest-parallel.ts';
+import { testInParallel, unclaimedKinds } from '../../engine/selftest-parallel.ts';
 import { usageError } from '../../errors.ts';
 import { styler } from '../../render/style.ts';
 import type { Cli } from '../cli.ts';
@@ -30,15 +30,17 @@ export async function asWritten(cli: Cli, jobs: number): Promise<number> {
   let reports: AsWrittenChapterReport[] = [];
   if (jobs > 1 && loaded.length > 1) {
     // each chapter's lines come as one block when it ends: its heading, then its result
-    const block = (r: AsWrittenChapterReport) => {
+    const block = (r: AsWrittenChapterReport, stderr: string) => {
       if (!cli.json) cli.err(st('bold', `▶ ${r.id} (as written)`));
+      if (stderr.trim() !== '') cli.err(stderr.replace(/\n$/, ''));
       say(r);
     };
     ({ reports } = await testInParallel<AsWrittenStepReport>(loaded, { home: cli.home, lessonsDir: cli.lessonsDir, allowHost: cli.allowHost, mode: { kind: 'as-written' }, jobs, done: block }));
   } else {
+    const unclaimed = unclaimedKinds();
     for (const ch of loaded) {
       if (!cli.json) cli.err(st('bold', `▶ ${ch.entry.id} (as written)`));
-      const r = await testAsWritten(ch, { home: cli.home, lessonsDir: cli.lessonsDir, node: process.execPath, cliJs, allowHost: cli.allowHost, log: (l) => (cli.json ? undefined : cli.err(`  ${l}`)), ...(from === undefined ? {} : { from }) });
+      const r = await testAsWritten(ch, { home: cli.home, lessonsDir: cli.lessonsDir, node: process.execPath, cliJs, allowHost: cli.allowHost, unclaimed, log: (l) => (cli.json ? undefined : cli.err(`  ${l}`)), ...(from === undefined ? {} : { from }) });
       reports.push(r);
       say(r);
     }
