@@ -22,8 +22,9 @@ export function jobsOf(cli: Cli): number {
 }
 
 async function test(cli: Cli): Promise<number> {
-  // As written, chapters run in parallel only when --jobs is given: in the VM guest, networking's
-  // text failed that way (its \`workshop next\` did not see the lab the text had made), serially not.
+  // As written, chapters run in parallel only when --jobs is given: one at a time, each step's line
+  // shows as it ends (in parallel, only each chapter's result). (Networking's failure in parallel in
+  // the VM guest was a neighbour's clean removing its lab: engine/selftest-parallel.ts.)
   if (cli.flags['as-written'] === true) return (await import('./test-aswritten.ts')).asWritten(cli, typeof cli.flags['jobs'] === 'string' ? jobsOf(cli) : 1);
   const j = cli.journey();
   const wanted = flagList(cli.flags, 'chapter');
