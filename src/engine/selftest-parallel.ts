@@ -61,14 +61,15 @@ interface Job {
 const clash = (a: Job, b: Job): boolean => [...a.claims].some((k) => b.claims.has(k));
 
 /**
- * Pure: the order in which chapters are offered to a free worker. Longest first, by what each took
- * the last time (so that the longest chapter does not start last and run alone at the end); one with
- * no such time first of all, as if it were the longest; then those that claim most (they have the
- * fewest partners), then in their own order.
+ * Pure: the order in which chapters are offered to a free worker. Those that claim most first: they
+ * have the fewest partners, and the chain of chapters that clash with each other is the floor of the
+ * whole run, so it must never wait while the others take the workers. Among equals the longest first,
+ * by what each took the last time (one with no such time counts as the longest), so that a long
+ * chapter does not start last and run alone at the end; then in their own order.
  */
 export function offerOrder<T extends { claims: ReadonlySet<unknown>; index: number; seconds?: number | undefined }>(jobs: readonly T[]): T[] {
   const est = (j: T): number => j.seconds ?? Number.POSITIVE_INFINITY;
-  return [...jobs].sort((a, b) => (est(a) === est(b) ? 0 : est(b) > est(a) ? 1 : -1) || b.claims.size - a.claims.size || a.index - b.index);
+  return [...jobs].sort((a, b) => b.claims.size - a.claims.size || (est(a) === est(b) ? 0 : est(b) > est(a) ? 1 : -1) || a.index - b.index);
 }
 
 /** Where a home keeps what each chapter took in the last parallel run, per mode: the next run's order. */
