@@ -62,8 +62,9 @@ describe.skipIf(!isRoot)('workshop test', () => {
     expect(overlayfs?.mutants?.drills).not.toContain('whiteout/deletedFromTheImage');
   });
 
-  it('leaves no selftest folder behind in the workspace', async () => {
-    expect(readdirSync(join(home, 'selftest'))).toEqual([]);
+  it('leaves no selftest folder behind in the workspace, only the times that order the next run', async () => {
+    // durations.json: what each chapter took, so that the next `test --jobs` offers the longest first
+    expect(readdirSync(join(home, 'selftest')).filter((f) => f !== 'durations.json')).toEqual([]);
   });
 });
 
