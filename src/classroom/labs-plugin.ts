@@ -105,6 +105,7 @@ function assets(pageDir: string): Map<string, { body: Buffer; type: string }> {
     'xterm.css': [join(xterm, 'css', 'xterm.css'), 'text/css'],
     'addon-fit.mjs': [join(fit, 'addon-fit.mjs'), 'text/javascript'],
     'labs-term.js': [join(pageDir, 'labs-term.js'), 'text/javascript'],
+    'labs-reports.js': [join(pageDir, 'labs-reports.js'), 'text/javascript'],
   };
   const out = new Map<string, { body: Buffer; type: string }>();
   for (const [name, [path, type]] of Object.entries(files)) out.set(name, { body: readFileSync(path), type: `${type}; charset=utf-8` });

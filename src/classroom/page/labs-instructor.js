@@ -2,6 +2,7 @@
 // (logged, and the learner's page says "your instructor is typing"), resets, and the replay of a
 // recording on a timeline of the learner's commands and check events.
 import { el, makeTerminal, wsUrl } from '/lab/assets/labs-term.js';
+import { isTerminalReport } from '/lab/assets/labs-reports.js';
 
 const $ = (id) => document.getElementById(id);
 const { term } = makeTerminal($('term'), { readOnly: true });
@@ -14,7 +15,8 @@ let replay = null;
 let pending = [];
 
 term.onData((d) => {
-  if (current?.mode !== 'takeover' || !socket) return;
+  // the learner's page answers the terminal's queries; this page's answers would be typed text
+  if (current?.mode !== 'takeover' || !socket || isTerminalReport(d)) return;
   const bytes = new TextEncoder().encode(d);
   if (socket.readyState === WebSocket.OPEN) socket.send(bytes);
   else if (socket.readyState === WebSocket.CONNECTING) pending.push(bytes);
