@@ -134,7 +134,7 @@ interface Phase {
   ms: number;
 }
 interface Report {
-  chapters: Array<{ id: string; status: string; durationMs: number; steps: Array<{ phases: Record<string, Phase> }> }>;
+  chapters: Array<{ id: string; status: string; reason?: string; residue: string[]; durationMs: number; steps: Array<{ status: string; phases: Record<string, Phase> }> }>;
 }
 
 /**
@@ -178,10 +178,12 @@ async function selfTest(): Promise<void> {
     const wall = (performance.now() - t0) / 1000;
     const report = JSON.parse(r.stdout) as Report;
     const cols = ['failFirst', 'solve', 'pass', 'solveAgain', 'passAgain', 'control', 'mutant', 'diagnosis', 'recover'];
-    const verdict = wall <= 45 ? 'PASS' : 'OVER';
+    // a self-test that did not pass meets no goal, however fast
+    const verdict = r.code !== 0 ? 'FAIL' : wall <= 45 ? 'PASS' : 'OVER';
     console.log(`self-test (whole curriculum): ${wall.toFixed(1)} s (exit ${r.code}), ${cg.seconds().toFixed(1)} CPU s, load ${load} at start, goal ≤ 45 s: ${verdict}`);
     console.log(`| chapter | status | s | ${cols.join(' | ')} | verify / solve / apply calls |`);
     console.log(`|---|---|---|${cols.map(() => '---').join('|')}|---|`);
+    const failed: string[] = [];
     for (const ch of report.chapters) {
       const sum = new Map<string, number>();
       const names = ch.steps.flatMap((s) => Object.keys(s.phases));
@@ -190,8 +192,11 @@ async function selfTest(): Promise<void> {
         sum.set(key, (sum.get(key) ?? 0) + p.ms);
       }
       const n = calls(names);
+      if (ch.status === 'fail') failed.push(`${ch.id}: ${ch.reason ?? ''} ${ch.residue.join('; ')} ${ch.steps.filter((st) => st.status !== 'pass').map((st) => JSON.stringify(st).slice(0, 600)).join(' ')}`);
       console.log(`| ${ch.id} | ${ch.status} | ${(ch.durationMs / 1000).toFixed(1)} | ${cols.map((c) => ((sum.get(c) ?? 0) / 1000).toFixed(1)).join(' | ')} | ${n.verify} / ${n.solve} / ${n.apply} |`);
     }
+    for (const f of failed) console.log(`self-test failed: ${f}`);
+    if (r.code !== 0 && !failed.length) console.log(`self-test failed: ${r.stderr.slice(-1500)}`);
   } finally {
     await workshop(home, ['--allow-host', 'clean']);
     rmSync(home, { recursive: true, force: true });
