@@ -13,6 +13,11 @@
 #   --timeout SEC        limit for the whole run, boot included (default $WORKSHOP_VM_TIMEOUT or 1800)
 #   --boot-timeout SEC   limit until the guest runs the script (default 300; 900 for arm64, whose
 #                        instructions qemu translates on this x86 machine)
+# Environment: WORKSHOP_VM_TIMEOUT (see --timeout), WORKSHOP_VM_CACHE (the image cache), and
+#   WORKSHOP_VM_APPEND: more words for the guest kernel's command line (a test of the boot retry
+#   gives init=/bin/false).
+# A guest whose kernel crashes before the script begins (a known race of multi-threaded TCG) is
+# booted once more; a crash after it began is never retried.
 # Exit: the script's exit code; 124 on a time-out; 125 when the guest did not boot or died;
 #       3 when qemu is missing or this is not root.
 # The guest's disk is the cached image in snapshot mode: writes go to a temporary file in the
@@ -119,52 +124,72 @@ fi
 if [[ -n $script ]]; then cp -- "$script" "$share/cmd"; else printf '%s\n' "$cmd" >"$share/cmd"; fi
 
 console=$run/console.log
-# The cache is never written: a raw disk runs in snapshot mode (its writes go to a temporary file in
-# the run folder: TMPDIR, so that a hang cannot fill another place), a qcow2 one gets a copy-on-write
-# overlay there, as each hosted lab does.
-if [[ $disk_format == qcow2 ]]; then
-  qemu-img create -q -f qcow2 -b "$image/$disk" -F qcow2 "$run/overlay.qcow2" || die "qemu-img create of the overlay failed" 3
-  drive="file=$run/overlay.qcow2,format=qcow2,if=virtio,cache=unsafe"
-else
-  drive="file=$image/$disk,format=raw,if=virtio,snapshot=on,cache=unsafe"
-fi
-t0=$(now)
-TMPDIR=$run nice -n 10 "$QEMU" \
-  -M "$machine" -accel tcg,thread=multi -cpu "$cpu" -m 2048 -smp 2 -nographic -nic none -no-reboot \
-  -kernel "$image/$kernel" -initrd "$image/$initrd" \
-  -append "$cmdline panic=-1 systemd.show_status=1" \
-  -drive "$drive" \
-  -virtfs "local,path=$share,mount_tag=wsvm,security_model=none,id=wsvm" \
-  </dev/null >"$console" 2>&1 &
-qemu_pid=$!
-say "qemu $qemu_pid started ($arch, multi-threaded TCG: one host thread per vCPU, 2 vCPU, 2 GiB; limit ${timeout} s, boot ${boot_timeout} s)"
-
 tail_console() {
   say "the last console lines:"
   tr -d '\r' <"$console" | sed 's/\x1b\[[0-9;?]*[A-Za-z]//g' | tail -n 40 | sed 's/^/    | /' >&2
 }
 
-booted=
-qemu_cpu=0
-while alive "$qemu_pid"; do
-  t=$(now)
-  # its CPU time (user + system, in ticks): above the wall time only when both vCPUs' threads ran at once
-  qemu_cpu=$(awk '{print $14 + $15}' "/proc/$qemu_pid/stat" 2>/dev/null || echo "$qemu_cpu")
-  if [[ -z $booted ]] && grep -q '==WS-VM-BEGIN' "$console"; then
-    booted=$t
-    say "guest up, running the script ($(secs "$t0" "$t") s after qemu started)"
+# Boots the guest once and waits for qemu to end; sets t0, booted, qemu_cpu.
+boot() {
+  # The cache is never written: a raw disk runs in snapshot mode (its writes go to a temporary file in
+  # the run folder: TMPDIR, so that a hang cannot fill another place), a qcow2 one gets a copy-on-write
+  # overlay there, as each hosted lab does.
+  if [[ $disk_format == qcow2 ]]; then
+    rm -f -- "$run/overlay.qcow2"
+    qemu-img create -q -f qcow2 -b "$image/$disk" -F qcow2 "$run/overlay.qcow2" || die "qemu-img create of the overlay failed" 3
+    drive="file=$run/overlay.qcow2,format=qcow2,if=virtio,cache=unsafe"
+  else
+    drive="file=$image/$disk,format=raw,if=virtio,snapshot=on,cache=unsafe"
   fi
-  if [[ -z $booted ]] && (((t - t0) / 1000000000 >= boot_timeout)); then
-    tail_console
-    die "the guest did not reach the harness within ${boot_timeout} s (see above where it stopped)" 125
-  fi
-  if (((t - t0) / 1000000000 >= timeout)); then
-    tail_console
-    if [[ -s $share/stderr ]]; then say "the last lines of the script's stderr:"; tail -n 20 -- "$share/stderr" | sed 's/^/    | /' >&2; fi
-    die "time limit of ${timeout} s reached: qemu $qemu_pid killed" 124
-  fi
-  sleep 0.5
-done
+  t0=$(now)
+  TMPDIR=$run nice -n 10 "$QEMU" \
+    -M "$machine" -accel tcg,thread=multi -cpu "$cpu" -m 2048 -smp 2 -nographic -nic none -no-reboot \
+    -kernel "$image/$kernel" -initrd "$image/$initrd" \
+    -append "$cmdline panic=-1 systemd.show_status=1${WORKSHOP_VM_APPEND:+ $WORKSHOP_VM_APPEND}" \
+    -drive "$drive" \
+    -virtfs "local,path=$share,mount_tag=wsvm,security_model=none,id=wsvm" \
+    </dev/null >"$console" 2>&1 &
+  qemu_pid=$!
+  say "qemu $qemu_pid started ($arch, multi-threaded TCG: one host thread per vCPU, 2 vCPU, 2 GiB; limit ${timeout} s, boot ${boot_timeout} s)"
+
+  booted=
+  qemu_cpu=0
+  while alive "$qemu_pid"; do
+    t=$(now)
+    # its CPU time (user + system, in ticks): above the wall time only when both vCPUs' threads ran at once
+    qemu_cpu=$(awk '{print $14 + $15}' "/proc/$qemu_pid/stat" 2>/dev/null || echo "$qemu_cpu")
+    if [[ -z $booted ]] && grep -q '==WS-VM-BEGIN' "$console"; then
+      booted=$t
+      say "guest up, running the script ($(secs "$t0" "$t") s after qemu started)"
+    fi
+    if [[ -z $booted ]] && (((t - t0) / 1000000000 >= boot_timeout)); then
+      tail_console
+      die "the guest did not reach the harness within ${boot_timeout} s (see above where it stopped)" 125
+    fi
+    if (((t - t0) / 1000000000 >= timeout)); then
+      tail_console
+      if [[ -s $share/stderr ]]; then say "the last lines of the script's stderr:"; tail -n 20 -- "$share/stderr" | sed 's/^/    | /' >&2; fi
+      die "time limit of ${timeout} s reached: qemu $qemu_pid killed" 124
+    fi
+    sleep 0.5
+  done
+}
+
+boot
+# A guest kernel that dies before the script began is booted once more. Multi-threaded TCG has a
+# race in x86 code patching: the kernel's static keys are switched through int3 (text_poke_bp), and
+# a vCPU can still run the old translation with the int3 after the patch is done; the kernel then
+# stops with "Oops: int3" (CI, stop 33: at 10.8 s of uptime, under systemd). It is qemu's, not the
+# script's: nothing of the script ran. A crash after the harness began is never retried.
+if [[ -z $booted ]] && ! [[ -f $share/rc ]] && grep -qE 'Kernel panic|Oops:' "$console"; then
+  wait "$qemu_pid" 2>/dev/null || true
+  qemu_pid=
+  tail_console
+  cp -- "$console" "$run/console-first-boot.log"
+  [[ -n $out ]] && cp -- "$console" "$out/console-first-boot.log"
+  say "the guest's kernel crashed during boot, before the script began (above); booting it once more"
+  boot
+fi
 t1=$(now)
 wait "$qemu_pid" 2>/dev/null && qrc=0 || qrc=$?
 qemu_pid=
