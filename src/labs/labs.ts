@@ -14,6 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CastRecorder } from './asciicast.ts';
 import { LabChannel } from './channel.ts';
 import { DEFAULT_SPEC, type LabDriver, type VmSpec } from './driver.ts';
@@ -203,13 +204,38 @@ export class Labs {
       await this.o.driver.start(e.vm);
       started = true;
     }
-    const channel = await this.connect(e);
+    const channel = started ? await this.connectAfterBoot(e) : await this.connect(e);
     if (started) r.bootMs = this.o.now() - t0;
     const rebooted = e.bootId !== null && e.bootId !== channel.hello.bootId;
     e.bootId = channel.hello.bootId;
     this.save();
     this.setPhase(e, 'ready');
     return { channel, rebooted };
+  }
+
+  /**
+   * The channel of a guest just started. A guest that stops before its agent answers is booted once
+   * more: under multi-threaded TCG an x86 kernel can die at boot ("Oops: int3", a race of qemu's in
+   * code patching), and a learner should not see that. A second death is the error.
+   */
+  private async connectAfterBoot(e: LabEntry): Promise<LabChannel> {
+    try {
+      return await this.connect(e);
+    } catch (err) {
+      if (!(await this.stoppedWithin(e, 5000))) throw err;
+      this.o.log(`lab ${e.vm}: the guest stopped while booting (${(err as Error).message}); booting it once more`);
+      await this.o.driver.start(e.vm);
+      return this.connect(e);
+    }
+  }
+
+  /** Whether the VM is stopped, or stops within ms: its socket can close just before qemu is gone. */
+  private async stoppedWithin(e: LabEntry, ms: number): Promise<boolean> {
+    for (let waited = 0; ; waited += 100) {
+      if ((await this.o.driver.status(e.vm)).state === 'stopped') return true;
+      if (waited >= ms) return false;
+      await sleep(100);
+    }
   }
 
   private connect(e: LabEntry): Promise<LabChannel> {

@@ -55,6 +55,8 @@ export interface FakeVm {
   running: boolean;
   bootId: string;
   boots: number;
+  /** boots still to come whose guest dies before its agent answers (a kernel crash at boot) */
+  crashingBoots: number;
   agent: FakeAgent | null;
   /** what `workshop status --json` says in this guest */
   position: { current: string; stepNumber: number };
@@ -67,7 +69,7 @@ export class FakeDriver implements LabDriver {
 
   async create(id: string, spec: VmSpec): Promise<VmRecord> {
     if (this.vms.has(id)) throw new Error('exists');
-    this.vms.set(id, { id, spec, running: false, bootId: '', boots: 0, agent: null, position: { current: 'preflight/vm', stepNumber: 1 } });
+    this.vms.set(id, { id, spec, running: false, bootId: '', boots: 0, crashingBoots: 0, agent: null, position: { current: 'preflight/vm', stepNumber: 1 } });
     return { id, spec, createdAt: '', status: { state: 'stopped' } };
   }
 
@@ -97,6 +99,16 @@ export class FakeDriver implements LabDriver {
     this.ends.get(id)?.destroy();
     const [host, guest] = duplexPair();
     this.ends.set(id, guest);
+    if (v.crashingBoots > 0) {
+      // qemu exits (panic=-1, -no-reboot): the VM stops and its socket closes, no hello ever comes
+      v.crashingBoots--;
+      setImmediate(() => {
+        v.running = false;
+        host.destroy();
+        guest.destroy();
+      });
+      return host;
+    }
     v.agent = new FakeAgent(guest, v);
     return host;
   }

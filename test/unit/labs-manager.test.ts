@@ -117,6 +117,36 @@ describe('hosted labs: the manager', () => {
     expect(vm.agent?.commands).toEqual(['workshop status --json', 'workshop goto overlayfs/mount --restore --yes --json']);
   });
 
+  it('boots a guest once more when it dies before its agent answers, and gives up after the second death', async () => {
+    const driver = new FakeDriver();
+    let now = 0;
+    const logged: string[] = [];
+    const labs = await open(driver, { idleStopMs: 10, now: () => now, log: (m) => logged.push(m) });
+    await labs.claim('ada');
+    const s = await labs.attach('ada', size);
+    const vm = driver.need(s.vm);
+    now = 100;
+    await labs.stopIdle();
+    vm.crashingBoots = 1;
+    const back = await labs.attach('ada', size);
+    expect(back.vm).toBe(s.vm);
+    expect(vm.boots).toBe(3);
+    expect(back.restored).toMatchObject({ kind: 'not needed' });
+    expect(logged.filter((m) => m.includes('booting it once more'))).toEqual([
+      `lab ${s.vm}: the guest stopped while booting (the channel closed before the guest agent answered); booting it once more`,
+    ]);
+    const seen = until(back, 'still-here');
+    back.write('echo still-here\r');
+    expect(await seen).toContain('still-here');
+
+    now = 200;
+    await labs.stopIdle();
+    vm.crashingBoots = 2;
+    await expect(labs.attach('ada', size)).rejects.toThrow(/closed before the guest agent answered/);
+    expect(vm.boots).toBe(5);
+    expect(vm.running).toBe(false);
+  });
+
   it('restores nothing on a chapter’s first step', async () => {
     const driver = new FakeDriver();
     let now = 0;
