@@ -256,6 +256,8 @@ export interface DrillCell {
 export interface DrillRoundView extends DrillRound {
   /** by learner name, those who started a drill of the round */
   learners: Array<{ name: string; drills: DrillCell[] }>;
+  /** how many of them fixed every drill of the round (each as many as the round has, all fixed) */
+  fixedAll: number;
 }
 
 /** One question of the pack, as the class answered it. */

@@ -34,7 +34,8 @@ export function drillRoundView(round: DrillRound | null, learners: ReadonlyArray
     }))
     .filter((l) => l.drills.length > 0)
     .sort((a, b) => a.name.localeCompare(b.name));
-  return { ...round, learners: rows };
+  const fixedAll = rows.filter((l) => l.drills.length >= round.drills && l.drills.every((d) => d.state === 'fixed')).length;
+  return { ...round, learners: rows, fixedAll };
 }
 
 /** The grading export's drill rows of a learner: every drill they met, in the order they started. */

@@ -205,7 +205,7 @@ const classViewFields = {
   hold: { ...object({ step: str, since: str }), type: ['object', 'null'] },
   hands: { type: 'array', items: num },
   messages: { type: 'array', items: object({ id: num, at: str, text: str, label: str, to: strings }) },
-  drillRound: { ...object({ id: num, chapter: str, drills: num, seed: num, since: str, learners: { type: 'array', items: object({ name: str, drills: { type: 'array', items: drillCell } }) } }), type: ['object', 'null'] },
+  drillRound: { ...object({ id: num, chapter: str, drills: num, seed: num, since: str, learners: { type: 'array', items: object({ name: str, drills: { type: 'array', items: drillCell } }) }, fixedAll: num }), type: ['object', 'null'] },
   lastEventId: num,
   thresholds: object({ idleAfterMs: num, stuckAfterMs: num, stuckAttempts: num }),
   generatedAt: str,

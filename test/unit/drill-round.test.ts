@@ -36,6 +36,9 @@ describe('the class drill round in the model', () => {
     drilled('ada', 52, 'a/one', { mutant: 'gone', state: 'fixed', ms: 42_000, round: r }, 1, 2),
     drilled('ada', 53, 'a/two', { mutant: 'typo', state: 'started', ms: 0, round: r }),
     drilled('bob', 90, 'a/one', { mutant: 'gone', state: 'gave-up', ms: 78_000, round: r }, 3, 3),
+    // cy fixed both drills of the round; only she counts as having fixed every drill
+    drilled('cy', 20, 'a/one', { mutant: 'gone', state: 'fixed', ms: 8_000, round: r }),
+    drilled('cy', 40, 'a/two', { mutant: 'typo', state: 'fixed', ms: 9_000, round: r }),
     // a drill of bob's own: in his grades, not in the room's round
     drilled('bob', 95, 'a/two', { mutant: 'typo', state: 'fixed', ms: 5_000, round: null }),
   ])
@@ -52,7 +55,15 @@ describe('the class drill round in the model', () => {
       learners: [
         { name: 'ada', drills: [{ step: 'a/one', mutant: 'gone', state: 'fixed', seconds: 42, attempts: 1, hints: 2, startedAt: at(10) }, { step: 'a/two', mutant: 'typo', state: 'on', seconds: null, attempts: 0, hints: 0, startedAt: at(53) }] },
         { name: 'bob', drills: [{ step: 'a/one', mutant: 'gone', state: 'gave-up', seconds: 78, attempts: 3, hints: 3, startedAt: at(12) }] },
+        {
+          name: 'cy',
+          drills: [
+            { step: 'a/one', mutant: 'gone', state: 'fixed', seconds: 8, attempts: 0, hints: 0, startedAt: at(12) },
+            { step: 'a/two', mutant: 'typo', state: 'fixed', seconds: 9, attempts: 0, hints: 0, startedAt: at(31) },
+          ],
+        },
       ],
+      fixedAll: 1,
     });
   });
 
@@ -60,7 +71,7 @@ describe('the class drill round in the model', () => {
     // what GET /api/class sends: the view with the class's name and join code
     const sent = { ...v, class: { name: 'c', joinCode: 'J' } };
     const text = statusText(decodeClassView(JSON.stringify(sent), 'http://x'), T0 + 100_000);
-    expect(text).toContain('Break-it round on a (2 drill(s)), started 2 min ago: 2 learner(s) on it, 0 fixed every drill.');
+    expect(text).toContain('Break-it round on a (2 drill(s)), started 2 min ago: 3 learner(s) on it, 1 fixed every drill.');
     expect(text).toContain('  ada: a/one (gone) fixed in 42s; a/two (typo) on it');
     expect(text).toContain('  bob: a/one (gone) gave up in 1m 18s');
     // every string came from the network
@@ -77,6 +88,7 @@ describe('the class drill round in the model', () => {
     expect(v.learners.map((l) => [l.name, l.current, l.done])).toEqual([
       ['ada', 'a/one', []],
       ['bob', 'a/one', []],
+      ['cy', 'a/one', []],
     ]);
   });
 
@@ -90,6 +102,7 @@ describe('the class drill round in the model', () => {
     expect(g.learners.map((l) => [l.summary.learner, l.drills.length])).toEqual([
       ['ada', 2],
       ['bob', 2],
+      ['cy', 2],
     ]);
     const rows = gradesCsv(g).split('\r\n').filter((x) => /^\w+,drill,/.test(x));
     expect(rows).toEqual([
@@ -97,6 +110,8 @@ describe('the class drill round in the model', () => {
       `ada,drill,a/two,,${at(53)},,0,0,,,,,,,,typo,on,,${r}`,
       `bob,drill,a/one,,${at(12)},,3,3,,,,,,,,gone,gave-up,78,${r}`,
       `bob,drill,a/two,,${at(90)},,0,0,,,,,,,,typo,fixed,5,`,
+      `cy,drill,a/one,,${at(12)},,0,0,,,,,,,,gone,fixed,8,${r}`,
+      `cy,drill,a/two,,${at(31)},,0,0,,,,,,,,typo,fixed,9,${r}`,
     ]);
   });
 });

@@ -532,8 +532,7 @@ function renderDrills(view) {
   }
   // everyone meets the same drills (one seed): a column per drill, in the order learners met them
   const columns = [...new Set(r.learners.flatMap((l) => l.drills.map((d) => `${d.step} ${d.mutant}`)))];
-  const fixedAll = r.learners.filter((l) => l.drills.length >= r.drills && l.drills.every((d) => d.state === 'fixed')).length;
-  byId('drill-state', HTMLElement).textContent = `Round on ${r.chapter} (${r.drills} drills), started ${ago(r.since)}: ${r.learners.length} learner(s) on it, ${fixedAll} fixed every drill.`;
+  byId('drill-state', HTMLElement).textContent = `Round on ${r.chapter} (${r.drills} drills), started ${ago(r.since)}: ${r.learners.length} learner(s) on it, ${r.fixedAll} fixed every drill.`;
   head.replaceChildren(el('tr', {}, el('th', { scope: 'col' }, 'Learner'), ...columns.map((c) => el('th', { scope: 'col', class: 'drill' }, c.replace(' ', ': ')))));
   body.replaceChildren(
     ...r.learners.map((l) =>

@@ -53,7 +53,7 @@ const learner = object({
   access: optional(str),
 });
 const drillCell = object({ step: str, mutant: str, state: str, seconds: (v, at) => void (v === null || num(v, at)), attempts: num, hints: num, startedAt: str });
-const drillRound = object({ id: num, chapter: str, drills: num, seed: num, since: str, learners: arrayOf(object({ name: str, drills: arrayOf(drillCell) })) });
+const drillRound = object({ id: num, chapter: str, drills: num, seed: num, since: str, learners: arrayOf(object({ name: str, drills: arrayOf(drillCell) })), fixedAll: num });
 const answer = object({
   class: object({ name: str, joinCode: str }),
   steps: arrayOf(object({ id: str, title: str })),

@@ -87,8 +87,7 @@ const took = (s: number): string => (s < 60 ? `${s}s` : `${Math.floor(s / 60)}m 
 function drillRoundLines(r: ClassAnswer['drillRound'], now: number): string[] {
   if (!r) return [];
   const t = (s: string, max = 80): string => visible(shorten(s, max));
-  const fixedAll = r.learners.filter((l) => l.drills.length >= r.drills && l.drills.every((d) => d.state === 'fixed')).length;
-  const lines = ['', `Break-it round on ${t(r.chapter)} (${r.drills} drill(s)), started ${ago(r.since, now)}: ${r.learners.length} learner(s) on it, ${fixedAll} fixed every drill.`];
+  const lines = ['', `Break-it round on ${t(r.chapter)} (${r.drills} drill(s)), started ${ago(r.since, now)}: ${r.learners.length} learner(s) on it, ${r.fixedAll} fixed every drill.`];
   for (const l of r.learners.slice(0, 200)) {
     const cells = l.drills.map((d) => `${t(d.step)} (${t(d.mutant, 60)}) ${DRILL_STATE[d.state] ?? t(d.state, 20)}${d.seconds === null ? '' : ` in ${took(d.seconds)}`}`);
     lines.push(`  ${t(l.name, 64)}: ${cells.join('; ') || 'no drill yet'}`);
