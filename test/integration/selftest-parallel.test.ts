@@ -1,5 +1,5 @@
 // `workshop test --jobs 2`: chapters that claim no machine-wide kind in common run at the same
-// time (each sees the other's marker), each chapter's lines come as one block, the JSON report
+// time (each sees the other's marker), each chapter's lines (its console.error too) come as one block, the JSON report
 // keeps the chapters' order, and a by-name leftover (a ws* cgroup) that a chapter which does not
 // claim cgroups leaves is still caught, after the run, and fails that chapter. As written, a
 // chapter's closing clean leaves alone the machine-wide names that a neighbour holds.
@@ -40,7 +40,7 @@ describe.skipIf(!isRoot)('workshop test --jobs', () => {
   });
 
   it('runs two chapters at once, prints each as one block, and reports them in their order', async () => {
-    const pack = makePack({ '01-first': chapter('first', meet('first', 'second')), '02-second': chapter('second', meet('second', 'first')) });
+    const pack = makePack({ '01-first': chapter('first', `console.error('a note from first');${meet('first', 'second')}`), '02-second': chapter('second', meet('second', 'first')) });
     packs.push(pack);
     const r = await workshop(home, ['--lessons', pack.dir, 'test', '--jobs', '2']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
@@ -54,6 +54,8 @@ describe.skipIf(!isRoot)('workshop test --jobs', () => {
       const phases = b.split('\n').filter((l) => /^\s+(ok|FAIL) /.test(l));
       expect(phases.length).toBeGreaterThan(0);
       expect(phases.every((l) => l.includes(` ${id}/step `))).toBe(true);
+      // what a chapter's own code prints (console.error) comes in its own block, as a serial run shows it
+      expect(b.includes('a note from first')).toBe(id === 'first');
     }
     const json = await workshop(home, ['--lessons', pack.dir, 'test', '--jobs', '2', '--json']);
     expect((JSON.parse(json.stdout) as TestJson).chapters.map((c) => [c.id, c.status])).toEqual([['first', 'pass'], ['second', 'pass']]);
