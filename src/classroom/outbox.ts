@@ -65,6 +65,12 @@ function entryName(): string {
   return `${String(Date.now()).padStart(15, '0')}-${String(process.pid).padStart(10, '0')}-${String(counter).padStart(6, '0')}.json`;
 }
 
+/** The PID of the command that queued a report, from its name (entryName); undefined for any other name. */
+export function writerOf(name: string): number | undefined {
+  const m = /^\d{15}-(\d{10})-\d{6}\.json$/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
 /**
  * temp + rename: a reader sees a whole file or none. No fsync: it cost 3.4 ms per report here, over
  * the 10 % that a class may add to `next`; a report written just before the VM itself crashes may

@@ -9,7 +9,8 @@ import { acquireLock, type Lock } from '../sys/lock.ts';
 import { WorkshopError } from '../errors.ts';
 import { answerMessage, backoff, request, retryAfterMs } from './http.ts';
 import { asInbox, saveInbox } from './inbox.ts';
-import { outboxDir, queued, readMembership, readSenderState, rejectedDir, senderLockPath, writeSenderState, type Membership, type SenderState } from './outbox.ts';
+import { outboxDir, queued, readMembership, readSenderState, rejectedDir, senderLockPath, writerOf, writeSenderState, type Membership, type SenderState } from './outbox.ts';
+import { processAlive } from '../sys/process.ts';
 import { LIMITS } from './schemas.ts';
 
 export interface DrainOptions {
@@ -129,6 +130,23 @@ function saveState(home: string, state: SenderState): void {
   }
 }
 
+/** The longest a report waits for the command that queued it to end (`watch` runs for hours). */
+export const WRITER_WAIT_MS = 1000;
+
+/**
+ * Waits until the command that queued the report `name` has ended, at most WRITER_WAIT_MS. Sending
+ * a report costs more CPU (fetch, and the server's answer when it runs on the same machine) than the
+ * learner's command spends writing it: sent at once, it competed with the rest of that command on
+ * a 2-core VM (issue 26: `next` with a class joined, ≤ 1.10× `next`). A report this process queued
+ * itself (a test that drains in-process) waits for nothing.
+ */
+async function writerDone(name: string): Promise<void> {
+  const pid = writerOf(name);
+  if (pid === undefined || pid === process.pid) return;
+  const until = Date.now() + WRITER_WAIT_MS;
+  while (processAlive(pid) && Date.now() < until) await sleep(10);
+}
+
 type Step = { kind: 'next' } | { kind: 'stop'; why: string } | { kind: 'retry'; why: string; afterMs?: number };
 
 /** Sends the oldest queued report and disposes of it: deleted once acknowledged, set aside if refused. */
@@ -244,6 +262,7 @@ export async function drain(home: string, o: DrainOptions = {}): Promise<DrainRe
         continue;
       }
       idleSince = null;
+      await writerDone(next);
       const step = await sendOne(home, m, next, result, state);
       if (step.kind === 'next') {
         clock.succeeded();

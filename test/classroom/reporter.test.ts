@@ -1,11 +1,12 @@
 // The learner's side: what a report holds (and does not), the outbox, and the sender's drain
 // against a real server: in order, once, rejected reports set aside, an unreachable server kept for later.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CheckResult } from '../../src/checks/check.ts';
-import { droppedCount, enqueue, outboxLine, queued, rejectedDir } from '../../src/classroom/outbox.ts';
+import { droppedCount, enqueue, outboxDir, outboxLine, queued, rejectedDir, writerOf } from '../../src/classroom/outbox.ts';
 import { classReporter, clip, reportOf } from '../../src/classroom/reporter.ts';
 import { drain } from '../../src/classroom/sender.ts';
 import type { JourneyEvent } from '../../src/engine/events.ts';
@@ -141,6 +142,25 @@ describe.each(STORES)('the sender against a server on $name', (factory) => {
     const r = await drain(h, { idleMs: 0, giveUpMs: 300, maxBackoffMs: 100 });
     expect(r).toMatchObject({ sent: 0, left: 2, stopped: 'unreachable' });
     expect(outboxLine(h)).toMatch(/^class: http:\/\/127\.0\.0\.1:47 \(2 queued\) last try: cannot reach http:\/\/127\.0\.0\.1:47 \(ECONNREFUSED\)$/);
+  });
+
+  it('sends a report once the command that queued it has ended, so as not to compete with it', async () => {
+    const h = home();
+    join_(h, t.origin, await joinAs(t.origin, t.joinCode, `bea-${factory.name}`));
+    enqueue(h, report());
+    // the report as another command, still running, would have queued it
+    const writer = spawn('sleep', ['0.4'], { stdio: 'ignore' });
+    const [name = ''] = queued(h);
+    expect(writerOf(name)).toBe(process.pid);
+    const theirs = name.replace(/-\d{10}-/, `-${String(writer.pid).padStart(10, '0')}-`);
+    renameSync(join(outboxDir(h), name), join(outboxDir(h), theirs));
+    expect(writerOf(theirs)).toBe(writer.pid);
+    const ended = new Promise<number>((r) => writer.on('exit', () => r(Date.now())));
+    const r = await drain(h, { idleMs: 0 });
+    const sentAt = Date.now();
+    expect(r).toMatchObject({ sent: 1, left: 0 });
+    expect(sentAt).toBeGreaterThanOrEqual(await ended);
+    expect(writerOf('not-a-report.json')).toBeUndefined();
   });
 
   it('runs once per home: a second sender finds the first busy', async () => {

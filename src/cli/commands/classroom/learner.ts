@@ -1,6 +1,7 @@
 // `workshop classroom join URL CODE --name NAME`, `leave`, and the internal `__send` that the
 // reporter starts detached. Joining is the one learner command that talks to the server itself.
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { envError, usageError, WorkshopError } from '../../../errors.ts';
 import { answerMessage, request, retryAfterMs, type Answer } from '../../../classroom/http.ts';
 import { isToken, learnerName, type LearnerName } from '../../../classroom/identity.ts';
@@ -171,7 +172,15 @@ async function leave(cli: Cli): Promise<number> {
   return 0;
 }
 
+/** The sender's niceness: it may wait, the learner's commands and shell may not (issue 26). */
+const SENDER_NICENESS = 10;
+
 async function send(cli: Cli): Promise<number> {
+  try {
+    setPriority(SENDER_NICENESS);
+  } catch {
+    // a priority that cannot be lowered leaves the sender as it is
+  }
   const r = await drain(cli.home);
   if (cli.json) cli.emit(r);
   return 0;
