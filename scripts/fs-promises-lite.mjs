@@ -7,7 +7,13 @@
  * (open and its FileHandle, opendir, cp, watch, glob, and a FileHandle or a stream passed where a
  * path or data goes) fetch the real module on first call. realpath is realpath(3), as the real one
  * is, not fs.realpath's walk in JavaScript.
+ *
+ * The calls that read only a file's metadata (stat, lstat, access, readdir, readlink, realpath)
+ * run synchronously and return a settled promise: the same values and errors, and no read of a
+ * file's contents, which could block on a FIFO. A callback call starts libuv's thread pool, four
+ * threads (issue 26: a files-only `next` checked with stat alone started them for four stats).
  */
+const SYNC_FS = ['access', 'lstat', 'readdir', 'readlink', 'realpath', 'stat'];
 const CALLBACK_FS = ['access', 'appendFile', 'chmod', 'chown', 'copyFile', 'lchown', 'link', 'lstat', 'lutimes', 'mkdir', 'mkdtemp', 'readdir', 'readFile', 'readlink', 'realpath', 'rename', 'rm', 'rmdir', 'stat', 'statfs', 'symlink', 'truncate', 'unlink', 'utimes', 'writeFile'];
 export function fsPromisesLite(mod, names) {
   const fns = names.filter((k) => typeof mod[k] === 'function');
@@ -19,10 +25,15 @@ export function fsPromisesLite(mod, names) {
     'const isPath = (p) => typeof p === "string" || p instanceof URL || Buffer.isBuffer(p);',
     'const isData = (d) => typeof d === "string" || ArrayBuffer.isView(d);',
     'const viaCallback = (f, a) => new Promise((resolve, reject) => f(...a, (e, v) => (e ? reject(e) : resolve(v))));',
+    'const viaSync = (f, a) => { try { return Promise.resolve(f(...a)); } catch (e) { return Promise.reject(e); } };',
   ];
   for (const k of fns) {
     if (!CALLBACK_FS.includes(k)) {
       lines.push(`export function ${k}(...a) { return real().${k}(...a); }`);
+      continue;
+    }
+    if (SYNC_FS.includes(k)) {
+      lines.push(`export function ${k}(...a) { return viaSync(${k === 'realpath' ? 'fs.realpathSync.native' : `fs.${k}Sync`}, a); }`);
       continue;
     }
     const f = k === 'realpath' ? 'fs.realpath.native' : `fs.${k}`;
