@@ -33,6 +33,10 @@ else export WORKSHOP_TIME_SCALE=${WORKSHOP_TIME_SCALE:-5}; fi
 # reported but does not fail the harness. Every chapter passed as written here (issue 15), so
 # none is pending; a new chapter may be listed while its text is proven.
 ASWRITTEN_PENDING=${WORKSHOP_VM_ASWRITTEN_PENDING-}
+# The stages to run (WORKSHOP_VM_STAGES, default all three): "aswritten" alone measures the text's
+# run in a few minutes. A stage left out fails nothing and reports nothing.
+STAGES=" ${WORKSHOP_VM_STAGES:-trust selftest aswritten} "
+stage() { [[ $STAGES == *" $1 "* ]]; }
 
 {
   printf 'kernel %s %s\n' "$(uname -r)" "$(uname -m)"
@@ -55,11 +59,13 @@ if [[ -n ${WORKSHOP_VM_MODPROBE:-} ]]; then
   modprobe -a $WORKSHOP_VM_MODPROBE >&2 || step "modprobe failed"
 fi
 # Issue 19: harmful homes are refused, and clean spares what is not the workshop's (guest-trust.sh).
-step "guest-trust.sh: harmful homes, and clean beside unrelated mounts and processes"
-tt0=$(t)
-bash /opt/workshop/test/vm/guest-trust.sh >"$out/trust.txt" 2>"$out/trust.err"
-echo $? >"$out/trust.rc"
-step "guest-trust.sh: exit $(cat "$out/trust.rc") in $(dt "$tt0" "$(t)") s; $(tail -1 "$out/trust.txt")"
+if stage trust; then
+  step "guest-trust.sh: harmful homes, and clean beside unrelated mounts and processes"
+  tt0=$(t)
+  bash /opt/workshop/test/vm/guest-trust.sh >"$out/trust.txt" 2>"$out/trust.err"
+  echo $? >"$out/trust.rc"
+  step "guest-trust.sh: exit $(cat "$out/trust.rc") in $(dt "$tt0" "$(t)") s; $(tail -1 "$out/trust.txt")"
+else echo 0 >"$out/trust.rc"; fi
 chapter_args=()
 for c in ${WORKSHOP_VM_CHAPTERS:-}; do chapter_args+=(--chapter "$c"); done
 
@@ -74,22 +80,33 @@ step "workshop doctor"
 workshop doctor --json >"$out/doctor.json" 2>"$out/doctor.err"
 echo $? >"$out/doctor.rc"
 t1=$(t)
-step "workshop test --json ${chapter_args[*]:-(all chapters)}"
-seed
-workshop test --json "${chapter_args[@]}" >"$out/test.json" 2>"$out/test.err"
-echo $? >"$out/test.rc"
-t2=$(t)
-step "workshop test: exit $(cat "$out/test.rc") in $(dt "$t1" "$t2") s; workshop clean"
-workshop clean --json >"$out/clean.json" 2>"$out/clean.err"
-echo $? >"$out/clean.rc"
+if stage selftest; then
+  step "workshop test --json ${chapter_args[*]:-(all chapters)}"
+  seed
+  workshop test --json "${chapter_args[@]}" >"$out/test.json" 2>"$out/test.err"
+  echo $? >"$out/test.rc"
+  t2=$(t)
+  step "workshop test: exit $(cat "$out/test.rc") in $(dt "$t1" "$t2") s; workshop clean"
+  workshop clean --json >"$out/clean.json" 2>"$out/clean.err"
+  echo $? >"$out/clean.rc"
+else
+  echo 0 >"$out/test.rc"
+  echo 0 >"$out/clean.rc"
+  t2=$(t)
+fi
 t3=$(t)
-step "workshop test --as-written --json ${chapter_args[*]:-(all chapters)}"
-seed
-workshop test --as-written --jobs "$jobs" --json "${chapter_args[@]}" >"$out/aswritten.json" 2>"$out/aswritten.err"
-echo $? >"$out/aswritten.rc"
-step "workshop test --as-written: exit $(cat "$out/aswritten.rc") in $(dt "$t3" "$(t)") s; workshop clean"
-workshop clean --json >"$out/aswritten-clean.json" 2>"$out/aswritten-clean.err"
-echo $? >"$out/aswritten-clean.rc"
+if stage aswritten; then
+  step "workshop test --as-written --json ${chapter_args[*]:-(all chapters)}"
+  seed
+  workshop test --as-written --jobs "$jobs" --json "${chapter_args[@]}" >"$out/aswritten.json" 2>"$out/aswritten.err"
+  echo $? >"$out/aswritten.rc"
+  step "workshop test --as-written: exit $(cat "$out/aswritten.rc") in $(dt "$t3" "$(t)") s; workshop clean"
+  workshop clean --json >"$out/aswritten-clean.json" 2>"$out/aswritten-clean.err"
+  echo $? >"$out/aswritten-clean.rc"
+else
+  echo '{"chapters":[]}' >"$out/aswritten.json"
+  echo 0 >"$out/aswritten-clean.rc"
+fi
 
 # Facts that chapter 02 quotes: mount's version, and what it prints for a lowerdir it cannot resolve.
 {
@@ -123,7 +140,7 @@ rc=0
 [[ $(cat "$out/test.rc") == 0 ]] || { step "workshop test failed (exit $(cat "$out/test.rc"))"; rc=1; }
 # The guest is the learner's machine: every chapter must run there. A skip (lvm without
 # device-mapper, say) is a pass for `workshop test` but a failure of this harness.
-if grep -q '"status": "skipped"' "$out/test.json"; then
+if [[ -f $out/test.json ]] && grep -q '"status": "skipped"' "$out/test.json"; then
   step "chapters were skipped in the guest: $(grep -B1 '"status": "skipped"' "$out/test.json" | grep -o '"id": "[^"]*"' | tr '\n' ' ')"
   rc=1
 fi

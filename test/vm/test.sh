@@ -12,7 +12,8 @@
 # guest on this x86 machine), WORKSHOP_VM_CACHE, WORKSHOP_VM_TIMEOUT (s, default 3600, 9000 for arm64: the self-test took 1391 s
 # under TCG and --as-written follows it), WORKSHOP_VM_RESULTS (a
 # folder to keep the guest's results in; by default they are shown, then removed),
-# WORKSHOP_VM_CHAPTERS (chapter ids, space-separated: only these), WORKSHOP_VM_MODPROBE (kernel
+# WORKSHOP_VM_CHAPTERS (chapter ids, space-separated: only these), WORKSHOP_VM_STAGES (of "trust
+# selftest aswritten", the default, only these), WORKSHOP_VM_MODPROBE (kernel
 # modules to load in the guest before the test; by default none, as on a freshly booted box).
 set -euo pipefail
 
@@ -58,8 +59,8 @@ trap cleanup EXIT
 export WORKSHOP_VM_TIMEOUT=${WORKSHOP_VM_TIMEOUT:-3600}
 set +e
 # The image holds this checkout, guest-test.sh included; only the knobs travel on the command.
-guest_cmd=$(printf 'WORKSHOP_VM_CHAPTERS=%q WORKSHOP_VM_MODPROBE=%q WORKSHOP_VM_ASWRITTEN_PENDING=%q exec bash /opt/workshop/test/vm/guest-test.sh' \
-  "${WORKSHOP_VM_CHAPTERS:-}" "${WORKSHOP_VM_MODPROBE:-}" "${WORKSHOP_VM_ASWRITTEN_PENDING-}")
+guest_cmd=$(printf 'WORKSHOP_VM_CHAPTERS=%q WORKSHOP_VM_STAGES=%q WORKSHOP_VM_MODPROBE=%q WORKSHOP_VM_ASWRITTEN_PENDING=%q exec bash /opt/workshop/test/vm/guest-test.sh' \
+  "${WORKSHOP_VM_CHAPTERS:-}" "${WORKSHOP_VM_STAGES:-}" "${WORKSHOP_VM_MODPROBE:-}" "${WORKSHOP_VM_ASWRITTEN_PENDING-}")
 bash "$here/run.sh" --image "$image" --out "$res" -c "$guest_cmd"
 rc=$?
 set -e
