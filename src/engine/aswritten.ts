@@ -17,11 +17,21 @@ import { mountsUnder, readMountinfo } from '../checks/mounts.ts';
 import type { LoadedChapter } from '../lessons/load.ts';
 import { codeBlocks, fillPlaceholders, promptPatterns, runsAsWritten, typedLines, type CodeBlock } from '../lessons/markdown.ts';
 import { unmet } from '../lessons/requires.ts';
+import { isBuiltInLesson } from '../lessons/host-spawn.ts';
 import { chapterQuestions } from './answer.ts';
 import { answerAsWritten } from './aswritten-questions.ts';
-import { cleanupChapter, describeFailure } from './runner.ts';
+import { Journey } from './journey.ts';
+import { looseKey } from './packs.ts';
+import { cleanupChapter, describeFailure, exportedVars } from './runner.ts';
 import { snapshot, type ChapterReport, type PhaseResult, type StepReport } from './selftest.ts';
-import type { ResidueKind } from './inventory.ts';
+import { takeInventory, type ResidueKind } from './inventory.ts';
+import { cleanResidue, removeTree, runChapterCleanups } from './clean.ts';
+import { workspace } from './workspace.ts';
+import { checkContext } from './context.ts';
+import { describeState } from './state/index.ts';
+import type { StateDocument } from '../contract/state.ts';
+import type { ChapterEntry } from '../lessons/catalog.ts';
+import type { ChapterPlace } from '../lessons/context.ts';
 
 export interface AsWrittenOptions {
   /** the workspace the temporary homes go under (like the self-test's) */
@@ -72,6 +82,17 @@ export function blocksPerStep(markdown: string, steps: ReadonlyArray<{ id: strin
     const to = steps[i + 1]?.line ?? end;
     return { id: s.id, blocks: all.filter((b) => b.line > from && b.line < to) };
   });
+}
+
+/**
+ * The flags of every `workshop` the runner and the shells start: in the `--flag=value` form, so that
+ * the command's verb is the first word without a dash, as bin.ts looks for it (`--home DIR next`
+ * would hide `next` behind DIR, and `next` would start a lesson host child instead of running the
+ * built-in lessons in its own process: one more Node start-up per `next`, seconds in a TCG guest).
+ * The built-in lessons are not named, as the learner's `workshop` does not name them.
+ */
+export function cliFlags(home: string, lessons: string | undefined, allowHost: boolean): string[] {
+  return [`--home=${home}`, ...(lessons === undefined ? [] : [`--lessons=${lessons}`]), ...(allowHost ? ['--allow-host'] : [])];
 }
 
 const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
@@ -200,11 +221,52 @@ async function restoreFrom(ch: LoadedChapter, from: string | undefined, steps: A
   return { fromIndex, paste: restored.paste ?? null };
 }
 
+/** What `workshop state CHAPTER` prints (--json), drawn in this process; undefined before the chapter started. */
+async function stateNow(j: Journey | undefined, entry: ChapterEntry): Promise<StateDocument | undefined> {
+  j?.refresh();
+  const place = j?.place(entry.id);
+  if (!j || !place) return undefined;
+  return describeState(checkContext(place), (await j.load(entry)).def.state);
+}
+
+/**
+ * `workshop clean` on the throw-away home, in this process (a CLI and its lesson host would be two
+ * Node start-ups): the own cleanup of each chapter started there (the last `next` starts the
+ * chapter after this one), then what the kernel shows of the home, but for the machine-wide kinds
+ * a neighbour may hold, then the workspace's folders. What it could not remove is residue below.
+ */
+async function cleanHome(j: Journey | undefined, home: string, unclaimed: readonly ResidueKind[]): Promise<void> {
+  const log = (): void => {};
+  if (j) {
+    j.refresh();
+    await runChapterCleanups(j, log, false);
+  }
+  const found = (await takeInventory(home)).filter((i) => !unclaimed.includes(i.kind));
+  await cleanResidue(home, found, log);
+  const ws = j?.ws ?? workspace(home);
+  for (const d of [ws.chaptersDir, ws.selftestDir, ws.aswrittenDir]) await removeTree(d, log);
+}
+
+/**
+ * `workshop goto ID` (and the restore of `--from`), then what `workshop env ID` prints, in this
+ * process: the same journey calls on the same home, without two Node start-ups each (the CLI's and
+ * its lesson host's: seconds in a TCG guest).
+ */
+async function enter(j: Journey, ch: LoadedChapter, from: string | undefined, steps: AsWrittenStepReport[], ws: Ws): Promise<{ fromIndex: number; paste: string | null; place: ChapterPlace; vars: Record<string, string> }> {
+  const id = ch.entry.id;
+  await j.goto(j.find(id));
+  const { fromIndex, paste } = await restoreFrom(ch, from, steps, ws);
+  j.refresh();
+  const place = j.place(id);
+  if (!place) throw new BlockFailure(`chapter ${id} did not start`);
+  return { fromIndex, paste, place, vars: await exportedVars(await j.load(j.chapter(id)), place) };
+}
+
 /**
  * The terminals are closed, the chapter cleaned up and the throw-away home removed; returns the
  * residue: what is there now and was not before, and what could not be removed.
  */
-async function leave(ch: LoadedChapter, w: { terminals: ReadonlyMap<number, Terminal>; home: string; dir: string; nonce: string; ws: Ws; before: Set<string>; outer: string; unclaimed: readonly ResidueKind[] }): Promise<string[]> {
+async function leave(ch: LoadedChapter, w: { terminals: ReadonlyMap<number, Terminal>; home: string; dir: string; nonce: string; journey: Journey | undefined; before: Set<string>; outer: string; unclaimed: readonly ResidueKind[] }): Promise<string[]> {
   const { home } = w;
   for (const t of w.terminals.values()) {
     t.proc.killGroup();
@@ -215,7 +277,7 @@ async function leave(ch: LoadedChapter, w: { terminals: ReadonlyMap<number, Term
   const errors: string[] = [];
   await cleanupChapter(ch, place, () => {}, false).catch((err: unknown) => errors.push(`the chapter's cleanup failed: ${describeFailure(err)}`));
   // What clean could not remove shows in the inventory below, if it is this chapter's.
-  await w.ws(['--json', 'clean']);
+  await cleanHome(w.journey, home, w.unclaimed).catch(() => {});
   // Never rm -r through a mount that is still there (a bind mount of / would take the machine).
   if (mountsUnder(await readMountinfo(), home).length === 0) await rm(home, { recursive: true, force: true });
   else errors.push(`mounts are left under ${home}`);
@@ -237,7 +299,8 @@ export async function testAsWritten(ch: LoadedChapter, o: AsWrittenOptions): Pro
   const bin = join(home, 'bin');
   const steps: AsWrittenStepReport[] = ch.entry.text.steps.map((s) => ({ id: s.id, status: 'not-run', phases: {} }));
   const report: AsWrittenChapterReport = { id, status: 'fail', steps, residue: [], durationMs: 0 };
-  const base = ['--lessons', o.lessonsDir, '--home', home, ...(o.allowHost ? ['--allow-host'] : [])];
+  const lessons = isBuiltInLesson(ch.entry.stepsPath) ? undefined : o.lessonsDir;
+  const base = cliFlags(home, lessons, o.allowHost);
   const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${bin}:${process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`, WORKSHOP_HOME: home, NO_COLOR: '1', TERM: 'dumb' };
   delete env['FORCE_COLOR'];
   const ws: Ws = (args, timeoutMs = 120_000) => run(o.node, [o.cliJs, ...base, ...args], { timeoutMs, env: { NO_COLOR: '1' } });
@@ -245,19 +308,18 @@ export async function testAsWritten(ch: LoadedChapter, o: AsWrittenOptions): Pro
   let counter = 0;
   let nonce = '';
   let dir = '';
+  let journey: Journey | undefined;
 
   try {
     // The learner's `workshop`, as /usr/local/bin/workshop is: the same node, the same cli.js.
     await mkdir(bin);
     await writeFile(join(bin, 'workshop'), `#!/bin/sh\nexec ${[o.node, o.cliJs, ...base].map(q).join(' ')} "$@"\n`);
     await chmod(join(bin, 'workshop'), 0o755);
-    const go = await ws(['--json', 'goto', id]);
-    if (go.code !== 0) throw new BlockFailure(`workshop goto ${id} failed (exit ${go.code ?? 'signal'}): ${go.stderr.trim().split('\n').slice(-3).join(' / ')}`);
-    const { fromIndex, paste } = await restoreFrom(ch, o.from, steps, ws);
-    const vars = JSON.parse((await ws(['--json', 'env', id])).stdout) as Record<string, string>;
-    nonce = vars['WORKSHOP_NONCE'] ?? '';
-    dir = vars['WORKSHOP_DIR'] ?? '';
-    const enter = `cd ${q(dir)} && export ${Object.entries(vars).map(([k, v]) => `${k}=${q(v)}`).join(' ')}`;
+    journey = Journey.open({ home, lessonsDir: o.lessonsDir, pack: lessons === undefined ? undefined : looseKey(lessons), allowHost: o.allowHost, command: 'goto', log: () => {}, verbose: false });
+    const { fromIndex, paste, place, vars } = await enter(journey, ch, o.from, steps, ws);
+    nonce = place.nonce;
+    dir = place.dir;
+    const cdExport = `cd ${q(dir)} && export ${Object.entries(vars).map(([k, v]) => `${k}=${q(v)}`).join(' ')}`;
     const markdown = fillPlaceholders(await readFile(ch.entry.mdPath, 'utf8'), { nonce, dir });
     const prompts = promptPatterns(markdown);
     const plan = blocksPerStep(markdown, ch.entry.text.steps, ch.entry.text.closing?.line);
@@ -273,7 +335,7 @@ export async function testAsWritten(ch: LoadedChapter, o: AsWrittenOptions): Pro
       // reports every command of this shell that fails, as the learner would see its error. The
       // folder and variables are those `workshop env` gave above (what `cd "$(workshop path)"; eval
       // "$(workshop env)"` would set): two fewer Node start-ups per terminal, seconds in a TCG guest.
-      proc.write(`exec 2>&1\ntrap 'printf "\\n__WS_ERR_%s__ %s\\n" "$?" "$BASH_COMMAND"' ERR\n${enter}\n${paste === null ? '' : `${paste}\n`}echo __WS_P_0_$$__\n`);
+      proc.write(`exec 2>&1\ntrap 'printf "\\n__WS_ERR_%s__ %s\\n" "$?" "$BASH_COMMAND"' ERR\n${cdExport}\n${paste === null ? '' : `${paste}\n`}echo __WS_P_0_$$__\n`);
       await t.until(/__WS_P_0_(\d+)__\n/, Date.now() + 30_000, `terminal ${n} did not start`);
       return t;
     };
@@ -292,7 +354,7 @@ export async function testAsWritten(ch: LoadedChapter, o: AsWrittenOptions): Pro
       r.phases['blocks'] = blocks;
       // the step's questions, answered as the learner who read it right answers them (aswritten-questions.ts)
       const asked = chapterQuestions(ch.entry).filter((x) => x.step === step.id);
-      const wrong = blocks.status === 'pass' && asked.length > 0 ? await answerAsWritten(ws, id, asked) : [];
+      const wrong = blocks.status === 'pass' && asked.length > 0 ? await answerAsWritten(ws, () => stateNow(journey, ch.entry).catch(() => undefined), asked) : [];
       if (asked.length > 0) r.phases['questions'] = wrong.length === 0 ? { status: 'pass', ms: 0 } : { status: 'fail', ms: 0, detail: wrong.join('; ') };
       problems.push(...wrong);
       // `workshop next`, as the learner runs it after the step's blocks: it must pass at once.
@@ -315,7 +377,7 @@ export async function testAsWritten(ch: LoadedChapter, o: AsWrittenOptions): Pro
     report.reason = err instanceof BlockFailure ? err.message : describeFailure(err);
     o.log(`FAIL ${id}: ${report.reason}`);
   } finally {
-    report.residue = await leave(ch, { terminals, home, dir, nonce, ws, before, outer: o.home, unclaimed: o.unclaimed ?? [] });
+    report.residue = await leave(ch, { terminals, home, dir, nonce, journey, before, outer: o.home, unclaimed: o.unclaimed ?? [] });
   }
   const ok = report.reason === undefined && report.residue.length === 0 && steps.every((s) => s.status === 'pass');
   report.status = ok ? 'pass' : 'fail';

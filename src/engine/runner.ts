@@ -68,6 +68,19 @@ export async function chapterEnv(ch: LoadedChapter, place: ChapterPlace): Promis
   return ch.def.env ? asVars(await lessonHost().ask(ch.entry.id, 'env', place)) : {};
 }
 
+/**
+ * What `workshop env` exports: the chapter, its folder, its nonce (once it started: a place that
+ * did not has nonce '') and the chapter's own variables.
+ */
+export async function exportedVars(ch: LoadedChapter, place: ChapterPlace): Promise<Record<string, string>> {
+  return {
+    WORKSHOP_CHAPTER: place.chapter,
+    WORKSHOP_DIR: place.dir,
+    ...(place.nonce === '' ? {} : { WORKSHOP_NONCE: place.nonce }),
+    ...(await chapterEnv(ch, place)),
+  };
+}
+
 /** What the chapter's cleanup would remove now, as the chapter says it; undefined when it does not say. */
 export async function cleanupWouldRemove(ch: LoadedChapter, place: ChapterPlace): Promise<readonly string[] | undefined> {
   if (!ch.def.removes) return undefined;

@@ -1,5 +1,5 @@
 // `workshop env [chapter]`: export lines for the chapter's variables: eval "$(workshop env)".
-import { chapterEnv } from '../../engine/runner.ts';
+import { exportedVars } from '../../engine/runner.ts';
 import type { Cli } from '../cli.ts';
 import { defineCommand } from '../command.ts';
 
@@ -12,12 +12,7 @@ async function env(cli: Cli): Promise<number> {
   const loaded = await j.load(chapter);
   const progress = j.state.chapters[chapter.id];
   const dir = j.ws.chapterDir(chapter.id);
-  const vars: Record<string, string> = {
-    WORKSHOP_CHAPTER: chapter.id,
-    WORKSHOP_DIR: dir,
-    ...(progress ? { WORKSHOP_NONCE: progress.nonce } : {}),
-    ...(await chapterEnv(loaded, { chapter: chapter.id, dir, home: j.ws.home, nonce: progress?.nonce ?? '', startedAt: progress?.startedAt ?? 0 })),
-  };
+  const vars = await exportedVars(loaded, { chapter: chapter.id, dir, home: j.ws.home, nonce: progress?.nonce ?? '', startedAt: progress?.startedAt ?? 0 });
   if (cli.json) cli.emit(vars);
   else for (const [k, v] of Object.entries(vars)) cli.out(`export ${k}=${quote(v)}`);
   return 0;
