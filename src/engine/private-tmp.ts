@@ -58,6 +58,20 @@ export function keptUnder(base: string, keep: readonly string[]): string[] {
 }
 
 /**
+ * The command that runs this Node with `nodeArgs` inside a private namespace, with each folder of
+ * `keep` that lies in /tmp or /var/tmp bound back; null when that cannot be done here (no unshare).
+ */
+export async function privateTmpCommand(nodeArgs: readonly string[], keep: readonly string[]): Promise<{ cmd: string; args: string[]; env: Record<string, string> } | null> {
+  if ((await which('unshare')) === undefined) return null;
+  const real = await Promise.all(keep.map((p) => realpath(p).catch(() => path.resolve(p))));
+  return {
+    cmd: 'unshare',
+    args: ['--mount', '--propagation', 'private', '--', 'sh', '-c', SCRIPT, 'sh', process.execPath, ...nodeArgs],
+    env: { [PRIVATE_TMP_ENV]: '1', WS_KEEP_TMP: keptUnder('/tmp', real).join('\n'), WS_KEEP_VARTMP: keptUnder('/var/tmp', real).join('\n') },
+  };
+}
+
+/**
  * Runs this same command line again inside the private namespace and returns its exit code, or
  * null when that cannot be done here (no unshare), and the command should run as it is.
  */
@@ -75,12 +89,6 @@ export async function rerunWithPrivateTmp(argv: readonly string[], keep: readonl
   // Node runs the realpath of its script; a symlinked path (node_modules -> elsewhere) under /tmp
   // would not exist inside.
   const script = await realpath(given).catch(() => path.resolve(given));
-  const real = await Promise.all([...keep, path.dirname(script)].map((p) => realpath(p).catch(() => path.resolve(p))));
-  return runAttached('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', SCRIPT, 'sh', process.execPath, ...process.execArgv, script, ...argv], {
-    env: {
-      [PRIVATE_TMP_ENV]: '1',
-      WS_KEEP_TMP: keptUnder('/tmp', real).join('\n'),
-      WS_KEEP_VARTMP: keptUnder('/var/tmp', real).join('\n'),
-    },
-  });
+  const c = await privateTmpCommand([...process.execArgv, script, ...argv], [...keep, path.dirname(script)]);
+  return c === null ? null : runAttached(c.cmd, c.args, { env: c.env });
 }

@@ -8,11 +8,12 @@
 // neighbour may hold them while it runs; those are checked once more after the whole run.
 import { mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { StateFamily, StateSpec } from '../contract/state.ts';
 import type { LoadedChapter } from '../lessons/load.ts';
 import { runToFiles } from '../sys/exec.ts';
 import { FAMILIES } from './families.ts';
+import { privateTmpCommand } from './private-tmp.ts';
 import { takeInventory, type ResidueKind } from './inventory.ts';
 import type { ChapterReport, StepReport } from './selftest.ts';
 import { workspace } from './workspace.ts';
@@ -143,10 +144,14 @@ async function runChild<S extends StepReport>(job: Job, o: ParallelOptions<S>): 
     const unclaimed = BY_NAME.filter((k) => !job.claims.has(k));
     const what = o.mode.kind === 'as-written' ? ['--as-written'] : ['--jobs', '1', ...(o.mode.requireDiagnosis ? ['--require-diagnosis'] : [])];
     const args = [...process.execArgv, script, '--home', home, '--lessons', o.lessonsDir, ...(o.allowHost ? ['--allow-host'] : []), 'test', '--json', ...what, '--chapter', id];
-    // '0', not '1': the child makes its own mount namespace with a private /tmp. Its output goes to
-    // files: a pipe stays open as long as any daemon the chapter started (dmeventd) inherited it.
+    // The child runs in a mount namespace of its own with a private /tmp, started here: were it
+    // to start itself again there, as a command does, that would be one more Node start-up per
+    // chapter (2-3 s in a TCG guest). Without unshare, '0' lets it try. Its output goes to files:
+    // a pipe stays open as long as any daemon the chapter started (dmeventd) inherited it.
     const files = { stdout: `${home}.json`, stderr: `${home}.err` };
-    const code = await runToFiles(process.execPath, args, files, { env: { WORKSHOP_PRIVATE_TMP: '0', [UNCLAIMED_ENV]: unclaimed.join(','), NO_COLOR: '1' } });
+    const priv = await privateTmpCommand(args, [home, o.lessonsDir, dirname(script), dirname(dirname(script))]);
+    const env = { [UNCLAIMED_ENV]: unclaimed.join(','), NO_COLOR: '1' };
+    const code = priv === null ? await runToFiles(process.execPath, args, files, { env: { WORKSHOP_PRIVATE_TMP: '0', ...env } }) : await runToFiles(priv.cmd, priv.args, files, { env: { ...priv.env, ...env } });
     const [stdout, stderr] = await Promise.all([readFile(files.stdout, 'utf8').catch(() => ''), readFile(files.stderr, 'utf8').catch(() => '')]);
     try {
       const report = (JSON.parse(stdout) as { chapters: Array<Report<S>> }).chapters[0];
