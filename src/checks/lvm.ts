@@ -146,8 +146,22 @@ export function judgeLayerGrew(lvs: readonly LogicalVolume[], vg: string, layer:
 
 // --- probes -----------------------------------------------------------------------------------
 
-/** The LVs of a volume group, from `lvs --reportformat json`; empty when the VG does not exist. */
-export async function readLvs(vg: string): Promise<LogicalVolume[]> {
+const lvsRunning = new Map<string, Promise<LogicalVolume[]>>();
+
+/**
+ * The LVs of a volume group, from `lvs --reportformat json`; empty when the VG does not exist.
+ * Calls made while one `lvs` of the same VG runs share its report: the checks of one verify run
+ * at once, and each spawned its own `lvs` (up to five per verify, seconds in a qemu guest).
+ */
+export function readLvs(vg: string): Promise<LogicalVolume[]> {
+  const running = lvsRunning.get(vg);
+  if (running !== undefined) return running;
+  const report = lvsReport(vg).finally(() => lvsRunning.delete(vg));
+  lvsRunning.set(vg, report);
+  return report;
+}
+
+async function lvsReport(vg: string): Promise<LogicalVolume[]> {
   const out = await runOk('lvs', ['--config', LVM_NO_UDEV_CONFIG, '--reportformat', 'json', '-o', LVS_FIELDS, vg], { timeoutMs: 20_000 }).catch((err: unknown) => {
     // lvs exits 5 for a VG that does not exist; that is an empty report, not a broken probe.
     if (err instanceof Error && /exit 5|not found|Volume group .* not found/i.test(err.message)) return '{"report":[{"lv":[]}]}';

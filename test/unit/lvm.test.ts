@@ -4,11 +4,14 @@
 // each, to make the mutant states this machine cannot produce (it has no device-mapper):
 //   lvs-derived-base-writable.json:      Base-0's lv_attr Vri-a-tz-- -> Vwi-a-tz-- (a base left writable)
 //   lvs-derived-layer-not-snapshot.json: Base-0.1's origin "Base-0" -> "" (a layer that is not a snapshot)
-import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   judgeActive, judgeLayerGrew, judgeLayerSparse, judgeReadOnly, judgeSnapshotOfLv, judgeThinPool, judgeThinVolume, judgeVgOnImage,
-  parseLvsReport, parsePvNames, skipsActivation, type LogicalVolume,
+  parseLvsReport, parsePvNames, readLvs, skipsActivation, type LogicalVolume,
 } from '../../src/checks/lvm.ts';
 
 const fixture = (name: string): LogicalVolume[] => parseLvsReport(readFileSync(new URL(`../fixtures/lvm/${name}`, import.meta.url), 'utf8'));
@@ -102,5 +105,31 @@ describe('the volume group on its loop image', () => {
   it('rejects a VG with a PV from elsewhere, and a missing VG', () => {
     expect(judgeVgOnImage('HostVG', ['/dev/loop3', '/dev/loop4'], loops, '/w/hostvg.img')).toMatchObject({ ok: false, actual: 'HostVG has PVs that are not /w/hostvg.img: /dev/loop4' });
     expect(judgeVgOnImage('HostVG', [], loops, '/w/hostvg.img')).toMatchObject({ ok: false, actual: 'no volume group HostVG' });
+  });
+});
+
+describe('readLvs', () => {
+  // A stand-in lvs on PATH that logs each start and prints the recorded report after a pause.
+  let dir: string;
+  let path: string | undefined;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ws-lvs-'));
+    const report = fileURLToPath(new URL('../fixtures/lvm/lvs-imgbased-thin.json', import.meta.url));
+    writeFileSync(join(dir, 'lvs'), `#!/bin/sh\necho "$@" >> "${dir}/calls"\nsleep 0.2\ncat "${report}"\n`, { mode: 0o755 });
+    path = process.env['PATH'];
+    process.env['PATH'] = `${dir}:${path ?? ''}`;
+  });
+  afterEach(() => {
+    process.env['PATH'] = path;
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const calls = (): number => readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n').length;
+
+  it('runs one lvs for the checks of a verify that read it at once, and a new one afterwards', async () => {
+    const reports = await Promise.all([readLvs('HostVG'), readLvs('HostVG'), readLvs('HostVG')]);
+    expect(calls()).toBe(1);
+    expect(reports.map((r) => r.map((l) => l.name))).toEqual(Array(3).fill(['Base-0', 'Base-0.1', 'pool']));
+    await readLvs('HostVG');
+    expect(calls()).toBe(2);
   });
 });
