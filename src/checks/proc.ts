@@ -156,19 +156,22 @@ export interface ProcessPlace {
   isolated?: boolean;
 }
 
-/** Whether a process lives in another PID or UTS namespace than this one; false when unreadable. */
-async function isolatedFromUs(pid: number): Promise<boolean> {
-  for (const ns of ['pid', 'uts']) {
-    const [mine, theirs] = await Promise.all([readlink(`/proc/self/ns/${ns}`).catch(() => null), readlink(`/proc/${pid}/ns/${ns}`).catch(() => null)]);
-    if (mine !== null && theirs !== null && mine !== theirs) return true;
-  }
-  return false;
+const ISOLATING = ['pid', 'uts'] as const;
+
+/** Whether a process lives in another PID or UTS namespace than ours (`mine`, read once per scan); false when unreadable. */
+async function isolatedFromUs(pid: number, mine: ReadonlyArray<string | null>): Promise<boolean> {
+  const theirs = await Promise.all(ISOLATING.map((ns) => readlink(`/proc/${pid}/ns/${ns}`).catch(() => null)));
+  return theirs.some((t, i) => t !== null && mine[i] !== null && mine[i] !== undefined && t !== mine[i]);
 }
 
-/** Root and cwd of every process but PID 1 and ourselves. */
-export async function processPlaces(): Promise<ProcessPlace[]> {
+/** Root and cwd of every process but PID 1 and ourselves; `isolated` too unless `withIsolation` is false (a third fewer reads of /proc). */
+export async function processPlaces(withIsolation = true): Promise<ProcessPlace[]> {
   const pids = (await listPids()).filter((p) => p !== 1 && p !== process.pid);
-  return Promise.all(pids.map(async (pid) => ({ pid, root: await procRoot(pid), cwd: await procCwd(pid), isolated: await isolatedFromUs(pid) })));
+  const mine = withIsolation ? await Promise.all(ISOLATING.map((ns) => readlink(`/proc/self/ns/${ns}`).catch(() => null))) : [];
+  return Promise.all(pids.map(async (pid) => {
+    const [root, cwd] = await Promise.all([procRoot(pid), procCwd(pid)]);
+    return withIsolation ? { pid, root, cwd, isolated: await isolatedFromUs(pid, mine) } : { pid, root, cwd };
+  }));
 }
 
 export const placeIsUnder = (place: ProcessPlace, dirs: readonly string[]): boolean =>
@@ -195,7 +198,7 @@ export async function containersUnder(dirs: string | readonly string[]): Promise
 /** PIDs whose root or cwd is at or under one of dirs (PID 1 and this process excluded); to find, never to kill: see {@link containersUnder}. */
 export async function processesUnder(dirs: string | readonly string[]): Promise<number[]> {
   const list = typeof dirs === 'string' ? [dirs] : dirs;
-  return (await processPlaces()).filter((p) => placeIsUnder(p, list)).map((p) => p.pid);
+  return (await processPlaces(false)).filter((p) => placeIsUnder(p, list)).map((p) => p.pid);
 }
 
 /**

@@ -1,7 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isPathUnder, listPids, nsLinks, parseStatus, procCwd, procRoot, processesUnder } from '../../src/checks/proc.ts';
+import { isPathUnder, listPids, nsLinks, parseStatus, procCwd, processPlaces, procRoot, processesUnder } from '../../src/checks/proc.ts';
 
 const fixture = (name: string): string => readFileSync(path.join(import.meta.dirname, '../fixtures/proc', name), 'utf8');
 
@@ -55,5 +57,19 @@ describe('live /proc', () => {
     const pids = await processesUnder('/');
     expect(pids).not.toContain(1);
     expect(pids).not.toContain(process.pid);
+  });
+
+  it('finds a process by its cwd, and reads the isolation flag only when asked', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ws-proc-'));
+    const child = spawn('sleep', ['30'], { cwd: dir, stdio: 'ignore' });
+    try {
+      const pid = child.pid ?? 0;
+      expect(await processesUnder(dir)).toEqual([pid]);
+      expect((await processPlaces(false)).find((p) => p.pid === pid)).toEqual({ pid, root: '/', cwd: dir });
+      expect((await processPlaces()).find((p) => p.pid === pid)).toEqual({ pid, root: '/', cwd: dir, isolated: false });
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
