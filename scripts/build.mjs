@@ -6,7 +6,7 @@ import { build } from 'esbuild';
 import { access, chmod, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { assertNoImportCycle, eagerFunctions, staticImports } from './eager-functions.mjs';
+import { assertNoImportCycle, eagerFunctions, hotFunctions, staticImports } from './eager-functions.mjs';
 import { fsPromisesLite } from './fs-promises-lite.mjs';
 
 // An other output folder (`node scripts/build.mjs /tmp/x`) lets several people build at once;
@@ -145,12 +145,21 @@ await writeFile(`${outdir}/fs-promises.js`, fsPromisesLite(fsPromises, Object.ke
 
 // Top-level functions compiled eagerly, so that Node's compile cache holds them (issue 26: the
 // reasons are in scripts/eager-functions.mjs); only safe without import cycles, so those fail here.
+// In the CLI's own files (cli.js and its chunks) only the functions that the hot commands run
+// (scripts/hot-functions.txt, written by scripts/hot-functions.mjs); in the lesson API and the
+// host every one, as a learner's `next` may run any chapter's checks. WORKSHOP_EAGER=none leaves
+// every function lazy (scripts/hot-functions.mjs records which ones run).
+const lazyBuild = process.env['WORKSHOP_EAGER'] === 'none';
+const hotList = await readFile(new URL('./hot-functions.txt', import.meta.url), 'utf8').catch(() => '');
+// without a list (a checkout that lost it), every function, as before the list
+const hot = hotList.trim() === '' ? undefined : hotFunctions(hotList);
 const imports = {};
 for (const name of await readdir(outdir)) {
   if (!name.endsWith('.js')) continue;
   const text = await readFile(`${outdir}/${name}`, 'utf8');
   imports[name] = staticImports(text, name);
-  const eager = eagerFunctions(text, name);
+  const cliOwn = name === 'cli.js' || name.startsWith('chunk-');
+  const eager = lazyBuild ? { moved: 0 } : eagerFunctions(text, name, cliOwn ? hot : undefined);
   if (eager.moved > 0) await writeFile(`${outdir}/${name}`, eager.text);
 }
 assertNoImportCycle(imports);

@@ -18,9 +18,14 @@ import ts from 'typescript';
  *
  * What this cannot keep is a declaration's value before its module evaluates, which a module in
  * an import cycle could see; `assertNoImportCycle` fails the build on such a cycle.
+ *
+ * `keep(module, name)` says which declarations to move (module: the source path, `src/x.ts`). An
+ * eager function that never runs is not free: its bytecode is read back from the cache on every
+ * start (issue 26: the CLI's chunks hold ~400 functions, of which the hot commands run ~200).
  */
-export function eagerFunctions(text, fileName) {
+export function eagerFunctions(text, fileName, keep = () => true) {
   const file = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, false, ts.ScriptKind.JS);
+  const moduleAt = sourceModules(text);
   const moved = [];
   let out = '';
   let at = 0;
@@ -30,6 +35,7 @@ export function eagerFunctions(text, fileName) {
     if (!ts.isFunctionDeclaration(s) || s.name === undefined || s.body === undefined) continue;
     if (s.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword || m.kind === ts.SyntaxKind.DefaultKeyword)) continue;
     const start = s.getStart(file);
+    if (!keep(moduleAt(start), s.name.text)) continue;
     moved.push(`var ${s.name.text} = (${text.slice(start, s.end)});\n`);
     out += text.slice(at, start);
     at = s.end;
@@ -37,6 +43,32 @@ export function eagerFunctions(text, fileName) {
   out += text.slice(at);
   if (moved.length === 0 || insertAt === undefined) return { text, moved: 0 };
   return { text: out.slice(0, insertAt) + moved.join('') + out.slice(insertAt), moved: moved.length };
+}
+
+/**
+ * Which source module each offset of a bundle module comes from: esbuild heads each module's code
+ * with a `// src/x.ts` line. Returns a function from offset to that path ('' before the first).
+ */
+export function sourceModules(text) {
+  const heads = [...text.matchAll(/^\/\/ ((?:src|lessons|node_modules)\/\S+)$/gm)].map((m) => [m.index, m[1]]);
+  return (offset) => {
+    let found = '';
+    for (const [at, path] of heads) {
+      if (at > offset) break;
+      found = path;
+    }
+    return found;
+  };
+}
+
+/**
+ * A `keep` for eagerFunctions from the list of hot functions (scripts/hot-functions.txt: `module
+ * name` per line). esbuild renames a function whose name another module of the chunk also uses
+ * (`load` becomes `load2`): such a name is looked up without its digits too.
+ */
+export function hotFunctions(listText) {
+  const hot = new Set(listText.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#')));
+  return (module, name) => hot.has(`${module} ${name}`) || hot.has(`${module} ${name.replace(/\d+$/, '')}`);
 }
 
 /** The relative modules a bundle module imports statically (`import … from "./x.js"`, `import "./x.js"`). */

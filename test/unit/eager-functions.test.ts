@@ -8,7 +8,8 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 interface Pass {
-  eagerFunctions: (text: string, fileName: string) => { text: string; moved: number };
+  eagerFunctions: (text: string, fileName: string, keep?: (module: string, name: string) => boolean) => { text: string; moved: number };
+  hotFunctions: (listText: string) => (module: string, name: string) => boolean;
   staticImports: (text: string, fileName: string) => string[];
   assertNoImportCycle: (graph: Record<string, string[]>) => void;
 }
@@ -52,6 +53,26 @@ describe('eagerFunctions', () => {
     expect(await m.later(1)).toBe(2);
     expect(m.twice.name).toBe('twice');
     expect(m.kept()).toBe('exported declarations stay');
+  });
+
+  it('moves only what the list of hot functions names, by source module, renamed or not', () => {
+    const bundle = `// src/a.ts
+function load() { return 'a'; }
+function cold() { return 'cold'; }
+
+// src/b.ts
+function load2() { return 'b'; }
+function warm() { return 'warm'; }
+export { cold, load, load2, warm };
+`;
+    const keep = pass.hotFunctions('# a comment\nsrc/a.ts load\nsrc/b.ts load\nsrc/a.ts warm\n');
+    const { text, moved } = pass.eagerFunctions(bundle, 'chunk.js', keep);
+    expect(moved).toBe(2);
+    expect(text).toContain("var load = (function load() { return 'a'; });");
+    expect(text).toContain("var load2 = (function load2() { return 'b'; });");
+    // warm is listed under another module, cold under none
+    expect(text).toContain("\nfunction warm() { return 'warm'; }");
+    expect(text).toContain("\nfunction cold() { return 'cold'; }");
   });
 
   it('leaves a module without declarations as it was', () => {
