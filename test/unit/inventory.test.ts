@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseMountinfo } from '../../src/checks/mounts.ts';
@@ -6,6 +7,7 @@ import { parseLosetupJson } from '../../src/checks/loop.ts';
 import { parseIpLinks, parseNetnsList } from '../../src/checks/networking.ts';
 import {
   decideResidue,
+  findWsCgroups,
   relativeLayerCandidates,
   type InventoryFacts,
   visitorsOf,
@@ -158,5 +160,23 @@ describe('decideResidue on a recorded machine', () => {
 
   it('lists processes first and tmp dirs last, the order clean needs', () => {
     expect([...new Set(decideResidue(facts(chapterLoop)).map((i) => i.kind))]).toEqual(['process', 'mount', 'loop', 'link', 'netns', 'cgroup', 'tmpdir']);
+  });
+});
+
+describe('findWsCgroups', () => {
+  it('passes over a group removed after it was listed (a neighbour chapter cleaning up), and keeps the others', async () => {
+    const base = mkdtempSync(path.join(tmpdir(), 'ws-cgbase-'));
+    try {
+      for (const d of ['cpu/ws-gone', 'cpu/ws-kept', 'memory/other']) mkdirSync(path.join(base, d), { recursive: true });
+      const CGROUP2 = 0x63677270;
+      // the group goes between the listing and the look at its file system, as rmdir does
+      const fsType = async (dir: string): Promise<number> => {
+        if (dir.endsWith('ws-gone')) throw Object.assign(new Error(`ENOENT: no such file or directory, statfs '${dir}'`), { code: 'ENOENT' });
+        return CGROUP2;
+      };
+      expect(await findWsCgroups(base, fsType)).toEqual([path.join(base, 'cpu/ws-kept')]);
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
   });
 });
