@@ -133,6 +133,25 @@ function broken<S extends StepReport>(id: string, why: string): Report<S> {
   return { id, status: 'fail', reason: why, steps, residue: [], durationMs: 0 };
 }
 
+/** `ended with exit 70 after 3.2 s`, `was killed by SIGKILL after …`, `could not start (…)`. */
+function endedHow(e: Awaited<ReturnType<typeof runToFiles>>, ms: number): string {
+  const after = `after ${(ms / 1000).toFixed(1)} s`;
+  if (e.error !== null) return `could not start (${e.error})`;
+  return e.signal !== null ? `was killed by ${e.signal} ${after}` : `ended with exit ${e.code ?? '?'} ${after}`;
+}
+
+/**
+ * What a child that left no report said last: its `error:` and `hint:` lines and the top of the
+ * stack that DEBUG=workshop prints (where it failed: a flake of the wafers chapter in a parallel
+ * run said only that it failed, with no step run), else the end of its stderr.
+ */
+export function lastWords(stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const at = lines.findIndex((l) => l.startsWith('error: '));
+  const said = at < 0 ? lines.slice(-5) : [...lines.slice(at).filter((l) => /^(error|hint): /.test(l)).slice(0, 2), ...lines.slice(at).filter((l) => l.startsWith('at ')).slice(0, 4)];
+  return said.join(' | ') || '(nothing on stderr)';
+}
+
 /** One chapter's self-test in a child `workshop test`, in a fresh home under this one's selftest/. */
 async function runChild<S extends StepReport>(job: Job, o: ParallelOptions<S>): Promise<{ report: Report<S>; stderr: string }> {
   const id = job.ch.entry.id;
@@ -150,16 +169,18 @@ async function runChild<S extends StepReport>(job: Job, o: ParallelOptions<S>): 
     // a pipe stays open as long as any daemon the chapter started (dmeventd) inherited it.
     const files = { stdout: `${home}.json`, stderr: `${home}.err` };
     const priv = await privateTmpCommand(args, [home, o.lessonsDir, dirname(script), dirname(dirname(script))]);
-    const env = { [UNCLAIMED_ENV]: unclaimed.join(','), NO_COLOR: '1' };
-    const code = priv === null ? await runToFiles(process.execPath, args, files, { env: { WORKSHOP_PRIVATE_TMP: '0', ...env } }) : await runToFiles(priv.cmd, priv.args, files, { env: { ...priv.env, ...env } });
+    // DEBUG=workshop: an error that ends the child prints its stack, which its report then quotes
+    const env = { [UNCLAIMED_ENV]: unclaimed.join(','), NO_COLOR: '1', DEBUG: 'workshop' };
+    const t0 = Date.now();
+    const ended = priv === null ? await runToFiles(process.execPath, args, files, { env: { WORKSHOP_PRIVATE_TMP: '0', ...env } }) : await runToFiles(priv.cmd, priv.args, files, { env: { ...priv.env, ...env } });
     const [stdout, stderr] = await Promise.all([readFile(files.stdout, 'utf8').catch(() => ''), readFile(files.stderr, 'utf8').catch(() => '')]);
     try {
-      const report = (JSON.parse(stdout) as { chapters: Array<Report<S>> }).chapters[0];
+      const report = (JSON.parse(stdout) as { chapters?: Array<Report<S>> }).chapters?.[0];
       if (report !== undefined) return { report, stderr };
     } catch {
       // not a report: said below with its stderr
     }
-    return { report: broken<S>(id, `its self-test ended with exit ${code ?? 'signal'} and no report: ${stderr.trim().split('\n').slice(-5).join(' | ')}`), stderr: '' };
+    return { report: broken<S>(id, `its self-test ${endedHow(ended, Date.now() - t0)} and no report: ${lastWords(stderr)}`), stderr: '' };
   } finally {
     // its mounts ended with its mount namespace; what is left is files
     await Promise.all([home, `${home}.json`, `${home}.err`].map((p) => rm(p, { recursive: true, force: true }).catch(() => {})));

@@ -119,19 +119,19 @@ export function runProbe(cmd: string, args: readonly string[], opts: Pick<RunOpt
 const PROBE_MAX_BYTES = 64 * 1024 * 1024;
 
 /**
- * Runs a command with its stdout and stderr written to files, and resolves with its exit code
- * (null: a signal, or it could not start) once it has exited. A pipe is closed only when every
+ * Runs a command with its stdout and stderr written to files, and resolves once it has exited
+ * with its exit code, or the signal that ended it, or why it could not start. A pipe is closed only when every
  * process that inherited it has ended: a daemon the command started (LVM's dmeventd) would keep
  * the caller waiting; a file does not.
  */
-export async function runToFiles(cmd: string, args: readonly string[], files: { stdout: string; stderr: string }, opts: { env?: Record<string, string> } = {}): Promise<number | null> {
+export async function runToFiles(cmd: string, args: readonly string[], files: { stdout: string; stderr: string }, opts: { env?: Record<string, string> } = {}): Promise<{ code: number | null; signal: string | null; error: string | null }> {
   const [{ spawn }, { open }] = await Promise.all([import('node:child_process'), import('node:fs/promises')]);
   const [out, err] = await Promise.all([open(files.stdout, 'w'), open(files.stderr, 'w')]);
   try {
-    return await new Promise<number | null>((resolve) => {
+    return await new Promise((resolve) => {
       const child = spawn(cmd, [...args], { cwd: '/', stdio: ['ignore', out.fd, err.fd], ...(opts.env === undefined ? {} : { env: { ...process.env, ...opts.env } }) });
-      child.once('error', () => resolve(null));
-      child.once('exit', (code) => resolve(code));
+      child.once('error', (e) => resolve({ code: null, signal: null, error: e.message }));
+      child.once('exit', (code, signal) => resolve({ code, signal, error: null }));
     });
   } finally {
     await Promise.all([out.close(), err.close()]);
