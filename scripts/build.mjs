@@ -8,6 +8,7 @@ import { relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { assertNoImportCycle, eagerFunctions, hotFunctions, staticImports } from './eager-functions.mjs';
 import { fsPromisesLite } from './fs-promises-lite.mjs';
+import { inlineFacades } from './inline-facades.mjs';
 
 // An other output folder (`node scripts/build.mjs /tmp/x`) lets several people build at once;
 // such a build finds the lessons with --lessons.
@@ -142,6 +143,14 @@ await chmod(`${outdir}/cli.js`, 0o755);
 // the import there): the lesson host then loads no fs/promises at all.
 const fsPromises = await import('node:fs/promises');
 await writeFile(`${outdir}/fs-promises.js`, fsPromisesLite(fsPromises, Object.keys(fsPromises).filter((k) => k !== 'default' && IDENT.test(k))));
+
+// The hot commands reach their own code in the core chunk without importing a facade chunk
+// (scripts/inline-facades.mjs says why and when).
+{
+  const own = {};
+  for (const name of await readdir(outdir)) if (name === 'cli.js' || (name.startsWith('chunk-') && name.endsWith('.js'))) own[name] = await readFile(`${outdir}/${name}`, 'utf8');
+  for (const [name, text] of Object.entries(inlineFacades(own))) await writeFile(`${outdir}/${name}`, text);
+}
 
 // Top-level functions compiled eagerly, so that Node's compile cache holds them (issue 26: the
 // reasons are in scripts/eager-functions.mjs); only safe without import cycles, so those fail here.
