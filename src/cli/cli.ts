@@ -29,8 +29,16 @@ export interface Cli {
   journey(): Journey;
 }
 
+/** projectRoot() of this file, found once: a command asked for it three times, each a read and parse of package.json. */
+let ownRoot: string | undefined;
+
 /** The project root: the nearest folder above this file with workshop's package.json (works from dist/ and src/). */
-export function projectRoot(from: string = fileURLToPath(import.meta.url)): string {
+export function projectRoot(from?: string): string {
+  if (from === undefined) return (ownRoot ??= findRoot(fileURLToPath(import.meta.url)));
+  return findRoot(from);
+}
+
+function findRoot(from: string): string {
   let dir = dirname(from);
   for (;;) {
     const pkg = join(dir, 'package.json');
