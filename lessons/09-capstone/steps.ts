@@ -1,4 +1,4 @@
-import { readFile, readdir, rmdir, stat, writeFile } from 'node:fs/promises';
+import { readFile, readdir, readlink, rmdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -29,6 +29,14 @@ if ((verb !== 'run' && verb !== 'rm') || name === undefined) {
 process.stderr.write(\`ctr: \${verb} is not written yet\\n\`);
 process.exit(1);
 `;
+
+/**
+ * Runs the learner's ./ctr in the chapter folder. A Node-based ctr keeps its compile cache (the
+ * type-stripped ctr.ts, the stripper's own code) in the folder: in a qemu guest without KVM each
+ * start took ~2 s without it and ~0.8 s with it, and a verify starts ctr four times.
+ */
+const runCtr = (ctx: CheckContext, args: readonly string[], timeoutMs: number) =>
+  ctx.run('./ctr', args, { cwd: ctx.dir, timeoutMs, env: { NODE_COMPILE_CACHE: ctx.path('.node-compile-cache') } });
 
 /** `ctr` runs ctr.ts with the Node that runs workshop (Node 24 strips the types). */
 const wrapper = (): string => `#!/bin/sh\nexec ${process.execPath} "$(dirname "$0")/ctr.ts" "$@"\n`;
@@ -67,11 +75,13 @@ const wsCgroups = async (): Promise<string[]> => {
  * Removes what the capstone's containers may have left: processes rooted in the chapter folder,
  * mounts under it, their cgroups and veths. Used after every trial and by cleanup.
  */
-async function forceClean(ctx: CheckContext, cgroupsBefore: readonly string[] = []): Promise<void> {
-  for (const pid of await processesUnder([ctx.path('containers')])) await ctx.run('kill', ['-9', String(pid)]);
+async function forceClean(ctx: CheckContext, cgroupsBefore: readonly string[] = [], seen?: readonly number[]): Promise<void> {
+  // `seen`: the processes a trial's residue scan just found there, which spares a scan of /proc.
+  const procs = seen ?? (await processesUnder([ctx.path('containers')]));
+  for (const pid of procs) await ctx.run('kill', ['-9', String(pid)]);
   // Wait until they are gone: a dying container found by the next trial has no mount table left
   // (open /proc/PID/mountinfo fails with EINVAL), which would read as a broken container.
-  for (let i = 0; i < 300 && (await processesUnder([ctx.path('containers')])).length > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 300 && procs.length > 0 && (await processesUnder([ctx.path('containers')])).length > 0; i++) await new Promise((r) => setTimeout(r, 10));
   for (const m of mountsUnder(await readMountinfo(), ctx.path('containers')).reverse()) await ctx.run('umount', ['-l', m.mountPoint]);
   for (const cg of (await wsCgroups()).filter((c) => c.includes('ws-ctr') && !cgroupsBefore.includes(c))) {
     for (let i = 0; i < 50; i++) if (await rmdir(cg).then(() => true, () => false)) break; else await new Promise((r) => setTimeout(r, 20));
@@ -106,15 +116,33 @@ interface Trial {
   residue: string[];
 }
 
-async function inspect(ctx: CheckContext, name: string, run: Box['run'], pids: readonly number[]): Promise<Box> {
+/**
+ * The hostname of each process, read with one nsenter per UTS namespace (not one per process and
+ * container): the next process of a namespace is tried when one has ended meanwhile.
+ */
+async function hostnames(ctx: CheckContext, pids: readonly number[]): Promise<Map<number, string>> {
+  const byNs = new Map<string, number[]>();
+  for (const pid of pids) {
+    const ns = await readlink(`/proc/${pid}/ns/uts`).catch(() => null);
+    if (ns !== null) byNs.set(ns, [...(byNs.get(ns) ?? []), pid]);
+  }
+  const names = new Map<number, string>();
+  await Promise.all([...byNs.values()].map(async (group) => {
+    for (const pid of group) {
+      const h = await ctx.run('nsenter', ['-t', String(pid), '-u', 'hostname'], { timeoutMs: 5000 });
+      if (h.code !== 0) continue;
+      for (const p of group) names.set(p, h.stdout.trim());
+      return;
+    }
+  }));
+  return names;
+}
+
+async function inspect(ctx: CheckContext, name: string, run: Box['run'], pids: readonly number[], names: ReadonlyMap<number, string>): Promise<Box> {
   const box: Box = { name, run, pid: null, ns: {}, hostname: '', nspid: [], rootFs: '', lowerdirs: [], oldRootMounts: [], cgroup: null, pidsMax: null, forkStopped: false, forkOutput: '', addr: null };
   // The container's first process: the one whose hostname is NAME, outermost in its tree.
   // (unshare itself has the new hostname too, but is not in the new PID namespace.)
-  const named: number[] = [];
-  for (const pid of pids) {
-    const h = await ctx.run('nsenter', ['-t', String(pid), '-u', 'hostname'], { timeoutMs: 5000 });
-    if (h.stdout.trim() === name) named.push(pid);
-  }
+  const named = pids.filter((pid) => names.get(pid) === name);
   const statuses = await Promise.all(named.map(async (pid) => ({ pid, nspid: (await readStatus(pid))?.nspid ?? [] })));
   box.pid = (statuses.find((s) => s.nspid.length > 1 && s.nspid.at(-1) === 1) ?? statuses[0])?.pid ?? null;
   if (box.pid === null) return box;
@@ -154,32 +182,35 @@ async function inspect(ctx: CheckContext, name: string, run: Box['run'], pids: r
 async function runTrial(ctx: CheckContext): Promise<Trial> {
   const cgroupsBefore = await wsCgroups();
   const linksBefore = (await readLinks(LAB.host).catch(() => [])).map((l) => l.ifname);
+  let left: number[] | undefined;
   try {
     const runs: Box['run'][] = [];
     for (const name of NAMES) {
-      const r = await ctx.run('./ctr', ['run', name], { cwd: ctx.dir, timeoutMs: TIMEOUT_MS });
+      const r = await runCtr(ctx, ['run', name], TIMEOUT_MS);
       runs.push({ code: r.code, timedOut: r.timedOut, stderr: r.stderr.trim().split('\n').slice(-2).join(' / ') });
     }
     const pids = (await processesUnder([ctx.dir])).sort((x, y) => x - y);
-    const boxes = await Promise.all(NAMES.map((name, i) => inspect(ctx, name, runs[i] ?? { code: null, timedOut: false, stderr: '' }, pids)));
+    const names = await hostnames(ctx, pids);
+    const boxes = await Promise.all(NAMES.map((name, i) => inspect(ctx, name, runs[i] ?? { code: null, timedOut: false, stderr: '' }, pids, names)));
     const pairs = boxes.flatMap((b) => (b.pid === null ? [] : [GATEWAY, ...boxes.filter((o) => o !== b && o.addr !== null).map((o) => o.addr ?? '')].map((to) => ({ b, to }))));
     const pings: Trial['pings'] = await Promise.all(pairs.map(async ({ b, to }) => ({ from: b.name, to, ...(await pingFrom(`pid:${b.pid ?? 0}`, to)) })));
     const rm: Trial['rm'] = [];
     for (const name of NAMES) {
-      const r = await ctx.run('./ctr', ['rm', name], { cwd: ctx.dir, timeoutMs: TIMEOUT_MS });
+      const r = await runCtr(ctx, ['rm', name], TIMEOUT_MS);
       rm.push({ name, code: r.code, timedOut: r.timedOut, stderr: r.stderr.trim() });
     }
     // A container's root lies under containers/; the learner's own shell, whose cwd is the
     // chapter folder (cd $(workshop path)), is not residue.
+    left = await processesUnder([ctx.path('containers')]);
     const residue = [
-      ...(await processesUnder([ctx.path('containers')])).map((p) => `process ${p}`),
+      ...left.map((p) => `process ${p}`),
       ...mountsUnder(await readMountinfo(), ctx.dir).map((m) => `mount ${m.mountPoint}`),
       ...(await wsCgroups()).filter((c) => !cgroupsBefore.includes(c)).map((c) => `cgroup ${c}`),
       ...(await readLinks(LAB.host).catch(() => [])).filter((l) => !linksBefore.includes(l.ifname)).map((l) => `link ${l.ifname} in ${LAB.host}`),
     ];
     return { boxes, hostNs: await nsLinks(1), pings, rm, residue };
   } finally {
-    await forceClean(ctx, cgroupsBefore);
+    await forceClean(ctx, cgroupsBefore, left);
   }
 }
 
@@ -229,7 +260,7 @@ export default defineChapter({
       verify: () => [
         isExecutableFile('ctr'),
         defineCheck('./ctr without arguments prints its usage and fails', async (ctx) => {
-          const r = await ctx.run('./ctr', [], { cwd: ctx.dir, timeoutMs: USAGE_MS });
+          const r = await runCtr(ctx, [], USAGE_MS);
           if (r.timedOut) return fail('./ctr to exit at once', `it hung for ${USAGE_MS / 1000} s and was killed`);
           const text = `${r.stderr}${r.stdout}`;
           return r.code !== 0 && /usage/i.test(text) ? pass(`exit ${r.code ?? 'signal'}: ${text.trim().split('\n')[0] ?? ''}`) : fail('a non-zero exit and a usage line', `exit ${r.code ?? 'signal'}: ${text.trim().slice(0, 120) || '(no output)'}`, 'Print "usage: ctr run NAME | ctr rm NAME" and exit 2.');
