@@ -17,15 +17,16 @@ const entry = (lv: string) => `boot/loader/entries/${lv}.conf`;
 
 /**
  * A layer that must still hold only what changed. Blocks it once held go back to the pool only
- * when the file system discards them, which the learner's own copy may never have done: the way
- * out named in the row is to delete it and trim, or to rewind the chapter to this step.
+ * when the file system discards them, which the learner's own copy may never have done: the ways
+ * out named in the row are to delete it and trim, workshop solve (sparse's solve makes the layer
+ * again), or to rewind the chapter to this step.
  */
 const stillSparse = (layer: string, base: string): Check => {
   const plain = layerIsSparse(VG, layer, base, 2);
   return defineCheck(plain.name, async (ctx) => {
     const v = await verdictOf(plain, ctx);
     if (v.ok) return v;
-    return fail(v.expected, v.actual, `${v.hint === undefined ? '' : `${v.hint} `}Delete what was copied in besides the changed files, then sync -f and fstrim the mounted layer; or rewind to this step: workshop goto ${ctx.chapter}/sparse --restore`);
+    return fail(v.expected, v.actual, `${v.hint === undefined ? '' : `${v.hint} `}Delete what was copied in besides the changed files, then sync -f and fstrim the mounted layer; or let workshop solve make the layer again from its base, with the persisted file; or rewind to this step: workshop goto ${ctx.chapter}/sparse --restore`);
   }, { timeoutMs: 30_000 });
 };
 
@@ -167,6 +168,25 @@ const hasExt4 = (lv: string): Check =>
   });
 
 const PERSISTED = '/etc/workshop.conf';
+
+/**
+ * persist's work: with both layers mounted, the nonce goes into Base-0.1's file (`write`), and that
+ * file is copied into Base-1.1 (`copy` alone, for a Base-1.1 made again by sparse's solve).
+ */
+async function persist(ctx: SolveContext, how: 'write' | 'copy'): Promise<void> {
+  for (const lv of ['Base-0.1', 'Base-1.1']) {
+    await ctx.$`mkdir -p ${mnt(lv)}`;
+    if (mountsUnder(await readMountinfo(), ctx.path(mnt(lv))).length === 0) await ctx.$`mount ${dev(lv)} ${mnt(lv)}`;
+  }
+  try {
+    if (how === 'write') await ctx.$`sh -c ${'echo "$1" > "$2"'} - ${ctx.nonce} ${ctx.path(mnt('Base-0.1'), PERSISTED.slice(1))}`;
+    await ctx.$`cp -a ${ctx.path(mnt('Base-0.1'), PERSISTED.slice(1))} ${ctx.path(mnt('Base-1.1'), 'etc/')}`;
+  } finally {
+    await unmount(ctx, mnt('Base-0.1'));
+    await unmount(ctx, mnt('Base-1.1'));
+  }
+}
+
 /** What the Config LV keeps for every base: here, the host's name. */
 const HOSTNAME = '/etc/hostname';
 
@@ -319,24 +339,21 @@ export default defineChapter({
         fileInLv('Base-1.1', PERSISTED, true),
         fileInLv('Base-1', PERSISTED, false),
       ],
-      solve: async (ctx) => {
-        for (const lv of ['Base-0.1', 'Base-1.1']) {
-          await ctx.$`mkdir -p ${mnt(lv)}`;
-          if (mountsUnder(await readMountinfo(), ctx.path(mnt(lv))).length === 0) await ctx.$`mount ${dev(lv)} ${mnt(lv)}`;
-        }
-        try {
-          await ctx.$`sh -c ${'echo "$1" > "$2"'} - ${ctx.nonce} ${ctx.path(mnt('Base-0.1'), PERSISTED.slice(1))}`;
-          await ctx.$`cp -a ${ctx.path(mnt('Base-0.1'), PERSISTED.slice(1))} ${ctx.path(mnt('Base-1.1'), 'etc/')}`;
-        } finally {
-          await unmount(ctx, mnt('Base-0.1'));
-          await unmount(ctx, mnt('Base-1.1'));
-        }
-      },
+      solve: async (ctx) => persist(ctx, 'write'),
       hints: ['Mount both layers, change a file in Base-0.1, copy it into Base-1.1, unmount.', 'mount /dev/HostVG/Base-0.1 mnt/Base-0.1; echo {{nonce}} > mnt/Base-0.1/etc/workshop.conf; mount /dev/HostVG/Base-1.1 mnt/Base-1.1; cp -a mnt/Base-0.1/etc/workshop.conf mnt/Base-1.1/etc/; umount mnt/Base-0.1 mnt/Base-1.1'],
     },
     sparse: {
       verify: () => [layerGrewBeyond(VG, 'Base-0.1', 'Base-0', 2), stillSparse('Base-1.1', 'Base-1')],
       solve: async (ctx) => {
+        // A Base-1.1 that stopped being sparse (a whole tree copied in, not the changed file) is
+        // made again from Base-1 with the one persisted file: imgbased's layer, and the learner's
+        // way out without rewinding the whole chapter.
+        if (!(await passes(layerIsSparse(VG, 'Base-1.1', 'Base-1', 2), ctx))) {
+          await unmount(ctx, mnt('Base-1.1'));
+          await lvm(ctx, 'lvremove', ['-f', `${VG}/Base-1.1`]);
+          await makeLayer(ctx, 'Base-1', 'Base-1.1');
+          await persist(ctx, 'copy');
+        }
         if (await passes(layerGrewBeyond(VG, 'Base-0.1', 'Base-0', 2), ctx)) return;
         await ctx.$`mkdir -p ${mnt('Base-0.1')}`;
         await ctx.$`mount ${dev('Base-0.1')} ${mnt('Base-0.1')}`;
@@ -359,7 +376,6 @@ export default defineChapter({
               await unmount(ctx, mnt('Base-1.1'));
             }
           },
-          recovery: 'restore',
           diagnosis: /Base-1\.1 holds only what changed since Base-1[\s\S]*points more/,
         },
       },
