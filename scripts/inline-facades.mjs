@@ -12,7 +12,7 @@ function shape(text, fileName) {
     if (ts.isImportDeclaration(s) && ts.isStringLiteral(s.moduleSpecifier)) {
       const named = s.importClause?.namedBindings;
       const names = named && ts.isNamedImports(named) ? named.elements.map((e) => ({ local: e.name.text, imported: (e.propertyName ?? e.name).text })) : [];
-      imports.push({ from: s.moduleSpecifier.text, names, onlyNamed: s.importClause === undefined || (s.importClause.name === undefined && (named === undefined || ts.isNamedImports(named))) });
+      imports.push({ from: s.moduleSpecifier.text, names });
     } else if (ts.isExportDeclaration(s) && s.moduleSpecifier === undefined && s.exportClause && ts.isNamedExports(s.exportClause)) {
       for (const e of s.exportClause.elements) exports.set(e.name.text, (e.propertyName ?? e.name).text);
     } else onlyReexports = false;
