@@ -253,6 +253,26 @@ describe.runIf(ready)('hosted labs through the class server and Chromium, on qem
     figures['serverRefusalMs'] = Math.round(performance.now() - t0);
   });
 
+  it('takes over just after the learner reloads: the answers to tmux’s queries in the backlog never reach the shell', async () => {
+    // A reload attaches a new tmux client, which asks the terminal what it is (ESC[c, ESC[>c):
+    // those queries are then surely in the backlog that a take-over replays, and the
+    // instructor's xterm.js answers them. Before dd99f92 the answers went to the learner's bash
+    // (`1;2c0;276;0c: command not found`); the take-over must drop them.
+    await ada.reload();
+    await ada.locator('#status', { hasText: 'connected' }).waitFor({ timeout: 60_000 });
+    await teacher.goto(`${server.origin}/lab/instructor`);
+    await teacher.locator('#labs tbody tr[data-learner="ada"] button[data-act="Watch"]').click();
+    await teacher.click('#takeover'); // a new socket in take-over mode: the backlog is replayed into it
+    await ada.locator('#banner').waitFor({ state: 'visible' });
+    await typeLine(teacher, 'echo taken-after-reload');
+    await untilScreen(ada, /^taken-after-reload$/m, 60_000);
+    // without the fix the answers came after that line, at the next prompt (`# 1;2c0;276;0c`)
+    await sleep(2000);
+    expect(await text(ada)).not.toMatch(/\d;\d+c/);
+    await teacher.click('#giveback');
+    await ada.locator('#banner').waitFor({ state: 'hidden' });
+  });
+
   it('survives kill -9 of the server: a new one finds the VMs, and the learner re-attaches to the same shell', async () => {
     const vms = (await labs()).map((l) => l.vm).sort();
     server.child.kill('SIGKILL');
