@@ -65,7 +65,7 @@ describe('live /proc', () => {
     try {
       const pid = child.pid ?? 0;
       expect(await processesUnder(dir)).toEqual([pid]);
-      expect((await processPlaces(false)).find((p) => p.pid === pid)).toEqual({ pid, root: '/', cwd: dir });
+      expect((await processPlaces('places')).find((p) => p.pid === pid)).toEqual({ pid, root: '/', cwd: dir });
       expect((await processPlaces()).find((p) => p.pid === pid)).toEqual({ pid, root: '/', cwd: dir, isolated: false });
     } finally {
       child.kill('SIGKILL');
