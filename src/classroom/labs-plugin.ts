@@ -35,6 +35,7 @@ import { isToken } from './identity.ts';
 import { commandLabel, LineTracker, timeline } from './labs-lines.ts';
 import { HttpError } from './plugins/context.ts';
 import type { Pack } from './model.ts';
+import { labListResponses, labLoginResponses, labMeResponses, labResetResponses, labTicketResponses, labTimelineResponses } from './schemas.ts';
 import type { ClassEvent, ClassInfo, Learner, Report, Store } from './store.ts';
 
 /** What `--labs N [--warm W] [--lab-memory M] [--lab-cpus C]` make (serve.ts). */
@@ -388,7 +389,7 @@ const jsonBody = async (req: FastifyRequest): Promise<void> => {
 
 function learnerRoutes(app: FastifyInstance, hub: Hub, texts: Map<string, { title: string; html: string }>): void {
   const { o, labs } = hub;
-  app.post('/lab/api/login', { preHandler: jsonBody, config: { rateLimit: { max: 30, timeWindow: 60_000 } } }, async (req, reply) => {
+  app.post('/lab/api/login', { schema: { response: labLoginResponses }, preHandler: jsonBody, config: { rateLimit: { max: 30, timeWindow: 60_000 } } }, async (req, reply) => {
     const t = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
     const l = await hub.learnerOf(t);
     if (!l || t === undefined) throw new HttpError(401, 'that learner token is unknown here: join with the code and your name');
@@ -396,7 +397,7 @@ function learnerRoutes(app: FastifyInstance, hub: Hub, texts: Map<string, { titl
     return { name: l.name };
   });
 
-  app.get('/lab/api/me', async (req) => {
+  app.get('/lab/api/me', { schema: { response: labMeResponses } }, async (req) => {
     // not joined from this browser (yet): the page shows the join form; not an error to log
     const l = await hub.learnerOf(req.cookies[COOKIE]);
     if (!l) return { learner: null };
@@ -414,7 +415,7 @@ function learnerRoutes(app: FastifyInstance, hub: Hub, texts: Map<string, { titl
   });
 
   // Every terminal connection takes a ticket: this bounds a learner's (re)connections.
-  app.post('/lab/api/ticket', { preHandler: jsonBody, config: { rateLimit: { max: TICKETS_PER_MINUTE, timeWindow: 60_000, keyGenerator: perLearner } } }, async (req) => {
+  app.post('/lab/api/ticket', { schema: { response: labTicketResponses }, preHandler: jsonBody, config: { rateLimit: { max: TICKETS_PER_MINUTE, timeWindow: 60_000, keyGenerator: perLearner } } }, async (req) => {
     const l = await hub.learnerReq(req);
     if (!labs.labOf(learnerKey(l))) throw new HttpError(409, 'you hold no lab: open /lab again');
     const now = Date.now();
@@ -446,7 +447,7 @@ function learnerRoutes(app: FastifyInstance, hub: Hub, texts: Map<string, { titl
 
 function instructorRoutes(app: FastifyInstance, hub: Hub): void {
   const { o, labs } = hub;
-  app.get('/lab/api/labs', { preHandler: o.instructorOnly }, async () => {
+  app.get('/lab/api/labs', { schema: { response: labListResponses }, preHandler: o.instructorOnly }, async () => {
     const learners = new Map((await o.store.snapshot(o.info.id)).learners.map((l) => [String(l.id), l.name]));
     return {
       capacity: o.config.capacity,
@@ -459,12 +460,12 @@ function instructorRoutes(app: FastifyInstance, hub: Hub): void {
     const id = hub.learnerParam(req);
     return reply.type('application/x-asciicast; charset=utf-8').header('content-disposition', `attachment; filename="lab-${id}.cast"`).send(hub.recording(id));
   });
-  app.get<{ Params: { learner: string } }>('/lab/api/labs/:learner/timeline', { preHandler: o.instructorOnly }, async (req) => {
+  app.get<{ Params: { learner: string } }>('/lab/api/labs/:learner/timeline', { schema: { response: labTimelineResponses }, preHandler: o.instructorOnly }, async (req) => {
     const cast = parseCast(hub.recording(hub.learnerParam(req)));
     return { timeline: timeline(cast.events.flatMap(([t, code, data]) => (code === 'm' ? [{ t, label: data }] : []))) };
   });
 
-  app.post<{ Params: { learner: string }; Body: { to?: unknown } }>('/lab/api/labs/:learner/reset', { preHandler: [o.instructorOnly, jsonBody] }, async (req) => {
+  app.post<{ Params: { learner: string }; Body: { to?: unknown } }>('/lab/api/labs/:learner/reset', { schema: { response: labResetResponses }, preHandler: [o.instructorOnly, jsonBody] }, async (req) => {
     const id = hub.learnerParam(req);
     const to = req.body?.to;
     if (to === 'base') {

@@ -141,8 +141,7 @@ const num = { type: 'number' } as const;
 const strings = { type: 'array', items: str } as const;
 const activity = { type: 'string', enum: ['active', 'idle', 'stuck', 'finished', 'left'] } as const;
 
-/** An object whose fields are all required. */
-/** `optional`: properties that may be left out (all others are required) */
+/** An object whose fields are all required but those named in `optional`, which may be left out. */
 const object = <P extends Record<string, unknown>>(properties: P, optional: ReadonlyArray<keyof P> = []) =>
   ({ type: 'object', additionalProperties: false, required: Object.keys(properties).filter((k) => !optional.includes(k)), properties }) as const;
 
@@ -243,3 +242,41 @@ const gradeSummary = object({ learner: str, state: activity, bySelf: num, bySolv
 export const gradesResponses = { 200: object({ class: str, steps: strings, learners: { type: 'array', items: object({ summary: gradeSummary, steps: { type: 'array', items: gradeRow }, answers: { type: 'array', items: object({ step: str, question: str, firstTry: { type: 'boolean' } }) }, drills: { type: 'array', items: object({ ...drillCellFields, round: { type: ['number', 'null'] } }) } }) } }), ...errors } as const;
 /** GET /api/history: a ClassHistory */
 export const historyResponses = { 200: object({ from: strOrNull, to: str, passes: { type: 'array', items: object({ at: str, step: str }) } }), ...errors } as const;
+
+// ---- the hosted labs' routes (labs-plugin.ts): what each answers, and nothing more ----------------
+
+const labPhase = { type: 'string', enum: ['booting', 'ready', 'stopping', 'stopped'] } as const;
+/** POST /lab/api/login */
+export const labLoginResponses = { 200: object({ name: str }), ...errors } as const;
+/** GET /lab/api/me: { learner: null } before a join from this browser; else the lab, the step and the last report with rows */
+export const labMeResponses = {
+  200: object(
+    {
+      learner: { ...object({ id: num, name: str }), type: ['object', 'null'] },
+      lab: { anyOf: [object({ kind: { type: 'string', enum: ['full'] }, message: str }), object({ kind: { type: 'string', enum: ['claimed'] }, phase: labPhase })] },
+      step: { ...object({ id: str, title: str, html: str }), type: ['object', 'null'] },
+      report: { anyOf: [{ type: 'null' }, reportSchema] },
+      recorded: { type: 'boolean' },
+    },
+    ['lab', 'step', 'report', 'recorded'],
+  ),
+  ...errors,
+} as const;
+/** POST /lab/api/ticket */
+export const labTicketResponses = { 200: object({ ticket: str }), ...errors } as const;
+/** GET /lab/api/labs (the instructor) */
+export const labListResponses = {
+  200: object({
+    capacity: num,
+    labs: { type: 'array', items: object({ vm: str, learner: strOrNull, name: strOrNull, phase: labPhase, bootMs: { type: ['number', 'null'] }, lastActive: num, attached: { type: 'boolean' }, takenOver: { type: 'boolean' } }) },
+    log: { type: 'array', items: object({ at: str, learner: str, what: str }) },
+  }),
+  ...errors,
+} as const;
+/** GET /lab/api/labs/:learner/timeline */
+export const labTimelineResponses = {
+  200: object({ timeline: { type: 'array', items: object({ t: num, kind: { type: 'string', enum: ['command', 'check'] }, label: str, outcome: { type: 'string', enum: ['pass', 'fail', 'error'] }, commands: strings }, ['outcome', 'commands']) } }),
+  ...errors,
+} as const;
+/** POST /lab/api/labs/:learner/reset */
+export const labResetResponses = { 200: object({ reset: { type: 'string', enum: ['base', 'step'] }, step: str, code: { type: ['number', 'null'] } }, ['step', 'code']), ...errors } as const;
