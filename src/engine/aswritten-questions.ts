@@ -27,20 +27,18 @@ const kindOf = (stdout: string): string => {
   }
 };
 
-/**
- * Answers each question through `workshop answer`; returns what went wrong, one line per question.
- * `state` draws the chapter's state picture, as `workshop state CHAPTER` prints it (the runner
- * draws it in its own process: it only reads, and a CLI would be two Node start-ups).
- */
-export async function answerAsWritten(ws: Ws, state: () => Promise<StateDocument | undefined>, questions: readonly Question[]): Promise<string[]> {
+/** Answers each question through `workshop answer`; returns what went wrong, one line per question. */
+export async function answerAsWritten(ws: Ws, chapter: string, questions: readonly Question[]): Promise<string[]> {
   const problems: string[] = [];
   for (const q of questions) {
     let value: string | undefined;
     if (q.kind === 'predict') {
-      const doc = await state();
-      value = doc === undefined ? undefined : valueAt(doc, q.family, q.path);
+      const st = await ws(['--json', 'state', chapter]);
+      value = st.code === 0 ? valueAt(JSON.parse(st.stdout) as StateDocument, q.family, q.path) : undefined;
       if (value === undefined) {
-        problems.push(`question ${q.id}: the state holds nothing at ${[q.family, ...q.path].join('.')} after the step's blocks`);
+        // what `workshop state` said, so that a failure in the guest can be read from its report
+        const said = st.code === 0 ? st.stdout.replace(/\s+/g, ' ').slice(0, 600) : `exit ${st.code ?? 'signal'}: ${st.stderr.trim().split('\n').slice(-2).join(' / ')}`;
+        problems.push(`question ${q.id}: the state holds nothing at ${[q.family, ...q.path].join('.')} after the step's blocks (workshop state: ${said})`);
         continue;
       }
     }

@@ -27,10 +27,6 @@ import { snapshot, type ChapterReport, type PhaseResult, type StepReport } from 
 import { takeInventory, type ResidueKind } from './inventory.ts';
 import { cleanResidue, removeTree, runChapterCleanups } from './clean.ts';
 import { workspace } from './workspace.ts';
-import { checkContext } from './context.ts';
-import { describeState } from './state/index.ts';
-import type { StateDocument } from '../contract/state.ts';
-import type { ChapterEntry } from '../lessons/catalog.ts';
 import type { ChapterPlace } from '../lessons/context.ts';
 
 export interface AsWrittenOptions {
@@ -221,14 +217,6 @@ async function restoreFrom(ch: LoadedChapter, from: string | undefined, steps: A
   return { fromIndex, paste: restored.paste ?? null };
 }
 
-/** What `workshop state CHAPTER` prints (--json), drawn in this process; undefined before the chapter started. */
-async function stateNow(j: Journey | undefined, entry: ChapterEntry): Promise<StateDocument | undefined> {
-  j?.refresh();
-  const place = j?.place(entry.id);
-  if (!j || !place) return undefined;
-  return describeState(checkContext(place), (await j.load(entry)).def.state);
-}
-
 /**
  * `workshop clean` on the throw-away home, in this process (a CLI and its lesson host would be two
  * Node start-ups): the own cleanup of each chapter started there (the last `next` starts the
@@ -354,7 +342,7 @@ export async function testAsWritten(ch: LoadedChapter, o: AsWrittenOptions): Pro
       r.phases['blocks'] = blocks;
       // the step's questions, answered as the learner who read it right answers them (aswritten-questions.ts)
       const asked = chapterQuestions(ch.entry).filter((x) => x.step === step.id);
-      const wrong = blocks.status === 'pass' && asked.length > 0 ? await answerAsWritten(ws, () => stateNow(journey, ch.entry).catch(() => undefined), asked) : [];
+      const wrong = blocks.status === 'pass' && asked.length > 0 ? await answerAsWritten(ws, id, asked) : [];
       if (asked.length > 0) r.phases['questions'] = wrong.length === 0 ? { status: 'pass', ms: 0 } : { status: 'fail', ms: 0, detail: wrong.join('; ') };
       problems.push(...wrong);
       // `workshop next`, as the learner runs it after the step's blocks: it must pass at once.
