@@ -58,15 +58,18 @@ export function keptUnder(base: string, keep: readonly string[]): string[] {
 }
 
 /**
- * The command that runs this Node with `nodeArgs` inside a private namespace, with each folder of
- * `keep` that lies in /tmp or /var/tmp bound back; null when that cannot be done here (no unshare).
+ * The command that runs this Node (`node`, process.execPath by default) with `nodeArgs` inside a
+ * private namespace, with each folder of `keep` that lies in /tmp or /var/tmp bound back, and
+ * Node's own folder: a checkout under /tmp runs its pinned node_modules/node/bin/node, which the
+ * fresh /tmp would hide (CI's rehearsal: "exec: …/node_modules/node/bin/node: not found", exit 127).
+ * Null when that cannot be done here (no unshare).
  */
-export async function privateTmpCommand(nodeArgs: readonly string[], keep: readonly string[]): Promise<{ cmd: string; args: string[]; env: Record<string, string> } | null> {
+export async function privateTmpCommand(nodeArgs: readonly string[], keep: readonly string[], node = process.execPath): Promise<{ cmd: string; args: string[]; env: Record<string, string> } | null> {
   if ((await which('unshare')) === undefined) return null;
-  const real = await Promise.all(keep.map((p) => realpath(p).catch(() => path.resolve(p))));
+  const real = await Promise.all([...keep, path.dirname(node)].map((p) => realpath(p).catch(() => path.resolve(p))));
   return {
     cmd: 'unshare',
-    args: ['--mount', '--propagation', 'private', '--', 'sh', '-c', SCRIPT, 'sh', process.execPath, ...nodeArgs],
+    args: ['--mount', '--propagation', 'private', '--', 'sh', '-c', SCRIPT, 'sh', node, ...nodeArgs],
     env: { [PRIVATE_TMP_ENV]: '1', WS_KEEP_TMP: keptUnder('/tmp', real).join('\n'), WS_KEEP_VARTMP: keptUnder('/var/tmp', real).join('\n') },
   };
 }

@@ -102,6 +102,11 @@ type ModeKind = ParallelOptions<StepReport>['mode']['kind'];
 export interface ParallelOptions<S extends StepReport> {
   home: string;
   lessonsDir: string;
+  /**
+   * workshop's own folder (projectRoot()): a child in its private /tmp needs it bound back when it
+   * lies in /tmp, as a CI clone may, for its node_modules (zx…), whichever build of the CLI runs
+   */
+  projectDir: string;
   allowHost: boolean;
   /**
    * `selftest`: `workshop test`. `as-written`: `workshop test --as-written`, whose every chapter
@@ -168,7 +173,7 @@ async function runChild<S extends StepReport>(job: Job, o: ParallelOptions<S>): 
     // chapter (2-3 s in a TCG guest). Without unshare, '0' lets it try. Its output goes to files:
     // a pipe stays open as long as any daemon the chapter started (dmeventd) inherited it.
     const files = { stdout: `${home}.json`, stderr: `${home}.err` };
-    const priv = await privateTmpCommand(args, [home, o.lessonsDir, dirname(script), dirname(dirname(script))]);
+    const priv = await privateTmpCommand(args, [home, o.lessonsDir, dirname(script), o.projectDir]);
     // DEBUG=workshop: an error that ends the child prints its stack, which its report then quotes
     const env = { [UNCLAIMED_ENV]: unclaimed.join(','), NO_COLOR: '1', DEBUG: 'workshop' };
     const t0 = Date.now();

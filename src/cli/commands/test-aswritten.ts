@@ -35,7 +35,7 @@ export async function asWritten(cli: Cli, jobs: number): Promise<number> {
       if (stderr.trim() !== '') cli.err(stderr.replace(/\n$/, ''));
       say(r);
     };
-    ({ reports } = await testInParallel<AsWrittenStepReport>(loaded, { home: cli.home, lessonsDir: cli.lessonsDir, allowHost: cli.allowHost, mode: { kind: 'as-written' }, jobs, done: block }));
+    ({ reports } = await testInParallel<AsWrittenStepReport>(loaded, { home: cli.home, lessonsDir: cli.lessonsDir, projectDir: projectRoot(), allowHost: cli.allowHost, mode: { kind: 'as-written' }, jobs, done: block }));
   } else {
     const unclaimed = unclaimedKinds();
     for (const ch of loaded) {

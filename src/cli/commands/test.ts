@@ -55,7 +55,7 @@ async function test(cli: Cli): Promise<number> {
       say(r);
     };
     let atOnce;
-    ({ reports, atOnce } = await testInParallel(loaded, { home: j.ws.home, lessonsDir: cli.lessonsDir, allowHost: cli.allowHost, mode: { kind: 'selftest', requireDiagnosis }, jobs, done: block }));
+    ({ reports, atOnce } = await testInParallel(loaded, { home: j.ws.home, lessonsDir: cli.lessonsDir, projectDir: projectRoot(), allowHost: cli.allowHost, mode: { kind: 'selftest', requireDiagnosis }, jobs, done: block }));
     together = atOnce > 1 ? ` (up to ${atOnce} at a time)` : ' (one at a time: each claims what another does)';
   } else {
     const unclaimed = unclaimedKinds();
