@@ -45,6 +45,9 @@ export interface LabsOptions {
 
 export type Claim = { kind: 'claimed'; vm: string; warm: boolean } | { kind: 'full'; message: string };
 
+/** How many times a guest that died while booting is booted again (connectAfterBoot). */
+const BOOT_RETRIES = 2;
+
 export type LabPhase = 'booting' | 'ready' | 'stopping' | 'stopped';
 
 export interface LabInfo {
@@ -214,18 +217,20 @@ export class Labs {
   }
 
   /**
-   * The channel of a guest just started. A guest that stops before its agent answers is booted once
-   * more: under multi-threaded TCG an x86 kernel can die at boot ("Oops: int3", a race of qemu's in
-   * code patching), and a learner should not see that. A second death is the error.
+   * The channel of a guest just started. A guest that stops before its agent answers is booted
+   * again, up to twice: under multi-threaded TCG an x86 kernel can die at boot ("Oops: int3", a race
+   * of qemu's in code patching; twice in a day in the VM stage), and a learner should not see that.
+   * A third death is the error.
    */
   private async connectAfterBoot(e: LabEntry): Promise<LabChannel> {
-    try {
-      return await this.connect(e);
-    } catch (err) {
-      if (!(await this.stoppedWithin(e, 5000))) throw err;
-      this.o.log(`lab ${e.vm}: the guest stopped while booting (${(err as Error).message}); booting it once more`);
-      await this.o.driver.start(e.vm);
-      return this.connect(e);
+    for (let again = 1; ; again++) {
+      try {
+        return await this.connect(e);
+      } catch (err) {
+        if (again > BOOT_RETRIES || !(await this.stoppedWithin(e, 5000))) throw err;
+        this.o.log(`lab ${e.vm}: the guest stopped while booting (${(err as Error).message}); booting it again (${again} of ${BOOT_RETRIES})`);
+        await this.o.driver.start(e.vm);
+      }
     }
   }
 
