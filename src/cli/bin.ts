@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { verbOf } from './verb.ts';
 // Node's compile cache keeps V8's code and, for lesson steps.ts files, the result of type
 // stripping (35 ms per chapter otherwise, measured). It lives in the project, which workshop
 // owns, not in /tmp; where it cannot be written (a learner without root) Node just skips it.
@@ -28,7 +29,7 @@ const LESSON_VERBS = new Set(['next', 'check', 'solve', 'watch']);
 // The built-in lessons, which ship with workshop, run in workshop's own process for the commands
 // a learner waits on; a pack's code (--lessons) always runs in the child (host-inline.ts says why).
 const INLINE_VERBS = new Set(['next', 'check', 'watch']);
-const verb = argv.find((a) => !a.startsWith('-'));
+const verb = verbOf(argv);
 if (verb !== undefined && LESSON_VERBS.has(verb) && !argv.includes('--help')) {
   const spawn = await import('../lessons/host-spawn.ts');
   const pack = argv.some((a) => a === '--lessons' || a.startsWith('--lessons='));

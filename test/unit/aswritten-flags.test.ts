@@ -1,10 +1,10 @@
 // The flags of the `workshop` that `test --as-written` puts on the shells' PATH (engine/aswritten.ts).
 import { describe, expect, it } from 'vitest';
 import { cliFlags } from '../../src/engine/aswritten.ts';
+import { verbOf } from '../../src/cli/verb.ts';
 
-// bin.ts's rule: the verb is the first word without a dash; `next` with the built-in lessons and
-// no --lessons runs them in workshop's own process, with no lesson host child to start.
-const verbOf = (argv: readonly string[]) => argv.find((a) => !a.startsWith('-'));
+// bin.ts finds the verb with verbOf; `next` with the built-in lessons and no --lessons runs them
+// in workshop's own process, with no lesson host child to start.
 
 describe('cliFlags', () => {
   it("leaves the verb the first word without a dash, so that bin.ts sees `next` (a value after `--home ` would hide it)", () => {
