@@ -14,11 +14,19 @@ import { processAlive } from '../sys/process.ts';
 import { LIMITS } from './schemas.ts';
 
 export interface DrainOptions {
-  /** keep watching an empty outbox this long for reports the command is still writing */
+  /**
+   * keep watching an empty outbox this long, and polling the inbox (the hold, the messages, the
+   * drill round) for the learner's commands to read
+   */
   idleMs?: number;
-  /** stop retrying an unreachable server after this long; the next command starts a new sender */
+  /**
+   * stop retrying an unreachable server after this long, whether sending a report or polling the
+   * inbox; the next command that queues a report starts a new sender
+   */
   giveUpMs?: number;
   maxBackoffMs?: number;
+  /** how often an idle sender polls the inbox (INBOX_POLL_MS) */
+  pollMs?: number;
 }
 
 export interface DrainResult {
@@ -99,19 +107,32 @@ export async function post(m: Membership, body: string): Promise<Outcome> {
  */
 export const INBOX_POLL_MS = 5000;
 
-/** Fetches GET /api/inbox and saves it for the learner's commands; false when it could not. */
-export async function pollInbox(home: string, m: Membership): Promise<boolean> {
+/**
+ * Fetches GET /api/inbox and saves it for the learner's commands: 'saved', 'failed' (no answer,
+ * or not an inbox), or 'rejected' when the server no longer knows the token (401).
+ */
+export async function pollInbox(home: string, m: Membership): Promise<'saved' | 'failed' | 'rejected'> {
   const got = await request(new URL('/api/inbox', m.url), { method: 'GET', headers: { authorization: `Bearer ${m.token}` }, maxBytes: 128 * 1024, timeoutMs: 5000 });
-  if (!got.ok || got.answer.status !== 200) return false;
+  if (got.ok && got.answer.status === 401) return 'rejected';
+  if (!got.ok || got.answer.status !== 200) return 'failed';
   let inbox;
   try {
     inbox = asInbox(JSON.parse(got.answer.text));
   } catch {
-    return false;
+    return 'failed';
   }
   if (inbox) saveInbox(home, inbox);
-  return inbox !== undefined;
+  return inbox ? 'saved' : 'failed';
 }
+
+/**
+ * How long a sender with nothing to send stays (DrainOptions.idleMs), polling the inbox: a class
+ * day. A sender that left after 10 idle minutes, as it once did, left the inbox as it was then, and
+ * a learner who read for longer saw no hold and no message until a command had started a new one
+ * (issue 22). It leaves sooner when the learner leaves the class, when the server rejects the token,
+ * and when the server has not answered for DrainOptions.giveUpMs (the class is over).
+ */
+export const SENDER_IDLE_MS = 8 * 60 * 60_000;
 
 /** A report file is at most a report: anything bigger was not written by the reporter. */
 const MAX_REPORT_FILE = 2 * LIMITS.bodyBytes;
@@ -222,7 +243,7 @@ class RetryClock {
 export async function drain(home: string, o: DrainOptions = {}): Promise<DrainResult> {
   // A sender that stays a while means most commands only queue: starting a process costs the
   // learner's command more (measured 20 ms under load) than writing the report.
-  const idleMs = o.idleMs ?? 10 * 60_000;
+  const idleMs = o.idleMs ?? SENDER_IDLE_MS;
   const result: DrainResult = { sent: 0, rejected: 0, left: 0, stopped: null };
   if (!readMembership(home)) return { ...result, left: queued(home).length, stopped: 'not joined' };
   let lock = draining.has(home) ? undefined : await tryLock(home);
@@ -230,9 +251,12 @@ export async function drain(home: string, o: DrainOptions = {}): Promise<DrainRe
   draining.add(home);
   const wake = outboxWatcher(home);
   const state = readSenderState(home);
-  const clock = new RetryClock(o.giveUpMs ?? 10 * 60_000, o.maxBackoffMs ?? 5000);
+  const giveUpMs = o.giveUpMs ?? 10 * 60_000;
+  const clock = new RetryClock(giveUpMs, o.maxBackoffMs ?? 5000);
   let idleSince: number | null = null;
   let polled = 0;
+  /** since when the inbox has not answered; null while it does */
+  let inboxFailingSince: number | null = null;
   try {
     for (;;) {
       // read every time: `leave` ends the sender, a new `join` points it at the new class
@@ -243,9 +267,18 @@ export async function drain(home: string, o: DrainOptions = {}): Promise<DrainRe
       }
       const next = queued(home)[0];
       if (next === undefined) {
-        if (Date.now() - polled >= INBOX_POLL_MS) {
+        if (Date.now() - polled >= (o.pollMs ?? INBOX_POLL_MS)) {
           polled = Date.now();
-          await pollInbox(home, m);
+          const got = await pollInbox(home, m);
+          if (got === 'rejected') {
+            result.stopped = 'token rejected by the server (401)';
+            break;
+          }
+          inboxFailingSince = got === 'saved' ? null : (inboxFailingSince ?? polled);
+          if (inboxFailingSince !== null && Date.now() - inboxFailingSince >= giveUpMs) {
+            result.stopped = 'unreachable';
+            break;
+          }
         }
         idleSince ??= Date.now();
         const left = idleMs - (Date.now() - idleSince);

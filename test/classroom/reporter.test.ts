@@ -163,6 +163,22 @@ describe.each(STORES)('the sender against a server on $name', (factory) => {
     expect(writerOf('not-a-report.json')).toBeUndefined();
   });
 
+  it('stays idle long, polling the inbox, but stops once the server has not answered for giveUpMs (the class is over)', async () => {
+    const h = home();
+    join_(h, 'http://127.0.0.1:47', FAKE_TOKEN);
+    const started = Date.now();
+    const r = await drain(h, { idleMs: 60_000, giveUpMs: 300, pollMs: 100 });
+    expect(r).toMatchObject({ sent: 0, left: 0, stopped: 'unreachable' });
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('stops polling the inbox once the server rejects the token', async () => {
+    const h = home();
+    join_(h, t.origin, FAKE_TOKEN);
+    const r = await drain(h, { idleMs: 60_000, pollMs: 100 });
+    expect(r).toMatchObject({ sent: 0, left: 0, stopped: 'token rejected by the server (401)' });
+  });
+
   it('runs once per home: a second sender finds the first busy', async () => {
     const h = home();
     join_(h, 'http://127.0.0.1:47', FAKE_TOKEN);
