@@ -134,7 +134,7 @@ function spawnChild(cmd: string, args: readonly string[], input: string | undefi
 /** What spawnSync's native half answers: an errno (negative) where the child could not run or was stopped. */
 interface NativeEnd {
   status: number | null;
-  output: (Buffer | null)[] | null;
+  output: (Uint8Array | null)[] | null;
   error?: number;
 }
 type NativeSpawn = (options: object) => NativeEnd;
@@ -194,14 +194,15 @@ function spawnNative(spawn: NativeSpawn, cmd: string, args: readonly string[], i
     ...(timeout === undefined ? {} : { timeout }),
     stdio: [input === undefined ? { type: 'ignore' } : { type: 'pipe', readable: true, writable: false, input: Buffer.from(input, 'utf8') }, { type: 'pipe', readable: false, writable: true }, { type: 'pipe', readable: false, writable: true }],
   });
+  const text = (b: Uint8Array | null | undefined): string => (b ? Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8') : '');
   if (typeof r !== 'object' || r === null || !('status' in r) || (r.output !== null && !Array.isArray(r.output))) {
     nativeSpawn = null;
     return spawnChild(cmd, args, input, timeout);
   }
   return {
     status: typeof r.status === 'number' ? r.status : null,
-    stdout: r.output?.[1]?.toString('utf8') ?? '',
-    stderr: r.output?.[2]?.toString('utf8') ?? '',
+    stdout: text(r.output?.[1]),
+    stderr: text(r.output?.[2]),
     error: typeof r.error === 'number' && r.error !== 0 ? errnoName(r.error) : undefined,
   };
 }
