@@ -100,122 +100,21 @@ export async function run(cmd: string, args: readonly string[] = [], opts: RunOp
  */
 export function runProbe(cmd: string, args: readonly string[], opts: Pick<RunOptions, 'timeoutMs' | 'input'> = {}): RunResult {
   const command = [cmd, ...args].join(' ');
-  const timeout = opts.timeoutMs === undefined ? undefined : opts.timeoutMs * timeScale();
-  const native = nativeSpawnSync();
-  const r = native ? spawnNative(native, cmd, args, opts.input, timeout) : spawnChild(cmd, args, opts.input, timeout);
-  if (r.error === 'ETIMEDOUT') return { code: null, stdout: r.stdout, stderr: r.stderr, timedOut: true, command };
-  // could not start (ENOENT, EACCES) or said too much: no exit code, the reason as its stderr
-  if (r.error) return { code: null, stdout: r.stdout, stderr: `${command}: spawnSync ${cmd} ${r.error}`, timedOut: false, command };
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, timedOut: false, command };
-}
-
-/** A synchronous child's end: its exit code, its output as text, and the error code (ENOENT…) that stopped it. */
-interface SyncEnd {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-  error: string | undefined;
-}
-
-/** Through node:child_process's spawnSync: where {@link nativeSpawnSync} is not to be used. */
-function spawnChild(cmd: string, args: readonly string[], input: string | undefined, timeout: number | undefined): SyncEnd {
   const r = process.getBuiltinModule('node:child_process').spawnSync(cmd, [...args], {
     cwd: '/',
     encoding: 'utf8',
     maxBuffer: PROBE_MAX_BYTES,
     killSignal: 'SIGKILL',
-    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    ...(input === undefined ? {} : { input }),
-    ...(timeout === undefined ? {} : { timeout }),
+    stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    ...(opts.input === undefined ? {} : { input: opts.input }),
+    ...(opts.timeoutMs === undefined ? {} : { timeout: opts.timeoutMs * timeScale() }),
   });
-  return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', error: (r.error as NodeJS.ErrnoException | undefined)?.code };
+  const code = (r.error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ETIMEDOUT') return { code: null, stdout: r.stdout ?? '', stderr: r.stderr ?? '', timedOut: true, command };
+  // could not start (ENOENT, EACCES) or said too much: no exit code, the reason as its stderr
+  if (r.error) return { code: null, stdout: r.stdout ?? '', stderr: `${command}: ${r.error.message}`, timedOut: false, command };
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, timedOut: false, command };
 }
-
-/** What spawnSync's native half answers: an errno (negative) where the child could not run or was stopped. */
-interface NativeEnd {
-  status: number | null;
-  output: (Uint8Array | null)[] | null;
-  error?: number;
-}
-type NativeSpawn = (options: object) => NativeEnd;
-
-/**
- * The native half of node:child_process's spawnSync, which that function calls once it has
- * normalised its options (as spawnNative does); null where it is not to be used.
- *
- * Why: loading node:child_process loads node:net, node:dgram and the streams with it, 12M
- * instructions (callgrind), and its first spawnSync 4.5M more: ~3.5 ms of every `next` whose
- * checks run a probe, such as networking/bridge's two `ip -j -batch` (issue 26's `next on
- * networking/bridge` ≤ 2.5× `node -e 0`). The binding takes none of that.
- *
- * Why it is safe: `process.binding` is deprecated in documentation only (DEP0111); 'spawn_sync'
- * is on its allow-list, unchanged since Node 0.12, and the project runs on its own pinned Node 24.
- * It warns only under --pending-deprecation, so any deprecation flag falls back to
- * node:child_process, as does anything unexpected (no binding, no spawn function, an answer of
- * another shape: see spawnNative). WORKSHOP_SPAWN=child_process forces the fallback (the tests
- * compare the two).
- */
-function nativeSpawnSync(): NativeSpawn | null {
-  if (nativeSpawn !== undefined) return nativeSpawn;
-  nativeSpawn = null;
-  const flags = `${process.execArgv.join(' ')} ${process.env['NODE_OPTIONS'] ?? ''}`;
-  if (/deprecation/.test(flags) || process.env['WORKSHOP_SPAWN'] === 'child_process') return nativeSpawn;
-  try {
-    const binding = (process as unknown as { binding(name: string): { spawn?: unknown } }).binding('spawn_sync');
-    if (typeof binding.spawn === 'function') nativeSpawn = binding.spawn.bind(binding) as NativeSpawn;
-  } catch {
-    // a Node without it: node:child_process
-  }
-  return nativeSpawn;
-}
-let nativeSpawn: NativeSpawn | null | undefined;
-
-const SIGKILL = 9;
-
-/**
- * spawnSync's options as node:child_process builds them for these arguments (its
- * normalizeSpawnArguments and getValidStdio, Node 24): the file and argv, `/` as cwd, the process's
- * environment as pairs, SIGKILL at the time limit, and pipes. An answer of another shape falls
- * back to node:child_process for good.
- */
-function spawnNative(spawn: NativeSpawn, cmd: string, args: readonly string[], input: string | undefined, timeout: number | undefined): SyncEnd {
-  const envPairs: string[] = [];
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) envPairs.push(`${k}=${v}`);
-  const r = spawn({
-    file: cmd,
-    args: [cmd, ...args],
-    cwd: '/',
-    envPairs,
-    detached: false,
-    windowsHide: false,
-    windowsVerbatimArguments: false,
-    maxBuffer: PROBE_MAX_BYTES,
-    killSignal: SIGKILL,
-    ...(timeout === undefined ? {} : { timeout }),
-    stdio: [input === undefined ? { type: 'ignore' } : { type: 'pipe', readable: true, writable: false, input: Buffer.from(input, 'utf8') }, { type: 'pipe', readable: false, writable: true }, { type: 'pipe', readable: false, writable: true }],
-  });
-  const text = (b: Uint8Array | null | undefined): string => (b ? Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8') : '');
-  if (typeof r !== 'object' || r === null || !('status' in r) || (r.output !== null && !Array.isArray(r.output))) {
-    nativeSpawn = null;
-    return spawnChild(cmd, args, input, timeout);
-  }
-  return {
-    status: typeof r.status === 'number' ? r.status : null,
-    stdout: text(r.output?.[1]),
-    stderr: text(r.output?.[2]),
-    error: typeof r.error === 'number' && r.error !== 0 ? errnoName(r.error) : undefined,
-  };
-}
-
-/** ENOENT for -2: util's name for a libuv errno, as spawnSync's error gives it. */
-function errnoName(errno: number): string {
-  try {
-    return process.getBuiltinModule('node:util').getSystemErrorName(errno);
-  } catch {
-    return `errno ${errno}`;
-  }
-}
-
 /** A probe's answer is a few kB; a runaway one is cut here (spawnSync's default is 1 MiB). */
 const PROBE_MAX_BYTES = 64 * 1024 * 1024;
 
