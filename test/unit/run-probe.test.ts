@@ -17,8 +17,18 @@ describe('runProbe', () => {
     expect(runProbe('sh', ['-c', 'cat; echo end']).stdout).toBe('end\n');
   });
 
-  it('runs in /, never in the caller’s folder', () => {
+  it('runs in /, never in the caller’s folder, with the process’s environment', () => {
     expect(runProbe('pwd', []).stdout).toBe('/\n');
+    process.env['WS_PROBE_ENV'] = 'seen';
+    try {
+      expect(runProbe('sh', ['-c', 'echo "$WS_PROBE_ENV"']).stdout).toBe('seen\n');
+    } finally {
+      delete process.env['WS_PROBE_ENV'];
+    }
+  });
+
+  it('gives a probe killed by a signal no exit code', () => {
+    expect(runProbe('sh', ['-c', 'kill -9 $$'])).toMatchObject({ code: null, timedOut: false });
   });
 
   it('reports a missing binary without throwing, as run does', async () => {
